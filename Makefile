@@ -1,0 +1,39 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a step they use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+NODE_MODULES := node_modules/.package-lock.json
+SOURCES := $(shell find src bench scripts -name '*.ts' 2>/dev/null) tsconfig.json
+
+.PHONY: run test install build typecheck models bench clean
+
+# npm ci only when the lock file changed since the last install
+$(NODE_MODULES): package.json package-lock.json .npmrc
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NODE_MODULES)
+
+dist/.built: $(NODE_MODULES) $(SOURCES)
+	npx tsc -p tsconfig.json
+	@touch $@
+
+build: dist/.built
+
+## the gateway on embedded defaults (PORT, HOST, … see README)
+run: build
+	node bin/proofgate.js serve
+
+## the whole suite: type check, then every test file on node's test runner
+test: install
+	npx tsc -p tsconfig.json --noEmit
+	node --import tsx --test --test-concurrency=1 $$(find test -name '*.test.ts' | sort)
+
+## retrain the shipped models (~30 minutes; byte-identical for the same seed)
+models: build
+	node bin/proofgate.js models build
+
+bench: install
+	node --import tsx bench/models.ts
+
+clean:
+	rm -rf dist

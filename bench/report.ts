@@ -1,0 +1,34 @@
+/**
+ * Benchmarks print a markdown section and write it into docs/BENCHMARKS.md between markers named
+ * after the bench, so each bench owns its section and re-running one leaves the others alone.
+ */
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import os from "node:os";
+
+const FILE = "docs/BENCHMARKS.md";
+
+export function machineLine(): string {
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+  return `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+export async function writeSection(name: string, body: string): Promise<void> {
+  console.log(body);
+  const begin = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const section = `${begin}\n${body.trim()}\n${end}`;
+  let doc = existsSync(FILE) ? await readFile(FILE, "utf8") : "# Benchmarks\n\nLatest results of `bench/`; each section is rewritten by its bench.\n";
+  const at = doc.indexOf(begin);
+  const stop = doc.indexOf(end);
+  doc = at >= 0 && stop > at ? doc.slice(0, at) + section + doc.slice(stop + end.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  await writeFile(FILE, doc);
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}

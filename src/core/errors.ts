@@ -1,0 +1,50 @@
+/**
+ * One error type for the whole project: a closed set of codes, each with its HTTP status and OpenAI
+ * error type, so the API, the CLI and the job runner all decide by code, never by message text.
+ */
+export const ERROR_CODES = {
+  invalid_argument: { status: 400, type: "invalid_request_error" },
+  invalid_json: { status: 400, type: "invalid_request_error" },
+  unauthorized: { status: 401, type: "authentication_error" },
+  not_found: { status: 404, type: "invalid_request_error" },
+  model_not_found: { status: 404, type: "invalid_request_error" },
+  payload_too_large: { status: 413, type: "invalid_request_error" },
+  rate_limited: { status: 429, type: "rate_limit_error" },
+  not_ready: { status: 503, type: "server_error" },
+  internal: { status: 500, type: "server_error" },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ProofgateErrorOptions {
+  readonly param?: string | null;
+  readonly cause?: unknown;
+  /** Whether trying again later can succeed (an RPC or Redis blip), as opposed to a bad input. */
+  readonly retryable?: boolean;
+}
+
+export class ProofgateError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | null;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: ProofgateErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = "ProofgateError";
+    this.code = code;
+    this.param = options.param ?? null;
+    this.retryable = options.retryable ?? false;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  get type(): string {
+    return ERROR_CODES[this.code].type;
+  }
+}
+
+export function isProofgateError(err: unknown, code?: ErrorCode): err is ProofgateError {
+  return err instanceof ProofgateError && (code === undefined || err.code === code);
+}

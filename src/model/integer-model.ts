@@ -1,0 +1,217 @@
+/**
+ * Integer-exact models: what a provable model is once quantized. Every weight, bias and activation is
+ * an integer, every intermediate is bounded below 2^24, so a float32 ONNX graph (onnxruntime on CPU or
+ * CUDA) computes exactly what this module's pure-TypeScript reference computes, and what the circuit
+ * proves. The ONNX file is the one source: its metadata names the layers, its initializers hold them.
+ */
+import onnxProto from "onnx-proto";
+import { OnnxGraph } from "./onnx-graph.js";
+
+export type IntegerInput =
+  | { readonly kind: "tokens"; readonly vocabSize: number; readonly context: number }
+  | { readonly kind: "bits"; readonly size: number };
+
+export type IntegerLayer =
+  /** h_j = bias_j + Σ_p table[p·V + token_p][j] */
+  | { readonly kind: "positional_tables"; readonly vocabSize: number; readonly context: number; readonly width: number; readonly table: Int32Array; readonly bias: Int32Array }
+  /** y_j = bias_j + Σ_i x_i · weight[i][j] */
+  | { readonly kind: "dense"; readonly inputs: number; readonly outputs: number; readonly weight: Int32Array; readonly bias: Int32Array }
+  /** y = min(max(floor(x / 2^shift), 0), max): rescale, ReLU and saturation in one step */
+  | { readonly kind: "requantize"; readonly width: number; readonly shift: number; readonly max: number };
+
+export interface IntegerModel {
+  readonly input: IntegerInput;
+  readonly layers: readonly IntegerLayer[];
+  readonly classes: number;
+}
+
+/** float32 holds every integer of magnitude below 2^24 exactly. */
+export const FLOAT32_EXACT_LIMIT = 2 ** 24;
+
+export const INPUT_NAME = { tokens: "tokens", bits: "features" } as const;
+export const LOGITS_OUTPUT = "logits";
+export const ARGMAX_OUTPUT = "argmax";
+const METADATA_KEY = "proofgate.integer_model";
+
+export function inputLength(input: IntegerInput): number {
+  return input.kind === "tokens" ? input.context : input.size;
+}
+
+/** Checks that an input sample is what the model takes; returns a reason, or null when valid. */
+export function checkIntegerInput(input: IntegerInput, values: readonly number[]): string | null {
+  const n = inputLength(input);
+  if (values.length !== n) return `input has ${values.length} values; model expects ${n}`;
+  const max = input.kind === "tokens" ? input.vocabSize - 1 : 1;
+  const bad = values.findIndex((v) => !Number.isInteger(v) || v < 0 || v > max);
+  return bad < 0 ? null : `input[${bad}] is ${values[bad]}; expected an integer in [0, ${max}]`;
+}
+
+/** The integer reference: logits of one sample. */
+export function runIntegerModel(model: IntegerModel, sample: readonly number[]): Int32Array {
+  const reason = checkIntegerInput(model.input, sample);
+  if (reason) throw new RangeError(reason);
+  let x: Int32Array = Int32Array.from(sample);
+  for (const layer of model.layers) {
+    if (layer.kind === "positional_tables") {
+      const y = Int32Array.from(layer.bias);
+      for (let p = 0; p < layer.context; p++) {
+        const row = (p * layer.vocabSize + x[p]) * layer.width;
+        for (let j = 0; j < layer.width; j++) y[j] += layer.table[row + j];
+      }
+      x = y;
+    } else if (layer.kind === "dense") {
+      const y = Int32Array.from(layer.bias);
+      for (let i = 0; i < layer.inputs; i++) {
+        const xi = x[i];
+        if (xi === 0) continue;
+        const row = i * layer.outputs;
+        for (let j = 0; j < layer.outputs; j++) y[j] += xi * layer.weight[row + j];
+      }
+      x = y;
+    } else {
+      const y = new Int32Array(layer.width);
+      const divisor = 2 ** layer.shift;
+      for (let j = 0; j < layer.width; j++) y[j] = Math.min(Math.max(Math.floor(x[j] / divisor), 0), layer.max);
+      x = y;
+    }
+  }
+  return x;
+}
+
+/** Index of the largest value, the first one on ties (as ONNX ArgMax with select_last_index = 0). */
+export function argmaxFirst(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+/**
+ * The largest magnitude any partial sum can reach, over all inputs. Bounds each layer's outputs by
+ * interval arithmetic and each dot product's partial sums by Σ|w|·max|x| + |b|.
+ */
+export function maxIntermediate(model: IntegerModel): number {
+  let lo: number[];
+  let hi: number[];
+  if (model.input.kind === "tokens") {
+    lo = new Array(model.input.context).fill(0);
+    hi = new Array(model.input.context).fill(model.input.vocabSize - 1);
+  } else {
+    lo = new Array(model.input.size).fill(0);
+    hi = new Array(model.input.size).fill(1);
+  }
+  let worst = 0;
+  for (const layer of model.layers) {
+    if (layer.kind === "requantize") {
+      lo = lo.map((v) => Math.min(Math.max(Math.floor(v / 2 ** layer.shift), 0), layer.max));
+      hi = hi.map((v) => Math.min(Math.max(Math.floor(v / 2 ** layer.shift), 0), layer.max));
+      continue;
+    }
+    const width = layer.kind === "dense" ? layer.outputs : layer.width;
+    const nextLo = Array.from(layer.bias);
+    const nextHi = Array.from(layer.bias);
+    const absBound = Array.from(layer.bias, Math.abs);
+    if (layer.kind === "positional_tables") {
+      for (let p = 0; p < layer.context; p++) {
+        for (let j = 0; j < width; j++) {
+          let mn = Infinity;
+          let mx = -Infinity;
+          let ab = 0;
+          for (let t = 0; t < layer.vocabSize; t++) {
+            const v = layer.table[(p * layer.vocabSize + t) * width + j];
+            mn = Math.min(mn, v);
+            mx = Math.max(mx, v);
+            ab = Math.max(ab, Math.abs(v));
+          }
+          nextLo[j] += mn;
+          nextHi[j] += mx;
+          absBound[j] += ab;
+        }
+      }
+    } else {
+      for (let i = 0; i < layer.inputs; i++) {
+        const mag = Math.max(Math.abs(lo[i]), Math.abs(hi[i]));
+        for (let j = 0; j < width; j++) {
+          const w = layer.weight[i * width + j];
+          nextLo[j] += Math.min(w * lo[i], w * hi[i]);
+          nextHi[j] += Math.max(w * lo[i], w * hi[i]);
+          absBound[j] += Math.abs(w) * mag;
+        }
+      }
+    }
+    worst = Math.max(worst, ...absBound);
+    lo = nextLo;
+    hi = nextHi;
+  }
+  return worst;
+}
+
+interface LayerShape {
+  kind: IntegerLayer["kind"];
+  [key: string]: unknown;
+}
+
+/** The integer-exact ONNX graph: input → logits (float32 holding integers) and argmax (int64). */
+export function integerModelToOnnx(model: IntegerModel, name: string, metadata: Record<string, string> = {}): Uint8Array {
+  const bound = maxIntermediate(model);
+  if (bound >= FLOAT32_EXACT_LIMIT) throw new RangeError(`an intermediate can reach ${bound}; float32 is exact only below 2^24`);
+  const g = new OnnxGraph(name);
+  const inputName = INPUT_NAME[model.input.kind];
+  let x = model.input.kind === "tokens" ? g.input(inputName, "int64", ["batch", model.input.context]) : g.input(inputName, "float32", ["batch", model.input.size]);
+  const shapes: LayerShape[] = [];
+  model.layers.forEach((layer, i) => {
+    if (layer.kind === "positional_tables") {
+      const table = g.initializer(`l${i}.table`, Float32Array.from(layer.table), [layer.context * layer.vocabSize, layer.width]);
+      const offsets = g.constant(Array.from({ length: layer.context }, (_, p) => p * layer.vocabSize), "int64", [1, layer.context]);
+      const rows = g.op("Gather", [table, g.op("Add", [x, offsets])], { axis: 0 });
+      const summed = g.op("ReduceSum", [rows, g.constant([1], "int64")], { keepdims: 0 });
+      x = g.op("Add", [summed, g.initializer(`l${i}.bias`, Float32Array.from(layer.bias), [layer.width])]);
+      shapes.push({ kind: layer.kind, vocabSize: layer.vocabSize, context: layer.context, width: layer.width });
+    } else if (layer.kind === "dense") {
+      const w = g.initializer(`l${i}.weight`, Float32Array.from(layer.weight), [layer.inputs, layer.outputs]);
+      x = g.op("Add", [g.op("MatMul", [x, w]), g.initializer(`l${i}.bias`, Float32Array.from(layer.bias), [layer.outputs])]);
+      shapes.push({ kind: layer.kind, inputs: layer.inputs, outputs: layer.outputs });
+    } else {
+      // multiplying by 2^-shift is exact in float32, and Floor of an exact value is exact
+      const scaled = g.op("Floor", [g.op("Mul", [x, g.constant([2 ** -layer.shift], "float32", [])])]);
+      x = g.op("Clip", [scaled, g.constant([0], "float32", []), g.constant([layer.max], "float32", [])]);
+      shapes.push({ kind: layer.kind, width: layer.width, shift: layer.shift, max: layer.max });
+    }
+  });
+  g.node("Identity", [x], [LOGITS_OUTPUT]);
+  g.output(LOGITS_OUTPUT, "float32", ["batch", model.classes]);
+  g.node("ArgMax", [x], [ARGMAX_OUTPUT], { axis: 1, keepdims: 0, select_last_index: 0 });
+  g.output(ARGMAX_OUTPUT, "int64", ["batch"]);
+  const structure = { input: model.input, classes: model.classes, layers: shapes, max_intermediate: bound };
+  return g.toBytes({ ...metadata, [METADATA_KEY]: JSON.stringify(structure) });
+}
+
+/** Reads an integer-exact graph written by `integerModelToOnnx`; null for any other ONNX file. */
+export function integerModelFromOnnx(bytes: Uint8Array): IntegerModel | null {
+  const model = onnxProto.onnx.ModelProto.decode(bytes);
+  const entry = model.metadataProps.find((p) => p.key === METADATA_KEY);
+  if (!entry?.value) return null;
+  const structure = JSON.parse(entry.value) as { input: IntegerInput; classes: number; layers: LayerShape[] };
+  const tensors = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? "", t]));
+  const ints = (name: string): Int32Array => {
+    const t = tensors.get(name);
+    if (!t?.rawData) throw new Error(`integer model: missing initializer ${name}`);
+    const raw = t.rawData;
+    const floats = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    const out = new Int32Array(floats.length);
+    for (let i = 0; i < floats.length; i++) {
+      if (!Number.isInteger(floats[i])) throw new Error(`integer model: ${name}[${i}] = ${floats[i]} is not an integer`);
+      out[i] = floats[i];
+    }
+    return out;
+  };
+  const layers = structure.layers.map((s, i): IntegerLayer => {
+    if (s.kind === "positional_tables") {
+      return { kind: s.kind, vocabSize: s.vocabSize as number, context: s.context as number, width: s.width as number, table: ints(`l${i}.table`), bias: ints(`l${i}.bias`) };
+    }
+    if (s.kind === "dense") {
+      return { kind: s.kind, inputs: s.inputs as number, outputs: s.outputs as number, weight: ints(`l${i}.weight`), bias: ints(`l${i}.bias`) };
+    }
+    return { kind: "requantize", width: s.width as number, shift: s.shift as number, max: s.max as number };
+  });
+  return { input: structure.input, classes: structure.classes, layers };
+}

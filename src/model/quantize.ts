@@ -1,0 +1,127 @@
+/**
+ * Post-training quantization of a float MLP (linear → ReLU → … → linear) to an integer-exact model.
+ * Weights get symmetric per-tensor scales; each ReLU becomes a power-of-two requantization whose shift
+ * is chosen from calibration samples so that activations fill [0, 2^activationBits − 1]. Power-of-two
+ * rescales are exact in float32 and cost the circuit one range-checked remainder.
+ */
+import { maxIntermediate, type IntegerInput, type IntegerLayer, type IntegerModel } from "./integer-model.js";
+
+export type FloatLayer =
+  | { readonly kind: "positional_tables"; readonly vocabSize: number; readonly context: number; readonly width: number; readonly table: Float32Array; readonly bias: Float32Array }
+  | { readonly kind: "dense"; readonly inputs: number; readonly outputs: number; readonly weight: Float32Array; readonly bias: Float32Array }
+  | { readonly kind: "relu" };
+
+export interface FloatModel {
+  readonly input: IntegerInput;
+  readonly layers: readonly FloatLayer[];
+  readonly classes: number;
+}
+
+export interface QuantizeOptions {
+  /** Input samples whose activations set the requantization shifts. */
+  readonly calibration: readonly (readonly number[])[];
+  /** Bits of dense weights (signed). @defaultValue 8 */
+  readonly weightBits?: number;
+  /** Bits of positional-table entries (signed); only C of them are summed, so they can be wider. @defaultValue 12 */
+  readonly tableBits?: number;
+  /** Activations are unsigned integers below 2^activationBits. @defaultValue 8 */
+  readonly activationBits?: number;
+  /** Fraction of calibration activations that must not saturate. @defaultValue 0.9999 */
+  readonly percentile?: number;
+}
+
+export interface QuantizeResult {
+  readonly model: IntegerModel;
+  /** Real value of one unit of each linear layer's output (the last one: of a logit). */
+  readonly outputScales: readonly number[];
+  readonly shifts: readonly number[];
+  readonly maxIntermediate: number;
+}
+
+/** Float forward pass of one sample, returning every layer's output. */
+export function runFloatModel(model: FloatModel, sample: readonly number[]): Float64Array[] {
+  const outputs: Float64Array[] = [];
+  let x = Float64Array.from(sample);
+  for (const layer of model.layers) {
+    if (layer.kind === "positional_tables") {
+      const y = Float64Array.from(layer.bias);
+      for (let p = 0; p < layer.context; p++) {
+        const row = (p * layer.vocabSize + x[p]) * layer.width;
+        for (let j = 0; j < layer.width; j++) y[j] += layer.table[row + j];
+      }
+      x = y;
+    } else if (layer.kind === "dense") {
+      const y = Float64Array.from(layer.bias);
+      for (let i = 0; i < layer.inputs; i++) {
+        if (x[i] === 0) continue;
+        for (let j = 0; j < layer.outputs; j++) y[j] += x[i] * layer.weight[i * layer.outputs + j];
+      }
+      x = y;
+    } else {
+      x = x.map((v) => Math.max(v, 0));
+    }
+    outputs.push(x);
+  }
+  return outputs;
+}
+
+function maxAbs(values: Float32Array): number {
+  let m = 0;
+  for (const v of values) m = Math.max(m, Math.abs(v));
+  return m || 1;
+}
+
+function quantizeArray(values: Float32Array, scale: number): Int32Array {
+  return Int32Array.from(values, (v) => Math.round(v / scale));
+}
+
+function percentileOf(values: number[], fraction: number): number {
+  if (values.length === 0) return 1;
+  values.sort((a, b) => a - b);
+  return values[Math.min(values.length - 1, Math.floor(fraction * values.length))] || 1;
+}
+
+export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizeResult {
+  const weightBits = options.weightBits ?? 8;
+  const tableBits = options.tableBits ?? 12;
+  const activationMax = 2 ** (options.activationBits ?? 8) - 1;
+  const percentile = options.percentile ?? 0.9999;
+  if (options.calibration.length === 0) throw new Error("quantizeModel: calibration needs at least one sample");
+  const floatOutputs = options.calibration.map((s) => runFloatModel(model, s));
+
+  const layers: IntegerLayer[] = [];
+  const outputScales: number[] = [];
+  const shifts: number[] = [];
+  // bits inputs are exact integers; token inputs only index tables, so their scale never enters
+  let inputScale = 1;
+  model.layers.forEach((layer, i) => {
+    if (layer.kind === "relu") {
+      const prev = layers[layers.length - 1];
+      if (!prev || prev.kind === "requantize") throw new Error(`quantizeModel: layer ${i} (relu) must follow a linear layer`);
+      const accScale = outputScales[outputScales.length - 1];
+      const activations = floatOutputs.flatMap((o) => Array.from(o[i]).filter((v) => v > 0));
+      const top = percentileOf(activations, percentile);
+      const shift = Math.max(1, Math.ceil(Math.log2(top / (accScale * activationMax))));
+      // round to nearest: add half a step before the floor, folded into the bias
+      const bias = prev.bias;
+      for (let j = 0; j < bias.length; j++) bias[j] += 2 ** (shift - 1);
+      const width = prev.kind === "dense" ? prev.outputs : prev.width;
+      layers.push({ kind: "requantize", width, shift, max: activationMax });
+      shifts.push(shift);
+      inputScale = accScale * 2 ** shift;
+      return;
+    }
+    if (layer.kind === "positional_tables") {
+      const scale = maxAbs(layer.table) / (2 ** (tableBits - 1) - 1);
+      layers.push({ ...layer, table: quantizeArray(layer.table, scale), bias: quantizeArray(layer.bias, scale) });
+      outputScales.push(scale);
+    } else {
+      const weightScale = maxAbs(layer.weight) / (2 ** (weightBits - 1) - 1);
+      const accScale = inputScale * weightScale;
+      layers.push({ ...layer, weight: quantizeArray(layer.weight, weightScale), bias: quantizeArray(layer.bias, accScale) });
+      outputScales.push(accScale);
+    }
+  });
+  const result: IntegerModel = { input: model.input, layers, classes: model.classes };
+  return { model: result, outputScales, shifts, maxIntermediate: maxIntermediate(result) };
+}

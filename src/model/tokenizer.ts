@@ -1,0 +1,237 @@
+/**
+ * Byte-level BPE tokenizer (GPT-2 style): text is split into chunks by a
+ * regex, each chunk's UTF-8 bytes are the base tokens 0..255, and ranked
+ * merges build larger tokens. One special token, end-of-text, follows the
+ * merged tokens.
+ */
+
+export interface TokenizerJSON {
+  type: "byte-bpe";
+  version: 1;
+  vocab_size: number;
+  eot_id: number;
+  pattern: string;
+  /** In rank order; merge i creates token id 256 + i. */
+  merges: [number, number][];
+}
+
+export interface StreamDecoder {
+  /** Returns newly completed text; an incomplete trailing UTF-8 sequence is held back. */
+  push(ids: readonly number[]): string;
+  /** Returns whatever is held back (invalid remainder becomes U+FFFD) and resets. */
+  flush(): string;
+}
+
+/** GPT-2 pre-tokenization pattern, compiled with flags "gu". */
+export const GPT2_PATTERN =
+  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+export const BYTE_VOCAB = 256;
+
+const CACHE_LIMIT = 50_000;
+
+const utf8Encoder = new TextEncoder();
+
+// ignoreBOM: a leading U+FEFF is content, and stripping it would break round trips.
+function utf8Decoder(): TextDecoder {
+  return new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+}
+
+export function compilePattern(pattern: string): RegExp {
+  return new RegExp(pattern, "gu");
+}
+
+/**
+ * Calls `fn` for each pre-tokenization chunk of `text`, in order. Text the
+ * pattern does not match is still emitted as chunks, so the chunks always
+ * concatenate back to `text` even for a custom pattern loaded from JSON.
+ */
+export function forEachChunk(text: string, re: RegExp, fn: (chunk: string) => void): void {
+  let pos = 0;
+  for (const m of text.matchAll(re)) {
+    const chunk = m[0];
+    if (chunk.length === 0) continue;
+    if (m.index > pos) fn(text.slice(pos, m.index));
+    fn(chunk);
+    pos = m.index + chunk.length;
+  }
+  if (pos < text.length) fn(text.slice(pos));
+}
+
+/**
+ * Merges every non-overlapping occurrence of (a, b), left to right, into `id`.
+ * Shared by encoding and training so both segment identically.
+ */
+export function mergePair(ids: readonly number[], a: number, b: number, id: number): number[] {
+  const out: number[] = [];
+  let i = 0;
+  while (i < ids.length) {
+    if (i + 1 < ids.length && ids[i] === a && ids[i + 1] === b) {
+      out.push(id);
+      i += 2;
+    } else {
+      out.push(ids[i]!);
+      i += 1;
+    }
+  }
+  return out;
+}
+
+function fail(message: string): never {
+  throw new Error(`Invalid tokenizer JSON: ${message}`);
+}
+
+function isTokenId(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0;
+}
+
+export class Tokenizer {
+  readonly vocabSize: number;
+  readonly eotId: number;
+
+  private readonly pattern: string;
+  private readonly re: RegExp;
+  private readonly merges: readonly (readonly [number, number])[];
+  /** Pair key (a * vocabSize + b) -> merge rank. */
+  private readonly ranks = new Map<number, number>();
+  private readonly bytesOf: Uint8Array[];
+  private readonly cache = new Map<string, readonly number[]>();
+  private readonly decoder = utf8Decoder();
+
+  private constructor(merges: readonly (readonly [number, number])[], pattern: string) {
+    this.merges = merges;
+    this.pattern = pattern;
+    this.re = compilePattern(pattern);
+    this.eotId = BYTE_VOCAB + merges.length;
+    this.vocabSize = this.eotId + 1;
+
+    this.bytesOf = [];
+    for (let i = 0; i < BYTE_VOCAB; i++) this.bytesOf.push(Uint8Array.of(i));
+    merges.forEach(([a, b], rank) => {
+      this.ranks.set(a * this.vocabSize + b, rank);
+      const left = this.bytesOf[a]!;
+      const right = this.bytesOf[b]!;
+      const joined = new Uint8Array(left.length + right.length);
+      joined.set(left, 0);
+      joined.set(right, left.length);
+      this.bytesOf.push(joined);
+    });
+    this.bytesOf.push(new Uint8Array(0)); // eot carries no bytes
+  }
+
+  static fromJSON(json: TokenizerJSON): Tokenizer {
+    // Input usually comes from JSON.parse, so check everything at runtime.
+    const j = json as unknown as Record<string, unknown>;
+    if (typeof j !== "object" || j === null || Array.isArray(j)) fail("expected an object");
+    if (j.type !== "byte-bpe") fail(`type must be "byte-bpe", got ${JSON.stringify(j.type)}`);
+    if (j.version !== 1) fail(`unsupported version ${JSON.stringify(j.version)} (expected 1)`);
+    if (typeof j.pattern !== "string" || j.pattern.length === 0) fail("pattern must be a non-empty string");
+    try {
+      compilePattern(j.pattern);
+    } catch (err) {
+      fail(`pattern does not compile with flags "gu": ${(err as Error).message}`);
+    }
+    if (!Array.isArray(j.merges)) fail("merges must be an array");
+    const merges: [number, number][] = [];
+    const seen = new Set<string>();
+    j.merges.forEach((m: unknown, i: number) => {
+      const nextId = BYTE_VOCAB + i;
+      if (!Array.isArray(m) || m.length !== 2 || !isTokenId(m[0]) || !isTokenId(m[1])) {
+        fail(`merges[${i}] must be a pair of non-negative integer token ids`);
+      }
+      const [a, b] = m as [number, number];
+      // A merge may only combine tokens that exist before it.
+      if (a >= nextId || b >= nextId) fail(`merges[${i}] = [${a}, ${b}] references a token id >= ${nextId}`);
+      const key = `${a},${b}`;
+      if (seen.has(key)) fail(`merges[${i}] = [${a}, ${b}] is a duplicate`);
+      seen.add(key);
+      merges.push([a, b]);
+    });
+    const eot = BYTE_VOCAB + merges.length;
+    if (j.eot_id !== eot) fail(`eot_id must be ${eot} (256 + merges.length), got ${JSON.stringify(j.eot_id)}`);
+    if (j.vocab_size !== eot + 1) {
+      fail(`vocab_size must be ${eot + 1} (257 + merges.length), got ${JSON.stringify(j.vocab_size)}`);
+    }
+    return new Tokenizer(merges, j.pattern);
+  }
+
+  toJSON(): TokenizerJSON {
+    return {
+      type: "byte-bpe",
+      version: 1,
+      vocab_size: this.vocabSize,
+      eot_id: this.eotId,
+      pattern: this.pattern,
+      merges: this.merges.map(([a, b]) => [a, b]),
+    };
+  }
+
+  /** Never emits eotId: a literal "<|endoftext|>" is encoded as ordinary bytes. */
+  encode(text: string): number[] {
+    const out: number[] = [];
+    forEachChunk(text, this.re, (chunk) => {
+      for (const id of this.encodeChunk(chunk)) out.push(id);
+    });
+    return out;
+  }
+
+  decodeBytes(ids: readonly number[]): Uint8Array {
+    let length = 0;
+    for (const id of ids) length += this.bytesFor(id).length;
+    const out = new Uint8Array(length);
+    let offset = 0;
+    for (const id of ids) {
+      const bytes = this.bytesOf[id]!;
+      out.set(bytes, offset);
+      offset += bytes.length;
+    }
+    return out;
+  }
+
+  /** Invalid UTF-8 (e.g. a cut-off multi-byte sequence) becomes U+FFFD. */
+  decode(ids: readonly number[]): string {
+    return this.decoder.decode(this.decodeBytes(ids));
+  }
+
+  tokenBytes(id: number): Uint8Array {
+    return this.bytesFor(id).slice();
+  }
+
+  createStreamDecoder(): StreamDecoder {
+    const decoder = utf8Decoder();
+    return {
+      push: (ids) => decoder.decode(this.decodeBytes(ids), { stream: true }),
+      flush: () => decoder.decode(),
+    };
+  }
+
+  private bytesFor(id: number): Uint8Array {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new RangeError(`Token id ${id} is out of range [0, ${this.vocabSize})`);
+    }
+    return this.bytesOf[id]!;
+  }
+
+  private encodeChunk(chunk: string): readonly number[] {
+    const cached = this.cache.get(chunk);
+    if (cached !== undefined) return cached;
+
+    let ids: number[] = Array.from(utf8Encoder.encode(chunk));
+    // Standard BPE: repeatedly apply the lowest-rank merge present.
+    while (ids.length >= 2) {
+      let bestRank = Infinity;
+      for (let i = 0; i + 1 < ids.length; i++) {
+        const rank = this.ranks.get(ids[i]! * this.vocabSize + ids[i + 1]!);
+        if (rank !== undefined && rank < bestRank) bestRank = rank;
+      }
+      if (bestRank === Infinity) break;
+      const [a, b] = this.merges[bestRank]!;
+      ids = mergePair(ids, a, b, BYTE_VOCAB + bestRank);
+    }
+
+    // Bounded so encoding a huge corpus cannot grow memory without limit.
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(chunk, ids);
+    return ids;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Model cards: `card.json` (machine-readable) and `README.md` (the same facts for people), written
+ * beside each model. Nothing time-dependent goes in, so a rebuild with the same seed is byte-identical.
+ */
+import { createHash } from "node:crypto";
+import { maxIntermediate, type IntegerModel } from "../model/integer-model.js";
+
+export interface ModelCard {
+  readonly id: string;
+  readonly task: "text-generation" | "text-classification";
+  readonly provable: boolean;
+  readonly summary: string;
+  readonly architecture: Record<string, unknown>;
+  readonly parameters: number;
+  readonly data: Record<string, unknown>;
+  readonly tokenizer?: Record<string, unknown>;
+  readonly featurizer?: Record<string, unknown>;
+  readonly training: Record<string, unknown>;
+  readonly quantization?: Record<string, unknown>;
+  readonly circuit_estimate?: CircuitEstimate;
+  readonly metrics: Record<string, unknown>;
+  readonly files: Record<string, string>;
+}
+
+export interface CircuitEstimate {
+  readonly constraints: number;
+  readonly breakdown: Record<string, number>;
+  readonly note: string;
+}
+
+/** Per-op constraint costs of the circuit the compiler will emit (an estimate until it exists). */
+export function estimateConstraints(model: IntegerModel): CircuitEstimate {
+  const breakdown: Record<string, number> = {};
+  const bound = maxIntermediate(model);
+  if (model.input.kind === "tokens") {
+    // per position: V boolean selector bits plus one sum-to-one constraint; the table lookup is linear
+    breakdown.one_hot_inputs = model.input.context * (model.input.vocabSize + 1);
+  } else {
+    breakdown.input_bits = model.input.size;
+  }
+  let requantize = 0;
+  for (const layer of model.layers) {
+    if (layer.kind !== "requantize") continue;
+    // remainder in [0, 2^shift) + signed quotient decomposed for ReLU and saturation
+    const quotientBits = Math.ceil(Math.log2(bound / 2 ** layer.shift + 1)) + 1;
+    requantize += layer.width * (layer.shift + quotientBits + 2);
+  }
+  breakdown.requantize = requantize;
+  // arg-max: one selector bit, one product and one range-checked difference per class
+  breakdown.argmax = model.classes * (Math.ceil(Math.log2(2 * bound + 1)) + 2);
+  breakdown.commitments = 600;
+  const constraints = Object.values(breakdown).reduce((a, b) => a + b, 0);
+  return { constraints, breakdown, note: "dense layers with constant weights fold into linear combinations and cost no constraints" };
+}
+
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+function table(rows: [string, unknown][]): string {
+  return ["| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${typeof v === "object" ? `\`${JSON.stringify(v)}\`` : String(v)} |`)].join("\n");
+}
+
+export function cardReadme(card: ModelCard): string {
+  const sections: string[] = [`# ${card.id}`, "", card.summary, ""];
+  sections.push("## Architecture", "", table(Object.entries(card.architecture)), "", `Parameters: ${card.parameters.toLocaleString("en-US")}`, "");
+  sections.push("## Data", "", table(Object.entries(card.data)), "");
+  if (card.tokenizer) sections.push("## Tokenizer", "", table(Object.entries(card.tokenizer)), "");
+  if (card.featurizer) sections.push("## Featurizer", "", table(Object.entries(card.featurizer)), "");
+  sections.push("## Training", "", table(Object.entries(card.training)), "");
+  if (card.quantization) sections.push("## Quantization (integer-exact)", "", table(Object.entries(card.quantization)), "");
+  if (card.circuit_estimate) {
+    sections.push("## Circuit estimate", "", `About ${card.circuit_estimate.constraints.toLocaleString("en-US")} constraints (${card.circuit_estimate.note}).`, "", table(Object.entries(card.circuit_estimate.breakdown)), "");
+  }
+  sections.push("## Held-out metrics", "");
+  for (const [name, metrics] of Object.entries(card.metrics)) {
+    sections.push(`### ${name}`, "", table(Object.entries(metrics as Record<string, unknown>)), "");
+  }
+  sections.push("## Files", "", table(Object.entries(card.files).map(([f, h]) => [f, `sha256 ${h}`])), "");
+  sections.push("Rebuild with `proofgate models build` (same seed, byte-identical files).", "");
+  return sections.join("\n");
+}

@@ -1,0 +1,189 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+
+import { Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
+import { trainTokenizer } from "../../src/model/tokenizer-train.js";
+
+const PARAGRAPH = `It was the best of times, it was the worst of times, it was the age of
+wisdom, it was the age of foolishness, it was the epoch of belief, it was the
+epoch of incredulity, it was the season of Light, it was the season of Darkness,
+it was the spring of hope, it was the winter of despair, we had everything
+before us, we had nothing before us, we were all going direct to Heaven, we were
+all going direct the other way - in short, the period was so far like the present
+period, that some of its noisiest authorities insisted on its being received, for
+good or for evil, in the superlative degree of comparison only. There were a king
+with a large jaw and a queen with a plain face, on the throne of England; there
+were a king with a large jaw and a queen with a fair face, on the throne of
+France. In both countries it was clearer than crystal to the lords of the State
+preserves of loaves and fishes, that things in general were settled for ever.`;
+
+const VOCAB = 300;
+const texts = [PARAGRAPH, PARAGRAPH.toUpperCase(), "Numbers 1234 5678, and more: 2024-01-01."];
+const tok = trainTokenizer({ texts, vocabSize: VOCAB });
+
+const HARD_STRINGS = [
+  "",
+  "Hello, world!",
+  "😀",
+  "👩‍👩‍👧‍👦 family, 👩🏽‍💻 coder, 🏳️‍🌈 flag",
+  "🇯🇵🇺🇸🇫🇷",
+  "日本語のテキストと中文字符",
+  "مرحبا بالعالم",
+  "\u0000\u0001\u0007\t\r\n",
+  "<|endoftext|>",
+  "a<|endoftext|>b",
+  " ".repeat(1000),
+  "\n\n\n   \t\t  \r\n  x  ",
+  "e\u0301 n\u0303 a\u030A\u0323",
+  "\uFEFFleading BOM",
+  "\u{10FFFF}\u{E0001}\uFFFF\uFFFE",
+  "it's we'll they've I'm you'd",
+];
+
+/** mulberry32: small seeded PRNG so failures are reproducible. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomString(rand: () => number): string {
+  const length = Math.floor(rand() * 40);
+  let s = "";
+  for (let i = 0; i < length; i++) {
+    const r = rand();
+    let cp: number;
+    if (r < 0.3) cp = Math.floor(rand() * 0x80); // ASCII, incl. controls
+    else if (r < 0.7) cp = Math.floor(rand() * 0x10000); // BMP
+    else cp = 0x10000 + Math.floor(rand() * 0x100000); // astral planes
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0x20; // no lone surrogates
+    s += String.fromCodePoint(cp);
+  }
+  return s;
+}
+
+describe("byte-level BPE tokenizer", () => {
+  it("has the requested vocab layout", () => {
+    assert.equal(tok.vocabSize, VOCAB);
+    assert.equal(tok.eotId, VOCAB - 1);
+    const json = tok.toJSON();
+    assert.equal(json.merges.length, VOCAB - 257);
+    assert.equal(json.vocab_size, VOCAB);
+    assert.equal(json.eot_id, 256 + json.merges.length);
+  });
+
+  it("round-trips hard strings", () => {
+    for (const s of HARD_STRINGS) {
+      const ids = tok.encode(s);
+      assert.ok(!ids.includes(tok.eotId), `eot emitted for ${JSON.stringify(s)}`);
+      assert.equal(tok.decode(ids), s);
+    }
+  });
+
+  it("round-trips 500 random strings across the BMP and astral planes", () => {
+    const rand = prng(12345);
+    for (let i = 0; i < 500; i++) {
+      const s = randomString(rand);
+      assert.equal(tok.decode(tok.encode(s)), s, `failed on ${JSON.stringify(s)}`);
+    }
+  });
+
+  it("does not throw on lone surrogates (they become U+FFFD)", () => {
+    const cases: [string, string][] = [
+      ["\uD800", "\uFFFD"],
+      ["a\uDC00b", "a\uFFFDb"],
+      ["\uDBFF\uD800x", "\uFFFD\uFFFDx"],
+      ["😀\uD83D", "😀\uFFFD"],
+    ];
+    for (const [input, expected] of cases) {
+      assert.equal(tok.decode(tok.encode(input)), expected);
+    }
+  });
+
+  it("compresses English", () => {
+    const sample = "It was the best of times, it was the worst of times.";
+    const ids = tok.encode(sample);
+    assert.ok(ids.length < new TextEncoder().encode(sample).length, `${ids.length} tokens`);
+    assert.equal(tok.decode(ids), sample);
+  });
+
+  it("is deterministic", () => {
+    const again = trainTokenizer({ texts, vocabSize: VOCAB });
+    assert.deepStrictEqual(again.toJSON(), tok.toJSON());
+  });
+
+  it("reports progress after each merge", () => {
+    const calls: [number, number][] = [];
+    trainTokenizer({ texts, vocabSize: 260, onProgress: (done, total) => calls.push([done, total]) });
+    assert.deepStrictEqual(calls, [[1, 3], [2, 3], [3, 3]]);
+  });
+
+  it("rejects invalid vocabSize", () => {
+    assert.throws(() => trainTokenizer({ texts, vocabSize: 256 }), /vocabSize/);
+    assert.throws(() => trainTokenizer({ texts, vocabSize: 300.5 }), /vocabSize/);
+  });
+
+  it("survives toJSON/fromJSON with identical encodings", () => {
+    const json: TokenizerJSON = JSON.parse(JSON.stringify(tok.toJSON()));
+    const loaded = Tokenizer.fromJSON(json);
+    assert.deepStrictEqual(loaded.toJSON(), tok.toJSON());
+    for (const s of [PARAGRAPH, ...HARD_STRINGS]) {
+      assert.deepStrictEqual(loaded.encode(s), tok.encode(s));
+    }
+  });
+
+  it("fromJSON rejects malformed input", () => {
+    const good = tok.toJSON();
+    const bad: unknown[] = [
+      null,
+      { ...good, type: "bpe" },
+      { ...good, version: 2 },
+      { ...good, merges: "nope" },
+      { ...good, merges: [[1, 2, 3]] },
+      { ...good, merges: [[1, 999]], vocab_size: 258, eot_id: 257 },
+      { ...good, vocab_size: good.vocab_size + 1 },
+      { ...good, eot_id: 0 },
+      { ...good, pattern: "(" },
+    ];
+    for (const b of bad) {
+      assert.throws(() => Tokenizer.fromJSON(b as TokenizerJSON), /Invalid tokenizer JSON/);
+    }
+  });
+
+  it("decodeBytes throws RangeError for out-of-range ids; eot decodes to nothing", () => {
+    assert.throws(() => tok.decodeBytes([tok.vocabSize]), (err: unknown) => {
+      return err instanceof RangeError && err.message.includes(String(tok.vocabSize));
+    });
+    assert.throws(() => tok.decodeBytes([-1]), RangeError);
+    assert.equal(tok.decodeBytes([tok.eotId]).length, 0);
+    assert.equal(tok.decode([...tok.encode("ab"), tok.eotId, ...tok.encode("cd")]), "abcd");
+  });
+
+  it("tokenBytes matches decodeBytes", () => {
+    for (let id = 0; id < tok.vocabSize; id++) {
+      assert.deepStrictEqual(tok.tokenBytes(id), tok.decodeBytes([id]));
+    }
+  });
+
+  it("decode never throws on a cut-off UTF-8 sequence", () => {
+    const ids = tok.encode("😀");
+    assert.equal(tok.decode(ids.slice(0, 1)), "\uFFFD");
+  });
+
+  it("stream decoder yields an emoji once, never U+FFFD", () => {
+    const emoji = "👩‍💻🇯🇵";
+    const ids = tok.encode(emoji);
+    assert.ok(ids.length > 1);
+    const stream = tok.createStreamDecoder();
+    const pieces = ids.map((id) => stream.push([id]));
+    pieces.push(stream.flush());
+    for (const piece of pieces) assert.ok(!piece.includes("\uFFFD"), `got U+FFFD in ${JSON.stringify(pieces)}`);
+    assert.equal(pieces.join(""), emoji);
+    assert.equal(pieces.filter((p) => p.includes("👩")).length, 1);
+  });
+});
