@@ -1,0 +1,61 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import ort from "onnxruntime-node";
+import { Random } from "../../src/core/random.js";
+import { argmaxFirst, integerModelFromOnnx, runIntegerModel, type IntegerModel } from "../../src/model/integer-model.js";
+import { spamFeatures } from "../../src/model/spam-features.js";
+import { Tokenizer } from "../../src/model/tokenizer.js";
+import { loadLanguageCorpus, loadSpamCorpus } from "../../src/training/corpora.js";
+import { encodeStream, evaluationPositions, fillContext } from "../../src/training/language-models.js";
+
+/** onnxruntime on the shipped integer-exact graph must equal the TypeScript reference, value for value. */
+async function assertExact(path: string, samples: number[][], kind: "tokens" | "features"): Promise<IntegerModel> {
+  const bytes = await readFile(path);
+  const model = integerModelFromOnnx(bytes);
+  assert.ok(model, `${path} is integer-exact`);
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
+  const n = samples[0].length;
+  const tensor = kind === "tokens"
+    ? new ort.Tensor("int64", BigInt64Array.from(samples.flat().map(BigInt)), [samples.length, n])
+    : new ort.Tensor("float32", Float32Array.from(samples.flat()), [samples.length, n]);
+  const out = await session.run({ [kind]: tensor });
+  await session.release();
+  const logits = out.logits.data as Float32Array;
+  const argmax = out.argmax.data as BigInt64Array;
+  let mismatches = 0;
+  samples.forEach((s, i) => {
+    const expected = runIntegerModel(model, s);
+    const got = logits.subarray(i * model.classes, (i + 1) * model.classes);
+    if (expected.some((v, j) => v !== got[j]) || Number(argmax[i]) !== argmaxFirst(expected)) mismatches++;
+  });
+  assert.equal(mismatches, 0, `${mismatches} of ${samples.length} inputs differ`);
+  return model;
+}
+
+test("pg-student: onnxruntime equals the integer reference on 1,000 held-out and 1,000 random contexts", async () => {
+  const tokenizer = Tokenizer.fromJSON(JSON.parse(await readFile("artifacts/models/pg-student/tokenizer.json", "utf8")));
+  const corpus = loadLanguageCorpus();
+  const stream = encodeStream(tokenizer, corpus.heldOut.slice(0, 8).map((d) => d.text));
+  const C = 16;
+  const real = Array.from(evaluationPositions(stream, 1000), (p) => {
+    const ctx = new BigInt64Array(C);
+    fillContext(stream, p, C, tokenizer.eotId, ctx, 0);
+    return Array.from(ctx, Number);
+  });
+  const rng = new Random(99);
+  const random = Array.from({ length: 1000 }, () => Array.from({ length: C }, () => rng.int(tokenizer.vocabSize)));
+  // extremes: every position the same token, for the first and last ids
+  const edges = [0, tokenizer.vocabSize - 1].map((t) => new Array(C).fill(t));
+  const model = await assertExact("artifacts/models/pg-student/model.onnx", [...real, ...random, ...edges], "tokens");
+  assert.equal(model.classes, tokenizer.vocabSize);
+});
+
+test("pg-spam: onnxruntime equals the integer reference on every held-out message and 500 random inputs", async () => {
+  const held = loadSpamCorpus().heldOut.map((m) => Array.from(spamFeatures(m.text)));
+  const rng = new Random(98);
+  const random = Array.from({ length: 500 }, (_, i) => Array.from({ length: 1024 }, () => (rng.next() < (i % 10) / 10 ? 1 : 0)));
+  const all = [new Array(1024).fill(0), new Array(1024).fill(1)];
+  assert.ok(held.length >= 1000);
+  await assertExact("artifacts/models/pg-spam/model.onnx", [...held, ...random, ...all], "features");
+});
