@@ -3,9 +3,10 @@
  * answers --help, and turns any failure into one line on stderr and a non-zero exit code.
  */
 import { modelsBuild } from "./models-build.js";
+import { serve } from "./serve.js";
 import { parseVerbArgs, UsageError, verbHelp, type Verb } from "./verb.js";
 
-export const VERBS: readonly Verb[] = [modelsBuild];
+export const VERBS: readonly Verb[] = [serve, modelsBuild];
 
 export function overallHelp(): string {
   const lines = ["usage: proofgate <command> [options]", "", "commands:"];

@@ -8,8 +8,12 @@ export const ERROR_CODES = {
   unauthorized: { status: 401, type: "authentication_error" },
   not_found: { status: 404, type: "invalid_request_error" },
   model_not_found: { status: 404, type: "invalid_request_error" },
+  /** The model exists but cannot serve this endpoint (e.g. chat with a classifier). */
+  unsupported_model: { status: 400, type: "invalid_request_error" },
   payload_too_large: { status: 413, type: "invalid_request_error" },
   rate_limited: { status: 429, type: "rate_limit_error" },
+  /** Too many generations already waiting for a batch slot. */
+  overloaded: { status: 429, type: "rate_limit_error" },
   not_ready: { status: 503, type: "server_error" },
   internal: { status: 500, type: "server_error" },
 } as const;

@@ -1,0 +1,97 @@
+/**
+ * Builds the Express app of the gateway: request ids and logs, metrics, auth and rate limits on /v1,
+ * the endpoint routers (each built once around its service), and the one error envelope.
+ */
+import { randomUUID } from "node:crypto";
+import express, { type ErrorRequestHandler, type Express } from "express";
+import type { Logger } from "pino";
+import { pinoHttp } from "pino-http";
+import type { Config } from "../config/config.js";
+import { ProofgateError } from "../core/errors.js";
+import type { ModelRegistry } from "../model/model-registry.js";
+import { requireApiKey } from "./api-keys.js";
+import { ChatService } from "./chat/service.js";
+import { attachChatRouter, chatRoutes } from "./chat/router.js";
+import { CompletionsService } from "./completions/service.js";
+import { attachCompletionsRouter, completionsRoutes } from "./completions/router.js";
+import { errorEnvelope, toProofgateError } from "./error-envelope.js";
+import { HealthService } from "./health/service.js";
+import { attachHealthRouter, healthRoutes } from "./health/router.js";
+import { InferencesService } from "./inferences/service.js";
+import { attachInferencesRouter, inferencesRoutes } from "./inferences/router.js";
+import type { GatewayMetrics } from "./metrics/gateway-metrics.js";
+import { attachMetricsRouter, metricsRoutes, recordRequests } from "./metrics/router.js";
+import { ModelsService } from "./models/service.js";
+import { attachModelsRouter, modelsRoutes } from "./models/router.js";
+import { attachOpenApiRouter, openApiRoutes } from "./openapi/router.js";
+import { buildOpenApiDocument } from "./openapi/service.js";
+import { limitRequestRate } from "./rate-limit.js";
+
+export interface BuildAppOptions {
+  readonly config: Config;
+  readonly registry: ModelRegistry;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readonly version: string;
+}
+
+export const REQUEST_ID_HEADER = "x-request-id";
+/** A client's own request id is kept when it looks like one. */
+const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** Seconds a client is told to wait when every batch slot and queue place is taken. */
+const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+
+export function buildApp({ config, registry, metrics, logger, version }: BuildAppOptions): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", false);
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers[REQUEST_ID_HEADER];
+        const id = typeof given === "string" && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader(REQUEST_ID_HEADER, id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+    }),
+  );
+  app.use(recordRequests(metrics));
+  app.use(express.json({ limit: config.bodyLimitBytes }));
+
+  const open = express.Router();
+  attachHealthRouter(open, new HealthService(registry));
+  attachMetricsRouter(open, metrics);
+  const routes = [...healthRoutes, ...metricsRoutes, ...openApiRoutes, ...modelsRoutes, ...chatRoutes, ...completionsRoutes, ...inferencesRoutes];
+  attachOpenApiRouter(open, buildOpenApiDocument({ routes, version }));
+  app.use(open);
+
+  const v1 = express.Router();
+  if (config.apiKeys.length > 0) v1.use(requireApiKey(config.apiKeys));
+  if (config.rateLimitPerMinute > 0) v1.use(limitRequestRate(config.rateLimitPerMinute));
+  v1.use((_req, _res, next) => {
+    if (!registry.ready) throw new ProofgateError("not_ready", "Models are loading; try again shortly", { retryable: true });
+    next();
+  });
+  attachModelsRouter(v1, new ModelsService(registry));
+  attachChatRouter(v1, new ChatService({ registry, config, observer: metrics }));
+  attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics }));
+  attachInferencesRouter(v1, new InferencesService(registry));
+  app.use(v1);
+
+  app.use((req) => {
+    throw new ProofgateError("not_found", `No route ${req.method} ${req.path}`);
+  });
+  const sendError: ErrorRequestHandler = (err, req, res, _next) => {
+    const error = toProofgateError(err);
+    if (error.code === "internal") req.log.error({ err }, "request failed");
+    else req.log.info({ code: error.code, param: error.param }, error.message);
+    if (res.headersSent) return void res.end();
+    if (error.code === "overloaded" || error.code === "not_ready") res.setHeader("retry-after", String(OVERLOAD_RETRY_AFTER_SECONDS));
+    res.status(error.status).json(errorEnvelope(error));
+  };
+  app.use(sendError);
+  return app;
+}

@@ -1,0 +1,109 @@
+/**
+ * Chat completions: messages → the chat template's prompt → n generated replies, whole or as chunks.
+ * `prepare` does every check that can refuse the request, so a refused stream still gets its status.
+ */
+import type { Config } from "../../config/config.js";
+import { newId } from "../../core/ids.js";
+import { CHAT_TEMPLATE_STOPS, renderChatPrompt } from "../../model/chat-template.js";
+import type { EngineObserver } from "../../model/engine-observer.js";
+import type { ModelRegistry } from "../../model/model-registry.js";
+import type { LanguageModel } from "../../model/served-model.js";
+import { planGeneration, type GenerationPlan } from "../generation-params.js";
+import { findLanguageModel } from "../language-model.js";
+import { toChatLogprobs } from "../logprobs-wire.js";
+import { runChoices } from "../run-choices.js";
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage } from "./protocol.js";
+
+export interface ChatServiceDeps {
+  readonly registry: ModelRegistry;
+  readonly config: Config;
+  readonly observer?: EngineObserver;
+}
+
+export interface ChatJob {
+  readonly id: string;
+  readonly created: number;
+  readonly model: LanguageModel;
+  readonly promptTokens: readonly number[];
+  readonly plan: GenerationPlan;
+  readonly topLogprobs: number | null;
+}
+
+function messageText(message: ChatMessage): string {
+  if (message.content == null) return "";
+  return typeof message.content === "string" ? message.content : message.content.map((p) => p.text).join("");
+}
+
+export class ChatService {
+  constructor(private readonly deps: ChatServiceDeps) {}
+
+  prepare(request: ChatCompletionRequest): ChatJob {
+    const model = findLanguageModel(this.deps.registry, request.model, "/v1/chat/completions");
+    const maxTokensParam = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
+    const plan = planGeneration({ fields: request, maxTokens: request.max_completion_tokens ?? request.max_tokens, maxTokensParam, config: this.deps.config });
+    const prompt = renderChatPrompt(request.messages.map((m) => ({ role: m.role, content: messageText(m) })));
+    model.batcher.checkCapacity(plan.n);
+    return {
+      id: newId("chatcmpl"),
+      created: Math.floor(Date.now() / 1000),
+      model,
+      promptTokens: model.tokenizer.encode(prompt),
+      plan,
+      // top_logprobs without logprobs: true reports nothing, as OpenAI does
+      topLogprobs: request.logprobs ? (request.top_logprobs ?? 0) : null,
+    };
+  }
+
+  async complete(job: ChatJob, signal?: AbortSignal): Promise<ChatCompletion> {
+    const results = await this.run(job, signal);
+    const completionTokens = results.reduce((sum, r) => sum + r.completionTokens, 0);
+    return {
+      id: job.id,
+      object: "chat.completion",
+      created: job.created,
+      model: job.model.id,
+      choices: results.map((r, index) => ({
+        index,
+        message: { role: "assistant", content: r.text, refusal: null },
+        logprobs: r.logprobs ? toChatLogprobs(job.model.tokenizer, r.logprobs) : null,
+        finish_reason: r.finishReason,
+      })),
+      usage: { prompt_tokens: job.promptTokens.length, completion_tokens: completionTokens, total_tokens: job.promptTokens.length + completionTokens },
+    };
+  }
+
+  /** Sends the chunks of a streamed answer in order: role, content deltas, finish per choice, usage if asked. */
+  async stream(job: ChatJob, send: (chunk: ChatCompletionChunk) => void, signal?: AbortSignal): Promise<void> {
+    const chunk = (choices: ChatCompletionChunk["choices"]): ChatCompletionChunk => ({
+      id: job.id,
+      object: "chat.completion.chunk",
+      created: job.created,
+      model: job.model.id,
+      choices,
+      ...(job.plan.includeUsage ? { usage: null } : {}),
+    });
+    for (let index = 0; index < job.plan.n; index++) send(chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
+    const results = await this.run(job, signal, {
+      onDelta: (index, delta) =>
+        send(chunk([{ index, delta: { content: delta.text }, logprobs: job.topLogprobs === null ? null : toChatLogprobs(job.model.tokenizer, delta.logprobs), finish_reason: null }])),
+      onFinish: (index, result) => send(chunk([{ index, delta: {}, logprobs: null, finish_reason: result.finishReason }])),
+    });
+    if (job.plan.includeUsage) {
+      const completionTokens = results.reduce((sum, r) => sum + r.completionTokens, 0);
+      send({ ...chunk([]), usage: { prompt_tokens: job.promptTokens.length, completion_tokens: completionTokens, total_tokens: job.promptTokens.length + completionTokens } });
+    }
+  }
+
+  private run(job: ChatJob, signal: AbortSignal | undefined, events: Pick<Parameters<typeof runChoices>[0], "onDelta" | "onFinish"> = {}) {
+    return runChoices({
+      model: job.model,
+      prompts: [job.promptTokens],
+      plan: job.plan,
+      extraStops: CHAT_TEMPLATE_STOPS,
+      topLogprobs: job.topLogprobs,
+      signal,
+      observer: this.deps.observer,
+      ...events,
+    });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Text completions: each prompt (text or token ids) is continued n times, whole or as chunks. `prepare`
+ * does every check that can refuse the request, so a refused stream still gets its status.
+ */
+import type { Config } from "../../config/config.js";
+import { ProofgateError } from "../../core/errors.js";
+import { newId } from "../../core/ids.js";
+import type { EngineObserver } from "../../model/engine-observer.js";
+import type { ModelRegistry } from "../../model/model-registry.js";
+import type { LanguageModel } from "../../model/served-model.js";
+import { planGeneration, type GenerationPlan } from "../generation-params.js";
+import { findLanguageModel } from "../language-model.js";
+import { toCompletionLogprobs } from "../logprobs-wire.js";
+import { runChoices } from "../run-choices.js";
+import type { Completion, CompletionChunk, CompletionRequest } from "./protocol.js";
+
+export interface CompletionsServiceDeps {
+  readonly registry: ModelRegistry;
+  readonly config: Config;
+  readonly observer?: EngineObserver;
+}
+
+export interface CompletionJob {
+  readonly id: string;
+  readonly created: number;
+  readonly model: LanguageModel;
+  readonly prompts: readonly (readonly number[])[];
+  readonly plan: GenerationPlan;
+  readonly topLogprobs: number | null;
+  /** Per prompt, the text echoed before each of its choices (empty without `echo`). */
+  readonly echoes: readonly string[];
+}
+
+function promptTokenLists(model: LanguageModel, prompt: CompletionRequest["prompt"]): number[][] {
+  if (typeof prompt === "string") return [model.tokenizer.encode(prompt)];
+  if (prompt.every((p) => typeof p === "string")) return (prompt as string[]).map((p) => model.tokenizer.encode(p));
+  const lists = prompt.every((p) => typeof p === "number") ? [prompt as number[]] : (prompt as number[][]);
+  lists.forEach((ids, i) => {
+    const bad = ids.findIndex((id) => id >= model.tokenizer.vocabSize);
+    if (bad >= 0) {
+      const param = lists.length === 1 && typeof prompt[0] === "number" ? `prompt[${bad}]` : `prompt[${i}][${bad}]`;
+      throw new ProofgateError("invalid_argument", `${param} is ${ids[bad]}; token ids of ${model.id} are below ${model.tokenizer.vocabSize}`, { param });
+    }
+  });
+  return lists;
+}
+
+export class CompletionsService {
+  constructor(private readonly deps: CompletionsServiceDeps) {}
+
+  prepare(request: CompletionRequest): CompletionJob {
+    const model = findLanguageModel(this.deps.registry, request.model, "/v1/completions");
+    const plan = planGeneration({ fields: request, maxTokens: request.max_tokens, maxTokensParam: "max_tokens", config: this.deps.config });
+    const prompts = promptTokenLists(model, request.prompt);
+    model.batcher.checkCapacity(prompts.length * plan.n);
+    return {
+      id: newId("cmpl"),
+      created: Math.floor(Date.now() / 1000),
+      model,
+      prompts,
+      plan,
+      topLogprobs: request.logprobs ?? null,
+      echoes: prompts.map((ids) => (request.echo ? model.tokenizer.decode(ids) : "")),
+    };
+  }
+
+  async complete(job: CompletionJob, signal?: AbortSignal): Promise<Completion> {
+    const results = await this.run(job, signal);
+    return {
+      id: job.id,
+      object: "text_completion",
+      created: job.created,
+      model: job.model.id,
+      choices: results.map((r, index) => {
+        const echo = this.echoOf(job, index);
+        return { index, text: echo + r.text, logprobs: r.logprobs ? toCompletionLogprobs(job.model.tokenizer, r.logprobs, echo.length) : null, finish_reason: r.finishReason };
+      }),
+      usage: this.usage(job, results),
+    };
+  }
+
+  /** Sends text deltas per choice, a final chunk per choice with its finish reason, then usage if asked. */
+  async stream(job: CompletionJob, send: (chunk: CompletionChunk) => void, signal?: AbortSignal): Promise<void> {
+    const chunk = (choices: CompletionChunk["choices"]): CompletionChunk => ({
+      id: job.id,
+      object: "text_completion",
+      created: job.created,
+      model: job.model.id,
+      choices,
+      ...(job.plan.includeUsage ? { usage: null } : {}),
+    });
+    const echoed = new Set<number>();
+    const results = await this.run(job, signal, {
+      onDelta: (index, delta) => {
+        // the echo goes out with a choice's first text, so offsets match the non-streamed answer
+        const echo = echoed.has(index) ? "" : this.echoOf(job, index);
+        echoed.add(index);
+        const logprobs = job.topLogprobs === null ? null : toCompletionLogprobs(job.model.tokenizer, delta.logprobs, this.echoOf(job, index).length);
+        send(chunk([{ index, text: echo + delta.text, logprobs, finish_reason: null }]));
+      },
+      onFinish: (index, result) => {
+        const echo = echoed.has(index) ? "" : this.echoOf(job, index);
+        send(chunk([{ index, text: echo, logprobs: null, finish_reason: result.finishReason }]));
+      },
+    });
+    if (job.plan.includeUsage) send({ ...chunk([]), usage: this.usage(job, results) });
+  }
+
+  private echoOf(job: CompletionJob, index: number): string {
+    return job.echoes[Math.floor(index / job.plan.n)]!;
+  }
+
+  private usage(job: CompletionJob, results: readonly { completionTokens: number }[]): Completion["usage"] {
+    const promptTokens = job.prompts.reduce((sum, p) => sum + p.length, 0);
+    const completionTokens = results.reduce((sum, r) => sum + r.completionTokens, 0);
+    return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  }
+
+  private run(job: CompletionJob, signal: AbortSignal | undefined, events: Pick<Parameters<typeof runChoices>[0], "onDelta" | "onFinish"> = {}) {
+    return runChoices({ model: job.model, prompts: job.prompts, plan: job.plan, topLogprobs: job.topLogprobs, signal, observer: this.deps.observer, ...events });
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The sampling parameters chat and completions share, their wire schema, and how they turn into one
+ * generation plan (defaults and config limits applied, the seed fixed).
+ */
+import { randomInt } from "node:crypto";
+import { z } from "zod";
+import type { Config } from "../config/config.js";
+import { ProofgateError } from "../core/errors.js";
+
+export const StopParam = z.union([z.string().min(1), z.array(z.string().min(1)).max(16)]);
+
+/** Fields shared by /v1/chat/completions and /v1/completions (snake_case, as OpenAI spells them). */
+export const generationFields = {
+  model: z.string().min(1),
+  max_tokens: z.int().min(1).nullish(),
+  temperature: z.number().min(0).max(2).nullish().describe("0 = greedy (default 1)"),
+  top_p: z.number().min(0).max(1).nullish(),
+  n: z.int().min(1).max(16).nullish(),
+  seed: z.int().nullish().describe("same seed and parameters → same output"),
+  stop: StopParam.nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  proof: z.boolean().nullish().describe("false skips proving; accepted and ignored until proofs exist"),
+  user: z.string().nullish(),
+};
+
+export const Usage = z.object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() }).meta({ id: "Usage" });
+export type Usage = z.infer<typeof Usage>;
+
+export interface GenerationPlan {
+  readonly maxTokens: number;
+  readonly temperature: number;
+  readonly topP: number;
+  readonly n: number;
+  /** The request's seed (as 32 bits), or a random one. */
+  readonly seed: number;
+  readonly stop: readonly string[];
+  readonly stream: boolean;
+  readonly includeUsage: boolean;
+}
+
+export interface PlanGenerationOptions {
+  readonly fields: {
+    readonly max_tokens?: number | null;
+    readonly temperature?: number | null;
+    readonly top_p?: number | null;
+    readonly n?: number | null;
+    readonly seed?: number | null;
+    readonly stop?: string | readonly string[] | null;
+    readonly stream?: boolean | null;
+    readonly stream_options?: { readonly include_usage?: boolean | null } | null;
+  };
+  /** max_tokens, or max_completion_tokens for chat when given. */
+  readonly maxTokens: number | null | undefined;
+  readonly maxTokensParam: string;
+  readonly config: Config;
+}
+
+export function planGeneration({ fields, maxTokens, maxTokensParam, config }: PlanGenerationOptions): GenerationPlan {
+  if (maxTokens != null && maxTokens > config.maxTokensLimit) {
+    throw new ProofgateError("invalid_argument", `${maxTokensParam} is ${maxTokens}; at most ${config.maxTokensLimit} is allowed`, { param: maxTokensParam });
+  }
+  if (fields.stream_options != null && !fields.stream) {
+    throw new ProofgateError("invalid_argument", "stream_options is only allowed when stream is true", { param: "stream_options" });
+  }
+  const stop = fields.stop == null ? [] : typeof fields.stop === "string" ? [fields.stop] : [...fields.stop];
+  return {
+    maxTokens: maxTokens ?? config.defaultMaxTokens,
+    temperature: fields.temperature ?? 1,
+    topP: fields.top_p ?? 1,
+    n: fields.n ?? 1,
+    seed: fields.seed == null ? randomInt(2 ** 32) : Number(BigInt.asUintN(32, BigInt(fields.seed))),
+    stop,
+    stream: fields.stream ?? false,
+    includeUsage: fields.stream_options?.include_usage ?? false,
+  };
+}
+
+/** Seed of choice `index`: the request's seed itself for the first, unrelated streams for the rest. */
+export function choiceSeed(seed: number, index: number): number {
+  return (seed + Math.imul(index, 0x9e3779b9)) >>> 0;
+}

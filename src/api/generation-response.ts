@@ -1,0 +1,45 @@
+/**
+ * Answers a generation request as JSON or as an SSE stream. The generation is aborted when the client
+ * goes away, which frees its batch slot at the next step; an error after the stream started is sent as
+ * a last `data: {"error": …}` event, since the status line is already gone.
+ */
+import type { Request, Response } from "express";
+import { errorEnvelope, toProofgateError } from "./error-envelope.js";
+import { SseWriter } from "./sse-writer.js";
+
+export interface SendGenerationOptions<Whole, Chunk> {
+  readonly req: Request;
+  readonly res: Response;
+  readonly stream: boolean;
+  complete(signal: AbortSignal): Promise<Whole>;
+  streamChunks(send: (chunk: Chunk) => void, signal: AbortSignal): Promise<void>;
+}
+
+export async function sendGeneration<Whole, Chunk>(options: SendGenerationOptions<Whole, Chunk>): Promise<void> {
+  const { req, res } = options;
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort(new Error("client disconnected"));
+  });
+  if (!options.stream) {
+    try {
+      res.json(await options.complete(controller.signal));
+    } catch (err) {
+      if (controller.signal.aborted) return;
+      throw err;
+    }
+    return;
+  }
+  const sse = new SseWriter(res);
+  try {
+    await options.streamChunks((chunk) => sse.send(chunk), controller.signal);
+    sse.done();
+  } catch (err) {
+    if (controller.signal.aborted) return;
+    if (!sse.hasStarted) throw err;
+    const error = toProofgateError(err);
+    req.log?.error({ err }, "stream failed after it started");
+    sse.send(errorEnvelope(error));
+    sse.done();
+  }
+}

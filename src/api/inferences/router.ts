@@ -1,0 +1,19 @@
+/** HTTP of POST /v1/inferences. */
+import type { Router } from "express";
+import { logIgnoredFields } from "../log-ignored-fields.js";
+import { parseRequest } from "../request-validation.js";
+import type { RouteDoc } from "../route-doc.js";
+import { Inference, InferenceRequest } from "./protocol.js";
+import type { InferencesService } from "./service.js";
+
+export const inferencesRoutes: readonly RouteDoc[] = [
+  { method: "post", path: "/v1/inferences", summary: "One inference of any served model (text or tensor input)", request: InferenceRequest, response: Inference },
+];
+
+export function attachInferencesRouter(router: Router, service: InferencesService): void {
+  router.post("/v1/inferences", async (req, res) => {
+    const parsed = parseRequest(InferenceRequest, req.body);
+    logIgnoredFields(req, parsed.ignoredFields);
+    res.json(await service.infer(parsed.value));
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * The gateway's Prometheus metrics, in a registry of their own (several gateways can live in one
+ * process, as in tests). Also the engine's observer: batch sizes, active generations, tokens.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { EngineObserver } from "../../model/engine-observer.js";
+
+export class GatewayMetrics implements EngineObserver {
+  readonly registry = new Registry();
+
+  private readonly requests = new Counter({ name: "proofgate_http_requests_total", help: "HTTP requests by route and status", labelNames: ["method", "route", "status"] as const, registers: [this.registry] });
+  private readonly latency = new Histogram({
+    name: "proofgate_http_request_duration_seconds",
+    help: "HTTP request latency (to the last byte, streams included)",
+    labelNames: ["method", "route"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({ name: "proofgate_tokens_generated_total", help: "Tokens sampled by generations", labelNames: ["model"] as const, registers: [this.registry] });
+  private readonly active = new Gauge({ name: "proofgate_active_generations", help: "Sequences holding a batch slot", labelNames: ["model"] as const, registers: [this.registry] });
+  private readonly waiting = new Gauge({ name: "proofgate_waiting_generations", help: "Sequences waiting for a batch slot", labelNames: ["model"] as const, registers: [this.registry] });
+  private readonly batchSize = new Histogram({
+    name: "proofgate_batch_size",
+    help: "Rows per batched decoding step",
+    labelNames: ["model"] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers: [this.registry],
+  });
+  private readonly batchSeconds = new Histogram({
+    name: "proofgate_batch_duration_seconds",
+    help: "Time of one batched session.run",
+    labelNames: ["model"] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "proofgate_" });
+  }
+
+  recordRequest(method: string, route: string, status: number, seconds: number): void {
+    this.requests.inc({ method, route, status: String(status) });
+    this.latency.observe({ method, route }, seconds);
+  }
+
+  batchRan(model: string, batchSize: number, seconds: number): void {
+    this.batchSize.observe({ model }, batchSize);
+    this.batchSeconds.observe({ model }, seconds);
+  }
+
+  activeChanged(model: string, active: number): void {
+    this.active.set({ model }, active);
+  }
+
+  waitingChanged(model: string, waiting: number): void {
+    this.waiting.set({ model }, waiting);
+  }
+
+  tokensGenerated(model: string, count: number): void {
+    this.tokens.inc({ model }, count);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Request bodies are checked at the edge with zod. The first problem becomes a 400 whose `param` names
+ * the field as OpenAI does (`messages[0].content`); fields we do not know are dropped, never rejected,
+ * and reported so they can be logged.
+ */
+import { z } from "zod";
+import { ProofgateError } from "../core/errors.js";
+
+export interface ParsedRequest<T> {
+  readonly value: T;
+  /** Top-level fields of the body that the schema does not know (ignored). */
+  readonly ignoredFields: readonly string[];
+}
+
+export function paramPath(path: readonly PropertyKey[]): string | null {
+  if (path.length === 0) return null;
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+}
+
+export function parseRequest<S extends z.ZodObject>(schema: S, body: unknown): ParsedRequest<z.output<S>> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new ProofgateError("invalid_argument", "Request body must be a JSON object (Content-Type: application/json)");
+  }
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const param = paramPath(issue.path);
+    throw new ProofgateError("invalid_argument", param ? `Invalid ${param}: ${issue.message}` : issue.message, { param });
+  }
+  const known = new Set(Object.keys(schema.shape));
+  return { value: result.data, ignoredFields: Object.keys(body).filter((k) => !known.has(k)) };
+}

@@ -1,0 +1,68 @@
+/**
+ * Starts the gateway: listens at once (so /health can answer 503 while models load), then loads every
+ * model. `close` stops accepting requests, ends open connections (their generations abort and leave
+ * their batches), and releases the models; calling it twice is safe.
+ */
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { Config } from "../config/config.js";
+import { ModelRegistry } from "../model/model-registry.js";
+import { buildApp } from "./app.js";
+import { GatewayMetrics } from "./metrics/gateway-metrics.js";
+
+export interface StartGatewayOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly version?: string;
+}
+
+export interface Gateway {
+  /** http://host:port of the listening server. */
+  readonly url: string;
+  readonly server: Server;
+  readonly registry: ModelRegistry;
+  readonly metrics: GatewayMetrics;
+  /** Settles when every model is loaded (rejects when one fails to load). */
+  readonly loaded: Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startGateway({ config, logger, version = "0.1.0" }: StartGatewayOptions): Promise<Gateway> {
+  const metrics = new GatewayMetrics();
+  const registry = new ModelRegistry({
+    roots: config.modelRoots,
+    dirs: config.modelDirs,
+    device: config.device,
+    maxBatchSize: config.maxBatchSize,
+    maxWaiting: config.maxWaiting,
+    observer: metrics,
+    warn: (message) => logger.warn(message),
+  });
+  const app = buildApp({ config, registry, metrics, logger, version });
+  const server = createServer(app);
+  server.listen(config.port, config.host);
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url }, "gateway listening; loading models");
+
+  const started = performance.now();
+  const loaded = registry.load().then(() => {
+    const models = registry.list().map((m) => ({ id: m.id, task: m.task, provable: m.provable }));
+    logger.info({ device: registry.device, models, seconds: Math.round(performance.now() - started) / 1000 }, "models loaded");
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      server.closeAllConnections();
+      await stopped;
+      await loaded.catch(() => undefined);
+      await registry.close();
+    })());
+  return { url, server, registry, metrics, loaded, close };
+}

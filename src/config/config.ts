@@ -1,0 +1,72 @@
+/**
+ * Environment → one frozen, typed Config for the gateway. Every default lives here; nothing else reads
+ * process.env. Bad values fail at startup with a message naming the variable.
+ */
+import { resolve } from "node:path";
+
+export type DeviceChoice = "auto" | "cpu" | "cuda";
+
+export interface Config {
+  /** $PORT, default 8080. */
+  readonly port: number;
+  /** $HOST, default 127.0.0.1. */
+  readonly host: string;
+  /** artifacts/models (every subfolder is a model) plus the folders in $PROOFGATE_MODELS. */
+  readonly modelRoots: readonly string[];
+  /** $PROOFGATE_MODELS, comma-separated model folders. */
+  readonly modelDirs: readonly string[];
+  /** $PROOFGATE_DEVICE, default auto: CUDA when its execution provider loads, else CPU. */
+  readonly device: DeviceChoice;
+  /** $PROOFGATE_API_KEYS, comma-separated; empty = no authentication. */
+  readonly apiKeys: readonly string[];
+  /** $PROOFGATE_MAX_BATCH, default 64: concurrent sequences decoded per model in one batched step. */
+  readonly maxBatchSize: number;
+  /** $PROOFGATE_MAX_WAITING, default 256: sequences waiting for a batch slot before requests get 429. */
+  readonly maxWaiting: number;
+  /** $PROOFGATE_RATE_LIMIT_RPM, default 0 = off: requests per minute per API key (or client address). */
+  readonly rateLimitPerMinute: number;
+  /** $PROOFGATE_BODY_LIMIT_BYTES, default 1 MiB. */
+  readonly bodyLimitBytes: number;
+  /** $PROOFGATE_DEFAULT_MAX_TOKENS, default 256: used when a request sets no max_tokens. */
+  readonly defaultMaxTokens: number;
+  /** $PROOFGATE_MAX_TOKENS_LIMIT, default 4096: the largest max_tokens a request may ask for. */
+  readonly maxTokensLimit: number;
+  /** $PROOFGATE_LOG_LEVEL, default info (pino levels; "silent" turns logs off). */
+  readonly logLevel: string;
+}
+
+export const DEFAULT_MODEL_ROOT = "artifacts/models";
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return value;
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const device = env.PROOFGATE_DEVICE || "auto";
+  if (device !== "auto" && device !== "cpu" && device !== "cuda") {
+    throw new Error(`PROOFGATE_DEVICE must be auto, cpu or cuda, got "${device}"`);
+  }
+  return Object.freeze({
+    port: integer(env, "PORT", 8080, 0),
+    host: env.HOST || "127.0.0.1",
+    modelRoots: Object.freeze([resolve(DEFAULT_MODEL_ROOT)]),
+    modelDirs: Object.freeze(list(env.PROOFGATE_MODELS).map((d) => resolve(d))),
+    device,
+    apiKeys: Object.freeze(list(env.PROOFGATE_API_KEYS)),
+    maxBatchSize: integer(env, "PROOFGATE_MAX_BATCH", 64, 1),
+    maxWaiting: integer(env, "PROOFGATE_MAX_WAITING", 256, 0),
+    rateLimitPerMinute: integer(env, "PROOFGATE_RATE_LIMIT_RPM", 0, 0),
+    bodyLimitBytes: integer(env, "PROOFGATE_BODY_LIMIT_BYTES", 1024 * 1024, 1),
+    defaultMaxTokens: integer(env, "PROOFGATE_DEFAULT_MAX_TOKENS", 256, 1),
+    maxTokensLimit: integer(env, "PROOFGATE_MAX_TOKENS_LIMIT", 4096, 1),
+    logLevel: env.PROOFGATE_LOG_LEVEL || "info",
+  });
+}

@@ -1,0 +1,136 @@
+/**
+ * A model directory loaded for serving: `model.onnx` (the graph that is run; for a provable model its
+ * integer-exact graph), `card.json` when present, and the text front end it needs: `tokenizer.json`
+ * for language models, `featurizer.json` for the hashed-word classifier. A directory with neither is
+ * served for tensor inferences only (e.g. a compiled user model).
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import * as ort from "onnxruntime-node";
+import onnxProto from "onnx-proto";
+import { ContinuousBatcher } from "./continuous-batcher.js";
+import type { EngineObserver } from "./engine-observer.js";
+import { sessionOptions, type Device } from "./execution-device.js";
+import { integerModelFromOnnx, LOGITS_OUTPUT, type IntegerModel } from "./integer-model.js";
+import { SPAM_FEATURIZER, type SpamFeaturizerJSON } from "./spam-features.js";
+import { Tokenizer, type TokenizerJSON } from "./tokenizer.js";
+
+export interface TensorInputSpec {
+  readonly name: string;
+  readonly type: string;
+  /** Without the batch dimension; a string is a symbolic dimension of any size. */
+  readonly shape: readonly (number | string)[];
+}
+
+interface ServedModelBase {
+  readonly id: string;
+  readonly dir: string;
+  /** "text-generation", "text-classification", or "tensor" for a model without a text front end. */
+  readonly task: string;
+  readonly provable: boolean;
+  readonly summary: string;
+  readonly device: Device;
+  /** Unix seconds: when model.onnx was written. */
+  readonly created: number;
+  readonly session: ort.InferenceSession;
+  readonly input: TensorInputSpec;
+  /** Present for integer-exact graphs: their layers and the integer input they accept. */
+  readonly integer: IntegerModel | null;
+  /** Real value of one logit unit: the card's last output scale for integer models, else 1. */
+  readonly logitScale: number;
+}
+
+export interface LanguageModel extends ServedModelBase {
+  readonly kind: "language";
+  readonly tokenizer: Tokenizer;
+  readonly contextLength: number;
+  readonly batcher: ContinuousBatcher;
+}
+
+export interface ClassifierModel extends ServedModelBase {
+  readonly kind: "classifier";
+  readonly featurizer: SpamFeaturizerJSON;
+  readonly labels: readonly string[];
+}
+
+export interface TensorModel extends ServedModelBase {
+  readonly kind: "tensor";
+}
+
+export type ServedModel = LanguageModel | ClassifierModel | TensorModel;
+
+export interface LoadServedModelOptions {
+  readonly dir: string;
+  readonly device: Device;
+  readonly maxBatchSize: number;
+  readonly maxWaiting: number;
+  readonly observer?: EngineObserver;
+}
+
+function readJson(path: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+}
+
+function lastOutputScale(card: Record<string, unknown>): number | undefined {
+  const scales = (card.quantization as { output_scales?: unknown } | undefined)?.output_scales;
+  const last = Array.isArray(scales) ? scales.at(-1) : undefined;
+  return typeof last === "number" && last > 0 ? last : undefined;
+}
+
+export async function loadServedModel(options: LoadServedModelOptions): Promise<ServedModel> {
+  const { dir, device } = options;
+  const onnxPath = join(dir, "model.onnx");
+  const bytes = readFileSync(onnxPath);
+  const metadata = new Map(onnxProto.onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key ?? "", p.value ?? ""]));
+  const cardPath = join(dir, "card.json");
+  const card = existsSync(cardPath) ? readJson(cardPath) : {};
+  const integer = integerModelFromOnnx(bytes);
+  const logitScale = integer ? lastOutputScale(card) : 1;
+  if (logitScale === undefined) throw new Error(`${dir}: integer-exact model without quantization.output_scales in card.json`);
+
+  const session = await ort.InferenceSession.create(bytes, sessionOptions(device));
+  const meta = session.inputMetadata[0];
+  if (!meta?.isTensor) throw new Error(`${dir}: model.onnx has no tensor input`);
+  const input: TensorInputSpec = { name: meta.name, type: meta.type, shape: meta.shape.slice(1) };
+
+  const id = String(card.id ?? metadata.get("proofgate.model_id") ?? basename(dir));
+  const base = {
+    id,
+    dir,
+    provable: typeof card.provable === "boolean" ? card.provable : integer !== null,
+    summary: typeof card.summary === "string" ? card.summary : "",
+    device,
+    created: Math.floor(statSync(onnxPath).mtimeMs / 1000),
+    session,
+    input,
+    integer,
+    logitScale,
+  };
+
+  const tokenizerPath = join(dir, "tokenizer.json");
+  if (existsSync(tokenizerPath)) {
+    const tokenizer = Tokenizer.fromJSON(readJson(tokenizerPath) as unknown as TokenizerJSON);
+    const contextLength = input.shape[0];
+    if (typeof contextLength !== "number") throw new Error(`${dir}: a language model's input must have a fixed context length`);
+    const batcher = new ContinuousBatcher({
+      modelId: id,
+      session,
+      inputName: input.name,
+      logitsName: LOGITS_OUTPUT,
+      contextLength,
+      padId: tokenizer.eotId,
+      vocabSize: tokenizer.vocabSize,
+      maxBatchSize: options.maxBatchSize,
+      maxWaiting: options.maxWaiting,
+      observer: options.observer,
+    });
+    return { ...base, kind: "language", task: "text-generation", tokenizer, contextLength, batcher };
+  }
+  const featurizerPath = join(dir, "featurizer.json");
+  if (existsSync(featurizerPath)) {
+    const featurizer = { ...SPAM_FEATURIZER, ...(readJson(featurizerPath) as Partial<SpamFeaturizerJSON>) };
+    const labels = JSON.parse(metadata.get("proofgate.labels") ?? "[]") as string[];
+    return { ...base, kind: "classifier", task: "text-classification", featurizer, labels };
+  }
+  return { ...base, kind: "tensor", task: String(card.task ?? metadata.get("proofgate.task") ?? "tensor") };
+}

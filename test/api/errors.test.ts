@@ -1,0 +1,122 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import OpenAI from "openai";
+import { pino } from "pino";
+import request from "supertest";
+import { buildApp } from "../../src/api/app.js";
+import { GatewayMetrics } from "../../src/api/metrics/gateway-metrics.js";
+import { ModelRegistry } from "../../src/model/model-registry.js";
+import { postJson, startTestGateway, testConfig, TEST_MODELS_DIR, type TestGateway } from "./gateway-fixture.js";
+
+const CHAT = { model: "pg-student", messages: [{ role: "user", content: "Hello" }], max_tokens: 2 };
+
+async function expectError(res: Response, status: number, code: string, param: string | null, type = "invalid_request_error"): Promise<void> {
+  const body = (await res.json()) as { error: { message: string; type: string; param: string | null; code: string } };
+  assert.equal(res.status, status, JSON.stringify(body));
+  assert.equal(body.error.code, code);
+  assert.equal(body.error.type, type);
+  assert.equal(body.error.param, param);
+  assert.ok(body.error.message.length > 0);
+}
+
+describe("error envelope", () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ bodyLimitBytes: 4096, maxBatchSize: 1, maxWaiting: 0 });
+  });
+  after(() => gw.close());
+  const chat = (body: unknown) => postJson(`${gw.url}/v1/chat/completions`, body);
+
+  it("400 invalid_json for a body that is not JSON", async () => {
+    await expectError(await chat("{not json"), 400, "invalid_json", null);
+  });
+
+  it("400 naming the bad param", async () => {
+    await expectError(await chat({ ...CHAT, temperature: 5 }), 400, "invalid_argument", "temperature");
+    await expectError(await chat({ ...CHAT, messages: [{ role: "captain", content: "x" }] }), 400, "invalid_argument", "messages[0].role");
+    await expectError(await chat({ ...CHAT, messages: [] }), 400, "invalid_argument", "messages");
+    await expectError(await chat({ ...CHAT, logprobs: true, top_logprobs: 21 }), 400, "invalid_argument", "top_logprobs");
+    await expectError(await chat({ ...CHAT, max_tokens: 1_000_000 }), 400, "invalid_argument", "max_tokens");
+    await expectError(await chat({ ...CHAT, n: 0 }), 400, "invalid_argument", "n");
+    await expectError(await chat({ ...CHAT, stop: 3 }), 400, "invalid_argument", "stop");
+    await expectError(await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "x", logprobs: 21 }), 400, "invalid_argument", "logprobs");
+    await expectError(await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: [1, 99999] }), 400, "invalid_argument", "prompt[1]");
+  });
+
+  it("400 unsupported_model when the model cannot do the endpoint", async () => {
+    await expectError(await chat({ ...CHAT, model: "pg-spam" }), 400, "unsupported_model", "model");
+  });
+
+  it("404 model_not_found, also through the OpenAI client", async () => {
+    await expectError(await chat({ ...CHAT, model: "no-such-model" }), 404, "model_not_found", "model");
+    await expectError(await fetch(`${gw.url}/v1/models/no-such-model`), 404, "model_not_found", "id");
+    await assert.rejects(gw.client.chat.completions.create({ model: "nope", messages: [{ role: "user", content: "x" }] }), (err) => {
+      assert.ok(err instanceof OpenAI.NotFoundError);
+      assert.equal(err.code, "model_not_found");
+      return true;
+    });
+    await expectError(await fetch(`${gw.url}/v1/nothing-here`), 404, "not_found", null);
+  });
+
+  it("413 payload_too_large", async () => {
+    await expectError(await chat({ ...CHAT, messages: [{ role: "user", content: "x".repeat(10_000) }] }), 413, "payload_too_large", null);
+  });
+
+  it("429 overloaded with retry-after when every batch slot is taken", async () => {
+    const controller = new AbortController();
+    const holding = await fetch(`${gw.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "pg-student", prompt: "x", max_tokens: 4096, stream: true }),
+      signal: controller.signal,
+    });
+    const reader = holding.body!.getReader();
+    await reader.read();
+    const res = await chat(CHAT);
+    assert.ok(Number(res.headers.get("retry-after")) >= 1);
+    await expectError(res, 429, "overloaded", null, "rate_limit_error");
+    const streamed = await chat({ ...CHAT, stream: true });
+    assert.match(streamed.headers.get("content-type")!, /application\/json/);
+    await expectError(streamed, 429, "overloaded", null, "rate_limit_error");
+    controller.abort();
+  });
+});
+
+describe("API keys and rate limits", () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ apiKeys: ["key-one", "key-two"], rateLimitPerMinute: 3 }, "key-one");
+  });
+  after(() => gw.close());
+
+  it("401 without a valid bearer key; open endpoints stay open", async () => {
+    await expectError(await postJson(`${gw.url}/v1/chat/completions`, CHAT), 401, "unauthorized", null, "authentication_error");
+    await expectError(await postJson(`${gw.url}/v1/chat/completions`, CHAT, { authorization: "Bearer wrong" }), 401, "unauthorized", null, "authentication_error");
+    const ok = await gw.client.chat.completions.create({ model: "pg-student", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 });
+    assert.equal(ok.object, "chat.completion");
+    assert.equal((await fetch(`${gw.url}/health`)).status, 200);
+  });
+
+  it("429 rate_limited per key with retry-after", async () => {
+    const headers = { authorization: "Bearer key-two" };
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${gw.url}/v1/models`, { headers })).status, 200);
+    const res = await fetch(`${gw.url}/v1/models`, { headers });
+    const retryAfter = Number(res.headers.get("retry-after"));
+    assert.ok(retryAfter >= 1 && retryAfter <= 60);
+    await expectError(res, 429, "rate_limited", null, "rate_limit_error");
+  });
+});
+
+describe("before the models are loaded", () => {
+  it("/health and /v1 answer 503 not_ready", async () => {
+    const config = testConfig();
+    const metrics = new GatewayMetrics();
+    const registry = new ModelRegistry({ roots: [TEST_MODELS_DIR], dirs: [], device: "cpu", maxBatchSize: 4, maxWaiting: 4 });
+    const app = buildApp({ config, registry, metrics, logger: pino({ level: "silent" }), version: "test" });
+    for (const path of ["/health", "/v1/models"]) {
+      const res = await request(app).get(path);
+      assert.equal(res.status, 503);
+      assert.deepEqual({ type: res.body.error.type, code: res.body.error.code, param: res.body.error.param }, { type: "server_error", code: "not_ready", param: null });
+    }
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * Starts the real gateway on a free port for API tests, serving the models of
+ * $PROOFGATE_TEST_MODELS_DIR (default artifacts/models), with logs off, and an OpenAI client for it.
+ */
+import { resolve } from "node:path";
+import OpenAI from "openai";
+import { pino } from "pino";
+import { startGateway, type Gateway } from "../../src/api/start-gateway.js";
+import { loadConfig, type Config } from "../../src/config/config.js";
+
+export const TEST_MODELS_DIR = resolve(process.env.PROOFGATE_TEST_MODELS_DIR ?? "artifacts/models");
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return Object.freeze({ ...loadConfig({}), port: 0, modelRoots: [TEST_MODELS_DIR], logLevel: "silent", device: "cpu", ...overrides });
+}
+
+export interface TestGateway extends Gateway {
+  readonly client: OpenAI;
+}
+
+export async function startTestGateway(overrides: Partial<Config> = {}, apiKey = "unused"): Promise<TestGateway> {
+  const gateway = await startGateway({ config: testConfig(overrides), logger: pino({ level: "silent" }) });
+  await gateway.loaded;
+  return { ...gateway, close: gateway.close, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 }) };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+/** Parses an SSE body into its `data:` payloads, checking the framing of every event. */
+export function parseSse(body: string): string[] {
+  if (!body.endsWith("\n\n")) throw new Error("SSE body must end with a blank line");
+  return body
+    .slice(0, -2)
+    .split("\n\n")
+    .map((event) => {
+      if (!event.startsWith("data: ") || event.includes("\n")) throw new Error(`malformed SSE event: ${JSON.stringify(event)}`);
+      return event.slice("data: ".length);
+    });
+}
