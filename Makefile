@@ -26,7 +26,7 @@ run: build
 ## the whole suite: type check, then every test file on node's test runner
 test: install
 	npx tsc -p tsconfig.json --noEmit
-	node --import tsx --test --test-concurrency=1 $$(find test -name '*.test.ts' | sort)
+	node --import tsx --test --test-concurrency=1 --test-force-exit $$(find test -name '*.test.ts' | sort)
 
 ## retrain the shipped models (~30 minutes; byte-identical for the same seed)
 models: build

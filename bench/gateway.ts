@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { sessionOptions } from "../src/model/execution-device.js";
+import { machineLine, percentile, writeSection } from "./report.js";
 
 const MODELS_DIR = resolve(process.env.BENCH_MODELS_DIR ?? "artifacts/models");
 const MODELS = ["pg-student", "pg-teacher"] as const;
@@ -35,10 +36,6 @@ interface LevelResult {
   readonly p99Ms: number;
   readonly tokensPerSecond: number;
   readonly msPerToken: number;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** Raw reference: ms of one `session.run` step at `batch` rows, plus greedy arg-max of each row. */
@@ -90,7 +87,7 @@ async function runLevel(baseUrl: string, model: string, concurrency: number, req
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const meanLatency = latencies.reduce((a, b) => a + b, 0) / latencies.length;
-  return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), tokensPerSecond: tokens / seconds, msPerToken: meanLatency / (tokens / latencies.length) };
+  return { p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), tokensPerSecond: tokens / seconds, msPerToken: meanLatency / (tokens / latencies.length) };
 }
 
 async function startServer(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -149,9 +146,18 @@ try {
   await server.stop();
 }
 
-console.log(`models: ${MODELS_DIR}; ${MAX_TOKENS} max tokens per request, greedy, non-streamed /v1/completions\n`);
-console.log("| model | concurrency | requests | p50 latency ms | p99 latency ms | tokens/s | raw session.run ms/step (batch = concurrency) | raw tokens/s |");
-console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-for (const row of rows) console.log(row);
-console.log("");
-for (const line of summary) console.log(line);
+await writeSection(
+  "gateway",
+  [
+    "## Gateway (bench/gateway)",
+    "",
+    `${machineLine()}. Models from ${MODELS_DIR}; ${MAX_TOKENS} max tokens per request, greedy, non-streamed /v1/completions; client and server share the machine.`,
+    "",
+    "| model | concurrency | requests | p50 latency ms | p99 latency ms | tokens/s | raw session.run ms/step (batch = concurrency) | raw tokens/s |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+    ...summary,
+    "",
+  ].join("\n"),
+);

@@ -29,6 +29,7 @@ export async function writeSection(name: string, body: string): Promise<void> {
   await writeFile(FILE, doc);
 }
 
+/** Nearest-rank percentile of an ascending array, p in (0, 1]. */
 export function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1))];
 }

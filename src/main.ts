@@ -1,4 +1,9 @@
 /** The `proofgate` executable: runs the CLI and exits with its code. */
 import { runCli } from "./cli/index.js";
+import { releaseSnarkWorkers } from "./circuit/snark-workers.js";
 
-process.exitCode = await runCli(process.argv.slice(2));
+try {
+  process.exitCode = await runCli(process.argv.slice(2));
+} finally {
+  await releaseSnarkWorkers();
+}

@@ -2,11 +2,15 @@
  * The `proofgate` command line: a table of verbs. `run` picks the verb from the leading words,
  * answers --help, and turns any failure into one line on stderr and a non-zero exit code.
  */
+import { ceremony } from "./ceremony.js";
+import { compile } from "./compile.js";
+import { proveVerb } from "./prove.js";
+import { verifyVerb } from "./verify.js";
 import { modelsBuild } from "./models-build.js";
 import { serve } from "./serve.js";
 import { parseVerbArgs, UsageError, verbHelp, type Verb } from "./verb.js";
 
-export const VERBS: readonly Verb[] = [serve, modelsBuild];
+export const VERBS: readonly Verb[] = [serve, modelsBuild, compile, proveVerb, verifyVerb, ceremony];
 
 export function overallHelp(): string {
   const lines = ["usage: proofgate <command> [options]", "", "commands:"];

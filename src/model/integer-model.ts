@@ -9,7 +9,9 @@ import { OnnxGraph } from "./onnx-graph.js";
 
 export type IntegerInput =
   | { readonly kind: "tokens"; readonly vocabSize: number; readonly context: number }
-  | { readonly kind: "bits"; readonly size: number };
+  | { readonly kind: "bits"; readonly size: number }
+  /** Quantized real inputs: the integer v stands for v × scale, v in [min, max]. */
+  | { readonly kind: "int"; readonly size: number; readonly min: number; readonly max: number; readonly scale: number };
 
 export type IntegerLayer =
   /** h_j = bias_j + Σ_p table[p·V + token_p][j] */
@@ -28,7 +30,7 @@ export interface IntegerModel {
 /** float32 holds every integer of magnitude below 2^24 exactly. */
 export const FLOAT32_EXACT_LIMIT = 2 ** 24;
 
-export const INPUT_NAME = { tokens: "tokens", bits: "features" } as const;
+export const INPUT_NAME = { tokens: "tokens", bits: "features", int: "input" } as const;
 export const LOGITS_OUTPUT = "logits";
 export const ARGMAX_OUTPUT = "argmax";
 const METADATA_KEY = "proofgate.integer_model";
@@ -37,19 +39,33 @@ export function inputLength(input: IntegerInput): number {
   return input.kind === "tokens" ? input.context : input.size;
 }
 
+/** The integer range of every input value. */
+export function inputRange(input: IntegerInput): [number, number] {
+  if (input.kind === "tokens") return [0, input.vocabSize - 1];
+  if (input.kind === "bits") return [0, 1];
+  return [input.min, input.max];
+}
+
 /** Checks that an input sample is what the model takes; returns a reason, or null when valid. */
 export function checkIntegerInput(input: IntegerInput, values: readonly number[]): string | null {
   const n = inputLength(input);
   if (values.length !== n) return `input has ${values.length} values; model expects ${n}`;
-  const max = input.kind === "tokens" ? input.vocabSize - 1 : 1;
-  const bad = values.findIndex((v) => !Number.isInteger(v) || v < 0 || v > max);
-  return bad < 0 ? null : `input[${bad}] is ${values[bad]}; expected an integer in [0, ${max}]`;
+  const [min, max] = inputRange(input);
+  const bad = values.findIndex((v) => !Number.isInteger(v) || v < min || v > max);
+  return bad < 0 ? null : `input[${bad}] is ${values[bad]}; expected an integer in [${min}, ${max}]`;
 }
 
 /** The integer reference: logits of one sample. */
 export function runIntegerModel(model: IntegerModel, sample: readonly number[]): Int32Array {
+  const trace = traceIntegerModel(model, sample);
+  return trace[trace.length - 1];
+}
+
+/** The integer reference, keeping every layer's output (the circuit's witness needs them). */
+export function traceIntegerModel(model: IntegerModel, sample: readonly number[]): Int32Array[] {
   const reason = checkIntegerInput(model.input, sample);
   if (reason) throw new RangeError(reason);
+  const trace: Int32Array[] = [];
   let x: Int32Array = Int32Array.from(sample);
   for (const layer of model.layers) {
     if (layer.kind === "positional_tables") {
@@ -74,8 +90,9 @@ export function runIntegerModel(model: IntegerModel, sample: readonly number[]):
       for (let j = 0; j < layer.width; j++) y[j] = Math.min(Math.max(Math.floor(x[j] / divisor), 0), layer.max);
       x = y;
     }
+    trace.push(x);
   }
-  return x;
+  return trace;
 }
 
 /** Index of the largest value, the first one on ties (as ONNX ArgMax with select_last_index = 0). */
@@ -85,25 +102,26 @@ export function argmaxFirst(values: ArrayLike<number>): number {
   return best;
 }
 
-/**
- * The largest magnitude any partial sum can reach, over all inputs. Bounds each layer's outputs by
- * interval arithmetic and each dot product's partial sums by Σ|w|·max|x| + |b|.
- */
-export function maxIntermediate(model: IntegerModel): number {
-  let lo: number[];
-  let hi: number[];
-  if (model.input.kind === "tokens") {
-    lo = new Array(model.input.context).fill(0);
-    hi = new Array(model.input.context).fill(model.input.vocabSize - 1);
-  } else {
-    lo = new Array(model.input.size).fill(0);
-    hi = new Array(model.input.size).fill(1);
-  }
-  let worst = 0;
+export interface LayerBounds {
+  /** Smallest and largest value of each output. */
+  readonly lo: readonly number[];
+  readonly hi: readonly number[];
+  /** Largest magnitude any partial sum of a dot product reaches (Σ|w|·max|x| + |b|), 0 for requantize. */
+  readonly partial: number;
+}
+
+/** Interval bounds of every layer's outputs over all valid inputs. */
+export function layerBounds(model: IntegerModel): LayerBounds[] {
+  const [inMin, inMax] = inputRange(model.input);
+  let lo: number[] = new Array(inputLength(model.input)).fill(inMin);
+  let hi: number[] = new Array(inputLength(model.input)).fill(inMax);
+  const out: LayerBounds[] = [];
   for (const layer of model.layers) {
     if (layer.kind === "requantize") {
-      lo = lo.map((v) => Math.min(Math.max(Math.floor(v / 2 ** layer.shift), 0), layer.max));
-      hi = hi.map((v) => Math.min(Math.max(Math.floor(v / 2 ** layer.shift), 0), layer.max));
+      const clamp = (v: number) => Math.min(Math.max(Math.floor(v / 2 ** layer.shift), 0), layer.max);
+      lo = lo.map(clamp);
+      hi = hi.map(clamp);
+      out.push({ lo, hi, partial: 0 });
       continue;
     }
     const width = layer.kind === "dense" ? layer.outputs : layer.width;
@@ -138,11 +156,16 @@ export function maxIntermediate(model: IntegerModel): number {
         }
       }
     }
-    worst = Math.max(worst, ...absBound);
     lo = nextLo;
     hi = nextHi;
+    out.push({ lo, hi, partial: Math.max(...absBound) });
   }
-  return worst;
+  return out;
+}
+
+/** The largest magnitude any partial sum can reach, over all valid inputs. */
+export function maxIntermediate(model: IntegerModel): number {
+  return Math.max(0, ...layerBounds(model).map((b) => b.partial));
 }
 
 interface LayerShape {

@@ -11,8 +11,11 @@ export type FloatLayer =
   | { readonly kind: "dense"; readonly inputs: number; readonly outputs: number; readonly weight: Float32Array; readonly bias: Float32Array }
   | { readonly kind: "relu" };
 
+/** A float model's input: already integer (tokens, bits), or real values to quantize to 8 bits. */
+export type FloatInput = IntegerInput | { readonly kind: "float"; readonly size: number };
+
 export interface FloatModel {
-  readonly input: IntegerInput;
+  readonly input: FloatInput;
   readonly layers: readonly FloatLayer[];
   readonly classes: number;
 }
@@ -81,6 +84,26 @@ function percentileOf(values: number[], fraction: number): number {
   return values[Math.min(values.length - 1, Math.floor(fraction * values.length))] || 1;
 }
 
+/**
+ * 8-bit input quantization from calibration samples: unsigned [0, 255] when no sample is negative
+ * (pixels, probabilities), else signed [−127, 127]; the scale maps the largest magnitude seen to the end.
+ */
+export function chooseInputQuantization(size: number, calibration: readonly (readonly number[])[]): IntegerInput & { kind: "int" } {
+  let min = 0;
+  let maxAbs = 0;
+  for (const s of calibration) for (const v of s) {
+    min = Math.min(min, v);
+    maxAbs = Math.max(maxAbs, Math.abs(v));
+  }
+  maxAbs ||= 1;
+  return min >= 0 ? { kind: "int", size, min: 0, max: 255, scale: maxAbs / 255 } : { kind: "int", size, min: -127, max: 127, scale: maxAbs / 127 };
+}
+
+/** Real input values → the integers an "int" input takes (round to nearest, saturate). */
+export function quantizeInput(input: IntegerInput & { kind: "int" }, values: readonly number[]): number[] {
+  return values.map((v) => Math.min(input.max, Math.max(input.min, Math.round(v / input.scale))));
+}
+
 export function quantizeModel(model: FloatModel, options: QuantizeOptions): QuantizeResult {
   const weightBits = options.weightBits ?? 8;
   const tableBits = options.tableBits ?? 12;
@@ -93,7 +116,8 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
   const outputScales: number[] = [];
   const shifts: number[] = [];
   // bits inputs are exact integers; token inputs only index tables, so their scale never enters
-  let inputScale = 1;
+  const input: IntegerInput = model.input.kind === "float" ? chooseInputQuantization(model.input.size, options.calibration) : model.input;
+  let inputScale = input.kind === "int" ? input.scale : 1;
   model.layers.forEach((layer, i) => {
     if (layer.kind === "relu") {
       const prev = layers[layers.length - 1];
@@ -122,6 +146,6 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
       outputScales.push(accScale);
     }
   });
-  const result: IntegerModel = { input: model.input, layers, classes: model.classes };
+  const result: IntegerModel = { input, layers, classes: model.classes };
   return { model: result, outputScales, shifts, maxIntermediate: maxIntermediate(result) };
 }

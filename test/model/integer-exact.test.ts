@@ -5,9 +5,8 @@ import ort from "onnxruntime-node";
 import { Random } from "../../src/core/random.js";
 import { argmaxFirst, integerModelFromOnnx, runIntegerModel, type IntegerModel } from "../../src/model/integer-model.js";
 import { spamFeatures } from "../../src/model/spam-features.js";
-import { Tokenizer } from "../../src/model/tokenizer.js";
-import { loadLanguageCorpus, loadSpamCorpus } from "../../src/training/corpora.js";
-import { encodeStream, evaluationPositions, fillContext } from "../../src/training/language-models.js";
+import { loadSpamCorpus } from "../../src/training/corpora.js";
+import { STUDENT_DIR, studentContexts } from "../fixtures/student-contexts.js";
 
 /** onnxruntime on the shipped integer-exact graph must equal the TypeScript reference, value for value. */
 async function assertExact(path: string, samples: number[][], kind: "tokens" | "features"): Promise<IntegerModel> {
@@ -34,21 +33,9 @@ async function assertExact(path: string, samples: number[][], kind: "tokens" | "
 }
 
 test("pg-student: onnxruntime equals the integer reference on 1,000 held-out and 1,000 random contexts", async () => {
-  const tokenizer = Tokenizer.fromJSON(JSON.parse(await readFile("artifacts/models/pg-student/tokenizer.json", "utf8")));
-  const corpus = loadLanguageCorpus();
-  const stream = encodeStream(tokenizer, corpus.heldOut.slice(0, 8).map((d) => d.text));
-  const C = 16;
-  const real = Array.from(evaluationPositions(stream, 1000), (p) => {
-    const ctx = new BigInt64Array(C);
-    fillContext(stream, p, C, tokenizer.eotId, ctx, 0);
-    return Array.from(ctx, Number);
-  });
-  const rng = new Random(99);
-  const random = Array.from({ length: 1000 }, () => Array.from({ length: C }, () => rng.int(tokenizer.vocabSize)));
-  // extremes: every position the same token, for the first and last ids
-  const edges = [0, tokenizer.vocabSize - 1].map((t) => new Array(C).fill(t));
-  const model = await assertExact("artifacts/models/pg-student/model.onnx", [...real, ...random, ...edges], "tokens");
-  assert.equal(model.classes, tokenizer.vocabSize);
+  const { samples, vocabSize } = await studentContexts(1000, 1000, 99);
+  const model = await assertExact(`${STUDENT_DIR}/model.onnx`, samples, "tokens");
+  assert.equal(model.classes, vocabSize);
 });
 
 test("pg-spam: onnxruntime equals the integer reference on every held-out message and 500 random inputs", async () => {

@@ -1,0 +1,72 @@
+/**
+ * Phase 1 of the Groth16 setup: a powers-of-tau ceremony (snarkjs), made once for the largest circuit
+ * and committed. Each contribution mixes in fresh entropy and its hash is recorded, so anyone can check
+ * the transcript with `snarkjs powersoftau verify`. Phase 2 runs per circuit at compile time.
+ */
+import { randomBytes, createHash } from "node:crypto";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as snarkjs from "snarkjs";
+import type { SnarkLogger } from "./snark-logger.js";
+
+export interface CeremonyOptions {
+  /** The file supports circuits of up to 2^power constraints. */
+  readonly power: number;
+  readonly outDir: string;
+  /** Independent contributions; the result is sound if any one contributor was honest. @defaultValue 2 */
+  readonly contributions?: number;
+  readonly logger?: SnarkLogger;
+}
+
+export interface CeremonyTranscript {
+  readonly curve: "bn128";
+  readonly power: number;
+  readonly file: string;
+  readonly sha256: string;
+  readonly contributions: readonly { readonly name: string; readonly hash: string }[];
+  readonly made_with: string;
+}
+
+export const TRANSCRIPT_FILE = "ceremony.json";
+
+export function ptauFileName(power: number): string {
+  return `pot${power}_final.ptau`;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("hex");
+}
+
+export async function runCeremony(options: CeremonyOptions): Promise<CeremonyTranscript> {
+  const { power, outDir, logger } = options;
+  if (!Number.isInteger(power) || power < 8 || power > 28) throw new RangeError(`power must be an integer in [8, 28], got ${power}`);
+  const rounds = options.contributions ?? 2;
+  await mkdir(outDir, { recursive: true });
+  const curve = await snarkjs.curves.getCurveFromName("bn128");
+  const step = (i: number) => join(outDir, `pot${power}_${String(i).padStart(4, "0")}.ptau`);
+  const contributions: { name: string; hash: string }[] = [];
+  try {
+    await snarkjs.powersOfTau.newAccumulator(curve, power, step(0), logger);
+    for (let i = 1; i <= rounds; i++) {
+      const name = `proofgate contribution ${i}`;
+      const hash = await snarkjs.powersOfTau.contribute(step(i - 1), step(i), name, hex(randomBytes(64)), logger);
+      contributions.push({ name, hash: hex(hash) });
+      await rm(step(i - 1));
+    }
+    const file = ptauFileName(power);
+    await snarkjs.powersOfTau.preparePhase2(step(rounds), join(outDir, file), logger);
+    await rm(step(rounds));
+    const transcript: CeremonyTranscript = {
+      curve: "bn128",
+      power,
+      file,
+      sha256: createHash("sha256").update(await readFile(join(outDir, file))).digest("hex"),
+      contributions,
+      made_with: "proofgate ceremony (snarkjs powersoftau new → contribute × n → prepare phase2)",
+    };
+    await writeFile(join(outDir, TRANSCRIPT_FILE), `${JSON.stringify(transcript, null, 2)}\n`);
+    return transcript;
+  } finally {
+    await (curve as { terminate(): Promise<void> }).terminate();
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * `proofgate compile`: ONNX → integer-exact model → circom → r1cs + witness wasm → Groth16 phase 2
+ * (fresh entropy) → proving key, verification key and Solidity verifier, with a manifest that the
+ * witness and prover stages read. A directory whose manifest names the same model id is reused.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import * as snarkjs from "snarkjs";
+import onnxProto from "onnx-proto";
+import { Random } from "../core/random.js";
+import {
+  argmaxFirst, integerModelFromOnnx, integerModelToOnnx, runIntegerModel, type IntegerModel,
+} from "../model/integer-model.js";
+import { importOnnx } from "../model/onnx-import.js";
+import { quantizeInput, quantizeModel, runFloatModel, type FloatModel } from "../model/quantize.js";
+import { compileCircom, PROJECT_ROOT } from "./compile-circom.js";
+import { emitCircuit, type CircuitKind, type HintLayer, type Packing, type PublicSignal } from "./emit-circuit.js";
+import { loadConstraintSystemInfo } from "./r1cs.js";
+import { loadSymbols } from "./symbols.js";
+import type { SnarkLogger } from "./snark-logger.js";
+import { ptauFileName } from "./ceremony.js";
+
+const require = createRequire(import.meta.url);
+
+/** Bumped whenever emitted circuits change meaning: it is part of every model id. */
+export const CIRCUIT_FORMAT = 2;
+export const MANIFEST_FILE = "circuit.json";
+/** Above this many constant terms, circom's --O2 on this machine takes longer than 5 minutes (the student's 347k did). */
+const O2_TERM_LIMIT = 100_000;
+export const DEFAULT_PTAU = join(PROJECT_ROOT, "artifacts", "ptau", ptauFileName(15));
+
+export interface CircuitManifest {
+  readonly format: number;
+  readonly model_id: string;
+  /** model_id as the field element hashed into commitments (its first 248 bits). */
+  readonly model_id_field: string;
+  readonly kind: CircuitKind;
+  readonly output: "argmax" | "logits";
+  readonly input: IntegerModel["input"];
+  readonly classes: number;
+  readonly constraints: number;
+  readonly public_signals: readonly PublicSignal[];
+  readonly packing: Packing;
+  readonly hints: readonly HintLayer[];
+  readonly input_signal: string;
+  readonly vkey_hash: string;
+  readonly phase2_contribution: string;
+  readonly ptau: { readonly file: string; readonly power: number };
+  readonly quantization?: QuantizationReport;
+  readonly files: { readonly onnx: string; readonly r1cs: string; readonly wasm: string; readonly witness_map: string; readonly zkey: string; readonly vkey: string; readonly verifier_sol: string; readonly circom: string };
+}
+
+export interface QuantizationReport {
+  readonly calibration_samples: number;
+  readonly calibration: "given" | "synthetic";
+  /** Mean |float − dequantized integer| over outputs, relative to the mean |float| output. */
+  readonly relative_error: number;
+  readonly max_abs_error: number;
+  readonly argmax_agreement: number;
+}
+
+export interface CompileOptions {
+  readonly onnx: Uint8Array;
+  readonly outDir: string;
+  /** Samples shaped as the ONNX input without the batch dimension. */
+  readonly calibration?: readonly (readonly number[])[];
+  /** @defaultValue artifacts/ptau/pot15_final.ptau, or $PROOFGATE_PTAU */
+  readonly ptau?: string;
+  readonly logger?: SnarkLogger;
+  /** Called with the name of each phase as it starts. */
+  readonly onPhase?: (phase: string) => void;
+}
+
+export interface CompileResult {
+  readonly manifest: CircuitManifest;
+  readonly dir: string;
+  readonly reused: boolean;
+}
+
+/** sha256 over everything that defines the circuit: format, output mode, the integer model's bytes. */
+export function modelId(model: IntegerModel, output: "argmax" | "logits"): string {
+  const h = createHash("sha256");
+  h.update(`proofgate-circuit/${CIRCUIT_FORMAT}/${output}/`);
+  h.update(integerModelToOnnx(model, "model"));
+  return h.digest("hex");
+}
+
+function ptauPower(path: string): number {
+  const m = /pot(\d+)/.exec(path);
+  return m ? Number(m[1]) : 0;
+}
+
+function syntheticCalibration(model: FloatModel, count: number): number[][] {
+  const rng = new Random(1);
+  const n = model.input.kind === "tokens" ? model.input.context : model.input.size;
+  const sample = (): number[] => {
+    if (model.input.kind === "tokens") return Array.from({ length: n }, () => rng.int((model.input as { vocabSize: number }).vocabSize));
+    if (model.input.kind === "bits") return Array.from({ length: n }, () => rng.int(2));
+    return Array.from({ length: n }, () => rng.next() * 2 - 1);
+  };
+  return Array.from({ length: count }, sample);
+}
+
+interface Prepared {
+  readonly model: IntegerModel;
+  readonly output: "argmax" | "logits";
+  readonly quantization?: QuantizationReport;
+}
+
+function prepareModel(onnx: Uint8Array, calibration?: readonly (readonly number[])[]): Prepared {
+  const integer = integerModelFromOnnx(onnx);
+  if (integer) {
+    const task = onnxProto.onnx.ModelProto.decode(onnx).metadataProps.find((p) => p.key === "proofgate.task")?.value;
+    return { model: integer, output: task === "text-generation" || task === "text-classification" ? "argmax" : "logits" };
+  }
+  const imported = importOnnx(onnx);
+  const samples = calibration && calibration.length > 0 ? calibration : syntheticCalibration(imported.model, 256);
+  const n = imported.model.input.kind === "tokens" ? imported.model.input.context : imported.model.input.size;
+  const bad = samples.findIndex((s) => s.length !== n);
+  if (bad >= 0) throw new Error(`calibration input ${bad} has ${samples[bad].length} values; model expects ${n}`);
+  const { model, outputScales } = quantizeModel(imported.model, { calibration: samples });
+  const scale = outputScales[outputScales.length - 1];
+  let errSum = 0;
+  let refSum = 0;
+  let maxAbs = 0;
+  let agree = 0;
+  for (const s of samples) {
+    const reference = runFloatModel(imported.model, s).at(-1)!;
+    const integerInput = model.input.kind === "int" ? quantizeInput(model.input, s) : [...s];
+    const got = runIntegerModel(model, integerInput);
+    reference.forEach((r, i) => {
+      const e = Math.abs(r - got[i] * scale);
+      errSum += e;
+      refSum += Math.abs(r);
+      maxAbs = Math.max(maxAbs, e);
+    });
+    if (argmaxFirst(reference) === argmaxFirst(got)) agree++;
+  }
+  const round = (v: number) => Math.round(v * 1e6) / 1e6;
+  return {
+    model,
+    output: imported.argmax ? "argmax" : "logits",
+    quantization: {
+      calibration_samples: samples.length,
+      calibration: calibration && calibration.length > 0 ? "given" : "synthetic",
+      relative_error: round(errSum / Math.max(refSum, 1e-12)),
+      max_abs_error: round(maxAbs),
+      argmax_agreement: round(agree / samples.length),
+    },
+  };
+}
+
+async function reusable(dir: string, id: string): Promise<CircuitManifest | null> {
+  const path = join(dir, MANIFEST_FILE);
+  if (!existsSync(path)) return null;
+  const manifest = JSON.parse(await readFile(path, "utf8")) as CircuitManifest;
+  if (manifest.model_id !== id) return null;
+  return Object.values(manifest.files).every((f) => existsSync(join(dir, f))) ? manifest : null;
+}
+
+/**
+ * For each signal the constraint program keeps, its index in the witness program, matched by name
+ * (little-endian uint32 per signal, in constraint-program order).
+ */
+async function buildWitnessMap(constraintSym: string, witnessSym: string): Promise<Uint8Array> {
+  const [kept, all] = await Promise.all([loadSymbols(constraintSym), loadSymbols(witnessSym)]);
+  const map = new Uint32Array(Math.max(0, ...kept.values()) + 1);
+  for (const [name, index] of kept) {
+    const at = all.get(name);
+    if (at === undefined) throw new Error(`internal: signal ${name} has no value in the witness program`);
+    map[index] = at;
+  }
+  return new Uint8Array(map.buffer);
+}
+
+/** The canonical hash of a verification key: sha256 of its JSON with sorted keys. */
+export function vkeyHash(vkey: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canonical) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
+  return createHash("sha256").update(JSON.stringify(canonical(vkey))).digest("hex");
+}
+
+export async function compileModel(options: CompileOptions): Promise<CompileResult> {
+  const phase = options.onPhase ?? (() => {});
+  const dir = resolve(options.outDir);
+  phase("quantize");
+  const { model, output, quantization } = prepareModel(options.onnx, options.calibration);
+  const id = modelId(model, output);
+  const existing = await reusable(dir, id);
+  if (existing) return { manifest: existing, dir, reused: true };
+
+  const ptau = options.ptau ?? process.env.PROOFGATE_PTAU ?? DEFAULT_PTAU;
+  if (!existsSync(ptau)) throw new Error(`powers of tau file not found: ${ptau} (run proofgate ceremony, or set PROOFGATE_PTAU)`);
+  const modelIdField = BigInt(`0x${id}`) >> 8n;
+  phase("emit");
+  const emitted = emitCircuit(model, { modelIdField, output });
+  const files = { onnx: "model.onnx", r1cs: "circuit.r1cs", wasm: "witness.wasm", witness_map: "witness.map", zkey: "circuit.zkey", vkey: "verification_key.json", verifier_sol: "Verifier.sol", circom: "circuit.circom" };
+  const scratch = await mkdtemp(join(tmpdir(), "pg-compile-"));
+  try {
+    // full linear simplification for the constraints (it removes the linear constraints of Poseidon's
+    // mixing and of every bit decomposition) unless the pinned layers are so large that it would take
+    // many minutes; none for the witness program, so that every signal the constraints keep has a
+    // value there under the same name
+    const optimization = emitted.pinnedTerms <= O2_TERM_LIMIT ? "O2" : "O1";
+    phase(`circom: constraints (--${optimization})`);
+    const constraints = await compileCircom({ source: emitted.constraintSource, name: "circuit", outDir: join(scratch, "c"), targets: ["r1cs", "sym"], optimization });
+    phase("circom: witness generator");
+    const witness = await compileCircom({ source: emitted.witnessSource, name: "witness", outDir: join(scratch, "w"), targets: ["wasm", "sym"], optimization: "O0" });
+    const witnessMap = await buildWitnessMap(constraints.sym, witness.sym);
+    const info = await loadConstraintSystemInfo(constraints.r1cs);
+    const needed = Math.ceil(Math.log2(info.nConstraints + info.nPublic + 1));
+    if (needed > ptauPower(ptau)) throw new Error(`the circuit has ${info.nConstraints} constraints and needs a powers of tau of 2^${needed}; ${ptau} has 2^${ptauPower(ptau)}`);
+
+    phase("groth16 phase 2");
+    await mkdir(dir, { recursive: true });
+    const zkey0 = join(scratch, "circuit_0000.zkey");
+    await snarkjs.zKey.newZKey(constraints.r1cs, ptau, zkey0, options.logger);
+    const contribution = await snarkjs.zKey.contribute(zkey0, join(dir, files.zkey), "proofgate compile", randomBytes(64).toString("hex"), options.logger);
+    const vkey = await snarkjs.zKey.exportVerificationKey(join(dir, files.zkey), options.logger);
+    const template = await readFile(join(dirname(require.resolve("snarkjs")), "..", "templates", "verifier_groth16.sol.ejs"), "utf8");
+    const verifier = await snarkjs.zKey.exportSolidityVerifier(join(dir, files.zkey), { groth16: template }, options.logger);
+
+    phase("write");
+    await writeFile(join(dir, files.r1cs), await readFile(constraints.r1cs));
+    await writeFile(join(dir, files.wasm), await readFile(witness.wasm));
+    await writeFile(join(dir, files.witness_map), witnessMap);
+    await writeFile(join(dir, files.circom), emitted.constraintSource);
+    await writeFile(join(dir, files.vkey), `${JSON.stringify(vkey, null, 1)}\n`);
+    await writeFile(join(dir, files.verifier_sol), verifier);
+    const onnxPath = join(dir, files.onnx);
+    const integerOnnx = integerModelFromOnnx(options.onnx) ? options.onnx : integerModelToOnnx(model, `compiled-${id.slice(0, 12)}`, { "proofgate.model_id": id, "proofgate.task": output === "argmax" ? "classification" : "tensor" });
+    if (!existsSync(onnxPath) || !(await readFile(onnxPath)).equals(Buffer.from(integerOnnx))) await writeFile(onnxPath, integerOnnx);
+    const manifest: CircuitManifest = {
+      format: CIRCUIT_FORMAT,
+      model_id: id,
+      model_id_field: modelIdField.toString(),
+      kind: emitted.kind,
+      output,
+      input: model.input,
+      classes: model.classes,
+      constraints: info.nConstraints,
+      public_signals: emitted.publicSignals,
+      packing: emitted.packing,
+      hints: emitted.hints,
+      input_signal: emitted.inputSignal,
+      vkey_hash: vkeyHash(vkey),
+      phase2_contribution: Buffer.from(contribution).toString("hex"),
+      ptau: { file: ptau.startsWith(PROJECT_ROOT) ? ptau.slice(PROJECT_ROOT.length + 1) : ptau, power: ptauPower(ptau) },
+      ...(quantization ? { quantization } : {}),
+      files,
+    };
+    await writeFile(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    return { manifest, dir, reused: false };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

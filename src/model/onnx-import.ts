@@ -1,0 +1,491 @@
+/**
+ * Imports an ordinary float ONNX model, as torch.onnx.export or tf2onnx write it, into a `FloatModel`
+ * chain linear → relu → linear → … → linear that `quantizeModel` can make integer-exact.
+ *
+ * One pass walks the node chain from the single input. Between two ReLUs every op is affine, so the
+ * walk keeps one open affine map per segment: elementwise constants and consecutive Gemm/MatMul fold
+ * into it, and a ReLU (or the end) closes it into one dense or positional-tables layer.
+ */
+import onnxProto from "onnx-proto";
+import type { FloatInput, FloatLayer, FloatModel } from "./quantize.js";
+
+const { onnx } = onnxProto;
+type Node = onnxProto.onnx.INodeProto;
+type Int = number | { toNumber(): number };
+
+export interface ImportedModel {
+  readonly model: FloatModel;
+  readonly inputName: string;
+  readonly outputName: string;
+  /** The graph ends with an ArgMax over the logits (the model's last linear layer). */
+  readonly argmax: boolean;
+  /** One line per chain node saying what became of it. */
+  readonly ops: string[];
+}
+
+const SUPPORTED = [
+  "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "Flatten", "Reshape", "Identity", "Dropout",
+  "Cast", "Gather", "ArgMax", "Softmax", "LogSoftmax", "Constant",
+];
+
+const FLOAT = onnx.TensorProto.DataType.FLOAT;
+const INT64 = onnx.TensorProto.DataType.INT64;
+
+/** A constant; int64 values are held as numbers (shapes, indices). */
+interface Tensor {
+  readonly dims: number[];
+  readonly data: Float64Array;
+}
+
+/** The tensor flowing along the chain; `shape` excludes the batch dimension. */
+interface Value {
+  name: string;
+  dtype: "float" | "int64";
+  shape: number[];
+}
+
+/** An affine map from the segment's input (flattened) to the current value: y = x·weight + bias. */
+interface Linear {
+  rows: number;
+  cols: number;
+  weight: Float64Array;
+  bias: Float64Array;
+}
+
+const num = (v: Int | null | undefined): number => (v == null ? 0 : typeof v === "number" ? v : v.toNumber());
+const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
+const nodeLabel = (node: Node): string => `${node.opType} (node "${node.name || node.output?.[0] || "?"}")`;
+
+function decodeTensor(t: onnxProto.onnx.ITensorProto, what: string): Tensor {
+  const dims = (t.dims ?? []).map(num);
+  const size = product(dims);
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new Error(`${what}: external tensor data is not supported`);
+  const raw = t.rawData && t.rawData.length > 0 ? new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength) : null;
+  const data = new Float64Array(size);
+  if (t.dataType === FLOAT) {
+    if (raw ? raw.byteLength !== 4 * size : (t.floatData?.length ?? 0) !== size) throw new Error(`${what}: float data does not match dims [${dims}]`);
+    for (let i = 0; i < size; i++) data[i] = raw ? raw.getFloat32(4 * i, true) : t.floatData![i];
+  } else if (t.dataType === INT64) {
+    if (raw ? raw.byteLength !== 8 * size : (t.int64Data?.length ?? 0) !== size) throw new Error(`${what}: int64 data does not match dims [${dims}]`);
+    for (let i = 0; i < size; i++) data[i] = raw ? Number(raw.getBigInt64(8 * i, true)) : num(t.int64Data![i]);
+  } else {
+    const type = onnx.TensorProto.DataType[t.dataType ?? 0] ?? t.dataType;
+    throw new Error(`${what}: dtype ${type} is not supported (only FLOAT and INT64)`);
+  }
+  return { dims, data };
+}
+
+/** Broadcasts a constant against a [batch, ...shape] value, flattened to prod(shape) entries. */
+function broadcast(t: Tensor, shape: readonly number[], where: string): Float64Array {
+  const full = [1, ...shape];
+  const offset = full.length - t.dims.length;
+  if (offset < 0) throw new Error(`${where}: constant of shape [${t.dims}] does not broadcast to [batch,${shape}]`);
+  const strides = full.map(() => 0);
+  for (let k = t.dims.length - 1, stride = 1; k >= 0; stride *= t.dims[k], k--) {
+    const d = t.dims[k];
+    if (d !== 1 && (k + offset === 0 || d !== full[k + offset])) {
+      throw new Error(`${where}: constant of shape [${t.dims}] does not broadcast to [batch,${shape}]`);
+    }
+    strides[k + offset] = d === 1 ? 0 : stride;
+  }
+  const out = new Float64Array(product(shape));
+  for (let i = 0; i < out.length; i++) {
+    let rest = i;
+    let index = 0;
+    for (let k = full.length - 1; k >= 1; k--) {
+      index += (rest % full[k]) * strides[k];
+      rest = Math.floor(rest / full[k]);
+    }
+    out[i] = t.data[index];
+  }
+  return out;
+}
+
+class Importer {
+  private readonly constants = new Map<string, onnxProto.onnx.ITensorProto>();
+  private readonly decoded = new Map<string, Tensor>();
+  private readonly consumers = new Map<string, Node[]>();
+  private readonly graphOutputs: string[];
+  readonly ops: string[] = [];
+  readonly layers: FloatLayer[] = [];
+
+  cur: Value;
+  batchIsOne: boolean;
+  tokens: { vocabSize: number; context: number } | null = null;
+  /** Open affine map of the current segment, once a linear op has been seen in it. */
+  open: (Linear & { positional: boolean }) | null = null;
+  /** Before the segment's first linear op: elementwise scale/shift on the value, and the embedding table. */
+  pre: { scale: Float64Array; shift: Float64Array; node: Node } | null = null;
+  embedding: { table: Tensor; node: Node } | null = null;
+  /** Set by ArgMax / Softmax: what follows must be nothing (or ArgMax after Softmax). */
+  finalOp: string | null = null;
+  argmax = false;
+  logitsName: string | null = null;
+
+  constructor(readonly graph: onnxProto.onnx.IGraphProto, readonly opset: number) {
+    for (const t of graph.initializer ?? []) this.constants.set(t.name ?? "", t);
+    for (const node of graph.node ?? []) {
+      if (node.opType === "Constant" && !node.domain) this.constants.set(node.output?.[0] ?? "", constantNodeTensor(node));
+      for (const name of new Set(node.input ?? [])) if (name) this.consumers.set(name, [...(this.consumers.get(name) ?? []), node]);
+    }
+    const inputs = (graph.input ?? []).filter((i) => !this.constants.has(i.name ?? ""));
+    if (inputs.length !== 1) throw new Error(`onnx import: expected one graph input, found ${inputs.length} (${inputs.map((i) => i.name).join(", ")})`);
+    this.graphOutputs = (graph.output ?? []).map((o) => o.name ?? "");
+    const input = inputs[0];
+    const tensorType = input.type?.tensorType;
+    const dtype = tensorType?.elemType === FLOAT ? "float" : tensorType?.elemType === INT64 ? "int64" : null;
+    if (!dtype) throw new Error(`onnx import: input "${input.name}" has element type ${tensorType?.elemType}; only float and int64 inputs are supported`);
+    const dims = (tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : num(d.dimValue)));
+    if (dims.length < 2) throw new Error(`onnx import: input "${input.name}" needs a batch dimension and a sample shape, got [${dims}]`);
+    const [batch, ...sample] = dims;
+    if (typeof batch === "number" && batch > 1) throw new Error(`onnx import: input "${input.name}" has batch dimension ${batch}; it must be symbolic or 1`);
+    if (sample.some((d) => typeof d !== "number" || d <= 0)) throw new Error(`onnx import: input "${input.name}" has a non-concrete sample shape [${dims}]`);
+    this.batchIsOne = batch === 1;
+    this.cur = { name: input.name ?? "", dtype, shape: sample as number[] };
+  }
+
+  constant(node: Node, name: string | null | undefined): Tensor {
+    if (!name || !this.constants.has(name)) throw new Error(`${nodeLabel(node)}: operand "${name ?? ""}" is not a constant`);
+    let t = this.decoded.get(name);
+    if (!t) this.decoded.set(name, (t = decodeTensor(this.constants.get(name)!, `${nodeLabel(node)}: constant "${name}"`)));
+    return t;
+  }
+
+  attr(node: Node, name: string): onnxProto.onnx.IAttributeProto | undefined {
+    return node.attribute?.find((a) => a.name === name);
+  }
+
+  int(node: Node, name: string, fallback: number): number {
+    const a = this.attr(node, name);
+    return a ? num(a.i) : fallback;
+  }
+
+  float(node: Node, name: string, fallback: number): number {
+    const a = this.attr(node, name);
+    return a ? (a.type === onnx.AttributeProto.AttributeType.INT ? num(a.i) : a.f ?? fallback) : fallback;
+  }
+
+  /** The walk: follow the single consumer of the current value until none is left. */
+  run(): ImportedModel {
+    const inputName = this.cur.name;
+    const visited = new Set<Node>();
+    for (;;) {
+      const next = this.consumers.get(this.cur.name) ?? [];
+      if (next.length === 0) break;
+      if (next.length > 1) throw new Error(`${this.producerLabel()}: its output "${this.cur.name}" feeds ${next.length} nodes (${next.map((n) => `"${n.name}"`).join(", ")}); only a straight chain is supported`);
+      const node = next[0];
+      if (this.graphOutputs.includes(this.cur.name) && node.opType !== "ArgMax") {
+        throw new Error(`${nodeLabel(node)}: reads "${this.cur.name}", which is also a graph output; only a final ArgMax may follow an output`);
+      }
+      if (this.finalOp && !(this.finalOp !== "ArgMax" && node.opType === "ArgMax")) throw new Error(`${nodeLabel(node)}: nothing may follow ${this.finalOp}`);
+      const handler = node.domain && node.domain !== "ai.onnx" ? undefined : HANDLERS[node.opType ?? ""];
+      if (!handler) throw new Error(`unsupported op ${node.domain ? `${node.domain}.` : ""}${node.opType} (node "${node.name}"); supported: ${SUPPORTED.join(", ")}`);
+      for (const extra of (node.output ?? []).slice(1)) {
+        if (extra && (this.consumers.has(extra) || this.graphOutputs.includes(extra))) throw new Error(`${nodeLabel(node)}: its extra output "${extra}" is used; only the first output may be`);
+      }
+      this.producer = node;
+      this.ops.push(`${nodeLabel(node)}: ${handler(this, node)}`);
+      this.cur.name = node.output?.[0] ?? "";
+      visited.add(node);
+    }
+    const leftover = (this.graph.node ?? []).find((n) => !visited.has(n) && n.opType !== "Constant");
+    if (leftover) throw new Error(`${nodeLabel(leftover)}: not on the chain from input "${inputName}" to the output; only a straight chain is supported`);
+    const expectedOutputs = new Set([this.cur.name, ...(this.argmax && this.logitsName ? [this.logitsName] : [])]);
+    if (!this.graphOutputs.includes(this.cur.name) || this.graphOutputs.some((o) => !expectedOutputs.has(o))) {
+      throw new Error(`onnx import: the chain ends at "${this.cur.name}" but the graph outputs are ${this.graphOutputs.map((o) => `"${o}"`).join(", ")}`);
+    }
+    if (this.pre) throw new Error(`${nodeLabel(this.pre.node)}: constant arithmetic at the end of the model cannot be folded into a linear layer`);
+    if (!this.open) throw new Error(`onnx import: the model must end with a linear layer (Gemm or MatMul), not ${this.layers.length ? "Relu" : "without one"}`);
+    this.closeSegment();
+    const first = this.layers[0];
+    const input: FloatInput = this.tokens ? { kind: "tokens", ...this.tokens } : { kind: "float", size: first.kind === "dense" ? first.inputs : 0 };
+    const last = this.layers[this.layers.length - 1];
+    const classes = last.kind === "dense" ? last.outputs : last.kind === "positional_tables" ? last.width : 0;
+    return { model: { input, layers: this.layers, classes }, inputName, outputName: this.cur.name, argmax: this.argmax, ops: this.ops };
+  }
+
+  private producer: Node | null = null;
+  private producerLabel(): string {
+    return this.producer ? nodeLabel(this.producer) : `input "${this.cur.name}"`;
+  }
+
+  requireFloat(node: Node, rank1 = false): void {
+    if (this.cur.dtype !== "float") throw new Error(`${nodeLabel(node)}: expects a float tensor, got int64 "${this.cur.name}"`);
+    if (rank1 && this.cur.shape.length !== 1) throw new Error(`${nodeLabel(node)}: expects a [batch, features] tensor, got [batch,${this.cur.shape}] (Flatten it first)`);
+  }
+
+  /** The constant operand of a binary op, and whether the chain value is the first operand. */
+  binary(node: Node): { other: Tensor; curFirst: boolean } {
+    const inputs = node.input ?? [];
+    if (inputs.length !== 2) throw new Error(`${nodeLabel(node)}: expects two operands`);
+    const curFirst = inputs[0] === this.cur.name;
+    return { other: this.constant(node, curFirst ? inputs[1] : inputs[0]), curFirst };
+  }
+
+  /** value ← value · scale + shift, elementwise over the flattened value. */
+  affine(node: Node, scale: Float64Array | null, shift: Float64Array | null): string {
+    if (this.open) {
+      const { weight, bias, cols } = this.open;
+      for (let j = 0; j < cols; j++) {
+        const s = scale ? scale[j] : 1;
+        const c = shift ? shift[j] : 0;
+        bias[j] = bias[j] * s + c;
+        if (s !== 1) for (let r = j; r < weight.length; r += cols) weight[r] *= s;
+      }
+      return "folded into the preceding linear layer";
+    }
+    const n = product(this.cur.shape);
+    this.pre ??= { scale: new Float64Array(n).fill(1), shift: new Float64Array(n), node };
+    for (let i = 0; i < n; i++) {
+      const s = scale ? scale[i] : 1;
+      this.pre.scale[i] *= s;
+      this.pre.shift[i] = this.pre.shift[i] * s + (shift ? shift[i] : 0);
+    }
+    return "folded into the next linear layer";
+  }
+
+  /** value ← value · W + b, with W [K, M] row-major. */
+  linear(node: Node, w: Float64Array, b: Float64Array, k: number, m: number): string {
+    if (this.open) {
+      const { rows, weight, bias, positional } = this.open;
+      const composed = new Float64Array(rows * m);
+      for (let r = 0; r < rows; r++) {
+        for (let i = 0; i < k; i++) {
+          const v = weight[r * k + i];
+          if (v !== 0) for (let j = 0; j < m; j++) composed[r * m + j] += v * w[i * m + j];
+        }
+      }
+      const newBias = Float64Array.from(b);
+      for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) newBias[j] += bias[i] * w[i * m + j];
+      this.open = { rows, cols: m, weight: composed, bias: newBias, positional };
+      return `linear ${k}→${m}, composed with the preceding linear layer`;
+    }
+    const scale = this.pre?.scale;
+    const shift = this.pre?.shift;
+    const bias = Float64Array.from(b);
+    if (shift) for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) bias[j] += shift[i] * w[i * m + j];
+    if (this.embedding) {
+      // table[p·V + t][j] = Σ_d scale·E[t][d] · W[p·D + d][j]: one row per (position, token)
+      const { vocabSize: vocab, context } = this.tokens!;
+      const e = this.embedding.table.data;
+      const dim = k / context;
+      const table = new Float64Array(context * vocab * m);
+      for (let p = 0; p < context; p++) {
+        for (let t = 0; t < vocab; t++) {
+          const row = (p * vocab + t) * m;
+          for (let d = 0; d < dim; d++) {
+            const i = p * dim + d;
+            const v = e[t * dim + d] * (scale ? scale[i] : 1);
+            if (v !== 0) for (let j = 0; j < m; j++) table[row + j] += v * w[i * m + j];
+          }
+        }
+      }
+      this.open = { rows: context * vocab, cols: m, weight: table, bias, positional: true };
+      this.embedding = null;
+      this.pre = null;
+      return `positional tables ${context}×${vocab}→${m} (embedding fused)`;
+    }
+    const weight = Float64Array.from(w);
+    if (scale) for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) weight[i * m + j] *= scale[i];
+    this.open = { rows: k, cols: m, weight, bias, positional: false };
+    this.pre = null;
+    return `linear ${k}→${m}`;
+  }
+
+  relu(node: Node): string {
+    this.requireFloat(node);
+    if (this.pre) throw new Error(`${nodeLabel(this.pre.node)}: constant arithmetic before a ReLU must follow a linear layer`);
+    if (!this.open) {
+      if (this.layers[this.layers.length - 1]?.kind === "relu") return "dropped (ReLU of a ReLU)";
+      throw new Error(`${nodeLabel(node)}: a ReLU must follow a linear layer`);
+    }
+    this.closeSegment();
+    this.layers.push({ kind: "relu" });
+    return "relu";
+  }
+
+  closeSegment(): void {
+    const o = this.open!;
+    const weight = Float32Array.from(o.weight);
+    const bias = Float32Array.from(o.bias);
+    this.layers.push(o.positional
+      ? { kind: "positional_tables", vocabSize: this.tokens!.vocabSize, context: this.tokens!.context, width: o.cols, table: weight, bias }
+      : { kind: "dense", inputs: o.rows, outputs: o.cols, weight, bias });
+    this.open = null;
+  }
+
+  /** Reshape/Flatten: any layout change that keeps the batch dimension leaves the flattened sample as is. */
+  reshape(node: Node, shape: number[]): string {
+    if (product(shape) !== product(this.cur.shape)) throw new Error(`${nodeLabel(node)}: cannot reshape [batch,${this.cur.shape}] to [batch,${shape}]`);
+    const from = this.cur.shape;
+    this.cur.shape = shape;
+    return `[batch,${from}] → [batch,${shape}]`;
+  }
+
+  normalizeAxis(node: Node, axis: number): number {
+    const rank = this.cur.shape.length + 1;
+    if (axis < -rank || axis >= rank) throw new Error(`${nodeLabel(node)}: axis ${axis} is out of range for rank ${rank}`);
+    return axis < 0 ? axis + rank : axis;
+  }
+}
+
+function constantNodeTensor(node: Node): onnxProto.onnx.ITensorProto {
+  const a = node.attribute?.[0];
+  if (!a || node.attribute!.length !== 1) throw new Error(`${nodeLabel(node)}: expects exactly one value attribute`);
+  switch (a.name) {
+    case "value": return a.t ?? {};
+    case "value_float": return { dataType: FLOAT, dims: [], floatData: [a.f ?? 0] };
+    case "value_floats": return { dataType: FLOAT, dims: [a.floats?.length ?? 0], floatData: a.floats ?? [] };
+    case "value_int": return { dataType: INT64, dims: [], int64Data: [a.i ?? 0] };
+    case "value_ints": return { dataType: INT64, dims: [a.ints?.length ?? 0], int64Data: a.ints ?? [] };
+    default: throw new Error(`${nodeLabel(node)}: attribute ${a.name} is not supported`);
+  }
+}
+
+type Handler = (im: Importer, node: Node) => string;
+
+const passThrough: Handler = () => "pass-through";
+
+const HANDLERS: Record<string, Handler> = {
+  Gemm(im, node) {
+    im.requireFloat(node, true);
+    const [a, b, c] = node.input ?? [];
+    if (a !== im.cur.name) throw new Error(`${nodeLabel(node)}: the layer input must be operand A`);
+    if (im.int(node, "transA", 0) !== 0) throw new Error(`${nodeLabel(node)}: transA=1 is not supported`);
+    const transB = im.int(node, "transB", 0) !== 0;
+    const alpha = im.float(node, "alpha", 1);
+    const beta = im.float(node, "beta", 1);
+    const B = im.constant(node, b);
+    const k = im.cur.shape[0];
+    if (B.dims.length !== 2 || B.dims[transB ? 1 : 0] !== k) throw new Error(`${nodeLabel(node)}: weight of shape [${B.dims}] does not fit ${k} inputs (transB=${Number(transB)})`);
+    const m = B.dims[transB ? 0 : 1];
+    const w = new Float64Array(k * m);
+    for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) w[i * m + j] = alpha * B.data[transB ? j * k + i : i * m + j];
+    const bias = c ? broadcast(im.constant(node, c), [m], nodeLabel(node)).map((v) => beta * v) : new Float64Array(m);
+    const what = im.linear(node, w, bias, k, m);
+    im.cur.shape = [m];
+    return what;
+  },
+  MatMul(im, node) {
+    im.requireFloat(node, true);
+    const [a, b] = node.input ?? [];
+    if (a !== im.cur.name) throw new Error(`${nodeLabel(node)}: the layer input must be the left operand`);
+    const B = im.constant(node, b);
+    const k = im.cur.shape[0];
+    if (B.dims.length !== 2 || B.dims[0] !== k) throw new Error(`${nodeLabel(node)}: weight of shape [${B.dims}] does not fit ${k} inputs`);
+    const m = B.dims[1];
+    const what = im.linear(node, B.data, new Float64Array(m), k, m);
+    im.cur.shape = [m];
+    return what;
+  },
+  Add(im, node) {
+    im.requireFloat(node);
+    const { other } = im.binary(node);
+    return im.affine(node, null, broadcast(other, im.cur.shape, nodeLabel(node)));
+  },
+  Sub(im, node) {
+    im.requireFloat(node);
+    const { other, curFirst } = im.binary(node);
+    const v = broadcast(other, im.cur.shape, nodeLabel(node));
+    // x − c, or c − x = (−1)·x + c
+    return curFirst ? im.affine(node, null, v.map((x) => -x)) : im.affine(node, new Float64Array(v.length).fill(-1), v);
+  },
+  Mul(im, node) {
+    im.requireFloat(node);
+    const { other } = im.binary(node);
+    return im.affine(node, broadcast(other, im.cur.shape, nodeLabel(node)), null);
+  },
+  Div(im, node) {
+    im.requireFloat(node);
+    const { other, curFirst } = im.binary(node);
+    if (!curFirst) throw new Error(`${nodeLabel(node)}: dividing a constant by the layer's value is not affine`);
+    return im.affine(node, broadcast(other, im.cur.shape, nodeLabel(node)).map((x) => 1 / x), null);
+  },
+  Relu: (im, node) => im.relu(node),
+  Clip(im, node) {
+    // opset ≥ 11 takes min/max as inputs, older opsets as attributes
+    const bound = (index: number, attr: string, none: number): number => {
+      const name = node.input?.[index];
+      if (name) {
+        const t = im.constant(node, name);
+        if (t.data.length !== 1) throw new Error(`${nodeLabel(node)}: ${attr} must be a scalar`);
+        return t.data[0];
+      }
+      return im.float(node, attr, none);
+    };
+    const min = bound(1, "min", -Infinity);
+    const max = bound(2, "max", Infinity);
+    if (Number.isFinite(max)) throw new Error(`${nodeLabel(node)}: a finite max (${max}) is not supported; only Clip(min=0) without max (= ReLU)`);
+    if (min === -Infinity) return "pass-through (no bounds)";
+    if (min !== 0) throw new Error(`${nodeLabel(node)}: min ${min} is not supported; only Clip(min=0) (= ReLU)`);
+    return `${im.relu(node)} (Clip min=0)`;
+  },
+  Flatten(im, node) {
+    if (im.normalizeAxis(node, im.int(node, "axis", 1)) !== 1) throw new Error(`${nodeLabel(node)}: only axis 1 keeps the batch dimension`);
+    return im.reshape(node, [product(im.cur.shape)]);
+  },
+  Reshape(im, node) {
+    if (im.int(node, "allowzero", 0) !== 0) throw new Error(`${nodeLabel(node)}: allowzero=1 is not supported`);
+    const target = Array.from(im.constant(node, node.input?.[1]).data);
+    const [batch, ...rest] = target;
+    if (!(batch === 0 || batch === -1 || (batch === 1 && im.batchIsOne))) throw new Error(`${nodeLabel(node)}: target [${target}] does not keep the batch dimension first`);
+    const dims = rest.map((d, i) => (d === 0 ? im.cur.shape[i] : d));
+    const known = product(dims.filter((d) => d !== -1));
+    const inferred = dims.filter((d) => d === -1).length;
+    if (inferred > (batch === -1 ? 0 : 1) || dims.some((d) => d === undefined || d < -1)) throw new Error(`${nodeLabel(node)}: target [${target}] is not a [batch, …] shape`);
+    return im.reshape(node, dims.map((d) => (d === -1 ? product(im.cur.shape) / known : d)));
+  },
+  Identity: passThrough,
+  Dropout(im, node) {
+    const training = node.input?.[2];
+    if (training && im.constant(node, training).data[0] !== 0) throw new Error(`${nodeLabel(node)}: training_mode=true is not an inference model`);
+    return "pass-through (inference)";
+  },
+  Cast(im, node) {
+    const to = im.int(node, "to", 0);
+    if (to !== (im.cur.dtype === "float" ? FLOAT : INT64)) throw new Error(`${nodeLabel(node)}: cast of ${im.cur.dtype} to ${onnx.TensorProto.DataType[to] ?? to} is not supported`);
+    return "pass-through";
+  },
+  Gather(im, node) {
+    const [data, indices] = node.input ?? [];
+    if (im.cur.dtype !== "int64" || indices !== im.cur.name) throw new Error(`${nodeLabel(node)}: only an embedding lookup (constant table indexed by the int64 token input) is supported`);
+    if (im.int(node, "axis", 0) !== 0) throw new Error(`${nodeLabel(node)}: only axis 0 (embedding rows) is supported`);
+    if (im.cur.shape.length !== 1) throw new Error(`${nodeLabel(node)}: token input must be [batch, context], got [batch,${im.cur.shape}]`);
+    const table = im.constant(node, data);
+    if (table.dims.length !== 2) throw new Error(`${nodeLabel(node)}: embedding table must be [vocab, dim], got [${table.dims}]`);
+    const [vocabSize, dim] = table.dims;
+    const context = im.cur.shape[0];
+    im.tokens = { vocabSize, context };
+    im.embedding = { table, node };
+    im.cur.dtype = "float";
+    im.cur.shape = [context, dim];
+    return `embedding ${vocabSize}×${dim} over ${context} positions`;
+  },
+  ArgMax(im, node) {
+    im.requireFloat(node, true);
+    if (im.normalizeAxis(node, im.int(node, "axis", 0)) !== 1) throw new Error(`${nodeLabel(node)}: only the last axis (1) is supported`);
+    if (im.int(node, "select_last_index", 0) !== 0) throw new Error(`${nodeLabel(node)}: select_last_index=1 is not supported`);
+    im.logitsName = im.cur.name;
+    im.argmax = true;
+    im.finalOp = "ArgMax";
+    return `argmax over ${im.cur.shape[0]} classes`;
+  },
+  Softmax: dropMonotone,
+  LogSoftmax: dropMonotone,
+};
+
+function dropMonotone(im: Importer, node: Node): string {
+  im.requireFloat(node, true);
+  // opset < 13 coerces to 2-D at `axis` (default 1); both mean the class axis for [batch, classes]
+  const axis = im.int(node, "axis", im.opset < 13 ? 1 : -1);
+  if (im.normalizeAxis(node, axis) !== 1) throw new Error(`${nodeLabel(node)}: only the class axis is supported`);
+  im.finalOp = node.opType ?? "Softmax";
+  return "dropped (monotone; the proven output is the logits or their argmax)";
+}
+
+export function importOnnx(bytes: Uint8Array): ImportedModel {
+  const model = onnx.ModelProto.decode(bytes);
+  if (!model.graph) throw new Error("onnx import: the model has no graph");
+  const opset = num(model.opsetImport.find((o) => !o.domain || o.domain === "ai.onnx")?.version) || 1;
+  return new Importer(model.graph, opset).run();
+}
