@@ -292,7 +292,7 @@ class Importer {
     return `linear ${k}→${m}`;
   }
 
-  relu(node: Node): string {
+  relu(node: Node, cap?: number): string {
     this.requireFloat(node);
     if (this.pre) throw new Error(`${nodeLabel(this.pre.node)}: constant arithmetic before a ReLU must follow a linear layer`);
     if (!this.open) {
@@ -300,8 +300,8 @@ class Importer {
       throw new Error(`${nodeLabel(node)}: a ReLU must follow a linear layer`);
     }
     this.closeSegment();
-    this.layers.push({ kind: "relu" });
-    return "relu";
+    this.layers.push(cap === undefined ? { kind: "relu" } : { kind: "relu", cap });
+    return cap === undefined ? "relu" : `relu capped at ${cap}`;
   }
 
   closeSegment(): void {
@@ -415,10 +415,10 @@ const HANDLERS: Record<string, Handler> = {
     };
     const min = bound(1, "min", -Infinity);
     const max = bound(2, "max", Infinity);
-    if (Number.isFinite(max)) throw new Error(`${nodeLabel(node)}: a finite max (${max}) is not supported; only Clip(min=0) without max (= ReLU)`);
-    if (min === -Infinity) return "pass-through (no bounds)";
-    if (min !== 0) throw new Error(`${nodeLabel(node)}: min ${min} is not supported; only Clip(min=0) (= ReLU)`);
-    return `${im.relu(node)} (Clip min=0)`;
+    if (min === -Infinity && max === Infinity) return "pass-through (no bounds)";
+    if (min !== 0) throw new Error(`${nodeLabel(node)}: min ${min} is not supported; only Clip(min=0[, max > 0]) (a ReLU, capped or not)`);
+    if (!(max > 0)) throw new Error(`${nodeLabel(node)}: max ${max} must be above 0`);
+    return `${im.relu(node, Number.isFinite(max) ? max : undefined)} (Clip)`;
   },
   Flatten(im, node) {
     if (im.normalizeAxis(node, im.int(node, "axis", 1)) !== 1) throw new Error(`${nodeLabel(node)}: only axis 1 keeps the batch dimension`);

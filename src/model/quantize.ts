@@ -9,7 +9,8 @@ import { maxIntermediate, type IntegerInput, type IntegerLayer, type IntegerMode
 export type FloatLayer =
   | { readonly kind: "positional_tables"; readonly vocabSize: number; readonly context: number; readonly width: number; readonly table: Float32Array; readonly bias: Float32Array }
   | { readonly kind: "dense"; readonly inputs: number; readonly outputs: number; readonly weight: Float32Array; readonly bias: Float32Array }
-  | { readonly kind: "relu" };
+  /** max(x, 0), and min(·, cap) when capped (ONNX Clip(0, cap), e.g. ReLU6) */
+  | { readonly kind: "relu"; readonly cap?: number };
 
 /** A float model's input: already integer (tokens, bits), or real values to quantize to 8 bits. */
 export type FloatInput = IntegerInput | { readonly kind: "float"; readonly size: number };
@@ -61,7 +62,8 @@ export function runFloatModel(model: FloatModel, sample: readonly number[]): Flo
       }
       x = y;
     } else {
-      x = x.map((v) => Math.max(v, 0));
+      const cap = layer.cap ?? Infinity;
+      x = x.map((v) => Math.min(Math.max(v, 0), cap));
     }
     outputs.push(x);
   }
@@ -114,6 +116,10 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
 
   const layers: IntegerLayer[] = [];
   const outputScales: number[] = [];
+  const cappedShifts: number[] = [];
+  // the smallest shift that keeps the calibration's `percentile` of activations below activationMax
+  const percentileShift = (activations: number[], accScale: number) =>
+    Math.max(1, Math.ceil(Math.log2(percentileOf(activations, percentile) / (accScale * activationMax))));
   const shifts: number[] = [];
   // bits inputs are exact integers; token inputs only index tables, so their scale never enters
   const input: IntegerInput = model.input.kind === "float" ? chooseInputQuantization(model.input.size, options.calibration) : model.input;
@@ -123,9 +129,7 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
       const prev = layers[layers.length - 1];
       if (!prev || prev.kind === "requantize") throw new Error(`quantizeModel: layer ${i} (relu) must follow a linear layer`);
       const accScale = outputScales[outputScales.length - 1];
-      const activations = floatOutputs.flatMap((o) => Array.from(o[i]).filter((v) => v > 0));
-      const top = percentileOf(activations, percentile);
-      const shift = Math.max(1, Math.ceil(Math.log2(top / (accScale * activationMax))));
+      const shift = layer.cap !== undefined ? cappedShifts[i] : percentileShift(floatOutputs.flatMap((o) => Array.from(o[i]).filter((v) => v > 0)), accScale);
       // round to nearest: add half a step before the floor, folded into the bias
       const bias = prev.bias;
       for (let j = 0; j < bias.length; j++) bias[j] += 2 ** (shift - 1);
@@ -136,11 +140,21 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
       return;
     }
     if (layer.kind === "positional_tables") {
+      if (model.layers[i + 1]?.kind === "relu" && (model.layers[i + 1] as { cap?: number }).cap !== undefined) throw new Error("quantizeModel: a capped ReLU after positional tables is not supported");
       const scale = maxAbs(layer.table) / (2 ** (tableBits - 1) - 1);
       layers.push({ ...layer, table: quantizeArray(layer.table, scale), bias: quantizeArray(layer.bias, scale) });
       outputScales.push(scale);
     } else {
-      const weightScale = maxAbs(layer.weight) / (2 ** (weightBits - 1) - 1);
+      const next = model.layers[i + 1];
+      let weightScale = maxAbs(layer.weight) / (2 ** (weightBits - 1) - 1);
+      if (next?.kind === "relu" && next.cap !== undefined) {
+        // saturate exactly at the cap: pick the weight scale so that 2^shift units of the
+        // accumulator are cap / activationMax, with the largest shift whose weights still fit
+        const activationScale = next.cap / activationMax;
+        const shift = Math.max(1, Math.floor(Math.log2((activationScale * (2 ** (weightBits - 1) - 1)) / (inputScale * maxAbs(layer.weight)))));
+        cappedShifts[i + 1] = shift;
+        weightScale = activationScale / (2 ** shift * inputScale);
+      }
       const accScale = inputScale * weightScale;
       layers.push({ ...layer, weight: quantizeArray(layer.weight, weightScale), bias: quantizeArray(layer.bias, accScale) });
       outputScales.push(accScale);

@@ -4,8 +4,9 @@ import onnxProto from "onnx-proto";
 import ort from "onnxruntime-node";
 import { Random } from "../../src/core/random.js";
 import { OnnxGraph } from "../../src/model/onnx-graph.js";
+import { quantizeInput, quantizeModel, runFloatModel } from "../../src/model/quantize.js";
+import { traceIntegerModel } from "../../src/model/integer-model.js";
 import { importOnnx, type ImportedModel } from "../../src/model/onnx-import.js";
-import { runFloatModel } from "../../src/model/quantize.js";
 import { buildMnistShapedMlp, mnistShapedCalibration } from "../fixtures/mnist-mlp.js";
 
 const SAMPLES = 64;
@@ -227,10 +228,10 @@ test("unsupported graphs throw one clear error naming the op and the node", () =
 
   const clip = new OnnxGraph("clip");
   clip.input("x", "float32", ["N", 10]);
-  const r6 = clip.op("Clip", [dense(clip, "x", 10, 8), clip.constant([0], "float32", []), clip.constant([6], "float32", [])]);
-  clip.node("Gemm", [r6, clip.initializer("w_out", rng.normalArray(8 * 3, 0.1), [8, 3])], ["y"]);
+  const shifted = clip.op("Clip", [dense(clip, "x", 10, 8), clip.constant([1], "float32", []), clip.constant([6], "float32", [])]);
+  clip.node("Gemm", [shifted, clip.initializer("w_out", rng.normalArray(8 * 3, 0.1), [8, 3])], ["y"]);
   clip.output("y", "float32", ["N", 3]);
-  assert.throws(() => importOnnx(clip.toBytes()), /Clip \(node "n_Clip_\d+"\): a finite max \(6\) is not supported/);
+  assert.throws(() => importOnnx(clip.toBytes()), /Clip \(node "n_Clip_\d+"\): min 1 is not supported/);
 
   const branch = new OnnxGraph("branch");
   branch.input("x", "float32", ["N", 10]);
@@ -245,4 +246,39 @@ test("unsupported graphs throw one clear error naming the op and the node", () =
   operand.node("MatMul", ["x", w], ["y"]);
   operand.output("y", "float32", ["N", 4]);
   assert.throws(() => importOnnx(operand.toBytes()), /MatMul \(node "n_MatMul_\d+"\): operand "randomnormal_\d+" is not a constant/);
+});
+
+test("ReLU6 (Clip 0..6) imports as a capped ReLU and quantizes to saturate exactly at the cap", async () => {
+  const rng = new Random(61);
+  const g = new OnnxGraph("relu6");
+  g.input("x", "float32", ["N", 12]);
+  const h = g.op("Gemm", ["x", g.initializer("w1", rng.normalArray(12 * 16, 1.5), [12, 16]), g.initializer("b1", rng.normalArray(16, 0.5), [16])]);
+  const r6 = g.op("Clip", [h, g.constant([0], "float32", []), g.constant([6], "float32", [])]);
+  g.node("Gemm", [r6, g.initializer("w2", rng.normalArray(16 * 4, 0.3), [16, 4])], ["y"]);
+  g.output("y", "float32", ["N", 4]);
+  const bytes = g.toBytes();
+  const imported = importOnnx(bytes);
+  assert.deepEqual(imported.model.layers.map((l) => l.kind), ["dense", "relu", "dense"]);
+  assert.equal((imported.model.layers[1] as { cap?: number }).cap, 6);
+  const samples = randomFloats(rng, 64, 12);
+  const ort = await runOrt(bytes, "x", samples, [12], "float32");
+  samples.forEach((s, i) => assertClose(logits(imported, s), ort[i], `sample ${i}`));
+
+  const q = quantizeModel(imported.model, { calibration: samples });
+  const requantize = q.model.layers[1];
+  assert.equal(requantize.kind, "requantize");
+  // one activation unit is the accumulator scale × 2^shift; 255 of them must be exactly 6
+  assert.ok(Math.abs(q.outputScales[0] * 2 ** q.shifts[0] * 255 - 6) < 1e-9);
+  let saturated = 0;
+  for (const s of samples) {
+    const floatHidden = runFloatModel(imported.model, s)[1];
+    const intHidden = traceIntegerModel(q.model, quantizeInput(q.model.input as never, s))[1];
+    floatHidden.forEach((v, j) => {
+      if (v === 6) {
+        saturated++;
+        assert.equal(intHidden[j], 255);
+      }
+    });
+  }
+  assert.ok(saturated > 0, "some activations reach the cap");
 });
