@@ -10,6 +10,9 @@ import { encodeWtns } from "./wtns-file.js";
 export type CircuitInput = Record<string, bigint | readonly bigint[] | readonly (readonly bigint[])[]>;
 
 export class CircuitWitness {
+  /** circom's wasm instance keeps the witness being built in its memory: one computation at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private readonly calculator: WitnessCalculator,
     private readonly map: Uint32Array | null,
@@ -24,7 +27,9 @@ export class CircuitWitness {
 
   /** Every signal's value in the constraint program's order (index 0 is the constant 1). */
   async values(input: CircuitInput): Promise<bigint[]> {
-    const raw = await this.calculator.calculateWitness(input as Record<string, unknown>, true);
+    const run = this.queue.then(() => this.calculator.calculateWitness(input as Record<string, unknown>, true));
+    this.queue = run.catch(() => undefined);
+    const raw = await run;
     return this.map ? Array.from(this.map, (i) => raw[i]) : raw;
   }
 
