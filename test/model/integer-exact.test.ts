@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import ort from "onnxruntime-node";
 import { Random } from "../../src/core/random.js";
 import { argmaxFirst, integerModelFromOnnx, runIntegerModel, type IntegerModel } from "../../src/model/integer-model.js";
 import { spamFeatures } from "../../src/model/spam-features.js";
 import { loadSpamCorpus } from "../../src/training/corpora.js";
+import { runIntegerOnnx } from "../fixtures/run-integer-onnx.js";
 import { STUDENT_DIR, studentContexts } from "../fixtures/student-contexts.js";
 
 /** onnxruntime on the shipped integer-exact graph must equal the TypeScript reference, value for value. */
@@ -13,20 +13,12 @@ async function assertExact(path: string, samples: number[][], kind: "tokens" | "
   const bytes = await readFile(path);
   const model = integerModelFromOnnx(bytes);
   assert.ok(model, `${path} is integer-exact`);
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
-  const n = samples[0].length;
-  const tensor = kind === "tokens"
-    ? new ort.Tensor("int64", BigInt64Array.from(samples.flat().map(BigInt)), [samples.length, n])
-    : new ort.Tensor("float32", Float32Array.from(samples.flat()), [samples.length, n]);
-  const out = await session.run({ [kind]: tensor });
-  await session.release();
-  const logits = out.logits.data as Float32Array;
-  const argmax = out.argmax.data as BigInt64Array;
+  const { logits, argmax } = await runIntegerOnnx(bytes, samples, kind);
   let mismatches = 0;
   samples.forEach((s, i) => {
     const expected = runIntegerModel(model, s);
     const got = logits.subarray(i * model.classes, (i + 1) * model.classes);
-    if (expected.some((v, j) => v !== got[j]) || Number(argmax[i]) !== argmaxFirst(expected)) mismatches++;
+    if (expected.some((v, j) => v !== got[j]) || argmax[i] !== argmaxFirst(expected)) mismatches++;
   });
   assert.equal(mismatches, 0, `${mismatches} of ${samples.length} inputs differ`);
   return model;

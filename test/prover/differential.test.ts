@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import ort from "onnxruntime-node";
 import { Random } from "../../src/core/random.js";
 import { firstViolatedConstraint, loadConstraintSystem } from "../../src/circuit/r1cs.js";
 import { spamFeatures } from "../../src/model/spam-features.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { loadSpamCorpus } from "../../src/training/corpora.js";
+import { runIntegerOnnx } from "../fixtures/run-integer-onnx.js";
 import { STUDENT_DIR, studentContexts } from "../fixtures/student-contexts.js";
 import { buildCircuitInput, decodePublicSignals } from "../../src/witness/circuit-input.js";
 
@@ -16,14 +16,7 @@ import { buildCircuitInput, decodePublicSignals } from "../../src/witness/circui
  * checked against every constraint of the circuit (including the pinned linear layers).
  */
 async function ortArgmax(dir: string, samples: number[][], kind: "tokens" | "features"): Promise<number[]> {
-  const session = await ort.InferenceSession.create(await readFile(`${dir}/model.onnx`));
-  const n = samples[0].length;
-  const tensor = kind === "tokens"
-    ? new ort.Tensor("int64", BigInt64Array.from(samples.flat().map(BigInt)), [samples.length, n])
-    : new ort.Tensor("float32", Float32Array.from(samples.flat()), [samples.length, n]);
-  const out = await session.run({ [kind]: tensor });
-  await session.release();
-  return Array.from(out.argmax.data as BigInt64Array, Number);
+  return (await runIntegerOnnx(await readFile(`${dir}/model.onnx`), samples, kind)).argmax;
 }
 
 async function circuitOutputs(compiled: CompiledModel, samples: number[][], checkEvery: number): Promise<number[]> {
