@@ -31,13 +31,17 @@ export interface ContinuousBatcherOptions {
 
 /** A held batch slot: one decoding step at a time, then `leave` (safe to call twice). */
 export interface BatchSlot {
-  /** Logits of the next token after `tokens` (the whole sequence so far; only its tail is used). */
+  /**
+   * Appends `tokens` to the sequence (the prompt at the first step, then each chosen token) and
+   * resolves with the logits of the token after it.
+   */
   step(tokens: readonly number[]): Promise<Float32Array>;
   leave(): void;
 }
 
 interface PendingRow {
-  readonly tokens: readonly number[];
+  /** The sequence's last `contextLength` tokens, left-padded: its row of the batch input. */
+  readonly window: BigInt64Array;
   resolve(logits: Float32Array): void;
   reject(err: unknown): void;
 }
@@ -50,6 +54,8 @@ export class ContinuousBatcher {
   private readonly members = new Set<object>();
   private readonly pending = new Map<object, PendingRow>();
   private readonly waiting: Waiter[] = [];
+  /** Input tensor per batch size, reused from step to step (a run reads its input before the next is filled). */
+  private readonly inputs = new Map<number, ort.Tensor>();
   private running = false;
 
   constructor(private readonly options: ContinuousBatcherOptions) {}
@@ -112,12 +118,18 @@ export class ContinuousBatcher {
   }
 
   private slotFor(member: object): BatchSlot {
+    const { contextLength, padId } = this.options;
+    // a rolling window of the row, so a step converts only its new tokens, not the whole history
+    const window = new BigInt64Array(contextLength).fill(BigInt(padId));
     let left = false;
     return {
       step: (tokens) =>
         new Promise<Float32Array>((resolve, reject) => {
           if (left) throw new Error("step after leave");
-          this.pending.set(member, { tokens, resolve, reject });
+          const kept = Math.max(0, contextLength - tokens.length);
+          window.copyWithin(0, contextLength - kept);
+          for (let i = kept; i < contextLength; i++) window[i] = BigInt(tokens[tokens.length - contextLength + i]!);
+          this.pending.set(member, { window, resolve, reject });
           this.runWhenComplete();
         }),
       leave: () => {
@@ -144,18 +156,19 @@ export class ContinuousBatcher {
   }
 
   private async runBatch(): Promise<void> {
-    const { session, inputName, logitsName, contextLength, padId, vocabSize, modelId, observer } = this.options;
+    const { session, inputName, logitsName, contextLength, vocabSize, modelId, observer } = this.options;
     const rows = [...this.pending.values()];
     this.pending.clear();
-    const data = new BigInt64Array(rows.length * contextLength).fill(BigInt(padId));
-    rows.forEach((row, r) => {
-      const tail = row.tokens.slice(-contextLength);
-      const offset = r * contextLength + contextLength - tail.length;
-      for (let i = 0; i < tail.length; i++) data[offset + i] = BigInt(tail[i]!);
-    });
+    let input = this.inputs.get(rows.length);
+    if (!input) {
+      input = new ort.Tensor("int64", new BigInt64Array(rows.length * contextLength), [rows.length, contextLength]);
+      this.inputs.set(rows.length, input);
+    }
+    const data = input.data as BigInt64Array;
+    rows.forEach((row, r) => data.set(row.window, r * contextLength));
     const started = performance.now();
     try {
-      const out = await session.run({ [inputName]: new ort.Tensor("int64", data, [rows.length, contextLength]) }, [logitsName]);
+      const out = await session.run({ [inputName]: input }, [logitsName]);
       const logits = out[logitsName]!.data as Float32Array;
       observer?.batchRan(modelId, rows.length, (performance.now() - started) / 1000);
       rows.forEach((row, r) => row.resolve(logits.subarray(r * vocabSize, (r + 1) * vocabSize)));

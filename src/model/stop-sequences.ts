@@ -15,6 +15,8 @@ export class StopMatcher {
   constructor(private readonly stops: readonly string[]) {}
 
   push(text: string): StopScan {
+    // nothing is ever held without stop strings, so the text is final as it comes
+    if (this.stops.length === 0) return { released: text, stopped: false };
     const buffer = this.held + text;
     let first = -1;
     for (const stop of this.stops) {

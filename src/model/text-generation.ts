@@ -57,7 +57,8 @@ export async function generateText(options: GenerateTextOptions): Promise<Genera
   const random = new Random(options.seed);
   const decoder = tokenizer.createStreamDecoder();
   const stops = new StopMatcher(options.stop);
-  const tokens = [...options.promptTokens];
+  // what the next step appends to the sequence: the prompt, then each chosen token
+  let next: readonly number[] = options.promptTokens;
   const unreleased: GeneratedTokenLogprob[] = [];
   const pieces: string[] = [];
   const allLogprobs: GeneratedTokenLogprob[] = [];
@@ -78,19 +79,20 @@ export async function generateText(options: GenerateTextOptions): Promise<Genera
     options.onDelta?.({ text, logprobs });
   };
 
+  const sampling = { temperature: options.temperature, topP: options.topP, logitScale: model.logitScale };
   const slot = await model.batcher.join(signal);
   try {
     while (sampled < options.maxTokens) {
       signal?.throwIfAborted();
-      const logits = await slot.step(tokens);
+      const logits = await slot.step(next);
       signal?.throwIfAborted();
-      const id = chooseToken(logits, { temperature: options.temperature, topP: options.topP, logitScale: model.logitScale }, random);
+      const id = chooseToken(logits, sampling, random);
       sampled++;
       if (id === tokenizer.eotId) {
         finishReason = "stop";
         break;
       }
-      tokens.push(id);
+      next = [id];
       if (options.topLogprobs !== null) {
         unreleased.push({ ...chosenTokenLogprob(logits, model.logitScale, id, options.topLogprobs), textOffset: decodedLength });
       }
