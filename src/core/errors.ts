@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   unauthorized: { status: 401, type: "authentication_error" },
   not_found: { status: 404, type: "invalid_request_error" },
   model_not_found: { status: 404, type: "invalid_request_error" },
+  /** The request clashes with the resource's current state (an illegal status move, a duplicate id). */
+  conflict: { status: 409, type: "invalid_request_error" },
   /** The model exists but cannot serve this endpoint (e.g. chat with a classifier). */
   unsupported_model: { status: 400, type: "invalid_request_error" },
   payload_too_large: { status: 413, type: "invalid_request_error" },

@@ -1,0 +1,241 @@
+/**
+ * The proof record: what the store keeps for each provable request and what `GET /v1/proofs/{id}`
+ * returns (SPEC, "HTTP"). Code uses camelCase; `toWireProof` is the one mapper to SPEC's snake_case.
+ * Its status machine is data (`ALLOWED_TRANSITIONS`), so the stores, the workers and the tests all
+ * consult the same table.
+ */
+import { ProofgateError } from "./errors.js";
+import { newId } from "./ids.js";
+
+export const PROOF_STATUSES = ["queued", "proving", "proved", "submitted", "verified", "failed"] as const;
+export type ProofStatus = (typeof PROOF_STATUSES)[number];
+
+/**
+ * The moves a record may make. `proving → queued` hands a job back (graceful shutdown, or a sweep
+ * finding an expired lease after a worker died). `proved`/`submitted → failed` is an on-chain
+ * submission that keeps failing. `verified` and `failed` are final: a failed job is not looped on.
+ */
+export const ALLOWED_TRANSITIONS: Readonly<Record<ProofStatus, readonly ProofStatus[]>> = {
+  queued: ["proving", "failed"],
+  proving: ["proved", "queued", "failed"],
+  proved: ["submitted", "failed"],
+  submitted: ["verified", "failed"],
+  verified: [],
+  failed: [],
+};
+
+export function isProofStatus(value: unknown): value is ProofStatus {
+  return typeof value === "string" && (PROOF_STATUSES as readonly string[]).includes(value);
+}
+
+export function canTransition(from: ProofStatus, to: ProofStatus): boolean {
+  return ALLOWED_TRANSITIONS[from].includes(to);
+}
+
+/** Throws `conflict` for a move the table does not allow (a bug in the caller, not a race). */
+export function assertTransition(from: ProofStatus, to: ProofStatus): void {
+  if (!canTransition(from, to)) {
+    const allowed = ALLOWED_TRANSITIONS[from];
+    throw new ProofgateError(
+      "conflict",
+      `proof status cannot move from ${from} to ${to}; from ${from} it may move to ${allowed.length ? allowed.join(", ") : "nothing (final)"}`,
+      { param: "status" },
+    );
+  }
+}
+
+/** Milliseconds per named stage (queued, witness, prove, verify, submit, …), as /metrics names them. */
+export type ProofTimings = Record<string, number>;
+
+/** One decoding step of a generated sequence: proved on its own, by its own child job. */
+export interface ProofStep {
+  readonly index: number;
+  readonly status: ProofStatus;
+  /** Field elements as decimal strings, in the circuit's public-signal order. */
+  readonly publicSignals: string[] | null;
+  /** snarkjs Groth16 proof JSON. */
+  readonly proof: unknown;
+  readonly output: unknown;
+  readonly timings: ProofTimings;
+  readonly prover: string | null;
+}
+
+export interface ProofChainReceipt {
+  readonly chainId: number;
+  readonly contract: string;
+  readonly txHash: string;
+  readonly blockNumber: bigint;
+  readonly gasUsed: bigint;
+}
+
+export interface ProofRecord {
+  readonly id: string;
+  readonly model: string;
+  /** Unix seconds, as OpenAI's `created`. */
+  readonly created: number;
+  readonly status: ProofStatus;
+  /** What was asked, exactly as committed (sample, nonce, prompt tokens…): any JSON value. */
+  readonly request: unknown;
+  /** Any JSON value. */
+  readonly output: unknown;
+  readonly publicSignals: string[] | null;
+  /** snarkjs Groth16 proof JSON once proved, else null. */
+  readonly proof: unknown;
+  readonly vkeyHash: string | null;
+  /** One entry per decoding step for a generated sequence, else empty. */
+  readonly steps: ProofStep[];
+  readonly timings: ProofTimings;
+  readonly chain: ProofChainReceipt | null;
+  /** Identity of the worker that made the proof. */
+  readonly prover: string | null;
+  /** Why it failed, when `status` is `failed`. */
+  readonly error: string | null;
+  /** How many times a worker has claimed it (each move into `proving` counts one). */
+  readonly attempts: number;
+  /** Set by the store on every write; the re-enqueue sweep compares it with a lease. */
+  readonly updatedAtMs: number;
+}
+
+/** What `ProofStore.create` takes: the store sets `updatedAtMs`. */
+export type NewProofRecord = Omit<ProofRecord, "updatedAtMs">;
+
+export interface NewProofRecordOptions {
+  readonly model: string;
+  readonly request: unknown;
+  /** @defaultValue null */
+  readonly output?: unknown;
+  /** @defaultValue null */
+  readonly vkeyHash?: string | null;
+  /** @defaultValue [] */
+  readonly steps?: ProofStep[];
+  /** @defaultValue a fresh `proof-…` id */
+  readonly id?: string;
+  /** @defaultValue now, in unix seconds */
+  readonly created?: number;
+}
+
+/** A `queued` record with every optional field empty: what the gateway stores for a new request. */
+export function newProofRecord(options: NewProofRecordOptions): NewProofRecord {
+  return {
+    id: options.id ?? newId("proof"),
+    model: options.model,
+    created: options.created ?? Math.floor(Date.now() / 1000),
+    status: "queued",
+    request: options.request,
+    output: options.output ?? null,
+    publicSignals: null,
+    proof: null,
+    vkeyHash: options.vkeyHash ?? null,
+    steps: options.steps ?? [],
+    timings: {},
+    chain: null,
+    prover: null,
+    error: null,
+    attempts: 0,
+  };
+}
+
+// ---- Wire shapes (SPEC spells them; bigints are decimal strings in JSON, STYLE rule 4) ----
+
+export interface WireProofStep {
+  index: number;
+  status: ProofStatus;
+  public_signals: string[] | null;
+  proof: unknown;
+  output: unknown;
+  timings: ProofTimings;
+  prover: string | null;
+}
+
+export interface WireProofChain {
+  chain_id: number;
+  contract: string;
+  tx_hash: string;
+  block_number: string;
+  gas_used: string;
+}
+
+export interface WireProof {
+  id: string;
+  object: "proof";
+  status: ProofStatus;
+  model: string;
+  created: number;
+  request: unknown;
+  output: unknown;
+  public_signals: string[] | null;
+  proof: unknown;
+  vkey_hash: string | null;
+  steps: WireProofStep[];
+  timings: ProofTimings;
+  chain: WireProofChain | null;
+  prover: string | null;
+  error: string | null;
+}
+
+export function toWireStep(step: ProofStep): WireProofStep {
+  return {
+    index: step.index,
+    status: step.status,
+    public_signals: step.publicSignals,
+    proof: step.proof,
+    output: step.output,
+    timings: step.timings,
+    prover: step.prover,
+  };
+}
+
+export function fromWireStep(wire: WireProofStep): ProofStep {
+  return {
+    index: wire.index,
+    status: wire.status,
+    publicSignals: wire.public_signals,
+    proof: wire.proof,
+    output: wire.output,
+    timings: wire.timings,
+    prover: wire.prover,
+  };
+}
+
+export function toWireChain(chain: ProofChainReceipt | null): WireProofChain | null {
+  if (chain === null) return null;
+  return {
+    chain_id: chain.chainId,
+    contract: chain.contract,
+    tx_hash: chain.txHash,
+    block_number: chain.blockNumber.toString(),
+    gas_used: chain.gasUsed.toString(),
+  };
+}
+
+export function fromWireChain(wire: WireProofChain | null): ProofChainReceipt | null {
+  if (wire === null) return null;
+  return {
+    chainId: wire.chain_id,
+    contract: wire.contract,
+    txHash: wire.tx_hash,
+    blockNumber: BigInt(wire.block_number),
+    gasUsed: BigInt(wire.gas_used),
+  };
+}
+
+/** The record as `GET /v1/proofs/{id}` answers it. `attempts` and `updatedAtMs` stay internal. */
+export function toWireProof(record: ProofRecord): WireProof {
+  return {
+    id: record.id,
+    object: "proof",
+    status: record.status,
+    model: record.model,
+    created: record.created,
+    request: record.request,
+    output: record.output,
+    public_signals: record.publicSignals,
+    proof: record.proof,
+    vkey_hash: record.vkeyHash,
+    steps: record.steps.map(toWireStep),
+    timings: record.timings,
+    chain: toWireChain(record.chain),
+    prover: record.prover,
+    error: record.error,
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The in-memory twin of the SQL stores, for tests and fakes. It keeps encoded rows, not live objects,
+ * so callers get copies and anything that would not survive a real database (undefined, shared
+ * references) doesn't survive here either.
+ */
+import { assertTransition, type NewProofRecord, type ProofRecord, type ProofStatus } from "../core/proof-record.js";
+import {
+  applyRecordPatch,
+  applyStepPatch,
+  checkFindOptions,
+  checkListOptions,
+  fromProofRow,
+  proofExists,
+  proofNotFound,
+  toProofRow,
+  unknownCursor,
+  type ProofRow,
+} from "./proof-row.js";
+import type {
+  FindByStatusOptions,
+  ListProofsOptions,
+  ListProofsResult,
+  ProofRecordPatch,
+  ProofStepPatch,
+  ProofStore,
+  ProofStoreOptions,
+} from "./proof-store.js";
+
+/** Newest first, as the SQL stores' ORDER BY created DESC, id DESC. */
+function newestFirst(a: ProofRow, b: ProofRow): number {
+  if (a.created !== b.created) return b.created - a.created;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+export class MemoryProofStore implements ProofStore {
+  private readonly rows = new Map<string, ProofRow>();
+  private readonly now: () => number;
+
+  constructor(options: ProofStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async create(record: NewProofRecord): Promise<ProofRecord> {
+    if (this.rows.has(record.id)) throw proofExists(record.id);
+    const row = toProofRow(record, this.now());
+    this.rows.set(record.id, row);
+    return fromProofRow(row);
+  }
+
+  async get(id: string): Promise<ProofRecord | null> {
+    return this.read(id) ?? null;
+  }
+
+  async list(options?: ListProofsOptions): Promise<ListProofsResult> {
+    const { status, model, limit, after } = checkListOptions(options);
+    let cursor: ProofRow | undefined;
+    if (after !== undefined) {
+      cursor = this.rows.get(after);
+      if (!cursor) throw unknownCursor(after);
+    }
+    const page = [...this.rows.values()]
+      .filter((row) => (status === undefined || row.status === status) && (model === undefined || row.model === model))
+      .filter((row) => cursor === undefined || newestFirst(cursor, row) < 0)
+      .sort(newestFirst)
+      .slice(0, limit + 1);
+    return { data: page.slice(0, limit).map(fromProofRow), hasMore: page.length > limit };
+  }
+
+  async transition(id: string, from: ProofStatus, to: ProofStatus, patch: ProofRecordPatch = {}): Promise<ProofRecord | null> {
+    assertTransition(from, to);
+    const current = this.read(id);
+    if (!current) throw proofNotFound(id);
+    if (current.status !== from) return null;
+    const attempts = current.attempts + (to === "proving" ? 1 : 0);
+    return this.write({ ...applyRecordPatch(current, patch), status: to, attempts });
+  }
+
+  async update(id: string, patch: ProofRecordPatch): Promise<ProofRecord> {
+    const current = this.read(id);
+    if (!current) throw proofNotFound(id);
+    return this.write(applyRecordPatch(current, patch));
+  }
+
+  async updateStep(id: string, index: number, patch: ProofStepPatch): Promise<ProofRecord> {
+    const current = this.read(id);
+    if (!current) throw proofNotFound(id);
+    return this.write({ ...current, steps: applyStepPatch(id, current.steps, index, patch) });
+  }
+
+  async findByStatus(options: FindByStatusOptions): Promise<ProofRecord[]> {
+    const { statuses, olderThanMs, limit } = checkFindOptions(options);
+    const cutoff = this.now() - olderThanMs;
+    return [...this.rows.values()]
+      .filter((row) => statuses.includes(row.status as ProofStatus) && row.updated_at <= cutoff)
+      .sort((a, b) => a.updated_at - b.updated_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit)
+      .map(fromProofRow);
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Synchronous on purpose: every read-modify-write below runs without an await between read and
+   * write, which is what makes transition a compare-and-set on a single-threaded event loop.
+   */
+  private read(id: string): ProofRecord | undefined {
+    const row = this.rows.get(id);
+    return row ? fromProofRow(row) : undefined;
+  }
+
+  private write(record: NewProofRecord): ProofRecord {
+    const row = toProofRow(record, this.now());
+    this.rows.set(record.id, row);
+    return fromProofRow(row);
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * One behaviour for every ProofStore (STYLE rule 11): the memory, SQLite and PostgreSQL test files
+ * each call `runProofStoreConformance` with a harness that opens a fresh, empty store per test.
+ */
+import { afterEach, beforeEach, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { isProofgateError, type ErrorCode } from "../../src/core/errors.js";
+import { newProofRecord, type NewProofRecord, type ProofRecord, type ProofStatus, type ProofStep } from "../../src/core/proof-record.js";
+import type { ProofStore } from "../../src/store/proof-store.js";
+
+export interface OpenedStore {
+  readonly store: ProofStore;
+  /** A second handle on the same data (same SQLite file, same PG schema); absent when the data lives in the handle. */
+  readonly openAnother?: () => Promise<ProofStore>;
+  /** Removes the data (temporary folder, schema). */
+  dispose(): Promise<void>;
+}
+
+export interface ProofStoreHarness {
+  /** A fresh, empty store whose `updatedAtMs` comes from `now`. */
+  open(now: () => number): Promise<OpenedStore>;
+}
+
+export interface ConformanceOptions {
+  /** Skip the whole suite, with this one-line reason. */
+  readonly skip?: string;
+  /** Data outlives the handle (files, a server): the reopen test applies. @defaultValue true */
+  readonly persistent?: boolean;
+}
+
+const T0 = 1_750_000_000_000;
+
+function rejectsWith(code: ErrorCode, param?: string) {
+  return (err: unknown) => {
+    assert.ok(isProofgateError(err, code), `expected ProofgateError ${code}, got ${String(err)}`);
+    if (param !== undefined) assert.equal(err.param, param);
+    return true;
+  };
+}
+
+function queuedSteps(count: number): ProofStep[] {
+  return Array.from({ length: count }, (_, index) => ({
+    index,
+    status: "queued" as const,
+    publicSignals: null,
+    proof: null,
+    output: null,
+    timings: {},
+    prover: null,
+  }));
+}
+
+export function runProofStoreConformance(name: string, harness: ProofStoreHarness, options: ConformanceOptions = {}): void {
+  describe(`ProofStore conformance: ${name}`, { skip: options.skip }, () => {
+    let nowMs = T0;
+    let opened: OpenedStore;
+    let store: ProofStore;
+    const extraHandles: ProofStore[] = [];
+
+    /** Another handle on the same data where the implementation has one, else the same store. */
+    async function other(): Promise<ProofStore> {
+      if (!opened.openAnother) return store;
+      const handle = await opened.openAnother();
+      extraHandles.push(handle);
+      return handle;
+    }
+
+    beforeEach(async () => {
+      nowMs = T0;
+      opened = await harness.open(() => nowMs);
+      store = opened.store;
+    });
+
+    afterEach(async () => {
+      for (const handle of extraHandles.splice(0)) await handle.close();
+      await store.close();
+      await opened.dispose();
+    });
+
+    test("create and get round-trip every field, JSON text included", async () => {
+      const signals = Array.from({ length: 3000 }, (_, i) => (2n ** 253n - BigInt(i) * 7919n).toString());
+      const record: NewProofRecord = {
+        ...newProofRecord({
+          model: "tiny-chat",
+          created: 1_750_000_000,
+          // Key order is part of what was committed: `z` before `a` must come back that way.
+          request: { z: 1, a: [1.5, -2, 0], prompt: "héllo 👋 中文 \"quoted\" \\ \n\t \u0000 end", nonce: "0x" + "ab".repeat(32) },
+          output: { text: "Ünïcödé ✓", big: "12345678901234567890", tokens: [1, 2, 3] },
+          vkeyHash: "0x" + "cd".repeat(32),
+          steps: [
+            { index: 0, status: "proved", publicSignals: ["1", "2"], proof: { pi_a: ["1", "2", "1"], protocol: "groth16" }, output: 17, timings: { prove: 812.5 }, prover: "host-a/1" },
+            { index: 1, status: "queued", publicSignals: null, proof: null, output: null, timings: {}, prover: null },
+          ],
+        }),
+        publicSignals: signals,
+        proof: { pi_a: ["1", "2", "1"], pi_b: [["1", "2"], ["3", "4"], ["1", "0"]], pi_c: ["5", "6", "1"], protocol: "groth16", curve: "bn128" },
+        timings: { queued: 3, witness: 41.25 },
+        chain: { chainId: 31337, contract: "0x" + "11".repeat(20), txHash: "0x" + "22".repeat(32), blockNumber: 12n, gasUsed: 2n ** 60n },
+        prover: "host-a/2",
+        attempts: 2,
+      };
+      const created = await store.create(record);
+      const expected: ProofRecord = { ...record, updatedAtMs: T0 };
+      assert.deepEqual(created, expected);
+      const got = await store.get(record.id);
+      assert.deepEqual(got, expected);
+      assert.equal(JSON.stringify(got?.request), JSON.stringify(record.request));
+      assert.equal(await store.get("proof-missing"), null);
+      await assert.rejects(store.create(record), rejectsWith("conflict", "id"));
+    });
+
+    test("JSON values of every kind survive, as top-level request and output", async () => {
+      const values: unknown[] = ["a string", "12345678901234567890", 0, -0.5, 1e21, true, false, null, [], {}, [null, "x"]];
+      for (const [i, value] of values.entries()) {
+        const record = newProofRecord({ model: "m", request: value, output: value, id: `proof-json-${i}` });
+        await store.create(record);
+        const got = await store.get(record.id);
+        assert.deepEqual(got?.request, value, `request ${JSON.stringify(value)}`);
+        assert.deepEqual(got?.output, value, `output ${JSON.stringify(value)}`);
+      }
+    });
+
+    describe("list", () => {
+      let all: ProofRecord[];
+
+      beforeEach(async () => {
+        all = [];
+        for (let i = 0; i < 25; i++) {
+          // Three records per second, so ties on `created` exercise the id tie-break.
+          const record = newProofRecord({ model: i % 2 ? "model-b" : "model-a", request: { i }, created: 1_750_000_000 + Math.floor(i / 3) });
+          all.push(await store.create({ ...record, status: i % 4 === 0 ? "proved" : "queued" }));
+        }
+        all.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));
+      });
+
+      async function pages(filter: { status?: ProofStatus; model?: string }, limit: number) {
+        const seen: ProofRecord[] = [];
+        const hasMore: boolean[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await store.list({ ...filter, limit, after });
+          seen.push(...page.data);
+          hasMore.push(page.hasMore);
+          if (!page.hasMore) return { seen, hasMore };
+          after = page.data.at(-1)?.id;
+        }
+      }
+
+      test("pages of 10 come back newest first, without duplicates, hasMore right", async () => {
+        const { seen, hasMore } = await pages({}, 10);
+        assert.deepEqual(hasMore, [true, true, false]);
+        assert.deepEqual(seen.map((r) => r.id), all.map((r) => r.id));
+        assert.equal(new Set(seen.map((r) => r.id)).size, 25);
+      });
+
+      test("filters by model and status, together and apart", async () => {
+        for (const filter of [{ model: "model-b" }, { status: "proved" as const }, { model: "model-a", status: "queued" as const }]) {
+          const expected = all.filter((r) => (!filter.model || r.model === filter.model) && (!("status" in filter) || r.status === filter.status));
+          const { seen } = await pages(filter, 4);
+          assert.deepEqual(seen.map((r) => r.id), expected.map((r) => r.id), JSON.stringify(filter));
+        }
+        assert.deepEqual(await store.list({ model: "no-such-model" }), { data: [], hasMore: false });
+      });
+
+      test("limit defaults to 20, exact fits say no more, bad arguments fail by param", async () => {
+        const first = await store.list();
+        assert.equal(first.data.length, 20);
+        assert.equal(first.hasMore, true);
+        assert.equal((await store.list({ limit: 25 })).hasMore, false);
+        await assert.rejects(store.list({ limit: 0 }), rejectsWith("invalid_argument", "limit"));
+        await assert.rejects(store.list({ limit: 101 }), rejectsWith("invalid_argument", "limit"));
+        await assert.rejects(store.list({ status: "done" as ProofStatus }), rejectsWith("invalid_argument", "status"));
+        await assert.rejects(store.list({ after: "proof-missing" }), rejectsWith("invalid_argument", "after"));
+      });
+    });
+
+    describe("transition", () => {
+      test("concurrent claims of a queued record: exactly one wins", async () => {
+        const record = await store.create(newProofRecord({ model: "m", request: {} }));
+        const second = await other();
+        const claims = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? second : store).transition(record.id, "queued", "proving", { prover: `worker-${i}` })),
+        );
+        const winners = claims.filter((r) => r !== null);
+        assert.equal(winners.length, 1);
+        const stored = await store.get(record.id);
+        assert.equal(stored?.status, "proving");
+        assert.equal(stored?.attempts, 1);
+        assert.equal(stored?.prover, winners[0]?.prover);
+      });
+
+      test("a stale `from` returns null and changes nothing; an unknown id is not_found", async () => {
+        const record = await store.create(newProofRecord({ model: "m", request: {} }));
+        nowMs += 1000;
+        assert.equal(await store.transition(record.id, "proving", "proved", { error: "x" }), null);
+        assert.deepEqual(await store.get(record.id), record);
+        await assert.rejects(store.transition("proof-missing", "queued", "proving"), rejectsWith("not_found", "id"));
+      });
+
+      test("an illegal move throws conflict and changes nothing", async () => {
+        const record = await store.create(newProofRecord({ model: "m", request: {} }));
+        await assert.rejects(store.transition(record.id, "queued", "verified"), rejectsWith("conflict", "status"));
+        await assert.rejects(store.transition(record.id, "queued", "queued"), rejectsWith("conflict"));
+        await assert.rejects(store.transition(record.id, "failed", "queued"), rejectsWith("conflict"));
+        assert.deepEqual(await store.get(record.id), record);
+      });
+
+      test("the whole life: patches apply, timings merge, attempts count claims", async () => {
+        const { id } = await store.create(newProofRecord({ model: "m", request: {} }));
+        nowMs += 5;
+        let r = await store.transition(id, "queued", "proving", { prover: "a", timings: { queued: 5 } });
+        assert.equal(r?.updatedAtMs, T0 + 5);
+        // A worker hands the job back (shutdown), another claims it: two attempts.
+        r = await store.transition(id, "proving", "queued");
+        r = await store.transition(id, "queued", "proving", { prover: "b" });
+        assert.equal(r?.attempts, 2);
+        r = await store.transition(id, "proving", "proved", { publicSignals: ["7"], proof: { protocol: "groth16" }, timings: { witness: 10, prove: 900 } });
+        r = await store.transition(id, "proved", "submitted", { timings: { verify: 4 } });
+        const chain = { chainId: 1, contract: "0xc", txHash: "0xt", blockNumber: 99n, gasUsed: 250_000n };
+        r = await store.transition(id, "submitted", "verified", { chain });
+        assert.deepEqual(r, await store.get(id));
+        assert.equal(r?.status, "verified");
+        assert.deepEqual(r?.timings, { queued: 5, witness: 10, prove: 900, verify: 4 });
+        assert.deepEqual(r?.publicSignals, ["7"]);
+        assert.deepEqual(r?.chain, chain);
+        assert.equal(r?.prover, "b");
+        assert.equal(r?.attempts, 2);
+        await assert.rejects(store.transition(id, "verified", "failed"), rejectsWith("conflict"));
+      });
+
+      test("failed carries its error", async () => {
+        const { id } = await store.create(newProofRecord({ model: "m", request: {} }));
+        await store.transition(id, "queued", "proving");
+        const r = await store.transition(id, "proving", "failed", { error: "witness: input has 12 values; model expects 16" });
+        assert.equal(r?.status, "failed");
+        assert.equal(r?.error, "witness: input has 12 values; model expects 16");
+      });
+    });
+
+    test("update changes fields but not status, merges timings, bumps updatedAtMs", async () => {
+      const { id } = await store.create({ ...newProofRecord({ model: "m", request: {}, output: "old" }), timings: { queued: 1 } });
+      nowMs += 250;
+      const r = await store.update(id, { output: { text: "new" }, timings: { witness: 2 } });
+      assert.equal(r.status, "queued");
+      assert.deepEqual(r.output, { text: "new" });
+      assert.deepEqual(r.timings, { queued: 1, witness: 2 });
+      assert.equal(r.updatedAtMs, T0 + 250);
+      assert.deepEqual(await store.get(id), r);
+      await assert.rejects(store.update("proof-missing", {}), rejectsWith("not_found", "id"));
+    });
+
+    test("updateStep: parallel steps from two handles all land, timings merge", async () => {
+      const { id } = await store.create(newProofRecord({ model: "m", request: {}, steps: queuedSteps(6) }));
+      await store.updateStep(id, 2, { timings: { queued: 3 } });
+      const second = await other();
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 ? second : store).updateStep(id, i, { status: "proved", publicSignals: [String(i)], proof: { i }, output: i * 10, timings: { prove: 100 + i }, prover: `w${i % 2}` }),
+        ),
+      );
+      const r = await store.get(id);
+      assert.equal(r?.status, "queued");
+      assert.deepEqual(
+        r?.steps.map((s) => [s.index, s.status, s.publicSignals?.[0], s.output, s.prover]),
+        Array.from({ length: 6 }, (_, i) => [i, "proved", String(i), i * 10, `w${i % 2}`]),
+      );
+      assert.deepEqual(r?.steps[2]?.timings, { queued: 3, prove: 102 });
+      await assert.rejects(store.updateStep(id, 6, { status: "proved" }), rejectsWith("not_found", "index"));
+      await assert.rejects(store.updateStep("proof-missing", 0, {}), rejectsWith("not_found", "id"));
+    });
+
+    test("findByStatus: what a sweep re-enqueues, oldest write first, past the lease only", async () => {
+      const a = await store.create(newProofRecord({ model: "m", request: "a" }));
+      nowMs += 1_000;
+      const b = await store.create(newProofRecord({ model: "m", request: "b" }));
+      await store.transition(b.id, "queued", "proving");
+      const done = await store.create(newProofRecord({ model: "m", request: "done" }));
+      await store.transition(done.id, "queued", "failed", { error: "x" });
+      nowMs += 30_000;
+      const c = await store.create(newProofRecord({ model: "m", request: "c" }));
+
+      const ids = async (olderThanMs?: number, statuses: ProofStatus[] = ["queued", "proving"]) =>
+        (await store.findByStatus({ statuses, olderThanMs })).map((r) => r.id);
+      assert.deepEqual(await ids(20_000), [a.id, b.id]);
+      assert.deepEqual(await ids(), [a.id, b.id, c.id]);
+      assert.deepEqual(await ids(20_000, ["proving"]), [b.id]);
+      assert.deepEqual(await ids(0, []), []);
+      // A write renews the lease: a worker's heartbeat keeps its job out of the sweep.
+      await store.update(a.id, { timings: { witness: 1 } });
+      assert.deepEqual(await ids(20_000), [b.id]);
+      assert.deepEqual((await store.findByStatus({ statuses: ["queued", "proving"], limit: 1 })).map((r) => r.id), [b.id]);
+    });
+
+    if (options.persistent !== false) test("survives close and reopen", async () => {
+      assert.ok(opened.openAnother, "a persistent store opens another handle on its data");
+      const { id } = await store.create(newProofRecord({ model: "m", request: { keep: "me" }, steps: queuedSteps(2) }));
+      await store.transition(id, "queued", "proving", { prover: "p" });
+      await store.updateStep(id, 1, { status: "proved" });
+      const before = await store.get(id);
+      await store.close();
+      await store.close(); // safe twice
+      store = await opened.openAnother();
+      assert.deepEqual(await store.get(id), before);
+      assert.deepEqual((await store.list()).data.map((r) => r.id), [id]);
+    });
+  });
+}
