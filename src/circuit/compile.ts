@@ -16,6 +16,7 @@ import {
   argmaxFirst, integerModelFromOnnx, integerModelToOnnx, runIntegerModel, type IntegerModel,
 } from "../model/integer-model.js";
 import { importOnnx } from "../model/onnx-import.js";
+import { importIntegerOnnxGraph } from "../model/integer-onnx-import.js";
 import { quantizeInput, quantizeModel, runFloatModel, type FloatModel } from "../model/quantize.js";
 import { compileCircom, PROJECT_ROOT } from "./compile-circom.js";
 import { emitCircuit, type CircuitKind, type HintLayer, type Packing, type PublicSignal } from "./emit-circuit.js";
@@ -117,6 +118,9 @@ function prepareModel(onnx: Uint8Array, calibration?: readonly (readonly number[
     const task = onnxProto.onnx.ModelProto.decode(onnx).metadataProps.find((p) => p.key === "proofgate.task")?.value;
     return { model: integer, output: task === "text-generation" || task === "text-classification" ? "argmax" : "logits" };
   }
+  // the same integer patterns without proofgate's metadata (made elsewhere): compiled as they are
+  const plain = importIntegerOnnxGraph(onnx);
+  if (plain) return { model: plain.model, output: plain.argmax ? "argmax" : "logits" };
   const imported = importOnnx(onnx);
   const samples = calibration && calibration.length > 0 ? calibration : syntheticCalibration(imported.model, 256);
   const n = imported.model.input.kind === "tokens" ? imported.model.input.context : imported.model.input.size;

@@ -5,6 +5,10 @@
  * One pass walks the node chain from the single input. Between two ReLUs every op is affine, so the
  * walk keeps one open affine map per segment: elementwise constants and consecutive Gemm/MatMul fold
  * into it, and a ReLU (or the end) closes it into one dense or positional-tables layer.
+ *
+ * Operands that must be constants may also be computed: Concat/Gather/Slice/… of constants fold, and
+ * so do shape sub-graphs (`x.view(x.size(0), -1)` exports Shape → Gather → Unsqueeze → Concat →
+ * Reshape), where Shape of a chain value is [batch, ...its sample shape] with a symbolic batch.
  */
 import onnxProto from "onnx-proto";
 import type { FloatInput, FloatLayer, FloatModel } from "./quantize.js";
@@ -26,13 +30,14 @@ export interface ImportedModel {
 const SUPPORTED = [
   "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "Flatten", "Reshape", "Identity", "Dropout",
   "Cast", "Gather", "ArgMax", "Softmax", "LogSoftmax", "Constant",
+  "Shape, Concat, Slice, Squeeze, Unsqueeze (on constants and shapes)",
 ];
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
 
-/** A constant; int64 values are held as numbers (shapes, indices). */
-interface Tensor {
+/** A constant; int64 values are held as numbers (shapes, indices), a symbolic batch size as BATCH. */
+export interface Tensor {
   readonly dims: number[];
   readonly data: Float64Array;
 }
@@ -52,11 +57,17 @@ interface Linear {
   bias: Float64Array;
 }
 
+/**
+ * The batch size in a folded shape value. Shape values are only copied around (Gather, Concat, …),
+ * never computed with, so NaN survives every fold and cannot be mistaken for a real dimension.
+ */
+const BATCH = Number.NaN;
+
 const num = (v: Int | null | undefined): number => (v == null ? 0 : typeof v === "number" ? v : v.toNumber());
 const product = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
-const nodeLabel = (node: Node): string => `${node.opType} (node "${node.name || node.output?.[0] || "?"}")`;
+export const nodeLabel = (node: Node): string => `${node.opType} (node "${node.name || node.output?.[0] || "?"}")`;
 
-function decodeTensor(t: onnxProto.onnx.ITensorProto, what: string): Tensor {
+export function decodeTensor(t: onnxProto.onnx.ITensorProto, what: string): Tensor {
   const dims = (t.dims ?? []).map(num);
   const size = product(dims);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new Error(`${what}: external tensor data is not supported`);
@@ -105,11 +116,17 @@ class Importer {
   private readonly constants = new Map<string, onnxProto.onnx.ITensorProto>();
   private readonly decoded = new Map<string, Tensor>();
   private readonly consumers = new Map<string, Node[]>();
+  private readonly producers = new Map<string, Node>();
+  /** Sample shape of every chain value walked so far: what Shape of it folds to. */
+  private readonly shapes = new Map<string, number[]>();
+  /** Nodes evaluated as constants (shape sub-graphs, Concat of constants): on no chain, yet used. */
+  private readonly folded = new Set<Node>();
   private readonly graphOutputs: string[];
   readonly ops: string[] = [];
   readonly layers: FloatLayer[] = [];
 
   cur: Value;
+  readonly inputName: string;
   batchIsOne: boolean;
   tokens: { vocabSize: number; context: number } | null = null;
   /** Open affine map of the current segment, once a linear op has been seen in it. */
@@ -127,6 +144,7 @@ class Importer {
     for (const node of graph.node ?? []) {
       if (node.opType === "Constant" && !node.domain) this.constants.set(node.output?.[0] ?? "", constantNodeTensor(node));
       for (const name of new Set(node.input ?? [])) if (name) this.consumers.set(name, [...(this.consumers.get(name) ?? []), node]);
+      for (const name of node.output ?? []) if (name) this.producers.set(name, node);
     }
     const inputs = (graph.input ?? []).filter((i) => !this.constants.has(i.name ?? ""));
     if (inputs.length !== 1) throw new Error(`onnx import: expected one graph input, found ${inputs.length} (${inputs.map((i) => i.name).join(", ")})`);
@@ -141,14 +159,65 @@ class Importer {
     if (typeof batch === "number" && batch > 1) throw new Error(`onnx import: input "${input.name}" has batch dimension ${batch}; it must be symbolic or 1`);
     if (sample.some((d) => typeof d !== "number" || d <= 0)) throw new Error(`onnx import: input "${input.name}" has a non-concrete sample shape [${dims}]`);
     this.batchIsOne = batch === 1;
-    this.cur = { name: input.name ?? "", dtype, shape: sample as number[] };
+    this.inputName = input.name ?? "";
+    this.cur = { name: this.inputName, dtype, shape: sample as number[] };
+    this.shapes.set(this.cur.name, [...this.cur.shape]);
   }
 
-  constant(node: Node, name: string | null | undefined): Tensor {
-    if (!name || !this.constants.has(name)) throw new Error(`${nodeLabel(node)}: operand "${name ?? ""}" is not a constant`);
-    let t = this.decoded.get(name);
-    if (!t) this.decoded.set(name, (t = decodeTensor(this.constants.get(name)!, `${nodeLabel(node)}: constant "${name}"`)));
+  /** A constant operand of `node`; `batch` allows it to hold the symbolic batch size (Reshape targets). */
+  constant(node: Node, name: string | null | undefined, batch = false): Tensor {
+    const t = name ? this.evaluate(name, node) : null;
+    if (!t) throw new Error(`${nodeLabel(node)}: operand "${name ?? ""}" is not a constant`);
+    if (!batch && t.data.some(Number.isNaN)) throw new Error(`${nodeLabel(node)}: operand "${name}" depends on the batch size`);
     return t;
+  }
+
+  /** The value of a constant or of a foldable sub-graph of constants and Shapes; null when it depends on data. */
+  evaluate(name: string, user: Node): Tensor | null {
+    const cached = this.decoded.get(name);
+    if (cached) return cached;
+    let t: Tensor | null;
+    const proto = this.constants.get(name);
+    const node = this.producers.get(name);
+    if (proto) {
+      t = decodeTensor(proto, `${nodeLabel(user)}: constant "${name}"`);
+    } else {
+      const fold = node && !node.domain ? FOLDS[node.opType ?? ""] : undefined;
+      if (!node || !fold || node.output?.[0] !== name) return null;
+      // Shape reads only the static shape of its (data) input; every other fold needs constant inputs
+      const args = (node.input ?? []).map((n) => (n ? this.evaluate(n, node) : undefined));
+      if (node.opType !== "Shape" && args.includes(null)) return null;
+      t = fold(this, node, args);
+      if (!t) return null;
+      this.folded.add(node);
+    }
+    this.decoded.set(name, t);
+    return t;
+  }
+
+  /** Folds Shape(value): [batch, ...sample shape], sliced by start/end (opset 15). */
+  shapeOf(node: Node): Tensor | null {
+    const sample = this.shapes.get(node.input?.[0] ?? "");
+    if (!sample) return null;
+    const full = [this.batchIsOne ? 1 : BATCH, ...sample];
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + full.length : v, 0), full.length);
+    const data = full.slice(clamp(this.int(node, "start", 0)), clamp(this.int(node, "end", full.length)));
+    return { dims: [data.length], data: Float64Array.from(data) };
+  }
+
+  /** An int list given as an input (newer opsets) or as an attribute (older ones); undefined when absent. */
+  ints(node: Node, arg: Tensor | null | undefined, attr: string): number[] | undefined {
+    if (arg) return Array.from(arg.data);
+    const a = this.attr(node, attr);
+    return a ? (a.ints ?? []).map(num) : undefined;
+  }
+
+  /** True when `name` carries data from the input (not a constant, not a shape of a chain value). */
+  isData(name: string): boolean {
+    if (this.constants.has(name)) return false;
+    const node = this.producers.get(name);
+    if (!node) return name === this.inputName;
+    return node.opType !== "Shape" && (node.input ?? []).some((n) => n && this.isData(n));
   }
 
   attr(node: Node, name: string): onnxProto.onnx.IAttributeProto | undefined {
@@ -167,10 +236,16 @@ class Importer {
 
   /** The walk: follow the single consumer of the current value until none is left. */
   run(): ImportedModel {
-    const inputName = this.cur.name;
+    const inputName = this.inputName;
+    // a Concat of data would join two branches of the chain; say so before the branch itself is hit
+    for (const node of this.graph.node ?? []) {
+      const data = node.opType === "Concat" ? (node.input ?? []).filter((n) => n && this.isData(n)) : [];
+      if (data.length) throw new Error(`${nodeLabel(node)}: concatenates data tensors (${data.map((n) => `"${n}"`).join(", ")}); only constants and shape values can be concatenated`);
+    }
     const visited = new Set<Node>();
     for (;;) {
-      const next = this.consumers.get(this.cur.name) ?? [];
+      // Shape reads only the sample shape, which is static: it is not a branch of the data
+      const next = (this.consumers.get(this.cur.name) ?? []).filter((n) => n.opType !== "Shape");
       if (next.length === 0) break;
       if (next.length > 1) throw new Error(`${this.producerLabel()}: its output "${this.cur.name}" feeds ${next.length} nodes (${next.map((n) => `"${n.name}"`).join(", ")}); only a straight chain is supported`);
       const node = next[0];
@@ -186,9 +261,10 @@ class Importer {
       this.producer = node;
       this.ops.push(`${nodeLabel(node)}: ${handler(this, node)}`);
       this.cur.name = node.output?.[0] ?? "";
+      this.shapes.set(this.cur.name, [...this.cur.shape]);
       visited.add(node);
     }
-    const leftover = (this.graph.node ?? []).find((n) => !visited.has(n) && n.opType !== "Constant");
+    const leftover = (this.graph.node ?? []).find((n) => !visited.has(n) && !this.folded.has(n) && n.opType !== "Constant");
     if (leftover) throw new Error(`${nodeLabel(leftover)}: not on the chain from input "${inputName}" to the output; only a straight chain is supported`);
     const expectedOutputs = new Set([this.cur.name, ...(this.argmax && this.logitsName ? [this.logitsName] : [])]);
     if (!this.graphOutputs.includes(this.cur.name) || this.graphOutputs.some((o) => !expectedOutputs.has(o))) {
@@ -329,7 +405,7 @@ class Importer {
   }
 }
 
-function constantNodeTensor(node: Node): onnxProto.onnx.ITensorProto {
+export function constantNodeTensor(node: Node): onnxProto.onnx.ITensorProto {
   const a = node.attribute?.[0];
   if (!a || node.attribute!.length !== 1) throw new Error(`${nodeLabel(node)}: expects exactly one value attribute`);
   switch (a.name) {
@@ -426,13 +502,15 @@ const HANDLERS: Record<string, Handler> = {
   },
   Reshape(im, node) {
     if (im.int(node, "allowzero", 0) !== 0) throw new Error(`${nodeLabel(node)}: allowzero=1 is not supported`);
-    const target = Array.from(im.constant(node, node.input?.[1]).data);
+    const target = Array.from(im.constant(node, node.input?.[1], true).data);
     const [batch, ...rest] = target;
-    if (!(batch === 0 || batch === -1 || (batch === 1 && im.batchIsOne))) throw new Error(`${nodeLabel(node)}: target [${target}] does not keep the batch dimension first`);
+    const shown = target.map((d) => (Number.isNaN(d) ? "batch" : d));
+    // 0 copies the batch dimension, a folded Shape yields it symbolically (BATCH)
+    if (!(Number.isNaN(batch) || batch === 0 || batch === -1 || (batch === 1 && im.batchIsOne))) throw new Error(`${nodeLabel(node)}: target [${shown}] does not keep the batch dimension first`);
     const dims = rest.map((d, i) => (d === 0 ? im.cur.shape[i] : d));
     const known = product(dims.filter((d) => d !== -1));
     const inferred = dims.filter((d) => d === -1).length;
-    if (inferred > (batch === -1 ? 0 : 1) || dims.some((d) => d === undefined || d < -1)) throw new Error(`${nodeLabel(node)}: target [${target}] is not a [batch, …] shape`);
+    if (inferred > (batch === -1 ? 0 : 1) || dims.some((d) => d === undefined || Number.isNaN(d) || d < -1)) throw new Error(`${nodeLabel(node)}: target [${shown}] is not a [batch, …] shape`);
     return im.reshape(node, dims.map((d) => (d === -1 ? product(im.cur.shape) / known : d)));
   },
   Identity: passThrough,
@@ -472,6 +550,104 @@ const HANDLERS: Record<string, Handler> = {
   },
   Softmax: dropMonotone,
   LogSoftmax: dropMonotone,
+};
+
+/** Folds of constant (or shape) operands: each gets its inputs' values, undefined for an omitted optional one. */
+type Fold = (im: Importer, node: Node, args: readonly (Tensor | null | undefined)[]) => Tensor | null;
+
+const strides = (dims: readonly number[]): number[] => dims.map((_, k) => product(dims.slice(k + 1)));
+const axisOf = (node: Node, axis: number, rank: number): number => {
+  if (axis < -rank || axis >= rank) throw new Error(`${nodeLabel(node)}: axis ${axis} is out of range for rank ${rank}`);
+  return axis < 0 ? axis + rank : axis;
+};
+
+/** The sub-tensor taking, along each axis k, the entries picks[k] (in that order). */
+function select(t: Tensor, picks: readonly number[][]): Tensor {
+  const dims = picks.map((p) => p.length);
+  const st = strides(t.dims);
+  const data = new Float64Array(product(dims));
+  for (let i = 0; i < data.length; i++) {
+    let rest = i;
+    let index = 0;
+    for (let k = dims.length - 1; k >= 0; k--) {
+      index += picks[k][rest % dims[k]] * st[k];
+      rest = Math.floor(rest / dims[k]);
+    }
+    data[i] = t.data[index];
+  }
+  return { dims, data };
+}
+
+const every = (dims: readonly number[]): number[][] => dims.map((d) => Array.from({ length: d }, (_, i) => i));
+const FLOAT_TYPES = new Set([onnx.TensorProto.DataType.FLOAT, onnx.TensorProto.DataType.DOUBLE, onnx.TensorProto.DataType.FLOAT16, onnx.TensorProto.DataType.BFLOAT16]);
+
+const FOLDS: Record<string, Fold> = {
+  Shape: (im, node) => im.shapeOf(node),
+  Identity: (_im, _node, [x]) => x!,
+  Cast: (im, node, [x]) => (FLOAT_TYPES.has(im.int(node, "to", 0)) ? x! : { dims: x!.dims, data: x!.data.map(Math.trunc) }),
+  Gather(im, node, [data, indices]) {
+    const axis = axisOf(node, im.int(node, "axis", 0), data!.dims.length);
+    const n = data!.dims[axis];
+    const picks = every(data!.dims);
+    picks[axis] = Array.from(indices!.data, (i) => {
+      if (!(i >= -n && i < n)) throw new Error(`${nodeLabel(node)}: index ${i} is out of range for ${n} entries`);
+      return i < 0 ? i + n : i;
+    });
+    const { data: values } = select(data!, picks);
+    return { dims: [...data!.dims.slice(0, axis), ...indices!.dims, ...data!.dims.slice(axis + 1)], data: values };
+  },
+  Slice(im, node, [data, starts, ends, axes, steps]) {
+    const rank = data!.dims.length;
+    const from = im.ints(node, starts, "starts") ?? [];
+    const to = im.ints(node, ends, "ends") ?? [];
+    const along = im.ints(node, axes, "axes") ?? from.map((_, i) => i);
+    const by = steps ? Array.from(steps.data) : from.map(() => 1);
+    const picks = every(data!.dims);
+    along.forEach((a, i) => {
+      const k = axisOf(node, a, rank);
+      const d = data!.dims[k];
+      const step = by[i];
+      if (!step) throw new Error(`${nodeLabel(node)}: step 0`);
+      // ONNX clamps starts/ends into the axis (to [-1, d-1] when stepping backwards)
+      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, step > 0 ? 0 : -1), step > 0 ? d : d - 1);
+      const [s, e] = [clamp(from[i]), clamp(to[i])];
+      picks[k] = [];
+      for (let j = s; step > 0 ? j < e : j > e; j += step) picks[k].push(j);
+    });
+    return select(data!, picks);
+  },
+  Unsqueeze(im, node, [data, axesArg]) {
+    const listed = im.ints(node, axesArg, "axes") ?? [];
+    const rank = data!.dims.length + listed.length;
+    const axes = new Set(listed.map((a) => axisOf(node, a, rank)));
+    const rest = [...data!.dims];
+    return { dims: Array.from({ length: rank }, (_, k) => (axes.has(k) ? 1 : rest.shift()!)), data: data!.data };
+  },
+  Squeeze(im, node, [data, axesArg]) {
+    const rank = data!.dims.length;
+    const listed = im.ints(node, axesArg, "axes")?.map((a) => axisOf(node, a, rank));
+    const drop = (d: number, k: number) => (listed ? listed.includes(k) : d === 1);
+    if (data!.dims.some((d, k) => drop(d, k) && d !== 1)) throw new Error(`${nodeLabel(node)}: cannot squeeze an axis of size other than 1 in [${data!.dims}]`);
+    return { dims: data!.dims.filter((d, k) => !drop(d, k)), data: data!.data };
+  },
+  Concat(im, node, args) {
+    const parts = args.filter((a): a is Tensor => !!a);
+    if (parts.length === 0) throw new Error(`${nodeLabel(node)}: no operands`);
+    const rank = parts[0].dims.length;
+    const axis = axisOf(node, im.int(node, "axis", 0), rank);
+    if (parts.some((p) => p.dims.length !== rank || p.dims.some((d, k) => k !== axis && d !== parts[0].dims[k]))) {
+      throw new Error(`${nodeLabel(node)}: operands of shapes ${parts.map((p) => `[${p.dims}]`).join(", ")} do not concatenate along axis ${axis}`);
+    }
+    const outer = product(parts[0].dims.slice(0, axis));
+    const data: number[] = [];
+    for (let o = 0; o < outer; o++) for (const p of parts) {
+      const block = p.data.length / outer;
+      data.push(...p.data.subarray(o * block, (o + 1) * block));
+    }
+    const dims = [...parts[0].dims];
+    dims[axis] = parts.reduce((sum, p) => sum + p.dims[axis], 0);
+    return { dims, data: Float64Array.from(data) };
+  },
 };
 
 function dropMonotone(im: Importer, node: Node): string {

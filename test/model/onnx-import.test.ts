@@ -85,6 +85,39 @@ test("MNIST-shaped PyTorch MLP (Flatten, Gemm transB=1, Relu, Gemm) matches onnx
   assert.ok(lit > 0.03 && lit < 0.4, `fraction of lit pixels ${lit}`);
 });
 
+test("PyTorch x.view(x.size(0), -1) (Shape, Gather, Unsqueeze, Concat, Reshape) folds into a flatten", async () => {
+  const bytes = buildMnistShapedMlp(7, "view");
+  const imported = importOnnx(bytes);
+  // the same weights as the Flatten export, so the same model
+  assert.deepEqual(imported.model, importOnnx(buildMnistShapedMlp(7)).model);
+  assert.ok(imported.ops.some((o) => o.startsWith("Reshape") && o.includes("[batch,1,28,28] → [batch,784]")), imported.ops.join("\n"));
+  const samples = [...mnistShapedCalibration(SAMPLES / 2, 3), ...randomFloats(new Random(8), SAMPLES / 2, 784)];
+  const expected = await runOrt(bytes, "input", samples, [1, 28, 28], "float32");
+  samples.forEach((s, i) => assertClose(logits(imported, s), expected[i], `sample ${i}`));
+});
+
+test("shape sub-graphs with Slice and Cast, and a bias built by Concat of constants, fold", async () => {
+  const rng = new Random(13);
+  const g = new OnnxGraph("folds2");
+  g.input("x", "float32", ["N", 2, 6]);
+  // x.reshape(x.shape[0:1] + (-1,)) through Slice, Squeeze, Unsqueeze and Cast
+  const batch = g.op("Squeeze", [g.op("Slice", [g.op("Shape", ["x"]), g.constant([0], "int64"), g.constant([1], "int64")])]);
+  const rows = g.op("Cast", [g.op("Unsqueeze", [batch, g.constant([0], "int64")])], { to: 7 });
+  let h = g.op("Reshape", ["x", g.op("Concat", [rows, g.constant([-1], "int64")], { axis: 0 })]);
+  h = g.op("MatMul", [h, g.initializer("w1", rng.normalArray(12 * 8, 0.4), [12, 8])]);
+  // a bias assembled from two constants, on the left operand
+  h = g.op("Add", [g.op("Concat", [g.constant([0.1, -0.2, 0.3]), g.constant([0.5, 1, -1, 2, 0.7])], { axis: 0 }), h]);
+  h = g.op("Relu", [h]);
+  g.node("MatMul", [h, g.initializer("w2", rng.normalArray(8 * 3, 0.4), [8, 3])], ["y"]);
+  g.output("y", "float32", ["N", 3]);
+  const bytes = g.toBytes();
+  const imported = importOnnx(bytes);
+  assert.deepEqual(imported.model.layers.map((l) => l.kind), ["dense", "relu", "dense"]);
+  const samples = randomFloats(new Random(14), SAMPLES, 12);
+  const expected = await runOrt(bytes, "x", samples, [2, 6], "float32");
+  samples.forEach((s, i) => assertClose(logits(imported, s), expected[i], `sample ${i}`));
+});
+
 test("MatMul + Add with a scalar Mul and a per-channel Div folds into the linear layers", async () => {
   const rng = new Random(11);
   const g = new OnnxGraph("folds");
@@ -239,6 +272,20 @@ test("unsupported graphs throw one clear error naming the op and the node", () =
   branch.node("Add", [dense(branch, r, 8, 4), dense(branch, r, 8, 4)], ["y"]);
   branch.output("y", "float32", ["N", 4]);
   assert.throws(() => importOnnx(branch.toBytes()), /Relu \(node "n_Relu_\d+"\): its output "relu_\d+" feeds 2 nodes/);
+
+  const concat = new OnnxGraph("concat");
+  concat.input("x", "float32", ["N", 10]);
+  const joined = concat.op("Concat", [dense(concat, "x", 10, 4), dense(concat, "x", 10, 4)], { axis: 1 });
+  concat.node("Gemm", [joined, concat.initializer("w_out", rng.normalArray(8 * 3, 0.1), [8, 3])], ["y"]);
+  concat.output("y", "float32", ["N", 3]);
+  assert.throws(() => importOnnx(concat.toBytes()), /^Error: Concat \(node "n_Concat_\d+"\): concatenates data tensors \("gemm_\d+", "gemm_\d+"\)/);
+
+  const batchBias = new OnnxGraph("batch_bias");
+  batchBias.input("x", "float32", ["N", 1]);
+  const size = batchBias.op("Cast", [batchBias.op("Shape", ["x"])], { to: 1 });
+  batchBias.node("Add", [dense(batchBias, "x", 1, 2), size], ["y"]);
+  batchBias.output("y", "float32", ["N", 2]);
+  assert.throws(() => importOnnx(batchBias.toBytes()), /Add \(node "n_Add_\d+"\): operand "cast_\d+" depends on the batch size/);
 
   const operand = new OnnxGraph("operand");
   operand.input("x", "float32", ["N", 10]);
