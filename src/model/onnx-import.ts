@@ -321,7 +321,7 @@ class Importer {
   }
 
   /** value ← value · W + b, with W [K, M] row-major. */
-  linear(node: Node, w: Float64Array, b: Float64Array, k: number, m: number): string {
+  linear(w: Float64Array, b: Float64Array, k: number, m: number): string {
     if (this.open) {
       const { rows, weight, bias, positional } = this.open;
       const composed = new Float64Array(rows * m);
@@ -438,7 +438,7 @@ const HANDLERS: Record<string, Handler> = {
     const w = new Float64Array(k * m);
     for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) w[i * m + j] = alpha * B.data[transB ? j * k + i : i * m + j];
     const bias = c ? broadcast(im.constant(node, c), [m], nodeLabel(node)).map((v) => beta * v) : new Float64Array(m);
-    const what = im.linear(node, w, bias, k, m);
+    const what = im.linear(w, bias, k, m);
     im.cur.shape = [m];
     return what;
   },
@@ -450,7 +450,7 @@ const HANDLERS: Record<string, Handler> = {
     const k = im.cur.shape[0];
     if (B.dims.length !== 2 || B.dims[0] !== k) throw new Error(`${nodeLabel(node)}: weight of shape [${B.dims}] does not fit ${k} inputs`);
     const m = B.dims[1];
-    const what = im.linear(node, B.data, new Float64Array(m), k, m);
+    const what = im.linear(B.data, new Float64Array(m), k, m);
     im.cur.shape = [m];
     return what;
   },
