@@ -3,7 +3,10 @@
  * goes away, which frees its batch slot at the next step; an error after the stream started is sent as
  * a last `data: {"error": …}` event, since the status line is already gone.
  */
-import type { Request, Response } from "express";
+import type { Request, RequestHandler, Response } from "express";
+import type { z } from "zod";
+import { logIgnoredFields } from "./log-ignored-fields.js";
+import { parseRequest } from "./request-validation.js";
 import { errorEnvelope, toProofgateError } from "./error-envelope.js";
 import { SseWriter } from "./sse-writer.js";
 
@@ -42,4 +45,30 @@ export async function sendGeneration<Whole, Chunk>(options: SendGenerationOption
     sse.send(errorEnvelope(error));
     sse.done();
   }
+}
+
+/** What chat and text completions share: refuse early in `prepare`, then answer whole or as chunks. */
+export interface GenerationService<Body, Job extends { readonly plan: { readonly stream: boolean } }, Whole, Chunk> {
+  prepare(request: Body): Job;
+  complete(job: Job, signal?: AbortSignal): Promise<Whole>;
+  stream(job: Job, send: (chunk: Chunk) => void, signal?: AbortSignal): Promise<void>;
+}
+
+/** POST handler of a generation endpoint: parse → service → JSON or SSE. */
+export function generationHandler<S extends z.ZodObject, Job extends { readonly plan: { readonly stream: boolean } }, Whole, Chunk>(
+  schema: S,
+  service: GenerationService<z.output<S>, Job, Whole, Chunk>,
+): RequestHandler {
+  return async (req, res) => {
+    const parsed = parseRequest(schema, req.body);
+    logIgnoredFields(req, parsed.ignoredFields);
+    const job = service.prepare(parsed.value);
+    await sendGeneration({
+      req,
+      res,
+      stream: job.plan.stream,
+      complete: (signal) => service.complete(job, signal),
+      streamChunks: (send, signal) => service.stream(job, send, signal),
+    });
+  };
 }
