@@ -19,50 +19,22 @@ import { importOnnx } from "../model/onnx-import.js";
 import { importIntegerOnnxGraph } from "../model/integer-onnx-import.js";
 import { quantizeInput, quantizeModel, runFloatModel, type FloatModel } from "../model/quantize.js";
 import { compileCircom, PROJECT_ROOT } from "./compile-circom.js";
-import { emitCircuit, type CircuitKind, type HintLayer, type Packing, type PublicSignal } from "./emit-circuit.js";
+import { emitCircuit } from "./emit-circuit.js";
 import { loadConstraintSystemInfo } from "./r1cs.js";
 import { loadSymbols } from "./symbols.js";
 import type { SnarkLogger } from "./snark-logger.js";
 import { ptauFileName } from "./ceremony.js";
+import { MANIFEST_FILE, type CircuitManifest, type QuantizationReport } from "./circuit-manifest.js";
+
+export { MANIFEST_FILE, type CircuitManifest, type QuantizationReport };
 
 const require = createRequire(import.meta.url);
 
 /** Bumped whenever emitted circuits change meaning: it is part of every model id. */
 export const CIRCUIT_FORMAT = 2;
-export const MANIFEST_FILE = "circuit.json";
 /** Above this many constant terms, circom's --O2 on this machine takes longer than 5 minutes (the student's 347k did). */
 const O2_TERM_LIMIT = 100_000;
 export const DEFAULT_PTAU = join(PROJECT_ROOT, "artifacts", "ptau", ptauFileName(15));
-
-export interface CircuitManifest {
-  readonly format: number;
-  readonly model_id: string;
-  /** model_id as the field element hashed into commitments (its first 248 bits). */
-  readonly model_id_field: string;
-  readonly kind: CircuitKind;
-  readonly output: "argmax" | "logits";
-  readonly input: IntegerModel["input"];
-  readonly classes: number;
-  readonly constraints: number;
-  readonly public_signals: readonly PublicSignal[];
-  readonly packing: Packing;
-  readonly hints: readonly HintLayer[];
-  readonly input_signal: string;
-  readonly vkey_hash: string;
-  readonly phase2_contribution: string;
-  readonly ptau: { readonly file: string; readonly power: number };
-  readonly quantization?: QuantizationReport;
-  readonly files: { readonly onnx: string; readonly r1cs: string; readonly wasm: string; readonly witness_map: string; readonly zkey: string; readonly vkey: string; readonly verifier_sol: string; readonly circom: string };
-}
-
-export interface QuantizationReport {
-  readonly calibration_samples: number;
-  readonly calibration: "given" | "synthetic";
-  /** Mean |float − dequantized integer| over outputs, relative to the mean |float| output. */
-  readonly relative_error: number;
-  readonly max_abs_error: number;
-  readonly argmax_agreement: number;
-}
 
 export interface CompileOptions {
   readonly onnx: Uint8Array;

@@ -33,6 +33,28 @@ export interface Config {
   readonly maxTokensLimit: number;
   /** $PROOFGATE_LOG_LEVEL, default info (pino levels; "silent" turns logs off). */
   readonly logLevel: string;
+  /** $PROOFGATE_DATA_DIR, default ./data: where the embedded SQLite store lives. */
+  readonly dataDir: string;
+  /** $DATABASE_URL: a PostgreSQL store instead of SQLite (required by workers on other machines). */
+  readonly databaseUrl: string | null;
+  /** $PROOFGATE_DB_SCHEMA: the PostgreSQL schema of the tables, default the server's search_path. */
+  readonly databaseSchema: string | null;
+  /** $REDIS_URL, default redis://127.0.0.1:6379; when no Redis answers, serve uses an in-process queue. */
+  readonly redisUrl: string;
+  /** $PROOFGATE_QUEUE_PREFIX, default proofgate: the Redis key prefix; one per deployment. */
+  readonly queuePrefix: string;
+  /** $PROVERS, default 1: in-process prover workers in `serve` (0 = none). */
+  readonly provers: number;
+  /** $PROVER_CONCURRENCY, default 2: jobs one worker proves at once. */
+  readonly proverConcurrency: number;
+  /** $PROOFGATE_PROOF_LEASE_MS, default 30000: how long a silent worker keeps a job (queue lock and record lease). */
+  readonly proofLeaseMs: number;
+  /** $PROOFGATE_SWEEP_INTERVAL_MS, default 30000: how often pending records are re-enqueued from the store. */
+  readonly sweepIntervalMs: number;
+  /** $PROOFGATE_JOB_ATTEMPTS, default 3: runs of a proof job before its record fails. */
+  readonly jobAttempts: number;
+  /** $PROOFGATE_JOB_BACKOFF_MS, default 1000: delay before the first retry, doubled after each. */
+  readonly jobBackoffMs: number;
 }
 
 export const DEFAULT_MODEL_ROOT = "artifacts/models";
@@ -68,5 +90,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultMaxTokens: integer(env, "PROOFGATE_DEFAULT_MAX_TOKENS", 256, 1),
     maxTokensLimit: integer(env, "PROOFGATE_MAX_TOKENS_LIMIT", 4096, 1),
     logLevel: env.PROOFGATE_LOG_LEVEL || "info",
+    dataDir: resolve(env.PROOFGATE_DATA_DIR || "data"),
+    databaseUrl: env.DATABASE_URL || null,
+    databaseSchema: env.PROOFGATE_DB_SCHEMA || null,
+    redisUrl: env.REDIS_URL || "redis://127.0.0.1:6379",
+    queuePrefix: env.PROOFGATE_QUEUE_PREFIX || "proofgate",
+    provers: integer(env, "PROVERS", 1, 0),
+    proverConcurrency: integer(env, "PROVER_CONCURRENCY", 2, 1),
+    proofLeaseMs: integer(env, "PROOFGATE_PROOF_LEASE_MS", 30_000, 100),
+    sweepIntervalMs: integer(env, "PROOFGATE_SWEEP_INTERVAL_MS", 30_000, 100),
+    jobAttempts: integer(env, "PROOFGATE_JOB_ATTEMPTS", 3, 1),
+    jobBackoffMs: integer(env, "PROOFGATE_JOB_BACKOFF_MS", 1000, 0),
   });
 }

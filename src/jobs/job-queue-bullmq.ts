@@ -173,7 +173,7 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
     const processor = async (job: Job<ProofJobPayload>): Promise<void> => {
       const role = (ROLES.has(job.name) ? job.name : "standalone") as JobRole;
       try {
-        await handler({ id: job.id!, payload: job.data, role, attempt: job.attemptsMade + 1 });
+        await handler({ id: job.id!, payload: job.data, role, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 });
       } catch (err) {
         if (err instanceof UnrecoverableJobError) throw new UnrecoverableError(err.message);
         throw toError(err);

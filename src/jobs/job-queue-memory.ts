@@ -231,7 +231,7 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
   #start(job: MemoryJob, worker: MemoryJobWorker): void {
     job.state = "active";
     const run = ++job.run;
-    const context = { id: job.id, payload: { ...job.payload }, role: job.role, attempt: job.attemptsMade + 1 };
+    const context = { id: job.id, payload: { ...job.payload }, role: job.role, attempt: job.attemptsMade + 1, maxAttempts: this.#options.attempts };
     const settled = Promise.resolve()
       .then(() => worker.handler(context))
       .then(

@@ -27,6 +27,8 @@ export interface JobContext {
   readonly role: JobRole;
   /** 1 on the first run, one more after each failed run. A run after a stall keeps the number. */
   readonly attempt: number;
+  /** Runs the queue allows a job before it fails for good: `attempt === maxAttempts` is the last try. */
+  readonly maxAttempts: number;
 }
 
 /**

@@ -12,10 +12,18 @@ import { chosenTokenLogprob, logSoftmax, type ChosenTokenLogprob } from "./token
 
 export type NestedNumbers = number | readonly NestedNumbers[];
 
-export type InferenceResult =
+/** For an integer-exact model, what a proof of this inference covers: the sample it ran on and its integer logits. */
+export interface IntegerRun {
+  readonly sample: readonly number[];
+  readonly logits: readonly number[];
+  readonly argmax: number;
+}
+
+export type InferenceResult = (
   | { readonly kind: "next-token"; readonly contextTokens: number; readonly next: ChosenTokenLogprob }
   | { readonly kind: "classification"; readonly labelId: number; readonly logits: readonly number[]; readonly probabilities: readonly number[] }
-  | { readonly kind: "tensor"; readonly outputs: Readonly<Record<string, NestedNumbers>> };
+  | { readonly kind: "tensor"; readonly outputs: Readonly<Record<string, NestedNumbers>> }
+) & { readonly integerRun: IntegerRun | null };
 
 export interface RunInferenceOptions {
   readonly model: ServedModel;
@@ -39,7 +47,8 @@ export async function runInference(options: RunInferenceOptions): Promise<Infere
   const outputs = await model.session.run({ [model.input.name]: makeTensor(model.input.type, values, [1, ...shapeOf(input)]) });
   const result: Record<string, NestedNumbers> = {};
   for (const [name, tensor] of Object.entries(outputs)) result[name] = nest(Array.from(tensor.data as ArrayLike<number | bigint>, Number), tensor.dims.slice(1));
-  return { kind: "tensor", outputs: result };
+  const logits = outputs[LOGITS_OUTPUT]?.data as Float32Array | undefined;
+  return { kind: "tensor", outputs: result, integerRun: integerRun(model, values, logits) };
 }
 
 async function nextToken(model: LanguageModel, text: string, topTokens: number): Promise<InferenceResult> {
@@ -48,13 +57,25 @@ async function nextToken(model: LanguageModel, text: string, topTokens: number):
   const logits = await runLogits(model, row);
   // the greedy choice of the logits as produced (integer ones for an integer-exact model), as generation picks it
   const best = argmaxFirst(logits);
-  return { kind: "next-token", contextTokens: tokens.length, next: chosenTokenLogprob(logits, model.logitScale, best, topTokens) };
+  return { kind: "next-token", contextTokens: tokens.length, next: chosenTokenLogprob(logits, model.logitScale, best, topTokens), integerRun: integerRun(model, row, logits) };
 }
 
 async function classify(model: ClassifierModel, text: string): Promise<InferenceResult> {
-  const logits = await runLogits(model, Array.from(spamFeatures(text, model.featurizer)));
+  const sample = Array.from(spamFeatures(text, model.featurizer));
+  const logits = await runLogits(model, sample);
   const best = argmaxFirst(logits);
-  return { kind: "classification", labelId: best, logits: Array.from(logits), probabilities: Array.from(logSoftmax(logits, model.logitScale), Math.exp) };
+  return {
+    kind: "classification",
+    labelId: best,
+    logits: Array.from(logits),
+    probabilities: Array.from(logSoftmax(logits, model.logitScale), Math.exp),
+    integerRun: integerRun(model, sample, logits),
+  };
+}
+
+function integerRun(model: ServedModel, sample: readonly number[], logits: Float32Array | undefined): IntegerRun | null {
+  if (!model.integer || !logits) return null;
+  return { sample: [...sample], logits: Array.from(logits), argmax: argmaxFirst(logits) };
 }
 
 async function runLogits(model: ServedModel, sample: readonly number[]): Promise<Float32Array> {

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import * as ort from "onnxruntime-node";
+import { MANIFEST_FILE, type CircuitManifest } from "../circuit/circuit-manifest.js";
 import onnxProto from "onnx-proto";
 import { ContinuousBatcher } from "./continuous-batcher.js";
 import type { EngineObserver } from "./engine-observer.js";
@@ -36,6 +37,8 @@ interface ServedModelBase {
   readonly input: TensorInputSpec;
   /** Present for integer-exact graphs: their layers and the integer input they accept. */
   readonly integer: IntegerModel | null;
+  /** The compiled circuit's manifest (`circuit.json`, from `proofgate compile`), when the directory has one. */
+  readonly circuit: CircuitManifest | null;
   /** Real value of one logit unit: the card's last output scale for integer models, else 1. */
   readonly logitScale: number;
 }
@@ -94,16 +97,20 @@ export async function loadServedModel(options: LoadServedModelOptions): Promise<
   const input: TensorInputSpec = { name: meta.name, type: meta.type, shape: meta.shape.slice(1) };
 
   const id = String(card.id ?? metadata.get("proofgate.model_id") ?? basename(dir));
+  const circuitPath = join(dir, MANIFEST_FILE);
+  const circuit = integer && existsSync(circuitPath) ? (readJson(circuitPath) as unknown as CircuitManifest) : null;
   const base = {
     id,
     dir,
-    provable: typeof card.provable === "boolean" ? card.provable : integer !== null,
+    // provable = an integer-exact graph with its compiled circuit, unless the card says otherwise
+    provable: circuit !== null && card.provable !== false,
     summary: typeof card.summary === "string" ? card.summary : "",
     device,
     created: Math.floor(statSync(onnxPath).mtimeMs / 1000),
     session,
     input,
     integer,
+    circuit,
     logitScale,
   };
 

@@ -48,6 +48,8 @@ export interface GenerateTextResult {
   readonly finishReason: FinishReason;
   /** Tokens sampled, including an end-of-text token. */
   readonly completionTokens: number;
+  /** Every token chosen, in order, an end-of-text token and any past a stop string included: what a proof covers. */
+  readonly tokens: readonly number[];
   readonly logprobs: readonly GeneratedTokenLogprob[] | null;
 }
 
@@ -64,7 +66,7 @@ export async function generateText(options: GenerateTextOptions): Promise<Genera
   const allLogprobs: GeneratedTokenLogprob[] = [];
   let decodedLength = 0;
   let releasedLength = 0;
-  let sampled = 0;
+  const chosen: number[] = [];
   let finishReason: FinishReason = "length";
 
   /** Sends `text` and the logprobs of tokens starting before `upTo` (an offset in the decoded text). */
@@ -82,12 +84,12 @@ export async function generateText(options: GenerateTextOptions): Promise<Genera
   const sampling = { temperature: options.temperature, topP: options.topP, logitScale: model.logitScale };
   const slot = await model.batcher.join(signal);
   try {
-    while (sampled < options.maxTokens) {
+    while (chosen.length < options.maxTokens) {
       signal?.throwIfAborted();
       const logits = await slot.step(next);
       signal?.throwIfAborted();
       const id = chooseToken(logits, sampling, random);
-      sampled++;
+      chosen.push(id);
       if (id === tokenizer.eotId) {
         finishReason = "stop";
         break;
@@ -120,10 +122,10 @@ export async function generateText(options: GenerateTextOptions): Promise<Genera
     return finish();
   } finally {
     slot.leave();
-    options.observer?.tokensGenerated(model.id, sampled);
+    options.observer?.tokensGenerated(model.id, chosen.length);
   }
 
   function finish(): GenerateTextResult {
-    return { text: pieces.join(""), finishReason, completionTokens: sampled, logprobs: options.topLogprobs === null ? null : allLogprobs };
+    return { text: pieces.join(""), finishReason, completionTokens: chosen.length, tokens: chosen, logprobs: options.topLogprobs === null ? null : allLogprobs };
   }
 }

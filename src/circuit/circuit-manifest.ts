@@ -1,0 +1,39 @@
+/**
+ * What `proofgate compile` writes next to a compiled circuit (`circuit.json`): the model id, the public
+ * signal layout and packing, the hinted layers and the file names. Apart from compile.ts so the
+ * serving side can read it without loading the compiler.
+ */
+import type { IntegerModel } from "../model/integer-model.js";
+import type { CircuitKind, HintLayer, Packing, PublicSignal } from "./emit-circuit.js";
+
+export const MANIFEST_FILE = "circuit.json";
+
+export interface CircuitManifest {
+  readonly format: number;
+  readonly model_id: string;
+  /** model_id as the field element hashed into commitments (its first 248 bits). */
+  readonly model_id_field: string;
+  readonly kind: CircuitKind;
+  readonly output: "argmax" | "logits";
+  readonly input: IntegerModel["input"];
+  readonly classes: number;
+  readonly constraints: number;
+  readonly public_signals: readonly PublicSignal[];
+  readonly packing: Packing;
+  readonly hints: readonly HintLayer[];
+  readonly input_signal: string;
+  readonly vkey_hash: string;
+  readonly phase2_contribution: string;
+  readonly ptau: { readonly file: string; readonly power: number };
+  readonly quantization?: QuantizationReport;
+  readonly files: { readonly onnx: string; readonly r1cs: string; readonly wasm: string; readonly witness_map: string; readonly zkey: string; readonly vkey: string; readonly verifier_sol: string; readonly circom: string };
+}
+
+export interface QuantizationReport {
+  readonly calibration_samples: number;
+  readonly calibration: "given" | "synthetic";
+  /** Mean |float − dequantized integer| over outputs, relative to the mean |float| output. */
+  readonly relative_error: number;
+  readonly max_abs_error: number;
+  readonly argmax_agreement: number;
+}

@@ -1,0 +1,104 @@
+/**
+ * The composition root: the only place that picks implementations. Embedded by default (SQLite under
+ * the data folder, an in-process queue when no Redis answers); distributed with `DATABASE_URL`
+ * (PostgreSQL) and a reachable `REDIS_URL` (BullMQ), shared by `proofgate serve` and any number of
+ * `proofgate worker` processes.
+ */
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { Config } from "./config/config.js";
+import { ProofgateError } from "./core/errors.js";
+import { BullmqJobQueue, redactRedisUrl } from "./jobs/job-queue-bullmq.js";
+import { MemoryJobQueue } from "./jobs/job-queue-memory.js";
+import type { JobQueue, JobWorker } from "./jobs/job-queue.js";
+import { probeRedis } from "./jobs/redis-available.js";
+import { CompiledCatalog } from "./prover/compiled-catalog.js";
+import { ProofJobProcessor } from "./prover/proof-job.js";
+import { ProofScheduler } from "./prover/proof-scheduler.js";
+import { ProofSweep } from "./prover/proof-sweep.js";
+import { PostgresProofStore } from "./store/proof-store-postgres.js";
+import { SqliteProofStore } from "./store/proof-store-sqlite.js";
+import type { ProofStore } from "./store/proof-store.js";
+
+export const SQLITE_FILE = "proofgate.sqlite";
+
+export async function openProofStore(config: Config): Promise<ProofStore> {
+  if (config.databaseUrl) return PostgresProofStore.open({ connectionString: config.databaseUrl, schema: config.databaseSchema ?? undefined });
+  return SqliteProofStore.open({ path: join(config.dataDir, SQLITE_FILE) });
+}
+
+export interface OpenJobQueueOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Fail instead of falling back to an in-process queue (a worker process has nothing to share one with). */
+  readonly requireRedis?: boolean;
+}
+
+export async function openJobQueue({ config, logger, requireRedis = false }: OpenJobQueueOptions): Promise<JobQueue> {
+  const queueOptions = { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs };
+  const probe = await probeRedis(config.redisUrl);
+  if (probe.reachable) return BullmqJobQueue.open({ ...queueOptions, url: config.redisUrl, prefix: config.queuePrefix });
+  const why = `Redis at ${redactRedisUrl(config.redisUrl)} is not reachable (${probe.reason})`;
+  if (requireRedis) throw new ProofgateError("not_ready", `${why}; a worker needs the shared queue (set REDIS_URL)`);
+  logger.warn(`${why}: proof jobs use an in-process queue`);
+  return new MemoryJobQueue(queueOptions);
+}
+
+export interface ProofServices {
+  readonly store: ProofStore;
+  readonly queue: JobQueue;
+  readonly catalog: CompiledCatalog;
+  readonly scheduler: ProofScheduler;
+  readonly processor: ProofJobProcessor;
+  readonly sweep: ProofSweep;
+  readonly workers: readonly JobWorker[];
+  /** Stops the sweep, lets the workers finish the proofs in flight, then closes the queue and the store. */
+  close(): Promise<void>;
+}
+
+export interface OpenProofServicesOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** @defaultValue `openProofStore(config)` */
+  readonly store?: ProofStore;
+  /** @defaultValue `openJobQueue(...)` */
+  readonly queue?: JobQueue;
+  /** In-process workers to start. @defaultValue config.provers */
+  readonly provers?: number;
+  readonly requireRedis?: boolean;
+  /** Worker identity prefix. @defaultValue host:pid */
+  readonly proverName?: string;
+}
+
+export async function openProofServices(options: OpenProofServicesOptions): Promise<ProofServices> {
+  const { config, logger } = options;
+  const store = options.store ?? (await openProofStore(config));
+  let queue: JobQueue | undefined;
+  try {
+    queue = options.queue ?? (await openJobQueue({ config, logger, requireRedis: options.requireRedis }));
+    queue.on("error", (err) => logger.warn({ err }, "job queue error"));
+    const catalog = await CompiledCatalog.open({ roots: config.modelRoots, dirs: config.modelDirs });
+    const scheduler = new ProofScheduler({ store, queue, logger });
+    const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName });
+    const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs });
+    const workers: JobWorker[] = [];
+    for (let k = 0; k < (options.provers ?? config.provers); k++) {
+      workers.push(await queue.process(processor.handler, { concurrency: config.proverConcurrency, lockMs: config.proofLeaseMs }));
+    }
+    sweep.start(config.sweepIntervalMs);
+    let closing: Promise<void> | undefined;
+    const openQueue = queue;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        await sweep.stop();
+        await Promise.allSettled(workers.map((w) => w.close()));
+        await openQueue.close();
+        await store.close();
+      })());
+    return { store, queue, catalog, scheduler, processor, sweep, workers, close };
+  } catch (err) {
+    await queue?.close();
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * What a proof record commits to, as the gateway writes it and the workers read it: the circuit (its
+ * model id), the nonce, and for a generated sequence the prompts and chosen tokens of every choice
+ * (one decoding step each), or for one inference the integer sample and the output that was served.
+ * These are the `request` and `output` JSON of a record; the worker recomputes everything else.
+ */
+
+/** One choice of a generation: which prompt it continued and every token chosen, end-of-text included. */
+export interface GeneratedChoice {
+  readonly index: number;
+  readonly prompt_index: number;
+  readonly tokens: readonly number[];
+  readonly text: string;
+  readonly finish_reason: string;
+}
+
+export interface GenerationProofRequest {
+  readonly kind: "generation";
+  readonly endpoint: string;
+  /** The circuit's model id (sha256 of the integer model). */
+  readonly circuit: string;
+  /** Decimal: bound into every step's public state. */
+  readonly nonce: string;
+  readonly prompt_tokens: readonly (readonly number[])[];
+  /** Left padding of windows shorter than the context (the tokenizer's end-of-text id). */
+  readonly pad_token: number;
+  readonly temperature: number;
+  readonly max_tokens: number;
+}
+
+export interface GenerationProofOutput {
+  readonly choices: readonly GeneratedChoice[];
+}
+
+/** Where a step sits in its generation. */
+export interface StepOutput {
+  readonly choice: number;
+  readonly position: number;
+  readonly token: number;
+}
+
+export interface InferenceProofRequest {
+  readonly kind: "inference";
+  readonly endpoint: string;
+  readonly circuit: string;
+  readonly nonce: string;
+  /** What the client sent (text, or a tensor as nested arrays). */
+  readonly input: unknown;
+  /** The integer sample the model ran on: token window, feature bits, or quantized values. */
+  readonly sample: readonly number[];
+  /** What onnxruntime served, in the circuit's terms: the arg-max index and every integer logit. */
+  readonly served: { readonly argmax: number; readonly logits: readonly number[] };
+}
+
+export type ProofRequest = GenerationProofRequest | InferenceProofRequest;
+
+/** The (choice, position) order of steps: choice by choice, each in decoding order. */
+export function stepOutputs(choices: readonly GeneratedChoice[]): StepOutput[] {
+  return choices.flatMap((c) => c.tokens.map((token, position) => ({ choice: c.index, position, token })));
+}

@@ -1,0 +1,131 @@
+/**
+ * The gateway's side of proving: each provable answer becomes a `queued` record in the store (the
+ * source of truth) and then jobs on the queue: one job for a single inference, or for a generated
+ * sequence a flow whose children prove one decoding step each and whose parent checks the chain.
+ * A queue that cannot take the jobs loses nothing: the record is already stored and the sweep
+ * (proof-sweep.ts) enqueues it again.
+ */
+import type { Logger } from "pino";
+import { newProofRecord, type ProofRecord, type ProofStatus, type ProofStep } from "../core/proof-record.js";
+import type { JobQueue } from "../jobs/job-queue.js";
+import type { ProofStore } from "../store/proof-store.js";
+import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest } from "./proof-request.js";
+import { randomNonce } from "./prove.js";
+
+/** What a response carries about its proof (SPEC: `proof` object). */
+export interface ProofRef {
+  readonly id: string;
+  readonly status: ProofStatus;
+  readonly url: string;
+}
+
+export interface CircuitIdentity {
+  /** The circuit's model id. */
+  readonly modelId: string;
+  readonly vkeyHash: string;
+}
+
+export interface ScheduleGenerationOptions {
+  readonly id: string;
+  /** The served model's id, as requests name it. */
+  readonly model: string;
+  readonly circuit: CircuitIdentity;
+  readonly endpoint: string;
+  readonly promptTokens: readonly (readonly number[])[];
+  readonly padToken: number;
+  readonly choices: readonly GeneratedChoice[];
+  readonly temperature: number;
+  readonly maxTokens: number;
+}
+
+export interface ScheduleInferenceOptions {
+  readonly id: string;
+  readonly model: string;
+  readonly circuit: CircuitIdentity;
+  readonly endpoint: string;
+  readonly input: unknown;
+  readonly sample: readonly number[];
+  readonly served: InferenceProofRequest["served"];
+  /** The answer as the client got it. */
+  readonly output: unknown;
+}
+
+export interface ProofSchedulerOptions {
+  readonly store: ProofStore;
+  readonly queue: JobQueue;
+  readonly logger: Logger;
+}
+
+export function proofRef(record: Pick<ProofRecord, "id" | "status">): ProofRef {
+  return { id: record.id, status: record.status, url: `/v1/proofs/${record.id}` };
+}
+
+/** What every record commits to: the endpoint, the circuit, and a fresh nonce. */
+function commonRequest(options: { readonly endpoint: string; readonly circuit: CircuitIdentity }) {
+  return { endpoint: options.endpoint, circuit: options.circuit.modelId, nonce: randomNonce().toString() };
+}
+
+export class ProofScheduler {
+  constructor(private readonly options: ProofSchedulerOptions) {}
+
+  /**
+   * Records a generation and enqueues its steps. Sampled tokens (temperature > 0) are not the greedy
+   * choice the circuit proves, so such a record is stored as `failed` with the reason, never proved.
+   */
+  async scheduleGeneration(options: ScheduleGenerationOptions): Promise<ProofRef> {
+    const request: GenerationProofRequest = {
+      kind: "generation",
+      ...commonRequest(options),
+      prompt_tokens: options.promptTokens,
+      pad_token: options.padToken,
+      temperature: options.temperature,
+      max_tokens: options.maxTokens,
+    };
+    const steps: ProofStep[] = stepOutputs(options.choices).map((output, index) => ({
+      index,
+      status: "queued",
+      publicSignals: null,
+      proof: null,
+      output,
+      timings: {},
+      prover: null,
+    }));
+    const record = await this.options.store.create(
+      newProofRecord({ id: options.id, model: options.model, request, output: { choices: options.choices }, vkeyHash: options.circuit.vkeyHash, steps }),
+    );
+    if (options.temperature > 0) {
+      const reason = `not provable: tokens were sampled at temperature ${options.temperature}; proofs cover greedy decoding (temperature 0) only`;
+      return proofRef((await this.options.store.transition(record.id, "queued", "failed", { error: reason })) ?? record);
+    }
+    await this.enqueue(record);
+    return proofRef(record);
+  }
+
+  async scheduleInference(options: ScheduleInferenceOptions): Promise<ProofRef> {
+    const { input, sample, served } = options;
+    const request: InferenceProofRequest = { kind: "inference", ...commonRequest(options), input, sample, served };
+    const record = await this.options.store.create(
+      newProofRecord({ id: options.id, model: options.model, request, output: options.output, vkeyHash: options.circuit.vkeyHash }),
+    );
+    await this.enqueue(record);
+    return proofRef(record);
+  }
+
+  /**
+   * Puts a record's pending work on the queue: its unproved steps and the parent that finalizes
+   * them, or its single proof. Idempotent while those jobs are pending; returns false (logged) when
+   * the queue refused, in which case the sweep retries later.
+   */
+  async enqueue(record: ProofRecord): Promise<boolean> {
+    const { queue, logger } = this.options;
+    try {
+      const pending = record.steps.filter((s) => s.status !== "proved");
+      if (record.steps.length === 0 || pending.length === 0) await queue.enqueue({ proofId: record.id });
+      else await queue.enqueueFlow({ payload: { proofId: record.id } }, pending.map((s) => ({ payload: { proofId: record.id, step: s.index } })));
+      return true;
+    } catch (err) {
+      logger.warn({ err, proofId: record.id }, "could not enqueue proof jobs; the sweep will retry");
+      return false;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The re-enqueue sweep: the store is the source of truth and the queue can be rebuilt from it. At
+ * start and then periodically, records still `queued` and records `proving` whose worker stopped
+ * writing for a lease go back on the queue (idempotently: a job still pending is not added twice).
+ * This is how work survives a flushed or restarted Redis, a restarted gateway with an in-process
+ * queue, or a worker that died between the queue's retries.
+ */
+import type { Logger } from "pino";
+import type { ProofStore } from "../store/proof-store.js";
+import type { ProofScheduler } from "./proof-scheduler.js";
+
+export interface ProofSweepOptions {
+  readonly store: ProofStore;
+  readonly scheduler: ProofScheduler;
+  readonly logger: Logger;
+  /** A `proving` record not written for this long has lost its worker (as the processor's lease). */
+  readonly leaseMs: number;
+  /** A `queued` record this old is enqueued again (a no-op while its job is pending). */
+  readonly queuedGraceMs: number;
+  /** @defaultValue 1000 */
+  readonly batch?: number;
+}
+
+export interface SweepResult {
+  readonly queued: number;
+  readonly orphaned: number;
+}
+
+export class ProofSweep {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<SweepResult> | null = null;
+
+  constructor(private readonly options: ProofSweepOptions) {}
+
+  /** One pass; concurrent calls share the pass in flight. */
+  sweepOnce(): Promise<SweepResult> {
+    this.running ??= this.sweep().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  /** Sweeps now, then every `intervalMs` until `stop`. Errors are logged, never thrown. */
+  start(intervalMs: number): void {
+    if (this.timer) return;
+    const tick = () => void this.sweepOnce().catch((err: unknown) => this.options.logger.warn({ err }, "proof sweep failed"));
+    tick();
+    this.timer = setInterval(tick, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async sweep(): Promise<SweepResult> {
+    const { store, scheduler, logger } = this.options;
+    const limit = this.options.batch ?? 1000;
+    const queued = await store.findByStatus({ statuses: ["queued"], olderThanMs: this.options.queuedGraceMs, limit });
+    const orphaned = await store.findByStatus({ statuses: ["proving"], olderThanMs: this.options.leaseMs, limit });
+    for (const record of [...queued, ...orphaned]) await scheduler.enqueue(record);
+    if (orphaned.length > 0) logger.info({ orphaned: orphaned.map((r) => r.id) }, "re-enqueued proofs whose worker stopped");
+    return { queued: queued.length, orphaned: orphaned.length };
+  }
+}
