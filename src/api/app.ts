@@ -9,6 +9,7 @@ import { pinoHttp } from "pino-http";
 import type { Config } from "../config/config.js";
 import { ProofgateError } from "../core/errors.js";
 import type { ModelRegistry } from "../model/model-registry.js";
+import type { ProofServices } from "../compose.js";
 import { requireApiKey } from "./api-keys.js";
 import { ChatService } from "./chat/service.js";
 import { attachChatRouter, chatRoutes } from "./chat/router.js";
@@ -26,6 +27,9 @@ import { attachModelsRouter, modelsRoutes } from "./models/router.js";
 import { attachOpenApiRouter, openApiRoutes } from "./openapi/router.js";
 import { buildOpenApiDocument } from "./openapi/service.js";
 import { limitRequestRate } from "./rate-limit.js";
+import { PROOF_ID_HEADER } from "./generation-response.js";
+import { ProofsService } from "./proofs/service.js";
+import { attachProofsRouter, proofsRoutes } from "./proofs/router.js";
 
 export interface BuildAppOptions {
   readonly config: Config;
@@ -33,6 +37,8 @@ export interface BuildAppOptions {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly version: string;
+  /** The proof store, queue and catalog; absent = answers are not proven and /v1/proofs is not served. */
+  readonly proofs?: ProofServices | null;
 }
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -41,7 +47,7 @@ const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Seconds a client is told to wait when every batch slot and queue place is taken. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
-export function buildApp({ config, registry, metrics, logger, version }: BuildAppOptions): Express {
+export function buildApp({ config, registry, metrics, logger, version, proofs = null }: BuildAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
@@ -64,7 +70,7 @@ export function buildApp({ config, registry, metrics, logger, version }: BuildAp
   const open = express.Router();
   attachHealthRouter(open, new HealthService(registry));
   attachMetricsRouter(open, metrics);
-  const routes = [...healthRoutes, ...metricsRoutes, ...openApiRoutes, ...modelsRoutes, ...chatRoutes, ...completionsRoutes, ...inferencesRoutes];
+  const routes = [...healthRoutes, ...metricsRoutes, ...openApiRoutes, ...modelsRoutes, ...chatRoutes, ...completionsRoutes, ...inferencesRoutes, ...proofsRoutes];
   attachOpenApiRouter(open, buildOpenApiDocument({ routes, version }));
   app.use(open);
 
@@ -76,9 +82,11 @@ export function buildApp({ config, registry, metrics, logger, version }: BuildAp
     next();
   });
   attachModelsRouter(v1, new ModelsService(registry));
-  attachChatRouter(v1, new ChatService({ registry, config, observer: metrics }));
-  attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics }));
-  attachInferencesRouter(v1, new InferencesService(registry));
+  const scheduler = proofs?.scheduler ?? null;
+  attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }));
+  attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }));
+  attachInferencesRouter(v1, new InferencesService({ registry, proofs: scheduler }));
+  if (proofs) attachProofsRouter(v1, new ProofsService({ store: proofs.store, catalog: proofs.catalog }));
   app.use(v1);
 
   app.use((req) => {
@@ -89,6 +97,8 @@ export function buildApp({ config, registry, metrics, logger, version }: BuildAp
     if (error.code === "internal") req.log.error({ err }, "request failed");
     else req.log.info({ code: error.code, param: error.param }, error.message);
     if (res.headersSent) return void res.end();
+    // a refused or failed answer has no proof record
+    res.removeHeader(PROOF_ID_HEADER);
     if (error.code === "overloaded" || error.code === "not_ready") res.setHeader("retry-after", String(OVERLOAD_RETRY_AFTER_SECONDS));
     res.status(error.status).json(errorEnvelope(error));
   };

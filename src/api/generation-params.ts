@@ -13,14 +13,14 @@ export const StopParam = z.union([z.string().min(1), z.array(z.string().min(1)).
 export const generationFields = {
   model: z.string().min(1),
   max_tokens: z.int().min(1).nullish(),
-  temperature: z.number().min(0).max(2).nullish().describe("0 = greedy (default 1)"),
+  temperature: z.number().min(0).max(2).nullish().describe("0 = greedy (default 1; 0 for provable models, whose proofs cover greedy decoding)"),
   top_p: z.number().min(0).max(1).nullish(),
   n: z.int().min(1).max(16).nullish(),
   seed: z.int().nullish().describe("same seed and parameters → same output"),
   stop: StopParam.nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  proof: z.boolean().nullish().describe("false skips proving; accepted and ignored until proofs exist"),
+  proof: z.boolean().nullish().describe("false skips proving"),
   user: z.string().nullish(),
 };
 
@@ -54,9 +54,11 @@ export interface PlanGenerationOptions {
   readonly maxTokens: number | null | undefined;
   readonly maxTokensParam: string;
   readonly config: Config;
+  /** Used when the request sets no temperature: 1 as OpenAI, 0 for a provable model. */
+  readonly defaultTemperature: number;
 }
 
-export function planGeneration({ fields, maxTokens, maxTokensParam, config }: PlanGenerationOptions): GenerationPlan {
+export function planGeneration({ fields, maxTokens, maxTokensParam, config, defaultTemperature }: PlanGenerationOptions): GenerationPlan {
   if (maxTokens != null && maxTokens > config.maxTokensLimit) {
     throw new ProofgateError("invalid_argument", `${maxTokensParam} is ${maxTokens}; at most ${config.maxTokensLimit} is allowed`, { param: maxTokensParam });
   }
@@ -66,7 +68,7 @@ export function planGeneration({ fields, maxTokens, maxTokensParam, config }: Pl
   const stop = fields.stop == null ? [] : typeof fields.stop === "string" ? [fields.stop] : [...fields.stop];
   return {
     maxTokens: maxTokens ?? config.defaultMaxTokens,
-    temperature: fields.temperature ?? 1,
+    temperature: fields.temperature ?? defaultTemperature,
     topP: fields.top_p ?? 1,
     n: fields.n ?? 1,
     seed: fields.seed == null ? randomInt(2 ** 32) : Number(BigInt.asUintN(32, BigInt(fields.seed))),

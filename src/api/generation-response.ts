@@ -48,14 +48,23 @@ export async function sendGeneration<Whole, Chunk>(options: SendGenerationOption
 }
 
 /** What chat and text completions share: refuse early in `prepare`, then answer whole or as chunks. */
-export interface GenerationService<Body, Job extends { readonly plan: { readonly stream: boolean } }, Whole, Chunk> {
+/** What a generation handler needs of a prepared job. */
+export interface PreparedGeneration {
+  readonly plan: { readonly stream: boolean };
+  /** Sent as `X-Proof-Id` with the headers when the answer is proven. */
+  readonly proofId: string | null;
+}
+
+export const PROOF_ID_HEADER = "x-proof-id";
+
+export interface GenerationService<Body, Job extends PreparedGeneration, Whole, Chunk> {
   prepare(request: Body): Job;
   complete(job: Job, signal?: AbortSignal): Promise<Whole>;
   stream(job: Job, send: (chunk: Chunk) => void, signal?: AbortSignal): Promise<void>;
 }
 
 /** POST handler of a generation endpoint: parse → service → JSON or SSE. */
-export function generationHandler<S extends z.ZodObject, Job extends { readonly plan: { readonly stream: boolean } }, Whole, Chunk>(
+export function generationHandler<S extends z.ZodObject, Job extends PreparedGeneration, Whole, Chunk>(
   schema: S,
   service: GenerationService<z.output<S>, Job, Whole, Chunk>,
 ): RequestHandler {
@@ -63,6 +72,7 @@ export function generationHandler<S extends z.ZodObject, Job extends { readonly 
     const parsed = parseRequest(schema, req.body);
     logIgnoredFields(req, parsed.ignoredFields);
     const job = service.prepare(parsed.value);
+    if (job.proofId) res.setHeader(PROOF_ID_HEADER, job.proofId);
     await sendGeneration({
       req,
       res,

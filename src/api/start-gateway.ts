@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
+import type { ProofServices } from "../compose.js";
 import { ModelRegistry } from "../model/model-registry.js";
 import { buildApp } from "./app.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
@@ -16,6 +17,8 @@ export interface StartGatewayOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly version?: string;
+  /** Proof store, queue, workers; absent = nothing is proven. The gateway does not close them. */
+  readonly proofs?: ProofServices | null;
 }
 
 export interface Gateway {
@@ -29,7 +32,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway({ config, logger, version = "0.1.0" }: StartGatewayOptions): Promise<Gateway> {
+export async function startGateway({ config, logger, version = "0.1.0", proofs = null }: StartGatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const registry = new ModelRegistry({
     roots: config.modelRoots,
@@ -40,7 +43,7 @@ export async function startGateway({ config, logger, version = "0.1.0" }: StartG
     observer: metrics,
     warn: (message) => logger.warn(message),
   });
-  const app = buildApp({ config, registry, metrics, logger, version });
+  const app = buildApp({ config, registry, metrics, logger, version, proofs });
   const server = createServer(app);
   server.listen(config.port, config.host);
   await once(server, "listening");

@@ -8,9 +8,10 @@ import { proveVerb } from "./prove.js";
 import { verifyVerb } from "./verify.js";
 import { modelsBuild } from "./models-build.js";
 import { serve } from "./serve.js";
+import { worker } from "./worker.js";
 import { parseVerbArgs, UsageError, verbHelp, type Verb } from "./verb.js";
 
-export const VERBS: readonly Verb[] = [serve, modelsBuild, compile, proveVerb, verifyVerb, ceremony];
+export const VERBS: readonly Verb[] = [serve, worker, modelsBuild, compile, proveVerb, verifyVerb, ceremony];
 
 export function overallHelp(): string {
   const lines = ["usage: proofgate <command> [options]", "", "commands:"];

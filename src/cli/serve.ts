@@ -1,26 +1,30 @@
-/** `proofgate serve`: the OpenAI-compatible gateway until SIGTERM or SIGINT (see SPEC.md, src/api). */
-import { once } from "node:events";
+/** `proofgate serve`: the OpenAI-compatible gateway and its in-process provers until SIGTERM or SIGINT (see SPEC.md, src/api). */
 import { pino } from "pino";
 import { startGateway } from "../api/start-gateway.js";
+import { openProofServices } from "../compose.js";
 import { loadConfig } from "../config/config.js";
+import { stopSignal } from "./stop-signal.js";
 import type { Verb } from "./verb.js";
 
 export const serve: Verb = {
   path: ["serve"],
   usage: "serve",
   description:
-    "Serves every model under artifacts/models/ and in $PROOFGATE_MODELS (comma-separated folders) on $HOST:$PORT (default 127.0.0.1:8080). Other settings: PROOFGATE_DEVICE=auto|cpu|cuda, PROOFGATE_API_KEYS, PROOFGATE_MAX_BATCH, PROOFGATE_MAX_WAITING, PROOFGATE_RATE_LIMIT_RPM, PROOFGATE_LOG_LEVEL (see src/config/config.ts).",
+    "Serves every model under artifacts/models/ and in $PROOFGATE_MODELS (comma-separated folders) on $HOST:$PORT (default 127.0.0.1:8080), and proves what provable models answer. Proofs: SQLite under $PROOFGATE_DATA_DIR (default ./data) or PostgreSQL at $DATABASE_URL; BullMQ on $REDIS_URL (default redis://127.0.0.1:6379) or an in-process queue when no Redis answers; $PROVERS in-process workers (default 1; 0 = none) proving $PROVER_CONCURRENCY jobs each. Other settings: PROOFGATE_DEVICE=auto|cpu|cuda, PROOFGATE_API_KEYS, PROOFGATE_MAX_BATCH, PROOFGATE_MAX_WAITING, PROOFGATE_RATE_LIMIT_RPM, PROOFGATE_LOG_LEVEL (see src/config/config.ts and the README).",
   options: {},
   async run() {
     const config = loadConfig();
     const logger = pino({ level: config.logLevel });
-    const gateway = await startGateway({ config, logger });
-    const stopRequested = Promise.race([once(process, "SIGTERM"), once(process, "SIGINT")]);
+    const stopRequested = stopSignal();
+    const proofs = await openProofServices({ config, logger });
+    logger.info({ store: config.databaseUrl ? "postgresql" : "sqlite", queue: proofs.queue.constructor.name, provers: proofs.workers.length }, "proof services ready");
+    const gateway = await startGateway({ config, logger, proofs });
     let loadError: unknown = null;
     // serve until a signal, or stop early when a model fails to load
     await Promise.race([stopRequested, gateway.loaded.then(() => stopRequested, (err: unknown) => void (loadError = err))]);
-    logger.info("shutting down");
+    logger.info("shutting down: finishing the proofs in flight");
     await gateway.close();
+    await proofs.close();
     if (loadError) throw loadError;
     return 0;
   },

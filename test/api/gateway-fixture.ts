@@ -2,11 +2,16 @@
  * Starts the real gateway on a free port for API tests, serving the models of
  * $PROOFGATE_TEST_MODELS_DIR (default artifacts/models), with logs off, and an OpenAI client for it.
  */
-import { resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { startGateway, type Gateway } from "../../src/api/start-gateway.js";
+import { openProofServices, type ProofServices } from "../../src/compose.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
+import { BullmqJobQueue } from "../../src/jobs/job-queue-bullmq.js";
 
 export const TEST_MODELS_DIR = resolve(process.env.PROOFGATE_TEST_MODELS_DIR ?? "artifacts/models");
 
@@ -22,6 +27,35 @@ export async function startTestGateway(overrides: Partial<Config> = {}, apiKey =
   const gateway = await startGateway({ config: testConfig(overrides), logger: pino({ level: "silent" }) });
   await gateway.loaded;
   return { ...gateway, close: gateway.close, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 }) };
+}
+
+export interface ProvingTestGateway extends TestGateway {
+  readonly proofs: ProofServices;
+}
+
+/**
+ * The gateway with its proof services as `serve` composes them: SQLite in a temporary folder, BullMQ on
+ * the local Redis under a key prefix of its own (the in-process queue when none answers), `provers`
+ * in-process workers. Closing it closes everything and removes the folder and the queue's keys.
+ */
+export async function startProvingTestGateway(overrides: Partial<Config> = {}): Promise<ProvingTestGateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), "proofgate-gw-"));
+  const config = testConfig({ dataDir, queuePrefix: `proofgate-test-${randomBytes(4).toString("hex")}`, ...overrides });
+  const logger = pino({ level: "silent" });
+  const proofs = await openProofServices({ config, logger });
+  const gateway = await startGateway({ config, logger, proofs });
+  await gateway.loaded;
+  const close = async (): Promise<void> => {
+    await gateway.close();
+    await proofs.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (proofs.queue instanceof BullmqJobQueue) {
+      const leftover = await BullmqJobQueue.open({ url: config.redisUrl, prefix: config.queuePrefix });
+      await leftover.obliterate();
+      await leftover.close();
+    }
+  };
+  return { ...gateway, close, proofs, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 }) };
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { ChatChoiceLogprobs } from "../logprobs-wire.js";
 import { generationFields, Usage } from "../generation-params.js";
+import { ProofRef } from "../proofs/protocol.js";
 
 const TextPart = z.object({ type: z.literal("text"), text: z.string() });
 
@@ -40,6 +41,7 @@ export const ChatCompletion = z
       }),
     ),
     usage: Usage,
+    proof: ProofRef.optional().describe("the proof record of this answer (provable models, unless the request sent proof: false)"),
   })
   .meta({ id: "ChatCompletion" });
 export type ChatCompletion = z.infer<typeof ChatCompletion>;
@@ -59,6 +61,7 @@ export const ChatCompletionChunk = z
       }),
     ),
     usage: Usage.nullable().optional().describe("present (null until the last chunk) only with stream_options.include_usage"),
+    proof: ProofRef.optional().describe("on the last chunk before [DONE], when the answer is proven"),
   })
   .meta({ id: "ChatCompletionChunk" });
 export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunk>;

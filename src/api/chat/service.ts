@@ -8,7 +8,10 @@ import { CHAT_TEMPLATE_STOPS, renderChatPrompt } from "../../model/chat-template
 import type { EngineObserver } from "../../model/engine-observer.js";
 import type { ModelRegistry } from "../../model/model-registry.js";
 import type { LanguageModel } from "../../model/served-model.js";
+import type { ProofScheduler } from "../../prover/proof-scheduler.js";
+import type { GenerateTextResult } from "../../model/text-generation.js";
 import { planGeneration, type GenerationPlan } from "../generation-params.js";
+import { defaultTemperature, proofIdFor, recordGeneration } from "../generation-proof.js";
 import { findLanguageModel } from "../language-model.js";
 import { toChatLogprobs } from "../logprobs-wire.js";
 import { runChoices } from "../run-choices.js";
@@ -18,6 +21,8 @@ export interface ChatServiceDeps {
   readonly registry: ModelRegistry;
   readonly config: Config;
   readonly observer?: EngineObserver;
+  /** Records and enqueues proofs; absent = nothing is proven. */
+  readonly proofs?: ProofScheduler | null;
 }
 
 export interface ChatJob {
@@ -27,7 +32,11 @@ export interface ChatJob {
   readonly promptTokens: readonly number[];
   readonly plan: GenerationPlan;
   readonly topLogprobs: number | null;
+  /** Set when this answer is proven. */
+  readonly proofId: string | null;
 }
+
+const ENDPOINT = "/v1/chat/completions";
 
 function messageText(message: ChatMessage): string {
   if (message.content == null) return "";
@@ -38,9 +47,15 @@ export class ChatService {
   constructor(private readonly deps: ChatServiceDeps) {}
 
   prepare(request: ChatCompletionRequest): ChatJob {
-    const model = findLanguageModel(this.deps.registry, request.model, "/v1/chat/completions");
+    const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
     const maxTokensParam = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
-    const plan = planGeneration({ fields: request, maxTokens: request.max_completion_tokens ?? request.max_tokens, maxTokensParam, config: this.deps.config });
+    const plan = planGeneration({
+      fields: request,
+      maxTokens: request.max_completion_tokens ?? request.max_tokens,
+      maxTokensParam,
+      config: this.deps.config,
+      defaultTemperature: defaultTemperature(model),
+    });
     const prompt = renderChatPrompt(request.messages.map((m) => ({ role: m.role, content: messageText(m) })));
     model.batcher.checkCapacity(plan.n);
     return {
@@ -51,6 +66,7 @@ export class ChatService {
       plan,
       // top_logprobs without logprobs: true reports nothing, as OpenAI does
       topLogprobs: request.logprobs ? (request.top_logprobs ?? 0) : null,
+      proofId: proofIdFor(this.deps.proofs, model, request.proof),
     };
   }
 
@@ -69,6 +85,7 @@ export class ChatService {
         finish_reason: r.finishReason,
       })),
       usage: { prompt_tokens: job.promptTokens.length, completion_tokens: completionTokens, total_tokens: job.promptTokens.length + completionTokens },
+      ...(await this.proof(job, results)),
     };
   }
 
@@ -88,10 +105,18 @@ export class ChatService {
         send(chunk([{ index, delta: { content: delta.text }, logprobs: job.topLogprobs === null ? null : toChatLogprobs(job.model.tokenizer, delta.logprobs), finish_reason: null }])),
       onFinish: (index, result) => send(chunk([{ index, delta: {}, logprobs: null, finish_reason: result.finishReason }])),
     });
+    const proof = await this.proof(job, results);
     if (job.plan.includeUsage) {
       const completionTokens = results.reduce((sum, r) => sum + r.completionTokens, 0);
-      send({ ...chunk([]), usage: { prompt_tokens: job.promptTokens.length, completion_tokens: completionTokens, total_tokens: job.promptTokens.length + completionTokens } });
-    }
+      send({ ...chunk([]), usage: { prompt_tokens: job.promptTokens.length, completion_tokens: completionTokens, total_tokens: job.promptTokens.length + completionTokens }, ...proof });
+    } else if (proof.proof) send({ ...chunk([]), ...proof });
+  }
+
+  /** The `proof` field of the answer: the record made for it, when it is proven. */
+  private async proof(job: ChatJob, results: readonly GenerateTextResult[]) {
+    if (!job.proofId || !this.deps.proofs) return {};
+    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: [job.promptTokens], plan: job.plan, results });
+    return { proof: ref };
   }
 
   private run(job: ChatJob, signal: AbortSignal | undefined, events: Pick<Parameters<typeof runChoices>[0], "onDelta" | "onFinish"> = {}) {

@@ -1,6 +1,7 @@
 /** Wire schemas of POST /v1/completions (OpenAI's legacy completions; unknown request fields are ignored). */
 import { z } from "zod";
 import { generationFields, Usage } from "../generation-params.js";
+import { ProofRef } from "../proofs/protocol.js";
 import { CompletionLogprobs } from "../logprobs-wire.js";
 
 const TokenIds = z.array(z.int().min(0)).min(1);
@@ -25,6 +26,7 @@ export const Completion = z
     model: z.string(),
     choices: z.array(z.object({ index: z.int(), text: z.string(), logprobs: CompletionLogprobs.nullable(), finish_reason: FinishReason })),
     usage: Usage,
+    proof: ProofRef.optional().describe("the proof record of this answer (provable models, unless the request sent proof: false)"),
   })
   .meta({ id: "Completion" });
 export type Completion = z.infer<typeof Completion>;
@@ -37,6 +39,7 @@ export const CompletionChunk = z
     model: z.string(),
     choices: z.array(z.object({ index: z.int(), text: z.string(), logprobs: CompletionLogprobs.nullable(), finish_reason: FinishReason.nullable() })),
     usage: Usage.nullable().optional().describe("present (null until the last chunk) only with stream_options.include_usage"),
+    proof: ProofRef.optional().describe("on the last chunk before [DONE], when the answer is proven"),
   })
   .meta({ id: "CompletionChunk" });
 export type CompletionChunk = z.infer<typeof CompletionChunk>;

@@ -8,7 +8,10 @@ import { newId } from "../../core/ids.js";
 import type { EngineObserver } from "../../model/engine-observer.js";
 import type { ModelRegistry } from "../../model/model-registry.js";
 import type { LanguageModel } from "../../model/served-model.js";
+import type { GenerateTextResult } from "../../model/text-generation.js";
+import type { ProofScheduler } from "../../prover/proof-scheduler.js";
 import { planGeneration, type GenerationPlan } from "../generation-params.js";
+import { defaultTemperature, proofIdFor, recordGeneration } from "../generation-proof.js";
 import { findLanguageModel } from "../language-model.js";
 import { toCompletionLogprobs } from "../logprobs-wire.js";
 import { runChoices } from "../run-choices.js";
@@ -18,6 +21,8 @@ export interface CompletionsServiceDeps {
   readonly registry: ModelRegistry;
   readonly config: Config;
   readonly observer?: EngineObserver;
+  /** Records and enqueues proofs; absent = nothing is proven. */
+  readonly proofs?: ProofScheduler | null;
 }
 
 export interface CompletionJob {
@@ -29,7 +34,11 @@ export interface CompletionJob {
   readonly topLogprobs: number | null;
   /** Per prompt, the text echoed before each of its choices (empty without `echo`). */
   readonly echoes: readonly string[];
+  /** Set when this answer is proven. */
+  readonly proofId: string | null;
 }
+
+const ENDPOINT = "/v1/completions";
 
 function promptTokenLists(model: LanguageModel, prompt: CompletionRequest["prompt"]): number[][] {
   if (typeof prompt === "string") return [model.tokenizer.encode(prompt)];
@@ -49,8 +58,8 @@ export class CompletionsService {
   constructor(private readonly deps: CompletionsServiceDeps) {}
 
   prepare(request: CompletionRequest): CompletionJob {
-    const model = findLanguageModel(this.deps.registry, request.model, "/v1/completions");
-    const plan = planGeneration({ fields: request, maxTokens: request.max_tokens, maxTokensParam: "max_tokens", config: this.deps.config });
+    const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
+    const plan = planGeneration({ fields: request, maxTokens: request.max_tokens, maxTokensParam: "max_tokens", config: this.deps.config, defaultTemperature: defaultTemperature(model) });
     const prompts = promptTokenLists(model, request.prompt);
     model.batcher.checkCapacity(prompts.length * plan.n);
     return {
@@ -61,6 +70,7 @@ export class CompletionsService {
       plan,
       topLogprobs: request.logprobs ?? null,
       echoes: prompts.map((ids) => (request.echo ? model.tokenizer.decode(ids) : "")),
+      proofId: proofIdFor(this.deps.proofs, model, request.proof),
     };
   }
 
@@ -76,6 +86,7 @@ export class CompletionsService {
         return { index, text: echo + r.text, logprobs: r.logprobs ? toCompletionLogprobs(job.model.tokenizer, r.logprobs, echo.length) : null, finish_reason: r.finishReason };
       }),
       usage: this.usage(job, results),
+      ...(await this.proof(job, results)),
     };
   }
 
@@ -103,7 +114,16 @@ export class CompletionsService {
         send(chunk([{ index, text: echo, logprobs: null, finish_reason: result.finishReason }]));
       },
     });
-    if (job.plan.includeUsage) send({ ...chunk([]), usage: this.usage(job, results) });
+    const proof = await this.proof(job, results);
+    if (job.plan.includeUsage) send({ ...chunk([]), usage: this.usage(job, results), ...proof });
+    else if (proof.proof) send({ ...chunk([]), ...proof });
+  }
+
+  /** The `proof` field of the answer: the record made for it, when it is proven. */
+  private async proof(job: CompletionJob, results: readonly GenerateTextResult[]) {
+    if (!job.proofId || !this.deps.proofs) return {};
+    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: job.prompts, plan: job.plan, results });
+    return { proof: ref };
   }
 
   private echoOf(job: CompletionJob, index: number): string {

@@ -1,5 +1,6 @@
 /** HTTP of POST /v1/inferences. */
 import type { Router } from "express";
+import { PROOF_ID_HEADER } from "../generation-response.js";
 import { logIgnoredFields } from "../log-ignored-fields.js";
 import { parseRequest } from "../request-validation.js";
 import type { RouteDoc } from "../route-doc.js";
@@ -14,6 +15,8 @@ export function attachInferencesRouter(router: Router, service: InferencesServic
   router.post("/v1/inferences", async (req, res) => {
     const parsed = parseRequest(InferenceRequest, req.body);
     logIgnoredFields(req, parsed.ignoredFields);
-    res.json(await service.infer(parsed.value));
+    const inference = await service.infer(parsed.value);
+    if (inference.proof) res.setHeader(PROOF_ID_HEADER, inference.proof.id);
+    res.json(inference);
   });
 }

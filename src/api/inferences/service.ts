@@ -3,6 +3,7 @@ import { newId } from "../../core/ids.js";
 import type { ModelRegistry } from "../../model/model-registry.js";
 import { runInference, type InferenceResult } from "../../model/model-inference.js";
 import type { ServedModel } from "../../model/served-model.js";
+import type { ProofScheduler } from "../../prover/proof-scheduler.js";
 import type { Inference, InferenceRequest } from "./protocol.js";
 
 export const DEFAULT_TOP_TOKENS = 5;
@@ -28,12 +29,35 @@ function toWireOutput(model: ServedModel, result: InferenceResult): Inference["o
   };
 }
 
+export interface InferencesServiceDeps {
+  readonly registry: ModelRegistry;
+  /** Records and enqueues proofs; absent = nothing is proven. */
+  readonly proofs?: ProofScheduler | null;
+}
+
+const ENDPOINT = "/v1/inferences";
+
 export class InferencesService {
-  constructor(private readonly registry: ModelRegistry) {}
+  constructor(private readonly deps: InferencesServiceDeps) {}
 
   async infer(request: InferenceRequest): Promise<Inference> {
-    const model = this.registry.get(request.model);
+    const model = this.deps.registry.get(request.model);
     const result = await runInference({ model, input: request.input, topTokens: request.top_tokens ?? DEFAULT_TOP_TOKENS, param: "input" });
-    return { id: newId("inf"), object: "inference", created: Math.floor(Date.now() / 1000), model: model.id, output: toWireOutput(model, result) };
+    const output = toWireOutput(model, result);
+    const inference: Inference = { id: newId("inf"), object: "inference", created: Math.floor(Date.now() / 1000), model: model.id, output };
+    const { proofs } = this.deps;
+    if (!proofs || !model.provable || !model.circuit || !result.integerRun || request.proof === false) return inference;
+    const { sample, argmax, logits } = result.integerRun;
+    const proof = await proofs.scheduleInference({
+      id: newId("proof"),
+      model: model.id,
+      circuit: { modelId: model.circuit.model_id, vkeyHash: model.circuit.vkey_hash },
+      endpoint: ENDPOINT,
+      input: request.input,
+      sample,
+      served: { argmax, logits },
+      output,
+    });
+    return { ...inference, proof };
   }
 }

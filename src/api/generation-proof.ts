@@ -1,0 +1,54 @@
+/**
+ * What chat and text completions share about proofs: whether a request is proven (a provable model,
+ * a scheduler, and no `"proof": false`), its proof id (known before generating, so a stream can send
+ * `X-Proof-Id` with its headers), and the record made once every choice is generated. A generation the
+ * client abandoned is not recorded: nothing was served to prove.
+ */
+import { newId } from "../core/ids.js";
+import type { GenerateTextResult } from "../model/text-generation.js";
+import type { LanguageModel } from "../model/served-model.js";
+import type { ProofRef, ProofScheduler } from "../prover/proof-scheduler.js";
+import type { GenerationPlan } from "./generation-params.js";
+
+/** A new proof id when this request is proven, else null. */
+export function proofIdFor(scheduler: ProofScheduler | null | undefined, model: LanguageModel, proof: boolean | null | undefined): string | null {
+  return scheduler && model.provable && model.circuit && proof !== false ? newId("proof") : null;
+}
+
+/** Temperature used when a request sets none: greedy for a provable model, so its answers can be proven. */
+export function defaultTemperature(model: LanguageModel): number {
+  return model.provable ? 0 : 1;
+}
+
+export interface RecordGenerationOptions {
+  readonly scheduler: ProofScheduler;
+  readonly proofId: string;
+  readonly model: LanguageModel;
+  readonly endpoint: string;
+  /** One token list per prompt; choice index = prompt index × n + k. */
+  readonly prompts: readonly (readonly number[])[];
+  readonly plan: GenerationPlan;
+  readonly results: readonly GenerateTextResult[];
+}
+
+export function recordGeneration(options: RecordGenerationOptions): Promise<ProofRef> {
+  const { model, plan } = options;
+  const circuit = model.circuit!;
+  return options.scheduler.scheduleGeneration({
+    id: options.proofId,
+    model: model.id,
+    circuit: { modelId: circuit.model_id, vkeyHash: circuit.vkey_hash },
+    endpoint: options.endpoint,
+    promptTokens: options.prompts,
+    padToken: model.tokenizer.eotId,
+    choices: options.results.map((r, index) => ({
+      index,
+      prompt_index: Math.floor(index / plan.n),
+      tokens: r.tokens,
+      text: r.text,
+      finish_reason: r.finishReason,
+    })),
+    temperature: plan.temperature,
+    maxTokens: plan.maxTokens,
+  });
+}

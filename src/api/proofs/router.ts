@@ -1,0 +1,37 @@
+/** HTTP of GET /v1/proofs, GET /v1/proofs/{id} (with `?wait=`) and GET /v1/proofs/{id}/verification_key. */
+import type { Router } from "express";
+import { logIgnoredFields } from "../log-ignored-fields.js";
+import { parseRequest } from "../request-validation.js";
+import type { RouteDoc } from "../route-doc.js";
+import { ProofGetQuery, ProofList, ProofListQuery, VerificationKey, WireProof } from "./protocol.js";
+import type { ProofsService } from "./service.js";
+
+export const proofsRoutes: readonly RouteDoc[] = [
+  { method: "get", path: "/v1/proofs", summary: "List proof records, newest first (?status=&model=&limit=&after=)", response: ProofList },
+  { method: "get", path: "/v1/proofs/{id}", summary: "One proof record; ?wait=<seconds> (at most 60) holds the answer until it is final", response: WireProof },
+  { method: "get", path: "/v1/proofs/{id}/verification_key", summary: "The snarkjs verification key of the proof's circuit", response: VerificationKey },
+];
+
+export function attachProofsRouter(router: Router, service: ProofsService): void {
+  router.get("/v1/proofs", async (req, res) => {
+    const query = parseRequest(ProofListQuery, req.query);
+    logIgnoredFields(req, query.ignoredFields);
+    res.json(await service.list(query.value));
+  });
+
+  router.get("/v1/proofs/:id", async (req, res) => {
+    const query = parseRequest(ProofGetQuery, req.query);
+    logIgnoredFields(req, query.ignoredFields);
+    // A client that gives up on a long wait should not keep this request polling the store.
+    const controller = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const proof = await service.get(req.params.id, { waitSeconds: query.value.wait, signal: controller.signal });
+    if (!controller.signal.aborted) res.json(proof);
+  });
+
+  router.get("/v1/proofs/:id/verification_key", async (req, res) => {
+    res.json(await service.verificationKey(req.params.id));
+  });
+}
