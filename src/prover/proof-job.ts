@@ -142,7 +142,7 @@ export class ProofJobProcessor {
     await store.updateStep(record.id, index, { status: "proving", prover: this.prover });
     const { file, verifyMs } = await this.withHeartbeat(record.id, () => this.proveAndVerify(compiled, window, BigInt(request.nonce)));
     if (file.output !== output.token) {
-      throw new UnrecoverableJobError(`step ${index}: the served token ${output.token} is not the model's greedy choice ${String(file.output)}`);
+      throw new UnrecoverableJobError(`the served token ${output.token} is not the model's greedy choice ${String(file.output)}`);
     }
     await store.updateStep(record.id, index, {
       status: "proved",

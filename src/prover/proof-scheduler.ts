@@ -54,6 +54,8 @@ export interface ProofSchedulerOptions {
   readonly store: ProofStore;
   readonly queue: JobQueue;
   readonly logger: Logger;
+  /** How long an answer waits for the queue to take its jobs before leaving them to the sweep. @defaultValue 2000 */
+  readonly enqueueTimeoutMs?: number;
 }
 
 export function proofRef(record: Pick<ProofRecord, "id" | "status">): ProofRef {
@@ -118,14 +120,23 @@ export class ProofScheduler {
    */
   async enqueue(record: ProofRecord): Promise<boolean> {
     const { queue, logger } = this.options;
+    const timeoutMs = this.options.enqueueTimeoutMs ?? 2000;
+    const pending = record.steps.filter((s) => s.status !== "proved");
+    const adding = (async () =>
+      record.steps.length === 0 || pending.length === 0
+        ? queue.enqueue({ proofId: record.id })
+        : queue.enqueueFlow({ payload: { proofId: record.id } }, pending.map((s) => ({ payload: { proofId: record.id, step: s.index } }))))();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const pending = record.steps.filter((s) => s.status !== "proved");
-      if (record.steps.length === 0 || pending.length === 0) await queue.enqueue({ proofId: record.id });
-      else await queue.enqueueFlow({ payload: { proofId: record.id } }, pending.map((s) => ({ payload: { proofId: record.id, step: s.index } })));
+      // a Redis that went away makes its client retry for long; the answer must not wait for it
+      await Promise.race([adding, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)))]);
       return true;
     } catch (err) {
+      adding.catch(() => undefined);
       logger.warn({ err, proofId: record.id }, "could not enqueue proof jobs; the sweep will retry");
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -9,6 +9,7 @@ import type { Groth16Proof } from "snarkjs";
 import { buildCircuitInput, expectedPublicSignals, type ProvenOutput } from "../witness/circuit-input.js";
 import type { CompiledModel } from "./compiled-model.js";
 import type { SnarkLogger } from "../circuit/snark-logger.js";
+import { sharedBn128 } from "../circuit/snark-workers.js";
 
 export interface ProveOptions {
   /** The integer sample (token ids, bits, or quantized values). */
@@ -41,6 +42,7 @@ export async function prove(compiled: CompiledModel, options: ProveOptions): Pro
   const { input, output } = buildCircuitInput(compiled.manifest, compiled.model, options.sample, nonce);
   const wtns = await compiled.witness.wtns(input);
   const t1 = performance.now();
+  await sharedBn128();
   const { proof, publicSignals } = await snarkjs.groth16.prove(compiled.zkeyPath, { type: "mem", data: wtns }, options.logger);
   const t2 = performance.now();
   const expected = (await expectedPublicSignals(compiled.manifest, options.sample, nonce, output)).map(String);

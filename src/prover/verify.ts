@@ -5,6 +5,7 @@
  */
 import * as snarkjs from "snarkjs";
 import { vkeyHash, type CircuitManifest } from "../circuit/compile.js";
+import { sharedBn128 } from "../circuit/snark-workers.js";
 import { decodePublicSignals, expectedPublicSignals } from "../witness/circuit-input.js";
 import type { NonceLedger } from "./nonce-ledger.js";
 import type { ProofFile } from "./prove.js";
@@ -30,6 +31,7 @@ export async function verifyProof(manifest: CircuitManifest, vkey: Record<string
     return { valid: false, reason: "public signals are not integers" };
   }
   // snarkjs throws on malformed proof points; that is an invalid proof, not an error
+  await sharedBn128();
   const ok = await snarkjs.groth16.verify(vkey, file.public_signals, file.proof).catch(() => false);
   if (!ok) return { valid: false, reason: "the Groth16 pairing check fails for these public signals" };
   const expected = await expectedPublicSignals(manifest, file.input, BigInt(file.nonce), file.output);
