@@ -118,7 +118,10 @@ export class ProofJobProcessor {
       throw new UnrecoverableJobError(`the served output ${JSON.stringify(served)} is not the proven output ${JSON.stringify(file.output)}`);
     }
     const timings: ProofTimings = { witness: file.timings.witness_ms, prove: file.timings.prove_ms, verify: verifyMs, total: round(claim.queuedMs + this.now() - started) };
-    const done = await this.options.store.transition(record.id, "proving", "proved", { publicSignals: [...file.public_signals], proof: file.proof, prover: this.prover, timings });
+    // a worker that stalled past its lease may have been taken over: then the new claim's result stands
+    const current = await this.options.store.get(record.id);
+    const stillOurs = current?.status === "proving" && current.attempts === record.attempts;
+    const done = stillOurs && (await this.options.store.transition(record.id, "proving", "proved", { publicSignals: [...file.public_signals], proof: file.proof, prover: this.prover, timings }));
     if (!done) this.options.logger.warn({ proofId: record.id }, "proof finished after its record moved on; result dropped");
   }
 

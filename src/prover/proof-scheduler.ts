@@ -83,7 +83,9 @@ export class ProofScheduler {
       temperature: options.temperature,
       max_tokens: options.maxTokens,
     };
-    const steps: ProofStep[] = stepOutputs(options.choices).map((output, index) => ({
+    const sampled = options.temperature > 0;
+    // a sampled generation has no steps to prove: its record only says why
+    const steps: ProofStep[] = (sampled ? [] : stepOutputs(options.choices)).map((output, index) => ({
       index,
       status: "queued",
       publicSignals: null,
@@ -95,7 +97,7 @@ export class ProofScheduler {
     const record = await this.options.store.create(
       newProofRecord({ id: options.id, model: options.model, request, output: { choices: options.choices }, vkeyHash: options.circuit.vkeyHash, steps }),
     );
-    if (options.temperature > 0) {
+    if (sampled) {
       const reason = `not provable: tokens were sampled at temperature ${options.temperature}; proofs cover greedy decoding (temperature 0) only`;
       return proofRef((await this.options.store.transition(record.id, "queued", "failed", { error: reason })) ?? record);
     }
