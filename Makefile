@@ -32,8 +32,9 @@ test: install
 models: build
 	node bin/proofgate.js models build
 
+## every benchmark; each rewrites its section of docs/BENCHMARKS.md (bench/provers needs Redis and PostgreSQL)
 bench: install
-	node --import tsx bench/models.ts
+	for b in models gateway zk provers; do node --import tsx bench/$$b.ts || exit 1; done
 
 clean:
 	rm -rf dist

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "./config/config.js";
 import { ProofgateError } from "./core/errors.js";
+import { setSnarkThreads } from "./circuit/snark-workers.js";
 import { BullmqJobQueue, redactRedisUrl } from "./jobs/job-queue-bullmq.js";
 import { MemoryJobQueue } from "./jobs/job-queue-memory.js";
 import type { JobQueue, JobWorker } from "./jobs/job-queue.js";
@@ -82,7 +83,9 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName });
     const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs });
     const workers: JobWorker[] = [];
-    for (let k = 0; k < (options.provers ?? config.provers); k++) {
+    const provers = options.provers ?? config.provers;
+    if (provers > 0) setSnarkThreads(config.proverThreads ?? provers * config.proverConcurrency);
+    for (let k = 0; k < provers; k++) {
       workers.push(await queue.process(processor.handler, { concurrency: config.proverConcurrency, lockMs: config.proofLeaseMs }));
     }
     sweep.start(config.sweepIntervalMs);

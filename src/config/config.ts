@@ -47,6 +47,8 @@ export interface Config {
   readonly provers: number;
   /** $PROVER_CONCURRENCY, default 2: jobs one worker proves at once. */
   readonly proverConcurrency: number;
+  /** $PROVER_THREADS: snarkjs threads of a proving process; default null = one per job it proves at once (one proof ≈ one core). */
+  readonly proverThreads: number | null;
   /** $PROOFGATE_PROOF_LEASE_MS, default 30000: how long a silent worker keeps a job (queue lock and record lease). */
   readonly proofLeaseMs: number;
   /** $PROOFGATE_SWEEP_INTERVAL_MS, default 30000: how often pending records are re-enqueued from the store. */
@@ -97,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queuePrefix: env.PROOFGATE_QUEUE_PREFIX || "proofgate",
     provers: integer(env, "PROVERS", 1, 0),
     proverConcurrency: integer(env, "PROVER_CONCURRENCY", 2, 1),
+    proverThreads: env.PROVER_THREADS ? integer(env, "PROVER_THREADS", 1, 1) : null,
     proofLeaseMs: integer(env, "PROOFGATE_PROOF_LEASE_MS", 30_000, 100),
     sweepIntervalMs: integer(env, "PROOFGATE_SWEEP_INTERVAL_MS", 30_000, 100),
     jobAttempts: integer(env, "PROOFGATE_JOB_ATTEMPTS", 3, 1),

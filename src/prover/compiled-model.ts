@@ -14,6 +14,8 @@ export interface CompiledModel {
   readonly model: IntegerModel;
   readonly witness: CircuitWitness;
   readonly zkeyPath: string;
+  /** The proving key's bytes, read once: snarkjs would otherwise read the file again for every proof. */
+  readonly zkey: Uint8Array;
   readonly vkey: Record<string, unknown>;
 }
 
@@ -35,6 +37,7 @@ export async function loadCompiledModel(dir: string): Promise<CompiledModel> {
     model,
     witness: await CircuitWitness.load(join(dir, manifest.files.wasm), join(dir, manifest.files.witness_map)),
     zkeyPath: join(dir, manifest.files.zkey),
+    zkey: new Uint8Array(await readFile(join(dir, manifest.files.zkey))),
     vkey: JSON.parse(await readFile(join(dir, manifest.files.vkey), "utf8")) as Record<string, unknown>,
   };
 }
