@@ -4,6 +4,7 @@
  * work to put on it. Every run uses its own Redis key prefix, PostgreSQL schema and temporary folder.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { after, before } from "node:test";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import { pino, type Logger } from "pino";
+import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import { SQLITE_FILE } from "../../src/compose.js";
 import type { ProofRecord, ProofStatus } from "../../src/core/proof-record.js";
 import { BullmqJobQueue } from "../../src/jobs/job-queue-bullmq.js";
@@ -405,4 +407,34 @@ export class Cluster {
     await Promise.all(this.workers.map((w) => w.kill()));
     await this.cleanup();
   }
+}
+
+/** A test file's clusters of one store kind: the pg-spam work is loaded before its tests, and every cluster opened is closed after them. */
+export interface ClusterSuite {
+  readonly work: SpamWork;
+  open(): Promise<Cluster>;
+}
+
+/** Registers the file's `before`/`after` hooks (nothing is loaded when the file is skipped). */
+export function clusterSuite(kind: ClusterStore, skip: string | undefined): ClusterSuite {
+  const clusters: Cluster[] = [];
+  let work: SpamWork | undefined;
+  before(async () => {
+    if (!skip) work = await SpamWork.load();
+  });
+  after(async () => {
+    await Promise.allSettled(clusters.map((c) => c.close()));
+    await releaseSnarkWorkers();
+  });
+  return {
+    get work() {
+      if (!work) throw new Error("the pg-spam work is loaded before the tests");
+      return work;
+    },
+    async open() {
+      const cluster = await Cluster.open(kind);
+      clusters.push(cluster);
+      return cluster;
+    },
+  };
 }

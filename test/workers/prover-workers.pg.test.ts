@@ -5,13 +5,12 @@
  * schema and key prefix, removed afterwards. Skips with a reason when Redis or PostgreSQL is missing on
  * a developer machine; under CI=true a missing one fails (STYLE rule 10).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import * as snarkjs from "snarkjs";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import type { ProofRecord } from "../../src/core/proof-record.js";
-import { Cluster, REDIS_URL, SpamWork, countByStatus, postgresUnreachable, readAll, redisUnreachable, waitAllFinal, waitFor } from "./prover-cluster.fixture.js";
+import { clusterSuite, REDIS_URL, countByStatus, postgresUnreachable, readAll, redisUnreachable, waitAllFinal, waitFor } from "./prover-cluster.fixture.js";
 
 const skip = (await redisUnreachable()) ?? (await postgresUnreachable());
 const JOBS = 50;
@@ -24,23 +23,7 @@ const FLUSHALL = process.env.CI === "true" || process.env.PROOFGATE_TEST_FLUSHAL
 const DELETE_MATCHING = "local keys = redis.call('KEYS', ARGV[1]) for _, key in ipairs(keys) do redis.call('DEL', key) end return #keys";
 const FINISH_MS = 120_000;
 
-let work: SpamWork;
-const clusters: Cluster[] = [];
-
-before(async () => {
-  if (!skip) work = await SpamWork.load();
-});
-
-after(async () => {
-  await Promise.allSettled(clusters.map((c) => c.close()));
-  await releaseSnarkWorkers();
-});
-
-async function openCluster(): Promise<Cluster> {
-  const cluster = await Cluster.open("postgres");
-  clusters.push(cluster);
-  return cluster;
-}
+const suite = clusterSuite("postgres", skip);
 
 function byProver(records: readonly ProofRecord[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -58,9 +41,9 @@ function assertAllProved(records: readonly ProofRecord[]): void {
 }
 
 test("postgres: two worker processes share 50 jobs; each record is proved exactly once, and the proofs verify", { skip, timeout: 180_000 }, async () => {
-  const cluster = await openCluster();
+  const cluster = await suite.open();
   const [a, b] = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
-  const ids = await cluster.schedule(work, JOBS);
+  const ids = await cluster.schedule(suite.work, JOBS);
 
   const records = await waitAllFinal(cluster.store, ids, FINISH_MS);
   assertAllProved(records);
@@ -77,24 +60,24 @@ test("postgres: two worker processes share 50 jobs; each record is proved exactl
 
   // a sample of the stored proofs verifies against the shipped verification key
   for (const r of [records[0], records[17], records[33], records[JOBS - 1]]) {
-    const ok = await snarkjs.groth16.verify(work.vkey, r.publicSignals!, r.proof as snarkjs.Groth16Proof);
+    const ok = await snarkjs.groth16.verify(suite.work.vkey, r.publicSignals!, r.proof as snarkjs.Groth16Proof);
     assert.equal(ok, true, `${r.id} verifies`);
   }
   // and a tampered one does not
   const tampered = [...records[0].publicSignals!];
   tampered[tampered.length - 1] = String(BigInt(tampered[tampered.length - 1]) + 1n);
-  assert.equal(await snarkjs.groth16.verify(work.vkey, tampered, records[0].proof as snarkjs.Groth16Proof), false);
+  assert.equal(await snarkjs.groth16.verify(suite.work.vkey, tampered, records[0].proof as snarkjs.Groth16Proof), false);
 
   for (const w of [a, b]) assert.deepEqual(await w.stop("SIGTERM"), { code: 0, signal: null }, `${w.name} stops cleanly`);
 });
 
 test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes the records it had claimed", { skip, timeout: 180_000 }, async () => {
-  const cluster = await openCluster();
+  const cluster = await suite.open();
   const [victim, survivor] = await cluster.startWorkers([
     { name: "worker-victim", concurrency: 2 },
     { name: "worker-survivor", concurrency: 1 },
   ]);
-  const ids = await cluster.schedule(work, JOBS);
+  const ids = await cluster.schedule(suite.work, JOBS);
 
   // once some work is done and the victim holds records, kill it without warning
   await waitFor(
@@ -130,9 +113,9 @@ test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes 
 });
 
 test("postgres: Redis losing every key mid-run (FLUSHALL) loses no record; the sweep re-enqueues them from the store", { skip, timeout: 180_000 }, async () => {
-  const cluster = await openCluster();
+  const cluster = await suite.open();
   const workers = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
-  const ids = await cluster.schedule(work, 30);
+  const ids = await cluster.schedule(suite.work, 30);
 
   await waitFor(
     async () => ((await readAll(cluster.store, ids)).filter((r) => r.status === "proved").length >= 8 ? true : undefined),

@@ -5,36 +5,19 @@
  * Each test has its own folder and key prefix, removed afterwards. Skips with a reason when no Redis
  * answers on a developer machine; under CI=true a missing Redis fails (STYLE rule 10).
  */
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
-import { Cluster, SpamWork, countByStatus, readAll, redisUnreachable, waitAllFinal, waitFor } from "./prover-cluster.fixture.js";
+import { clusterSuite, countByStatus, readAll, redisUnreachable, waitAllFinal, waitFor } from "./prover-cluster.fixture.js";
 
 const skip = await redisUnreachable();
 const FINISH_MS = 90_000;
 
-let work: SpamWork;
-const clusters: Cluster[] = [];
-
-before(async () => {
-  if (!skip) work = await SpamWork.load();
-});
-
-after(async () => {
-  await Promise.allSettled(clusters.map((c) => c.close()));
-  await releaseSnarkWorkers();
-});
-
-async function openCluster(): Promise<Cluster> {
-  const cluster = await Cluster.open("sqlite");
-  clusters.push(cluster);
-  return cluster;
-}
+const suite = clusterSuite("sqlite", skip);
 
 test("sqlite: two worker processes share the jobs through one SQLite file; each record is proved exactly once", { skip, timeout: 120_000 }, async () => {
-  const cluster = await openCluster();
+  const cluster = await suite.open();
   const [a, b] = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
-  const ids = await cluster.schedule(work, 16);
+  const ids = await cluster.schedule(suite.work, 16);
 
   const records = await waitAllFinal(cluster.store, ids, FINISH_MS);
   assert.deepEqual(countByStatus(records), { proved: ids.length });
@@ -53,12 +36,12 @@ test("sqlite: two worker processes share the jobs through one SQLite file; each 
 });
 
 test("sqlite: a worker sent SIGTERM while proving finishes the proofs it holds and exits 0; the other worker does the rest", { skip, timeout: 120_000 }, async () => {
-  const cluster = await openCluster();
+  const cluster = await suite.open();
   const [leaving, staying] = await cluster.startWorkers([
     { name: "worker-leaving", concurrency: 2 },
     { name: "worker-staying", concurrency: 1 },
   ]);
-  const ids = await cluster.schedule(work, 10);
+  const ids = await cluster.schedule(suite.work, 10);
 
   const held = await waitFor(
     async () => {
