@@ -2,7 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadManifest } from "../prover/compiled-model.js";
-import { findCompiledModel } from "../prover/find-compiled.js";
+import { CompiledCatalog } from "../prover/compiled-catalog.js";
+import { loadConfig } from "../config/config.js";
 import type { ProofFile } from "../prover/prove.js";
 import { verifyProof } from "../prover/verify.js";
 import { UsageError, type Verb } from "./verb.js";
@@ -16,7 +17,7 @@ export const verifyVerb: Verb = {
     if (positionals.length !== 1) throw new UsageError("expects exactly one <proof.json>");
     const file = JSON.parse(await readFile(positionals[0], "utf8")) as ProofFile;
     if (typeof file.model_id !== "string" || !file.proof || !Array.isArray(file.public_signals)) throw new UsageError(`${positionals[0]} is not a proofgate proof file`);
-    const dir = typeof values.model === "string" ? values.model : await findCompiledModel(file.model_id);
+    const dir = typeof values.model === "string" ? values.model : (await CompiledCatalog.open(servedModelFolders())).dir(file.model_id);
     if (!dir) {
       console.error(`invalid: no compiled model with id ${file.model_id} (pass --model <dir>)`);
       return 1;
@@ -28,3 +29,9 @@ export const verifyVerb: Verb = {
     return result.valid ? 0 : 1;
   },
 };
+
+/** Where `serve` finds models: artifacts/models and $PROOFGATE_MODELS. */
+function servedModelFolders(): { roots: readonly string[]; dirs: readonly string[] } {
+  const config = loadConfig();
+  return { roots: config.modelRoots, dirs: config.modelDirs };
+}

@@ -35,6 +35,11 @@ export class CompiledCatalog {
     return [...this.manifests.keys()];
   }
 
+  /** The folder holding that circuit, or null. */
+  dir(modelId: string): string | null {
+    return this.manifests.get(modelId)?.dir ?? null;
+  }
+
   manifest(modelId: string): CircuitManifest | null {
     return this.manifests.get(modelId)?.manifest ?? null;
   }
