@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 SOURCES := $(shell find src bench scripts -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: run test install build typecheck models bench clean
+.PHONY: run test install build typecheck models contracts bench clean
 
 # npm ci only when the lock file changed since the last install
 $(NODE_MODULES): package.json package-lock.json .npmrc
@@ -28,13 +28,17 @@ test: install
 	npx tsc -p tsconfig.json --noEmit
 	node --import tsx --test --test-concurrency=1 --test-force-exit $$(find test -name '*.test.ts' | sort)
 
+## regenerate contracts/generated/ and artifacts/contracts/contracts.json (seconds)
+contracts: build
+	node bin/proofgate.js contracts build
+
 ## retrain the shipped models (~30 minutes; byte-identical for the same seed)
 models: build
 	node bin/proofgate.js models build
 
 ## every benchmark; each rewrites its section of docs/BENCHMARKS.md (bench/provers needs Redis and PostgreSQL)
 bench: install
-	for b in models gateway zk provers; do node --import tsx bench/$$b.ts || exit 1; done
+	for b in models gateway zk provers gas; do node --import tsx bench/$$b.ts || exit 1; done
 
 clean:
 	rm -rf dist

@@ -2,11 +2,16 @@
  * The composition root: the only place that picks implementations. Embedded by default (SQLite under
  * the data folder, an in-process queue when no Redis answers); distributed with `DATABASE_URL`
  * (PostgreSQL) and a reachable `REDIS_URL` (BullMQ), shared by `proofgate serve` and any number of
- * `proofgate worker` processes.
+ * `proofgate worker` processes. The chain likewise: an anvil spawned on loopback, or `RPC_URL`.
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { Config } from "./config/config.js";
+import { openChain, type ChainConnection } from "./chain/chain-connection.js";
+import { loadContracts } from "./chain/contract-build.js";
+import { deployContracts, type Deployment } from "./chain/deployment.js";
+import { OracleWatcher } from "./chain/oracle-watcher.js";
+import { ChainSubmitter } from "./chain/submitter.js";
+import type { Config, SubmitPolicy } from "./config/config.js";
 import { ProofgateError } from "./core/errors.js";
 import { setSnarkThreads } from "./circuit/snark-workers.js";
 import { BullmqJobQueue, redactRedisUrl } from "./jobs/job-queue-bullmq.js";
@@ -69,6 +74,8 @@ export interface OpenProofServicesOptions {
   readonly requireRedis?: boolean;
   /** Worker identity prefix. @defaultValue host:pid */
   readonly proverName?: string;
+  /** Which new records go on-chain (the gateway's records; workers make none). @defaultValue "none" */
+  readonly submitPolicy?: SubmitPolicy;
 }
 
 export async function openProofServices(options: OpenProofServicesOptions): Promise<ProofServices> {
@@ -79,7 +86,7 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     queue = options.queue ?? (await openJobQueue({ config, logger, requireRedis: options.requireRedis }));
     queue.on("error", (err) => logger.warn({ err }, "job queue error"));
     const catalog = await CompiledCatalog.open({ roots: config.modelRoots, dirs: config.modelDirs });
-    const scheduler = new ProofScheduler({ store, queue, logger });
+    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none" });
     const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName });
     const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs });
     const workers: JobWorker[] = [];
@@ -102,6 +109,44 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
   } catch (err) {
     await queue?.close();
     await store.close();
+    throw err;
+  }
+}
+
+export interface ChainServices {
+  readonly connection: ChainConnection;
+  readonly deployment: Deployment;
+  readonly submitter: ChainSubmitter;
+  readonly watcher: OracleWatcher;
+  /** Stops watching and submitting (the record in hand finishes), then the chain (an embedded anvil saves its state). */
+  close(): Promise<void>;
+}
+
+/**
+ * The chain side of `serve`: connect (or spawn anvil), deploy or find the contracts, then submit
+ * proved records and answer oracle requests. Null when PROOFGATE_SUBMIT=none.
+ */
+export async function openChainServices({ config, logger, proofs }: { config: Config; logger: Logger; proofs: ProofServices }): Promise<ChainServices | null> {
+  const connection = await openChain(config, logger);
+  if (!connection) return null;
+  try {
+    const artifact = await loadContracts();
+    const deployment = await deployContracts(connection, artifact, proofs.catalog, { dataDir: config.dataDir, feeWei: config.oracleFeeWei, timeoutS: config.oracleTimeoutS, logger });
+    const common = { chain: connection, deployment, artifact, store: proofs.store, logger, pollMs: config.chainPollMs };
+    const submitter = new ChainSubmitter({ ...common, leaseMs: config.proofLeaseMs });
+    const watcher = new OracleWatcher({ ...common, catalog: proofs.catalog, scheduler: proofs.scheduler });
+    submitter.start();
+    watcher.start();
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> =>
+      (closing ??= (async () => {
+        await watcher.stop();
+        await submitter.stop();
+        await connection.close();
+      })());
+    return { connection, deployment, submitter, watcher, close };
+  } catch (err) {
+    await connection.close();
     throw err;
   }
 }

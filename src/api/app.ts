@@ -29,6 +29,8 @@ import { buildOpenApiDocument } from "./openapi/service.js";
 import { limitRequestRate } from "./rate-limit.js";
 import { PROOF_ID_HEADER } from "./generation-response.js";
 import { ProofsService } from "./proofs/service.js";
+import type { ChainInfo } from "./chain/protocol.js";
+import { attachChainRouter, chainRoutes } from "./chain/router.js";
 import { attachProofsRouter, proofsRoutes } from "./proofs/router.js";
 
 export interface BuildAppOptions {
@@ -39,6 +41,8 @@ export interface BuildAppOptions {
   readonly version: string;
   /** The proof store, queue and catalog; absent = answers are not proven and /v1/proofs is not served. */
   readonly proofs?: ProofServices | null;
+  /** Where proofs go on-chain; absent = nowhere (GET /v1/chain answers 404). */
+  readonly chain?: ChainInfo | null;
 }
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -47,7 +51,7 @@ const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Seconds a client is told to wait when every batch slot and queue place is taken. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
 
-export function buildApp({ config, registry, metrics, logger, version, proofs = null }: BuildAppOptions): Express {
+export function buildApp({ config, registry, metrics, logger, version, proofs = null, chain = null }: BuildAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
@@ -70,7 +74,7 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   const open = express.Router();
   attachHealthRouter(open, new HealthService(registry));
   attachMetricsRouter(open, metrics);
-  const routes = [...healthRoutes, ...metricsRoutes, ...openApiRoutes, ...modelsRoutes, ...chatRoutes, ...completionsRoutes, ...inferencesRoutes, ...proofsRoutes];
+  const routes = [...healthRoutes, ...metricsRoutes, ...openApiRoutes, ...modelsRoutes, ...chatRoutes, ...completionsRoutes, ...inferencesRoutes, ...proofsRoutes, ...chainRoutes];
   attachOpenApiRouter(open, buildOpenApiDocument({ routes, version }));
   app.use(open);
 
@@ -87,6 +91,7 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }));
   attachInferencesRouter(v1, new InferencesService({ registry, proofs: scheduler }));
   if (proofs) attachProofsRouter(v1, new ProofsService({ store: proofs.store, catalog: proofs.catalog }));
+  attachChainRouter(v1, chain);
   app.use(v1);
 
   app.use((req) => {

@@ -6,6 +6,7 @@ import { randomInt } from "node:crypto";
 import { z } from "zod";
 import type { Config } from "../config/config.js";
 import { ProofgateError } from "../core/errors.js";
+import { ProofParamSchema } from "./proofs/protocol.js";
 
 export const StopParam = z.union([z.string().min(1), z.array(z.string().min(1)).max(16)]);
 
@@ -20,7 +21,7 @@ export const generationFields = {
   stop: StopParam.nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
-  proof: z.boolean().nullish().describe("false skips proving"),
+  proof: ProofParamSchema,
   user: z.string().nullish(),
 };
 

@@ -10,9 +10,16 @@ import type { LanguageModel } from "../model/served-model.js";
 import type { ProofRef, ProofScheduler } from "../prover/proof-scheduler.js";
 import type { GenerationPlan } from "./generation-params.js";
 
+/** A request's `proof` field: false skips proving; `{"submit": true}` asks for on-chain submission. */
+export type ProofParam = boolean | { readonly submit: boolean } | null | undefined;
+
 /** A new proof id when this request is proven, else null. */
-export function proofIdFor(scheduler: ProofScheduler | null | undefined, model: LanguageModel, proof: boolean | null | undefined): string | null {
+export function proofIdFor(scheduler: ProofScheduler | null | undefined, model: LanguageModel, proof: ProofParam): string | null {
   return scheduler && model.provable && model.circuit && proof !== false ? newId("proof") : null;
+}
+
+export function submitAsked(proof: ProofParam): boolean {
+  return typeof proof === "object" && proof !== null && proof.submit;
 }
 
 /** Temperature used when a request sets none: greedy for a provable model, so its answers can be proven. */
@@ -29,6 +36,7 @@ export interface RecordGenerationOptions {
   readonly prompts: readonly (readonly number[])[];
   readonly plan: GenerationPlan;
   readonly results: readonly GenerateTextResult[];
+  readonly submit: boolean;
 }
 
 export function recordGeneration(options: RecordGenerationOptions): Promise<ProofRef> {
@@ -50,5 +58,6 @@ export function recordGeneration(options: RecordGenerationOptions): Promise<Proo
     })),
     temperature: plan.temperature,
     maxTokens: plan.maxTokens,
+    submitAsked: options.submit,
   });
 }

@@ -8,6 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
+import type { ChainInfo } from "./chain/protocol.js";
 import type { ProofServices } from "../compose.js";
 import { ModelRegistry } from "../model/model-registry.js";
 import { buildApp } from "./app.js";
@@ -19,6 +20,8 @@ export interface StartGatewayOptions {
   readonly version?: string;
   /** Proof store, queue, workers; absent = nothing is proven. The gateway does not close them. */
   readonly proofs?: ProofServices | null;
+  /** GET /v1/chain's answer; absent = nothing goes on-chain. */
+  readonly chain?: ChainInfo | null;
 }
 
 export interface Gateway {
@@ -32,7 +35,7 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway({ config, logger, version = "0.1.0", proofs = null }: StartGatewayOptions): Promise<Gateway> {
+export async function startGateway({ config, logger, version = "0.1.0", proofs = null, chain = null }: StartGatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const registry = new ModelRegistry({
     roots: config.modelRoots,
@@ -43,7 +46,7 @@ export async function startGateway({ config, logger, version = "0.1.0", proofs =
     observer: metrics,
     warn: (message) => logger.warn(message),
   });
-  const app = buildApp({ config, registry, metrics, logger, version, proofs });
+  const app = buildApp({ config, registry, metrics, logger, version, proofs, chain });
   const server = createServer(app);
   server.listen(config.port, config.host);
   await once(server, "listening");

@@ -6,12 +6,13 @@ import { ceremony } from "./ceremony.js";
 import { compile } from "./compile.js";
 import { proveVerb } from "./prove.js";
 import { verifyVerb } from "./verify.js";
+import { contractsBuild } from "./contracts-build.js";
 import { modelsBuild } from "./models-build.js";
 import { serve } from "./serve.js";
 import { worker } from "./worker.js";
 import { parseVerbArgs, UsageError, verbHelp, type Verb } from "./verb.js";
 
-export const VERBS: readonly Verb[] = [serve, worker, modelsBuild, compile, proveVerb, verifyVerb, ceremony];
+export const VERBS: readonly Verb[] = [serve, worker, modelsBuild, compile, proveVerb, verifyVerb, ceremony, contractsBuild];
 
 export function overallHelp(): string {
   const lines = ["usage: proofgate <command> [options]", "", "commands:"];

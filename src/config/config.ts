@@ -3,8 +3,15 @@
  * process.env. Bad values fail at startup with a message naming the variable.
  */
 import { resolve } from "node:path";
+import { Secret } from "../core/secret.js";
 
 export type DeviceChoice = "auto" | "cpu" | "cuda";
+
+/** Which proved records go on-chain: every one, none (no chain at all), or those a request asked for. */
+export type SubmitPolicy = "all" | "none" | "requested";
+
+/** Who signs transactions on $RPC_URL. The embedded chain uses anvil's first dev account. */
+export type ChainSigner = { readonly kind: "key"; readonly privateKey: Secret } | { readonly kind: "keystore"; readonly path: string; readonly password: Secret };
 
 export interface Config {
   /** $PORT, default 8080. */
@@ -57,6 +64,20 @@ export interface Config {
   readonly jobAttempts: number;
   /** $PROOFGATE_JOB_BACKOFF_MS, default 1000: delay before the first retry, doubled after each. */
   readonly jobBackoffMs: number;
+  /** $PROOFGATE_SUBMIT, default all: which proved records are submitted on-chain (none: no chain). */
+  readonly submitPolicy: SubmitPolicy;
+  /** $RPC_URL: any EVM chain; unset = an anvil chain spawned on a free loopback port. */
+  readonly rpcUrl: string | null;
+  /** $PRIVATE_KEY, or $PROOFGATE_KEYSTORE with $PROOFGATE_KEYSTORE_PASSWORD; required with $RPC_URL. */
+  readonly chainSigner: ChainSigner | null;
+  /** $PROOFGATE_ANVIL_STATE: a file the embedded anvil loads at start and saves at exit (default none: a fresh chain). */
+  readonly anvilStatePath: string | null;
+  /** $PROOFGATE_CHAIN_POLL_MS, default 250: how often proved records and oracle requests are looked for. */
+  readonly chainPollMs: number;
+  /** $PROOFGATE_ORACLE_FEE_WEI, default 10^15: the oracle's fee per request, for every model it serves. */
+  readonly oracleFeeWei: bigint;
+  /** $PROOFGATE_ORACLE_TIMEOUT_S, default 3600: how long a request waits before its fee can be refunded. */
+  readonly oracleTimeoutS: number;
 }
 
 export const DEFAULT_MODEL_ROOT = "artifacts/models";
@@ -78,6 +99,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (device !== "auto" && device !== "cpu" && device !== "cuda") {
     throw new Error(`PROOFGATE_DEVICE must be auto, cpu or cuda, got "${device}"`);
   }
+  const submitPolicy = env.PROOFGATE_SUBMIT || "all";
+  if (submitPolicy !== "all" && submitPolicy !== "none" && submitPolicy !== "requested") {
+    throw new Error(`PROOFGATE_SUBMIT must be all, none or requested, got "${submitPolicy}"`);
+  }
+  const rpcUrl = env.RPC_URL || null;
+  const chainSigner = signerFrom(env);
+  if (rpcUrl && submitPolicy !== "none" && !chainSigner) throw new Error("RPC_URL needs PRIVATE_KEY or PROOFGATE_KEYSTORE (with PROOFGATE_KEYSTORE_PASSWORD) to sign submissions");
+  const oracleFee = env.PROOFGATE_ORACLE_FEE_WEI || "1000000000000000";
+  if (!/^\d+$/.test(oracleFee)) throw new Error(`PROOFGATE_ORACLE_FEE_WEI must be a whole number of wei, got "${oracleFee}"`);
   return Object.freeze({
     port: integer(env, "PORT", 8080, 0),
     host: env.HOST || "127.0.0.1",
@@ -104,5 +134,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalMs: integer(env, "PROOFGATE_SWEEP_INTERVAL_MS", 30_000, 100),
     jobAttempts: integer(env, "PROOFGATE_JOB_ATTEMPTS", 3, 1),
     jobBackoffMs: integer(env, "PROOFGATE_JOB_BACKOFF_MS", 1000, 0),
+    submitPolicy,
+    rpcUrl,
+    chainSigner,
+    anvilStatePath: env.PROOFGATE_ANVIL_STATE ? resolve(env.PROOFGATE_ANVIL_STATE) : null,
+    chainPollMs: integer(env, "PROOFGATE_CHAIN_POLL_MS", 250, 10),
+    oracleFeeWei: BigInt(oracleFee),
+    oracleTimeoutS: integer(env, "PROOFGATE_ORACLE_TIMEOUT_S", 3600, 1),
   });
+}
+
+function signerFrom(env: NodeJS.ProcessEnv): ChainSigner | null {
+  if (env.PRIVATE_KEY) {
+    if (!/^(0x)?[0-9a-fA-F]{64}$/.test(env.PRIVATE_KEY)) throw new Error("PRIVATE_KEY must be 32 bytes of hex");
+    return { kind: "key", privateKey: new Secret(env.PRIVATE_KEY.startsWith("0x") ? env.PRIVATE_KEY : `0x${env.PRIVATE_KEY}`) };
+  }
+  if (env.PROOFGATE_KEYSTORE) {
+    if (env.PROOFGATE_KEYSTORE_PASSWORD === undefined) throw new Error("PROOFGATE_KEYSTORE needs PROOFGATE_KEYSTORE_PASSWORD");
+    return { kind: "keystore", path: resolve(env.PROOFGATE_KEYSTORE), password: new Secret(env.PROOFGATE_KEYSTORE_PASSWORD) };
+  }
+  return null;
 }

@@ -60,12 +60,13 @@ export interface ProofStep {
   readonly prover: string | null;
 }
 
+/** Where a proof went on-chain. Block and gas are null while the transaction is not mined yet (`submitted`). */
 export interface ProofChainReceipt {
   readonly chainId: number;
   readonly contract: string;
   readonly txHash: string;
-  readonly blockNumber: bigint;
-  readonly gasUsed: bigint;
+  readonly blockNumber: bigint | null;
+  readonly gasUsed: bigint | null;
 }
 
 export interface ProofRecord {
@@ -151,8 +152,8 @@ export interface WireProofChain {
   chain_id: number;
   contract: string;
   tx_hash: string;
-  block_number: string;
-  gas_used: string;
+  block_number: string | null;
+  gas_used: string | null;
 }
 
 export interface WireProof {
@@ -203,8 +204,8 @@ export function toWireChain(chain: ProofChainReceipt | null): WireProofChain | n
     chain_id: chain.chainId,
     contract: chain.contract,
     tx_hash: chain.txHash,
-    block_number: chain.blockNumber.toString(),
-    gas_used: chain.gasUsed.toString(),
+    block_number: chain.blockNumber?.toString() ?? null,
+    gas_used: chain.gasUsed?.toString() ?? null,
   };
 }
 
@@ -214,8 +215,8 @@ export function fromWireChain(wire: WireProofChain | null): ProofChainReceipt | 
     chainId: wire.chain_id,
     contract: wire.contract,
     txHash: wire.tx_hash,
-    blockNumber: BigInt(wire.block_number),
-    gasUsed: BigInt(wire.gas_used),
+    blockNumber: wire.block_number === null ? null : BigInt(wire.block_number),
+    gasUsed: wire.gas_used === null ? null : BigInt(wire.gas_used),
   };
 }
 

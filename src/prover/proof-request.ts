@@ -26,6 +26,8 @@ export interface GenerationProofRequest {
   readonly pad_token: number;
   readonly temperature: number;
   readonly max_tokens: number;
+  /** Whether it goes on-chain once proved (absent in records made before chain submission existed). */
+  readonly submit?: boolean;
 }
 
 export interface GenerationProofOutput {
@@ -50,6 +52,26 @@ export interface InferenceProofRequest {
   readonly sample: readonly number[];
   /** What onnxruntime served, in the circuit's terms: the arg-max index and every integer logit. */
   readonly served: { readonly argmax: number; readonly logits: readonly number[] };
+  readonly submit?: boolean;
+  /** Set when the inference answers an on-chain oracle request. */
+  readonly oracle?: OracleRequestRef;
+}
+
+/** An `InferenceRequested` event of the oracle, as the watcher saw it; `request_id` is the proof's nonce. */
+export interface OracleRequestRef {
+  readonly chain_id: number;
+  readonly contract: string;
+  readonly request_id: string;
+  readonly requester: string;
+  readonly callback: string;
+  readonly gas_limit: number;
+  readonly fee_wei: string;
+  /** Unix seconds after which the requester may take the fee back. */
+  readonly deadline: number;
+  /** The request's input words (token ids, or the packed input the circuit commits to), decimal. */
+  readonly input: readonly string[];
+  readonly tx_hash: string;
+  readonly block_number: number;
 }
 
 export type ProofRequest = GenerationProofRequest | InferenceProofRequest;

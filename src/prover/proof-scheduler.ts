@@ -9,7 +9,8 @@ import type { Logger } from "pino";
 import { newProofRecord, type ProofRecord, type ProofStatus, type ProofStep } from "../core/proof-record.js";
 import type { JobQueue } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
-import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest } from "./proof-request.js";
+import type { SubmitPolicy } from "../config/config.js";
+import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest, type OracleRequestRef } from "./proof-request.js";
 import { randomNonce } from "./prove.js";
 
 /** What a response carries about its proof (SPEC: `proof` object). */
@@ -36,6 +37,8 @@ export interface ScheduleGenerationOptions {
   readonly choices: readonly GeneratedChoice[];
   readonly temperature: number;
   readonly maxTokens: number;
+  /** The request asked for on-chain submission (counts under PROOFGATE_SUBMIT=requested). */
+  readonly submitAsked?: boolean;
 }
 
 export interface ScheduleInferenceOptions {
@@ -48,6 +51,11 @@ export interface ScheduleInferenceOptions {
   readonly served: InferenceProofRequest["served"];
   /** The answer as the client got it. */
   readonly output: unknown;
+  readonly submitAsked?: boolean;
+  /** @defaultValue a fresh random nonce; an oracle request's id is its nonce */
+  readonly nonce?: bigint;
+  /** The on-chain request this inference answers. */
+  readonly oracle?: OracleRequestRef;
 }
 
 export interface ProofSchedulerOptions {
@@ -56,19 +64,27 @@ export interface ProofSchedulerOptions {
   readonly logger: Logger;
   /** How long an answer waits for the queue to take its jobs before leaving them to the sweep. @defaultValue 2000 */
   readonly enqueueTimeoutMs?: number;
+  /** Decides each record's `submit`. @defaultValue "none" (no chain) */
+  readonly submitPolicy?: SubmitPolicy;
 }
 
 export function proofRef(record: Pick<ProofRecord, "id" | "status">): ProofRef {
   return { id: record.id, status: record.status, url: `/v1/proofs/${record.id}` };
 }
 
-/** What every record commits to: the endpoint, the circuit, and a fresh nonce. */
-function commonRequest(options: { readonly endpoint: string; readonly circuit: CircuitIdentity }) {
-  return { endpoint: options.endpoint, circuit: options.circuit.modelId, nonce: randomNonce().toString() };
+/** Whether a record goes on-chain once proved: the policy, or for `requested` what the request asked. */
+export function submitFor(policy: SubmitPolicy, asked: boolean): boolean {
+  return policy === "all" || (policy === "requested" && asked);
 }
 
 export class ProofScheduler {
   constructor(private readonly options: ProofSchedulerOptions) {}
+
+  /** What every record commits to: the endpoint, the circuit and a nonce; and whether it goes on-chain. */
+  private commonRequest(options: { readonly endpoint: string; readonly circuit: CircuitIdentity; readonly submitAsked?: boolean; readonly nonce?: bigint }) {
+    const submit = submitFor(this.options.submitPolicy ?? "none", options.submitAsked ?? false);
+    return { endpoint: options.endpoint, circuit: options.circuit.modelId, nonce: (options.nonce ?? randomNonce()).toString(), submit };
+  }
 
   /**
    * Records a generation and enqueues its steps. Sampled tokens (temperature > 0) are not the greedy
@@ -77,7 +93,7 @@ export class ProofScheduler {
   async scheduleGeneration(options: ScheduleGenerationOptions): Promise<ProofRef> {
     const request: GenerationProofRequest = {
       kind: "generation",
-      ...commonRequest(options),
+      ...this.commonRequest(options),
       prompt_tokens: options.promptTokens,
       pad_token: options.padToken,
       temperature: options.temperature,
@@ -106,8 +122,10 @@ export class ProofScheduler {
   }
 
   async scheduleInference(options: ScheduleInferenceOptions): Promise<ProofRef> {
-    const { input, sample, served } = options;
-    const request: InferenceProofRequest = { kind: "inference", ...commonRequest(options), input, sample, served };
+    const { input, sample, served, oracle } = options;
+    const common = this.commonRequest(options);
+    // an oracle request is answered on-chain whatever the policy: that is what it paid for
+    const request: InferenceProofRequest = { kind: "inference", ...common, submit: common.submit || oracle !== undefined, input, sample, served, ...(oracle ? { oracle } : {}) };
     const record = await this.options.store.create(
       newProofRecord({ id: options.id, model: options.model, request, output: options.output, vkeyHash: options.circuit.vkeyHash }),
     );

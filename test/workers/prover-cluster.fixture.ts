@@ -227,15 +227,16 @@ export class CliProcess {
   }
 }
 
-/** Environment of a child process: this one's, minus any store/queue settings, plus `env`. */
+/** Environment of a child process: this one's, minus any store/queue/chain settings, plus `env`. */
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(base)) {
-    if (key.startsWith("PROOFGATE_") || key === "DATABASE_URL" || key === "PROVERS" || key === "PROVER_CONCURRENCY" || key === "PORT") delete base[key];
+    if (key.startsWith("PROOFGATE_") || ["DATABASE_URL", "PROVERS", "PROVER_CONCURRENCY", "PORT", "RPC_URL", "PRIVATE_KEY"].includes(key)) delete base[key];
   }
   // the test runner's own markers would make a child that imports node:test behave as a test file
   delete base.NODE_TEST_CONTEXT;
-  return { ...base, PROOFGATE_LOG_LEVEL: "info", PROOFGATE_DEVICE: "cpu", ...env };
+  // these tests are about proving: nothing on-chain unless a test asks for it
+  return { ...base, PROOFGATE_LOG_LEVEL: "info", PROOFGATE_DEVICE: "cpu", PROOFGATE_SUBMIT: "none", ...env };
 }
 
 /** Spawns `proofgate worker --name NAME` and waits for "prover worker ready". */

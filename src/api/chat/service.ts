@@ -11,7 +11,7 @@ import type { LanguageModel } from "../../model/served-model.js";
 import type { ProofScheduler } from "../../prover/proof-scheduler.js";
 import type { GenerateTextResult } from "../../model/text-generation.js";
 import { planGeneration, type GenerationPlan } from "../generation-params.js";
-import { defaultTemperature, proofIdFor, recordGeneration } from "../generation-proof.js";
+import { defaultTemperature, proofIdFor, recordGeneration, submitAsked } from "../generation-proof.js";
 import { findLanguageModel } from "../language-model.js";
 import { toChatLogprobs } from "../logprobs-wire.js";
 import { runChoices } from "../run-choices.js";
@@ -34,6 +34,8 @@ export interface ChatJob {
   readonly topLogprobs: number | null;
   /** Set when this answer is proven. */
   readonly proofId: string | null;
+  /** The request asked for on-chain submission (`"proof": {"submit": true}`). */
+  readonly proofSubmit: boolean;
 }
 
 const ENDPOINT = "/v1/chat/completions";
@@ -67,6 +69,7 @@ export class ChatService {
       // top_logprobs without logprobs: true reports nothing, as OpenAI does
       topLogprobs: request.logprobs ? (request.top_logprobs ?? 0) : null,
       proofId: proofIdFor(this.deps.proofs, model, request.proof),
+      proofSubmit: submitAsked(request.proof),
     };
   }
 
@@ -115,7 +118,7 @@ export class ChatService {
   /** The `proof` field of the answer: the record made for it, when it is proven. */
   private async proof(job: ChatJob, results: readonly GenerateTextResult[]) {
     if (!job.proofId || !this.deps.proofs) return {};
-    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: [job.promptTokens], plan: job.plan, results });
+    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: [job.promptTokens], plan: job.plan, results, submit: job.proofSubmit });
     return { proof: ref };
   }
 

@@ -11,7 +11,7 @@ import type { LanguageModel } from "../../model/served-model.js";
 import type { GenerateTextResult } from "../../model/text-generation.js";
 import type { ProofScheduler } from "../../prover/proof-scheduler.js";
 import { planGeneration, type GenerationPlan } from "../generation-params.js";
-import { defaultTemperature, proofIdFor, recordGeneration } from "../generation-proof.js";
+import { defaultTemperature, proofIdFor, recordGeneration, submitAsked } from "../generation-proof.js";
 import { findLanguageModel } from "../language-model.js";
 import { toCompletionLogprobs } from "../logprobs-wire.js";
 import { runChoices } from "../run-choices.js";
@@ -36,6 +36,8 @@ export interface CompletionJob {
   readonly echoes: readonly string[];
   /** Set when this answer is proven. */
   readonly proofId: string | null;
+  /** The request asked for on-chain submission (`"proof": {"submit": true}`). */
+  readonly proofSubmit: boolean;
 }
 
 const ENDPOINT = "/v1/completions";
@@ -71,6 +73,7 @@ export class CompletionsService {
       topLogprobs: request.logprobs ?? null,
       echoes: prompts.map((ids) => (request.echo ? model.tokenizer.decode(ids) : "")),
       proofId: proofIdFor(this.deps.proofs, model, request.proof),
+      proofSubmit: submitAsked(request.proof),
     };
   }
 
@@ -122,7 +125,7 @@ export class CompletionsService {
   /** The `proof` field of the answer: the record made for it, when it is proven. */
   private async proof(job: CompletionJob, results: readonly GenerateTextResult[]) {
     if (!job.proofId || !this.deps.proofs) return {};
-    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: job.prompts, plan: job.plan, results });
+    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: job.prompts, plan: job.plan, results, submit: job.proofSubmit });
     return { proof: ref };
   }
 

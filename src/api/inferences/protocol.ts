@@ -1,6 +1,6 @@
 /** Wire schemas of POST /v1/inferences (SPEC): one sample in, the model's output out. */
 import { z } from "zod";
-import { ProofRef } from "../proofs/protocol.js";
+import { ProofParamSchema, ProofRef } from "../proofs/protocol.js";
 
 export type NestedNumbers = number | NestedNumbers[];
 const NestedNumbers: z.ZodType<NestedNumbers> = z.lazy(() => z.union([z.number(), z.array(NestedNumbers)])).meta({ id: "NestedNumbers" });
@@ -10,7 +10,7 @@ export const InferenceRequest = z
     model: z.string().min(1),
     input: z.union([z.string(), z.array(NestedNumbers)]).describe("text for text models, or one sample as nested arrays shaped as the model's input without the batch dimension"),
     top_tokens: z.int().min(1).max(20).nullish().describe("alternatives listed with a language model's next token (default 5)"),
-    proof: z.boolean().nullish().describe("false skips proving"),
+    proof: ProofParamSchema,
   })
   .meta({ id: "InferenceRequest" });
 export type InferenceRequest = z.infer<typeof InferenceRequest>;

@@ -4,6 +4,7 @@ import type { ModelRegistry } from "../../model/model-registry.js";
 import { runInference, type InferenceResult } from "../../model/model-inference.js";
 import type { ServedModel } from "../../model/served-model.js";
 import type { ProofScheduler } from "../../prover/proof-scheduler.js";
+import { submitAsked } from "../generation-proof.js";
 import type { Inference, InferenceRequest } from "./protocol.js";
 
 export const DEFAULT_TOP_TOKENS = 5;
@@ -57,6 +58,7 @@ export class InferencesService {
       sample,
       served: { argmax, logits },
       output,
+      submitAsked: submitAsked(request.proof),
     });
     return { ...inference, proof };
   }

@@ -28,8 +28,8 @@ export const WireProofChain = z
     chain_id: z.int(),
     contract: z.string(),
     tx_hash: z.string(),
-    block_number: z.string().describe("decimal"),
-    gas_used: z.string().describe("decimal"),
+    block_number: z.string().nullable().describe("decimal; null until mined"),
+    gas_used: z.string().nullable().describe("decimal; null until mined"),
   })
   .meta({ id: "ProofChain" });
 
@@ -61,6 +61,12 @@ export const ProofList = z
 export type ProofList = z.infer<typeof ProofList>;
 
 /** What other responses embed to point at their proof. */
+/** The `proof` field of a request: false skips proving; {"submit": true} asks for on-chain submission (PROOFGATE_SUBMIT=requested). */
+export const ProofParamSchema = z
+  .union([z.boolean(), z.strictObject({ submit: z.boolean() })])
+  .nullish()
+  .describe('false skips proving; {"submit": true} asks for on-chain submission when PROOFGATE_SUBMIT=requested');
+
 export const ProofRef = z
   .object({ id: z.string(), status: ProofStatus, url: z.string().describe("/v1/proofs/{id}") })
   .meta({ id: "ProofRef" });

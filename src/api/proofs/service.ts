@@ -8,18 +8,16 @@ import type { ProofList, VerificationKey, WireProof } from "./protocol.js";
 /** How often a waiting request re-reads the store. */
 export const DEFAULT_POLL_MS = 100;
 
-/**
- * Nothing is sent on-chain yet, so `proved` is as far as a record goes. Once on-chain submission
- * exists, the caller passes a rule that waits for `verified` when a chain is configured.
- */
-export function isFinalWithoutChain(record: ProofRecord): boolean {
-  return record.status === "verified" || record.status === "failed" || record.status === "proved";
+/** Final: `verified`, `failed`, or `proved` for a record that does not go on-chain (its request says so). */
+export function isFinalProof(record: ProofRecord): boolean {
+  if (record.status === "verified" || record.status === "failed") return true;
+  return record.status === "proved" && (record.request as { submit?: boolean } | null)?.submit !== true;
 }
 
 export interface ProofsServiceOptions {
   readonly store: ProofStore;
   readonly catalog: CompiledCatalog;
-  /** When a waiting `get` may answer. @defaultValue isFinalWithoutChain */
+  /** When a waiting `get` may answer. @defaultValue isFinalProof */
   readonly isFinal?: (record: ProofRecord) => boolean;
   /** @defaultValue DEFAULT_POLL_MS */
   readonly pollMs?: number;
@@ -58,7 +56,7 @@ export class ProofsService {
   constructor(options: ProofsServiceOptions) {
     this.store = options.store;
     this.catalog = options.catalog;
-    this.isFinal = options.isFinal ?? isFinalWithoutChain;
+    this.isFinal = options.isFinal ?? isFinalProof;
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   }
 

@@ -1,0 +1,89 @@
+/**
+ * The embedded chain: anvil from npm (`@foundry-rs/anvil-linux-amd64`), spawned on a free loopback
+ * port. With `statePath` it loads that state at start and writes it back when stopped, so a restart
+ * keeps every contract and record (what the RPC-outage tests rely on).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+
+export interface AnvilOptions {
+  /** @defaultValue a free loopback port */
+  readonly port?: number;
+  /** Load the chain from this file if it exists, and dump it there on stop. */
+  readonly statePath?: string;
+  /** @defaultValue 31337 */
+  readonly chainId?: number;
+}
+
+export interface Anvil {
+  readonly url: string;
+  readonly port: number;
+  readonly chainId: number;
+  /** SIGTERM, then waits for the exit (and the state dump). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** anvil's first default account: public knowledge, for the embedded chain only. */
+export const ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+export function anvilBinary(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve("@foundry-rs/anvil-linux-amd64/package.json")), "bin", "anvil");
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+async function rpcAnswers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }), signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
+  const port = options.port ?? (await freePort());
+  const chainId = options.chainId ?? 31337;
+  const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId), "--silent"];
+  if (options.statePath) args.push("--state", options.statePath);
+  const child: ChildProcess = spawn(anvilBinary(), args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  while (!(await rpcAnswers(url))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`anvil did not start on port ${port}${stderr ? `: ${stderr.trim()}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    chainId,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null) child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+  };
+}

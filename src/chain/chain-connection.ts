@@ -1,0 +1,77 @@
+/**
+ * The gateway's line to a chain: the embedded anvil (spawned on a free loopback port, signing with its
+ * first dev account) unless $RPC_URL names another chain, signed for by $PRIVATE_KEY or a keystore.
+ * Transactions go through one NonceManager per process, so submissions never race for a nonce.
+ */
+import { readFile } from "node:fs/promises";
+import { JsonRpcProvider, NonceManager, Wallet, type HDNodeWallet } from "ethers";
+import type { Logger } from "pino";
+import type { Config } from "../config/config.js";
+import { ANVIL_DEV_KEY, startAnvil, type Anvil } from "./anvil.js";
+
+export interface ChainConnection {
+  readonly provider: JsonRpcProvider;
+  readonly signer: NonceManager;
+  readonly address: string;
+  readonly chainId: number;
+  /** The spawned anvil, when the chain is embedded. */
+  readonly anvil: Anvil | null;
+  close(): Promise<void>;
+}
+
+async function wallet(config: Config): Promise<Wallet | HDNodeWallet> {
+  const source = config.chainSigner;
+  if (!config.rpcUrl || !source) return new Wallet(ANVIL_DEV_KEY);
+  if (source.kind === "key") return new Wallet(source.privateKey.reveal());
+  try {
+    return await Wallet.fromEncryptedJson(await readFile(source.path, "utf8"), source.password.reveal());
+  } catch (err) {
+    throw new Error(`cannot open the keystore ${source.path}: ${(err as Error).message}`);
+  }
+}
+
+async function rpcChainId(url: string): Promise<number> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }), signal: AbortSignal.timeout(10_000) });
+  const body = (await res.json()) as { result?: string };
+  if (!body.result) throw new Error(`${url} did not answer eth_chainId`);
+  return Number(BigInt(body.result));
+}
+
+/** Null when the submit policy is `none`: nothing goes on-chain, no chain is started. */
+export async function openChain(config: Config, logger: Logger): Promise<ChainConnection | null> {
+  if (config.submitPolicy === "none") return null;
+  const anvil = config.rpcUrl ? null : await startAnvil({ statePath: config.anvilStatePath ?? undefined });
+  const url = config.rpcUrl ?? anvil!.url;
+  try {
+    const chainId = await rpcChainId(url);
+    // a static network: ethers would otherwise re-detect it, and retry forever, whenever the RPC blinks
+    const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, polling: true, pollingInterval: 250 });
+    const signer = new NonceManager((await wallet(config)).connect(provider));
+    const address = await signer.getAddress();
+    logger.info({ chainId, rpc: anvil ? `embedded anvil on port ${anvil.port}` : redactUrl(url), account: address }, "chain connected");
+    return {
+      provider,
+      signer,
+      address,
+      chainId,
+      anvil,
+      async close() {
+        provider.destroy();
+        await anvil?.stop();
+      },
+    };
+  } catch (err) {
+    await anvil?.stop();
+    throw err;
+  }
+}
+
+/** RPC URLs often carry an API key in the path or query: log the host only. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return "(unparseable URL)";
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The oracle's `InferenceRequested` events → proof records. Each request becomes one inference record
+ * whose nonce is the request id (so the proof can answer that request only), proven by the workers
+ * like any other and then fulfilled on-chain by the submitter. Record ids derive from the chain, the
+ * oracle and the request id, so scanning the same blocks twice (a restart scans from the deployment
+ * block) makes nothing twice: the store, not a cursor, is the memory.
+ */
+import { basename } from "node:path";
+import { Contract, type EventLog, type InterfaceAbi } from "ethers";
+import type { Logger } from "pino";
+import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import { ProofgateError } from "../core/errors.js";
+import { newProofRecord } from "../core/proof-record.js";
+import { argmaxFirst, inputLength, inputRange, traceIntegerModel } from "../model/integer-model.js";
+import type { CompiledCatalog } from "../prover/compiled-catalog.js";
+import type { InferenceProofRequest, OracleRequestRef } from "../prover/proof-request.js";
+import type { ProofScheduler } from "../prover/proof-scheduler.js";
+import type { ProofStore } from "../store/proof-store.js";
+import type { ChainConnection } from "./chain-connection.js";
+import { contract, type ContractsArtifact } from "./contract-build.js";
+import type { Deployment } from "./deployment.js";
+import { PollingLoop } from "./polling-loop.js";
+
+export interface OracleWatcherOptions {
+  readonly chain: ChainConnection;
+  readonly deployment: Deployment;
+  readonly artifact: ContractsArtifact;
+  readonly catalog: CompiledCatalog;
+  readonly scheduler: ProofScheduler;
+  readonly store: ProofStore;
+  readonly logger: Logger;
+  /** @defaultValue 250 */
+  readonly pollMs?: number;
+}
+
+/** Blocks asked for per log query: public RPCs cap ranges. */
+const BLOCK_RANGE = 2_000;
+
+export function oracleProofId(chainId: number, oracle: string, requestId: bigint | string): string {
+  return `proof-oracle-${chainId}-${oracle.slice(2, 10).toLowerCase()}-${requestId}`;
+}
+
+/**
+ * The integer sample an oracle request's input words stand for: the token window itself for a
+ * decoding step, else the packed input unpacked as the circuit's manifest packs it. Throws a
+ * RangeError naming what is wrong with words no proof could be made for.
+ */
+export function oracleSample(manifest: CircuitManifest, words: readonly bigint[]): number[] {
+  const p = manifest.packing;
+  if (p.kind === "token-step") {
+    if (words.length !== p.context) throw new RangeError(`a decoding step takes ${p.context} token ids, got ${words.length}`);
+    return words.map((w) => {
+      if (w >= BigInt(manifest.input.kind === "tokens" ? manifest.input.vocabSize : 0)) throw new RangeError(`token id ${w} is not in the vocabulary`);
+      return Number(w);
+    });
+  }
+  const n = inputLength(manifest.input);
+  const [lo, hi] = inputRange(manifest.input);
+  if (words.length !== p.words) throw new RangeError(`this circuit commits to ${p.words} input words, got ${words.length}`);
+  const sample: number[] = [];
+  const mask = (1n << BigInt(p.inputBits)) - 1n;
+  words.forEach((word, w) => {
+    const count = Math.min(p.perWord, n - w * p.perWord);
+    if (word >> BigInt(p.inputBits * count) !== 0n) throw new RangeError(`input word ${w} has bits above its ${count} values`);
+    for (let k = 0; k < count; k++) {
+      const value = Number((word >> BigInt(p.inputBits * k)) & mask) + p.inputOffset;
+      if (value < lo || value > hi) throw new RangeError(`input value ${w * p.perWord + k} is ${value}, outside [${lo}, ${hi}]`);
+      sample.push(value);
+    }
+  });
+  return sample;
+}
+
+export class OracleWatcher {
+  private readonly oracle: Contract;
+  private readonly byKey = new Map<string, string>();
+  private nextBlock: number;
+  private readonly loop: PollingLoop;
+
+  constructor(private readonly options: OracleWatcherOptions) {
+    const { deployment, artifact, chain } = options;
+    this.oracle = new Contract(deployment.oracle, contract(artifact, "InferenceOracle").abi as InterfaceAbi, chain.provider);
+    for (const [modelId, m] of Object.entries(deployment.models)) this.byKey.set(m.key.toLowerCase(), modelId);
+    this.nextBlock = deployment.from_block;
+    this.loop = new PollingLoop(() => this.poll(), options.pollMs ?? 250, (err) => options.logger.warn({ err: (err as Error).message }, "oracle watch failed; retrying"));
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Reads new blocks' requests; the cursor moves only past blocks whose requests are all recorded. */
+  async poll(): Promise<void> {
+    const latest = await this.options.chain.provider.getBlockNumber();
+    while (this.nextBlock <= latest && !this.loop.isStopped) {
+      const to = Math.min(latest, this.nextBlock + BLOCK_RANGE - 1);
+      const events = await this.oracle.queryFilter(this.oracle.filters.InferenceRequested(), this.nextBlock, to);
+      for (const event of events) await this.record(event as EventLog);
+      this.nextBlock = to + 1;
+    }
+  }
+
+  private async record(event: EventLog): Promise<void> {
+    const { store, catalog, scheduler, logger, deployment } = this.options;
+    const [requestId, modelKey, requester, callback, gasLimit, fee, deadline, input] = event.args as unknown as [bigint, string, string, string, bigint, bigint, bigint, bigint[]];
+    const id = oracleProofId(deployment.chain_id, deployment.oracle, requestId);
+    if (await store.get(id)) return;
+    const oracle: OracleRequestRef = {
+      chain_id: deployment.chain_id,
+      contract: deployment.oracle,
+      request_id: requestId.toString(),
+      requester,
+      callback,
+      gas_limit: Number(gasLimit),
+      fee_wei: fee.toString(),
+      deadline: Number(deadline),
+      input: input.map(String),
+      tx_hash: event.transactionHash,
+      block_number: event.blockNumber,
+    };
+    const modelId = this.byKey.get(modelKey.toLowerCase());
+    const manifest = modelId ? catalog.manifest(modelId) : null;
+    const compiled = modelId ? await catalog.get(modelId) : null;
+    try {
+      if (!modelId || !manifest || !compiled) throw new RangeError(`this gateway does not prove model ${modelKey}`);
+      const sample = oracleSample(manifest, input);
+      const logits = traceIntegerModel(compiled.model, sample).at(-1)!;
+      const argmax = argmaxFirst(logits);
+      await scheduler.scheduleInference({
+        id,
+        model: basename(catalog.dir(modelId)!),
+        circuit: { modelId, vkeyHash: manifest.vkey_hash },
+        endpoint: "oracle",
+        input: { words: oracle.input },
+        sample,
+        served: { argmax, logits: Array.from(logits) },
+        output: manifest.output === "argmax" ? argmax : Array.from(logits),
+        nonce: requestId,
+        oracle,
+      });
+      logger.info({ proofId: id, requestId: oracle.request_id, model: modelId }, "oracle request recorded");
+    } catch (err) {
+      if (err instanceof ProofgateError && err.code === "conflict") return; // another watcher recorded it
+      if (!(err instanceof RangeError)) throw err;
+      // no proof can answer it: record why; the requester takes the fee back after the deadline
+      const request: InferenceProofRequest = { kind: "inference", endpoint: "oracle", circuit: modelId ?? modelKey, nonce: requestId.toString(), submit: false, input: { words: oracle.input }, sample: [], served: { argmax: -1, logits: [] }, oracle };
+      const created = await store.create(newProofRecord({ id, model: modelId ? basename(catalog.dir(modelId) ?? modelId) : modelKey, request })).catch(() => null);
+      if (created) await store.transition(id, "queued", "failed", { error: `oracle request ${requestId} cannot be proven: ${err.message}` });
+    }
+  }
+}
