@@ -44,8 +44,9 @@ export async function openChain(config: Config, logger: Logger): Promise<ChainCo
   const url = config.rpcUrl ?? anvil!.url;
   try {
     const chainId = await rpcChainId(url);
-    // a static network: ethers would otherwise re-detect it, and retry forever, whenever the RPC blinks
-    const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, polling: true, pollingInterval: 250 });
+    // a static network: ethers would otherwise re-detect it, and retry forever, whenever the RPC blinks;
+    // no response cache: a nonce read right after a failed send must be the chain's, not a cached one
+    const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, polling: true, pollingInterval: 250, cacheTimeout: -1 });
     const signer = new NonceManager((await wallet(config)).connect(provider));
     const address = await signer.getAddress();
     logger.info({ chainId, rpc: anvil ? `embedded anvil on port ${anvil.port}` : redactUrl(url), account: address }, "chain connected");

@@ -53,7 +53,7 @@ export function contractSources(): Record<string, string> {
   return sources;
 }
 
-function sourcesHash(sources: Record<string, string>): string {
+export function sourcesHash(sources: Record<string, string>): string {
   const h = createHash("sha256");
   for (const path of Object.keys(sources).sort()) h.update(`${path}\0${sources[path]}\0`);
   return h.digest("hex");

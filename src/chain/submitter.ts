@@ -9,7 +9,7 @@
  * its event). An RPC that fails leaves the record where it is and is retried with backoff; a revert is
  * final and the record fails with the contract's reason.
  */
-import { Contract, type InterfaceAbi, type Log, type TransactionReceipt } from "ethers";
+import { Contract, solidityPackedKeccak256, type InterfaceAbi, type Log, type TransactionReceipt } from "ethers";
 import type { Logger } from "pino";
 import type { ProofRecord, ProofTimings } from "../core/proof-record.js";
 import type { InferenceProofRequest, ProofRequest } from "../prover/proof-request.js";
@@ -59,11 +59,13 @@ interface Submission {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/** Submissions beaten by another transaction in a row before the record fails (it should find that one on-chain at once). */
+const MAX_RACES = 3;
 
 export class ChainSubmitter {
   private readonly registry: Contract;
   private readonly oracle: Contract;
-  private readonly retryAt = new Map<string, { at: number; delay: number }>();
+  private readonly retryAt = new Map<string, { at: number; delay: number; races?: number }>();
   private readonly loop: PollingLoop;
   private readonly now: () => number;
 
@@ -91,10 +93,10 @@ export class ChainSubmitter {
   async pass(): Promise<void> {
     const { store } = this.options;
     const leaseMs = this.options.leaseMs ?? 30_000;
-    const due = [
-      ...(await store.findByStatus({ statuses: ["proved"], limit: 100 })),
-      ...(await store.findByStatus({ statuses: ["submitted"], olderThanMs: leaseMs, limit: 100 })),
-    ].filter(wantsChain);
+    // records this process claimed and must retry stay `submitted` and fresh: take them on their backoff
+    const own = this.retryAt.size > 0 ? (await store.findByStatus({ statuses: ["submitted"], limit: 1000 })).filter((r) => this.retryAt.has(r.id)) : [];
+    const stale = await store.findByStatus({ statuses: ["submitted"], olderThanMs: leaseMs, limit: 100 });
+    const due = [...(await store.findByStatus({ statuses: ["proved"], limit: 100 })), ...own, ...stale.filter((r) => !this.retryAt.has(r.id))].filter(wantsChain);
     for (const record of due) {
       if (this.loop.isStopped) return;
       const retry = this.retryAt.get(record.id);
@@ -134,9 +136,10 @@ export class ChainSubmitter {
       });
       this.retryAt.delete(record.id);
     } catch (err) {
-      if (err instanceof Reverted && err.alreadyRecorded) {
+      const races = (this.retryAt.get(record.id)?.races ?? 0) + 1;
+      if (err instanceof Reverted && err.alreadyRecorded && races <= MAX_RACES) {
         // someone else's transaction got there first: record that one on the next pass
-        this.retryAt.set(record.id, { at: this.now(), delay: 0 });
+        this.retryAt.set(record.id, { at: this.now(), delay: 0, races });
         return;
       }
       if (err instanceof Reverted) {
@@ -144,7 +147,7 @@ export class ChainSubmitter {
         this.retryAt.delete(record.id);
         return;
       }
-      const delay = Math.min(MAX_BACKOFF_MS, (this.retryAt.get(record.id)?.delay ?? (this.options.backoffMs ?? 500) / 2) * 2);
+      const delay = Math.min(MAX_BACKOFF_MS, Math.max(this.retryAt.get(record.id)?.delay ?? 0, (this.options.backoffMs ?? 500) / 2) * 2);
       this.retryAt.set(record.id, { at: this.now() + delay, delay });
       chain.signer.reset(); // a send that failed may or may not have used its nonce: ask the chain again
       logger.warn({ proofId: record.id, err: (err as Error).message, retryInMs: delay }, "chain submission failed; will retry");
@@ -159,7 +162,7 @@ export class ChainSubmitter {
     try {
       gas = await fn.estimateGas(...submission.args);
     } catch (err) {
-      throw revertOrRetry(err);
+      throw revertOrRetry(err, submission.target);
     }
     // room above the estimate: the pairing precompile's cost is exact, but storage refunds are not
     const tx = await fn.send(...submission.args, { gasLimit: (gas * 12n) / 10n + 20_000n });
@@ -168,7 +171,7 @@ export class ChainSubmitter {
     try {
       receipt = await tx.wait(1, 120_000);
     } catch (err) {
-      throw revertOrRetry(err);
+      throw revertOrRetry(err, submission.target);
     }
     if (!receipt) throw new Error(`no receipt for ${tx.hash}`);
     return receipt;
@@ -190,34 +193,45 @@ export class ChainSubmitter {
         method: "verifyAndRecord",
         args: [key, proof, signals],
         async findExisting() {
-          const [commitment] = (await registry.decode(key, signals)) as [bigint];
-          const [verified] = (await registry.inference(key, commitment)) as [boolean];
+          const [commitment, output] = (await registry.decode(key, signals)) as [bigint, bigint];
+          const [verified, recorded] = (await registry.inference(key, commitment)) as [boolean, bigint];
           if (!verified) return null;
+          // the same input under the same nonce, but another output: not this proof's transaction
+          if (recorded !== output) throw new Reverted(`the registry holds output ${recorded} for input commitment ${commitment}, not this proof's ${output}`);
           return firstLog(await registry.queryFilter(registry.filters.InferenceVerified(key, commitment), from));
         },
       };
     }
-    // a generation: every choice's steps as one trace each, all verified in one batch
-    const steps = [...record.steps].sort((a, b) => a.index - b.index);
-    const lengths: number[] = [];
-    for (const step of steps) {
+    // a generation: every choice's steps as one trace each, all verified in one batch. Choices that
+    // start from the same state (n > 1 at temperature 0: same prompt, same nonce) are the same trace,
+    // which the registry records once: it goes in once.
+    const byChoice = new Map<number, ProofRecord["steps"]>();
+    for (const step of [...record.steps].sort((a, b) => a.index - b.index)) {
       const choice = (step.output as { choice: number }).choice;
-      lengths[choice] = (lengths[choice] ?? 0) + 1;
+      byChoice.set(choice, [...(byChoice.get(choice) ?? []), step]);
     }
-    const traceLengths = lengths.filter((n) => n > 0);
-    const prompts: string[] = [];
-    let at = 0;
-    for (const n of traceLengths) {
-      prompts.push(steps[at].publicSignals![0]);
-      at += n;
-    }
+    const traces = new Map<string, ProofRecord["steps"]>();
+    for (const trace of byChoice.values()) if (!traces.has(trace[0].publicSignals![0])) traces.set(trace[0].publicSignals![0], trace);
+    const first = [...traces.keys()][0];
+    // what still has to go: traces found on-chain already are left out of the transaction
+    const pending = new Map(traces);
     return {
       target: registry,
       method: "recordTraces",
-      args: [key, steps.map((s) => proofWords(s.proof as Groth16ProofJson)), steps.flatMap((s) => s.publicSignals!), traceLengths],
+      get args() {
+        const steps = [...pending.values()].flat();
+        return [key, steps.map((s) => proofWords(s.proof as Groth16ProofJson)), steps.flatMap((s) => s.publicSignals!), [...pending.values()].map((t) => t.length)];
+      },
       async findExisting() {
-        for (const prompt of prompts) if (((await registry.traceOf(key, prompt)) as string) === `0x${"0".repeat(64)}`) return null;
-        return firstLog(await registry.queryFilter(registry.filters.TraceVerified(key, prompts[0]), from));
+        for (const [prompt, trace] of traces) {
+          const recorded = (await registry.traceOf(key, prompt)) as string;
+          if (recorded === `0x${"0".repeat(64)}`) continue;
+          const tokens = trace.map((s) => (s.output as { token: number }).token);
+          if (recorded !== solidityPackedKeccak256(["uint256[]"], [tokens])) throw new Reverted(`the registry holds other tokens for the trace from state ${prompt}`);
+          pending.delete(prompt);
+        }
+        if (pending.size > 0) return null;
+        return firstLog(await registry.queryFilter(registry.filters.TraceVerified(key, first), from));
       },
     };
   }
@@ -246,10 +260,22 @@ function firstLog(logs: readonly Log[]): Log | null {
   return logs[0] ?? null;
 }
 
-/** ethers reports a revert as CALL_EXCEPTION, with the custom error decoded when the ABI knows it. */
-function revertOrRetry(err: unknown): Error {
-  const e = err as { code?: string; revert?: { name: string; args: unknown[] } | null; shortMessage?: string; message: string };
+/**
+ * ethers reports a revert as CALL_EXCEPTION. A provider call (estimateGas, a receipt) leaves a custom
+ * error undecoded (`revert` null, the raw `data` kept): the target's ABI names it.
+ */
+function revertOrRetry(err: unknown, target: Contract): Error {
+  const e = err as { code?: string; revert?: { name: string; args: unknown[] } | null; data?: string | null; shortMessage?: string; message: string };
   if (e.code !== "CALL_EXCEPTION") return err as Error;
-  const reason = e.revert ? `${e.revert.name}(${e.revert.args.map(String).join(", ")})` : (e.shortMessage ?? e.message);
-  return new Reverted(`reverted on-chain: ${reason}`, e.revert?.name === "AlreadyRecorded");
+  let revert = e.revert ?? null;
+  if (!revert && e.data && e.data !== "0x") {
+    try {
+      const parsed = target.interface.parseError(e.data);
+      if (parsed) revert = { name: parsed.name, args: [...parsed.args] };
+    } catch {
+      // not an error of this ABI: keep ethers's message
+    }
+  }
+  const reason = revert ? `${revert.name}(${revert.args.map(String).join(", ")})` : (e.shortMessage ?? e.message);
+  return new Reverted(`reverted on-chain: ${reason}`, revert?.name === "AlreadyRecorded");
 }
