@@ -78,6 +78,7 @@ contract InferenceOracle {
     error WrongRequest(uint256 requestId, uint256 inputCommitment, uint256 expected);
     error NotExpired(uint256 requestId, uint64 deadline);
     error NotEnoughGasForCallback(uint32 gasLimit);
+    error WrongOutput(uint256 requestId, uint256 output, uint256 recorded);
     error TransferFailed();
 
     modifier onlyOwner() {
@@ -130,8 +131,11 @@ contract InferenceOracle {
         (uint256 inputCommitment, uint256 output) = registry.decode(model, signals);
         uint256 expected = _expectedCommitment(model, requestId, input);
         if (inputCommitment != expected) revert WrongRequest(requestId, inputCommitment, expected);
-        (bool verified,,) = registry.inference(model, inputCommitment);
+        (bool verified, uint256 recorded,) = registry.inference(model, inputCommitment);
         if (!verified) registry.verifyAndRecord(model, proof, signals);
+        // someone recorded this request's proof first: these signals were not verified here, so they
+        // must say what the registry holds (for a tensor model `output` hashes the words answered below)
+        else if (recorded != output) revert WrongOutput(requestId, output, recorded);
         request.status = Status.Fulfilled;
         (, InferenceRegistry.Kind kind,,,,) = registry.models(model);
         uint256[] memory answer;

@@ -14,7 +14,8 @@ import {Groth16} from "contracts/lib/Groth16.sol";
 /// An inference is recorded under (model, input commitment): the commitment binds the model, the
 /// request nonce and the input, so one request is recorded once, whoever submits it. A generated
 /// text is recorded as a trace: its decoding steps, each proven on its own and verified together, chained
-/// state to state, stored as the hash of its tokens under the state its first step started from.
+/// state to state, recorded under the state its first step started from and the hash of its tokens
+/// (a prefix of a trace is a trace too: recording one first must not keep the whole from being recorded).
 contract InferenceRegistry {
     enum Kind {
         Unknown,
@@ -45,14 +46,14 @@ contract InferenceRegistry {
     mapping(bytes32 model => uint256) public modelField;
     /// keccak(model, input commitment) → output << 64 | block number.
     mapping(bytes32 => uint256) private _records;
-    /// keccak(model, first state) → keccak of the generated tokens (abi.encodePacked(uint256[])).
-    mapping(bytes32 => bytes32) private _traces;
+    /// keccak(model, first state, keccak(abi.encodePacked(tokens))) → block number.
+    mapping(bytes32 => uint256) private _traces;
 
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event ModelRegistered(bytes32 indexed model, address verifier, Kind kind, uint256 modelField);
     /// For a tensor model `output` is the first 192 bits of keccak(output words).
     event InferenceVerified(bytes32 indexed model, uint256 indexed inputCommitment, uint256 output);
-    event TraceVerified(bytes32 indexed model, uint256 indexed promptState, bytes32 tokensHash, uint256[] tokens);
+    event TraceVerified(bytes32 indexed model, uint256 indexed promptState, bytes32 indexed tokensHash, uint256[] tokens);
 
     error NotOwner();
     error UnknownModel(bytes32 model);
@@ -141,10 +142,10 @@ contract InferenceRegistry {
             if (k > 0 && signals[2 * k] != signals[2 * k - 1]) revert BrokenTrace(first + k);
             tokens[k] = (signals[2 * k + 1] >> shift) & mask;
         }
-        bytes32 id = keccak256(abi.encode(model, signals[0]));
-        if (_traces[id] != 0) revert AlreadyRecorded(model, signals[0]);
         bytes32 tokensHash = keccak256(abi.encodePacked(tokens));
-        _traces[id] = tokensHash;
+        bytes32 id = keccak256(abi.encode(model, signals[0], tokensHash));
+        if (_traces[id] != 0) revert AlreadyRecorded(model, signals[0]);
+        _traces[id] = block.number;
         emit TraceVerified(model, signals[0], tokensHash, tokens);
     }
 
@@ -155,15 +156,15 @@ contract InferenceRegistry {
         return (record != 0, record >> 64, uint64(record));
     }
 
-    /// The hash of the tokens generated from `promptState` (zero when no such trace is recorded).
-    function traceOf(bytes32 model, uint256 promptState) external view returns (bytes32 tokensHash) {
-        return _traces[keccak256(abi.encode(model, promptState))];
+    /// The block that recorded the trace of these tokens (keccak of abi.encodePacked(tokens)) from
+    /// `promptState`; zero when there is none.
+    function traceBlock(bytes32 model, uint256 promptState, bytes32 tokensHash) public view returns (uint256) {
+        return _traces[keccak256(abi.encode(model, promptState, tokensHash))];
     }
 
-    /// Whether `tokens` are exactly the text generated from `promptState`, as proven.
+    /// Whether `tokens` were proven to be generated, in this order, from `promptState`.
     function isTraceVerified(bytes32 model, uint256 promptState, uint256[] calldata tokens) external view returns (bool) {
-        bytes32 recorded = _traces[keccak256(abi.encode(model, promptState))];
-        return recorded != 0 && recorded == keccak256(abi.encodePacked(tokens));
+        return traceBlock(model, promptState, keccak256(abi.encodePacked(tokens))) != 0;
     }
 
     /// Checks a proof without recording it (false when invalid; reverts for an unknown model).

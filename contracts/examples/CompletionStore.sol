@@ -23,13 +23,13 @@ contract CompletionStore {
     /// The tokenizer's merges, 4 bytes each (left, right as 2-byte ids): id 256 + k is merge k.
     bytes public merges;
 
-    mapping(uint256 promptState => Completion) private _completions;
+    /// By trace id: keccak(prompt state, keccak(abi.encodePacked(tokens))).
+    mapping(bytes32 traceId => Completion) private _completions;
 
-    event CompletionStored(uint256 indexed promptState, address indexed storedBy, string prompt, string text);
+    event CompletionStored(bytes32 indexed traceId, uint256 indexed promptState, address indexed storedBy, string prompt, string text);
 
     error TraceNotVerified(uint256 promptState);
-    error TokensMismatch(uint256 promptState);
-    error AlreadyStored(uint256 promptState);
+    error AlreadyStored(bytes32 traceId);
 
     constructor(InferenceRegistry registry_, bytes32 model_, bytes memory merges_, uint256 endOfText_) {
         registry = registry_;
@@ -42,21 +42,20 @@ contract CompletionStore {
     }
 
     /// Stores the completion generated from `promptState` (the first step's public state: the prompt
-    /// window and the request nonce) if `tokens` are exactly its verified trace.
-    function store(uint256 promptState, uint256[] calldata tokens) external returns (string memory text) {
-        bytes32 recorded = registry.traceOf(model, promptState);
-        if (recorded == 0) revert TraceNotVerified(promptState);
-        if (recorded != keccak256(abi.encodePacked(tokens))) revert TokensMismatch(promptState);
-        if (_completions[promptState].storedBy != address(0)) revert AlreadyStored(promptState);
+    /// window and the request nonce) if `tokens` are exactly a verified trace from it.
+    function store(uint256 promptState, uint256[] calldata tokens) external returns (bytes32 traceId, string memory text) {
+        if (!registry.isTraceVerified(model, promptState, tokens)) revert TraceNotVerified(promptState);
+        traceId = keccak256(abi.encode(promptState, keccak256(abi.encodePacked(tokens))));
+        if (_completions[traceId].storedBy != address(0)) revert AlreadyStored(traceId);
         bytes memory table = merges;
         text = string(BytePairDecoder.decode(tokens, table, endOfText));
         string memory prompt = string(BytePairDecoder.decode(promptTokens(promptState), table, endOfText));
-        _completions[promptState] = Completion(msg.sender, prompt, text);
-        emit CompletionStored(promptState, msg.sender, prompt, text);
+        _completions[traceId] = Completion(msg.sender, prompt, text);
+        emit CompletionStored(traceId, promptState, msg.sender, prompt, text);
     }
 
-    function completion(uint256 promptState) external view returns (address storedBy, string memory prompt, string memory text) {
-        Completion storage c = _completions[promptState];
+    function completion(bytes32 traceId) external view returns (address storedBy, string memory prompt, string memory text) {
+        Completion storage c = _completions[traceId];
         return (c.storedBy, c.prompt, c.text);
     }
 

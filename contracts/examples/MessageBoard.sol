@@ -48,6 +48,8 @@ contract MessageBoard is IInferenceConsumer {
     error Spam(uint256 inputCommitment);
     error VerdictUsed(uint256 inputCommitment);
     error NotOracle();
+    error NothingToRefund(uint256 requestId);
+    error RefundFailed();
 
     constructor(InferenceRegistry registry_, InferenceOracle oracle_, bytes32 spamModel_, IPoseidon7 poseidon_) {
         registry = registry_;
@@ -78,6 +80,24 @@ contract MessageBoard is IInferenceConsumer {
         requestId = oracle.requestInference{value: msg.value}(spamModel, input, address(this), callbackGas);
         pending[requestId] = Pending(msg.sender, text);
         emit Submitted(requestId, msg.sender);
+    }
+
+    /// The oracle refunds an unanswered request to its requester: this board.
+    receive() external payable {
+        if (msg.sender != address(oracle)) revert NotOracle();
+    }
+
+    /// Hands the fee of a request nobody answered before the oracle's deadline back to its author
+    /// (asking the oracle for the refund first, unless someone already has).
+    function refund(uint256 requestId) external {
+        address author = pending[requestId].author;
+        if (author == address(0)) revert NothingToRefund(requestId);
+        (,,, InferenceOracle.Status status,, uint96 fee,,) = oracle.requests(requestId);
+        if (status == InferenceOracle.Status.Pending) oracle.refund(requestId); // NotExpired before the deadline
+        else if (status != InferenceOracle.Status.Refunded) revert NothingToRefund(requestId);
+        delete pending[requestId];
+        (bool ok,) = author.call{value: fee}("");
+        if (!ok) revert RefundFailed();
     }
 
     function onInference(uint256 requestId, uint256[] calldata output) external {

@@ -224,14 +224,10 @@ export class ChainSubmitter {
       },
       async findExisting() {
         for (const [prompt, trace] of traces) {
-          const recorded = (await registry.traceOf(key, prompt)) as string;
-          if (recorded === `0x${"0".repeat(64)}`) continue;
-          const tokens = trace.map((s) => (s.output as { token: number }).token);
-          if (recorded !== solidityPackedKeccak256(["uint256[]"], [tokens])) throw new Reverted(`the registry holds other tokens for the trace from state ${prompt}`);
-          pending.delete(prompt);
+          if (((await registry.traceBlock(key, prompt, tokensHash(trace))) as bigint) !== 0n) pending.delete(prompt);
         }
         if (pending.size > 0) return null;
-        return firstLog(await registry.queryFilter(registry.filters.TraceVerified(key, first), from));
+        return firstLog(await registry.queryFilter(registry.filters.TraceVerified(key, first, tokensHash(traces.get(first)!)), from));
       },
     };
   }
@@ -254,6 +250,11 @@ export class ChainSubmitter {
       },
     };
   }
+}
+
+/** What the registry records a trace's tokens as: keccak of abi.encodePacked(uint256[]). */
+function tokensHash(steps: ProofRecord["steps"]): string {
+  return solidityPackedKeccak256(["uint256[]"], [steps.map((s) => (s.output as { token: number }).token)]);
 }
 
 function firstLog(logs: readonly Log[]): Log | null {

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Contract, NonceManager, Wallet, solidityPackedKeccak256, type ContractTransactionResponse, type EventLog, type Log, type TransactionReceipt } from "ethers";
+import { AbiCoder, Contract, NonceManager, Wallet, keccak256, solidityPackedKeccak256, type ContractTransactionResponse, type EventLog, type Log, type TransactionReceipt } from "ethers";
 import OpenAI from "openai";
 import type { ChainInfo } from "../../src/api/chain/protocol.js";
 import { ANVIL_DEV_KEY } from "../../src/chain/anvil.js";
@@ -215,7 +215,7 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
       const promptState = steps[0]!.public_signals![0]!;
       states.add(promptState);
       const tokensHash = solidityPackedKeccak256(["uint256[]"], [tokens]);
-      assert.equal(await chain.registry.traceOf(studentKey, promptState), tokensHash);
+      assert.equal(await chain.registry.traceBlock(studentKey, promptState, tokensHash), BigInt(receipt.blockNumber));
       assert.equal(await chain.registry.isTraceVerified(studentKey, promptState, tokens), true);
       assert.equal(await chain.registry.isTraceVerified(studentKey, promptState, [...tokens.slice(0, -1), (tokens.at(-1)! + 1) % 256]), false);
       assert.ok(traced.some((e) => String(e.args[1]) === promptState && e.args[2] === tokensHash), `choice ${choice.index}: TraceVerified in the record's transaction`);
@@ -229,8 +229,8 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
       const storeReceipt = await mined(asUser.store.store(state, choice.tokens));
       const [stored] = eventsOf(chain.store, storeReceipt.logs, "CompletionStored");
       assert.ok(stored, "CompletionStored");
-      assert.equal(stored.args[3], served[choice.index]!.text, "the stored text is the served one");
-      const [storedBy, , text] = (await chain.store.completion(state)) as [string, string, string];
+      assert.equal(stored.args[4], served[choice.index]!.text, "the stored text is the served one");
+      const [storedBy, , text] = (await chain.store.completion(stored.args[0])) as [string, string, string];
       assert.deepEqual([storedBy, text], [userAddress, served[choice.index]!.text]);
     }
   }
@@ -240,7 +240,15 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(res.choices.length, 2);
     const record = await waitForProof(gw.url, proofOf(res));
     await assertTracesOnChain(record, res.choices);
-    const stored = await Promise.all(record.steps.filter((s) => (s.output as StepOutput).position === 0).map((s) => chain.store.completion(s.public_signals![0]!)));
+    const firstSteps = record.steps.filter((s) => (s.output as StepOutput).position === 0);
+    const stored = await Promise.all(
+      firstSteps.map((s) => {
+        const choice = (res.choices as { index: number }[]).find((ch) => ch.index === (s.output as StepOutput).choice)!;
+        const tokens = record.steps.filter((x) => (x.output as StepOutput).choice === choice.index).map((x) => (x.output as StepOutput).token);
+        const traceId = keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "bytes32"], [s.public_signals![0]!, solidityPackedKeccak256(["uint256[]"], [tokens])]));
+        return chain.store.completion(traceId);
+      }),
+    );
     assert.deepEqual(
       stored.map((c: unknown[]) => c[1]),
       ["The sea", "The President"],
