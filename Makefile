@@ -4,7 +4,7 @@ SHELL := /bin/bash
 NODE_MODULES := node_modules/.package-lock.json
 SOURCES := $(shell find src bench scripts -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: run test install build typecheck models contracts bench clean
+.PHONY: run test install browser build typecheck models contracts bench clean
 
 # npm ci only when the lock file changed since the last install
 $(NODE_MODULES): package.json package-lock.json .npmrc
@@ -23,8 +23,12 @@ build: dist/.built
 run: build
 	node bin/proofgate.js serve
 
+## Debian's chromium, for the explorer's browser tests (test/explorer/), installed when missing
+browser:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
 ## the whole suite: type check, then every test file on node's test runner
-test: install
+test: install browser
 	npx tsc -p tsconfig.json --noEmit
 	node --import tsx --test --test-concurrency=1 --test-force-exit $$(find test -name '*.test.ts' | sort)
 

@@ -182,7 +182,8 @@ try {
 
   // 4. the consumers and the oracle
   const stored = await send(store, "store", [steps[0]!.public_signals[0], generated.slice(0, TRACE_STEPS)], LIMIT.board);
-  const [, storedPrompt, storedText] = (await store.getFunction("completion").staticCall(steps[0]!.public_signals[0])) as [string, string, string];
+  const storedEvent = stored.logs.map((l) => store.interface.parseLog(l)).find((e) => e?.name === "CompletionStored")!;
+  const [, storedPrompt, storedText] = (await store.getFunction("completion").staticCall(storedEvent.args[0])) as [string, string, string];
   const posted = await send(board, "post", [HAM_TEXT, spamProofs[0]!.nonce], LIMIT.board);
   const submitted = await send(board, "submit", [HAM_TEXT, CALLBACK_GAS], LIMIT.oracle, FEE_WEI);
   const requested = submitted.logs.map((l) => oracle.interface.parseLog(l)).find((e) => e?.name === "InferenceRequested")!;

@@ -31,7 +31,10 @@ import { PROOF_ID_HEADER } from "./generation-response.js";
 import { ProofsService } from "./proofs/service.js";
 import type { ChainInfo } from "./chain/protocol.js";
 import { attachChainRouter, chainRoutes } from "./chain/router.js";
+import { attachExplorerRouter, explorerRoutes } from "./explorer/router.js";
 import { attachProofsRouter, proofsRoutes } from "./proofs/router.js";
+import { attachStatsRouter, statsRoutes } from "./stats/router.js";
+import { StatsService } from "./stats/service.js";
 
 export interface BuildAppOptions {
   readonly config: Config;
@@ -50,6 +53,7 @@ export const REQUEST_ID_HEADER = "x-request-id";
 const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Seconds a client is told to wait when every batch slot and queue place is taken. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+
 
 export function buildApp({ config, registry, metrics, logger, version, proofs = null, chain = null }: BuildAppOptions): Express {
   const app = express();
@@ -74,7 +78,9 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   const open = express.Router();
   attachHealthRouter(open, new HealthService(registry));
   attachMetricsRouter(open, metrics);
-  const routes = [...healthRoutes, ...metricsRoutes, ...openApiRoutes, ...modelsRoutes, ...chatRoutes, ...completionsRoutes, ...inferencesRoutes, ...proofsRoutes, ...chainRoutes];
+  // the page loads without an API key; the JSON it reads is under /v1, with the key the user gives it
+  attachExplorerRouter(open);
+  const routes = [...healthRoutes, ...metricsRoutes, ...openApiRoutes, ...modelsRoutes, ...chatRoutes, ...completionsRoutes, ...inferencesRoutes, ...proofsRoutes, ...statsRoutes, ...chainRoutes, ...explorerRoutes];
   attachOpenApiRouter(open, buildOpenApiDocument({ routes, version }));
   app.use(open);
 
@@ -90,7 +96,10 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }));
   attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }));
   attachInferencesRouter(v1, new InferencesService({ registry, proofs: scheduler }));
-  if (proofs) attachProofsRouter(v1, new ProofsService({ store: proofs.store, catalog: proofs.catalog }));
+  if (proofs) {
+    attachProofsRouter(v1, new ProofsService({ store: proofs.store, catalog: proofs.catalog }));
+    attachStatsRouter(v1, new StatsService({ store: proofs.store, models: registry }));
+  }
   attachChainRouter(v1, chain);
   app.use(v1);
 

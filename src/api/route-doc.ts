@@ -7,6 +7,8 @@ export interface RouteDoc {
   readonly path: string;
   readonly summary: string;
   readonly request?: z.ZodType;
+  /** The query string a GET route reads (documented as `in: query` parameters). */
+  readonly query?: z.ZodObject;
   /** The JSON answer (200). */
   readonly response: z.ZodType;
   /** The SSE event payload when the request asks for `stream: true`. */

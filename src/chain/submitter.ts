@@ -54,6 +54,8 @@ interface Submission {
   readonly target: Contract;
   readonly method: string;
   readonly args: unknown[];
+  /** The input commitment the registry records it under, decimal: the receipt's `inputCommitment`. */
+  inputCommitment(): Promise<string>;
   /** Already on-chain: the log that recorded it, or null. */
   findExisting(): Promise<Log | null>;
 }
@@ -121,17 +123,18 @@ export class ChainSubmitter {
     }
     const contractAddress = String(submission.target.target);
     try {
+      const inputCommitment = await submission.inputCommitment();
       const existing = await submission.findExisting();
       let receipt: TransactionReceipt;
       if (existing) {
         receipt = (await chain.provider.getTransactionReceipt(existing.transactionHash))!;
         logger.info({ proofId: record.id, tx: existing.transactionHash }, "already on-chain; recording that transaction");
       } else {
-        receipt = await this.send(claimed, submission, contractAddress);
+        receipt = await this.send(claimed, submission, contractAddress, inputCommitment);
       }
       const timings: ProofTimings = { submit: Math.round(this.now() - started) };
       await store.transition(record.id, "submitted", "verified", {
-        chain: { chainId: deployment.chain_id, contract: contractAddress, txHash: receipt.hash, blockNumber: BigInt(receipt.blockNumber), gasUsed: receipt.gasUsed },
+        chain: { chainId: deployment.chain_id, contract: contractAddress, txHash: receipt.hash, blockNumber: BigInt(receipt.blockNumber), gasUsed: receipt.gasUsed, inputCommitment },
         timings,
       });
       this.retryAt.delete(record.id);
@@ -155,7 +158,7 @@ export class ChainSubmitter {
     }
   }
 
-  private async send(record: ProofRecord, submission: Submission, contractAddress: string): Promise<TransactionReceipt> {
+  private async send(record: ProofRecord, submission: Submission, contractAddress: string, inputCommitment: string): Promise<TransactionReceipt> {
     const { store, deployment } = this.options;
     const fn = submission.target.getFunction(submission.method);
     let gas: bigint;
@@ -166,7 +169,7 @@ export class ChainSubmitter {
     }
     // room above the estimate: the pairing precompile's cost is exact, but storage refunds are not
     const tx = await fn.send(...submission.args, { gasLimit: (gas * 12n) / 10n + 20_000n });
-    await store.update(record.id, { chain: { chainId: deployment.chain_id, contract: contractAddress, txHash: tx.hash, blockNumber: null, gasUsed: null } });
+    await store.update(record.id, { chain: { chainId: deployment.chain_id, contract: contractAddress, txHash: tx.hash, blockNumber: null, gasUsed: null, inputCommitment } });
     let receipt: TransactionReceipt | null;
     try {
       receipt = await tx.wait(1, 120_000);
@@ -187,11 +190,14 @@ export class ChainSubmitter {
     if (request.kind === "inference") {
       const signals = record.publicSignals!;
       const proof = proofWords(record.proof as Groth16ProofJson);
-      if (request.oracle) return this.fulfillment(request, proof, signals);
+      // what the registry records the inference under, sent directly or through the oracle
+      const inputCommitment = async (): Promise<string> => ((await registry.decode(key, signals)) as [bigint, bigint])[0].toString();
+      if (request.oracle) return this.fulfillment(request, proof, signals, inputCommitment);
       return {
         target: registry,
         method: "verifyAndRecord",
         args: [key, proof, signals],
+        inputCommitment,
         async findExisting() {
           const [commitment, output] = (await registry.decode(key, signals)) as [bigint, bigint];
           const [verified, recorded] = (await registry.inference(key, commitment)) as [boolean, bigint];
@@ -222,6 +228,8 @@ export class ChainSubmitter {
         const steps = [...pending.values()].flat();
         return [key, steps.map((s) => proofWords(s.proof as Groth16ProofJson)), steps.flatMap((s) => s.publicSignals!), [...pending.values()].map((t) => t.length)];
       },
+      // a trace is recorded under its prompt state: the first trace's stands for the record
+      inputCommitment: async () => first,
       async findExisting() {
         for (const [prompt, trace] of traces) {
           if (((await registry.traceBlock(key, prompt, tokensHash(trace))) as bigint) !== 0n) pending.delete(prompt);
@@ -232,7 +240,7 @@ export class ChainSubmitter {
     };
   }
 
-  private fulfillment(request: InferenceProofRequest, proof: bigint[], signals: readonly string[]): Submission {
+  private fulfillment(request: InferenceProofRequest, proof: bigint[], signals: readonly string[], inputCommitment: () => Promise<string>): Submission {
     const { oracle } = this;
     const ref = request.oracle!;
     const from = this.options.deployment.from_block;
@@ -240,6 +248,7 @@ export class ChainSubmitter {
       target: oracle,
       method: "fulfill",
       args: [ref.request_id, ref.input, proof, signals],
+      inputCommitment,
       async findExisting() {
         const status = ((await oracle.requests(ref.request_id)) as unknown[])[3] as bigint;
         if (status === 1n) return null; // still pending

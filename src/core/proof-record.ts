@@ -67,6 +67,12 @@ export interface ProofChainReceipt {
   readonly txHash: string;
   readonly blockNumber: bigint | null;
   readonly gasUsed: bigint | null;
+  /**
+   * The input commitment the registry recorded the proof under, decimal: `decode(key, signals)`'s first
+   * value for an inference, the first state of the first trace for a generation. Absent or null when
+   * not known (receipts written before it was recorded); a record read back leaves it out then.
+   */
+  readonly inputCommitment?: string | null;
 }
 
 export interface ProofRecord {
@@ -154,6 +160,7 @@ export interface WireProofChain {
   tx_hash: string;
   block_number: string | null;
   gas_used: string | null;
+  input_commitment: string | null;
 }
 
 export interface WireProof {
@@ -206,10 +213,12 @@ export function toWireChain(chain: ProofChainReceipt | null): WireProofChain | n
     tx_hash: chain.txHash,
     block_number: chain.blockNumber?.toString() ?? null,
     gas_used: chain.gasUsed?.toString() ?? null,
+    input_commitment: chain.inputCommitment ?? null,
   };
 }
 
-export function fromWireChain(wire: WireProofChain | null): ProofChainReceipt | null {
+/** Takes rows stored before `input_commitment` existed too: it is left out when absent or null. */
+export function fromWireChain(wire: (Omit<WireProofChain, "input_commitment"> & { input_commitment?: string | null }) | null): ProofChainReceipt | null {
   if (wire === null) return null;
   return {
     chainId: wire.chain_id,
@@ -217,6 +226,7 @@ export function fromWireChain(wire: WireProofChain | null): ProofChainReceipt | 
     txHash: wire.tx_hash,
     blockNumber: wire.block_number === null ? null : BigInt(wire.block_number),
     gasUsed: wire.gas_used === null ? null : BigInt(wire.gas_used),
+    ...(typeof wire.input_commitment === "string" ? { inputCommitment: wire.input_commitment } : {}),
   };
 }
 

@@ -161,6 +161,38 @@ export interface CheckedListOptions {
   readonly model: string | undefined;
   readonly limit: number;
   readonly after: string | undefined;
+  readonly search: SearchTerms | undefined;
+}
+
+export const SEARCH_MAX_LENGTH = 100;
+
+/** A `search` as the stores match it. */
+export interface SearchTerms {
+  /** As given: compared with ids exactly. */
+  readonly text: string;
+  /** Lowercased: compared with lowercased transaction hashes. */
+  readonly lower: string;
+  /**
+   * The number the text reads as (decimal digits, or 0x-hex), in canonical decimal: compared with
+   * input commitments and public signals. Null when the text is not a number. Only digits, so it is
+   * safe inside a LIKE pattern.
+   */
+  readonly number: string | null;
+}
+
+export function parseSearch(text: string): SearchTerms {
+  const number = /^[0-9]+$/.test(text) || /^0x[0-9a-f]+$/i.test(text) ? BigInt(text).toString() : null;
+  return { text, lower: text.toLowerCase(), number };
+}
+
+/** The search rules in code, for the memory store (the SQL stores express the same in SQL). */
+export function matchesSearch(record: ProofRecord, terms: SearchTerms): boolean {
+  if (record.id === terms.text) return true;
+  if (record.chain !== null && record.chain.txHash.toLowerCase() === terms.lower) return true;
+  const number = terms.number;
+  if (number === null) return false;
+  if (record.chain?.inputCommitment === number) return true;
+  return [record.publicSignals, ...record.steps.map((step) => step.publicSignals)].some((signals) => signals?.includes(number) ?? false);
 }
 
 export function checkListOptions(options: ListProofsOptions = {}): CheckedListOptions {
@@ -175,7 +207,13 @@ export function checkListOptions(options: ListProofsOptions = {}): CheckedListOp
       param: "status",
     });
   }
-  return { status: options.status, model: options.model, limit, after: options.after };
+  const search = options.search;
+  if (search !== undefined && (typeof search !== "string" || search.length < 1 || search.length > SEARCH_MAX_LENGTH)) {
+    throw new ProofgateError("invalid_argument", `search is ${JSON.stringify(search)}; expected 1 to ${SEARCH_MAX_LENGTH} characters`, {
+      param: "search",
+    });
+  }
+  return { status: options.status, model: options.model, limit, after: options.after, search: search === undefined ? undefined : parseSearch(search) };
 }
 
 export function unknownCursor(after: string): ProofgateError {

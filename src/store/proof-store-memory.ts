@@ -10,6 +10,7 @@ import {
   checkFindOptions,
   checkListOptions,
   fromProofRow,
+  matchesSearch,
   proofExists,
   proofNotFound,
   toProofRow,
@@ -52,7 +53,7 @@ export class MemoryProofStore implements ProofStore {
   }
 
   async list(options?: ListProofsOptions): Promise<ListProofsResult> {
-    const { status, model, limit, after } = checkListOptions(options);
+    const { status, model, limit, after, search } = checkListOptions(options);
     let cursor: ProofRow | undefined;
     if (after !== undefined) {
       cursor = this.rows.get(after);
@@ -61,6 +62,7 @@ export class MemoryProofStore implements ProofStore {
     const page = [...this.rows.values()]
       .filter((row) => (status === undefined || row.status === status) && (model === undefined || row.model === model))
       .filter((row) => cursor === undefined || newestFirst(cursor, row) < 0)
+      .filter((row) => search === undefined || matchesSearch(fromProofRow(row), search))
       .sort(newestFirst)
       .slice(0, limit + 1);
     return { data: page.slice(0, limit).map(fromProofRow), hasMore: page.length > limit };

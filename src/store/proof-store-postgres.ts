@@ -113,12 +113,27 @@ export class PostgresProofStore implements ProofStore {
   }
 
   async list(options?: ListProofsOptions): Promise<ListProofsResult> {
-    const { status, model, limit, after } = checkListOptions(options);
+    const { status, model, limit, after, search } = checkListOptions(options);
     const where: string[] = [];
     const params: unknown[] = [];
     const param = (value: unknown) => `$${params.push(value)}`;
     if (status !== undefined) where.push(`status = ${param(status)}`);
     if (model !== undefined) where.push(`model = ${param(model)}`);
+    if (search !== undefined) {
+      // Signals are matched exactly by jsonb containment; the LIKE on the JSON text (digits only, so no
+      // wildcard) first skips the rows that cannot hold them. Matches memory's matchesSearch.
+      const terms = [`id = ${param(search.text)}`, `lower(chain->>'tx_hash') = ${param(search.lower)}`];
+      if (search.number !== null) {
+        const number = param(search.number);
+        const like = param(`%"${search.number}"%`);
+        terms.push(
+          `chain->>'input_commitment' = ${number}`,
+          `(public_signals::text LIKE ${like} AND public_signals::jsonb @> jsonb_build_array(${number}::text))`,
+          `(steps::text LIKE ${like} AND steps::jsonb @> jsonb_build_array(jsonb_build_object('public_signals', jsonb_build_array(${number}::text))))`,
+        );
+      }
+      where.push(`(${terms.join(" OR ")})`);
+    }
     if (after !== undefined) {
       const cursor = await getRow(this.pool, after);
       if (!cursor) throw unknownCursor(after);

@@ -81,7 +81,7 @@ export class SqliteProofStore implements ProofStore {
   }
 
   async list(options?: ListProofsOptions): Promise<ListProofsResult> {
-    const { status, model, limit, after } = checkListOptions(options);
+    const { status, model, limit, after, search } = checkListOptions(options);
     const where: string[] = [];
     const params: unknown[] = [];
     if (status !== undefined) {
@@ -91,6 +91,22 @@ export class SqliteProofStore implements ProofStore {
     if (model !== undefined) {
       where.push("model = ?");
       params.push(model);
+    }
+    if (search !== undefined) {
+      // Signals are matched exactly through json_each; the LIKE on the JSON text (digits only, so no
+      // wildcard) first skips the rows that cannot hold them. Matches memory's matchesSearch.
+      const terms = ["id = ?", "lower(json_extract(chain, '$.tx_hash')) = ?"];
+      params.push(search.text, search.lower);
+      if (search.number !== null) {
+        const like = `%"${search.number}"%`;
+        terms.push(
+          "json_extract(chain, '$.input_commitment') = ?",
+          "(public_signals LIKE ? AND EXISTS (SELECT 1 FROM json_each(proofs.public_signals) AS sig WHERE sig.value = ?))",
+          "(steps LIKE ? AND EXISTS (SELECT 1 FROM json_each(proofs.steps) AS step, json_each(step.value, '$.public_signals') AS sig WHERE sig.value = ?))",
+        );
+        params.push(search.number, like, search.number, like, search.number);
+      }
+      where.push(`(${terms.join(" OR ")})`);
     }
     if (after !== undefined) {
       const cursor = this.getRow(after);

@@ -21,6 +21,12 @@ export interface ListProofsOptions {
   readonly limit?: number;
   /** Cursor: the id of the last record of the previous page. */
   readonly after?: string;
+  /**
+   * Only records this text names exactly: the proof id, the chain transaction hash (any case), the
+   * chain input commitment, or one public signal of the record or of one of its steps. A number
+   * matches in decimal or as 0x-hex (`0x1f` finds the signal `"31"`). 1 to 100 characters.
+   */
+  readonly search?: string;
 }
 
 export interface ListProofsResult {
@@ -41,7 +47,7 @@ export interface ProofStore {
   /** Throws `conflict` when the id exists. */
   create(record: NewProofRecord): Promise<ProofRecord>;
   get(id: string): Promise<ProofRecord | null>;
-  /** Throws `invalid_argument` (param `limit`, `status` or `after`) for a bad limit, status or unknown cursor. */
+  /** Throws `invalid_argument` (param `limit`, `status`, `search` or `after`) for a bad limit, status, search or unknown cursor. */
   list(options?: ListProofsOptions): Promise<ListProofsResult>;
   /**
    * Compare-and-set on status: moves `from → to` and applies `patch` in one atomic write, only if the

@@ -5,7 +5,9 @@ import {
   ALLOWED_TRANSITIONS,
   PROOF_STATUSES,
   assertTransition,
+  fromWireChain,
   newProofRecord,
+  toWireChain,
   toWireProof,
   type ProofRecord,
 } from "../../src/core/proof-record.js";
@@ -50,7 +52,7 @@ test("toWireProof: SPEC's snake_case record, bigints as decimal strings, interna
     vkey_hash: "0xv",
     steps: [{ index: 0, status: "proved", public_signals: ["2"], proof: { protocol: "groth16" }, output: 3, timings: { prove: 9 }, prover: "w" }],
     timings: { queued: 1, prove: 9 },
-    chain: { chain_id: 31337, contract: "0xc", tx_hash: "0xt", block_number: "5", gas_used: "18446744073709551616" },
+    chain: { chain_id: 31337, contract: "0xc", tx_hash: "0xt", block_number: "5", gas_used: "18446744073709551616", input_commitment: null },
     prover: "w",
     error: null,
   });
@@ -62,4 +64,16 @@ test("newProofRecord: a queued record with fresh id and empty fields", () => {
   assert.match(r.id, /^proof-[0-9a-f]{24}$/);
   assert.equal(r.status, "queued");
   assert.deepEqual([r.steps, r.timings, r.attempts, r.proof, r.chain], [[], {}, 0, null, null]);
+});
+
+test("chain receipts carry the input commitment both ways; one not known reads back left out", () => {
+  const receipt = { chainId: 1, contract: "0xc", txHash: "0xt", blockNumber: null, gasUsed: null, inputCommitment: "123" };
+  assert.equal(toWireChain(receipt)?.input_commitment, "123");
+  assert.deepEqual(fromWireChain(toWireChain(receipt)), receipt);
+  const { inputCommitment: _, ...unknown } = receipt;
+  assert.equal(toWireChain(unknown)?.input_commitment, null);
+  assert.deepEqual(fromWireChain(toWireChain(unknown)), unknown);
+  assert.deepEqual(fromWireChain(toWireChain({ ...unknown, inputCommitment: null })), unknown);
+  // a row stored before the field existed
+  assert.deepEqual(fromWireChain({ chain_id: 1, contract: "0xc", tx_hash: "0xt", block_number: "5", gas_used: "6" }), { ...unknown, blockNumber: 5n, gasUsed: 6n });
 });

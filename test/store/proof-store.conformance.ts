@@ -95,7 +95,7 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         publicSignals: signals,
         proof: { pi_a: ["1", "2", "1"], pi_b: [["1", "2"], ["3", "4"], ["1", "0"]], pi_c: ["5", "6", "1"], protocol: "groth16", curve: "bn128" },
         timings: { queued: 3, witness: 41.25 },
-        chain: { chainId: 31337, contract: "0x" + "11".repeat(20), txHash: "0x" + "22".repeat(32), blockNumber: 12n, gasUsed: 2n ** 60n },
+        chain: { chainId: 31337, contract: "0x" + "11".repeat(20), txHash: "0x" + "22".repeat(32), blockNumber: 12n, gasUsed: 2n ** 60n, inputCommitment: signals[0] },
         prover: "host-a/2",
         attempts: 2,
       };
@@ -171,6 +171,93 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         await assert.rejects(store.list({ limit: 101 }), rejectsWith("invalid_argument", "limit"));
         await assert.rejects(store.list({ status: "done" as ProofStatus }), rejectsWith("invalid_argument", "status"));
         await assert.rejects(store.list({ after: "proof-missing" }), rejectsWith("invalid_argument", "after"));
+      });
+    });
+
+    describe("list with search", () => {
+      const TX = "0x" + "Ab".repeat(32);
+      const proofJson = { pi_a: ["424242", "2", "1"], protocol: "groth16" };
+      const step = (index: number, publicSignals: string[] | null): ProofStep => ({
+        index,
+        status: publicSignals ? "proved" : "queued",
+        publicSignals,
+        proof: publicSignals ? proofJson : null,
+        output: { choice: 0, position: index, token: 77 },
+        timings: {},
+        prover: null,
+      });
+
+      beforeEach(async () => {
+        const make = (id: string, created: number, model = "model-a") => newProofRecord({ id, model, created, request: { nonce: "111", note: "6" } });
+        // s1: a verified inference; 2748 is 0xabc
+        await store.create({
+          ...make("proof-s1", 1_750_000_001),
+          status: "verified",
+          publicSignals: ["111", "2748"],
+          proof: proofJson,
+          chain: { chainId: 1, contract: "0xc", txHash: TX, blockNumber: 5n, gasUsed: 7n, inputCommitment: "999" },
+        });
+        // s2: a generation whose steps carry the signals
+        await store.create({ ...make("proof-s2", 1_750_000_002), status: "proving", steps: [step(0, ["5", "6"]), step(1, ["6", "7"]), step(2, null)] });
+        // s3: numbers only in its request, its proof and as longer signals
+        await store.create({ ...make("proof-s3", 1_750_000_003), status: "proved", publicSignals: ["1110", "61"], proof: proofJson });
+        // s4: another model, a step signal shared with s2, a chain receipt without an input commitment
+        await store.create({
+          ...make("proof-s4", 1_750_000_004, "model-b"),
+          status: "submitted",
+          steps: [step(0, ["6", "8"])],
+          chain: { chainId: 1, contract: "0xc", txHash: "0x" + "ef".repeat(32), blockNumber: null, gasUsed: null },
+        });
+      });
+
+      const ids = async (options: Parameters<ProofStore["list"]>[0]) => (await store.list(options)).data.map((r) => r.id);
+
+      test("matches an id, a transaction hash in any case, an input commitment, in decimal or 0x-hex", async () => {
+        assert.deepEqual(await ids({ search: "proof-s3" }), ["proof-s3"]);
+        assert.deepEqual(await ids({ search: "proof-s" }), []);
+        assert.deepEqual(await ids({ search: "PROOF-S3" }), []);
+        assert.deepEqual(await ids({ search: TX }), ["proof-s1"]);
+        assert.deepEqual(await ids({ search: TX.toLowerCase() }), ["proof-s1"]);
+        assert.deepEqual(await ids({ search: TX.toUpperCase().replace("0X", "0x") }), ["proof-s1"]);
+        assert.deepEqual(await ids({ search: TX.slice(0, -2) }), []);
+        assert.deepEqual(await ids({ search: "999" }), ["proof-s1"]);
+        assert.deepEqual(await ids({ search: "0x3e7" }), ["proof-s1"]);
+      });
+
+      test("matches a public signal of the record or of a step exactly, never the request or the proof", async () => {
+        assert.deepEqual(await ids({ search: "2748" }), ["proof-s1"]);
+        assert.deepEqual(await ids({ search: "0xabc" }), ["proof-s1"]);
+        assert.deepEqual(await ids({ search: "0XABC" }), ["proof-s1"]);
+        assert.deepEqual(await ids({ search: "0x0abc" }), ["proof-s1"]);
+        assert.deepEqual(await ids({ search: "111" }), ["proof-s1"], "not 1110, nor the request's nonce");
+        assert.deepEqual(await ids({ search: "0111" }), ["proof-s1"], "a number in decimal, leading zeros and all");
+        assert.deepEqual(await ids({ search: "11" }), []);
+        assert.deepEqual(await ids({ search: "424242" }), [], "a proof coordinate is not a public signal");
+        assert.deepEqual(await ids({ search: "77" }), [], "nor is a step's output");
+        assert.deepEqual(await ids({ search: "7" }), ["proof-s2"]);
+        assert.deepEqual(await ids({ search: "6" }), ["proof-s4", "proof-s2"]);
+        assert.deepEqual(await ids({ search: "0x6" }), ["proof-s4", "proof-s2"]);
+      });
+
+      test("combines with model, status, limit and after", async () => {
+        assert.deepEqual(await ids({ search: "6", model: "model-a" }), ["proof-s2"]);
+        assert.deepEqual(await ids({ search: "6", status: "submitted" }), ["proof-s4"]);
+        assert.deepEqual(await ids({ search: "6", status: "verified" }), []);
+        const first = await store.list({ search: "6", limit: 1 });
+        assert.deepEqual([first.data.map((r) => r.id), first.hasMore], [["proof-s4"], true]);
+        const second = await store.list({ search: "6", limit: 1, after: "proof-s4" });
+        assert.deepEqual([second.data.map((r) => r.id), second.hasMore], [["proof-s2"], false]);
+        assert.deepEqual(await ids({ search: "999", after: "proof-s2" }), ["proof-s1"]);
+        assert.deepEqual(await ids({ search: "999", after: "proof-s1" }), []);
+      });
+
+      test("text that is no id, hash or number finds nothing, wildcards and quotes included; bad search fails by param", async () => {
+        for (const search of ["nothing", "%", "_", "%6%", '"6"', "proof-s_", "' OR 1=1 --", "6' OR '1'='1", "0x", "0xg1", "-6", "6.0"]) {
+          assert.deepEqual(await ids({ search }), [], search);
+        }
+        await assert.rejects(store.list({ search: "" }), rejectsWith("invalid_argument", "search"));
+        await assert.rejects(store.list({ search: "1".repeat(101) }), rejectsWith("invalid_argument", "search"));
+        assert.deepEqual(await ids({ search: "1".repeat(100) }), []);
       });
     });
 

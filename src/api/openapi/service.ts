@@ -32,6 +32,18 @@ export function buildOpenApiDocument({ routes, version }: OpenApiDocumentOptions
     if (id) delete components[id]!.additionalProperties;
   }
 
+  /** A query object's fields as parameters, as a client writes them: strings, the schemas' input side. */
+  const queryParameters = (query: z.ZodObject): JsonSchema[] =>
+    Object.entries(query.shape).map(([name, field]) => {
+      const optional = field as z.ZodType;
+      const inner = optional instanceof z.ZodOptional ? (optional.unwrap() as z.ZodType) : optional;
+      const description = z.globalRegistry.get(optional)?.description ?? z.globalRegistry.get(inner)?.description;
+      const id = z.globalRegistry.get(inner)?.id;
+      // a shared schema (ProofStatus) by reference, as the rest of the document does
+      const { $schema: _schema, description: _description, ...schema } = id ? { $ref: `${COMPONENT_PREFIX}${id}` } : (z.toJSONSchema(inner, { io: "input" }) as JsonSchema);
+      return { name, in: "query", required: !(optional instanceof z.ZodOptional), ...(description ? { description } : {}), schema };
+    });
+
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const content: Record<string, unknown> = { [route.contentType ?? "application/json"]: { schema: ref(route.response) } };
@@ -41,10 +53,11 @@ export function buildOpenApiDocument({ routes, version }: OpenApiDocumentOptions
         itemSchema: ref(route.streamEvent),
       };
     }
+    const parameters = [...(route.path.includes("{id}") ? [{ name: "id", in: "path", required: true, schema: { type: "string" } }] : []), ...(route.query ? queryParameters(route.query) : [])];
     paths[route.path] ??= {};
     paths[route.path]![route.method] = {
       summary: route.summary,
-      ...(route.path.includes("{id}") ? { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }] } : {}),
+      ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.request ? { requestBody: { required: true, content: { "application/json": { schema: ref(route.request) } } } } : {}),
       responses: { "200": { description: "OK", content }, default: { description: "Error", content: { "application/json": { schema: ref(ErrorEnvelope) } } } },
     };

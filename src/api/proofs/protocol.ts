@@ -1,4 +1,4 @@
-/** Wire schemas of GET /v1/proofs, GET /v1/proofs/{id} and its verification key (SPEC, "HTTP"). */
+/** Wire schemas of GET /v1/proofs, GET /v1/proofs/{id}, its verification key and its circuit (SPEC, "HTTP"). */
 import { z } from "zod";
 import { PROOF_STATUSES } from "../../core/proof-record.js";
 import { LIST_LIMIT_MAX } from "../../store/proof-row.js";
@@ -30,6 +30,10 @@ export const WireProofChain = z
     tx_hash: z.string(),
     block_number: z.string().nullable().describe("decimal; null until mined"),
     gas_used: z.string().nullable().describe("decimal; null until mined"),
+    input_commitment: z
+      .string()
+      .nullable()
+      .describe("decimal: the input commitment the registry recorded (a generation: the first state of its first trace); null when not known"),
   })
   .meta({ id: "ProofChain" });
 
@@ -75,6 +79,61 @@ export type ProofRef = z.infer<typeof ProofRef>;
 export const VerificationKey = z.record(z.string(), z.unknown()).describe("snarkjs verification key JSON").meta({ id: "VerificationKey" });
 export type VerificationKey = z.infer<typeof VerificationKey>;
 
+export const CircuitKind = z.enum(["token-step", "classify", "tensor"]).meta({ id: "CircuitKind" });
+
+export const CircuitPublicSignal = z.object({ name: z.string(), meaning: z.string() }).meta({ id: "CircuitPublicSignal" });
+
+/** What a circuit is, from its manifest (circuit.json): shared by GET /v1/proofs/{id}/circuit and GET /v1/stats. */
+export const CircuitSummary = z
+  .object({
+    model_id: z.string().describe("the circuit's model id (sha256 of the integer model), as proof requests name it"),
+    vkey_hash: z.string(),
+    kind: CircuitKind,
+    constraints: z.int(),
+    public_signals: z.array(CircuitPublicSignal).describe("the circuit's public signals, in order"),
+  })
+  .meta({ id: "CircuitSummary" });
+export type CircuitSummary = z.infer<typeof CircuitSummary>;
+
+/** Mirrors `DecodedSignals` of witness/circuit-input.ts; the service assigns one to the other, so tsc keeps them in step. */
+export const DecodedSignals = z
+  .discriminatedUnion("kind", [
+    z.object({
+      kind: z.literal("token-step"),
+      context: z.array(z.int()).describe("the token window before the step, oldest first"),
+      next_token: z.int(),
+      nonce: z.string().describe("decimal"),
+      state_in: z.string().describe("decimal"),
+      state_out: z.string().describe("decimal"),
+    }),
+    z.object({ kind: z.literal("classify"), label: z.int(), claim: z.string().describe("decimal") }),
+    z.object({ kind: z.literal("tensor"), commitment: z.string().describe("decimal"), outputs: z.array(z.int()) }),
+  ])
+  .describe("what the public signals say, read by the circuit's packing")
+  .meta({ id: "DecodedSignals" });
+
+export const NamedSignal = z
+  .object({ name: z.string(), value: z.string().describe("field element, decimal") })
+  .meta({ id: "NamedSignal" });
+
+const NamedSignals = z.array(NamedSignal).nullable().describe("the public signals named by the circuit; null until proved");
+
+export const ProofCircuit = z
+  .object({
+    object: z.literal("circuit"),
+    ...CircuitSummary.shape,
+    signals: NamedSignals.describe("the record's own public signals (a single proof); null until proved, and for a generation"),
+    decoded: DecodedSignals.nullable().describe("`signals` decoded; null when there are none"),
+    steps: z
+      .array(z.object({ index: z.int(), signals: NamedSignals, decoded: DecodedSignals.nullable() }))
+      .describe("a generation: each decoding step's public signals, decoded; else empty"),
+  })
+  .meta({ id: "ProofCircuit" });
+export type ProofCircuit = z.infer<typeof ProofCircuit>;
+
+/** What `?q=` may hold: letters, digits, `_` and `-`, so neither a LIKE wildcard nor a quote reaches a store. */
+export const SEARCH_PATTERN = /^[0-9A-Za-z_-]{1,100}$/;
+
 // Query strings arrive as strings (or arrays when repeated), so numbers are parsed here, strictly.
 const integerString = z.string().regex(/^\d+$/, "expected an integer").transform(Number);
 const numberString = z.string().regex(/^\d+(\.\d+)?$/, "expected a number of seconds").transform(Number);
@@ -84,6 +143,11 @@ export const ProofListQuery = z.object({
   model: z.string().optional(),
   limit: integerString.pipe(z.int().min(1).max(LIST_LIMIT_MAX)).optional(),
   after: z.string().min(1).optional(),
+  q: z
+    .string()
+    .regex(SEARCH_PATTERN, "expected 1 to 100 letters, digits, _ or -")
+    .optional()
+    .describe("a proof id, a transaction hash, an input commitment, or a public signal (decimal or 0x-hex), matched exactly"),
 });
 export type ProofListQuery = z.infer<typeof ProofListQuery>;
 

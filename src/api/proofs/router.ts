@@ -1,15 +1,22 @@
-/** HTTP of GET /v1/proofs, GET /v1/proofs/{id} (with `?wait=`) and GET /v1/proofs/{id}/verification_key. */
+/** HTTP of GET /v1/proofs (with `?q=`), GET /v1/proofs/{id} (with `?wait=`), its verification_key and its circuit. */
 import type { Router } from "express";
 import { logIgnoredFields } from "../log-ignored-fields.js";
 import { parseRequest } from "../request-validation.js";
 import type { RouteDoc } from "../route-doc.js";
-import { ProofGetQuery, ProofList, ProofListQuery, VerificationKey, WireProof } from "./protocol.js";
+import { ProofCircuit, ProofGetQuery, ProofList, ProofListQuery, VerificationKey, WireProof } from "./protocol.js";
 import type { ProofsService } from "./service.js";
 
 export const proofsRoutes: readonly RouteDoc[] = [
-  { method: "get", path: "/v1/proofs", summary: "List proof records, newest first (?status=&model=&limit=&after=)", response: ProofList },
-  { method: "get", path: "/v1/proofs/{id}", summary: "One proof record; ?wait=<seconds> (at most 60) holds the answer until it is final", response: WireProof },
+  {
+    method: "get",
+    path: "/v1/proofs",
+    summary: "List proof records, newest first (?status=&model=&limit=&after=); ?q= finds a proof id, transaction hash, input commitment or public signal",
+    query: ProofListQuery,
+    response: ProofList,
+  },
+  { method: "get", path: "/v1/proofs/{id}", summary: "One proof record; ?wait=<seconds> (at most 60) holds the answer until it is final", query: ProofGetQuery, response: WireProof },
   { method: "get", path: "/v1/proofs/{id}/verification_key", summary: "The snarkjs verification key of the proof's circuit", response: VerificationKey },
+  { method: "get", path: "/v1/proofs/{id}/circuit", summary: "The proof's circuit, with the record's public signals (or each step's) named and decoded", response: ProofCircuit },
 ];
 
 export function attachProofsRouter(router: Router, service: ProofsService): void {
@@ -33,5 +40,9 @@ export function attachProofsRouter(router: Router, service: ProofsService): void
 
   router.get("/v1/proofs/:id/verification_key", async (req, res) => {
     res.json(await service.verificationKey(req.params.id));
+  });
+
+  router.get("/v1/proofs/:id/circuit", async (req, res) => {
+    res.json(await service.circuit(req.params.id));
   });
 }

@@ -1,9 +1,14 @@
-/** Reads of proof records for /v1/proofs: list, one record (optionally waiting for it to be final), its verification key. */
+/**
+ * Reads of proof records for /v1/proofs: list (and search), one record (optionally waiting for it to
+ * be final), its verification key, its circuit with the record's public signals decoded.
+ */
+import type { CircuitManifest } from "../../circuit/circuit-manifest.js";
 import { ProofgateError } from "../../core/errors.js";
 import { toWireProof, type ProofRecord } from "../../core/proof-record.js";
 import type { CompiledCatalog } from "../../prover/compiled-catalog.js";
 import type { ListProofsOptions, ProofStore } from "../../store/proof-store.js";
-import type { ProofList, VerificationKey, WireProof } from "./protocol.js";
+import { decodePublicSignals } from "../../witness/circuit-input.js";
+import type { CircuitSummary, ProofCircuit, ProofList, ProofListQuery, VerificationKey, WireProof } from "./protocol.js";
 
 /** How often a waiting request re-reads the store. */
 export const DEFAULT_POLL_MS = 100;
@@ -30,8 +35,56 @@ export interface GetProofOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The circuit as /v1/proofs/{id}/circuit and /v1/stats describe it. */
+export function circuitSummary(manifest: CircuitManifest): CircuitSummary {
+  return {
+    model_id: manifest.model_id,
+    vkey_hash: manifest.vkey_hash,
+    kind: manifest.kind,
+    constraints: manifest.constraints,
+    public_signals: manifest.public_signals.map(({ name, meaning }) => ({ name, meaning })),
+  };
+}
+
+type NamedSignals = ProofCircuit["signals"];
+type Decoded = ProofCircuit["decoded"];
+
+/** Public signals named by the circuit and decoded; a list that does not fit the circuit is named by position and not decoded. */
+export function readSignals(manifest: CircuitManifest, signals: readonly string[] | null): { signals: NamedSignals; decoded: Decoded } {
+  if (signals === null) return { signals: null, decoded: null };
+  const named = signals.map((value, i) => ({ name: manifest.public_signals[i]?.name ?? `signal_${i}`, value }));
+  let decoded: Decoded = null;
+  try {
+    decoded = decodePublicSignals(manifest, signals.map((v) => BigInt(v)));
+  } catch {
+    // the wrong count, or not numbers: shown as they are
+  }
+  return { signals: named, decoded };
+}
+
+/** The circuit of a record and what its public signals (or its steps') say. */
+export function proofCircuit(manifest: CircuitManifest, record: ProofRecord): ProofCircuit {
+  return {
+    object: "circuit",
+    ...circuitSummary(manifest),
+    ...readSignals(manifest, record.publicSignals),
+    steps: [...record.steps].sort((a, b) => a.index - b.index).map((step) => ({ index: step.index, ...readSignals(manifest, step.publicSignals) })),
+  };
+}
+
 function proofNotFound(id: string): ProofgateError {
   return new ProofgateError("not_found", `No proof with id ${JSON.stringify(id)}`, { param: "id" });
+}
+
+/** The circuit model id the record's request names. */
+function circuitOf(record: ProofRecord, what: string): string {
+  const circuit = (record.request as { circuit?: unknown } | null)?.circuit;
+  if (typeof circuit !== "string") throw new ProofgateError("not_found", `Proof ${record.id} names no circuit, so it has no ${what}`, { param: "id" });
+  return circuit;
+}
+
+function circuitNotHere(record: ProofRecord, circuit: string): ProofgateError {
+  return new ProofgateError("not_found", `The circuit ${circuit} of proof ${record.id} is not available on this gateway`, { param: "id" });
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -60,8 +113,10 @@ export class ProofsService {
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   }
 
-  /** The store checks limit, status and cursor too (invalid_argument naming the param). */
-  async list(options: ListProofsOptions = {}): Promise<ProofList> {
+  /** The store checks limit, status, search and cursor too (invalid_argument naming the param). */
+  async list(query: ProofListQuery = {}): Promise<ProofList> {
+    const { q, ...rest } = query;
+    const options: ListProofsOptions = { ...rest, ...(q !== undefined ? { search: q } : {}) };
     const page = await this.store.list(options);
     return { object: "list", data: page.data.map(toWireProof), has_more: page.hasMore };
   }
@@ -81,11 +136,18 @@ export class ProofsService {
 
   async verificationKey(id: string): Promise<VerificationKey> {
     const record = await this.read(id);
-    const circuit = (record.request as { circuit?: unknown } | null)?.circuit;
-    if (typeof circuit !== "string") throw new ProofgateError("not_found", `Proof ${id} names no circuit, so it has no verification key`, { param: "id" });
+    const circuit = circuitOf(record, "verification key");
     const model = await this.catalog.get(circuit);
-    if (!model) throw new ProofgateError("not_found", `The circuit ${circuit} of proof ${id} is not available on this gateway`, { param: "id" });
+    if (!model) throw circuitNotHere(record, circuit);
     return model.vkey;
+  }
+
+  async circuit(id: string): Promise<ProofCircuit> {
+    const record = await this.read(id);
+    const circuit = circuitOf(record, "circuit");
+    const manifest = this.catalog.manifest(circuit);
+    if (!manifest) throw circuitNotHere(record, circuit);
+    return proofCircuit(manifest, record);
   }
 
   private async read(id: string): Promise<ProofRecord> {

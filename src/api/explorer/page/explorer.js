@@ -1,0 +1,1040 @@
+// The proof explorer: a small single-page app over the gateway's JSON API (/v1). No framework, no
+// build step. Everything a record holds is written with textContent (never as markup).
+
+const API = "/v1";
+const KEY_STORAGE = "proofgate.apiKey";
+const STATUSES = ["queued", "proving", "proved", "submitted", "verified", "failed"];
+/** What `?q=` accepts (the API says the same); anything else is not sent. */
+const SEARCH_PATTERN = /^[0-9A-Za-z_-]{1,100}$/;
+const PAGE_SIZE = 20;
+const LIST_POLL_MS = 2000;
+const STATS_POLL_MS = 5000;
+/** A proof page long-polls its record with ?wait= while it is not final. */
+const WAIT_SECONDS = 20;
+const MODEL_COLORS = ["#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626"];
+
+const app = document.getElementById("app");
+
+// ---------- DOM helpers ----------
+
+/** h("a", { href, class, onclick, dataset: {…} }, child, …): children are nodes or text. */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+function s(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  setAttrs(el, attrs);
+  append(el, children);
+  return el;
+}
+
+function setAttrs(el, attrs) {
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(el.dataset, value);
+    else if (name === "text") el.textContent = String(value);
+    else el.setAttribute(name, value === true ? "" : String(value));
+  }
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** A table head; a label ending in "#" is a number column (right-aligned), the "#" dropped. */
+function thead(labels) {
+  return h("thead", {}, h("tr", {}, labels.map((t) => (t.endsWith("#") ? h("th", { class: "num", text: t.slice(0, -1) }) : h("th", { text: t })))));
+}
+
+function clear(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+// ---------- formatting ----------
+
+function fmtMs(ms) {
+  if (typeof ms !== "number" || !Number.isFinite(ms)) return "—";
+  if (ms === 0) return "0";
+  if (ms < 1) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${(ms / 60_000).toFixed(1)} min`;
+}
+
+function fmtTime(unixSeconds) {
+  const d = new Date(unixSeconds * 1000);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function fmtAgo(unixSeconds) {
+  const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+function fmtInt(n) {
+  return typeof n === "number" ? n.toLocaleString("en-US") : n == null ? "—" : String(n);
+}
+
+/** A long value cut in the middle; the whole of it in the tooltip. */
+function short(value, head = 10, tail = 8) {
+  const text = String(value);
+  const el = h("span", { class: "mono hash", title: text });
+  el.textContent = text.length > head + tail + 1 ? `${text.slice(0, head)}…${text.slice(-tail)}` : text;
+  return el;
+}
+
+function statusBadge(status) {
+  return h("span", { class: `badge status-${status}`, dataset: { status }, text: status });
+}
+
+/** JSON with arrays of plain values kept on one line (a 1024-bit sample stays readable). */
+function prettyJson(value, indent = "") {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "[]";
+    if (value.every((v) => v === null || typeof v !== "object")) return `[${value.map((v) => JSON.stringify(v)).join(", ")}]`;
+    return `[\n${value.map((v) => inner + prettyJson(v, inner)).join(",\n")}\n${indent}]`;
+  }
+  const keys = Object.keys(value);
+  if (keys.length === 0) return "{}";
+  return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${prettyJson(value[k], inner)}`).join(",\n")}\n${indent}}`;
+}
+
+/** sha256 of the JSON with sorted keys: how the gateway hashes a verification key (vkey_hash). */
+function canonical(v) {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+  return v;
+}
+
+async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---------- API ----------
+
+/** The key typed in this page (when storage is refused), else the one kept in localStorage. */
+let typedKey = null;
+function apiKey() {
+  if (typedKey !== null) return typedKey;
+  try {
+    return localStorage.getItem(KEY_STORAGE) ?? "";
+  } catch {
+    return "";
+  }
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.error?.code ?? null;
+    this.param = body?.error?.param ?? null;
+  }
+}
+
+async function api(path, { signal } = {}) {
+  const key = apiKey();
+  const res = await fetch(API + path, { headers: key ? { authorization: `Bearer ${key}` } : {}, signal, cache: "no-store" });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, body);
+  return body;
+}
+
+function errorNotice(err) {
+  if (err?.name === "AbortError") return null;
+  const auth = err instanceof ApiError && err.status === 401;
+  const noProofs = err instanceof ApiError && err.status === 404 && err.param === null && /\/v1\/proofs/.test(err.message);
+  return h(
+    "p",
+    { class: "notice error", role: "alert" },
+    auth ? "This gateway needs an API key: type it in the field at the top right. " : "",
+    noProofs ? "This gateway proves nothing (it runs without a proof store), so it has no proofs to show. " : "",
+    err?.message ?? String(err),
+  );
+}
+
+/** Models the gateway serves ({id, task, provable, …}); cached for the session. */
+let modelsCache = null;
+async function servedModels(signal) {
+  modelsCache ??= api("/models", { signal })
+    .then((list) => list.data)
+    .catch((err) => {
+      modelsCache = null;
+      throw err;
+    });
+  return modelsCache;
+}
+
+// ---------- routing ----------
+
+let pageController = new AbortController();
+const timers = new Set();
+
+function later(fn, ms) {
+  const id = setTimeout(() => {
+    timers.delete(id);
+    fn();
+  }, ms);
+  timers.add(id);
+}
+
+function navigate(url) {
+  history.pushState(null, "", url);
+  route();
+}
+
+function route() {
+  pageController.abort();
+  pageController = new AbortController();
+  for (const id of timers) clearTimeout(id);
+  timers.clear();
+  const signal = pageController.signal;
+  const path = location.pathname.replace(/\/+$/, "");
+  const proof = path.match(/^\/explorer\/proofs\/([^/]+)$/);
+  const section = proof ? "proofs" : path === "/explorer/models" ? "models" : path === "/explorer/workers" ? "workers" : "proofs";
+  for (const a of document.querySelectorAll("[data-nav]")) a.classList.toggle("active", a.dataset.nav === section);
+  window.scrollTo(0, 0);
+  if (proof) return proofPage(decodeURIComponent(proof[1]), signal);
+  if (section === "models") return modelsPage(signal);
+  if (section === "workers") return workersPage(signal);
+  return listPage(signal);
+}
+
+document.addEventListener("click", (event) => {
+  const a = event.target.closest?.("a[data-link]");
+  if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  navigate(a.getAttribute("href"));
+});
+window.addEventListener("popstate", route);
+
+function link(href, ...children) {
+  return h("a", { href, dataset: { link: "" } }, ...children);
+}
+
+function proofHref(id) {
+  return `/explorer/proofs/${encodeURIComponent(id)}`;
+}
+
+// ---------- the list ----------
+
+/** Rows already shown, by id → status, so a status that moves is flashed. */
+const seenStatus = new Map();
+
+async function listPage(signal) {
+  const params = new URLSearchParams(location.search);
+  const state = {
+    model: params.get("model") ?? "",
+    status: params.get("status") ?? "",
+    q: params.get("q") ?? "",
+    // cursors of the pages before this one; the current page starts after the last of them
+    cursors: (params.get("after") ?? "").split(",").filter(Boolean),
+  };
+  document.title = "Proofs · proofgate explorer";
+
+  const search = h("input", { id: "search", type: "search", placeholder: "Proof id, transaction hash or input commitment", value: state.q, spellcheck: "false", autocomplete: "off" });
+  const modelSelect = h("select", { id: "filter-model", "aria-label": "Model" }, h("option", { value: "", text: "All models" }));
+  const statusSelect = h("select", { id: "filter-status", "aria-label": "Status" }, h("option", { value: "", text: "All statuses" }), STATUSES.map((st) => h("option", { value: st, text: st })));
+  statusSelect.value = state.status;
+  const hint = h("span", { class: "hint" });
+  const live = h("span", { class: "live", title: "The list refreshes every 2 s" }, h("span", { class: "live-dot" }), "live");
+  const tbody = h("tbody", { id: "proof-rows" });
+  const newer = h("button", { type: "button", id: "page-newer", text: "← Newer" });
+  const older = h("button", { type: "button", id: "page-older", text: "Older →" });
+  const pageInfo = h("span", { class: "muted" });
+  const notice = h("div");
+
+  clear(
+    app,
+    h("div", { class: "page-head" }, h("h1", { text: "Proofs" }), live),
+    h(
+      "form",
+      { class: "filters", role: "search", onsubmit: (e) => (e.preventDefault(), apply()) },
+      search,
+      modelSelect,
+      statusSelect,
+      h("button", { type: "submit", class: "primary", text: "Search" }),
+      h("button", { type: "button", text: "Clear", onclick: () => ((search.value = ""), (modelSelect.value = ""), (statusSelect.value = ""), apply()) }),
+      hint,
+    ),
+    notice,
+    h(
+      "div",
+      { class: "card table-card" },
+      h(
+        "table",
+        { class: "proofs" },
+        thead(["Proof", "Model", "Status", "Kind", "Created", "Prove#", "Total#", "On-chain"]),
+        tbody,
+      ),
+    ),
+    h("div", { class: "pager" }, newer, pageInfo, older),
+  );
+
+  servedModels(signal)
+    .then((models) => {
+      for (const m of models) modelSelect.append(h("option", { value: m.id, text: m.id }));
+      if (state.model && !models.some((m) => m.id === state.model)) modelSelect.append(h("option", { value: state.model, text: state.model }));
+      modelSelect.value = state.model;
+    })
+    .catch(() => {
+      if (state.model) modelSelect.append(h("option", { value: state.model, text: state.model }));
+      modelSelect.value = state.model;
+    });
+
+  function syncUrl() {
+    const p = new URLSearchParams();
+    if (state.model) p.set("model", state.model);
+    if (state.status) p.set("status", state.status);
+    if (state.q) p.set("q", state.q);
+    if (state.cursors.length) p.set("after", state.cursors.join(","));
+    const url = `/explorer${p.toString() ? `?${p}` : ""}`;
+    if (url !== location.pathname + location.search) history.replaceState(null, "", url);
+  }
+
+  function apply() {
+    const q = search.value.trim();
+    if (q && !SEARCH_PATTERN.test(q)) {
+      hint.textContent = "Search takes a proof id, a 0x transaction hash, or a decimal commitment (letters, digits, _ and -).";
+      return;
+    }
+    hint.textContent = "";
+    Object.assign(state, { model: modelSelect.value, status: statusSelect.value, q, cursors: [] });
+    refresh(true);
+  }
+  modelSelect.addEventListener("change", apply);
+  statusSelect.addEventListener("change", apply);
+  let typing;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => !signal.aborted && apply(), 400);
+  });
+  newer.addEventListener("click", () => {
+    state.cursors.pop();
+    refresh(true);
+  });
+  older.addEventListener("click", () => {
+    const last = tbody.lastElementChild?.dataset.id;
+    if (!last) return;
+    state.cursors.push(last);
+    refresh(true);
+  });
+
+  let generation = 0;
+  async function refresh(reset) {
+    const mine = ++generation;
+    syncUrl();
+    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (state.model) query.set("model", state.model);
+    if (state.status) query.set("status", state.status);
+    if (state.q) query.set("q", state.q);
+    const after = state.cursors.at(-1);
+    if (after) query.set("after", after);
+    try {
+      const page = await api(`/proofs?${query}`, { signal });
+      if (mine !== generation || signal.aborted) return;
+      renderRows(page.data, reset);
+      notice.replaceChildren();
+      newer.disabled = state.cursors.length === 0;
+      older.disabled = !page.has_more;
+      pageInfo.textContent = `page ${state.cursors.length + 1}`;
+      tbody.parentElement.parentElement.dataset.loaded = "true";
+    } catch (err) {
+      if (mine !== generation || signal.aborted) return;
+      // a cursor that no longer exists (a filter changed under it): start over from the newest
+      if (err instanceof ApiError && err.param === "after" && state.cursors.length) {
+        state.cursors = [];
+        return refresh(true);
+      }
+      notice.replaceChildren(errorNotice(err) ?? "");
+    }
+    // every 2 s while a row shown is still moving, slower when all are final or the tab is hidden
+    const moving = [...tbody.querySelectorAll("tr[data-status]")].some((tr) => tr.dataset.final !== "true");
+    if (mine === generation && !signal.aborted) later(() => refresh(false), document.hidden ? 5 * LIST_POLL_MS : moving ? LIST_POLL_MS : 3 * LIST_POLL_MS);
+  }
+
+  function renderRows(proofs, reset) {
+    if (reset) tbody.replaceChildren();
+    if (proofs.length === 0) {
+      const filtered = state.model || state.status || state.q;
+      tbody.replaceChildren(h("tr", { class: "empty" }, h("td", { colspan: "8", text: filtered ? "No proof matches." : "No proofs yet: ask a provable model something." })));
+      return;
+    }
+    tbody.replaceChildren(
+      ...proofs.map((p) => {
+        const before = seenStatus.get(p.id);
+        seenStatus.set(p.id, p.status);
+        const moved = before !== undefined && before !== p.status;
+        const kind = p.steps?.length ? `generation · ${p.steps.length} step${p.steps.length === 1 ? "" : "s"}` : (p.request?.kind ?? "inference");
+        return h(
+          "tr",
+          { dataset: { id: p.id, model: p.model, status: p.status, final: String(isFinal(p)) }, class: moved ? "flash" : null },
+          h("td", {}, link(proofHref(p.id), h("span", { class: "mono", text: p.id }))),
+          h("td", { text: p.model }),
+          h("td", {}, statusBadge(p.status)),
+          h("td", { class: "muted", text: kind }),
+          h("td", { title: fmtTime(p.created), text: fmtAgo(p.created) }),
+          h("td", { class: "num", text: fmtMs(p.timings?.prove) }),
+          h("td", { class: "num", text: fmtMs(p.timings?.total) }),
+          h("td", {}, p.chain ? short(p.chain.tx_hash, 8, 6) : h("span", { class: "muted", text: "—" })),
+        );
+      }),
+    );
+  }
+
+  refresh(true);
+}
+
+// ---------- a proof ----------
+
+function isFinal(p) {
+  return p.status === "verified" || p.status === "failed" || (p.status === "proved" && p.request?.submit !== true);
+}
+
+function hasProof(p) {
+  return p.steps?.length ? p.steps.every((st) => st.proof && st.public_signals) : Boolean(p.proof && p.public_signals);
+}
+
+async function proofPage(id, signal) {
+  document.title = `${id} · proofgate explorer`;
+  clear(app, h("p", { class: "muted", text: "Loading…" }));
+  let record;
+  try {
+    record = await api(`/proofs/${encodeURIComponent(id)}`, { signal });
+  } catch (err) {
+    if (!signal.aborted) clear(app, link("/explorer", "← All proofs"), errorNotice(err));
+    return;
+  }
+  let circuit = null;
+  let circuitFor = null;
+  while (!signal.aborted) {
+    // the circuit's view of the signals changes when the record gets them; fetched again only then
+    const key = `${record.status}:${record.steps?.map((st) => st.status).join(",")}`;
+    if (circuitFor !== key) {
+      circuitFor = key;
+      circuit = await api(`/proofs/${encodeURIComponent(id)}/circuit`, { signal }).catch(() => null);
+      if (signal.aborted) return;
+    }
+    renderProof(record, circuit);
+    if (isFinal(record)) return;
+    try {
+      const next = await api(`/proofs/${encodeURIComponent(id)}?wait=${WAIT_SECONDS}`, { signal });
+      record = next;
+    } catch (err) {
+      if (signal.aborted) return;
+      // the gateway went away for a moment: try again shortly
+      await new Promise((resolve) => later(resolve, 2000));
+    }
+  }
+}
+
+function renderProof(p, circuit) {
+  const steps = [...(p.steps ?? [])].sort((a, b) => a.index - b.index);
+  const generation = steps.length > 0;
+  const meanings = circuit?.public_signals ?? null;
+  clear(
+    app,
+    h("div", { class: "crumbs" }, link("/explorer", "← All proofs")),
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", {}, "Proof ", h("span", { class: "mono", id: "proof-id", text: p.id })),
+      h("span", { id: "proof-status" }, statusBadge(p.status)),
+      isFinal(p) ? null : h("span", { class: "live", title: "Updates as the status moves" }, h("span", { class: "live-dot" }), "live"),
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      fact("Model", link(`/explorer/models#${encodeURIComponent(p.model)}`, p.model)),
+      fact("Kind", generation ? `generation · ${steps.length} step${steps.length === 1 ? "" : "s"}` : (p.request?.kind ?? "inference")),
+      fact("Endpoint", p.request?.endpoint ? h("span", { class: "mono", text: p.request.endpoint }) : "—"),
+      fact("Created", h("span", { title: fmtAgo(p.created), text: fmtTime(p.created) })),
+      fact("Prover", p.prover ? h("span", { class: "mono", text: p.prover }) : "—"),
+      fact("Total", fmtMs(p.timings?.total)),
+    ),
+    p.status === "failed" && p.error ? h("p", { class: "notice error", role: "alert" }, h("strong", { text: "Failed: " }), p.error) : null,
+    verifyCard(p, steps),
+    card("Status timeline", timeline(p, steps)),
+    h(
+      "div",
+      { class: "two" },
+      card("Request, as committed", h("pre", { class: "json", id: "request-json", text: prettyJson(p.request) })),
+      card("Output, as committed", h("pre", { class: "json", id: "output-json", text: prettyJson(p.output) })),
+    ),
+    generation ? card("Trace", trace(p, steps, circuit)) : null,
+    card(generation ? "Public signals (each step)" : "Public signals", publicSignals(p, circuit, meanings, generation)),
+    card("Model and verification key", modelFacts(p, circuit)),
+    card("On-chain record", onChain(p)),
+    card("Downloads", downloads(p, steps)),
+  );
+}
+
+function card(title, ...children) {
+  return h("section", { class: "card" }, h("h2", { text: title }), ...children);
+}
+
+function fact(label, value) {
+  return h("div", {}, h("dt", { text: label }), h("dd", {}, value));
+}
+
+/** The stages a record goes through, the time spent in each, and where it is now. */
+function timeline(p, steps) {
+  const t = p.timings ?? {};
+  const reached = p.status === "failed" ? -1 : ["queued", "proving", "proved", "submitted", "verified"].indexOf(p.status);
+  const summed = steps.length > 1 ? ` (sum over ${steps.length} steps, proven in parallel)` : "";
+  const stages = [
+    { key: "queued", label: "Queued", ms: t.queued, note: "waiting for a worker" },
+    { key: "witness", label: "Witness", ms: t.witness, note: `computing the circuit's signals${summed}` },
+    { key: "prove", label: "Prove", ms: t.prove, note: `Groth16 proof${summed}` },
+    { key: "verify", label: "Verify", ms: t.verify, note: `the worker checks its own proof${summed}` },
+    { key: "submit", label: "Submit", ms: t.submit, note: "sent on-chain and mined" },
+  ];
+  const timed = stages.filter((st) => typeof st.ms === "number");
+  const sum = timed.reduce((a, st) => a + st.ms, 0);
+  const bar = h(
+    "div",
+    { class: "stagebar", role: "img", "aria-label": "time per stage" },
+    timed.map((st) => {
+      const seg = h("span", { class: `seg seg-${st.key}`, title: `${st.label}: ${fmtMs(st.ms)}` });
+      seg.style.flexGrow = String(Math.max(st.ms, sum / 200));
+      return seg;
+    }),
+  );
+  const milestones = [
+    { status: "queued", label: "Queued", at: fmtTime(p.created) },
+    { status: "proving", label: "Proving", at: [t.witness, t.prove, t.verify].some((v) => typeof v === "number") ? `witness ${fmtMs(t.witness)} · prove ${fmtMs(t.prove)} · verify ${fmtMs(t.verify)}` : "" },
+    { status: "proved", label: "Proved", at: typeof t.total === "number" ? `${fmtMs(t.total)} after the request` : "" },
+  ];
+  if (p.request?.submit === true || p.chain || ["submitted", "verified"].includes(p.status)) {
+    milestones.push({ status: "submitted", label: "Submitted", at: p.chain ? "transaction sent" : "" }, { status: "verified", label: "Verified on-chain", at: typeof t.submit === "number" ? `${fmtMs(t.submit)} to submit and mine` : "" });
+  }
+  const failedAt = p.status === "failed" ? failedStage(p) : -1;
+  return h(
+    "div",
+    { class: "timeline", id: "timeline" },
+    h(
+      "ol",
+      { class: "milestones" },
+      milestones.map((m, i) => {
+        const state = p.status === "failed" ? (i < failedAt ? "done" : i === failedAt ? "failed" : "pending") : i < reached ? "done" : i === reached ? (isFinal(p) ? "done" : "current") : "pending";
+        return h("li", { class: `ms ms-${state}` }, h("span", { class: "ms-dot" }), h("span", { class: "ms-label", text: m.label }), h("span", { class: "ms-at", text: state === "pending" ? "" : m.at || (state === "current" ? "in progress…" : "") }));
+      }),
+      p.status === "failed" ? h("li", { class: "ms ms-failed" }, h("span", { class: "ms-dot" }), h("span", { class: "ms-label", text: "Failed" }), h("span", { class: "ms-at", text: p.error ?? "" })) : null,
+    ),
+    timed.length ? bar : null,
+    timed.length
+      ? h(
+          "table",
+          { class: "stages" },
+          h(
+            "tbody",
+            {},
+            timed.map((st) => h("tr", {}, h("td", {}, h("span", { class: `swatch seg-${st.key}` }), st.label), h("td", { class: "num", text: fmtMs(st.ms) }), h("td", { class: "muted", text: st.note }))),
+            typeof t.total === "number" ? h("tr", { class: "total" }, h("td", { text: "Total" }), h("td", { class: "num", text: fmtMs(t.total) }), h("td", { class: "muted", text: "from the request to proved" })) : null,
+          ),
+        )
+      : h("p", { class: "muted", text: "No stage has finished yet." }),
+  );
+}
+
+/** The milestone index a failed record stopped at: before a proof, or on the way on-chain. */
+function failedStage(p) {
+  if (p.chain) return 3;
+  if (hasProof(p)) return 2;
+  return typeof p.timings?.witness === "number" ? 1 : 0;
+}
+
+/** A completion's steps, one table per choice, each step's state chained to the previous one's. */
+function trace(p, steps, circuit) {
+  const decodedByIndex = new Map((circuit?.steps ?? []).map((st) => [st.index, st.decoded]));
+  const choices = new Map();
+  for (const st of steps) {
+    const choice = st.output?.choice ?? 0;
+    if (!choices.has(choice)) choices.set(choice, []);
+    choices.get(choice).push(st);
+  }
+  const outputs = p.output?.choices ?? [];
+  return h(
+    "div",
+    { id: "trace" },
+    h("p", { class: "muted", text: "Each step proves one token. Its first public signal (state in) must equal the previous step's second (state out): the chain of hashes that ties the tokens of a choice together. The first state commits to the prompt and the nonce." }),
+    [...choices.entries()].map(([choice, list]) => {
+      list.sort((a, b) => (a.output?.position ?? a.index) - (b.output?.position ?? b.index));
+      const out = outputs.find((c) => c.index === choice);
+      return h(
+        "div",
+        { class: "choice" },
+        h(
+          "h3",
+          {},
+          `Choice ${choice}`,
+          out ? h("span", { class: "muted" }, ` · prompt ${out.prompt_index ?? 0} · ${out.finish_reason ?? ""} · `) : null,
+          out?.text !== undefined ? h("q", { class: "gen-text", text: out.text }) : null,
+        ),
+        h(
+          "div",
+          { class: "scroll" },
+          h(
+            "table",
+            { class: "trace" },
+            thead(["Step#", "Pos#", "Token", "Status", "State in", "Chain", "State out", "Prove#", "Prover"]),
+            h(
+              "tbody",
+              {},
+              list.map((st, k) => {
+                const [stateIn, stateOut] = st.public_signals ?? [];
+                const prev = k > 0 ? list[k - 1].public_signals?.[1] : undefined;
+                const linked = k === 0 ? null : stateIn !== undefined && prev !== undefined ? stateIn === prev : null;
+                const decoded = decodedByIndex.get(st.index);
+                const tokenNote = decoded?.kind === "token-step" && decoded.next_token !== st.output?.token ? ` (signals say ${decoded.next_token})` : "";
+                return h(
+                  "tr",
+                  { dataset: { step: String(st.index) } },
+                  h("td", { class: "num", text: st.index }),
+                  h("td", { class: "num", text: st.output?.position ?? "—" }),
+                  h("td", { class: "mono", text: `${st.output?.token ?? "—"}${tokenNote}` }),
+                  h("td", {}, statusBadge(st.status)),
+                  h("td", {}, stateIn !== undefined ? short(stateIn) : "—"),
+                  h("td", { class: `link ${linked === true ? "ok" : linked === false ? "bad" : ""}`, title: linked === null ? (k === 0 ? "the input commitment: prompt and nonce" : "") : linked ? "equals the previous step's state out" : "does not equal the previous step's state out", text: k === 0 ? "start" : linked === true ? "✓ linked" : linked === false ? "✗ broken" : "…" }),
+                  h("td", {}, stateOut !== undefined ? short(stateOut) : "—"),
+                  h("td", { class: "num", text: fmtMs(st.timings?.prove) }),
+                  h("td", { class: "mono muted", text: st.prover ?? "—" }),
+                );
+              }),
+            ),
+          ),
+        ),
+      );
+    }),
+  );
+}
+
+function decodedText(decoded) {
+  if (!decoded) return null;
+  if (decoded.kind === "classify") return `label ${decoded.label}`;
+  if (decoded.kind === "token-step") return `next token ${decoded.next_token} · context [${decoded.context.join(", ")}] · nonce ${decoded.nonce}`;
+  if (decoded.kind === "tensor") return `outputs [${decoded.outputs.join(", ")}]`;
+  return JSON.stringify(decoded);
+}
+
+/** The record's public signals, each named and explained by its circuit (GET /v1/proofs/{id}/circuit). */
+function publicSignals(p, circuit, meanings, generation) {
+  const explain = (i) => meanings?.[i] ?? null;
+  if (generation) {
+    return h(
+      "div",
+      { id: "public-signals" },
+      h("p", { class: "muted", text: "A generation has no signals of its own: every step has its circuit's, listed in the trace. What they mean:" }),
+      meanings
+        ? h("table", { class: "signals" }, h("tbody", {}, meanings.map((m, i) => h("tr", {}, h("td", { class: "num", text: i }), h("td", { class: "mono", text: m.name }), h("td", { text: m.meaning })))))
+        : h("p", { class: "muted", text: "The circuit's description is not available from this gateway." }),
+    );
+  }
+  if (!p.public_signals) return h("p", { class: "muted", id: "public-signals", text: "None yet: the record has no proof." });
+  const decoded = decodedText(circuit?.decoded);
+  return h(
+    "div",
+    { id: "public-signals" },
+    h(
+      "table",
+      { class: "signals" },
+      thead(["##", "Name", "Value", "Meaning"]),
+      h(
+        "tbody",
+        {},
+        p.public_signals.map((value, i) =>
+          h("tr", {}, h("td", { class: "num", text: i }), h("td", { class: "mono", text: explain(i)?.name ?? `signal ${i}` }), h("td", { class: "mono value", text: value }), h("td", { text: explain(i)?.meaning ?? "—" })),
+        ),
+      ),
+    ),
+    decoded ? h("p", {}, h("strong", { text: "Decoded: " }), h("span", { class: "mono", id: "decoded", text: decoded })) : null,
+  );
+}
+
+function modelFacts(p, circuit) {
+  return h(
+    "dl",
+    { class: "facts wide" },
+    fact("Model", p.model),
+    fact("Circuit (model id)", p.request?.circuit ? h("span", { class: "mono", text: p.request.circuit }) : "—"),
+    fact("Circuit kind", circuit?.kind ?? "—"),
+    fact("Constraints", circuit ? fmtInt(circuit.constraints) : "—"),
+    fact("Verification key hash", p.vkey_hash ? h("span", { class: "mono", id: "vkey-hash", text: p.vkey_hash }) : "—"),
+  );
+}
+
+function onChain(p) {
+  if (!p.chain) {
+    const why = p.request?.submit === true ? "Not on-chain yet: it is submitted once proved." : "Not submitted on-chain: this gateway or this request does not send it there.";
+    return h("p", { class: "muted", id: "chain", text: why });
+  }
+  const c = p.chain;
+  return h(
+    "dl",
+    { class: "facts wide", id: "chain" },
+    fact("Chain id", String(c.chain_id)),
+    fact("Contract", h("span", { class: "mono", text: c.contract })),
+    fact("Transaction", h("span", { class: "mono", text: c.tx_hash })),
+    fact("Block", c.block_number ?? "pending"),
+    fact("Gas used", c.gas_used ? fmtInt(Number(c.gas_used)) : "pending"),
+    c.input_commitment ? fact("Input commitment", h("span", { class: "mono", text: c.input_commitment })) : null,
+  );
+}
+
+function downloadJson(name, value) {
+  const url = URL.createObjectURL(new Blob([`${JSON.stringify(value, null, 2)}\n`], { type: "application/json" }));
+  const a = h("a", { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function downloads(p, steps) {
+  const status = h("span", { class: "muted" });
+  const proofFile = steps.length
+    ? { id: p.id, model: p.model, vkey_hash: p.vkey_hash, steps: steps.map((st) => ({ index: st.index, output: st.output, public_signals: st.public_signals, proof: st.proof })) }
+    : { id: p.id, model: p.model, vkey_hash: p.vkey_hash, public_signals: p.public_signals, proof: p.proof };
+  return h(
+    "div",
+    { class: "downloads" },
+    h("button", { type: "button", id: "download-proof", disabled: !hasProof(p), onclick: () => downloadJson(`${p.id}.proof.json`, proofFile) }, "Proof and public signals (.json)"),
+    h(
+      "button",
+      {
+        type: "button",
+        id: "download-vkey",
+        onclick: async () => {
+          status.textContent = "";
+          try {
+            downloadJson(`${p.id}.vkey.json`, await api(`/proofs/${encodeURIComponent(p.id)}/verification_key`));
+          } catch (err) {
+            status.textContent = err.message;
+          }
+        },
+      },
+      "Verification key (.json)",
+    ),
+    status,
+    h("p", { class: "muted small" }, "Check them offline: ", h("code", { text: "snarkjs groth16 verify vkey.json public.json proof.json" })),
+  );
+}
+
+// ---------- verify in the browser ----------
+
+let snarkjsLoading = null;
+function loadSnarkjs() {
+  if (globalThis.snarkjs) return Promise.resolve(globalThis.snarkjs);
+  snarkjsLoading ??= new Promise((resolve, reject) => {
+    const script = h("script", { src: "/explorer/assets/snarkjs.min.js" });
+    script.onload = () => (globalThis.snarkjs ? resolve(globalThis.snarkjs) : reject(new Error("snarkjs did not load")));
+    script.onerror = () => {
+      snarkjsLoading = null;
+      reject(new Error("could not load snarkjs"));
+    };
+    document.head.append(script);
+  });
+  return snarkjsLoading;
+}
+
+function verifyCard(p, steps) {
+  const result = h("div", { id: "verify-result", class: "verdict", dataset: { state: "idle" } });
+  const checks = h("ul", { class: "checks", id: "verify-checks" });
+  const fileInput = h("input", { type: "file", accept: ".json,application/json", id: "vkey-file" });
+  const ready = hasProof(p);
+  const button = h("button", { type: "button", class: "primary big", id: "verify-button", disabled: !ready }, "Verify in your browser");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await verifyInBrowser(p, steps, fileInput.files?.[0] ?? null, result, checks);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h(
+    "section",
+    { class: "card verify" },
+    h("h2", { text: "Verify in your browser" }),
+    h(
+      "p",
+      { class: "muted" },
+      ready
+        ? "Runs snarkjs's Groth16 verifier here, in this page, on the record's proof and public signals against the verification key, and checks the key against its hash. Nothing is taken on the server's word."
+        : "Available once the record is proved.",
+    ),
+    h("div", { class: "verify-row" }, button, result),
+    h("label", { class: "small muted" }, "Use a verification key file of your own (optional): ", fileInput),
+    checks,
+  );
+}
+
+async function verifyInBrowser(p, steps, vkeyFile, result, checks) {
+  result.dataset.state = "running";
+  result.textContent = "verifying…";
+  checks.replaceChildren();
+  const add = (ok, label, detail = "") => checks.append(h("li", { class: ok === true ? "ok" : ok === false ? "bad" : "skip" }, h("span", { class: "mark", text: ok === true ? "✓" : ok === false ? "✗" : "–" }), h("strong", { text: label }), detail ? h("span", { class: "muted", text: ` ${detail}` }) : null));
+  let valid = true;
+  const fail = (label, detail) => {
+    valid = false;
+    add(false, label, detail);
+  };
+  try {
+    const snarkjs = await loadSnarkjs();
+    const vkey = vkeyFile ? JSON.parse(await vkeyFile.text()) : await api(`/proofs/${encodeURIComponent(p.id)}/verification_key`);
+    // the key: its hash is what the model is registered under (on-chain too), so a swapped key shows
+    if (!p.vkey_hash) add(null, "Verification key hash", "the record names none");
+    else if (!globalThis.crypto?.subtle) add(null, "Verification key hash", "not checked: hashing needs a secure context (https or localhost)");
+    else {
+      const hash = await sha256Hex(JSON.stringify(canonical(vkey)));
+      if (hash === p.vkey_hash) add(true, "Verification key hash", `sha256 ${hash.slice(0, 16)}… matches the record`);
+      else fail("Verification key hash", `sha256 ${hash.slice(0, 16)}… is not the record's ${p.vkey_hash.slice(0, 16)}…`);
+    }
+    const check = async (signals, proof) => {
+      try {
+        return await snarkjs.groth16.verify(vkey, signals, proof);
+      } catch {
+        return false;
+      }
+    };
+    if (steps.length === 0) {
+      if (await check(p.public_signals, p.proof)) add(true, "Groth16 proof", `${p.public_signals.length} public signal${p.public_signals.length === 1 ? "" : "s"}`);
+      else fail("Groth16 proof", "does not verify against the public signals");
+    } else {
+      const byChoice = new Map();
+      for (const st of steps) {
+        const ok = await check(st.public_signals, st.proof);
+        if (ok) add(true, `Step ${st.index}`, `proof of token ${st.output?.token ?? "?"}`);
+        else fail(`Step ${st.index}`, "proof does not verify against its public signals");
+        const choice = st.output?.choice ?? 0;
+        if (!byChoice.has(choice)) byChoice.set(choice, []);
+        byChoice.get(choice).push(st);
+      }
+      for (const [choice, list] of byChoice) {
+        list.sort((a, b) => (a.output?.position ?? a.index) - (b.output?.position ?? b.index));
+        const broken = list.findIndex((st, k) => k > 0 && st.public_signals?.[0] !== list[k - 1].public_signals?.[1]);
+        if (broken === -1) add(true, `Chain of choice ${choice}`, `${list.length} step${list.length === 1 ? "" : "s"}, each state in equals the previous state out`);
+        else fail(`Chain of choice ${choice}`, `broken before step ${list[broken].index}: its state in is not the previous state out`);
+      }
+    }
+  } catch (err) {
+    fail("Verification", err?.message ?? String(err));
+  }
+  result.dataset.state = valid ? "valid" : "invalid";
+  result.textContent = valid ? "valid" : "invalid";
+}
+
+// ---------- models and workers ----------
+
+async function loadStats(signal) {
+  try {
+    return { stats: await api("/stats", { signal }), error: null };
+  } catch (err) {
+    return { stats: null, error: err };
+  }
+}
+
+async function modelsPage(signal) {
+  document.title = "Models · proofgate explorer";
+  clear(app, h("div", { class: "page-head" }, h("h1", { text: "Models" })), h("p", { class: "muted", text: "Loading…" }));
+  const tick = async () => {
+    const [{ stats, error }, models] = await Promise.all([loadStats(signal), servedModels(signal).catch(() => [])]);
+    if (signal.aborted) return;
+    renderModels(stats, error, models);
+    later(tick, STATS_POLL_MS);
+  };
+  tick();
+}
+
+function renderModels(stats, error, served) {
+  const byId = new Map(served.map((m) => [m.id, m]));
+  const rows = stats ? stats.models : served.map((m) => ({ model: m.id, provable: m.provable, circuit: null, proofs: null, median_prove_ms: null }));
+  const scroll = window.scrollY;
+  clear(
+    app,
+    h("div", { class: "page-head" }, h("h1", { text: "Models" }), h("span", { class: "live" }, h("span", { class: "live-dot" }), "live")),
+    !stats && error ? h("p", { class: "notice" }, "Proof statistics are not available from this gateway: ", error.message) : null,
+    h(
+      "div",
+      { class: "card table-card" },
+      h(
+        "table",
+        { class: "models", id: "models-table" },
+        thead(["Model", "Task", "Circuit", "Constraints#", "Proofs#", "By status", "Median prove#", "Verification key hash"]),
+        h(
+          "tbody",
+          {},
+          rows.map((m) => {
+            const info = byId.get(m.model);
+            return h(
+              "tr",
+              { id: m.model, dataset: { model: m.model } },
+              h("td", { class: "model-cell" }, h("strong", { text: m.model }), info?.summary ? h("div", { class: "muted small summary", text: info.summary }) : null),
+              h("td", { class: "muted", text: info?.task ?? "—" }),
+              h("td", { class: "nowrap" }, m.circuit ? m.circuit.kind : h("span", { class: "muted", text: m.provable ? "—" : "not proven" })),
+              h("td", { class: "num", text: m.circuit ? fmtInt(m.circuit.constraints) : "—" }),
+              h("td", { class: "num" }, m.proofs ? link(`/explorer?model=${encodeURIComponent(m.model)}`, fmtInt(m.proofs.total)) : "—"),
+              h("td", {}, m.proofs ? statusBar(m.proofs) : "—"),
+              h("td", { class: "num", text: fmtMs(m.median_prove_ms) }),
+              h("td", {}, m.circuit ? short(m.circuit.vkey_hash, 8, 6) : "—"),
+            );
+          }),
+        ),
+      ),
+    ),
+    stats ? card("Proof latency over time", latencyChart(stats.latency)) : null,
+  );
+  window.scrollTo(0, scroll);
+}
+
+/** Counts by status as a small stacked bar with its numbers. */
+function statusBar(counts) {
+  const total = STATUSES.reduce((a, st) => a + (counts[st] ?? 0), 0);
+  const bar = h("div", { class: "minibar" });
+  for (const st of STATUSES) {
+    if (!counts[st]) continue;
+    const seg = h("span", { class: `status-${st}`, title: `${st}: ${counts[st]}` });
+    seg.style.flexGrow = String(counts[st]);
+    bar.append(seg);
+  }
+  const legend = STATUSES.filter((st) => counts[st]).map((st) => `${counts[st]} ${st}`).join(" · ");
+  return h("div", { class: "statusbar" }, total ? bar : null, h("span", { class: "small muted", text: legend || "none" }));
+}
+
+/** Total time per record (request → proved) against when it was made, one colour per model. */
+function latencyChart(points) {
+  if (!points?.length) return h("p", { class: "muted", id: "latency-chart", text: "No proved records yet." });
+  const W = 1000;
+  const H = 240;
+  const pad = { l: 56, r: 16, t: 12, b: 30 };
+  const xs = points.map((pt) => pt.created);
+  const ys = points.map((pt) => pt.total_ms);
+  let x0 = Math.min(...xs);
+  let x1 = Math.max(...xs);
+  if (x1 === x0) (x0 -= 30), (x1 += 30);
+  const y1 = niceCeil(Math.max(...ys) * 1.05);
+  const X = (x) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);
+  const Y = (y) => H - pad.b - (y / y1) * (H - pad.t - pad.b);
+  const models = [...new Set(points.map((pt) => pt.model))];
+  const color = (m) => MODEL_COLORS[models.indexOf(m) % MODEL_COLORS.length];
+  const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => f * y1);
+  const svg = s(
+    "svg",
+    { viewBox: `0 0 ${W} ${H}`, class: "chart", id: "latency-chart", role: "img", "aria-label": "proof latency over time" },
+    grid.map((g) => s("g", {}, s("line", { x1: pad.l, x2: W - pad.r, y1: Y(g), y2: Y(g), class: "grid" }), s("text", { x: pad.l - 6, y: Y(g) + 4, class: "axis", "text-anchor": "end" }, axisMs(g)))),
+    s("text", { x: pad.l, y: H - 8, class: "axis" }, fmtTime(x0).slice(11)),
+    s("text", { x: W - pad.r, y: H - 8, class: "axis", "text-anchor": "end" }, fmtTime(x1).slice(11)),
+    models.map((m) => {
+      const mine = points.filter((pt) => pt.model === m).sort((a, b) => a.created - b.created);
+      return s(
+        "g",
+        {},
+        mine.length > 1 ? s("polyline", { points: mine.map((pt) => `${X(pt.created).toFixed(1)},${Y(pt.total_ms).toFixed(1)}`).join(" "), fill: "none", stroke: color(m), "stroke-width": 1.5, "stroke-opacity": 0.5 }) : null,
+        mine.map((pt) => s("circle", { cx: X(pt.created).toFixed(1), cy: Y(pt.total_ms).toFixed(1), r: 4, fill: color(m) }, s("title", {}, `${pt.id} · ${m} · ${fmtMs(pt.total_ms)} · ${fmtTime(pt.created)}`))),
+      );
+    }),
+  );
+  return h("div", {}, svg, h("div", { class: "legend" }, models.map((m) => h("span", {}, swatch(color(m)), m))), h("p", { class: "muted small", text: `${points.length} records, request to proved.` }));
+}
+
+function swatch(color) {
+  const dot = h("span", { class: "dot" });
+  dot.style.background = color;
+  return dot;
+}
+
+function axisMs(ms) {
+  if (ms === 0) return "0";
+  return ms >= 1000 ? `${Number((ms / 1000).toFixed(2))} s` : `${Number(ms.toFixed(1))} ms`;
+}
+
+function niceCeil(v) {
+  if (!(v > 0)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+async function workersPage(signal) {
+  document.title = "Workers · proofgate explorer";
+  clear(app, h("div", { class: "page-head" }, h("h1", { text: "Workers" })), h("p", { class: "muted", text: "Loading…" }));
+  const tick = async () => {
+    const { stats, error } = await loadStats(signal);
+    if (signal.aborted) return;
+    renderWorkers(stats, error);
+    later(tick, STATS_POLL_MS);
+  };
+  tick();
+}
+
+function renderWorkers(stats, error) {
+  const workers = stats?.workers ?? [];
+  const most = Math.max(1, ...workers.map((w) => w.proofs));
+  const scroll = window.scrollY;
+  clear(
+    app,
+    h("div", { class: "page-head" }, h("h1", { text: "Workers" }), h("span", { class: "live" }, h("span", { class: "live-dot" }), "live")),
+    !stats && error ? h("p", { class: "notice" }, "Worker statistics are not available from this gateway: ", error.message) : null,
+    stats
+      ? h(
+          "div",
+          { class: "card table-card" },
+          h(
+            "table",
+            { class: "workers", id: "workers-table" },
+            thead(["Worker", "Proofs#", "", "Median time of one proof#"]),
+            h(
+              "tbody",
+              {},
+              workers.length === 0
+                ? h("tr", { class: "empty" }, h("td", { colspan: "4", text: "No worker has made a proof yet." }))
+                : workers.map((w) => {
+                    const bar = h("span", { class: "hbar" });
+                    bar.style.width = `${(100 * w.proofs) / most}%`;
+                    return h("tr", { dataset: { prover: w.prover } }, h("td", { class: "mono", text: w.prover }), h("td", { class: "num", text: fmtInt(w.proofs) }), h("td", { class: "barcell" }, bar), h("td", { class: "num", text: fmtMs(w.median_prove_ms) }));
+                  }),
+            ),
+          ),
+        )
+      : null,
+    stats ? h("p", { class: "muted small", text: `Over the newest ${fmtInt(stats.window)} records. A generation counts once for each worker that proved one of its steps.` }) : null,
+    stats ? card("Proof latency over time", latencyChart(stats.latency)) : null,
+  );
+  window.scrollTo(0, scroll);
+}
+
+// ---------- start ----------
+
+const keyInput = document.getElementById("api-key");
+keyInput.value = apiKey();
+keyInput.addEventListener("change", () => {
+  const key = keyInput.value.trim();
+  try {
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
+    typedKey = null;
+  } catch {
+    // storage refused (private mode): the key lasts for this page only
+    typedKey = key;
+  }
+  modelsCache = null;
+  route();
+});
+
+route();

@@ -1,0 +1,235 @@
+/**
+ * The proof explorer in a real browser (Debian's chromium, driven by playwright-core): a real request
+ * is proven by the in-process gateway and recorded on its embedded anvil chain, its page follows it
+ * live until verified, and "Verify in your browser" runs snarkjs in the page and says valid; a record
+ * whose public signals were tampered with (written straight into the store) says invalid. A
+ * screenshot of each page goes to test/screenshots/.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync } from "node:fs";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { newId } from "../../src/core/ids.js";
+import { newProofRecord, type ProofRecord, type WireProof } from "../../src/core/proof-record.js";
+import { postJson, startChainGateway, type ChainGateway } from "../chain/gateway-chain.fixture.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const SCREENSHOTS = "test/screenshots";
+const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+/** Proving a 3-token completion and recording it takes a few seconds; the page must get there on its own (live updates). */
+const FINAL_TIMEOUT_MS = 60_000;
+
+/**
+ * A copy of `record`, proved, with one public signal changed: what a lying server would show. Marked
+ * as not for the chain, so the gateway's submitter leaves it as it is.
+ */
+async function tamperedCopy(gw: ChainGateway, record: ProofRecord, change: (r: ProofRecord) => Partial<ProofRecord>): Promise<string> {
+  const store = gw.proofs.store;
+  const id = newId("proof");
+  const request = { ...(record.request as object), submit: false };
+  await store.create(newProofRecord({ id, model: record.model, request, output: record.output, vkeyHash: record.vkeyHash, steps: record.steps }));
+  await store.transition(id, "queued", "proving");
+  const changed = { publicSignals: record.publicSignals, proof: record.proof, steps: record.steps, ...change(record) };
+  await store.transition(id, "proving", "proved", { ...changed, prover: record.prover, timings: record.timings });
+  return id;
+}
+
+function bump(signal: string): string {
+  return (BigInt(signal) + 1n).toString();
+}
+
+describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
+  let gw: ChainGateway;
+  let origin: { url: string };
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let spamId: string;
+  let studentId: string;
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: make test installs Debian's chromium (the Makefile's browser step)`);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    gw = await startChainGateway();
+    origin = { url: gw.url };
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(FINAL_TIMEOUT_MS);
+    page.on("pageerror", (err) => pageErrors.push(err.message));
+    page.on("console", (msg) => {
+      if (msg.type() === "error") pageErrors.push(`${msg.text()} (${msg.location().url})`);
+    });
+
+    // real requests; the pages see them proved on their own
+    const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: "Subject: WIN CASH NOW\n\nClick here to claim your free prize money" });
+    assert.equal(res.status, 200);
+    spamId = (res.body as { proof: { id: string } }).proof.id;
+    const completion = await gw.client.completions.create({ model: "pg-student", prompt: "The sea", max_tokens: 3 });
+    studentId = (completion as unknown as { proof: { id: string } }).proof.id;
+  });
+
+  after(async () => {
+    await browser?.close();
+    await gw?.close();
+  });
+
+  const shot = (name: string) => page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+
+  async function openProof(id: string): Promise<void> {
+    await page.goto(`${origin.url}/explorer/proofs/${id}`);
+    await page.locator("#proof-id").filter({ hasText: id }).waitFor();
+  }
+
+  async function verify(): Promise<string> {
+    await page.getByRole("button", { name: "Verify in your browser" }).click();
+    const result = page.locator("#verify-result");
+    await page.waitForFunction(() => ["valid", "invalid"].includes(document.querySelector("#verify-result")?.getAttribute("data-state") ?? ""), null, { timeout: 30_000 });
+    return (await result.textContent())!.trim();
+  }
+
+  it("serves the page, its assets and snarkjs outside /v1", async () => {
+    for (const path of ["/explorer", "/explorer/models", "/explorer/workers", `/explorer/proofs/${spamId}`]) {
+      const res = await fetch(`${origin.url}${path}`);
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get("content-type")!, /^text\/html/);
+      assert.match(await res.text(), /explorer\.js/);
+    }
+    const js = await fetch(`${origin.url}/explorer/assets/explorer.js`);
+    assert.match(js.headers.get("content-type")!, /javascript/);
+    const snarkjs = await fetch(`${origin.url}/explorer/assets/snarkjs.min.js`);
+    assert.equal(snarkjs.status, 200);
+    assert.match((await snarkjs.text()).slice(0, 40), /^var snarkjs=/);
+    assert.equal((await fetch(`${origin.url}/explorer/assets/nope.js`)).status, 404);
+  });
+
+  it("a classifier inference: the page follows it to verified on-chain, and it verifies in the browser", async () => {
+    await openProof(spamId);
+    await shot("proof-inference-live"); // most likely still queued or proving
+    await page.locator('#proof-status [data-status="verified"]').waitFor({ timeout: FINAL_TIMEOUT_MS });
+    await page.locator("#public-signals table").waitFor();
+    assert.match((await page.locator("#request-json").textContent())!, /"kind": "inference"/);
+    const record = (await gw.proofs.store.get(spamId))!;
+    const chain = (await page.locator("#chain").textContent())!;
+    for (const text of ["31337", gw.chain.deployment.registry, record.chain!.txHash, record.chain!.blockNumber!.toString(), record.chain!.gasUsed!.toLocaleString("en-US"), record.chain!.inputCommitment!]) {
+      assert.ok(chain.includes(text), `${text} in ${chain}`);
+    }
+    assert.equal(await page.locator("#timeline .ms-done").count(), 5, "queued, proving, proved, submitted, verified");
+    assert.equal(await verify(), "valid");
+    const checks = await page.locator("#verify-checks li").allTextContents();
+    assert.ok(checks.some((c) => /Groth16 proof/.test(c)), checks.join("\n"));
+    assert.ok(checks.some((c) => /Verification key hash.*matches/.test(c)), checks.join("\n"));
+    await shot("proof-inference");
+  });
+
+  it("a completion: its trace step by step, chained, recorded on-chain, and every step verifies in the browser", async () => {
+    await openProof(studentId);
+    await page.locator('#proof-status [data-status="verified"]').waitFor({ timeout: FINAL_TIMEOUT_MS });
+    const rows = page.locator("#trace tbody tr");
+    assert.equal(await rows.count(), 3);
+    assert.equal(await page.locator("#trace td.link.ok").count(), 2, "steps 1 and 2 chain to the one before");
+    assert.equal(await verify(), "valid");
+    const checks = await page.locator("#verify-checks li.ok").allTextContents();
+    assert.ok(checks.filter((c) => /^✓Step \d/.test(c)).length === 3, checks.join("\n"));
+    assert.ok(checks.some((c) => /Chain of choice 0/.test(c)), checks.join("\n"));
+    await shot("proof-completion");
+  });
+
+  it("tampered public signals say invalid, for a single proof and for a step of a completion", async () => {
+    const spam = (await gw.proofs.store.get(spamId))!;
+    const forged = await tamperedCopy(gw, spam, (r) => ({ publicSignals: [bump(r.publicSignals![0]!), ...r.publicSignals!.slice(1)] }));
+    await openProof(forged);
+    await page.locator('#proof-status [data-status="proved"]').waitFor();
+    assert.equal(await verify(), "invalid");
+    assert.match((await page.locator("#verify-checks li.bad").first().textContent())!, /Groth16 proof/);
+    await shot("proof-tampered");
+
+    const student = (await gw.proofs.store.get(studentId))!;
+    const forgedSteps = await tamperedCopy(gw, student, (r) => ({
+      steps: r.steps.map((st) => (st.index === 1 ? { ...st, publicSignals: [st.publicSignals![0]!, bump(st.publicSignals![1]!)] } : st)),
+    }));
+    await openProof(forgedSteps);
+    await page.locator('#proof-status [data-status="proved"]').waitFor();
+    assert.equal(await page.locator("#trace td.link.bad").count(), 1, "step 2 no longer chains to step 1");
+    assert.equal(await verify(), "invalid");
+    const bad = await page.locator("#verify-checks li.bad").allTextContents();
+    assert.ok(bad.some((c) => /Step 1/.test(c)) && bad.some((c) => /Chain of choice 0/.test(c)), bad.join("\n"));
+    await shot("proof-tampered-completion");
+  });
+
+  it("the list finds a record by its transaction hash and by its input commitment", async () => {
+    const chain = (await gw.proofs.store.get(spamId))!.chain!;
+    for (const q of [chain.txHash.toUpperCase().replace("0X", "0x"), chain.inputCommitment!]) {
+      await page.goto(`${origin.url}/explorer?q=${q}`);
+      await page.waitForFunction((want) => {
+        const ids = [...document.querySelectorAll("#proof-rows tr[data-id]")].map((tr) => (tr as HTMLElement).dataset.id);
+        return ids.length === 1 && ids[0] === want;
+      }, spamId);
+    }
+  });
+
+  it("the list shows the records, live, filters by model and status, and finds a proof by id", async () => {
+    await page.goto(`${origin.url}/explorer`);
+    const rows = page.locator("#proof-rows tr[data-id]");
+    await page.locator(`#proof-rows tr[data-id="${spamId}"]`).waitFor();
+    await page.locator(`#proof-rows tr[data-id="${studentId}"]`).waitFor();
+    assert.equal(await rows.count(), 4, "the two requests and the two tampered copies");
+    await shot("list");
+
+    await page.selectOption("#filter-model", "pg-student");
+    await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].every((tr) => (tr as HTMLElement).dataset.model === "pg-student"));
+    assert.equal(await rows.count(), 2);
+    assert.match(page.url(), /model=pg-student/);
+
+    await page.selectOption("#filter-model", "");
+    await page.selectOption("#filter-status", "failed");
+    await page.locator("#proof-rows tr.empty").waitFor();
+    await page.selectOption("#filter-status", "verified");
+    await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].length === 2);
+    await page.locator(`#proof-rows tr[data-id="${spamId}"]`).waitFor();
+    await page.selectOption("#filter-status", "proved");
+    await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].length === 2);
+    assert.equal(await page.locator(`#proof-rows tr[data-id="${spamId}"]`).count(), 0, "the real records went on to verified");
+
+    await page.selectOption("#filter-status", "");
+    await page.fill("#search", studentId);
+    await page.press("#search", "Enter");
+    await page.waitForFunction((id) => {
+      const ids = [...document.querySelectorAll("#proof-rows tr[data-id]")].map((tr) => (tr as HTMLElement).dataset.id);
+      return ids.length === 1 && ids[0] === id;
+    }, studentId);
+    await shot("list-search");
+
+    // a row's link opens its page, in the page
+    await page.locator(`#proof-rows a[href$="${studentId}"]`).click();
+    await page.locator("#proof-id").filter({ hasText: studentId }).waitFor();
+    assert.equal(new URL(page.url()).pathname, `/explorer/proofs/${studentId}`);
+  });
+
+  it("the models and workers views render counts, circuit sizes, proving times and the latency chart", async () => {
+    const stats = await fetch(`${gw.url}/v1/stats`);
+    const hasStats = stats.status === 200;
+    await stats.body?.cancel();
+
+    await page.goto(`${origin.url}/explorer/models`);
+    await page.locator('#models-table tr[data-model="pg-spam"]').waitFor();
+    await page.locator('#models-table tr[data-model="pg-student"]').waitFor();
+    if (hasStats) {
+      await page.locator("#latency-chart circle").first().waitFor();
+      const spam = (await page.locator('#models-table tr[data-model="pg-spam"]').textContent())!;
+      assert.match(spam, /classify/);
+      assert.match(spam, /\d+ proved/);
+    }
+    await shot("models");
+
+    await page.goto(`${origin.url}/explorer/workers`);
+    if (hasStats) {
+      const record = (await (await fetch(`${gw.url}/v1/proofs/${spamId}`)).json()) as WireProof;
+      await page.locator(`#workers-table tr[data-prover="${record.prover}"]`).waitFor();
+    } else await page.locator(".notice").waitFor();
+    await shot("workers");
+  });
+
+  it("logged no error in the page", () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
