@@ -32,6 +32,11 @@ test: install browser
 	npx tsc -p tsconfig.json --noEmit
 	node --import tsx --test --test-concurrency=1 --test-force-exit $$(find test -name '*.test.ts' | sort)
 
+## onnxruntime-node's CUDA provider, on demand (~180 MB download; never in install, test or CI): scripts/gpu-install.sh
+.PHONY: gpu
+gpu: install
+	bash scripts/gpu-install.sh
+
 ## regenerate contracts/generated/ and artifacts/contracts/contracts.json (seconds)
 contracts: build
 	node bin/proofgate.js contracts build

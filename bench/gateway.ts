@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { sessionOptions } from "../src/model/execution-device.js";
-import { machineLine, percentile, writeSection } from "./report.js";
+import { closedLoop, machineLine, percentile, writeSection } from "./report.js";
 
 const MODELS_DIR = resolve(process.env.BENCH_MODELS_DIR ?? "artifacts/models");
 const MODELS = ["pg-student", "pg-teacher"] as const;
@@ -85,24 +85,12 @@ function postJson(url: string, body: unknown): Promise<{ status: number; body: u
 }
 
 async function runLevel(baseUrl: string, model: string, concurrency: number, requests: number): Promise<LevelResult> {
-  const latencies: number[] = [];
-  let tokens = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < requests) {
-      const i = next++;
-      const started = performance.now();
-      const res = await postJson(`${baseUrl}/v1/completions`, { model, prompt: PROMPTS[i % PROMPTS.length], max_tokens: MAX_TOKENS, temperature: 0 });
-      const body = res.body as { usage?: { completion_tokens: number }; error?: unknown };
-      if (res.status !== 200 || !body.usage) throw new Error(`request failed: ${res.status} ${JSON.stringify(body)}`);
-      latencies.push(performance.now() - started);
-      tokens += body.usage.completion_tokens;
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
+  const { latencies, tokens, seconds } = await closedLoop(concurrency, requests, async (i) => {
+    const res = await postJson(`${baseUrl}/v1/completions`, { model, prompt: PROMPTS[i % PROMPTS.length], max_tokens: MAX_TOKENS, temperature: 0 });
+    const body = res.body as { usage?: { completion_tokens: number }; error?: unknown };
+    if (res.status !== 200 || !body.usage) throw new Error(`request failed: ${res.status} ${JSON.stringify(body)}`);
+    return body.usage.completion_tokens;
+  });
   const meanLatency = latencies.reduce((a, b) => a + b, 0) / latencies.length;
   return { p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), tokensPerSecond: tokens / seconds, msPerToken: meanLatency / (tokens / latencies.length) };
 }

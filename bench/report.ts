@@ -33,3 +33,32 @@ export async function writeSection(name: string, body: string): Promise<void> {
 export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1))];
 }
+
+export interface ClosedLoopResult {
+  /** Milliseconds per request, ascending. */
+  readonly latencies: number[];
+  readonly tokens: number;
+  readonly seconds: number;
+}
+
+/**
+ * Closed-loop load: `concurrency` clients send `requests` requests in all, each the next as soon as its
+ * last one answered. `request(i)` sends request i and resolves to the tokens it generated.
+ */
+export async function closedLoop(concurrency: number, requests: number, request: (i: number) => Promise<number>): Promise<ClosedLoopResult> {
+  const latencies: number[] = [];
+  let tokens = 0;
+  let next = 0;
+  const client = async (): Promise<void> => {
+    while (next < requests) {
+      const i = next++;
+      const started = performance.now();
+      const generated = await request(i); // awaited first: `tokens += await …` would add to a stale total
+      latencies.push(performance.now() - started);
+      tokens += generated;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return { latencies: latencies.sort((a, b) => a - b), tokens, seconds: (performance.now() - started) / 1000 };
+}

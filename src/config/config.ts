@@ -26,8 +26,11 @@ export interface Config {
   readonly device: DeviceChoice;
   /** $PROOFGATE_API_KEYS, comma-separated; empty = no authentication. */
   readonly apiKeys: readonly string[];
-  /** $PROOFGATE_MAX_BATCH, default 64: concurrent sequences decoded per model in one batched step. */
-  readonly maxBatchSize: number;
+  /**
+   * $PROOFGATE_MAX_BATCH: concurrent sequences decoded per model in one batched step; default null =
+   * by device, 64 on CPU and 256 on CUDA (see DEFAULT_MAX_BATCH in src/model/model-registry.ts).
+   */
+  readonly maxBatchSize: number | null;
   /** $PROOFGATE_MAX_WAITING, default 256: sequences waiting for a batch slot before requests get 429. */
   readonly maxWaiting: number;
   /** $PROOFGATE_RATE_LIMIT_RPM, default 0 = off: requests per minute per API key (or client address). */
@@ -115,7 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelDirs: Object.freeze(list(env.PROOFGATE_MODELS).map((d) => resolve(d))),
     device,
     apiKeys: Object.freeze(list(env.PROOFGATE_API_KEYS)),
-    maxBatchSize: integer(env, "PROOFGATE_MAX_BATCH", 64, 1),
+    maxBatchSize: env.PROOFGATE_MAX_BATCH ? integer(env, "PROOFGATE_MAX_BATCH", 1, 1) : null,
     maxWaiting: integer(env, "PROOFGATE_MAX_WAITING", 256, 0),
     rateLimitPerMinute: integer(env, "PROOFGATE_RATE_LIMIT_RPM", 0, 0),
     bodyLimitBytes: integer(env, "PROOFGATE_BODY_LIMIT_BYTES", 1024 * 1024, 1),

@@ -1,8 +1,12 @@
+import type { DeviceSelection } from "./execution-device.js";
+
 /**
  * What the generation engine reports while it runs, so the API can export metrics without the engine
  * knowing about Prometheus. Every method is optional to implement meaningfully; the engine never waits on it.
  */
 export interface EngineObserver {
+  /** Once, when the model registry has picked the device (before any model loads), with its batch size. */
+  deviceSelected?(selection: DeviceSelection, maxBatchSize: number): void;
   /** One batched `session.run` of `batchSize` rows took `seconds`. */
   batchRan(model: string, batchSize: number, seconds: number): void;
   /** Sequences that currently hold a batch slot. */

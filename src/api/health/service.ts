@@ -12,6 +12,7 @@ export class HealthService {
     return {
       status: "ok",
       device: this.registry.device!,
+      device_requested: this.registry.deviceSelection!.requested,
       models: this.registry.list().map((m) => ({ id: m.id, task: m.task, provable: m.provable, device: m.device })),
     };
   }

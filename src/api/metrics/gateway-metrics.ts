@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { EngineObserver } from "../../model/engine-observer.js";
+import type { DeviceSelection } from "../../model/execution-device.js";
 
 export class GatewayMetrics implements EngineObserver {
   readonly registry = new Registry();
@@ -23,7 +24,7 @@ export class GatewayMetrics implements EngineObserver {
     name: "proofgate_batch_size",
     help: "Rows per batched decoding step",
     labelNames: ["model"] as const,
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
   private readonly batchSeconds = new Histogram({
@@ -34,6 +35,19 @@ export class GatewayMetrics implements EngineObserver {
     registers: [this.registry],
   });
 
+  private readonly deviceInfo = new Gauge({
+    name: "proofgate_device_info",
+    help: "1 for the device the models run on (cpu or cuda), with PROOFGATE_DEVICE as requested; absent while models load",
+    labelNames: ["device", "requested"] as const,
+    registers: [this.registry],
+  });
+  private readonly cudaFallback = new Gauge({
+    name: "proofgate_device_cuda_fallback",
+    help: "1 when PROOFGATE_DEVICE=auto fell back to CPU because CUDA could not be used (the reason is in the startup warning), else 0",
+    registers: [this.registry],
+  });
+  private readonly maxBatch = new Gauge({ name: "proofgate_max_batch_size", help: "Most sequences per batched decoding step of a model", registers: [this.registry] });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "proofgate_" });
   }
@@ -41,6 +55,13 @@ export class GatewayMetrics implements EngineObserver {
   recordRequest(method: string, route: string, status: number, seconds: number): void {
     this.requests.inc({ method, route, status: String(status) });
     this.latency.observe({ method, route }, seconds);
+  }
+
+  deviceSelected(selection: DeviceSelection, maxBatchSize: number): void {
+    this.deviceInfo.reset();
+    this.deviceInfo.set({ device: selection.device, requested: selection.requested }, 1);
+    this.cudaFallback.set(selection.fallbackReason === null ? 0 : 1);
+    this.maxBatch.set(maxBatchSize);
   }
 
   batchRan(model: string, batchSize: number, seconds: number): void {
