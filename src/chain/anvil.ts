@@ -44,13 +44,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function rpcAnswers(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }), signal: AbortSignal.timeout(1000) });
-    return res.ok;
-  } catch {
-    return false;
-  }
+/** The chain id an RPC endpoint answers `eth_chainId` with; throws when it does not answer in time. */
+export async function rpcChainId(url: string, timeoutMs = 10_000): Promise<number> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }), signal: AbortSignal.timeout(timeoutMs) });
+  const body = (await res.json()) as { result?: string };
+  if (!body.result) throw new Error(`${url} did not answer eth_chainId`);
+  return Number(BigInt(body.result));
 }
 
 export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
@@ -64,7 +63,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
-  while (!(await rpcAnswers(url))) {
+  while (!(await rpcChainId(url, 1000).then(() => true, () => false))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`anvil did not start on port ${port}${stderr ? `: ${stderr.trim()}` : ""}`);

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { JsonRpcProvider, NonceManager, Wallet, type HDNodeWallet } from "ethers";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
-import { ANVIL_DEV_KEY, startAnvil, type Anvil } from "./anvil.js";
+import { ANVIL_DEV_KEY, rpcChainId, startAnvil, type Anvil } from "./anvil.js";
 
 export interface ChainConnection {
   readonly provider: JsonRpcProvider;
@@ -28,13 +28,6 @@ async function wallet(config: Config): Promise<Wallet | HDNodeWallet> {
   } catch (err) {
     throw new Error(`cannot open the keystore ${source.path}: ${(err as Error).message}`);
   }
-}
-
-async function rpcChainId(url: string): Promise<number> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }), signal: AbortSignal.timeout(10_000) });
-  const body = (await res.json()) as { result?: string };
-  if (!body.result) throw new Error(`${url} did not answer eth_chainId`);
-  return Number(BigInt(body.result));
 }
 
 /** Null when the submit policy is `none`: nothing goes on-chain, no chain is started. */

@@ -190,8 +190,10 @@ export class ChainSubmitter {
     if (request.kind === "inference") {
       const signals = record.publicSignals!;
       const proof = proofWords(record.proof as Groth16ProofJson);
-      // what the registry records the inference under, sent directly or through the oracle
-      const inputCommitment = async (): Promise<string> => ((await registry.decode(key, signals)) as [bigint, bigint])[0].toString();
+      // what the registry records the inference under, and its output: asked once per submission
+      let decoded: Promise<[bigint, bigint]> | undefined;
+      const decode = (): Promise<[bigint, bigint]> => (decoded ??= registry.decode(key, signals) as Promise<[bigint, bigint]>);
+      const inputCommitment = async (): Promise<string> => (await decode())[0].toString();
       if (request.oracle) return this.fulfillment(request, proof, signals, inputCommitment);
       return {
         target: registry,
@@ -199,7 +201,7 @@ export class ChainSubmitter {
         args: [key, proof, signals],
         inputCommitment,
         async findExisting() {
-          const [commitment, output] = (await registry.decode(key, signals)) as [bigint, bigint];
+          const [commitment, output] = await decode();
           const [verified, recorded] = (await registry.inference(key, commitment)) as [boolean, bigint];
           if (!verified) return null;
           // the same input under the same nonce, but another output: not this proof's transaction
