@@ -53,7 +53,16 @@ export const REQUEST_ID_HEADER = "x-request-id";
 const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Seconds a client is told to wait when every batch slot and queue place is taken. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+/** Request headers that carry credentials: logged as present, never by value. */
+const SECRET_HEADERS = ["authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"];
 
+/** pino-http's serialized request with its credentials replaced. */
+export function redactRequestHeaders<T extends { headers?: Record<string, unknown> }>(req: T): T {
+  if (!req.headers) return req;
+  const headers = { ...req.headers };
+  for (const name of SECRET_HEADERS) if (headers[name] !== undefined) headers[name] = "[redacted]";
+  return { ...req, headers };
+}
 
 export function buildApp({ config, registry, metrics, logger, version, proofs = null, chain = null }: BuildAppOptions): Express {
   const app = express();
@@ -70,6 +79,7 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
         return id;
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+      serializers: { req: redactRequestHeaders },
     }),
   );
   app.use(recordRequests(metrics));

@@ -6,12 +6,15 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
 import type { ChainInfo } from "./chain/protocol.js";
 import type { ProofServices } from "../compose.js";
 import { ModelRegistry } from "../model/model-registry.js";
+import { ProofgateError } from "../core/errors.js";
 import { buildApp } from "./app.js";
+import { errorEnvelope } from "./error-envelope.js";
 import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 
 export interface StartGatewayOptions {
@@ -35,6 +38,21 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/**
+ * Requests Node rejects before Express sees them (headers over --max-http-header-size, a malformed
+ * request line) get the API's error envelope instead of Node's empty answer.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || !err.code?.startsWith("HPE_")) return void socket.destroy();
+  const error =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? new ProofgateError("headers_too_large", "The request headers are too large")
+      : new ProofgateError("invalid_argument", "The request is not valid HTTP");
+  const body = JSON.stringify(errorEnvelope(error));
+  const reason = error.status === 431 ? "Request Header Fields Too Large" : "Bad Request";
+  socket.end(`HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 export async function startGateway({ config, logger, version = "0.1.0", proofs = null, chain = null }: StartGatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const registry = new ModelRegistry({
@@ -48,6 +66,7 @@ export async function startGateway({ config, logger, version = "0.1.0", proofs =
   });
   const app = buildApp({ config, registry, metrics, logger, version, proofs, chain });
   const server = createServer(app);
+  server.on("clientError", answerClientError);
   server.listen(config.port, config.host);
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   /** The model exists but cannot serve this endpoint (e.g. chat with a classifier). */
   unsupported_model: { status: 400, type: "invalid_request_error" },
   payload_too_large: { status: 413, type: "invalid_request_error" },
+  headers_too_large: { status: 431, type: "invalid_request_error" },
   rate_limited: { status: 429, type: "rate_limit_error" },
   /** Too many generations already waiting for a batch slot. */
   overloaded: { status: 429, type: "rate_limit_error" },

@@ -26,6 +26,7 @@ export function logSoftmax(logits: Float32Array, logitScale: number): Float64Arr
 /** The `count` most likely tokens, best first (lower id first on ties). */
 export function topTokens(logprobs: Float64Array, count: number): TokenLogprob[] {
   const top: TokenLogprob[] = [];
+  if (count <= 0) return top;
   for (let id = 0; id < logprobs.length; id++) {
     const logprob = logprobs[id]!;
     if (top.length === count && logprob <= top[count - 1]!.logprob) continue;

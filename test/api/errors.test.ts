@@ -4,6 +4,7 @@ import OpenAI from "openai";
 import { pino } from "pino";
 import request from "supertest";
 import { buildApp } from "../../src/api/app.js";
+import { MAX_ERROR_MESSAGE_CHARS } from "../../src/api/error-envelope.js";
 import { GatewayMetrics } from "../../src/api/metrics/gateway-metrics.js";
 import { ModelRegistry } from "../../src/model/model-registry.js";
 import { postJson, startTestGateway, testConfig, TEST_MODELS_DIR, type TestGateway } from "./gateway-fixture.js";
@@ -60,6 +61,36 @@ describe("error envelope", () => {
 
   it("413 payload_too_large", async () => {
     await expectError(await chat({ ...CHAT, messages: [{ role: "user", content: "x".repeat(10_000) }] }), 413, "payload_too_large", null);
+  });
+
+  it("4xx, not 5xx, for malformed input below the handlers", async () => {
+    await expectError(await fetch(`${gw.url}/v1/models/%zz`), 400, "invalid_argument", null);
+    await expectError(await fetch(`${gw.url}/v1/models/%E0%A4%A`), 400, "invalid_argument", null);
+    for (const encoding of ["gzip", "deflate"]) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "content-encoding": encoding }, body: "{}" });
+      await expectError(res, 400, "invalid_argument", null);
+    }
+    const topZero = await chat({ ...CHAT, logprobs: true, top_logprobs: 0 });
+    assert.equal(topZero.status, 200);
+    const body = (await topZero.json()) as { choices: { logprobs: { content: { top_logprobs: unknown[] }[] } }[] };
+    assert.ok(body.choices[0]!.logprobs.content.every((t) => t.top_logprobs.length === 0));
+  });
+
+  it("an error never echoes a long input whole", async () => {
+    const res = await chat({ ...CHAT, model: "m".repeat(200_000) });
+    const text = await res.text();
+    assert.equal(res.status, 413); // the body limit of this gateway comes first
+    assert.ok(text.length < 1_000);
+    const unknown = await fetch(`${gw.url}/v1/models/${"m".repeat(3_000)}`);
+    const envelope = (await unknown.json()) as { error: { message: string } };
+    assert.equal(unknown.status, 404);
+    assert.ok(envelope.error.message.length <= MAX_ERROR_MESSAGE_CHARS, envelope.error.message);
+  });
+
+  it("431 in the envelope for headers over Node's limit", async () => {
+    const res = await fetch(`${gw.url}/v1/models`, { headers: { "x-filler": "f".repeat(20_000) } });
+    await expectError(res, 431, "headers_too_large", null);
+    assert.equal((await fetch(`${gw.url}/health`)).status, 200);
   });
 
   it("429 overloaded with retry-after when every batch slot is taken", async () => {

@@ -1,6 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { postJson, startTestGateway, type TestGateway } from "./gateway-fixture.js";
+import { pino } from "pino";
+import { startGateway } from "../../src/api/start-gateway.js";
+import { postJson, startTestGateway, testConfig, type TestGateway } from "./gateway-fixture.js";
 
 describe("health, metrics, openapi, request ids", () => {
   let gw: TestGateway;
@@ -71,5 +73,26 @@ describe("health, metrics, openapi, request ids", () => {
     assert.ok(chat.properties.messages && chat.properties.top_logprobs.anyOf[0].maximum === 20);
     assert.equal(chat.additionalProperties, undefined, "requests accept unknown fields");
     assert.ok(doc.components.schemas.ErrorEnvelope);
+  });
+});
+
+describe("request logs", () => {
+  it("name credential headers without their values", async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+    const gateway = await startGateway({ config: testConfig({ apiKeys: ["sk-very-secret-key"] }), logger });
+    try {
+      await gateway.loaded;
+      const attempts: Record<string, string>[] = [{ authorization: "Bearer sk-very-secret-key" }, { authorization: "Bearer sk-wrong-guess", "x-api-key": "sk-other" }];
+      for (const headers of attempts) {
+        await fetch(`${gateway.url}/v1/models`, { headers });
+      }
+      const requests = lines.filter((l) => l.includes('"req"'));
+      assert.ok(requests.length >= 2, "both requests were logged");
+      assert.ok(requests.every((l) => l.includes('"authorization":"[redacted]"')));
+      for (const secret of ["sk-very-secret-key", "sk-wrong-guess", "sk-other"]) assert.ok(!lines.some((l) => l.includes(secret)), `${secret} reached the log`);
+    } finally {
+      await gateway.close();
+    }
   });
 });
