@@ -28,7 +28,12 @@ export const GPT2_PATTERN =
 
 export const BYTE_VOCAB = 256;
 
-const CACHE_LIMIT = 50_000;
+/**
+ * The chunk cache holds short chunks only (the common words), and at most this many characters in
+ * all: a client sending millions of distinct long "words" must not grow it without bound.
+ */
+const CACHEABLE_CHUNK_CHARS = 64;
+const CACHE_CHAR_LIMIT = 2_000_000;
 
 const utf8Encoder = new TextEncoder();
 
@@ -92,10 +97,9 @@ export class Tokenizer {
   private readonly pattern: string;
   private readonly re: RegExp;
   private readonly merges: readonly (readonly [number, number])[];
-  /** Pair key (a * vocabSize + b) -> merge rank. */
-  private readonly ranks = new Map<number, number>();
   private readonly bytesOf: Uint8Array[];
   private readonly cache = new Map<string, readonly number[]>();
+  private cachedChars = 0;
   private readonly decoder = utf8Decoder();
 
   private constructor(merges: readonly (readonly [number, number])[], pattern: string) {
@@ -107,8 +111,7 @@ export class Tokenizer {
 
     this.bytesOf = [];
     for (let i = 0; i < BYTE_VOCAB; i++) this.bytesOf.push(Uint8Array.of(i));
-    merges.forEach(([a, b], rank) => {
-      this.ranks.set(a * this.vocabSize + b, rank);
+    merges.forEach(([a, b]) => {
       const left = this.bytesOf[a]!;
       const right = this.bytesOf[b]!;
       const joined = new Uint8Array(left.length + right.length);
@@ -213,25 +216,44 @@ export class Tokenizer {
   }
 
   private encodeChunk(chunk: string): readonly number[] {
-    const cached = this.cache.get(chunk);
+    const cacheable = chunk.length <= CACHEABLE_CHUNK_CHARS;
+    const cached = cacheable ? this.cache.get(chunk) : undefined;
     if (cached !== undefined) return cached;
-
-    let ids: number[] = Array.from(utf8Encoder.encode(chunk));
-    // Standard BPE: repeatedly apply the lowest-rank merge present.
-    while (ids.length >= 2) {
-      let bestRank = Infinity;
-      for (let i = 0; i + 1 < ids.length; i++) {
-        const rank = this.ranks.get(ids[i]! * this.vocabSize + ids[i + 1]!);
-        if (rank !== undefined && rank < bestRank) bestRank = rank;
+    const ids = this.mergeBytes(utf8Encoder.encode(chunk));
+    if (cacheable) {
+      if (this.cachedChars + chunk.length > CACHE_CHAR_LIMIT) {
+        this.cache.clear();
+        this.cachedChars = 0;
       }
-      if (bestRank === Infinity) break;
-      const [a, b] = this.merges[bestRank]!;
-      ids = mergePair(ids, a, b, BYTE_VOCAB + bestRank);
+      this.cache.set(chunk, ids);
+      this.cachedChars += chunk.length;
     }
-
-    // Bounded so encoding a huge corpus cannot grow memory without limit.
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(chunk, ids);
     return ids;
+  }
+
+  /**
+   * Standard BPE (repeatedly apply the lowest-rank merge present) in one pass per merge, in rank
+   * order: merge r only joins tokens older than its own, so applying it never creates a pair of a lower
+   * rank, and the lowest rank present only grows. Linear in the chunk for a fixed merge table, also for
+   * a pathological megabyte-long "word".
+   */
+  private mergeBytes(bytes: Uint8Array): number[] {
+    const ids = Uint16Array.from(bytes);
+    let length = ids.length;
+    for (let rank = 0; rank < this.merges.length && length >= 2; rank++) {
+      const [a, b] = this.merges[rank]!;
+      const id = BYTE_VOCAB + rank;
+      let out = 0;
+      for (let i = 0; i < length; i++) {
+        if (i + 1 < length && ids[i] === a && ids[i + 1] === b) {
+          ids[out++] = id;
+          i++;
+        } else {
+          ids[out++] = ids[i]!;
+        }
+      }
+      length = out;
+    }
+    return Array.from(ids.subarray(0, length));
   }
 }

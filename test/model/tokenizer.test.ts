@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 
-import { Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
+import { compilePattern, forEachChunk, Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
 import { trainTokenizer } from "../../src/model/tokenizer-train.js";
 
 const PARAGRAPH = `It was the best of times, it was the worst of times, it was the age of
@@ -185,5 +186,54 @@ describe("byte-level BPE tokenizer", () => {
     for (const piece of pieces) assert.ok(!piece.includes("\uFFFD"), `got U+FFFD in ${JSON.stringify(pieces)}`);
     assert.equal(pieces.join(""), emoji);
     assert.equal(pieces.filter((p) => p.includes("👩")).length, 1);
+  });
+});
+
+/** BPE as its definition states it: repeatedly merge the lowest-rank pair present, left to right. */
+function referenceEncodeChunk(json: TokenizerJSON, chunk: string): number[] {
+  const rank = new Map(json.merges.map(([a, b], r) => [`${a},${b}`, r]));
+  let ids = Array.from(new TextEncoder().encode(chunk));
+  for (;;) {
+    let best = Infinity;
+    for (let i = 0; i + 1 < ids.length; i++) best = Math.min(best, rank.get(`${ids[i]},${ids[i + 1]}`) ?? Infinity);
+    if (best === Infinity) return ids;
+    const [a, b] = json.merges[best]!;
+    const out: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      if (i + 1 < ids.length && ids[i] === a && ids[i + 1] === b) {
+        out.push(256 + best);
+        i++;
+      } else out.push(ids[i]!);
+    }
+    ids = out;
+  }
+}
+
+describe("tokenizer on hostile input", () => {
+  const shipped = Tokenizer.fromJSON(JSON.parse(readFileSync("artifacts/models/pg-student/tokenizer.json", "utf8")) as TokenizerJSON);
+
+  it("encodes each chunk exactly as the lowest-rank-first definition does", () => {
+    const rand = prng(7);
+    const words = PARAGRAPH.split(/\s+/);
+    const samples = [...HARD_STRINGS, ...words, "thethethe", "aaaaaaa", "e e e ee", ...Array.from({ length: 300 }, () => randomString(rand))];
+    for (const json of [shipped.toJSON(), tok.toJSON()]) {
+      const t = Tokenizer.fromJSON(json);
+      for (const s of samples) {
+        const expected: number[] = [];
+        forEachChunk(s, compilePattern(json.pattern), (chunk) => expected.push(...referenceEncodeChunk(json, chunk)));
+        assert.deepEqual(t.encode(s), expected, JSON.stringify(s));
+      }
+    }
+  });
+
+  it("a megabyte-long word encodes and round-trips; distinct long words are not cached", () => {
+    const rand = prng(11);
+    const letters = "etaoinshrdlucmfwypvbgkjqxz";
+    const word = Array.from({ length: 1_000_000 }, () => letters[Math.floor(rand() * letters.length)]).join("");
+    assert.equal(shipped.decode(shipped.encode(word)), word);
+    const cache = (shipped as unknown as { cache: Map<string, unknown> }).cache;
+    const before = cache.size;
+    for (let i = 0; i < 50; i++) shipped.encode(`${word.slice(i * 100, i * 100 + 5_000)}`);
+    assert.equal(cache.size, before);
   });
 });
