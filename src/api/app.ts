@@ -26,7 +26,7 @@ import { ModelsService } from "./models/service.js";
 import { attachModelsRouter, modelsRoutes } from "./models/router.js";
 import { attachOpenApiRouter, openApiRoutes } from "./openapi/router.js";
 import { buildOpenApiDocument } from "./openapi/service.js";
-import { limitRequestRate } from "./rate-limit.js";
+import { RequestRateLimiter } from "./rate-limit.js";
 import { PROOF_ID_HEADER } from "./generation-response.js";
 import { ProofsService } from "./proofs/service.js";
 import type { ChainInfo } from "./chain/protocol.js";
@@ -96,7 +96,7 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
 
   const v1 = express.Router();
   if (config.apiKeys.length > 0) v1.use(requireApiKey(config.apiKeys));
-  if (config.rateLimitPerMinute > 0) v1.use(limitRequestRate(config.rateLimitPerMinute));
+  if (config.rateLimitPerMinute > 0) v1.use(new RequestRateLimiter(config.rateLimitPerMinute, { byApiKey: config.apiKeys.length > 0 }).middleware);
   v1.use((_req, _res, next) => {
     if (!registry.ready) throw new ProofgateError("not_ready", "Models are loading; try again shortly", { retryable: true });
     next();

@@ -1,29 +1,63 @@
 /**
- * Per-client request limit: a fixed one-minute window per API key (or client address when keys are
- * off). Over the limit → 429 `rate_limited` with `retry-after` set to the seconds left in the window.
+ * Per-client request limit: a fixed one-minute window per authenticated API key, or per client address
+ * when keys are off (an unchecked bearer token would let a client pick a fresh window per request).
+ * Over the limit → 429 `rate_limited` with `retry-after` set to the seconds left in the window.
  */
-import type { RequestHandler } from "express";
+import type { Request, RequestHandler } from "express";
 import { ProofgateError } from "../core/errors.js";
 import { bearerToken } from "./api-keys.js";
 
 const WINDOW_MS = 60_000;
+/** Windows kept at most: past it the oldest go first, so memory stays bounded under any key churn. */
+export const MAX_RATE_WINDOWS = 50_000;
 
-export function limitRequestRate(perMinute: number, now: () => number = Date.now): RequestHandler {
-  const windows = new Map<string, { start: number; count: number }>();
-  return (req, res, next) => {
-    const key = bearerToken(req.headers.authorization) ?? `ip:${req.ip}`;
-    const t = now();
-    let window = windows.get(key);
+export interface RateLimitOptions {
+  /** Requests are authenticated (requireApiKey ran before): count per key. @defaultValue false */
+  readonly byApiKey?: boolean;
+  readonly now?: () => number;
+}
+
+export function rateLimitKey(req: Request, byApiKey: boolean): string {
+  const key = byApiKey ? bearerToken(req.headers.authorization) : null;
+  return key !== null ? `key:${key}` : `ip:${req.socket.remoteAddress ?? "unknown"}`;
+}
+
+export class RequestRateLimiter {
+  // insertion order = window start order, since a renewed window is deleted and set again
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly byApiKey: boolean;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly perMinute: number,
+    { byApiKey = false, now = Date.now }: RateLimitOptions = {},
+  ) {
+    this.byApiKey = byApiKey;
+    this.now = now;
+  }
+
+  /** Clients with a window open (bounded by MAX_RATE_WINDOWS). */
+  get clients(): number {
+    return this.windows.size;
+  }
+
+  readonly middleware: RequestHandler = (req, res, next) => {
+    const key = rateLimitKey(req, this.byApiKey);
+    const t = this.now();
+    let window = this.windows.get(key);
     if (!window || t - window.start >= WINDOW_MS) {
-      // drop expired windows now and then so idle clients do not accumulate
-      if (windows.size > 10_000) for (const [k, w] of windows) if (t - w.start >= WINDOW_MS) windows.delete(k);
+      this.windows.delete(key);
+      for (const [k, w] of this.windows) {
+        if (this.windows.size < MAX_RATE_WINDOWS && t - w.start < WINDOW_MS) break;
+        this.windows.delete(k);
+      }
       window = { start: t, count: 0 };
-      windows.set(key, window);
+      this.windows.set(key, window);
     }
     window.count++;
-    if (window.count > perMinute) {
+    if (window.count > this.perMinute) {
       res.setHeader("retry-after", String(Math.ceil((window.start + WINDOW_MS - t) / 1000)));
-      throw new ProofgateError("rate_limited", `Rate limit reached: ${perMinute} requests per minute`, { retryable: true });
+      throw new ProofgateError("rate_limited", `Rate limit reached: ${this.perMinute} requests per minute`, { retryable: true });
     }
     next();
   };

@@ -5,6 +5,8 @@ import { pino } from "pino";
 import request from "supertest";
 import { buildApp } from "../../src/api/app.js";
 import { MAX_ERROR_MESSAGE_CHARS } from "../../src/api/error-envelope.js";
+import { MAX_RATE_WINDOWS, RequestRateLimiter } from "../../src/api/rate-limit.js";
+import type { ProofgateError } from "../../src/core/errors.js";
 import { GatewayMetrics } from "../../src/api/metrics/gateway-metrics.js";
 import { ModelRegistry } from "../../src/model/model-registry.js";
 import { postJson, startTestGateway, testConfig, TEST_MODELS_DIR, type TestGateway } from "./gateway-fixture.js";
@@ -135,6 +137,42 @@ describe("API keys and rate limits", () => {
     const retryAfter = Number(res.headers.get("retry-after"));
     assert.ok(retryAfter >= 1 && retryAfter <= 60);
     await expectError(res, 429, "rate_limited", null, "rate_limit_error");
+  });
+});
+
+describe("rate limits without API keys", () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ rateLimitPerMinute: 3 });
+  });
+  after(() => gw.close());
+
+  it("count per client address: a fresh random bearer token per request gets no fresh window", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer random-${i}-${Math.random()}` } })).status);
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+  });
+
+  it("keep at most MAX_RATE_WINDOWS clients in memory, dropping the oldest first", () => {
+    let t = 0;
+    const limiter = new RequestRateLimiter(1, { now: () => t });
+    const call = (address: string): number => {
+      let status = 200;
+      const res = { setHeader: () => undefined };
+      try {
+        limiter.middleware({ headers: {}, socket: { remoteAddress: address } } as never, res as never, () => undefined);
+      } catch (err) {
+        status = (err as ProofgateError).status;
+      }
+      return status;
+    };
+    for (let i = 0; i < MAX_RATE_WINDOWS + 1_000; i++) {
+      t = i / 1_000; // all within one minute
+      call(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+    }
+    assert.equal(limiter.clients, MAX_RATE_WINDOWS);
+    assert.equal(call(`10.0.0.0`), 200, "the oldest window was dropped");
+    assert.equal(call(`10.0.0.0`), 429);
   });
 });
 
