@@ -3,7 +3,7 @@
  * the endpoint routers (each built once around its service), and the one error envelope.
  */
 import { randomUUID } from "node:crypto";
-import express, { type ErrorRequestHandler, type Express } from "express";
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import type { Logger } from "pino";
 import { pinoHttp } from "pino-http";
 import type { Config } from "../config/config.js";
@@ -53,6 +53,15 @@ export const REQUEST_ID_HEADER = "x-request-id";
 const CLIENT_REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Seconds a client is told to wait when every batch slot and queue place is taken. */
 const OVERLOAD_RETRY_AFTER_SECONDS = 1;
+/**
+ * No id, filter or model name contains a NUL byte, and PostgreSQL's text refuses one: such a request
+ * is a 400 here rather than a failed query.
+ */
+const refuseNulInUrl: RequestHandler = (req, _res, next) => {
+  if (/%00/.test(req.originalUrl) || req.originalUrl.includes("\0")) throw new ProofgateError("invalid_argument", "The request path or query contains a NUL byte");
+  next();
+};
+
 /** Request headers that carry credentials: logged as present, never by value. */
 const SECRET_HEADERS = ["authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"];
 
@@ -95,6 +104,7 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   app.use(open);
 
   const v1 = express.Router();
+  v1.use(refuseNulInUrl);
   if (config.apiKeys.length > 0) v1.use(requireApiKey(config.apiKeys));
   if (config.rateLimitPerMinute > 0) v1.use(new RequestRateLimiter(config.rateLimitPerMinute, { byApiKey: config.apiKeys.length > 0 }).middleware);
   v1.use((_req, _res, next) => {

@@ -17,9 +17,29 @@ export function paramPath(path: readonly PropertyKey[]): string | null {
   return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
 }
 
+/** No request of the API nests deeper; zod's recursive schemas would overflow the stack long before JSON.parse does. */
+export const MAX_BODY_DEPTH = 32;
+
+/** The path of the first value nested deeper than `limit`, found without recursion; null when none is. */
+function tooDeep(body: unknown, limit: number): PropertyKey[] | null {
+  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: body, path: [] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (typeof value !== "object" || value === null) continue;
+    if (path.length >= limit) return path;
+    for (const [key, child] of Object.entries(value)) stack.push({ value: child, path: [...path, Array.isArray(value) ? Number(key) : key] });
+  }
+  return null;
+}
+
 export function parseRequest<S extends z.ZodObject>(schema: S, body: unknown): ParsedRequest<z.output<S>> {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new ProofgateError("invalid_argument", "Request body must be a JSON object (Content-Type: application/json)");
+  }
+  const deep = tooDeep(body, MAX_BODY_DEPTH);
+  if (deep) {
+    const param = paramPath(deep.slice(0, 1));
+    throw new ProofgateError("invalid_argument", `Invalid ${param}: nested deeper than ${MAX_BODY_DEPTH} levels`, { param });
   }
   const result = schema.safeParse(body);
   if (!result.success) {
