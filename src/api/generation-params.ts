@@ -57,9 +57,42 @@ export interface PlanGenerationOptions {
   readonly config: Config;
   /** Used when the request sets no temperature: 1 as OpenAI, 0 for a provable model. */
   readonly defaultTemperature: number;
+  /** The answer will be proven: one step proof per generated token of every choice. */
+  readonly proven: boolean;
+  /** Prompts continued (each n times). @defaultValue 1 */
+  readonly prompts?: number;
+  /** Alternatives reported per token (null: no logprobs). @defaultValue null */
+  readonly topLogprobs?: number | null;
 }
 
-export function planGeneration({ fields, maxTokens, maxTokensParam, config, defaultTemperature }: PlanGenerationOptions): GenerationPlan {
+/**
+ * What one request may cost, refused up front with a 400 that says which limit and how to stay under
+ * it: the step proofs of a proven answer (every generated token of every choice is one), and the
+ * tokens and alternatives the answer would carry (its size, and the memory to build it).
+ */
+function checkBudget(options: PlanGenerationOptions, maxTokens: number, n: number): void {
+  const { config, maxTokensParam, proven } = options;
+  const choices = (options.prompts ?? 1) * n;
+  const steps = choices * maxTokens;
+  if (proven && steps > config.maxProofSteps) {
+    throw new ProofgateError(
+      "invalid_argument",
+      `A proven answer of ${choices} choice(s) × ${maxTokens} tokens needs up to ${steps} step proofs; at most ${config.maxProofSteps} per request. Lower ${maxTokensParam} or n, or send "proof": false to be served unproven`,
+      { param: maxTokensParam },
+    );
+  }
+  const entries = steps * (1 + (options.topLogprobs ?? 0));
+  if (entries > config.maxResponseTokens) {
+    throw new ProofgateError(
+      "invalid_argument",
+      `${choices} choice(s) × ${maxTokens} tokens × ${1 + (options.topLogprobs ?? 0)} (the token and its alternatives) is ${entries} token entries; at most ${config.maxResponseTokens} per answer. Lower ${maxTokensParam}, n or the logprobs asked for`,
+      { param: maxTokensParam },
+    );
+  }
+}
+
+export function planGeneration(options: PlanGenerationOptions): GenerationPlan {
+  const { fields, maxTokens, maxTokensParam, config, defaultTemperature } = options;
   if (maxTokens != null && maxTokens > config.maxTokensLimit) {
     throw new ProofgateError("invalid_argument", `${maxTokensParam} is ${maxTokens}; at most ${config.maxTokensLimit} is allowed`, { param: maxTokensParam });
   }
@@ -67,8 +100,11 @@ export function planGeneration({ fields, maxTokens, maxTokensParam, config, defa
     throw new ProofgateError("invalid_argument", "stream_options is only allowed when stream is true", { param: "stream_options" });
   }
   const stop = fields.stop == null ? [] : typeof fields.stop === "string" ? [fields.stop] : [...fields.stop];
+  // a proven answer's default length keeps its proof cheap; an explicit max_tokens is the client's choice
+  const planned = maxTokens ?? (options.proven ? config.provenDefaultMaxTokens : config.defaultMaxTokens);
+  checkBudget(options, planned, fields.n ?? 1);
   return {
-    maxTokens: maxTokens ?? config.defaultMaxTokens,
+    maxTokens: planned,
     temperature: fields.temperature ?? defaultTemperature,
     topP: fields.top_p ?? 1,
     n: fields.n ?? 1,

@@ -41,6 +41,12 @@ export interface Config {
   readonly defaultMaxTokens: number;
   /** $PROOFGATE_MAX_TOKENS_LIMIT, default 4096: the largest max_tokens a request may ask for. */
   readonly maxTokensLimit: number;
+  /** $PROOFGATE_PROVEN_DEFAULT_MAX_TOKENS, default 32: max_tokens of a proven answer that sets none (each token is a step proof). */
+  readonly provenDefaultMaxTokens: number;
+  /** $PROOFGATE_MAX_PROOF_STEPS, default 256: step proofs one request may cost (choices × max_tokens); over it → 400. */
+  readonly maxProofSteps: number;
+  /** $PROOFGATE_MAX_RESPONSE_TOKENS, default 131072: choices × max_tokens × (1 + top logprobs) one answer may carry. */
+  readonly maxResponseTokens: number;
   /** $PROOFGATE_LOG_LEVEL, default info (pino levels; "silent" turns logs off). */
   readonly logLevel: string;
   /** $PROOFGATE_DATA_DIR, default ./data: where the embedded SQLite store lives. */
@@ -124,6 +130,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: integer(env, "PROOFGATE_BODY_LIMIT_BYTES", 1024 * 1024, 1),
     defaultMaxTokens: integer(env, "PROOFGATE_DEFAULT_MAX_TOKENS", 256, 1),
     maxTokensLimit: integer(env, "PROOFGATE_MAX_TOKENS_LIMIT", 4096, 1),
+    provenDefaultMaxTokens: integer(env, "PROOFGATE_PROVEN_DEFAULT_MAX_TOKENS", 32, 1),
+    maxProofSteps: integer(env, "PROOFGATE_MAX_PROOF_STEPS", 256, 1),
+    maxResponseTokens: integer(env, "PROOFGATE_MAX_RESPONSE_TOKENS", 131_072, 1),
     logLevel: env.PROOFGATE_LOG_LEVEL || "info",
     dataDir: resolve(env.PROOFGATE_DATA_DIR || "data"),
     databaseUrl: env.DATABASE_URL || null,

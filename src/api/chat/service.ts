@@ -51,12 +51,17 @@ export class ChatService {
   prepare(request: ChatCompletionRequest): ChatJob {
     const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
     const maxTokensParam = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
+    const proofId = proofIdFor(this.deps.proofs, model, request.proof);
+    // top_logprobs without logprobs: true reports nothing, as OpenAI does
+    const topLogprobs = request.logprobs ? (request.top_logprobs ?? 0) : null;
     const plan = planGeneration({
       fields: request,
       maxTokens: request.max_completion_tokens ?? request.max_tokens,
       maxTokensParam,
       config: this.deps.config,
       defaultTemperature: defaultTemperature(model),
+      proven: proofId !== null,
+      topLogprobs,
     });
     const prompt = renderChatPrompt(request.messages.map((m) => ({ role: m.role, content: messageText(m) })));
     model.batcher.checkCapacity(plan.n);
@@ -66,9 +71,8 @@ export class ChatService {
       model,
       promptTokens: model.tokenizer.encode(prompt),
       plan,
-      // top_logprobs without logprobs: true reports nothing, as OpenAI does
-      topLogprobs: request.logprobs ? (request.top_logprobs ?? 0) : null,
-      proofId: proofIdFor(this.deps.proofs, model, request.proof),
+      topLogprobs,
+      proofId,
       proofSubmit: submitAsked(request.proof),
     };
   }

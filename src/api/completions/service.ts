@@ -61,8 +61,19 @@ export class CompletionsService {
 
   prepare(request: CompletionRequest): CompletionJob {
     const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
-    const plan = planGeneration({ fields: request, maxTokens: request.max_tokens, maxTokensParam: "max_tokens", config: this.deps.config, defaultTemperature: defaultTemperature(model) });
     const prompts = promptTokenLists(model, request.prompt);
+    const proofId = proofIdFor(this.deps.proofs, model, request.proof);
+    const topLogprobs = request.logprobs ?? null;
+    const plan = planGeneration({
+      fields: request,
+      maxTokens: request.max_tokens,
+      maxTokensParam: "max_tokens",
+      config: this.deps.config,
+      defaultTemperature: defaultTemperature(model),
+      proven: proofId !== null,
+      prompts: prompts.length,
+      topLogprobs,
+    });
     model.batcher.checkCapacity(prompts.length * plan.n);
     return {
       id: newId("cmpl"),
@@ -70,9 +81,9 @@ export class CompletionsService {
       model,
       prompts,
       plan,
-      topLogprobs: request.logprobs ?? null,
+      topLogprobs,
       echoes: prompts.map((ids) => (request.echo ? model.tokenizer.decode(ids) : "")),
-      proofId: proofIdFor(this.deps.proofs, model, request.proof),
+      proofId,
       proofSubmit: submitAsked(request.proof),
     };
   }
