@@ -33,7 +33,10 @@ export async function sendGeneration<Whole, Chunk>(options: SendGenerationOption
     }
     return;
   }
-  const sse = new SseWriter(res);
+  const sse = new SseWriter(res, () => {
+    req.log?.warn("client stopped reading its stream: dropped, its batch slot freed");
+    controller.abort(new Error("client stopped reading"));
+  });
   try {
     await options.streamChunks((chunk) => sse.send(chunk), controller.signal);
     sse.done();

@@ -5,10 +5,23 @@
  */
 import type { Response } from "express";
 
+/**
+ * Bytes a client may leave unread before it is dropped. Generation does not wait for slow readers (a
+ * batch step serves every sequence at once), so a client that stops reading would otherwise grow the
+ * server's buffers for as long as its generation runs and hold its batch slot.
+ */
+export const MAX_UNREAD_BYTES = 256 * 1024;
+
 export class SseWriter {
   private started = false;
+  private dropped = false;
 
-  constructor(private readonly res: Response) {}
+  /** `onUnread`: called once when the client is over MAX_UNREAD_BYTES behind (the stream is then destroyed). */
+  constructor(
+    private readonly res: Response,
+    private readonly onUnread: () => void = () => {},
+    private readonly maxUnreadBytes = MAX_UNREAD_BYTES,
+  ) {}
 
   get hasStarted(): boolean {
     return this.started;
@@ -24,10 +37,16 @@ export class SseWriter {
       this.res.setHeader("X-Accel-Buffering", "no");
       this.res.flushHeaders();
     }
+    if (this.dropped) return;
     this.res.write(`data: ${JSON.stringify(event)}\n\n`);
+    if (this.res.writableLength > this.maxUnreadBytes) {
+      this.dropped = true;
+      this.onUnread();
+      this.res.destroy();
+    }
   }
 
   done(): void {
-    this.res.end("data: [DONE]\n\n");
+    if (!this.dropped) this.res.end("data: [DONE]\n\n");
   }
 }

@@ -1,0 +1,42 @@
+/**
+ * A client that opens a stream and stops reading is dropped once it is MAX_UNREAD_BYTES behind, and
+ * its batch slot goes to the next request, instead of the server buffering its whole answer.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { request as httpRequest, type IncomingMessage } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { postJson, startTestGateway, type TestGateway } from "./gateway-fixture.js";
+
+describe("streams and slow readers", () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ maxBatchSize: 1, maxWaiting: 0 });
+  });
+  after(() => gw.close());
+
+  it("a stream nobody reads is dropped, not buffered whole, and frees its slot", async () => {
+    const body = JSON.stringify({ model: "pg-teacher", messages: [{ role: "user", content: "Go on" }], max_tokens: 4096, logprobs: true, top_logprobs: 20, stream: true });
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, resolve);
+      req.on("error", reject);
+      req.end(body);
+    });
+    response.pause(); // read nothing for now: the answer piles up on the server's side
+    // the slot is held while the stream runs, and comes free once the server has dropped the reader
+    const chat = () => postJson(`${gw.url}/v1/chat/completions`, { model: "pg-teacher", messages: [{ role: "user", content: "Hi" }], max_tokens: 1 });
+    let next = 429;
+    for (let i = 0; i < 1_000 && next === 429; i++) {
+      next = (await chat()).status;
+      if (next === 429) await sleep(20);
+    }
+    assert.equal(next, 200);
+    const received = await new Promise<string>((resolve) => {
+      let tail = "";
+      response.on("data", (chunk: Buffer) => void (tail = (tail + chunk.toString()).slice(-64)));
+      for (const event of ["end", "error", "aborted", "close"]) response.on(event, () => resolve(tail));
+      response.resume();
+    });
+    assert.ok(!received.includes("data: [DONE]"), "the whole answer was buffered and sent");
+  });
+});
