@@ -12,6 +12,7 @@ import type { ModelRegistry } from "../model/model-registry.js";
 import type { ProofServices } from "../compose.js";
 import { requireApiKey } from "./api-keys.js";
 import { ChatService } from "./chat/service.js";
+import { ClientSequences } from "./client-sequences.js";
 import { attachChatRouter, chatRoutes } from "./chat/router.js";
 import { CompletionsService } from "./completions/service.js";
 import { attachCompletionsRouter, completionsRoutes } from "./completions/router.js";
@@ -113,8 +114,9 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   });
   attachModelsRouter(v1, new ModelsService(registry));
   const scheduler = proofs?.scheduler ?? null;
-  attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }));
-  attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }));
+  const clients = new ClientSequences(config.maxSequencesPerClient, config.apiKeys.length > 0);
+  attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }), clients);
+  attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }), clients);
   attachInferencesRouter(v1, new InferencesService({ registry, proofs: scheduler }));
   if (proofs) {
     attachProofsRouter(v1, new ProofsService({ store: proofs.store, catalog: proofs.catalog }));

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { logIgnoredFields } from "./log-ignored-fields.js";
 import { parseRequest } from "./request-validation.js";
 import { errorEnvelope, toProofgateError } from "./error-envelope.js";
+import type { ClientSequences } from "./client-sequences.js";
 import { SseWriter } from "./sse-writer.js";
 
 export interface SendGenerationOptions<Whole, Chunk> {
@@ -54,6 +55,8 @@ export async function sendGeneration<Whole, Chunk>(options: SendGenerationOption
 /** What a generation handler needs of a prepared job. */
 export interface PreparedGeneration {
   readonly plan: { readonly stream: boolean };
+  /** Sequences generated at once: prompts × n. */
+  readonly sequences: number;
   /** Sent as `X-Proof-Id` with the headers when the answer is proven. */
   readonly proofId: string | null;
 }
@@ -70,18 +73,24 @@ export interface GenerationService<Body, Job extends PreparedGeneration, Whole, 
 export function generationHandler<S extends z.ZodObject, Job extends PreparedGeneration, Whole, Chunk>(
   schema: S,
   service: GenerationService<z.output<S>, Job, Whole, Chunk>,
+  clients: ClientSequences,
 ): RequestHandler {
   return async (req, res) => {
     const parsed = parseRequest(schema, req.body);
     logIgnoredFields(req, parsed.ignoredFields);
     const job = service.prepare(parsed.value);
-    if (job.proofId) res.setHeader(PROOF_ID_HEADER, job.proofId);
-    await sendGeneration({
-      req,
-      res,
-      stream: job.plan.stream,
-      complete: (signal) => service.complete(job, signal),
-      streamChunks: (send, signal) => service.stream(job, send, signal),
-    });
+    const release = clients.acquire(req, job.sequences);
+    try {
+      if (job.proofId) res.setHeader(PROOF_ID_HEADER, job.proofId);
+      await sendGeneration({
+        req,
+        res,
+        stream: job.plan.stream,
+        complete: (signal) => service.complete(job, signal),
+        streamChunks: (send, signal) => service.stream(job, send, signal),
+      });
+    } finally {
+      release();
+    }
   };
 }

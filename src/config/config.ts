@@ -33,6 +33,8 @@ export interface Config {
   readonly maxBatchSize: number | null;
   /** $PROOFGATE_MAX_WAITING, default 256: sequences waiting for a batch slot before requests get 429. */
   readonly maxWaiting: number;
+  /** $PROOFGATE_MAX_SEQUENCES_PER_CLIENT, default 32: sequences one API key (or client address) may generate at once. */
+  readonly maxSequencesPerClient: number;
   /** $PROOFGATE_RATE_LIMIT_RPM, default 0 = off: requests per minute per API key (or client address). */
   readonly rateLimitPerMinute: number;
   /** $PROOFGATE_BODY_LIMIT_BYTES, default 1 MiB. */
@@ -126,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys: Object.freeze(list(env.PROOFGATE_API_KEYS)),
     maxBatchSize: env.PROOFGATE_MAX_BATCH ? integer(env, "PROOFGATE_MAX_BATCH", 1, 1) : null,
     maxWaiting: integer(env, "PROOFGATE_MAX_WAITING", 256, 0),
+    maxSequencesPerClient: integer(env, "PROOFGATE_MAX_SEQUENCES_PER_CLIENT", 32, 1),
     rateLimitPerMinute: integer(env, "PROOFGATE_RATE_LIMIT_RPM", 0, 0),
     bodyLimitBytes: integer(env, "PROOFGATE_BODY_LIMIT_BYTES", 1024 * 1024, 1),
     defaultMaxTokens: integer(env, "PROOFGATE_DEFAULT_MAX_TOKENS", 256, 1),

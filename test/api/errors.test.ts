@@ -176,6 +176,37 @@ describe("rate limits without API keys", () => {
   });
 });
 
+describe("sequences per client", () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startTestGateway({ maxSequencesPerClient: 4 });
+  });
+  after(() => gw.close());
+
+  it("one client cannot take more than its share of batch slots; they come back when its answer ends", async () => {
+    await expectError(await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: ["a", "b", "c"], n: 2, max_tokens: 1 }), 429, "overloaded", null, "rate_limit_error");
+    const controller = new AbortController();
+    const holding = await fetch(`${gw.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "pg-student", prompt: "x", n: 3, max_tokens: 4096, stream: true }),
+      signal: controller.signal,
+    });
+    await holding.body!.getReader().read();
+    const second = await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 2, max_tokens: 1 });
+    assert.ok(Number(second.headers.get("retry-after")) >= 1);
+    await expectError(second, 429, "overloaded", null, "rate_limit_error");
+    assert.equal((await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 1, max_tokens: 1 })).status, 200);
+    controller.abort();
+    let status = 429;
+    for (let i = 0; i < 500 && status === 429; i++) {
+      status = (await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 4, max_tokens: 1 })).status;
+      if (status === 429) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(status, 200);
+  });
+});
+
 describe("before the models are loaded", () => {
   it("/health and /v1 answer 503 not_ready", async () => {
     const config = testConfig();

@@ -31,6 +31,7 @@ export interface ChatJob {
   readonly model: LanguageModel;
   readonly promptTokens: readonly number[];
   readonly plan: GenerationPlan;
+  readonly sequences: number;
   readonly topLogprobs: number | null;
   /** Set when this answer is proven. */
   readonly proofId: string | null;
@@ -71,6 +72,7 @@ export class ChatService {
       model,
       promptTokens: model.tokenizer.encode(prompt),
       plan,
+      sequences: plan.n,
       topLogprobs,
       proofId,
       proofSubmit: submitAsked(request.proof),

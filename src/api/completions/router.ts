@@ -1,5 +1,6 @@
 /** HTTP of POST /v1/completions: parse → CompletionsService → JSON or SSE. */
 import type { Router } from "express";
+import type { ClientSequences } from "../client-sequences.js";
 import { generationHandler } from "../generation-response.js";
 import type { RouteDoc } from "../route-doc.js";
 import { Completion, CompletionChunk, CompletionRequest } from "./protocol.js";
@@ -9,6 +10,6 @@ export const completionsRoutes: readonly RouteDoc[] = [
   { method: "post", path: "/v1/completions", summary: "Text completion (OpenAI-compatible)", request: CompletionRequest, response: Completion, streamEvent: CompletionChunk },
 ];
 
-export function attachCompletionsRouter(router: Router, service: CompletionsService): void {
-  router.post("/v1/completions", generationHandler(CompletionRequest, service));
+export function attachCompletionsRouter(router: Router, service: CompletionsService, clients: ClientSequences): void {
+  router.post("/v1/completions", generationHandler(CompletionRequest, service, clients));
 }

@@ -31,6 +31,7 @@ export interface CompletionJob {
   readonly model: LanguageModel;
   readonly prompts: readonly (readonly number[])[];
   readonly plan: GenerationPlan;
+  readonly sequences: number;
   readonly topLogprobs: number | null;
   /** Per prompt, the text echoed before each of its choices (empty without `echo`). */
   readonly echoes: readonly string[];
@@ -81,6 +82,7 @@ export class CompletionsService {
       model,
       prompts,
       plan,
+      sequences: prompts.length * plan.n,
       topLogprobs,
       echoes: prompts.map((ids) => (request.echo ? model.tokenizer.decode(ids) : "")),
       proofId,

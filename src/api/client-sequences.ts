@@ -1,0 +1,40 @@
+/**
+ * Sequences one client (its API key, else its address) may have generating at once, so a single
+ * request of 20 prompts × n 16, or many parallel ones, cannot take every batch slot from everyone else.
+ * Over the limit → 429 `overloaded` (retry-after), the same answer as a full batch.
+ */
+import type { Request } from "express";
+import { ProofgateError } from "../core/errors.js";
+import { rateLimitKey } from "./rate-limit.js";
+
+export class ClientSequences {
+  private readonly active = new Map<string, number>();
+
+  constructor(
+    private readonly perClient: number,
+    private readonly byApiKey: boolean,
+  ) {}
+
+  /** Takes `count` sequences for the request's client; the returned function gives them back (once). */
+  acquire(req: Request, count: number): () => void {
+    const client = rateLimitKey(req, this.byApiKey);
+    const held = this.active.get(client) ?? 0;
+    if (held + count > this.perClient) {
+      throw new ProofgateError("overloaded", `This client already generates ${held} sequence(s); at most ${this.perClient} at once (this request asks for ${count})`, { retryable: true });
+    }
+    this.active.set(client, held + count);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.active.get(client) ?? count) - count;
+      if (left > 0) this.active.set(client, left);
+      else this.active.delete(client);
+    };
+  }
+
+  /** Clients with sequences running (the map never holds an idle one). */
+  get clients(): number {
+    return this.active.size;
+  }
+}
