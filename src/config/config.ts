@@ -2,6 +2,7 @@
  * Environment → one frozen, typed Config for the gateway. Every default lives here; nothing else reads
  * process.env. Bad values fail at startup with a message naming the variable.
  */
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { Secret } from "../core/secret.js";
 
@@ -59,7 +60,7 @@ export interface Config {
   readonly databaseSchema: string | null;
   /** $REDIS_URL, default redis://127.0.0.1:6379; when no Redis answers, serve uses an in-process queue. */
   readonly redisUrl: string;
-  /** $PROOFGATE_QUEUE_PREFIX, default proofgate: the Redis key prefix; one per deployment. */
+  /** $PROOFGATE_QUEUE_PREFIX: the Redis key prefix; default derived from the store (defaultQueuePrefix), one per deployment. */
   readonly queuePrefix: string;
   /** $PROVERS, default 1: in-process prover workers in `serve` (0 = none). */
   readonly provers: number;
@@ -141,7 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || null,
     databaseSchema: env.PROOFGATE_DB_SCHEMA || null,
     redisUrl: env.REDIS_URL || "redis://127.0.0.1:6379",
-    queuePrefix: env.PROOFGATE_QUEUE_PREFIX || "proofgate",
+    queuePrefix: env.PROOFGATE_QUEUE_PREFIX || defaultQueuePrefix(env),
     provers: integer(env, "PROVERS", 1, 0),
     proverConcurrency: integer(env, "PROVER_CONCURRENCY", 2, 1),
     proverThreads: env.PROVER_THREADS ? integer(env, "PROVER_THREADS", 1, 1) : null,
@@ -157,6 +158,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     oracleFeeWei: BigInt(oracleFee),
     oracleTimeoutS: integer(env, "PROOFGATE_ORACLE_TIMEOUT_S", 3600, 1),
   });
+}
+
+/**
+ * The queue's key prefix names the store it serves: the PostgreSQL database (host, port, database and
+ * schema, never the credentials) or the SQLite data folder. Two deployments on one Redis then never
+ * share a queue by accident, while a gateway and its workers on the same database do.
+ */
+export function defaultQueuePrefix(env: NodeJS.ProcessEnv): string {
+  let store: string;
+  if (env.DATABASE_URL) {
+    let url: URL;
+    try {
+      url = new URL(env.DATABASE_URL);
+    } catch {
+      throw new Error("DATABASE_URL is not a URL (postgres://user:password@host:port/database)");
+    }
+    store = `postgres://${url.hostname}:${url.port || "5432"}${url.pathname}#${env.PROOFGATE_DB_SCHEMA ?? ""}`;
+  } else {
+    store = `sqlite:${resolve(env.PROOFGATE_DATA_DIR || "data")}`;
+  }
+  return `proofgate-${createHash("sha256").update(store).digest("hex").slice(0, 12)}`;
 }
 
 function signerFrom(env: NodeJS.ProcessEnv): ChainSigner | null {
