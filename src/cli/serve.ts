@@ -1,10 +1,10 @@
 /** `proofgate serve`: the OpenAI-compatible gateway and its in-process provers until SIGTERM or SIGINT (see SPEC.md, src/api). */
-import { pino } from "pino";
 import { startGateway } from "../api/start-gateway.js";
 import { toChainInfo } from "../api/chain/protocol.js";
 import { openChainServices, openProofServices } from "../compose.js";
 import { loadConfig } from "../config/config.js";
 import { stopSignal } from "./stop-signal.js";
+import { cliLogger } from "./log-output.js";
 import type { Verb } from "./verb.js";
 
 export const serve: Verb = {
@@ -15,7 +15,7 @@ export const serve: Verb = {
   options: {},
   async run() {
     const config = loadConfig();
-    const logger = pino({ level: config.logLevel });
+    const logger = cliLogger(config);
     const stopRequested = stopSignal();
     const proofs = await openProofServices({ config, logger, submitPolicy: config.submitPolicy });
     logger.info({ store: config.databaseUrl ? "postgresql" : "sqlite", queue: proofs.queue.constructor.name, provers: proofs.workers.length }, "proof services ready");

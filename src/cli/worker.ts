@@ -1,7 +1,7 @@
 /** `proofgate worker`: a prover worker only, for other machines sharing the gateway's Redis and database. */
-import { pino } from "pino";
 import { openProofServices } from "../compose.js";
 import { loadConfig } from "../config/config.js";
+import { cliLogger } from "./log-output.js";
 import { stopSignal } from "./stop-signal.js";
 import { UsageError, type Verb } from "./verb.js";
 
@@ -23,7 +23,7 @@ export const worker: Verb = {
     } catch (err) {
       throw new UsageError((err as Error).message.replace("PROVER_CONCURRENCY", "--concurrency"));
     }
-    const logger = pino({ level: config.logLevel });
+    const logger = cliLogger(config);
     const stopRequested = stopSignal();
     const proofs = await openProofServices({ config, logger, provers: 1, requireRedis: true, proverName: typeof values.name === "string" ? values.name : undefined });
     logger.info({ prover: proofs.processor.prover, concurrency: config.proverConcurrency, store: config.databaseUrl ? "postgresql" : "sqlite", circuits: proofs.catalog.modelIds.length }, "prover worker ready");

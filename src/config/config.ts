@@ -52,6 +52,8 @@ export interface Config {
   readonly maxResponseTokens: number;
   /** $PROOFGATE_LOG_LEVEL, default info (pino levels; "silent" turns logs off). */
   readonly logLevel: string;
+  /** $PROOFGATE_LOG_FORMAT, default auto: readable lines on a terminal, JSON lines otherwise (json|pretty force one). */
+  readonly logFormat: "auto" | "json" | "pretty";
   /** $PROOFGATE_DATA_DIR, default ./data: where the embedded SQLite store lives. */
   readonly dataDir: string;
   /** $DATABASE_URL: a PostgreSQL store instead of SQLite (required by workers on other machines). */
@@ -138,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxProofSteps: integer(env, "PROOFGATE_MAX_PROOF_STEPS", 256, 1),
     maxResponseTokens: integer(env, "PROOFGATE_MAX_RESPONSE_TOKENS", 131_072, 1),
     logLevel: env.PROOFGATE_LOG_LEVEL || "info",
+    logFormat: oneOf(env, "PROOFGATE_LOG_FORMAT", ["auto", "json", "pretty"] as const, "auto"),
     dataDir: resolve(env.PROOFGATE_DATA_DIR || "data"),
     databaseUrl: env.DATABASE_URL || null,
     databaseSchema: env.PROOFGATE_DB_SCHEMA || null,
@@ -158,6 +161,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     oracleFeeWei: BigInt(oracleFee),
     oracleTimeoutS: integer(env, "PROOFGATE_ORACLE_TIMEOUT_S", 3600, 1),
   });
+}
+
+function oneOf<const T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const value = env[name] || fallback;
+  if (!(values as readonly string[]).includes(value)) throw new Error(`${name} must be ${values.join(", ")}; got "${value}"`);
+  return value as T;
 }
 
 /**
