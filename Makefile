@@ -6,8 +6,9 @@ SOURCES := $(shell find src bench scripts -name '*.ts' 2>/dev/null) tsconfig.jso
 
 .PHONY: run test install browser build typecheck models contracts bench clean
 
-# npm ci only when the lock file changed since the last install
-$(NODE_MODULES): package.json package-lock.json .npmrc
+# npm ci only when the lock file changed since the last install (package.json's allowScripts keeps
+# onnxruntime-node's downloader, which fetches from a host this network cannot reach, from running)
+$(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
