@@ -39,7 +39,11 @@ function at(h: Harness, w: readonly bigint[], name: string): bigint {
 
 function forged(h: Harness, w: readonly bigint[], changes: Record<string, bigint>): bigint[] {
   const copy = [...w];
-  for (const [name, value] of Object.entries(changes)) copy[h.symbols.get(name)!] = field(value);
+  for (const [name, value] of Object.entries(changes)) {
+    const i = h.symbols.get(name);
+    assert.ok(i !== undefined, `signal ${name} in the witness`);
+    copy[i] = field(value);
+  }
   return copy;
 }
 
@@ -115,6 +119,21 @@ describe("OneHot(6)", () => {
     await assert.rejects(h.witness.values({ index: 6n }));
     const w = await solve(h, { index: 2n });
     assert.notEqual(firstViolatedConstraint(h.system, forged(h, w, { "main.bits[2]": 0n, "main.bits[3]": 1n })), -1);
+  });
+});
+
+describe("InRange(8 bits, span 254)", () => {
+  let h: Harness;
+  before(async () => (h = await harness("in_range_test")));
+
+  test("accepts exactly [0, 254]: 255 fits the 8 bits but not the span, and a forged decomposition of it fails", async () => {
+    for (const x of [0n, 1n, 127n, 253n, 254n]) await solve(h, { in: x });
+    for (const x of [255n, 256n, field(-1n)]) await assert.rejects(h.witness.values({ in: x }), `in = ${x}`);
+    // 255 = 0b11111111 is a valid low decomposition; 254 − 255 = −1 has no 8-bit one, whatever bits are claimed
+    const w = await solve(h, { in: 254n });
+    const changes: Record<string, bigint> = { "main.in": 255n, "main.low.out[0]": 1n };
+    for (let i = 0; i < 8; i++) changes[`main.high.out[${i}]`] = 1n;
+    assert.notEqual(firstViolatedConstraint(h.system, forged(h, w, changes)), -1);
   });
 });
 
