@@ -27,9 +27,12 @@ export interface Cheat {
   readonly source?: (source: string) => string;
 }
 
-/** Every bit decomposition yields bits without checking that they sum to its input. */
-export async function uncheckedBitify(): Promise<string> {
-  return (await readFile(join(circomlib, "bitify.circom"), "utf8")).replace("lc1 === in;", "");
+/** Range checks that compute their hints without asserting: bits that need not sum to the input, an inverse of 0. */
+async function uncheckedRanges(): Promise<Record<string, string>> {
+  return {
+    "circomlib/bitify.circom": (await readFile(join(circomlib, "bitify.circom"), "utf8")).replace("lc1 === in;", ""),
+    "circuits/in_range.circom": (await readFile("circuits/in_range.circom", "utf8")).replace("distance[excluded - 1] * inverse === 1;", ""),
+  };
 }
 
 export async function cheatingWitness(compiled: CompiledModel, cheat: Cheat): Promise<CircuitWitness> {
@@ -40,7 +43,7 @@ export async function cheatingWitness(compiled: CompiledModel, cheat: Cheat): Pr
     outDir: await mkdtemp(join(tmpdir(), "pg-cheat-")),
     targets: ["wasm"],
     optimization: "O0", // as the real witness program, so the compiled model's witness map applies
-    templateOverrides: { "circomlib/bitify.circom": await uncheckedBitify(), ...cheat.templates },
+    templateOverrides: { ...(await uncheckedRanges()), ...cheat.templates },
   });
   return CircuitWitness.load(out.wasm, join(compiled.dir, compiled.manifest.files.witness_map));
 }
