@@ -35,6 +35,17 @@ function denseHint(model: IntegerModel, x: readonly number[]): bigint[] {
   return Array.from({ length: layer.outputs }, (_, j) => toField(x.reduce((sum, v, i) => sum + v * layer.weight[i * layer.outputs + j], layer.bias[j])));
 }
 
+/** a⁻¹ mod p (Fermat: a^(p−2)). */
+function modInverse(a: bigint): bigint {
+  let result = 1n;
+  let base = a % FIELD_PRIME;
+  for (let e = FIELD_PRIME - 2n; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * base) % FIELD_PRIME;
+    base = (base * base) % FIELD_PRIME;
+  }
+  return result;
+}
+
 async function assertRejected(compiled: CompiledModel, system: ConstraintSystem, values: bigint[], file: ProofFile): Promise<void> {
   assert.notEqual(firstViolatedConstraint(system, values), -1, "the forged witness satisfies the constraints");
   const forged = await proofFromWitness(compiled, values, file);
@@ -96,35 +107,24 @@ describe("a token step's packed state", () => {
     const values = await cheat.values({ ...input, tokens: [3n, 16n], lin0 });
     const claimed = decodePublicSignals(compiled.manifest, values.slice(1, 3));
     assert.ok(claimed.kind === "token-step");
-    assert.deepEqual(claimed.context, [3, 0], "16 reads as 0 with a carry into the next slot");
+    assert.deepEqual(claimed.context, [3, 0], "16 reads as 0 with a carry into the nonce");
     await assertRejected(compiled, system, values, honest);
   });
 
   test("a nonce past its bits (it wraps the field and aliases the window [3, 8]) is rejected", async () => {
     const cheat = await cheatingWitness(compiled, {});
-    // nonce · 2^8 ≡ 5 · 2^8 + 16 (mod p): the state reads as if the last token were 8, and the proven
-    // next token (8, for the real window [3, 7]) as the answer to [3, 8], whose real next token is 7
+    // nonce · 2^8 ≡ 5 · 2^8 + 16 (mod p) adds 1 to the last token of both states: the proof of [3, 7] → 8
+    // reads as one of [3, 8] → 9, and the real next token of [3, 8] is 7
     const nonce = (5n + 16n * modInverse(256n)) % FIELD_PRIME;
     const input = buildCircuitInput(compiled.manifest, compiled.model, sample, 5n).input;
     const values = await cheat.values({ ...input, nonce });
     const claimed = decodePublicSignals(compiled.manifest, values.slice(1, 3));
     assert.ok(claimed.kind === "token-step");
-    assert.deepEqual([claimed.context, claimed.nonce], [[3, 8], "5"]);
+    assert.deepEqual([claimed.context, claimed.next_token, claimed.nonce], [[3, 8], 9, "5"]);
     assert.equal((await prove(compiled, { sample: [3, 8], nonce: 5n })).output, 7);
     await assertRejected(compiled, system, values, honest);
   });
 });
-
-function modInverse(a: bigint): bigint {
-  // Fermat: a^(p−2) mod p
-  let result = 1n;
-  let base = a % FIELD_PRIME;
-  for (let e = FIELD_PRIME - 2n; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * base) % FIELD_PRIME;
-    base = (base * base) % FIELD_PRIME;
-  }
-  return result;
-}
 
 describe("a classifier's packed features", () => {
   // 3 bit features packed as f0 + 2·f1 + 4·f2; label 1 exactly when f0 is large
