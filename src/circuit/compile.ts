@@ -130,12 +130,14 @@ function prepareModel(onnx: Uint8Array, calibration?: readonly (readonly number[
   };
 }
 
-async function reusable(dir: string, id: string): Promise<CircuitManifest | null> {
+/** A directory compiled from the same model into the same circuit (an older emitter's checks may be weaker). */
+async function reusable(dir: string, id: string, circuitSource: string): Promise<CircuitManifest | null> {
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) return null;
   const manifest = JSON.parse(await readFile(path, "utf8")) as CircuitManifest;
   if (manifest.model_id !== id) return null;
-  return Object.values(manifest.files).every((f) => existsSync(join(dir, f))) ? manifest : null;
+  if (!Object.values(manifest.files).every((f) => existsSync(join(dir, f)))) return null;
+  return (await readFile(join(dir, manifest.files.circom), "utf8")) === circuitSource ? manifest : null;
 }
 
 /**
@@ -166,14 +168,14 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
   phase("quantize");
   const { model, output, quantization } = prepareModel(options.onnx, options.calibration);
   const id = modelId(model, output);
-  const existing = await reusable(dir, id);
+  const modelIdField = BigInt(`0x${id}`) >> 8n;
+  phase("emit");
+  const emitted = emitCircuit(model, { modelIdField, output });
+  const existing = await reusable(dir, id, emitted.constraintSource);
   if (existing) return { manifest: existing, dir, reused: true };
 
   const ptau = options.ptau ?? process.env.PROOFGATE_PTAU ?? DEFAULT_PTAU;
   if (!existsSync(ptau)) throw new Error(`powers of tau file not found: ${ptau} (run proofgate ceremony, or set PROOFGATE_PTAU)`);
-  const modelIdField = BigInt(`0x${id}`) >> 8n;
-  phase("emit");
-  const emitted = emitCircuit(model, { modelIdField, output });
   const files = { onnx: "model.onnx", r1cs: "circuit.r1cs", wasm: "witness.wasm", witness_map: "witness.map", zkey: "circuit.zkey", vkey: "verification_key.json", verifier_sol: "Verifier.sol", circom: "circuit.circom" };
   const scratch = await mkdtemp(join(tmpdir(), "pg-compile-"));
   try {

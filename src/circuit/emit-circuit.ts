@@ -1,6 +1,9 @@
 /**
  * IntegerModel → circom. Weights become constants in linear constraints; each requantization, the
- * input checks, the arg-max and the commitment use the templates in `circuits/`.
+ * input checks, the arg-max and the commitment use the templates in `circuits/`. Every value packed
+ * into a public signal is range-checked to its slot: tokens by OneHot, the next token or label by
+ * ArgMax (index < classes, which must fit the slot), input values to exactly [min, max] (which bounds
+ * every logit within the interval its slot is sized for), a token step's nonce by its bits.
  *
  * Two programs come out of one emission. The *constraint program* pins every linear layer's outputs:
  * `lin[j] === bias + Σ w·x`. Those outputs are private hint inputs, computed by the integer reference
@@ -78,6 +81,11 @@ export function emitCircuit(model: IntegerModel, options: EmitOptions): EmittedC
   const n = inputLength(model.input);
   const [inMin, inMax] = inputRange(model.input);
   const kind: CircuitKind = model.input.kind === "tokens" && options.output === "argmax" ? "token-step" : options.output === "argmax" ? "classify" : "tensor";
+  // ArgMax proves index < classes; the packing needs index < the slot it is written into
+  if (kind === "token-step" && model.input.kind === "tokens" && model.classes > model.input.vocabSize) {
+    throw new Error(`a token model's next token must be a token it reads: ${model.classes} classes exceed the vocabulary of ${model.input.vocabSize}`);
+  }
+  if (kind === "classify" && model.classes > 2 ** CLAIM_VALUE_BITS) throw new Error(`a classifier's label must fit the claim's ${CLAIM_VALUE_BITS} bits: ${model.classes} classes exceed ${2 ** CLAIM_VALUE_BITS}`);
   const includes = new Set(["requantize"]);
   const body: string[] = [];
   const pinned: string[] = [];
@@ -101,9 +109,10 @@ export function emitCircuit(model: IntegerModel, options: EmitOptions): EmittedC
     body.push(`    for (var i = 0; i < ${n}; i++) {`, "        features[i] * (features[i] - 1) === 0;", "    }");
     x = (i) => `features[${i}]`;
   } else {
-    // values in [min, max]: (v − min) has bitsFor(max − min) bits
-    includes.add("bitify");
-    body.push(`    component inRange[${n}];`, `    for (var i = 0; i < ${n}; i++) {`, `        inRange[i] = Num2Bits(${bitsFor(inMax - inMin)});`, `        inRange[i].in <== values[i] - (${inMin});`, "    }");
+    // values in [min, max] exactly, the domain the quantizer produces and the bounds analysis assumes;
+    // a bit decomposition alone would also admit max + 1 … min + 2^bits − 1 (e.g. 128 in [−127, 127])
+    includes.add("in_range");
+    body.push(`    component inRange[${n}];`, `    for (var i = 0; i < ${n}; i++) {`, `        inRange[i] = InRange(${bitsFor(inMax - inMin)}, ${inMax - inMin});`, `        inRange[i].in <== values[i] - (${inMin});`, "    }");
     x = (i) => `values[${i}]`;
   }
 
@@ -215,6 +224,8 @@ export function emitCircuit(model: IntegerModel, options: EmitOptions): EmittedC
       const outputWords = Math.ceil(model.classes / outputsPerWord);
       packing = { kind: "tensor", inputBits, inputOffset: inMin, perWord, words, outputBits, outputOffset: logitLo, outputsPerWord, outputWords };
       outputs.push("    signal output commitment;", `    signal output outputs[${outputWords}];`);
+      // each logit is pinned to its layer's sum over range-checked values, so it lies in [logitLo, logitHi]
+      // and fits its slot; this holds only because the inputs are checked to exactly their domain
       body.push("    commitment <== commit.out;");
       for (let w = 0; w < outputWords; w++) {
         const terms: string[] = [];

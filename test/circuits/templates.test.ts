@@ -39,7 +39,11 @@ function at(h: Harness, w: readonly bigint[], name: string): bigint {
 
 function forged(h: Harness, w: readonly bigint[], changes: Record<string, bigint>): bigint[] {
   const copy = [...w];
-  for (const [name, value] of Object.entries(changes)) copy[h.symbols.get(name)!] = field(value);
+  for (const [name, value] of Object.entries(changes)) {
+    const i = h.symbols.get(name);
+    assert.ok(i !== undefined, `signal ${name} in the witness`);
+    copy[i] = field(value);
+  }
   return copy;
 }
 
@@ -115,6 +119,45 @@ describe("OneHot(6)", () => {
     await assert.rejects(h.witness.values({ index: 6n }));
     const w = await solve(h, { index: 2n });
     assert.notEqual(firstViolatedConstraint(h.system, forged(h, w, { "main.bits[2]": 0n, "main.bits[3]": 1n })), -1);
+  });
+});
+
+describe("InRange: 8 bits to 254 (an inverse), 8 bits to 252 (a product), 4 bits to 9 (a second decomposition)", () => {
+  let h: Harness;
+  before(async () => (h = await harness("in_range_test")));
+  const slots = [
+    { signal: "one", bits: 8, span: 254 },
+    { signal: "three", bits: 8, span: 252 },
+    { signal: "many", bits: 4, span: 9 },
+  ];
+
+  test("accepts exactly [0, span] of every value a slot holds, and no value past it or negative", async () => {
+    for (const { signal, bits, span } of slots) {
+      for (let x = 0n; x < 1n << BigInt(bits); x++) {
+        const input = { one: 0n, three: 0n, many: 0n, [signal]: x };
+        if (x <= BigInt(span)) await solve(h, input);
+        else await assert.rejects(h.witness.values(input), `${signal} = ${x}`);
+      }
+      await assert.rejects(h.witness.values({ one: 0n, three: 0n, many: 0n, [signal]: field(-1n) }));
+    }
+  });
+
+  test("a value past the span with a valid bit decomposition fails whatever else is claimed", async () => {
+    const w = await solve(h, { one: 254n, three: 252n, many: 9n });
+    const lowBits = (component: string, x: number, bits: number) => Object.fromEntries(Array.from({ length: bits }, (_, i) => [`main.${component}.low.out[${i}]`, BigInt((x >> i) & 1)]));
+    // 255: no distance to 255 is invertible, whatever inverse is claimed
+    for (const inverse of [0n, 1n, field(-1n)]) {
+      assert.notEqual(firstViolatedConstraint(h.system, forged(h, w, { "main.one": 255n, ...lowBits("a", 255, 8), "main.a.distance[0]": 0n, "main.a.inverse": inverse })), -1);
+    }
+    // 253 zeroes the first factor of the product (254 and 255 the later ones)
+    for (const x of [253, 254, 255]) {
+      const d = [x - 253, (x - 253) * (x - 254), (x - 253) * (x - 254) * (x - 255)].map((v) => BigInt(v));
+      const changes = { "main.three": BigInt(x), ...lowBits("b", x, 8), "main.b.distance[0]": d[0], "main.b.distance[1]": d[1], "main.b.distance[2]": d[2], "main.b.inverse": 1n };
+      assert.notEqual(firstViolatedConstraint(h.system, forged(h, w, changes)), -1, `three = ${x}`);
+    }
+    // 10: 9 − 10 = −1 has no 4-bit decomposition
+    const high = { "main.c.high.in": field(-1n), ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`main.c.high.out[${i}]`, 1n])) };
+    assert.notEqual(firstViolatedConstraint(h.system, forged(h, w, { "main.many": 10n, ...lowBits("c", 10, 4), ...high })), -1);
   });
 });
 

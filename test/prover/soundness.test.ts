@@ -1,47 +1,15 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import * as snarkjs from "snarkjs";
-import { compileCircom } from "../../src/circuit/compile-circom.js";
-import { emitCircuit } from "../../src/circuit/emit-circuit.js";
 import { firstViolatedConstraint, loadConstraintSystem, type ConstraintSystem } from "../../src/circuit/r1cs.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { prove, type ProofFile } from "../../src/prover/prove.js";
 import { verifyProof } from "../../src/prover/verify.js";
 import { NonceLedgerMemory } from "../../src/prover/nonce-ledger-memory.js";
 import { buildCircuitInput, decodePublicSignals } from "../../src/witness/circuit-input.js";
-import { CircuitWitness } from "../../src/witness/witness-calculator.js";
-import { encodeWtns } from "../../src/witness/wtns-file.js";
-
-/**
- * A cheating prover: the circuit's own witness program with dishonest hints in one template and the
- * witness generator's assertions removed, so it produces a complete witness for a false statement.
- * Every such witness must violate the honest constraint system, and its proof must not verify.
- */
-const require = createRequire(import.meta.url);
-const circomlib = join(dirname(require.resolve("circomlib/package.json")), "circuits");
-
-async function cheatingWitness(compiled: CompiledModel, overrides: Record<string, string>): Promise<CircuitWitness> {
-  const emitted = emitCircuit(compiled.model, { modelIdField: BigInt(compiled.manifest.model_id_field), output: compiled.manifest.output });
-  const bitify = (await readFile(join(circomlib, "bitify.circom"), "utf8")).replace("lc1 === in;", "");
-  const out = await compileCircom({
-    source: emitted.witnessSource,
-    name: "cheat",
-    outDir: await mkdtemp(join(tmpdir(), "pg-cheat-")),
-    targets: ["wasm"],
-    optimization: "O0", // as the real witness program, so the compiled model's witness map applies
-    templateOverrides: { "circomlib/bitify.circom": bitify, ...overrides },
-  });
-  return CircuitWitness.load(out.wasm, join(compiled.dir, compiled.manifest.files.witness_map));
-}
-
-async function proofFromWitness(compiled: CompiledModel, values: bigint[], template: ProofFile): Promise<ProofFile> {
-  const { proof, publicSignals } = await snarkjs.groth16.prove(compiled.zkeyPath, { type: "mem", data: encodeWtns(values) });
-  return { ...template, proof, public_signals: publicSignals };
-}
+import { cheatingWitness, proofFromWitness } from "../circuit/cheating-prover.js";
 
 describe("soundness of the spam classifier's circuit", () => {
   let spam: CompiledModel;
@@ -61,7 +29,7 @@ describe("soundness of the spam classifier's circuit", () => {
     const requantize = (await readFile("circuits/requantize.circom", "utf8"))
       .replace("q <-- (in + offset) \\ (1 << shift);", "q <-- (in + offset) \\ (1 << shift) + 1;")
       .replace("r <-- (in + offset) % (1 << shift);", "r <-- (in + offset) - q * (1 << shift);");
-    const cheat = await cheatingWitness(spam, { "circuits/requantize.circom": requantize });
+    const cheat = await cheatingWitness(spam, { templates: { "circuits/requantize.circom": requantize } });
     const values = await cheat.values(buildCircuitInput(spam.manifest, spam.model, sample, 42n).input);
     assert.notEqual(firstViolatedConstraint(system, values), -1);
     const forged = await proofFromWitness(spam, values, honest);
@@ -70,7 +38,7 @@ describe("soundness of the spam classifier's circuit", () => {
 
   test("a flipped label with everything downstream recomputed fails the constraints and the proof", async () => {
     const argmax = (await readFile("circuits/argmax.circom", "utf8")).replace("if (in[i] > in[best])", "if (in[i] < in[best])");
-    const cheat = await cheatingWitness(spam, { "circuits/argmax.circom": argmax });
+    const cheat = await cheatingWitness(spam, { templates: { "circuits/argmax.circom": argmax } });
     const values = await cheat.values(buildCircuitInput(spam.manifest, spam.model, sample, 42n).input);
     const claimed = decodePublicSignals(spam.manifest, values.slice(1, 2));
     assert.equal(claimed.kind === "classify" && claimed.label, 1 - (honest.output as number), "the cheat claims the other label");
