@@ -10,10 +10,11 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { Contract, ContractFactory, Interface, ZeroHash, type InterfaceAbi } from "ethers";
+import { Contract, ContractFactory, Interface, type InterfaceAbi } from "ethers";
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import { randomSalt } from "../core/request-binding.js";
 import type { CompiledCatalog } from "../prover/compiled-catalog.js";
 import type { ChainConnection } from "./chain-connection.js";
 import { commitmentHashInputs, contract, type ContractsArtifact } from "./contract-build.js";
@@ -94,8 +95,8 @@ function registrationCalls(artifact: ContractsArtifact, d: Pick<Deployment, "reg
   const oracle = new Interface(contract(artifact, "InferenceOracle").abi as InterfaceAbi);
   const info = modelInfo(m);
   return [
-    { target: d.registry, data: registry.encodeFunctionData("registerModel", [modelKey(m), verifier, info.kind, info.signals, info.bits, info.context, m.model_id_field]), salt: ZeroHash },
-    { target: d.oracle, data: oracle.encodeFunctionData("setService", [modelKey(m), true, fee.baseWei, fee.perGasWei]), salt: ZeroHash },
+    { target: d.registry, data: registry.encodeFunctionData("registerModel", [modelKey(m), verifier, info.kind, info.signals, info.bits, info.context, m.model_id_field]), salt: randomSalt() },
+    { target: d.oracle, data: oracle.encodeFunctionData("setService", [modelKey(m), true, fee.baseWei, fee.perGasWei]), salt: randomSalt() },
   ];
 }
 
@@ -126,9 +127,10 @@ async function resume(chain: ChainConnection, artifact: ContractsArtifact, catal
   const scheduled = { ...recorded.scheduled };
   const now = (await chain.provider.getBlock("latest"))!.timestamp;
   for (const m of catalog.modelIds.map((id) => catalog.manifest(id)!)) {
-    const [, kind] = (await registry.models(modelKey(m))) as [string, bigint];
+    const [verifier, kind] = (await registry.models(modelKey(m))) as [string, bigint];
     if (kind !== 0n) {
-      models[m.model_id] ??= { key: modelKey(m), verifier: null };
+      // a built-in key names the registry itself as its verifier
+      models[m.model_id] = { key: modelKey(m), verifier: verifier.toLowerCase() === recorded.registry.toLowerCase() ? null : verifier };
       continue;
     }
     delete models[m.model_id];
@@ -140,8 +142,12 @@ async function resume(chain: ChainConnection, artifact: ContractsArtifact, catal
       }
       const verifier = await deployVerifier(chain, catalog, m);
       const calls = registrationCalls(artifact, recorded, m, verifier, options.fee);
-      for (const call of calls) await send(timelock.schedule(call.target, 0, call.data, call.salt));
-      pending = scheduled[m.model_id] = { key: modelKey(m), verifier, calls, ready_at: now + recorded.timelock.min_delay_s };
+      let readyAt = 0;
+      for (const call of calls) {
+        await send(timelock.schedule(call.target, 0, call.data, call.salt));
+        readyAt = Math.max(readyAt, Number(await timelock.readyAt(await timelock.hashCall(call.target, 0, call.data, call.salt))));
+      }
+      pending = scheduled[m.model_id] = { key: modelKey(m), verifier, calls, ready_at: readyAt };
     }
     if (pending.ready_at > now) {
       logger.warn(
@@ -150,9 +156,16 @@ async function resume(chain: ChainConnection, artifact: ContractsArtifact, catal
       );
       continue;
     }
-    for (const call of pending.calls) await send(timelock.execute(call.target, 0, call.data, call.salt));
-    models[m.model_id] = { key: pending.key, verifier: pending.verifier };
     delete scheduled[m.model_id];
+    try {
+      for (const call of pending.calls) await send(timelock.execute(call.target, 0, call.data, call.salt));
+    } catch (err) {
+      // cancelled, say: the next start schedules it again
+      logger.warn({ model: m.model_id, err: (err as Error).message }, "the timelocked registration of this model could not be executed; skipped");
+      chain.signer.reset();
+      continue;
+    }
+    models[m.model_id] = { key: pending.key, verifier: pending.verifier };
     logger.info({ model: m.model_id, verifier: pending.verifier }, "timelocked model registration executed");
   }
   return { ...recorded, models, scheduled };
