@@ -177,7 +177,7 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const postReceipt = await mined(asUser.board.post(HAM, nonce));
     const [posted] = eventsOf(chain.board, postReceipt.logs, "Posted");
     assert.ok(posted, "Posted");
-    assert.deepEqual([posted.args[1], posted.args[2], posted.args[3]], [userAddress, commitment, HAM]);
+    assert.deepEqual([posted.args[1], posted.args[2], posted.args[3], posted.args[4]], [userAddress, 0n, commitment, HAM]);
     const [author, text] = (await chain.board.posts(posted.args[0])) as [string, string];
     assert.deepEqual([author, text], [userAddress, HAM]);
     // the verdict publishes one post, and fits no other text
