@@ -90,12 +90,22 @@ async function deployVerifier(chain: ChainConnection, catalog: CompiledCatalog, 
 }
 
 /** What the owner calls to add a model: register its verifier, then serve it through the oracle at the fee. */
-function registrationCalls(artifact: ContractsArtifact, d: Pick<Deployment, "registry" | "oracle">, m: CircuitManifest, verifier: string, fee: OracleFee): ScheduledCall[] {
+function registrationCalls(
+  artifact: ContractsArtifact,
+  d: Pick<Deployment, "registry" | "oracle">,
+  m: CircuitManifest,
+  verifier: string,
+  fee: OracleFee,
+): ScheduledCall[] {
   const registry = new Interface(contract(artifact, "InferenceRegistry").abi as InterfaceAbi);
   const oracle = new Interface(contract(artifact, "InferenceOracle").abi as InterfaceAbi);
   const info = modelInfo(m);
   return [
-    { target: d.registry, data: registry.encodeFunctionData("registerModel", [modelKey(m), verifier, info.kind, info.signals, info.bits, info.context, m.model_id_field]), salt: randomSalt() },
+    {
+      target: d.registry,
+      data: registry.encodeFunctionData("registerModel", [modelKey(m), verifier, info.kind, info.signals, info.bits, info.context, m.model_id_field]),
+      salt: randomSalt(),
+    },
     { target: d.oracle, data: oracle.encodeFunctionData("setService", [modelKey(m), true, fee.baseWei, fee.perGasWei]), salt: randomSalt() },
   ];
 }
@@ -118,7 +128,13 @@ async function writeDeployment(file: string, deployment: Deployment): Promise<vo
  * first start after its delay; until then the model is left out of `models` (not submitted, not served
  * by the oracle) and the log says when it will be. Null when the contracts are gone.
  */
-async function resume(chain: ChainConnection, artifact: ContractsArtifact, catalog: CompiledCatalog, recorded: Deployment, options: DeployOptions): Promise<Deployment | null> {
+async function resume(
+  chain: ChainConnection,
+  artifact: ContractsArtifact,
+  catalog: CompiledCatalog,
+  recorded: Deployment,
+  options: DeployOptions,
+): Promise<Deployment | null> {
   const { logger } = options;
   for (const at of [recorded.registry, recorded.oracle, recorded.timelock.address]) if ((await chain.provider.getCode(at)) === "0x") return null;
   const registry = new Contract(recorded.registry, contract(artifact, "InferenceRegistry").abi as InterfaceAbi, chain.provider);
@@ -137,7 +153,10 @@ async function resume(chain: ChainConnection, artifact: ContractsArtifact, catal
     let pending = scheduled[m.model_id];
     if (!pending) {
       if (recorded.timelock.proposer.toLowerCase() !== chain.address.toLowerCase()) {
-        logger.warn({ model: m.model_id, timelock: recorded.timelock.address }, "model not registered on chain and this key is not the timelock's proposer: it needs a timelocked registration; skipped");
+        logger.warn(
+          { model: m.model_id, timelock: recorded.timelock.address },
+          "model not registered on chain and this key is not the timelock's proposer: it needs a timelocked registration; skipped",
+        );
         continue;
       }
       const verifier = await deployVerifier(chain, catalog, m);

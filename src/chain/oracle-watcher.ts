@@ -196,13 +196,15 @@ export class OracleWatcher {
       if (err instanceof ProofgateError && err.code === "conflict") return; // another watcher recorded it
       if (!(err instanceof RangeError)) throw err;
       // no proof can answer it: record why; the requester takes the fee back after the deadline
-      await this.fail(id, modelId ?? modelKey, this.failedRequest(oracle, modelId ?? modelKey, requestId), `oracle request ${requestId} cannot be proven: ${err.message}`);
+      const circuit = modelId ?? modelKey;
+      await this.fail(id, circuit, this.failedRequest(oracle, circuit, requestId), `oracle request ${requestId} cannot be proven: ${err.message}`);
     }
   }
 
   /** The request of a record that will not be proven: nothing to submit, the nonce left as the request id. */
   private failedRequest(oracle: OracleRequestRef, circuit: string, requestId: bigint): InferenceProofRequest {
-    return { kind: "inference", endpoint: "oracle", circuit, nonce: requestId.toString(), submit: false, input: { words: oracle.input }, sample: [], served: { argmax: -1, logits: [] }, oracle };
+    const served = { argmax: -1, logits: [] };
+    return { kind: "inference", endpoint: "oracle", circuit, nonce: requestId.toString(), submit: false, input: { words: oracle.input }, sample: [], served, oracle };
   }
 
   /** A record, failed with `reason`, for a request this gateway does not answer (once: another watcher may have made it). */
