@@ -16,6 +16,7 @@ import { ANVIL_DEV_KEY, anvilBinary, startAnvil } from "../src/chain/anvil.js";
 import type { ChainConnection } from "../src/chain/chain-connection.js";
 import { contract, loadContracts } from "../src/chain/contract-build.js";
 import { deployContracts } from "../src/chain/deployment.js";
+import { HASHED_NONCE_BITS, oracleNonce, requestNonce, textContentHash } from "../src/core/request-binding.js";
 import { proofWords } from "../src/chain/proof-calldata.js";
 import { releaseSnarkWorkers } from "../src/circuit/snark-workers.js";
 import { spamFeatures } from "../src/model/spam-features.js";
@@ -32,6 +33,11 @@ const SPAM_RUNS = 5;
 const TRACE_STEPS = 16;
 const BATCHES = [1, 4, 8, 16, 32];
 const FEE_WEI = 10n ** 15n;
+/** The gateway's default price per gas of callback (PROOFGATE_ORACLE_FEE_PER_GAS_WEI). */
+const FEE_PER_GAS_WEI = 5n * 10n ** 10n;
+const TIMELOCK_DELAY_S = 2 * 24 * 3600;
+/** MessageBoard.post's verdict is asked for as the gateway asks: its nonce binds the text and this salt. */
+const POST_SALT = keccakText("bench/gas post salt");
 const CALLBACK_GAS = 300_000;
 const EIP170 = 24_576;
 /**
@@ -100,7 +106,8 @@ const hamSample = Array.from(spamFeatures(HAM_TEXT), Number);
 
 // ---- proofs first, so the chain part runs in one go
 const spamProofs: ProofFile[] = [];
-for (let k = 0; k < SPAM_RUNS; k++) spamProofs.push(await prove(spam, { sample: hamSample, nonce: 1_000_000n + BigInt(k) }));
+const postNonce = requestNonce(textContentHash(HAM_TEXT), POST_SALT, HASHED_NONCE_BITS);
+for (let k = 0; k < SPAM_RUNS; k++) spamProofs.push(await prove(spam, { sample: hamSample, nonce: k === 0 ? postNonce : 1_000_000n + BigInt(k) }));
 if (spamProofs[0]!.output !== 0) throw new Error(`the spam classifier does not call the bench's text ham (label ${String(spamProofs[0]!.output)})`);
 const tokenizerJson = JSON.parse(await readFile(join(STUDENT_DIR, "tokenizer.json"), "utf8")) as TokenizerJSON;
 const tokenizer = Tokenizer.fromJSON(tokenizerJson);
@@ -133,7 +140,13 @@ try {
   const anvilVersion = execFileSync(anvilBinary(), ["--version"], { encoding: "utf8" }).split("\n")[0]!.replace(/^anvil Version: /, "");
   const fork = hardfork(await provider.send("anvil_nodeInfo", []).catch(() => null));
   const catalog = await CompiledCatalog.open({ roots: ["artifacts/models"], dirs: [] });
-  const deployment = await deployContracts(chain, artifact, catalog, { dataDir, feeWei: FEE_WEI, timeoutS: 3600, logger });
+  const deployment = await deployContracts(chain, artifact, catalog, {
+    dataDir,
+    fee: { baseWei: FEE_WEI, perGasWei: FEE_PER_GAS_WEI },
+    timeoutS: 3600,
+    timelockDelayS: TIMELOCK_DELAY_S,
+    logger,
+  });
   const spamKey = deployment.models[spam.manifest.model_id]!.key;
   const studentKey = deployment.models[student.manifest.model_id]!.key;
   const registryAbi = contract(artifact, "ProofgateRegistry").abi as InterfaceAbi;
@@ -141,6 +154,7 @@ try {
   const oracle = new Contract(deployment.oracle, contract(artifact, "InferenceOracle").abi as InterfaceAbi, signer);
   const board = new Contract(deployment.message_board!, contract(artifact, "MessageBoard").abi as InterfaceAbi, signer);
   const store = new Contract(deployment.completion_store!, contract(artifact, "CompletionStore").abi as InterfaceAbi, signer);
+  const timelock = new Contract(deployment.timelock.address, contract(artifact, "Timelock").abi as InterfaceAbi, signer);
 
   // 1. bare snarkjs verifiers
   const bare: Record<string, number> = {};
@@ -164,7 +178,12 @@ try {
   for (const p of spamProofs) builtIn.push((await send(registry, "verifyAndRecord", [spamKey, proofWords(p.proof), p.public_signals], LIMIT.record)).gasUsed);
   const spamVerifier = await deploy(chain, contract(artifact, `artifacts/models/pg-spam/Verifier.sol:Groth16Verifier`));
   const externalKey = keccakText("pg-spam through its snarkjs verifier");
-  await send(registry, "registerModel", [externalKey, await spamVerifier.getAddress(), 2, 1, 16, 0, spam.manifest.model_id_field], LIMIT.record);
+  // the registry's owner is the timelock: scheduled, the delay passed on anvil's clock, executed
+  const registration = registry.interface.encodeFunctionData("registerModel", [externalKey, await spamVerifier.getAddress(), 2, 1, 16, 0, spam.manifest.model_id_field]);
+  const scheduledRegistration = await send(timelock, "schedule", [deployment.registry, 0, registration, POST_SALT], LIMIT.record);
+  await provider.send("evm_increaseTime", [TIMELOCK_DELAY_S]);
+  await provider.send("evm_mine", []);
+  const executedRegistration = await send(timelock, "execute", [deployment.registry, 0, registration, POST_SALT], LIMIT.record);
   const external: number[] = [];
   for (const p of spamProofs) external.push((await send(registry, "verifyAndRecord", [externalKey, proofWords(p.proof), p.public_signals], LIMIT.record)).gasUsed);
 
@@ -184,12 +203,14 @@ try {
   const stored = await send(store, "store", [steps[0]!.public_signals[0], generated.slice(0, TRACE_STEPS)], LIMIT.board);
   const storedEvent = stored.logs.map((l) => store.interface.parseLog(l)).find((e) => e?.name === "CompletionStored")!;
   const [, storedPrompt, storedText] = (await store.getFunction("completion").staticCall(storedEvent.args[0])) as [string, string, string];
-  const posted = await send(board, "post", [HAM_TEXT, spamProofs[0]!.nonce], LIMIT.board);
-  const submitted = await send(board, "submit", [HAM_TEXT, CALLBACK_GAS], LIMIT.oracle, FEE_WEI);
+  const posted = await send(board, "post", [HAM_TEXT, POST_SALT], LIMIT.board);
+  const requestFee = (await oracle.getFunction("fee").staticCall(spamKey, CALLBACK_GAS)) as bigint;
+  const submitted = await send(board, "submit", [HAM_TEXT, CALLBACK_GAS], LIMIT.oracle, requestFee);
   const requested = submitted.logs.map((l) => oracle.interface.parseLog(l)).find((e) => e?.name === "InferenceRequested")!;
   const requestId = requested.args[0] as bigint;
   const inputWords = Array.from(requested.args[7] as bigint[]); // the event's Result is frozen, and ethers writes into arrays it encodes
-  const answer = await prove(spam, { sample: hamSample, nonce: requestId });
+  const fulfillerNonce = oracleNonce({ chainId: anvil.chainId, oracle: deployment.oracle, requestId, fulfiller: chain.address }, HASHED_NONCE_BITS);
+  const answer = await prove(spam, { sample: hamSample, nonce: fulfillerNonce });
   await releaseSnarkWorkers();
   const fulfilled = await send(oracle, "fulfill", [requestId, inputWords, proofWords(answer.proof), answer.public_signals], LIMIT.oracle);
   const published = fulfilled.logs.map((l) => board.interface.parseLog(l)).some((e) => e?.name === "Posted");
@@ -198,7 +219,7 @@ try {
   const direct = await send(oracle, "requestInference", [spamKey, inputWords, chain.address, 0], LIMIT.oracle, FEE_WEI);
   // the Poseidon both commitments recompute, alone: a transaction to the hasher's view function
   const poseidon7 = new Contract(deployment.hashers["7"]!, contract(artifact, "PoseidonT8").abi as InterfaceAbi, signer);
-  const hashed = await send(poseidon7, "hash", [[BigInt(spam.manifest.model_id_field), requestId, ...inputWords]], LIMIT.board);
+  const hashed = await send(poseidon7, "hash", [[BigInt(spam.manifest.model_id_field), fulfillerNonce, ...inputWords]], LIMIT.board);
 
   // ---- report
   const per = (n: number) => traces.get(n)!.gasUsed / n;
@@ -220,11 +241,13 @@ try {
       "",
       `**${fmt(per(n))} per proof**${n === TRACE_STEPS ? " (target ≤ 70,000)" : ""}; calldata ${fmt(traces.get(n)!.calldataGas)}`,
     ]),
-    ["`MessageBoard.submit` → `InferenceOracle.requestInference`", fmt(submitted.gasUsed), "", `${HAM_TEXT.length}-byte text, fee ${FEE_WEI} wei`],
+    ["`MessageBoard.submit` → `InferenceOracle.requestInference`", fmt(submitted.gasUsed), "", `${HAM_TEXT.length}-byte text, fee ${requestFee} wei (${FEE_WEI} + ${fmt(CALLBACK_GAS)} gas × ${FEE_PER_GAS_WEI})`],
     ["`InferenceOracle.requestInference` from an account", fmt(direct.gasUsed), "", "5 input words, no consumer"],
-    ["`InferenceOracle.fulfill` (verify, record, pay, callback publishes)", fmt(fulfilled.gasUsed), "", `callback gas ${fmt(CALLBACK_GAS)} offered`],
-    ["`PoseidonT8.hash` (7 inputs), tx", fmt(hashed.gasUsed), "", "the commitment requestInference, fulfill, post and the callback each recompute"],
-    ["`MessageBoard.post` (verdict already recorded)", fmt(posted.gasUsed), "", `featurize ${HAM_TEXT.length} bytes + Poseidon(7) + store the text`],
+    ["`InferenceOracle.fulfill` (nonce, verify, record, pay, callback publishes)", fmt(fulfilled.gasUsed), "", `callback gas ${fmt(CALLBACK_GAS)} offered`],
+    ["`PoseidonT8.hash` (7 inputs), tx", fmt(hashed.gasUsed), "", "the commitment requestInference, fulfill and post each recompute"],
+    ["`MessageBoard.post` (verdict already recorded)", fmt(posted.gasUsed), "", `featurize ${HAM_TEXT.length} bytes + the text's nonce (keccak) + Poseidon(7) + store the text`],
+    ["`Timelock.schedule` of a `registerModel`", fmt(scheduledRegistration.gasUsed), "", `executable ${TIMELOCK_DELAY_S / 3600} h later`],
+    ["`Timelock.execute` of that `registerModel`", fmt(executedRegistration.gasUsed), "", "the registration itself included"],
     [`\`CompletionStore.store\`, the ${TRACE_STEPS}-token completion`, fmt(stored.gasUsed), "", `decodes ${storedPrompt.length} + ${storedText.length} bytes and stores them`],
   ];
   const table = markdownTable(["transaction", "gas used", "target", "note"], rows);
@@ -243,7 +266,7 @@ try {
     "",
     `- **Built-in keys.** The registry's generated code checks a shipped circuit's proof in place, with the key as constants, exactly as snarkjs's verifier does; an external verifier costs a cold call to another contract (2,600 gas for the account access), the call's ABI encoding and memory, and the storage read of the model's verifier (a cold slot: 2,100). Here that is ${fmt(externalGas - builtInGas)} gas per record. What verify-and-record adds over the bare verifier (${fmt(builtInGas - bare["pg-spam"]!)}) is mostly the new record's storage slot (22,100 cold, zero to non-zero), its event and the proof's calldata passed through.`,
     `- **Batched traces.** n proofs of one circuit cost n + 3 pairings in one precompile call (45,000 + 34,000 per pair) instead of 4n, by a random linear combination. Each step of a longer trace adds ${fmt(marginal)} gas (measured: the 32-step minus the 16-step transaction, over 16): one more pair (34,000), two 6,000-gas scalar multiplications (r·A and r·C) and a 150-gas addition, its calldata (8 proof words and 2 signals, 320 bytes: ${fmt(marginalCalldata)}), and ${fmt(perStepRest)} of memory, hashing (the Fiat–Shamir seed over every proof, r_i, the tokens), the chain check and the event's token word. The rest, ${fmt(fixed)}, is paid once per transaction: the 21,000 base, the pairing base and 3 pairs (147,000), the key's scalar multiplications (Σr·alpha, Σr·IC_0 and one per signal: 24,300), the trace's storage slot (22,100) and event, the 20-word key built in memory, less the first proof's two multiplications (r_0 = 1). So ${TRACE_STEPS} steps cost ${fmt(per(TRACE_STEPS))} per proof and the per-proof cost tends to ${fmt(marginal)}; a single step costs more than \`verifyAndRecord\` (4 pairings either way, plus the batch's multiplications and memory).`,
-    `- The oracle's \`fulfill\` runs \`registry.decode\`, Poseidon(7) for the expected commitment, \`verifyAndRecord\`, the fee's transfer and MessageBoard's callback (Poseidon(7) and the features again, then the text stored): the ${fmt(CALLBACK_GAS)}-gas callback allowance is only a cap. \`MessageBoard.post\` pays for the on-chain featurizing and Poseidon of its text and for storing it (22,100 gas per new 32-byte slot).`,
+    `- The oracle's \`fulfill\` runs \`registry.decode\`, the nonce it expects from its caller (keccak of the domain, chain id, oracle, request id and caller), Poseidon(7) for the expected commitment, \`verifyAndRecord\`, the fee's transfer and MessageBoard's callback (the text stored): the ${fmt(CALLBACK_GAS)}-gas callback allowance is only a cap, and the requester pays for it (${FEE_PER_GAS_WEI} wei per gas here). \`MessageBoard.post\` pays for the on-chain featurizing, nonce and Poseidon of its text and for storing it (22,100 gas per new 32-byte slot).`,
     "",
     sizeTable,
     "",

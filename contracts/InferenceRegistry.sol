@@ -3,11 +3,13 @@ pragma solidity ^0.8.24;
 
 import {Decimal} from "contracts/lib/Decimal.sol";
 import {Groth16} from "contracts/lib/Groth16.sol";
+import {Owned2Step} from "contracts/lib/Owned2Step.sol";
 
 /// @title InferenceRegistry
 /// @notice Records model inferences whose Groth16 proofs verified, so contracts can use a model's
 /// output without trusting whoever ran it. A model is known by its verification key hash (the
-/// circuit's identity) and registered once, by the owner, with its verifier: a snarkjs
+/// circuit's identity) and registered once, by the owner (after deployment: a Timelock, so every
+/// registration is announced a delay ahead), with its verifier: a snarkjs
 /// `Groth16Verifier` contract, or a key built into a derived registry (`_builtInKey`), which saves the
 /// cold call to another contract and keeps verify-and-record near the bare verifier's gas.
 ///
@@ -16,7 +18,7 @@ import {Groth16} from "contracts/lib/Groth16.sol";
 /// text is recorded as a trace: its decoding steps, each proven on its own and verified together, chained
 /// state to state, recorded under the state its first step started from and the hash of its tokens
 /// (a prefix of a trace is a trace too: recording one first must not keep the whole from being recorded).
-contract InferenceRegistry {
+contract InferenceRegistry is Owned2Step {
     enum Kind {
         Unknown,
         /// public signals (state_in, state_out): a context window and the request nonce, packed
@@ -40,7 +42,6 @@ contract InferenceRegistry {
         bytes4 selector;
     }
 
-    address public owner;
     mapping(bytes32 model => Model) public models;
     /// The circuit's model id as a field element: what commitments hash first.
     mapping(bytes32 model => uint256) public modelField;
@@ -49,13 +50,11 @@ contract InferenceRegistry {
     /// keccak(model, first state, keccak(abi.encodePacked(tokens))) → block number.
     mapping(bytes32 => uint256) private _traces;
 
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event ModelRegistered(bytes32 indexed model, address verifier, Kind kind, uint256 modelField);
     /// For a tensor model `output` is the first 192 bits of keccak(output words).
     event InferenceVerified(bytes32 indexed model, uint256 indexed inputCommitment, uint256 output);
     event TraceVerified(bytes32 indexed model, uint256 indexed promptState, bytes32 indexed tokensHash, uint256[] tokens);
 
-    error NotOwner();
     error UnknownModel(bytes32 model);
     error AlreadyRegistered(bytes32 model);
     error NoVerifierCode(address verifier);
@@ -65,21 +64,6 @@ contract InferenceRegistry {
     error NotTokenStep(bytes32 model);
     error BrokenTrace(uint256 step);
     error BadTraceLengths();
-
-    modifier onlyOwner() {
-        if (msg.sender != owner) revert NotOwner();
-        _;
-    }
-
-    constructor() {
-        owner = msg.sender;
-        emit OwnershipTransferred(address(0), msg.sender);
-    }
-
-    function transferOwnership(address newOwner) external onlyOwner {
-        emit OwnershipTransferred(owner, newOwner);
-        owner = newOwner;
-    }
 
     /// Registers a model verified by a deployed snarkjs verifier. Append-only: a model's verifier never
     /// changes under the contracts that rely on it.

@@ -131,10 +131,16 @@ export async function openChainServices({ config, logger, proofs }: { config: Co
   if (!connection) return null;
   try {
     const artifact = await loadContracts();
-    const deployment = await deployContracts(connection, artifact, proofs.catalog, { dataDir: config.dataDir, feeWei: config.oracleFeeWei, timeoutS: config.oracleTimeoutS, logger });
+    const deployment = await deployContracts(connection, artifact, proofs.catalog, {
+      dataDir: config.dataDir,
+      fee: { baseWei: config.oracleFeeWei, perGasWei: config.oracleFeePerGasWei },
+      timeoutS: config.oracleTimeoutS,
+      timelockDelayS: config.timelockDelayS,
+      logger,
+    });
     const common = { chain: connection, deployment, artifact, store: proofs.store, logger, pollMs: config.chainPollMs };
     const submitter = new ChainSubmitter({ ...common, leaseMs: config.proofLeaseMs });
-    const watcher = new OracleWatcher({ ...common, catalog: proofs.catalog, scheduler: proofs.scheduler });
+    const watcher = new OracleWatcher({ ...common, catalog: proofs.catalog, scheduler: proofs.scheduler, feeMargin: config.oracleFeeMargin });
     submitter.start();
     watcher.start();
     let closing: Promise<void> | undefined;

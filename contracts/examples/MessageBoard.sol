@@ -11,12 +11,19 @@ interface IPoseidon7 {
 
 /// @title MessageBoard
 /// @notice A board that publishes a post only when the spam classifier's verdict "ham" was proven for
-/// exactly that text. The board recomputes the classifier's features of the text on-chain and the
-/// Poseidon commitment the proof carries, so no verdict about another text, or another model, fits.
-/// Two ways in: `post` with the nonce of a verdict already in the registry (the gateway submitted it),
-/// or `submit`, which asks the oracle and publishes when the verdict comes back.
+/// exactly that text. The classifier sees a set of hashed words, which many texts share (reordered,
+/// or other words in the same buckets); the verdict's nonce is what binds the exact bytes. Two ways in:
+/// - `post(text, salt)`: the verdict is in the registry (the gateway submitted it) under the nonce
+///   keccak(REQUEST_DOMAIN, keccak(text), salt) >> 8, the gateway's request nonce for this text
+///   (src/core/request-binding.ts). The board recomputes that nonce, the text's features and the
+///   Poseidon commitment the proof carries, so no verdict about another text, or another model, fits.
+/// - `submit(text)`: asks the oracle, whose nonce names the request and its fulfiller, so that verdict
+///   serves only this request: it publishes the text of the author who asked, in the callback, and
+///   can never be used by `post` (a nonce of the other derivation would need a keccak preimage).
 contract MessageBoard is IInferenceConsumer {
     uint256 public constant HAM = 0;
+    /// keccak256("proofgate.request.v1"): the domain of a gateway request's nonce.
+    bytes32 public constant REQUEST_DOMAIN = keccak256("proofgate.request.v1");
 
     struct Post {
         address author;
@@ -37,10 +44,12 @@ contract MessageBoard is IInferenceConsumer {
 
     Post[] public posts;
     mapping(uint256 requestId => Pending) public pending;
-    /// A verdict publishes one post.
+    /// A verdict in the registry publishes one post.
     mapping(uint256 inputCommitment => bool) public used;
 
-    event Posted(uint256 indexed index, address indexed author, uint256 inputCommitment, string text);
+    /// `post`: requestId 0 and the commitment of the registry's verdict. `submit`: the oracle request
+    /// whose verdict published it (its InferenceFulfilled names the commitment) and 0.
+    event Posted(uint256 indexed index, address indexed author, uint256 requestId, uint256 inputCommitment, string text);
     event Submitted(uint256 indexed requestId, address indexed author);
     event Rejected(uint256 indexed requestId, address indexed author, uint256 label);
 
@@ -61,17 +70,25 @@ contract MessageBoard is IInferenceConsumer {
         labelBits = bits;
     }
 
-    /// Publishes `text` if the registry holds a verified "ham" verdict of it under `nonce`.
-    function post(string calldata text, uint256 nonce) external returns (uint256 index) {
-        uint256 commitment = inputCommitment(text, nonce);
+    /// Publishes `text` if the registry holds a verified "ham" verdict of exactly these bytes, asked
+    /// for with `salt` (the request's salt, which the gateway's proof record keeps).
+    function post(string calldata text, bytes32 salt) external returns (uint256 index) {
+        uint256 commitment = inputCommitment(text, textNonce(text, salt));
         (bool verified, uint256 label,) = registry.inference(spamModel, commitment);
         if (!verified) revert NoVerdict(commitment);
         if (label != HAM) revert Spam(commitment);
-        return _publish(msg.sender, text, commitment);
+        if (used[commitment]) revert VerdictUsed(commitment);
+        used[commitment] = true;
+        return _publish(msg.sender, text, 0, commitment);
     }
 
-    /// Asks the oracle for a verdict on `text` (send the oracle's fee); the post appears when a ham
-    /// verdict comes back. `callbackGas` pays for the commitment and for storing the text (about
+    /// The nonce of a gateway request about these bytes with `salt`: requestNonce(textContentHash(text), salt, 248).
+    function textNonce(string memory text, bytes32 salt) public pure returns (uint256) {
+        return uint256(keccak256(abi.encode(REQUEST_DOMAIN, keccak256(bytes(text)), salt))) >> 8;
+    }
+
+    /// Asks the oracle for a verdict on `text` (send `oracle.fee(spamModel, callbackGas)`); the post
+    /// appears when a ham verdict comes back. `callbackGas` pays for storing the text (about
     /// 25,000 gas per 32 bytes).
     function submit(string calldata text, uint32 callbackGas) external payable returns (uint256 requestId) {
         uint256[5] memory words = HashedWords.features(bytes(text));
@@ -108,8 +125,9 @@ contract MessageBoard is IInferenceConsumer {
             emit Rejected(requestId, p.author, output[0]);
             return;
         }
-        // the oracle checked the proof's commitment against this request: the text's features, nonce = id
-        _publish(p.author, p.text, inputCommitment(p.text, requestId));
+        // the oracle checked the proof's commitment against this request's input (the text's features)
+        // and its nonce (this request, this fulfiller); `pending` makes it publish once
+        _publish(p.author, p.text, requestId, 0);
     }
 
     function postCount() external view returns (uint256) {
@@ -123,11 +141,9 @@ contract MessageBoard is IInferenceConsumer {
         return (c >> labelBits) << labelBits;
     }
 
-    function _publish(address author, string memory text, uint256 commitment) private returns (uint256 index) {
-        if (used[commitment]) revert VerdictUsed(commitment);
-        used[commitment] = true;
+    function _publish(address author, string memory text, uint256 requestId, uint256 commitment) private returns (uint256 index) {
         index = posts.length;
         posts.push(Post(author, text));
-        emit Posted(index, author, commitment, text);
+        emit Posted(index, author, requestId, commitment, text);
     }
 }

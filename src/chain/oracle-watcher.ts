@@ -1,9 +1,12 @@
 /**
  * The oracle's `InferenceRequested` events → proof records. Each request becomes one inference record
- * whose nonce is the request id (so the proof can answer that request only), proven by the workers
- * like any other and then fulfilled on-chain by the submitter. Record ids derive from the chain, the
- * oracle and the request id, so scanning the same blocks twice (a restart scans from the deployment
- * block) makes nothing twice: the store, not a cursor, is the memory.
+ * whose nonce is the one the oracle expects from this gateway's address (oracleNonce: chain, oracle,
+ * request id, fulfiller), so the proof answers that request only and only when this gateway delivers
+ * it; proven by the workers like any other and then fulfilled on-chain by the submitter. A request
+ * whose fee does not cover what fulfilling it would cost (its callback gas included) is not worked
+ * on: its record fails with the numbers, and the requester takes the fee back after the deadline.
+ * Record ids derive from the chain, the oracle and the request id, so scanning the same blocks twice
+ * (a restart scans from the deployment block) makes nothing twice: the store, not a cursor, is the memory.
  */
 import { basename } from "node:path";
 import { Contract, type EventLog, type InterfaceAbi } from "ethers";
@@ -11,6 +14,7 @@ import type { Logger } from "pino";
 import type { CircuitManifest } from "../circuit/circuit-manifest.js";
 import { ProofgateError } from "../core/errors.js";
 import { newProofRecord } from "../core/proof-record.js";
+import { HASHED_NONCE_BITS, oracleNonce } from "../core/request-binding.js";
 import { argmaxFirst, inputLength, inputRange, traceIntegerModel } from "../model/integer-model.js";
 import type { CompiledCatalog } from "../prover/compiled-catalog.js";
 import type { InferenceProofRequest, OracleRequestRef } from "../prover/proof-request.js";
@@ -29,8 +33,39 @@ export interface OracleWatcherOptions {
   readonly scheduler: ProofScheduler;
   readonly store: ProofStore;
   readonly logger: Logger;
+  /** A request is fulfilled only if its fee covers the estimated gas cost × this (≥ 1). */
+  readonly feeMargin: number;
   /** @defaultValue 250 */
   readonly pollMs?: number;
+}
+
+/**
+ * Gas of `fulfill` besides the callback (the nonce, the commitment, verify and record, the fee's
+ * transfer, the event, the calldata), with room over what the shipped circuits measure
+ * (test/chain/oracle.test.ts checks these cover it): a decoding step 294,702, pg-spam 357,653 (one
+ * signal, Poseidon of 7 inputs). Each further public signal costs a scalar multiplication and its
+ * calldata, each further input word a wider Poseidon.
+ */
+export function fulfillGasEstimate(manifest: CircuitManifest): bigint {
+  const p = manifest.packing;
+  if (p.kind === "token-step") return 330_000n;
+  return 400_000n + 10_000n * BigInt(manifest.public_signals.length - 1) + 25_000n * BigInt(Math.max(0, p.words - 5));
+}
+
+export interface OracleQuote {
+  readonly fulfillGas: bigint;
+  readonly callbackGas: bigint;
+  readonly gasPrice: bigint;
+  readonly margin: number;
+  /** (fulfillGas + callbackGas) × gasPrice × margin, in wei. */
+  readonly cost: bigint;
+}
+
+/** What answering a request would cost this gateway at `gasPrice`. */
+export function quoteFulfillment(manifest: CircuitManifest, callbackGas: bigint, gasPrice: bigint, margin: number): OracleQuote {
+  const fulfillGas = fulfillGasEstimate(manifest);
+  const cost = ((fulfillGas + callbackGas) * gasPrice * BigInt(Math.round(margin * 10_000))) / 10_000n;
+  return { fulfillGas, callbackGas, gasPrice, margin, cost };
 }
 
 /** Blocks asked for per log query: public RPCs cap ranges. */
@@ -107,6 +142,7 @@ export class OracleWatcher {
   private async record(event: EventLog): Promise<void> {
     const { store, catalog, scheduler, logger, deployment } = this.options;
     const [requestId, modelKey, requester, callback, gasLimit, fee, deadline, input] = event.args as unknown as [bigint, string, string, string, bigint, bigint, bigint, bigint[]];
+    const { chain, feeMargin } = this.options;
     const id = oracleProofId(deployment.chain_id, deployment.oracle, requestId);
     if (await store.get(id)) return;
     const oracle: OracleRequestRef = {
@@ -127,6 +163,19 @@ export class OracleWatcher {
     const compiled = modelId ? await catalog.get(modelId) : null;
     try {
       if (!modelId || !manifest || !compiled) throw new RangeError(`this gateway does not prove model ${modelKey}`);
+      const feeData = await chain.provider.getFeeData();
+      const quote = quoteFulfillment(manifest, gasLimit, feeData.gasPrice ?? feeData.maxFeePerGas ?? 0n, feeMargin);
+      if (fee < quote.cost) {
+        const why =
+          `oracle request ${requestId} is underpriced: its fee of ${fee} wei does not cover the estimated cost of ${quote.cost} wei ` +
+          `= (${quote.fulfillGas} gas to fulfil + ${quote.callbackGas} gas of callback) × ${quote.gasPrice} wei/gas × margin ${quote.margin}; ` +
+          `not fulfilled (the requester can refund it after ${new Date(Number(deadline) * 1000).toISOString()})`;
+        await this.fail(id, modelId, this.failedRequest(oracle, modelId, requestId), why);
+        logger.warn({ proofId: id, requestId: oracle.request_id, fee: fee.toString(), cost: quote.cost.toString() }, "oracle request underpriced; not fulfilled");
+        return;
+      }
+      const bits = manifest.packing.kind === "token-step" ? manifest.packing.nonceBits : HASHED_NONCE_BITS;
+      const nonce = oracleNonce({ chainId: deployment.chain_id, oracle: deployment.oracle, requestId, fulfiller: chain.address }, bits);
       const sample = oracleSample(manifest, input);
       const logits = traceIntegerModel(compiled.model, sample).at(-1)!;
       const argmax = argmaxFirst(logits);
@@ -139,7 +188,7 @@ export class OracleWatcher {
         sample,
         served: { argmax, logits: Array.from(logits) },
         output: manifest.output === "argmax" ? argmax : Array.from(logits),
-        nonce: requestId,
+        nonce,
         oracle,
       });
       logger.info({ proofId: id, requestId: oracle.request_id, model: modelId }, "oracle request recorded");
@@ -147,9 +196,21 @@ export class OracleWatcher {
       if (err instanceof ProofgateError && err.code === "conflict") return; // another watcher recorded it
       if (!(err instanceof RangeError)) throw err;
       // no proof can answer it: record why; the requester takes the fee back after the deadline
-      const request: InferenceProofRequest = { kind: "inference", endpoint: "oracle", circuit: modelId ?? modelKey, nonce: requestId.toString(), submit: false, input: { words: oracle.input }, sample: [], served: { argmax: -1, logits: [] }, oracle };
-      const created = await store.create(newProofRecord({ id, model: modelId ? basename(catalog.dir(modelId) ?? modelId) : modelKey, request })).catch(() => null);
-      if (created) await store.transition(id, "queued", "failed", { error: `oracle request ${requestId} cannot be proven: ${err.message}` });
+      const circuit = modelId ?? modelKey;
+      await this.fail(id, circuit, this.failedRequest(oracle, circuit, requestId), `oracle request ${requestId} cannot be proven: ${err.message}`);
     }
+  }
+
+  /** The request of a record that will not be proven: nothing to submit, the nonce left as the request id. */
+  private failedRequest(oracle: OracleRequestRef, circuit: string, requestId: bigint): InferenceProofRequest {
+    const served = { argmax: -1, logits: [] };
+    return { kind: "inference", endpoint: "oracle", circuit, nonce: requestId.toString(), submit: false, input: { words: oracle.input }, sample: [], served, oracle };
+  }
+
+  /** A record, failed with `reason`, for a request this gateway does not answer (once: another watcher may have made it). */
+  private async fail(id: string, model: string, request: InferenceProofRequest, reason: string): Promise<void> {
+    const { store, catalog } = this.options;
+    const created = await store.create(newProofRecord({ id, model: catalog.dir(model) ? basename(catalog.dir(model)!) : model, request })).catch(() => null);
+    if (created) await store.transition(id, "queued", "failed", { error: reason });
   }
 }

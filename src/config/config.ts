@@ -88,8 +88,14 @@ export interface Config {
   readonly anvilStatePath: string | null;
   /** $PROOFGATE_CHAIN_POLL_MS, default 250: how often proved records and oracle requests are looked for. */
   readonly chainPollMs: number;
-  /** $PROOFGATE_ORACLE_FEE_WEI, default 10^15: the oracle's fee per request, for every model it serves. */
+  /** $PROOFGATE_ORACLE_FEE_WEI, default 10^15: the oracle's base fee per request (pays for fulfill itself), every model. */
   readonly oracleFeeWei: bigint;
+  /** $PROOFGATE_ORACLE_FEE_PER_GAS_WEI, default 5·10^10 (50 gwei): what a request pays per gas of callback it asks for. */
+  readonly oracleFeePerGasWei: bigint;
+  /** $PROOFGATE_ORACLE_FEE_MARGIN, default 1.2: the oracle watcher fulfils a request only if its fee covers the estimated gas cost × this. */
+  readonly oracleFeeMargin: number;
+  /** $PROOFGATE_TIMELOCK_DELAY_S, default 172800 (2 days): how long a change of the contracts' rules waits in public (fixed at deployment). */
+  readonly timelockDelayS: number;
   /** $PROOFGATE_ORACLE_TIMEOUT_S, default 3600: how long a request waits before its fee can be refunded. */
   readonly oracleTimeoutS: number;
 }
@@ -102,6 +108,13 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
   return value;
+}
+
+function wei(env: NodeJS.ProcessEnv, name: string, fallback: bigint): bigint {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a whole number of wei, got "${raw}"`);
+  return BigInt(raw);
 }
 
 function list(raw: string | undefined): string[] {
@@ -120,8 +133,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const rpcUrl = env.RPC_URL || null;
   const chainSigner = signerFrom(env);
   if (rpcUrl && submitPolicy !== "none" && !chainSigner) throw new Error("RPC_URL needs PRIVATE_KEY or PROOFGATE_KEYSTORE (with PROOFGATE_KEYSTORE_PASSWORD) to sign submissions");
-  const oracleFee = env.PROOFGATE_ORACLE_FEE_WEI || "1000000000000000";
-  if (!/^\d+$/.test(oracleFee)) throw new Error(`PROOFGATE_ORACLE_FEE_WEI must be a whole number of wei, got "${oracleFee}"`);
+  const margin = Number(env.PROOFGATE_ORACLE_FEE_MARGIN || "1.2");
+  if (!Number.isFinite(margin) || margin < 1) throw new Error(`PROOFGATE_ORACLE_FEE_MARGIN must be a number >= 1, got "${env.PROOFGATE_ORACLE_FEE_MARGIN}"`);
   return Object.freeze({
     port: integer(env, "PORT", 8080, 0),
     host: env.HOST || "127.0.0.1",
@@ -158,7 +171,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chainSigner,
     anvilStatePath: env.PROOFGATE_ANVIL_STATE ? resolve(env.PROOFGATE_ANVIL_STATE) : null,
     chainPollMs: integer(env, "PROOFGATE_CHAIN_POLL_MS", 250, 10),
-    oracleFeeWei: BigInt(oracleFee),
+    oracleFeeWei: wei(env, "PROOFGATE_ORACLE_FEE_WEI", 10n ** 15n),
+    oracleFeePerGasWei: wei(env, "PROOFGATE_ORACLE_FEE_PER_GAS_WEI", 5n * 10n ** 10n),
+    oracleFeeMargin: margin,
+    timelockDelayS: integer(env, "PROOFGATE_TIMELOCK_DELAY_S", 2 * 24 * 3600, 0),
     oracleTimeoutS: integer(env, "PROOFGATE_ORACLE_TIMEOUT_S", 3600, 1),
   });
 }

@@ -57,7 +57,7 @@ export interface InferenceProofRequest {
   readonly oracle?: OracleRequestRef;
 }
 
-/** An `InferenceRequested` event of the oracle, as the watcher saw it; `request_id` is the proof's nonce. */
+/** An `InferenceRequested` event of the oracle, as the watcher saw it; the proof's nonce is oracleNonce(chain, oracle, `request_id`, the gateway's address). */
 export interface OracleRequestRef {
   readonly chain_id: number;
   readonly contract: string;

@@ -52,7 +52,7 @@ export interface ScheduleInferenceOptions {
   /** The answer as the client got it. */
   readonly output: unknown;
   readonly submitAsked?: boolean;
-  /** @defaultValue a fresh random nonce; an oracle request's id is its nonce */
+  /** @defaultValue a fresh random nonce; an oracle request's is bound to it and its fulfiller (oracleNonce) */
   readonly nonce?: bigint;
   /** The on-chain request this inference answers. */
   readonly oracle?: OracleRequestRef;

@@ -34,6 +34,13 @@ test("chain settings: defaults, and each bad value named without echoing a key",
   );
   assert.throws(() => loadConfig({ PROOFGATE_KEYSTORE: "/tmp/ks.json" }), /needs PROOFGATE_KEYSTORE_PASSWORD/);
   assert.throws(() => loadConfig({ PROOFGATE_ORACLE_FEE_WEI: "1e18" }), /whole number of wei/);
+  assert.equal(config.oracleFeePerGasWei, 5n * 10n ** 10n);
+  assert.equal(config.oracleFeeMargin, 1.2);
+  assert.equal(config.timelockDelayS, 2 * 24 * 3600);
+  assert.equal(loadConfig({ PROOFGATE_ORACLE_FEE_PER_GAS_WEI: "7", PROOFGATE_ORACLE_FEE_MARGIN: "1.5", PROOFGATE_TIMELOCK_DELAY_S: "0" }).oracleFeeMargin, 1.5);
+  assert.throws(() => loadConfig({ PROOFGATE_ORACLE_FEE_PER_GAS_WEI: "-1" }), /PROOFGATE_ORACLE_FEE_PER_GAS_WEI must be a whole number of wei/);
+  assert.throws(() => loadConfig({ PROOFGATE_ORACLE_FEE_MARGIN: "0.9" }), /PROOFGATE_ORACLE_FEE_MARGIN must be a number >= 1/);
+  assert.throws(() => loadConfig({ PROOFGATE_TIMELOCK_DELAY_S: "two days" }), /PROOFGATE_TIMELOCK_DELAY_S must be an integer >= 0/);
 });
 
 test("a key in the config never prints: JSON, inspect and string conversion all redact it", () => {

@@ -1,6 +1,7 @@
 /**
  * A real anvil with every proofgate contract deployed as the gateway deploys them (deployContracts:
- * the built-in registry, the oracle with its Poseidon hasher and fees, MessageBoard, CompletionStore),
+ * the built-in registry, the oracle with its Poseidon hasher and fees, both owned by the timelock,
+ * MessageBoard, CompletionStore),
  * plus the proofs the chain tests submit, each made once per process and cached.
  */
 import assert from "node:assert/strict";
@@ -15,6 +16,7 @@ import { contract, loadContracts, type ContractsArtifact } from "../../src/chain
 import { deployContracts, type Deployment } from "../../src/chain/deployment.js";
 import { proofWords } from "../../src/chain/proof-calldata.js";
 import type { CircuitManifest } from "../../src/circuit/circuit-manifest.js";
+import { randomSalt } from "../../src/core/request-binding.js";
 import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import { spamFeatures } from "../../src/model/spam-features.js";
 import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
@@ -26,6 +28,9 @@ export const STUDENT_DIR = "artifacts/models/pg-student";
 
 /** anvil's second default account: a fulfiller, or an account that owns nothing. */
 export const SECOND_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+/** anvil's third default account: a bot watching the mempool, an attacker. */
+export const BOT_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 
 /** BN254: the scalar field (public signals) and the base field (proof coordinates). */
 export const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -40,15 +45,18 @@ export const SPAM = 1;
 
 export interface TestChain {
   readonly chain: ChainConnection;
+  /** Where deployContracts recorded the deployment (a second call there resumes it). */
+  readonly dataDir: string;
   readonly artifact: ContractsArtifact;
   readonly deployment: Deployment;
   readonly spam: CircuitManifest;
   readonly student: CircuitManifest;
   readonly spamKey: string;
   readonly studentKey: string;
-  /** Signed by the deployer (anvil's account #0, the registry's and the oracle's owner). */
+  /** Signed by the deployer (anvil's account #0: the timelock's proposer; the timelock owns both). */
   readonly registry: Contract;
   readonly oracle: Contract;
+  readonly timelock: Contract;
   readonly board: Contract;
   readonly store: Contract;
   /** anvil's account #1, with its own nonce manager. */
@@ -58,6 +66,11 @@ export interface TestChain {
   readonly errors: readonly Record<string, unknown>[];
   /** A contract of the artifact at `address`, with every project error in its ABI. */
   at(name: string, address: string, runner?: NonceManager): Contract;
+  /**
+   * Runs `target.method(args)` as its owner, the timelock: scheduled, the delay passed on anvil's
+   * clock (evm_increaseTime), executed; a fresh salt unless given (a call id is used once). Returns both receipts.
+   */
+  governed(target: Contract, method: string, args: readonly unknown[], salt?: string): Promise<{ scheduled: TransactionReceipt; executed: TransactionReceipt }>;
   /** Deploys a contract (its ABI gets every project error too). */
   deploy(abi: readonly Record<string, unknown>[], bytecode: string, args?: unknown[]): Promise<Contract>;
   close(): Promise<void>;
@@ -68,7 +81,18 @@ function withErrors(abi: readonly Record<string, unknown>[], errors: readonly Re
   return [...abi, ...errors.filter((e) => !names.has(e.name))] as InterfaceAbi;
 }
 
-export async function openTestChain(options: { feeWei: bigint; timeoutS: number }): Promise<TestChain> {
+export interface TestChainOptions {
+  readonly feeWei: bigint;
+  /** @defaultValue 0: a flat fee */
+  readonly perGasWei?: bigint;
+  readonly timeoutS: number;
+  /** @defaultValue 2 days, the gateway's default */
+  readonly timelockDelayS?: number;
+}
+
+export const TIMELOCK_DELAY_S = 2 * 24 * 3600;
+
+export async function openTestChain(options: TestChainOptions): Promise<TestChain> {
   const dataDir = mkdtempSync(join(tmpdir(), "proofgate-chaintest-"));
   const anvil = await startAnvil();
   // cacheTimeout -1: ethers otherwise answers an identical request made within 250 ms from its cache,
@@ -89,7 +113,13 @@ export async function openTestChain(options: { feeWei: bigint; timeoutS: number 
     };
     const artifact = await loadContracts();
     const catalog = await CompiledCatalog.open({ roots: ["artifacts/models"], dirs: [] });
-    const deployment = await deployContracts(chain, artifact, catalog, { dataDir, feeWei: options.feeWei, timeoutS: options.timeoutS, logger: pino({ level: "silent" }) });
+    const deployment = await deployContracts(chain, artifact, catalog, {
+      dataDir,
+      fee: { baseWei: options.feeWei, perGasWei: options.perGasWei ?? 0n },
+      timeoutS: options.timeoutS,
+      timelockDelayS: options.timelockDelayS ?? TIMELOCK_DELAY_S,
+      logger: pino({ level: "silent" }),
+    });
     const manifests = catalog.modelIds.map((id) => catalog.manifest(id)!);
     const spam = manifests.find((m) => m.kind === "classify")!;
     const student = manifests.find((m) => m.kind === "token-step")!;
@@ -101,8 +131,10 @@ export async function openTestChain(options: { feeWei: bigint; timeoutS: number 
     errorInterface = new Interface(errors as InterfaceAbi);
     managers.push(signer, second);
     const at = (name: string, address: string, runner: NonceManager = signer) => new Contract(address, withErrors(contract(artifact, name).abi, errors), runner);
+    const timelock = at("Timelock", deployment.timelock.address);
     return {
       chain,
+      dataDir,
       artifact,
       deployment,
       spam,
@@ -111,6 +143,15 @@ export async function openTestChain(options: { feeWei: bigint; timeoutS: number 
       studentKey: deployment.models[student.model_id].key,
       registry: at("InferenceRegistry", deployment.registry),
       oracle: at("InferenceOracle", deployment.oracle),
+      timelock,
+      async governed(target, method, args, salt = randomSalt()) {
+        const data = target.interface.encodeFunctionData(method, args);
+        const scheduled = await mined(timelock.schedule(target.target, 0, data, salt));
+        await provider.send("evm_increaseTime", [deployment.timelock.min_delay_s]);
+        await provider.send("evm_mine", []);
+        const executed = await mined(timelock.execute(target.target, 0, data, salt));
+        return { scheduled, executed };
+      },
       board: at("MessageBoard", deployment.message_board),
       store: at("CompletionStore", deployment.completion_store),
       second,
@@ -164,6 +205,12 @@ let errorInterface = new Interface([]);
 /** The nonce managers of open test chains: a send that failed at its estimate still took a nonce. */
 const managers: NonceManager[] = [];
 
+/** Another account's nonce manager, reset after each expected revert like the fixture's own. */
+export function trackNonces(manager: NonceManager): NonceManager {
+  managers.push(manager);
+  return manager;
+}
+
 /** The custom error a call or transaction reverted with, decoded by name; null when there is none. */
 export function revertOf(err: unknown): { name: string; args: unknown[] } | null {
   if (!isError(err, "CALL_EXCEPTION")) return null;
@@ -183,6 +230,27 @@ export async function revertsWith(call: Promise<unknown>, name: string, args?: r
     const revert = revertOf(err);
     assert.equal(revert?.name, name, `reverted with ${revert?.name ?? err.shortMessage}, not ${name}`);
     if (args) assert.deepEqual(revert?.args, [...args]);
+    return true;
+  });
+  for (const m of managers) m.reset();
+}
+
+/**
+ * Awaits a timelock `execute` (or `governed`) that must fail with CallFailed around the custom error
+ * `inner` (and these arguments, if given), or around a revert without data when `inner` is null.
+ */
+export async function revertsInside(call: Promise<unknown>, inner: string | null, args?: readonly unknown[]): Promise<void> {
+  await assert.rejects(call, (err: unknown) => {
+    const revert = revertOf(err);
+    assert.equal(revert?.name, "CallFailed", `reverted with ${revert?.name}, not CallFailed`);
+    const data = revert!.args[1] as string;
+    if (inner === null) {
+      assert.equal(data, "0x");
+      return true;
+    }
+    const parsed = errorInterface.parseError(data);
+    assert.equal(parsed?.name, inner);
+    if (args) assert.deepEqual([...parsed!.args], [...args]);
     return true;
   });
   for (const m of managers) m.reset();

@@ -17,6 +17,7 @@ import { oracleProofId } from "../../src/chain/oracle-watcher.js";
 import { proofWords, type Groth16ProofJson } from "../../src/chain/proof-calldata.js";
 import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import { newProofRecord, type WireProof } from "../../src/core/proof-record.js";
+import { HASHED_NONCE_BITS, oracleNonce } from "../../src/core/request-binding.js";
 import type { GenerationProofOutput, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
 import { prove, randomNonce } from "../../src/prover/prove.js";
 import type { ProofStore } from "../../src/store/proof-store.js";
@@ -129,6 +130,9 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(body.from_block, d.from_block);
     assert.deepEqual(body.contracts, { registry: d.registry, oracle: d.oracle, message_board: d.message_board, completion_store: d.completion_store, hashers: d.hashers });
     assert.ok(body.contracts.message_board && body.contracts.completion_store && body.contracts.hashers["7"]);
+    assert.deepEqual(body.timelock, { address: d.timelock.address, min_delay_s: gw.config.timelockDelayS, proposer: body.account });
+    assert.equal(await chain.registry.owner(), d.timelock.address, "the timelock owns the registry");
+    assert.equal(await chain.oracle.owner(), d.timelock.address, "and the oracle");
     for (const address of [body.contracts.registry, body.contracts.oracle, body.contracts.message_board, body.contracts.completion_store, body.contracts.hashers["7"]]) {
       assert.notEqual(await gw.chain.connection.provider.getCode(address!), "0x", `no code at ${address}`);
     }
@@ -173,7 +177,7 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const postReceipt = await mined(asUser.board.post(HAM, nonce));
     const [posted] = eventsOf(chain.board, postReceipt.logs, "Posted");
     assert.ok(posted, "Posted");
-    assert.deepEqual([posted.args[1], posted.args[2], posted.args[3]], [userAddress, commitment, HAM]);
+    assert.deepEqual([posted.args[1], posted.args[2], posted.args[3], posted.args[4]], [userAddress, 0n, commitment, HAM]);
     const [author, text] = (await chain.board.posts(posted.args[0])) as [string, string];
     assert.deepEqual([author, text], [userAddress, HAM]);
     // the verdict publishes one post, and fits no other text
@@ -267,9 +271,10 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
   });
 
   it("an oracle request from a contract is proven and fulfilled through the gateway: Posted for ham, Rejected for spam", async () => {
-    const [enabled, fee] = (await chain.oracle.services(spamKey)) as [boolean, bigint];
-    assert.equal(enabled, true);
-    assert.equal(fee, gw.config.oracleFeeWei);
+    const [enabled, baseFee, perGas] = (await chain.oracle.services(spamKey)) as [boolean, bigint, bigint];
+    assert.deepEqual([enabled, baseFee, perGas], [true, gw.config.oracleFeeWei, gw.config.oracleFeePerGasWei]);
+    const fee = (await chain.oracle.fee(spamKey, 500_000)) as bigint;
+    assert.equal(fee, baseFee + 500_000n * perGas);
     assert.equal(await revertName(asUser.board.submit.staticCall(HAM_2, 500_000, { value: fee - 1n }), chain.oracle), "WrongFee");
     const requestIdOf = (receipt: TransactionReceipt): bigint => eventsOf(chain.board, receipt.logs, "Submitted")[0]!.args[0] as bigint;
     const hamRequest = requestIdOf(await mined(asUser.board.submit(HAM_2, 500_000, { value: fee })));
@@ -288,7 +293,8 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
       assert.equal(record.chain!.contract, gw.chain.deployment.oracle);
       const request = record.request as InferenceProofRequest;
       assert.equal(request.endpoint, "oracle");
-      assert.equal(request.nonce, request.oracle!.request_id);
+      // the nonce the oracle expects from the gateway's account: chain, oracle, request id and fulfiller bound
+      assert.equal(request.nonce, oracleNonce({ chainId: 31337, oracle: gw.chain.deployment.oracle, requestId: BigInt(request.oracle!.request_id), fulfiller: gw.chain.connection.address }, HASHED_NONCE_BITS).toString());
       assert.equal(request.oracle!.requester, await chain.board.getAddress());
       records.push(record);
     }
@@ -301,10 +307,10 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(fulfilled?.args[4], true, "the callback succeeded");
     const [posted] = eventsOf(chain.board, hamReceipt.logs, "Posted");
     assert.ok(posted, "Posted in the fulfilling transaction");
-    assert.deepEqual([posted.args[1], posted.args[3]], [userAddress, HAM_2]);
+    assert.deepEqual([posted.args[1], posted.args[2], posted.args[4]], [userAddress, hamRequest, HAM_2]);
     assert.equal(await chain.board.postCount(), postsBefore + 1n);
     // the verdict the oracle recorded is in the registry like any other
-    const [verified, label] = (await chain.registry.inference(spamKey, posted.args[2])) as [boolean, bigint];
+    const [verified, label] = (await chain.registry.inference(spamKey, fulfilled?.args[2])) as [boolean, bigint];
     assert.deepEqual([verified, label], [true, 0n]);
 
     const spamReceipt = (await gw.chain.connection.provider.getTransactionReceipt(spamRecordOracle!.chain!.tx_hash))!;

@@ -1,20 +1,28 @@
 /**
  * InferenceOracle on a real anvil, deployed as the gateway deploys it (deployContracts, a known fee),
- * with the test playing the gateway: it reads InferenceRequested, proves the request with its id as
- * the nonce and fulfils it from another account. Fees, inputs, the proof's binding to one request
- * and one input, the callback's gas, refunds, and both example flows (MessageBoard.submit, a
- * decoding step for a consumer contract).
+ * with the test playing the gateway: it reads InferenceRequested, proves the request under the nonce
+ * that names its fulfiller (oracleNonce) and fulfils it from that account. Fees, inputs, the proof's
+ * binding to one request, one input and one fulfiller (a front-runner with automine off), the
+ * callback's gas and what it costs the requester, refunds, and both example flows
+ * (MessageBoard.submit, a decoding step for a consumer contract).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { id as keccakText, type Contract, type TransactionReceipt } from "ethers";
+import { id as keccakText, NonceManager, Wallet, ZeroHash, type Contract, type TransactionReceipt } from "ethers";
+import { pino } from "pino";
 import { contractSources } from "../../src/chain/contract-build.js";
-import { oracleSample } from "../../src/chain/oracle-watcher.js";
+import { fulfillGasEstimate, oracleProofId, oracleSample, OracleWatcher } from "../../src/chain/oracle-watcher.js";
 import { compileSolidity } from "../../src/chain/solidity.js";
+import { HASHED_NONCE_BITS, oracleNonce } from "../../src/core/request-binding.js";
+import { MemoryJobQueue } from "../../src/jobs/job-queue-memory.js";
 import { Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
+import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
+import { ProofScheduler } from "../../src/prover/proof-scheduler.js";
+import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
 import { inputCommitment } from "../../src/witness/circuit-input.js";
 import {
+  BOT_KEY,
   calldata,
   eventOf,
   eventsOf,
@@ -25,6 +33,7 @@ import {
   openTestChain,
   proofOf,
   R,
+  revertsInside,
   revertsWith,
   SPAM,
   SPAM_DIR,
@@ -33,6 +42,7 @@ import {
   spamSample,
   STUDENT_DIR,
   type Calldata,
+  trackNonces,
   type TestChain,
 } from "./chain.fixture.js";
 
@@ -100,7 +110,7 @@ before(async () => {
   asFulfiller = oracle.connect(c.second) as Contract;
   // the consumer compiles against the project's oracle source, and only what that imports
   const all = contractSources();
-  const needed = ["contracts/InferenceOracle.sol", "contracts/InferenceRegistry.sol", "contracts/lib/Decimal.sol", "contracts/lib/Groth16.sol"];
+  const needed = ["contracts/InferenceOracle.sol", "contracts/InferenceRegistry.sol", "contracts/lib/Decimal.sol", "contracts/lib/Groth16.sol", "contracts/lib/Owned2Step.sol"];
   const sources = { ...Object.fromEntries(needed.map((path) => [path, all[path]])), [CONSUMER_PATH]: CONSUMER };
   const compiled = compileSolidity(sources).TestConsumer;
   consumer = await c.deploy(compiled.abi, compiled.bytecode, [c.deployment.oracle]);
@@ -140,9 +150,14 @@ async function request(model: string, input: readonly bigint[], callback: string
   return requested(await mined(oracle.requestInference(model, input, callback, gasLimit, { value: FEE })));
 }
 
-/** The proof of a pg-spam request, made as the gateway makes it: the sample from the request's words, nonce = request id. */
-async function spamAnswer(r: Requested): Promise<Calldata> {
-  return calldata(await proofOf(SPAM_DIR, oracleSample(c.spam, r.input), r.requestId));
+/** The nonce request `requestId` expects from `fulfiller` (the test's fulfiller, anvil's account #1, unless named). */
+function nonceOf(requestId: bigint, bits = HASHED_NONCE_BITS, fulfiller = c.secondAddress): bigint {
+  return oracleNonce({ chainId: c.chain.chainId, oracle: c.deployment.oracle, requestId, fulfiller }, bits);
+}
+
+/** The proof of a pg-spam request, made as the gateway makes it: the sample from the request's words, the fulfiller's nonce. */
+async function spamAnswer(r: Requested, fulfiller = c.secondAddress): Promise<Calldata> {
+  return calldata(await proofOf(SPAM_DIR, oracleSample(c.spam, r.input), nonceOf(r.requestId, HASHED_NONCE_BITS, fulfiller)));
 }
 
 async function fulfill(r: Requested, answer: Calldata, overrides: Record<string, unknown> = {}): Promise<TransactionReceipt> {
@@ -156,12 +171,13 @@ async function status(requestId: bigint): Promise<bigint> {
 /** The fee a transaction's sender paid for gas. */
 const gasCost = (receipt: TransactionReceipt) => receipt.gasUsed * receipt.gasPrice;
 
-test("deployContracts set the oracle up: a service per model at the fee, the Poseidon hasher for 7 inputs, the timeout", async () => {
+test("deployContracts set the oracle up: a service per model at the fee, the Poseidon hasher for 7 inputs, the timeout, the timelock as owner", async () => {
   assert.equal(await oracle.registry(), c.deployment.registry);
   assert.equal(await oracle.timeout(), BigInt(TIMEOUT_S));
-  assert.equal(await oracle.owner(), c.chain.address);
+  assert.equal(await oracle.owner(), c.deployment.timelock.address);
   assert.equal(await oracle.MAX_CALLBACK_GAS(), BigInt(MAX_CALLBACK_GAS));
-  for (const key of [spamKey, studentKey]) assert.deepEqual([...(await oracle.services(key))], [true, FEE]);
+  assert.equal(await oracle.ORACLE_DOMAIN(), keccakText("proofgate.oracle.v1"));
+  for (const key of [spamKey, studentKey]) assert.deepEqual([...(await oracle.services(key))], [true, FEE, 0n]);
   assert.deepEqual(Object.keys(c.deployment.hashers), ["7"]);
   assert.equal(((await oracle.hashers(7)) as unknown[])[0], c.deployment.hashers["7"]);
   assert.equal(await oracle.requestCount(), 0n);
@@ -175,15 +191,16 @@ test("requestInference refuses a wrong fee, an unknown or disabled model, callba
   await revertsWith(c.board.submit(HAM_TEXT, BOARD_GAS, { value: FEE - 1n }), "WrongFee", [FEE - 1n, FEE]);
   const unknown = keccakText("no such model");
   await revertsWith(oracle.requestInference(unknown, words, consumerAddress, 100_000, { value: FEE }), "ServiceDisabled", [unknown]);
-  await revertsWith(oracle.setService(unknown, true, FEE), "UnknownModel", [unknown]);
-  await revertsWith((oracle.connect(c.second) as Contract).setService(spamKey, false, 0n), "NotOwner", []);
-  await revertsWith((oracle.connect(c.second) as Contract).setHasher(7, c.secondAddress), "NotOwner", []);
+  // the deployer (the gateway's key) no longer owns the oracle: services change through the timelock only
+  await revertsWith(oracle.setService(spamKey, false, 0n, 0n), "NotOwner", []);
+  await revertsWith((oracle.connect(c.second) as Contract).setService(spamKey, false, 0n, 0n), "NotOwner", []);
+  await revertsInside(c.governed(oracle, "setService", [unknown, true, FEE, 0n]), "UnknownModel", [unknown]);
 
-  const disabled = await mined(oracle.setService(spamKey, false, FEE));
-  assert.deepEqual([...eventOf(disabled, oracle, "ServiceSet").args], [spamKey, false, FEE]);
+  const { executed } = await c.governed(oracle, "setService", [spamKey, false, FEE, 0n]);
+  assert.deepEqual([...eventOf(executed, oracle, "ServiceSet").args], [spamKey, false, FEE, 0n]);
   await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, 100_000, { value: FEE }), "ServiceDisabled", [spamKey]);
   await revertsWith(c.board.submit(HAM_TEXT, BOARD_GAS, { value: FEE }), "ServiceDisabled", [spamKey]);
-  await mined(oracle.setService(spamKey, true, FEE));
+  await c.governed(oracle, "setService", [spamKey, true, FEE, 0n]);
 
   await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS + 1, { value: FEE }), "CallbackGasTooHigh", [BigInt(MAX_CALLBACK_GAS + 1)]);
   await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, 2 ** 32 - 1, { value: FEE }), "CallbackGasTooHigh", [BigInt(2 ** 32 - 1)]);
@@ -231,14 +248,15 @@ async function boardSubmit(text: string): Promise<Requested> {
   return r;
 }
 
-test("MessageBoard.submit → InferenceRequested → proof with nonce = request id → fulfill: Posted, fee to the fulfiller, recorded", async (t) => {
+test("MessageBoard.submit → InferenceRequested → proof under the fulfiller's nonce → fulfill: Posted for the author, fee to the fulfiller, recorded", async (t) => {
   const r = await boardSubmit(HAM_TEXT);
   const block = await c.chain.provider.getBlock(r.receipt.blockNumber);
   assert.equal(r.deadline, BigInt(block!.timestamp + TIMEOUT_S));
   const answer = await spamAnswer(r);
   hamRequest = { ...r, answer };
   const commitment = clearLabel(answer.signals[0]);
-  assert.equal(commitment, clearLabel(await inputCommitment(c.spam, spamSample(HAM_TEXT), r.requestId)));
+  assert.equal(commitment, clearLabel(await inputCommitment(c.spam, spamSample(HAM_TEXT), nonceOf(r.requestId))));
+  assert.equal(await oracle.nonceFor(r.requestId, c.secondAddress), nonceOf(r.requestId), "the oracle computes the nonce as request-binding.ts does");
   assert.equal(answer.signals[0] & 0xffffn, BigInt(HAM));
 
   const balance = await c.chain.provider.getBalance(c.secondAddress);
@@ -249,7 +267,7 @@ test("MessageBoard.submit → InferenceRequested → proof with nonce = request 
     [r.requestId, spamKey, commitment, [BigInt(HAM)], true],
   );
   const index = (await c.board.postCount()) - 1n;
-  assert.deepEqual([...eventOf(receipt, c.board, "Posted").args], [index, c.chain.address, commitment, HAM_TEXT]);
+  assert.deepEqual([...eventOf(receipt, c.board, "Posted").args], [index, c.chain.address, r.requestId, 0n, HAM_TEXT]);
   assert.deepEqual([...(await c.board.posts(index))], [c.chain.address, HAM_TEXT]);
   assert.equal(((await c.board.pending(r.requestId)) as unknown[])[0], "0x0000000000000000000000000000000000000000", "pending cleared");
   assert.deepEqual([...eventOf(receipt, c.registry, "InferenceVerified").args], [spamKey, commitment, BigInt(HAM)]);
@@ -260,7 +278,8 @@ test("MessageBoard.submit → InferenceRequested → proof with nonce = request 
 
   await revertsWith(asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals), "NotPending", [r.requestId]);
   await revertsWith(oracle.refund(r.requestId), "NotPending", [r.requestId]);
-  await revertsWith(c.board.post(HAM_TEXT, r.requestId), "VerdictUsed", [commitment]);
+  // the oracle's verdict served this request; `post` derives another nonce from the text and a salt
+  for (const salt of [ZeroHash, `0x${r.requestId.toString(16).padStart(64, "0")}`]) await revertsWith(c.board.post(HAM_TEXT, salt), "NoVerdict");
 });
 
 test("a spam verdict through the oracle: the board's callback emits Rejected and publishes nothing", async () => {
@@ -273,17 +292,17 @@ test("a spam verdict through the oracle: the board's callback emits Rejected and
   assert.equal(eventsOf(receipt, c.board, "Posted").length, 0);
   assert.equal(eventOf(receipt, oracle, "InferenceFulfilled").args.callbackSucceeded, true);
   assert.equal(await c.board.postCount(), posts);
-  await revertsWith(c.board.post(SPAM_TEXT, r.requestId), "Spam", [clearLabel(answer.signals[0])]);
+  await revertsWith(c.board.post(SPAM_TEXT, ZeroHash), "NoVerdict");
 });
 
 test("a proof answers one request and one input: another request's proof or another input's → WrongRequest; other input words → InputMismatch", async () => {
   const b = await boardSubmit(HAM_TEXT);
   assert.deepEqual(b.input, hamRequest.input, "the same input as request A");
-  const expected = clearLabel(await inputCommitment(c.spam, spamSample(HAM_TEXT), b.requestId));
+  const expected = clearLabel(await inputCommitment(c.spam, spamSample(HAM_TEXT), nonceOf(b.requestId)));
   const a = hamRequest.answer;
   await revertsWith(asFulfiller.fulfill(b.requestId, b.input, a.proof, a.signals), "WrongRequest", [b.requestId, clearLabel(a.signals[0]), expected]);
   // a valid proof with B's nonce, about another text
-  const other = calldata(await spamProof(HAM_TEXT_2, b.requestId));
+  const other = calldata(await spamProof(HAM_TEXT_2, nonceOf(b.requestId)));
   assert.equal(await c.registry.verify(spamKey, other.proof, other.signals), true);
   await revertsWith(asFulfiller.fulfill(b.requestId, b.input, other.proof, other.signals), "WrongRequest", [b.requestId, clearLabel(other.signals[0]), expected]);
   // …offered with its own input words: they are not the request's
@@ -354,15 +373,18 @@ test("a pg-student request: 16 token ids in, the proven next token delivered to 
   const window = [...new Array(16 - prompt.length).fill(tokenizer.eotId), ...prompt];
   const r = await request(studentKey, window.map(BigInt), consumerAddress, 200_000);
   assert.deepEqual(oracleSample(c.student, r.input), window);
-  const file = await proofOf(STUDENT_DIR, oracleSample(c.student, r.input), r.requestId);
+  const bits = c.student.packing.kind === "token-step" ? c.student.packing.nonceBits : 0;
+  assert.equal(bits, 253 - 9 * 16);
+  const file = await proofOf(STUDENT_DIR, oracleSample(c.student, r.input), nonceOf(r.requestId, bits));
   const answer = calldata(file);
   const token = BigInt(file.output as number);
-  const state = window.reduce((acc, id, p) => acc | (BigInt(id) << BigInt(9 * p)), r.requestId << 144n);
+  const state = window.reduce((acc, id, p) => acc | (BigInt(id) << BigInt(9 * p)), nonceOf(r.requestId, bits) << 144n);
+  assert.equal(await oracle.nonceFor(r.requestId, c.secondAddress), nonceOf(r.requestId, bits));
   assert.equal(answer.signals[0], state, "the state the oracle expects: the window and the request id");
 
   // the same window asked again: this proof answers the first request only
   const again = await request(studentKey, window.map(BigInt), consumerAddress, 200_000);
-  const expectedAgain = window.reduce((acc, id, p) => acc | (BigInt(id) << BigInt(9 * p)), again.requestId << 144n);
+  const expectedAgain = window.reduce((acc, id, p) => acc | (BigInt(id) << BigInt(9 * p)), nonceOf(again.requestId, bits) << 144n);
   await revertsWith(asFulfiller.fulfill(again.requestId, again.input, answer.proof, answer.signals), "WrongRequest", [again.requestId, state, expectedAgain]);
 
   const receipt = await fulfill(r, answer);
@@ -438,3 +460,147 @@ test(
     await revertsWith(board.refund(r.requestId), "NothingToRefund", [r.requestId]);
   },
 );
+
+// ---- front-running: a proof names its fulfiller
+
+const GWEI = 10n ** 9n;
+
+test("a bot copying the gateway's pending fulfill (automine off, higher gas price) is mined first and reverts; the gateway's fulfill succeeds and is paid", async (t) => {
+  const bot = trackNonces(new NonceManager(new Wallet(BOT_KEY).connect(c.chain.provider)));
+  const botAddress = await bot.getAddress();
+  const r = await boardSubmit(HAM_TEXT_2);
+  const answer = await spamAnswer(r);
+  const fulfillerBalance = await c.chain.provider.getBalance(c.secondAddress);
+  const botBalance = await c.chain.provider.getBalance(botAddress);
+  await c.chain.provider.send("evm_setAutomine", [false]);
+  let gatewayHash: string;
+  let botHash: string;
+  try {
+    const sent = await asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals, { gasLimit: 1_500_000n, maxFeePerGas: 20n * GWEI, maxPriorityFeePerGas: 1n * GWEI });
+    gatewayHash = sent.hash;
+    // the bot reads the pending transaction and sends its calldata as its own, outbidding it
+    const pending = (await c.chain.provider.getTransaction(gatewayHash))!;
+    assert.equal(pending.blockNumber, null, "still in the mempool");
+    const copy = { to: pending.to!, data: pending.data, gasLimit: 1_500_000n, maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: 50n * GWEI };
+    // what the copy would do: the nonce it carries names the gateway, not the bot
+    const expected = clearLabel(await inputCommitment(c.spam, spamSample(HAM_TEXT_2), nonceOf(r.requestId, HASHED_NONCE_BITS, botAddress)));
+    await revertsWith((oracle.connect(bot) as Contract).fulfill.staticCall(r.requestId, r.input, answer.proof, answer.signals), "WrongRequest", [r.requestId, clearLabel(answer.signals[0]), expected]);
+    botHash = (await bot.sendTransaction(copy)).hash;
+    await c.chain.provider.send("evm_mine", []);
+  } finally {
+    await c.chain.provider.send("evm_setAutomine", [true]);
+  }
+  const botReceipt = (await c.chain.provider.getTransactionReceipt(botHash))!;
+  const gatewayReceipt = (await c.chain.provider.getTransactionReceipt(gatewayHash))!;
+  assert.equal(botReceipt.blockNumber, gatewayReceipt.blockNumber, "one block");
+  assert.ok(botReceipt.index < gatewayReceipt.index, "the bot's copy ran first");
+  assert.equal(botReceipt.status, 0, "the bot's copy reverted");
+  assert.equal(gatewayReceipt.status, 1, "the gateway's fulfill succeeded");
+  assert.equal(await status(r.requestId), Status.Fulfilled);
+  assert.equal(eventOf(gatewayReceipt, c.board, "Posted").args.text, HAM_TEXT_2);
+  assert.equal(await c.chain.provider.getBalance(c.secondAddress), fulfillerBalance + FEE - gasCost(gatewayReceipt), "the fee went to the fulfiller the nonce names");
+  assert.equal(await c.chain.provider.getBalance(botAddress), botBalance - gasCost(botReceipt), "the bot only paid gas");
+  t.diagnostic(`the bot's reverted copy cost it ${botReceipt.gasUsed} gas`);
+});
+
+test("a bot that records the copied proof in the registry first only records it: the gateway's fulfill still succeeds and is paid", async () => {
+  const bot = trackNonces(new NonceManager(new Wallet(BOT_KEY).connect(c.chain.provider)));
+  const r = await request(spamKey, spamWords(HAM_TEXT), consumerAddress, 100_000);
+  const answer = await spamAnswer(r);
+  await mined((c.registry.connect(bot) as Contract).verifyAndRecord(spamKey, answer.proof, answer.signals));
+  assert.equal(await status(r.requestId), Status.Pending, "recording the proof answers no request");
+  // nor can the bot fulfil with it: the proof names the gateway
+  await revertsWith((oracle.connect(bot) as Contract).fulfill(r.requestId, r.input, answer.proof, answer.signals), "WrongRequest");
+  const balance = await c.chain.provider.getBalance(c.secondAddress);
+  const receipt = await fulfill(r, answer);
+  assert.equal(eventsOf(receipt, c.registry, "InferenceVerified").length, 0, "already recorded: not recorded again");
+  assert.deepEqual([...eventOf(receipt, oracle, "InferenceFulfilled").args.output], [BigInt(HAM)]);
+  assert.equal(await consumer.lastRequest(), r.requestId);
+  assert.equal(await c.chain.provider.getBalance(c.secondAddress), balance + FEE - gasCost(receipt));
+});
+
+test("the old nonce (the bare request id) answers nothing any more", async () => {
+  const r = await request(spamKey, spamWords(HAM_TEXT), consumerAddress, 100_000);
+  const old = calldata(await proofOf(SPAM_DIR, oracleSample(c.spam, r.input), r.requestId));
+  await revertsWith(asFulfiller.fulfill(r.requestId, r.input, old.proof, old.signals), "WrongRequest");
+  // a proof for this fulfiller on another chain or another oracle does not fit either
+  for (const binding of [{ chainId: 1, oracle: c.deployment.oracle }, { chainId: c.chain.chainId, oracle: c.deployment.registry }]) {
+    const nonce = oracleNonce({ ...binding, requestId: r.requestId, fulfiller: c.secondAddress }, HASHED_NONCE_BITS);
+    const other = calldata(await proofOf(SPAM_DIR, oracleSample(c.spam, r.input), nonce));
+    await revertsWith(asFulfiller.fulfill(r.requestId, r.input, other.proof, other.signals), "WrongRequest");
+  }
+  await fulfill(r, await spamAnswer(r));
+});
+
+// ---- the callback's gas is paid by whoever asks for it
+
+const PER_GAS = 20n * GWEI;
+
+test("callback gas griefing: the fee grows with the callback gas asked (5 M gas costs the requester 5 M × feePerGas more), capped, set through the timelock", async (t) => {
+  await c.governed(oracle, "setService", [spamKey, true, FEE, PER_GAS]);
+  assert.equal(await oracle.fee(spamKey, MAX_CALLBACK_GAS), FEE + BigInt(MAX_CALLBACK_GAS) * PER_GAS);
+  assert.equal(await oracle.fee(spamKey, 0), FEE);
+  const words = spamWords(SPAM_TEXT);
+  const owed = FEE + BigInt(MAX_CALLBACK_GAS) * PER_GAS;
+  // the flat fee no longer buys 5 M gas of callback
+  await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS, { value: FEE }), "WrongFee", [FEE, owed]);
+  await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS + 1, { value: owed }), "CallbackGasTooHigh", [BigInt(MAX_CALLBACK_GAS + 1)]);
+  await mined(consumer.setBurn(MAX_CALLBACK_GAS));
+  const r = requested(await mined(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS, { value: owed })));
+  assert.equal(((await oracle.requests(r.requestId)) as unknown[])[5], owed, "the request holds the whole fee");
+  const answer = await spamAnswer(r);
+  const balance = await c.chain.provider.getBalance(c.secondAddress);
+  const receipt = await fulfill(r, answer, { gasLimit: 6_000_000n, maxFeePerGas: 15n * GWEI, maxPriorityFeePerGas: 1n * GWEI });
+  const earned = (await c.chain.provider.getBalance(c.secondAddress)) - balance;
+  t.diagnostic(`a 5 M gas callback: fulfill used ${receipt.gasUsed} gas at ${receipt.gasPrice} wei/gas; the fulfiller earned ${earned} wei net`);
+  assert.ok(receipt.gasUsed > 5_000_000n, `the callback burned its gas: ${receipt.gasUsed}`);
+  assert.ok(earned > 0n, "the fee covered the fulfiller's gas");
+  // a fee schedule whose largest fee would not fit a request is refused
+  const perGas = (1n << 96n) / 1_000_000n;
+  await revertsInside(c.governed(oracle, "setService", [spamKey, true, 0n, perGas]), "FeeTooHigh", [BigInt(MAX_CALLBACK_GAS) * perGas]);
+  await mined(consumer.setBurn(0));
+  await c.governed(oracle, "setService", [spamKey, true, FEE, 0n]);
+});
+
+test("the gateway prices a request before it works on it: underpriced → a failed record that says why (numbers), not proven; priced → proven under the gateway's nonce", async () => {
+  const store = new MemoryProofStore();
+  const scheduler = new ProofScheduler({ store, queue: new MemoryJobQueue(), logger: pino({ level: "silent" }), submitPolicy: "all" });
+  const catalog = await CompiledCatalog.open({ roots: ["artifacts/models"], dirs: [] });
+  const watcher = new OracleWatcher({ chain: c.chain, deployment: { ...c.deployment, from_block: await c.chain.provider.getBlockNumber() }, artifact: c.artifact, catalog, scheduler, store, logger: pino({ level: "silent" }), feeMargin: 1.2 });
+  // the flat fee of FEE wei covers little callback gas at 1,000 gwei
+  await c.chain.provider.send("anvil_setNextBlockBaseFeePerGas", [`0x${(1000n * GWEI).toString(16)}`]);
+  await c.chain.provider.send("evm_mine", []);
+  const costly = await request(spamKey, spamWords(HAM_TEXT), consumerAddress, 1_000_000);
+  await watcher.poll();
+  await c.chain.provider.send("anvil_setNextBlockBaseFeePerGas", ["0x1"]);
+  await c.chain.provider.send("evm_mine", []);
+  const refused = (await store.get(oracleProofId(c.chain.chainId, c.deployment.oracle, costly.requestId)))!;
+  assert.equal(refused.status, "failed");
+  assert.match(refused.error ?? "", new RegExp(`oracle request ${costly.requestId} is underpriced: its fee of ${FEE} wei does not cover the estimated cost of \\d+ wei = \\(${fulfillGasEstimate(c.spam)} gas to fulfil \\+ 1000000 gas of callback\\) × \\d+ wei/gas × margin 1.2`));
+  assert.equal(refused.steps.length, 0);
+  assert.equal((refused.request as { submit: boolean }).submit, false, "nothing goes on-chain for it");
+  // once gas is cheap, a request at the same fee is worth answering: proven under this gateway's nonce
+  const cheap = await request(spamKey, spamWords(HAM_TEXT), consumerAddress, 100_000);
+  await watcher.poll();
+  const taken = (await store.get(oracleProofId(c.chain.chainId, c.deployment.oracle, cheap.requestId)))!;
+  assert.equal(taken.status, "queued");
+  assert.equal((taken.request as { nonce: string }).nonce, nonceOf(cheap.requestId, HASHED_NONCE_BITS, c.chain.address).toString());
+  await watcher.poll(); // the same blocks again: nothing twice
+  assert.equal((await store.findByStatus({ statuses: ["queued", "failed"], limit: 100 })).length, 2);
+  await c.chain.provider.send("evm_increaseTime", [TIMEOUT_S + 1]);
+  await c.chain.provider.send("evm_mine", []);
+  await mined(oracle.refund(costly.requestId)); // the requester takes the fee back
+});
+
+test("fulfillGasEstimate covers a measured fulfill with no callback work (a classifier; a decoding step)", async (t) => {
+  const spam = await request(spamKey, spamWords(HAM_TEXT_2), c.secondAddress, 0);
+  const spamReceipt = await fulfill(spam, await spamAnswer(spam));
+  const window = new Array(16).fill(tokenizer.eotId);
+  const step = await request(studentKey, window.map(BigInt), c.secondAddress, 0);
+  const bits = c.student.packing.kind === "token-step" ? c.student.packing.nonceBits : 0;
+  const stepAnswer = calldata(await proofOf(STUDENT_DIR, window, nonceOf(step.requestId, bits)));
+  const stepReceipt = await fulfill(step, stepAnswer);
+  t.diagnostic(`fulfill without callback: pg-spam ${spamReceipt.gasUsed} gas (estimate ${fulfillGasEstimate(c.spam)}), pg-student ${stepReceipt.gasUsed} (estimate ${fulfillGasEstimate(c.student)})`);
+  assert.ok(spamReceipt.gasUsed <= fulfillGasEstimate(c.spam));
+  assert.ok(stepReceipt.gasUsed <= fulfillGasEstimate(c.student));
+});

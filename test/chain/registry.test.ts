@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { AbiCoder, id as keccakText, keccak256, solidityPacked, type Contract } from "ethers";
 import { contract } from "../../src/chain/contract-build.js";
+import { HASHED_NONCE_BITS, requestNonce, textContentHash } from "../../src/core/request-binding.js";
 import { Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
 import { inputCommitment } from "../../src/witness/circuit-input.js";
 import {
@@ -24,6 +25,7 @@ import {
   Q,
   R,
   revertOf,
+  revertsInside,
   revertsWith,
   SPAM,
   SPAM_DIR,
@@ -36,8 +38,11 @@ import {
   type TestChain,
 } from "./chain.fixture.js";
 
-const HAM_NONCE = 0x5eed_0001n;
-const SPAM_NONCE = 0x5eed_0002n;
+/** Verdicts asked for as the gateway asks: the nonce binds the exact text and a salt (MessageBoard.post checks it). */
+const HAM_SALT = keccakText("ham salt");
+const SPAM_SALT = keccakText("spam salt");
+const HAM_NONCE = requestNonce(textContentHash(HAM_TEXT), HAM_SALT, HASHED_NONCE_BITS);
+const SPAM_NONCE = requestNonce(textContentHash(SPAM_TEXT), SPAM_SALT, HASHED_NONCE_BITS);
 const TRACE_NONCE = 0x7ace_0001n;
 const STEPS = 16;
 const PROMPT = "The old man and the";
@@ -185,17 +190,19 @@ test("an unknown model key reverts UnknownModel everywhere", async () => {
 let verifier: string;
 const EXTERNAL_KEY = keccakText("external pg-spam");
 
-test("registerModel: owner only, append-only, a verifier with code, a known kind", async () => {
-  assert.equal(await registry.owner(), c.chain.address);
+test("registerModel: owner (the timelock) only, append-only, a verifier with code, a known kind", async () => {
+  assert.equal(await registry.owner(), c.deployment.timelock.address);
   const compiled = contract(c.artifact, `${SPAM_DIR}/Verifier.sol:Groth16Verifier`);
   verifier = await (await c.deploy(compiled.abi, compiled.bytecode)).getAddress();
   const field = BigInt(c.spam.model_id_field);
   const asSecond = registry.connect(c.second) as Contract;
-  await revertsWith(asSecond.registerModel(EXTERNAL_KEY, verifier, CLASSIFY, 1, 16, 0, field), "NotOwner", []);
-  await revertsWith(registry.registerModel(spamKey, verifier, CLASSIFY, 1, 16, 0, field), "AlreadyRegistered", [spamKey]);
-  await revertsWith(registry.registerModel(studentKey, verifier, 1, 2, 9, 16, field), "AlreadyRegistered", [studentKey]);
-  await revertsWith(registry.registerModel(EXTERNAL_KEY, c.secondAddress, CLASSIFY, 1, 16, 0, field), "NoVerifierCode", [c.secondAddress]);
-  await revertsWith(registry.registerModel(EXTERNAL_KEY, verifier, 0, 1, 16, 0, field), "UnknownModel", [EXTERNAL_KEY]);
+  // neither the deployer (the gateway's key) nor anyone else registers directly
+  for (const as of [registry, asSecond]) await revertsWith(as.registerModel(EXTERNAL_KEY, verifier, CLASSIFY, 1, 16, 0, field), "NotOwner", []);
+  const owned = (args: unknown[]) => c.governed(registry, "registerModel", args);
+  await revertsInside(owned([spamKey, verifier, CLASSIFY, 1, 16, 0, field]), "AlreadyRegistered", [spamKey]);
+  await revertsInside(owned([studentKey, verifier, 1, 2, 9, 16, field]), "AlreadyRegistered", [studentKey]);
+  await revertsInside(owned([EXTERNAL_KEY, c.secondAddress, CLASSIFY, 1, 16, 0, field]), "NoVerifierCode", [c.secondAddress]);
+  await revertsInside(owned([EXTERNAL_KEY, verifier, 0, 1, 16, 0, field]), "UnknownModel", [EXTERNAL_KEY]);
   await revertsWith(asSecond.transferOwnership(c.secondAddress), "NotOwner", []);
   // the built-in keys as deployed
   assert.deepEqual([...(await registry.models(spamKey))].slice(1, 5), [2n, 1n, 16n, 0n]);
@@ -206,12 +213,12 @@ test("registerModel: owner only, append-only, a verifier with code, a known kind
 
 test("an external snarkjs verifier: registered under a fresh key, verifyAndRecord works through it, tampering still fails", async (t) => {
   const field = BigInt(c.spam.model_id_field);
-  const registered = await mined(registry.registerModel(EXTERNAL_KEY, verifier, CLASSIFY, 1, 16, 0, field));
+  const registered = (await c.governed(registry, "registerModel", [EXTERNAL_KEY, verifier, CLASSIFY, 1, 16, 0, field])).executed;
   assert.deepEqual([...eventOf(registered, registry, "ModelRegistered").args], [EXTERNAL_KEY, verifier, BigInt(CLASSIFY), field]);
   const [at, kind, signals, bits, context, selector] = (await registry.models(EXTERNAL_KEY)) as [string, bigint, bigint, bigint, bigint, string];
   assert.deepEqual([at, kind, signals, bits, context], [verifier, 2n, 1n, 16n, 0n]);
   assert.equal(selector, keccakText("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[1])").slice(0, 10));
-  await revertsWith(registry.registerModel(EXTERNAL_KEY, verifier, CLASSIFY, 1, 16, 0, field), "AlreadyRegistered", [EXTERNAL_KEY]);
+  await revertsInside(c.governed(registry, "registerModel", [EXTERNAL_KEY, verifier, CLASSIFY, 1, 16, 0, field]), "AlreadyRegistered", [EXTERNAL_KEY]);
 
   assert.equal(await registry.verify(EXTERNAL_KEY, ham.proof, ham.signals), true);
   for (const [what, proof] of tamperedProofs(ham.proof, spam.proof)) {
@@ -236,27 +243,29 @@ test("an external snarkjs verifier: registered under a fresh key, verifyAndRecor
 
 // ---- MessageBoard's direct path: a verdict already in the registry
 
-test("MessageBoard.post publishes a text whose ham verdict is recorded, once; refuses spam and texts or nonces without a verdict", async () => {
+test("MessageBoard.post publishes a text whose ham verdict is recorded, once; refuses spam and texts or salts without a verdict", async () => {
   const board = c.board;
+  assert.equal(await board.REQUEST_DOMAIN(), keccakText("proofgate.request.v1"));
+  assert.equal(await board.textNonce(HAM_TEXT, HAM_SALT), HAM_NONCE, "the board derives the nonce as request-binding.ts does");
   assert.equal(await board.inputCommitment(HAM_TEXT, HAM_NONCE), hamCommitment, "the board's commitment is the TS side's");
   assert.equal(await board.inputCommitment(SPAM_TEXT, SPAM_NONCE), clearLabel(spam.signals[0]));
   assert.equal(await board.postCount(), 0n);
 
-  const receipt = await mined(board.post(HAM_TEXT, HAM_NONCE));
-  assert.deepEqual([...eventOf(receipt, board, "Posted").args], [0n, c.chain.address, hamCommitment, HAM_TEXT]);
+  const receipt = await mined(board.post(HAM_TEXT, HAM_SALT));
+  assert.deepEqual([...eventOf(receipt, board, "Posted").args], [0n, c.chain.address, 0n, hamCommitment, HAM_TEXT]);
   assert.equal(await board.postCount(), 1n);
   assert.deepEqual([...(await board.posts(0))], [c.chain.address, HAM_TEXT]);
   assert.equal(await board.used(hamCommitment), true);
 
-  await revertsWith(board.post(HAM_TEXT, HAM_NONCE), "VerdictUsed", [hamCommitment]);
-  await revertsWith(board.post(SPAM_TEXT, SPAM_NONCE), "Spam", [clearLabel(spam.signals[0])]);
-  for (const [text, nonce] of [
-    [HAM_TEXT, HAM_NONCE + 1n],
-    [HAM_TEXT_2, HAM_NONCE],
-    [SPAM_TEXT, HAM_NONCE],
-    [HAM_TEXT, SPAM_NONCE],
+  await revertsWith(board.post(HAM_TEXT, HAM_SALT), "VerdictUsed", [hamCommitment]);
+  await revertsWith(board.post(SPAM_TEXT, SPAM_SALT), "Spam", [clearLabel(spam.signals[0])]);
+  for (const [text, salt] of [
+    [HAM_TEXT, SPAM_SALT],
+    [HAM_TEXT_2, HAM_SALT],
+    [SPAM_TEXT, HAM_SALT],
+    [`${HAM_TEXT} `, HAM_SALT],
   ] as const) {
-    await revertsWith(board.post(text, nonce), "NoVerdict", [await board.inputCommitment(text, nonce)]);
+    await revertsWith(board.post(text, salt), "NoVerdict", [await board.inputCommitment(text, await board.textNonce(text, salt))]);
   }
   assert.equal(await board.postCount(), 1n);
 });

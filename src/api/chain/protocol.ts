@@ -15,8 +15,15 @@ export const ChainInfo = z
       oracle: z.string(),
       message_board: z.string().nullable(),
       completion_store: z.string().nullable(),
-      hashers: z.record(z.string(), z.string()).describe("Poseidon hashers by number of inputs"),
+      hashers: z.record(z.string(), z.string()).describe("Poseidon hashers by number of inputs, fixed in the oracle at deployment"),
     }),
+    timelock: z
+      .object({
+        address: z.string(),
+        min_delay_s: z.int().describe("how long every change of the registry's or the oracle's rules waits in public before it can run"),
+        proposer: z.string().describe("the only address that may schedule, execute or cancel changes"),
+      })
+      .describe("the owner of the registry and the oracle"),
     models: z.record(z.string(), z.object({ key: z.string().describe("the registry's key: the verification key hash"), verifier: z.string().nullable() })),
   })
   .meta({ id: "Chain" });
@@ -32,6 +39,7 @@ export function toChainInfo(chain: ChainServices, policy: "all" | "requested"): 
     submit_policy: policy,
     from_block: d.from_block,
     contracts: { registry: d.registry, oracle: d.oracle, message_board: d.message_board, completion_store: d.completion_store, hashers: d.hashers },
+    timelock: d.timelock,
     models: d.models,
   };
 }
