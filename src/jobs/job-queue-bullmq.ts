@@ -14,6 +14,7 @@ import {
   assertPayload,
   assertPositiveInteger,
   jobIdFor,
+  jobPriority,
   resolveFlowIds,
   resolveJobQueueOptions,
   resolveProcessOptions,
@@ -144,7 +145,8 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
     assertPayload(payload);
     const jobId = options.jobId ?? jobIdFor(payload);
     assertJobId(jobId);
-    await this.#queue.add("standalone", payload, { ...this.#jobOptions, jobId });
+    // every job carries a priority: BullMQ runs jobs without one before all prioritized ones
+    await this.#queue.add("standalone", payload, { ...this.#jobOptions, jobId, priority: jobPriority(options.priority) });
     return { jobId };
   }
 
@@ -156,12 +158,12 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
       name: "parent",
       queueName: this.name,
       data: parent.payload,
-      opts: { ...this.#jobOptions, jobId: ids.parentId },
+      opts: { ...this.#jobOptions, jobId: ids.parentId, priority: jobPriority(parent.priority, "parent.priority") },
       children: children.map((child, i) => ({
         name: "child",
         queueName: this.name,
         data: child.payload,
-        opts: { ...this.#jobOptions, jobId: ids.childIds[i], failParentOnFailure: true },
+        opts: { ...this.#jobOptions, jobId: ids.childIds[i], failParentOnFailure: true, priority: jobPriority(child.priority, `children[${i}].priority`) },
       })),
     });
     return ids;

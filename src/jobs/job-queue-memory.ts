@@ -11,6 +11,7 @@ import {
   assertPayload,
   backoffDelayMs,
   jobIdFor,
+  jobPriority,
   resolveFlowIds,
   resolveJobQueueOptions,
   resolveProcessOptions,
@@ -37,6 +38,9 @@ interface MemoryJob {
   readonly id: string;
   readonly payload: ProofJobPayload;
   readonly role: JobRole;
+  readonly priority: number;
+  /** Arrival order among equal priorities. */
+  readonly seq: number;
   state: MemoryJobState;
   attemptsMade: number;
   stalls: number;
@@ -80,7 +84,9 @@ class MemoryJobWorker implements JobWorker {
 export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
   readonly #options: Required<JobQueueOptions>;
   readonly #jobs = new Map<string, MemoryJob>();
+  /** Waiting job ids, lowest (priority, arrival) first. */
   readonly #waiting: string[] = [];
+  #seq = 0;
   readonly #workers: MemoryJobWorker[] = [];
   #nextWorker = 0;
   #closing: Promise<void> | null = null;
@@ -95,7 +101,8 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
     assertPayload(payload);
     const jobId = options.jobId ?? jobIdFor(payload);
     assertJobId(jobId);
-    if (!this.#jobs.has(jobId)) this.#add(jobId, payload, "standalone", null);
+    const priority = jobPriority(options.priority);
+    if (!this.#jobs.has(jobId)) this.#add(jobId, payload, "standalone", null, priority);
     this.#pump();
     return { jobId };
   }
@@ -105,7 +112,7 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
     const ids = resolveFlowIds(parent, children);
     let parentJob = this.#jobs.get(ids.parentId);
     if (!parentJob) {
-      parentJob = this.#add(ids.parentId, parent.payload, "parent", null);
+      parentJob = this.#add(ids.parentId, parent.payload, "parent", null, jobPriority(parent.priority, "parent.priority"));
       // Held back until its children are in (an empty flow's parent runs at once).
       this.#unqueue(parentJob.id);
       parentJob.state = "waiting-children";
@@ -114,7 +121,7 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
     children.forEach((child, i) => {
       const id = ids.childIds[i];
       if (this.#jobs.has(id)) return;
-      this.#add(id, child.payload, "child", attachTo?.id ?? null);
+      this.#add(id, child.payload, "child", attachTo?.id ?? null, jobPriority(child.priority, `children[${i}].priority`));
       attachTo?.pendingChildren.add(id);
     });
     if (attachTo && attachTo.pendingChildren.size === 0) this.#makeWaiting(attachTo);
@@ -178,11 +185,13 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
     if (this.#closing) throw new ProofgateError("not_ready", "the job queue is closed");
   }
 
-  #add(id: string, payload: ProofJobPayload, role: JobRole, parentId: string | null): MemoryJob {
+  #add(id: string, payload: ProofJobPayload, role: JobRole, parentId: string | null, priority: number): MemoryJob {
     const job: MemoryJob = {
       id,
       payload: { ...payload },
       role,
+      priority,
+      seq: this.#seq++,
       state: "waiting",
       attemptsMade: 0,
       stalls: 0,
@@ -192,8 +201,22 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
       timer: null,
     };
     this.#jobs.set(id, job);
-    this.#waiting.push(id);
+    this.#queueWaiting(job);
     return job;
+  }
+
+  /** Inserts a job among the waiting ones by (priority, arrival), as BullMQ orders prioritized jobs. */
+  #queueWaiting(job: MemoryJob): void {
+    const before = (other: MemoryJob) => job.priority < other.priority || (job.priority === other.priority && job.seq < other.seq);
+    let lo = 0;
+    let hi = this.#waiting.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const other = this.#jobs.get(this.#waiting[mid]!);
+      if (other && before(other)) hi = mid;
+      else lo = mid + 1;
+    }
+    this.#waiting.splice(lo, 0, job.id);
   }
 
   #unqueue(id: string): void {
@@ -204,7 +227,7 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
   #makeWaiting(job: MemoryJob): void {
     job.state = "waiting";
     job.timer = null;
-    this.#waiting.push(job.id);
+    this.#queueWaiting(job);
   }
 
   /** Hands waiting jobs to workers with a free slot, taking workers in turn so they share the load. */

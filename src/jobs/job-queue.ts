@@ -57,6 +57,8 @@ export interface EnqueueOptions {
    * @defaultValue `jobIdFor(payload)`
    */
   readonly jobId?: string;
+  /** Lower runs sooner; equal priorities run in the order they came (see `jobPriority`). @defaultValue 1 */
+  readonly priority?: number;
 }
 
 export interface EnqueueResult {
@@ -68,6 +70,8 @@ export interface JobSpec {
   readonly payload: ProofJobPayload;
   /** @defaultValue `jobIdFor(payload)` */
   readonly jobId?: string;
+  /** As `EnqueueOptions.priority`. @defaultValue 1 */
+  readonly priority?: number;
 }
 
 export interface EnqueueFlowResult {
@@ -154,6 +158,18 @@ export interface JobQueueOptions {
 
 export const JOB_QUEUE_DEFAULTS = { attempts: 3, backoffMs: 1000 } as const;
 export const PROCESS_DEFAULTS = { concurrency: 1, lockMs: 30_000, maxStalledCount: 1 } as const;
+
+/** BullMQ's largest priority (2^21). */
+export const MAX_JOB_PRIORITY = 2_097_152;
+
+/** A priority checked against the range both implementations take. */
+export function jobPriority(priority: number | undefined, param = "priority"): number {
+  const value = priority ?? 1;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_JOB_PRIORITY) {
+    throw new ProofgateError("invalid_argument", `${param} must be an integer in 1..${MAX_JOB_PRIORITY}; got ${String(priority)}`, { param });
+  }
+  return value;
+}
 
 /** The job id for a payload: the proof id, or `proofId#step` for one step (BullMQ forbids ":"). */
 export function jobIdFor(payload: ProofJobPayload): string {

@@ -210,6 +210,24 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       assert.equal(log.completed.length, 5);
     });
 
+    test("lower priorities run first, equal ones in arrival order, flow children included; a bad priority is refused", async () => {
+      const queue = await open();
+      const log = record(queue);
+      // a long flow's later steps, then short work that arrives after them and must overtake them
+      await queue.enqueueFlow({ payload: { proofId: "long" }, priority: 1 }, [3, 4, 5].map((step) => ({ payload: { proofId: "long", step }, priority: step + 1 })));
+      await queue.enqueue({ proofId: "short-a" }, { priority: 1 });
+      await queue.enqueue({ proofId: "short-b" }, { priority: 2 });
+      await queue.enqueue({ proofId: "batch" }, { priority: 1_000 });
+      await queue.enqueue({ proofId: "short-c" }, { priority: 1 });
+      const order: string[] = [];
+      await work(queue, async (job) => void order.push(job.id), { concurrency: 1 });
+      await until(() => log.completed.length === 8, "every job");
+      assert.deepEqual(order, ["short-a", "short-c", "short-b", "long#3", "long#4", "long#5", "long", "batch"]);
+      for (const priority of [0, -1, 1.5, 2 ** 22]) {
+        await assert.rejects(queue.enqueue({ proofId: "bad" }, { priority }), (err) => isProofgateError(err, "invalid_argument"));
+      }
+    });
+
     test("a child that fails for good fails its parent, which never runs", async () => {
       const queue = await open({ attempts: 1 });
       const log = record(queue);
