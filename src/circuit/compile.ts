@@ -1,7 +1,8 @@
 /**
  * `proofgate compile`: ONNX → integer-exact model → circom → r1cs + witness wasm → Groth16 phase 2
- * (fresh entropy) → proving key, verification key and Solidity verifier, with a manifest that the
- * witness and prover stages read. A directory whose manifest names the same model id is reused.
+ * (its first contribution, fresh entropy; outside parties add theirs later, see phase2.ts) → proving
+ * key, verification key and Solidity verifier, with a manifest that the witness and prover stages read
+ * and the setup transcript (setup.json). A directory whose manifest names the same model id is reused.
  */
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";

@@ -88,7 +88,13 @@ export async function describePhase1(ptau: string, shownAs: string): Promise<Pha
 export async function readSetupTranscript(dir: string): Promise<SetupTranscript | null> {
   const path = join(dir, SETUP_FILE);
   if (!existsSync(path)) return null;
-  const parsed = SetupTranscript.safeParse(JSON.parse(await readFile(path, "utf8")));
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, "utf8"));
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = SetupTranscript.safeParse(json);
   if (!parsed.success) throw new Error(`${path} is not a setup transcript: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }

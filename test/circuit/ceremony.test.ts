@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileModel } from "../../src/circuit/compile.js";
@@ -152,6 +152,17 @@ describe("phase 2 with outside contributors and a beacon", () => {
     assert.equal(await verifyPhase2({ r1cs: join(dir, "circuit.r1cs"), ptau: PTAU, zkey: short }), true);
     await assert.rejects(installPhase2({ dir, zkey: short }), new RegExp(`contribution ${installed.length} \\("final beacon"\\) is missing or changed`));
     await assert.rejects(installPhase2({ dir, zkey: join(dir, "circuit.zkey") }), /adds no contribution/);
+  });
+
+  test("a setup.json that is not a transcript is refused when read, naming the field", async () => {
+    const bad = join(work, "bad");
+    await mkdir(bad);
+    const transcript = JSON.parse(await readFile(join(dir, SETUP_FILE), "utf8"));
+    await writeFile(join(bad, SETUP_FILE), JSON.stringify({ ...transcript, phase2: { ...transcript.phase2, contributions: [{ name: "x", hash: "00" }] } }));
+    await assert.rejects(readSetupTranscript(bad), /phase2\.contributions\.0\.hash/);
+    await writeFile(join(bad, SETUP_FILE), "{");
+    await assert.rejects(readSetupTranscript(bad), /not valid JSON/);
+    assert.equal(await readSetupTranscript(work), null);
   });
 
   test("contribute and beacon check their parameters", async () => {
