@@ -1,7 +1,8 @@
 /**
  * Phase 1 of the Groth16 setup: a powers-of-tau ceremony (snarkjs), made once for the largest circuit
  * and committed. Each contribution mixes in fresh entropy and its hash is recorded, so anyone can check
- * the transcript with `snarkjs powersoftau verify`. Phase 2 runs per circuit at compile time.
+ * the transcript with `snarkjs powersoftau verify`. Phase 2 runs per circuit (phase2.ts). A public
+ * Perpetual Powers of Tau file can be used instead (see the README).
  */
 import { randomBytes, createHash } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -38,9 +39,11 @@ function hex(bytes: Uint8Array): string {
 }
 
 export async function runCeremony(options: CeremonyOptions): Promise<CeremonyTranscript> {
-  const { power, outDir, logger } = options;
+  const { power, outDir } = options;
   if (!Number.isInteger(power) || power < 8 || power > 28) throw new RangeError(`power must be an integer in [8, 28], got ${power}`);
   const rounds = options.contributions ?? 2;
+  // snarkjs's new accumulator reports progress through logger.log (every 100,000 points: power 16 and up), the rest through info/debug
+  const logger = options.logger ? { ...options.logger, log: options.logger.debug } : undefined;
   await mkdir(outDir, { recursive: true });
   const curve = await snarkjs.curves.getCurveFromName("bn128");
   const step = (i: number) => join(outDir, `pot${power}_${String(i).padStart(4, "0")}.ptau`);

@@ -1,6 +1,7 @@
 /**
  * What `proofgate compile` writes next to a compiled circuit (`circuit.json`): the model id, the public
- * signal layout and packing, the hinted layers and the file names. Apart from compile.ts so the
+ * signal layout and packing, the hinted layers and the file names (the trusted setup's transcript is
+ * `setup.json`, see setup-transcript.ts). Apart from compile.ts so the
  * serving side can read it without loading the compiler.
  */
 import type { IntegerModel } from "../model/integer-model.js";
@@ -23,7 +24,6 @@ export interface CircuitManifest {
   readonly hints: readonly HintLayer[];
   readonly input_signal: string;
   readonly vkey_hash: string;
-  readonly phase2_contribution: string;
   readonly ptau: { readonly file: string; readonly power: number };
   readonly quantization?: QuantizationReport;
   readonly files: { readonly onnx: string; readonly r1cs: string; readonly wasm: string; readonly witness_map: string; readonly zkey: string; readonly vkey: string; readonly verifier_sol: string; readonly circom: string };

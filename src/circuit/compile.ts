@@ -1,15 +1,14 @@
 /**
  * `proofgate compile`: ONNX → integer-exact model → circom → r1cs + witness wasm → Groth16 phase 2
- * (fresh entropy) → proving key, verification key and Solidity verifier, with a manifest that the
- * witness and prover stages read. A directory whose manifest names the same model id is reused.
+ * (its first contribution, fresh entropy; outside parties add theirs later, see phase2.ts) → proving
+ * key, verification key and Solidity verifier, with a manifest that the witness and prover stages read
+ * and the setup transcript (setup.json). A directory whose manifest names the same model id is reused.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import * as snarkjs from "snarkjs";
+import { join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
 import { Random } from "../core/random.js";
 import {
@@ -25,10 +24,12 @@ import { loadSymbols } from "./symbols.js";
 import type { SnarkLogger } from "./snark-logger.js";
 import { ptauFileName } from "./ceremony.js";
 import { MANIFEST_FILE, type CircuitManifest, type QuantizationReport } from "./circuit-manifest.js";
+import { exportKeys, makeSetupTranscript, shownPath, startPhase2, verifyPhase2 } from "./phase2.js";
+import { writeSetupTranscript } from "./setup-transcript.js";
+import { ptauPower } from "./snark-binfile.js";
+import { vkeyHash } from "./vkey-hash.js";
 
-export { MANIFEST_FILE, type CircuitManifest, type QuantizationReport };
-
-const require = createRequire(import.meta.url);
+export { MANIFEST_FILE, vkeyHash, type CircuitManifest, type QuantizationReport };
 
 /** Bumped whenever emitted circuits change meaning: it is part of every model id. */
 export const CIRCUIT_FORMAT = 2;
@@ -60,11 +61,6 @@ export function modelId(model: IntegerModel, output: "argmax" | "logits"): strin
   h.update(`proofgate-circuit/${CIRCUIT_FORMAT}/${output}/`);
   h.update(integerModelToOnnx(model, "model"));
   return h.digest("hex");
-}
-
-function ptauPower(path: string): number {
-  const m = /pot(\d+)/.exec(path);
-  return m ? Number(m[1]) : 0;
 }
 
 function syntheticCalibration(model: FloatModel, count: number): number[][] {
@@ -155,13 +151,6 @@ async function buildWitnessMap(constraintSym: string, witnessSym: string): Promi
   return new Uint8Array(map.buffer);
 }
 
-/** The canonical hash of a verification key: sha256 of its JSON with sorted keys. */
-export function vkeyHash(vkey: unknown): string {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  return createHash("sha256").update(JSON.stringify(canonical(vkey))).digest("hex");
-}
-
 export async function compileModel(options: CompileOptions): Promise<CompileResult> {
   const phase = options.onPhase ?? (() => {});
   const dir = resolve(options.outDir);
@@ -191,16 +180,17 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
     const witnessMap = await buildWitnessMap(constraints.sym, witness.sym);
     const info = await loadConstraintSystemInfo(constraints.r1cs);
     const needed = Math.ceil(Math.log2(info.nConstraints + info.nPublic + 1));
-    if (needed > ptauPower(ptau)) throw new Error(`the circuit has ${info.nConstraints} constraints and needs a powers of tau of 2^${needed}; ${ptau} has 2^${ptauPower(ptau)}`);
+    const power = await ptauPower(ptau);
+    if (needed > power) throw new Error(`the circuit has ${info.nConstraints} constraints and needs a powers of tau of 2^${needed}; ${ptau} has 2^${power}`);
 
+    // the first contribution of the chain; others add theirs with `proofgate ceremony phase2`
     phase("groth16 phase 2");
     await mkdir(dir, { recursive: true });
-    const zkey0 = join(scratch, "circuit_0000.zkey");
-    await snarkjs.zKey.newZKey(constraints.r1cs, ptau, zkey0, options.logger);
-    const contribution = await snarkjs.zKey.contribute(zkey0, join(dir, files.zkey), "proofgate compile", randomBytes(64).toString("hex"), options.logger);
-    const vkey = await snarkjs.zKey.exportVerificationKey(join(dir, files.zkey), options.logger);
-    const template = await readFile(join(dirname(require.resolve("snarkjs")), "..", "templates", "verifier_groth16.sol.ejs"), "utf8");
-    const verifier = await snarkjs.zKey.exportSolidityVerifier(join(dir, files.zkey), { groth16: template }, options.logger);
+    const zkey = join(dir, files.zkey);
+    await startPhase2({ r1cs: constraints.r1cs, ptau, out: zkey, name: "proofgate compile", logger: options.logger });
+    const verified = await verifyPhase2({ r1cs: constraints.r1cs, ptau, zkey, logger: options.logger });
+    if (!verified) throw new Error(`internal: the proving key just made does not verify against ${ptau}`);
+    const { vkey, verifierSol: verifier } = await exportKeys(zkey, options.logger);
 
     phase("write");
     await writeFile(join(dir, files.r1cs), await readFile(constraints.r1cs));
@@ -226,12 +216,12 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
       hints: emitted.hints,
       input_signal: emitted.inputSignal,
       vkey_hash: vkeyHash(vkey),
-      phase2_contribution: Buffer.from(contribution).toString("hex"),
-      ptau: { file: ptau.startsWith(PROJECT_ROOT) ? ptau.slice(PROJECT_ROOT.length + 1) : ptau, power: ptauPower(ptau) },
+      ptau: { file: shownPath(ptau), power },
       ...(quantization ? { quantization } : {}),
       files,
     };
     await writeFile(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeSetupTranscript(dir, await makeSetupTranscript({ zkey, ptau, verified, vkeyHash: manifest.vkey_hash }));
     return { manifest, dir, reused: false };
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { compileModel } from "../circuit/compile.js";
+import { SETUP_FILE } from "../circuit/setup-transcript.js";
 import { consoleSnarkLogger } from "../circuit/snark-logger.js";
 import { UsageError, type Verb } from "./verb.js";
 
@@ -50,6 +51,7 @@ export const compile: Verb = {
       vkey: path(manifest.files.vkey),
       verifier_sol: path(manifest.files.verifier_sol),
       circom: path(manifest.files.circom),
+      setup: path(SETUP_FILE),
     }, null, 2));
     return 0;
   },

@@ -2,7 +2,7 @@
  * The `proofgate` command line: a table of verbs. `run` picks the verb from the leading words,
  * answers --help, and turns any failure into one line on stderr and a non-zero exit code.
  */
-import { ceremony } from "./ceremony.js";
+import { ceremony, phase2Verbs } from "./ceremony.js";
 import { compile } from "./compile.js";
 import { proveVerb } from "./prove.js";
 import { verifyVerb } from "./verify.js";
@@ -12,11 +12,11 @@ import { serve } from "./serve.js";
 import { worker } from "./worker.js";
 import { parseVerbArgs, UsageError, verbHelp, type Verb } from "./verb.js";
 
-export const VERBS: readonly Verb[] = [serve, worker, modelsBuild, compile, proveVerb, verifyVerb, ceremony, contractsBuild];
+export const VERBS: readonly Verb[] = [serve, worker, modelsBuild, compile, proveVerb, verifyVerb, ceremony, ...phase2Verbs, contractsBuild];
 
 export function overallHelp(): string {
   const lines = ["usage: proofgate <command> [options]", "", "commands:"];
-  for (const v of VERBS) lines.push(`  ${v.path.join(" ").padEnd(16)}${v.description.split(". ")[0]}.`);
+  for (const v of VERBS) lines.push(`  ${v.path.join(" ").padEnd(28)}${v.description.split(". ")[0]}.`);
   lines.push("", "Run `proofgate <command> --help` for a command's options.");
   return lines.join("\n");
 }

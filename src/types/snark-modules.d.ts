@@ -22,7 +22,7 @@ declare module "snarkjs" {
     preparePhase2(oldFile: string | object, newFile: string | object, logger?: unknown): Promise<void>;
     verify(file: string | object, logger?: unknown): Promise<boolean>;
   };
-  export const curves: { getCurveFromName(name: string, singleThread?: boolean): Promise<unknown> };
+  export const curves: { getCurveFromName(name: string, options?: { singleThread?: boolean }): Promise<unknown> };
   export interface Groth16Proof {
     pi_a: string[];
     pi_b: string[][];

@@ -1,5 +1,10 @@
-/** Wire schemas of GET /v1/models and GET /v1/models/{id}: OpenAI model objects plus what proofgate adds. */
+/**
+ * Wire schemas of GET /v1/models, GET /v1/models/{id} (OpenAI model objects plus what proofgate adds)
+ * and GET /v1/models/{id}/setup (the trusted setup's transcript, as setup.json holds it).
+ */
 import { z } from "zod";
+
+export { SetupTranscript } from "../../circuit/setup-transcript.js";
 
 export const ModelObject = z
   .object({

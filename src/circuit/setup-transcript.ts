@@ -1,0 +1,104 @@
+/**
+ * `setup.json`, next to each compiled circuit: who took part in its trusted setup. Phase 1 is the
+ * powers-of-tau file (named by its hashes, with its contributions where proofgate's own ceremony
+ * recorded them); phase 2 is the chain of contributions read back from the proving key itself, in
+ * order, and the random beacon that ends it. Whether snarkjs verified that chain against the r1cs
+ * and the phase-1 file is recorded too; anyone can rerun that check (`proofgate ceremony phase2 verify`).
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { z } from "zod";
+import { TRANSCRIPT_FILE, type CeremonyTranscript } from "./ceremony.js";
+import { ptauPower } from "./snark-binfile.js";
+
+export const SETUP_FILE = "setup.json";
+
+const Blake2b = z.string().regex(/^[0-9a-f]{128}$/).describe("blake2b-512, hex");
+
+export const SetupBeacon = z.object({
+  hash: z.string().regex(/^[0-9a-f]+$/).describe("the public random value (hex) the beacon's key is derived from"),
+  iterations: z.int().min(10).max(63).describe("log2 of the SHA-256 rounds applied to it (snarkjs numIterationsExp)"),
+  source: z.string().nullable().describe("where the value comes from, so anyone can recompute it"),
+});
+export type SetupBeacon = z.infer<typeof SetupBeacon>;
+
+export const SetupContribution = z.object({
+  name: z.string(),
+  hash: Blake2b.describe("the contribution hash snarkjs prints to its contributor"),
+  beacon: SetupBeacon.omit({ source: true }).nullable().describe("set when this step is a beacon, not a secret"),
+});
+export type SetupContribution = z.infer<typeof SetupContribution>;
+
+export const SetupTranscript = z
+  .object({
+    format: z.literal(1),
+    curve: z.literal("bn128"),
+    phase1: z.object({
+      file: z.string(),
+      power: z.int().describe("the file supports circuits of up to 2^power constraints (read from its header)"),
+      blake2b: Blake2b.describe("of the whole file, as published for the Perpetual Powers of Tau files (b2sum)"),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      contributions: z.array(z.object({ name: z.string(), hash: Blake2b })).describe("as proofgate's own ceremony recorded them; empty for a file made elsewhere"),
+      source: z.string(),
+    }),
+    phase2: z.object({
+      circuit_hash: Blake2b.describe("snarkjs's hash of the constraint system the key was made for"),
+      contributions: z.array(SetupContribution).describe("every step in the proving key, in order, the beacon included"),
+      beacon: SetupBeacon.nullable().describe("the final step when it is a beacon; null when the chain does not end with one"),
+    }),
+    verified: z.boolean().describe("snarkjs zKey.verifyFromR1cs accepted the whole chain against circuit.r1cs and the phase-1 file"),
+    verified_with: z.string(),
+    vkey_hash: z.string().describe("the verification key this setup produced"),
+  })
+  .meta({ id: "SetupTranscript" });
+export type SetupTranscript = z.infer<typeof SetupTranscript>;
+
+export type Phase1 = SetupTranscript["phase1"];
+
+const CeremonyFile = z.object({
+  sha256: z.string(),
+  contributions: z.array(z.object({ name: z.string(), hash: z.string() })),
+}) satisfies z.ZodType<Pick<CeremonyTranscript, "sha256" | "contributions">>;
+
+async function fileHashes(path: string): Promise<{ blake2b: string; sha256: string }> {
+  const blake = createHash("blake2b512");
+  const sha = createHash("sha256");
+  for await (const chunk of createReadStream(path)) {
+    blake.update(chunk as Buffer);
+    sha.update(chunk as Buffer);
+  }
+  return { blake2b: blake.digest("hex"), sha256: sha.digest("hex") };
+}
+
+/** The phase-1 file as the transcript names it; `shownAs` is the path to record (relative to the project). */
+export async function describePhase1(ptau: string, shownAs: string): Promise<Phase1> {
+  const [power, hashes] = await Promise.all([ptauPower(ptau), fileHashes(ptau)]);
+  const ceremonyPath = join(dirname(ptau), TRANSCRIPT_FILE);
+  if (existsSync(ceremonyPath)) {
+    const ceremony = CeremonyFile.safeParse(JSON.parse(await readFile(ceremonyPath, "utf8")));
+    if (ceremony.success && ceremony.data.sha256 === hashes.sha256) {
+      return { file: shownAs, power, ...hashes, contributions: ceremony.data.contributions, source: `proofgate ceremony (${join(dirname(shownAs), TRANSCRIPT_FILE)})` };
+    }
+  }
+  return { file: shownAs, power, ...hashes, contributions: [], source: "made elsewhere: compare blake2b with the file's published hash and run snarkjs powersoftau verify" };
+}
+
+export async function readSetupTranscript(dir: string): Promise<SetupTranscript | null> {
+  const path = join(dir, SETUP_FILE);
+  if (!existsSync(path)) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, "utf8"));
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = SetupTranscript.safeParse(json);
+  if (!parsed.success) throw new Error(`${path} is not a setup transcript: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
+export async function writeSetupTranscript(dir: string, transcript: SetupTranscript): Promise<void> {
+  await writeFile(join(dir, SETUP_FILE), `${JSON.stringify(SetupTranscript.parse(transcript), null, 2)}\n`);
+}
