@@ -129,6 +129,8 @@ describe("explorer API: search, circuit, stats", () => {
       assert.deepEqual(body.public_signals.map((s: Json) => s.name), ["state_in", "state_out"]);
       assert.equal(body.signals, null);
       assert.equal(body.decoded, null);
+      // what the page needs to decode the signals and rebuild each step's window itself
+      assert.deepEqual(body.layout, { model_id_field: manifest.model_id_field, output: "argmax", classes: manifest.classes, input: manifest.input, packing: manifest.packing });
       const tokens = (completion.output as GenerationProofOutput).choices[0]!.tokens;
       assert.equal(body.steps.length, completion.steps.length);
       for (const [k, step] of (body.steps as Json[]).entries()) {

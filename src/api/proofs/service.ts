@@ -8,7 +8,7 @@ import { toWireProof, type ProofRecord } from "../../core/proof-record.js";
 import type { CompiledCatalog } from "../../prover/compiled-catalog.js";
 import type { ListProofsOptions, ProofStore } from "../../store/proof-store.js";
 import { decodePublicSignals } from "../../witness/circuit-input.js";
-import type { CircuitSummary, ProofCircuit, ProofList, ProofListQuery, VerificationKey, WireProof } from "./protocol.js";
+import type { CircuitLayout, CircuitSummary, ProofCircuit, ProofList, ProofListQuery, VerificationKey, WireProof } from "./protocol.js";
 
 /** How often a waiting request re-reads the store. */
 export const DEFAULT_POLL_MS = 100;
@@ -62,11 +62,17 @@ export function readSignals(manifest: CircuitManifest, signals: readonly string[
   return { signals: named, decoded };
 }
 
+/** What a verifier needs to decode the circuit's signals and recompute its commitment. */
+export function circuitLayout(manifest: CircuitManifest): CircuitLayout {
+  return { model_id_field: manifest.model_id_field, output: manifest.output, classes: manifest.classes, input: manifest.input, packing: manifest.packing };
+}
+
 /** The circuit of a record and what its public signals (or its steps') say. */
 export function proofCircuit(manifest: CircuitManifest, record: ProofRecord): ProofCircuit {
   return {
     object: "circuit",
     ...circuitSummary(manifest),
+    layout: circuitLayout(manifest),
     ...readSignals(manifest, record.publicSignals),
     steps: [...record.steps].sort((a, b) => a.index - b.index).map((step) => ({ index: step.index, ...readSignals(manifest, step.publicSignals) })),
   };

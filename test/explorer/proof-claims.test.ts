@@ -1,0 +1,116 @@
+/**
+ * The explorer page's own verification code, in node: its BigInt Poseidon equals circomlibjs's, its
+ * registry selectors are the contract's, and its record checks (src/api/explorer/page/proof-claims.js)
+ * accept a record whose shown values are its signals' and name what differs in each mismatched one:
+ * another label, another sample, a restated nonce, tokens the steps do not prove.
+ */
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { buildPoseidon } from "circomlibjs";
+import { id as keccakText } from "ethers";
+import { FIELD_PRIME } from "../../src/circuit/r1cs.js";
+import { POSEIDON_CONSTANTS } from "../../src/api/explorer/router.js";
+import { circuitLayout } from "../../src/api/proofs/service.js";
+import { loadManifest } from "../../src/prover/compiled-model.js";
+import type { CircuitManifest } from "../../src/circuit/circuit-manifest.js";
+import { expectedPublicSignals, hashWords } from "../../src/witness/circuit-input.js";
+import { decodingStepWindows } from "../../src/witness/step-windows.js";
+
+type Poseidon = (inputs: readonly bigint[]) => bigint;
+type Check = { ok: boolean; label: string; detail: string };
+interface PageClaims {
+  recordChecks(record: unknown, layout: unknown, poseidon: Poseidon): { checks: Check[]; decoded: { label: string; value: string }[] };
+  hashWords(poseidon: Poseidon, words: readonly bigint[]): bigint;
+}
+const page = (file: string): Promise<unknown> => import(new URL(`../../src/api/explorer/page/${file}`, import.meta.url).href);
+
+describe("the explorer page's verification code", () => {
+  let poseidon: Poseidon;
+  let claims: PageClaims;
+  let spam: CircuitManifest;
+  let student: CircuitManifest;
+  const sample: number[] = new Array(1024).fill(0).map((_, i) => (i % 5 === 0 ? 1 : 0));
+  const bad = (r: { checks: Check[] }) => r.checks.filter((c) => !c.ok).map((c) => `${c.label}: ${c.detail}`);
+
+  before(async () => {
+    const { poseidonFromConstants } = (await page("poseidon.js")) as { poseidonFromConstants(c: unknown): Poseidon };
+    poseidon = poseidonFromConstants(JSON.parse(await readFile(POSEIDON_CONSTANTS, "utf8")));
+    claims = (await page("proof-claims.js")) as PageClaims;
+    [spam, student] = await Promise.all([loadManifest("artifacts/models/pg-spam"), loadManifest("artifacts/models/pg-student")]);
+  });
+
+  test("its Poseidon is circomlibjs's, for 1 to 16 inputs, and chained over many words", async () => {
+    const reference = await buildPoseidon();
+    for (const n of [1, 2, 5, 7, 16]) {
+      const inputs = Array.from({ length: n }, (_, i) => (BigInt(i + 1) * 0x9e3779b97f4a7c15n ** BigInt(i + 2)) % FIELD_PRIME);
+      assert.equal(poseidon(inputs), reference.F.toObject(reference(inputs)), `${n} inputs`);
+    }
+    const words = Array.from({ length: 40 }, (_, i) => BigInt(i) * 12345678901234567n);
+    assert.equal(claims.hashWords(poseidon, words), await hashWords(words));
+  });
+
+  test("its registry selectors are keccak of the registry's getters", async () => {
+    const source = await readFile("src/api/explorer/page/explorer.js", "utf8");
+    assert.ok(source.includes(`MODELS_SELECTOR = "${keccakText("models(bytes32)").slice(0, 10)}"`));
+    assert.ok(source.includes(`MODEL_FIELD_SELECTOR = "${keccakText("modelField(bytes32)").slice(0, 10)}"`));
+  });
+
+  async function classifyRecord(shown: { sample: number[]; nonce: string; label: number }, proven: { sample: number[]; nonce: bigint; label: number }) {
+    const signals = (await expectedPublicSignals(spam, proven.sample, proven.nonce, proven.label)).map(String);
+    return {
+      request: { kind: "inference", circuit: spam.model_id, nonce: shown.nonce, input: "text", sample: shown.sample, served: { argmax: shown.label, logits: [0, 0] } },
+      output: { label: shown.label === 1 ? "spam" : "ham", label_id: shown.label },
+      public_signals: signals,
+      steps: [],
+    };
+  }
+
+  test("a classifier record: its own signals pass; another label, sample or nonce is named", async () => {
+    const layout = circuitLayout(spam);
+    const honest = { sample, nonce: 42n, label: 0 };
+    const genuine = claims.recordChecks(await classifyRecord({ sample, nonce: "42", label: 0 }, honest), layout, poseidon);
+    assert.deepEqual(bad(genuine), []);
+    assert.ok(genuine.decoded.some((d) => d.label === "label" && d.value === "0"));
+
+    const relabeled = bad(claims.recordChecks(await classifyRecord({ sample, nonce: "42", label: 1 }, honest), layout, poseidon));
+    assert.ok(relabeled.some((r) => /^Output label: the signals carry label 0/.test(r)), relabeled.join("\n"));
+    const other = [...sample];
+    other[3] = 1;
+    const otherText = bad(claims.recordChecks(await classifyRecord({ sample: other, nonce: "42", label: 0 }, honest), layout, poseidon));
+    assert.ok(otherText.some((r) => /^Input commitment: /.test(r)), otherText.join("\n"));
+    const feature2 = [...sample];
+    [feature2[4], feature2[5]] = [2, 0];
+    assert.ok(bad(claims.recordChecks(await classifyRecord({ sample: feature2, nonce: "42", label: 0 }, honest), layout, poseidon)).some((r) => /^Input sample: .*value 4 is 2/.test(r)));
+    const plusP = bad(claims.recordChecks(await classifyRecord({ sample, nonce: (42n + FIELD_PRIME).toString(), label: 0 }, honest), layout, poseidon));
+    assert.ok(plusP.some((r) => /^Request nonce: .*not the canonical nonce/.test(r)), plusP.join("\n"));
+  });
+
+  async function generationRecord(shownTokens: number[], provenTokens: number[]) {
+    const prompt = [12, 40, 7];
+    const nonce = 99n;
+    const context = (student.packing as { context: number }).context;
+    const windows = decodingStepWindows(prompt, provenTokens, context, 0);
+    const steps = await Promise.all(
+      provenTokens.map(async (token, k) => ({ index: k, output: { choice: 0, position: k, token: shownTokens[k] }, public_signals: (await expectedPublicSignals(student, windows[k]!, nonce, token)).map(String) })),
+    );
+    return {
+      request: { kind: "generation", circuit: student.model_id, nonce: nonce.toString(), prompt_tokens: [prompt], pad_token: 0, max_tokens: 2 },
+      output: { choices: [{ index: 0, prompt_index: 0, tokens: shownTokens, text: "", finish_reason: "length" }] },
+      public_signals: null,
+      steps,
+    };
+  }
+
+  test("a completion: tokens its steps prove pass; tokens [999, 998] over proofs of [115, 44] are named", async () => {
+    const layout = circuitLayout(student);
+    assert.deepEqual(bad(claims.recordChecks(await generationRecord([115, 44], [115, 44]), layout, poseidon)), []);
+    const shown = bad(claims.recordChecks(await generationRecord([999, 998], [115, 44]), layout, poseidon));
+    assert.ok(shown.some((r) => /^Tokens of choice 0: step 0 .*(window|token)/.test(r)), shown.join("\n"));
+    const reordered = bad(claims.recordChecks(await generationRecord([44, 115], [115, 44]), layout, poseidon));
+    assert.ok(reordered.some((r) => /^Tokens of choice 0: step 0 proves token 115, the record shows 44/.test(r)), reordered.join("\n"));
+    const cut = await generationRecord([115, 44], [115, 44]);
+    cut.steps.pop();
+    assert.ok(bad(claims.recordChecks(cut, layout, poseidon)).some((r) => /shows 2 tokens; 1 steps are proven/.test(r)));
+  });
+});
