@@ -113,6 +113,7 @@ describe("explorer API: search, circuit, stats", () => {
         kind: "classify",
         constraints: manifest.constraints,
         public_signals: manifest.public_signals.map(({ name, meaning }) => ({ name, meaning })),
+        layout: { model_id_field: manifest.model_id_field, output: "argmax", classes: 2, input: { kind: "bits", size: 1024 }, packing: manifest.packing },
         signals: [{ name: "claim", value: inference.public_signals![0] }],
         decoded: { kind: "classify", label: labelId, claim: inference.public_signals![0] },
         steps: [],

@@ -8,7 +8,8 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { buildPoseidon } from "circomlibjs";
-import { id as keccakText } from "ethers";
+import { id as keccakText, keccak256, toUtf8Bytes } from "ethers";
+import { HASHED_NONCE_BITS, REQUEST_DOMAIN, randomSalt, requestNonce, textContentHash } from "../../src/core/request-binding.js";
 import { FIELD_PRIME } from "../../src/circuit/r1cs.js";
 import { POSEIDON_CONSTANTS } from "../../src/api/explorer/router.js";
 import { circuitLayout } from "../../src/api/proofs/service.js";
@@ -20,7 +21,9 @@ import { decodingStepWindows } from "../../src/witness/step-windows.js";
 type Poseidon = (inputs: readonly bigint[]) => bigint;
 type Check = { ok: boolean; label: string; detail: string };
 interface PageClaims {
-  recordChecks(record: unknown, layout: unknown, poseidon: Poseidon): { checks: Check[]; decoded: { label: string; value: string }[] };
+  recordChecks(record: unknown, layout: unknown, poseidon: Poseidon): { checks: Check[]; decoded: { label: string; value: string }[]; bound?: boolean };
+  requestNonce(contentHash: string, salt: string, bits: number): string;
+  REQUEST_DOMAIN: string;
   hashWords(poseidon: Poseidon, words: readonly bigint[]): bigint;
 }
 const page = (file: string): Promise<unknown> => import(new URL(`../../src/api/explorer/page/${file}`, import.meta.url).href);
@@ -50,6 +53,17 @@ describe("the explorer page's verification code", () => {
     assert.equal(claims.hashWords(poseidon, words), await hashWords(words));
   });
 
+  test("its keccak is ethers', at every padding boundary, and its request nonce is request-binding.ts's", async () => {
+    const { keccak256: pageKeccak } = (await page("keccak.js")) as { keccak256(bytes: Uint8Array): string };
+    for (const n of [0, 1, 31, 32, 135, 136, 137, 272, 300]) {
+      const bytes = toUtf8Bytes("ab".repeat(n).slice(0, n));
+      assert.equal(pageKeccak(bytes), keccak256(bytes), `${n} bytes`);
+    }
+    assert.equal(claims.REQUEST_DOMAIN, REQUEST_DOMAIN);
+    const salt = randomSalt();
+    for (const bits of [HASHED_NONCE_BITS, 109]) assert.equal(claims.requestNonce(textContentHash("hello"), salt, bits), requestNonce(textContentHash("hello"), salt, bits).toString());
+  });
+
   test("its registry selectors are keccak of the registry's getters", async () => {
     const source = await readFile("src/api/explorer/page/explorer.js", "utf8");
     assert.ok(source.includes(`MODELS_SELECTOR = "${keccakText("models(bytes32)").slice(0, 10)}"`));
@@ -77,11 +91,24 @@ describe("the explorer page's verification code", () => {
     assert.ok(relabeled.some((r) => /^Output label: the signals carry label 0/.test(r)), relabeled.join("\n"));
     const other = [...sample];
     other[3] = 1;
-    const otherText = bad(claims.recordChecks(await classifyRecord({ sample: other, nonce: "42", label: 0 }, honest), layout, poseidon));
-    assert.ok(otherText.some((r) => /^Input commitment: /.test(r)), otherText.join("\n"));
+    const otherSample = bad(claims.recordChecks(await classifyRecord({ sample: other, nonce: "42", label: 0 }, honest), layout, poseidon));
+    assert.ok(otherSample.some((r) => /^Input commitment: /.test(r)), otherSample.join("\n"));
     const feature2 = [...sample];
     [feature2[4], feature2[5]] = [2, 0];
     assert.ok(bad(claims.recordChecks(await classifyRecord({ sample: feature2, nonce: "42", label: 0 }, honest), layout, poseidon)).some((r) => /^Input sample: .*value 4 is 2/.test(r)));
+    const receipt = { ...(await classifyRecord({ sample, nonce: "42", label: 0 }, honest)), chain: { input_commitment: "12345" } };
+    assert.ok(bad(claims.recordChecks(receipt, layout, poseidon)).some((r) => /^On-chain input commitment: the receipt shows 12345/.test(r)));
+    // a record naming its content hash and salt: the nonce and the text are both recomputed
+    const salt = randomSalt();
+    const boundNonce = requestNonce(textContentHash("text"), salt, HASHED_NONCE_BITS);
+    const boundRecord = await classifyRecord({ sample, nonce: boundNonce.toString(), label: 0 }, { sample, nonce: boundNonce, label: 0 });
+    const bound = claims.recordChecks({ ...boundRecord, request: { ...boundRecord.request, content_hash: textContentHash("text"), salt } }, layout, poseidon);
+    assert.deepEqual(bad(bound), []);
+    assert.equal(bound.bound, true);
+    const otherText = { ...boundRecord, request: { ...boundRecord.request, input: "another text", content_hash: textContentHash("text"), salt } };
+    assert.ok(bad(claims.recordChecks(otherText, layout, poseidon)).some((r) => /^Request content: the content hash is not keccak of the text shown/.test(r)));
+    const otherSalt = { ...boundRecord, request: { ...boundRecord.request, content_hash: textContentHash("text"), salt: randomSalt() } };
+    assert.ok(bad(claims.recordChecks(otherSalt, layout, poseidon)).some((r) => /^Request binding: the nonce is not keccak/.test(r)));
     const plusP = bad(claims.recordChecks(await classifyRecord({ sample, nonce: (42n + FIELD_PRIME).toString(), label: 0 }, honest), layout, poseidon));
     assert.ok(plusP.some((r) => /^Request nonce: .*not the canonical nonce/.test(r)), plusP.join("\n"));
   });

@@ -905,8 +905,9 @@ async function verifyInBrowser(p, steps, options, view) {
     for (const d of claims.decoded) decoded.append(fact(d.label, h("span", { class: "mono", text: d.value })));
     trusted("This page's code and the Poseidon constants: they come from this server (check offline with proofgate verify or snarkjs to rely on nothing here).");
     trusted("The circuit's layout (how signals pack the input and output); a wrong one cannot make a mismatched record agree with a valid proof's signals.");
+    if (!claims.bound) trusted("That the nonce is fresh and answers this request: the record names no content hash and salt to recompute it from.");
     if (p.request?.kind === "generation") trusted("The prompt's text and the generated text: they are what the tokenizer makes of the token ids checked here.");
-    else if (typeof p.request?.input === "string") trusted("That the sample is what the model's featurizer makes of the text shown: the features are checked, the text is not.");
+    else if (typeof p.request?.input === "string") trusted(`That the sample is what the model's featurizer makes of the text shown: the features are checked${claims.bound ? ", and the text's bytes against the nonce" : ""}, the featurizing is not.`);
     if (p.chain) trusted("The on-chain record (transaction, block, gas): read from the server; look the transaction up on a node of your own.");
   } catch (err) {
     fail("Verification", err?.message ?? String(err));

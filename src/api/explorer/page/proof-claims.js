@@ -4,7 +4,12 @@
 // (nonce, sample, label, logits, tokens per step) must be the canonical one the signals carry.
 // Plain functions of JSON, so node tests run them too.
 
+import { hexToBytes, keccak256, word } from "./keccak.js";
+
 const HASHED_NONCE_BITS = 248;
+/** keccak256("proofgate.request.v1"): REQUEST_DOMAIN of src/core/request-binding.ts. */
+export const REQUEST_DOMAIN = "0x96e6860449536aea3e7f304b88b6b743955a297bde04d3a4824d1e82f7bbcd57";
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
 /** Bits of a canonical nonce: the state's nonce slot, or 248 for a hashed one. */
@@ -102,6 +107,39 @@ export function stepWindows(prompt, generated, context, pad) {
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
+/** requestNonce of src/core/request-binding.ts: the top `bits` bits of keccak(REQUEST_DOMAIN, contentHash, salt). */
+export function requestNonce(contentHash, salt, bits) {
+  const hash = keccak256(hexToBytes(REQUEST_DOMAIN.slice(2) + contentHash.slice(2) + salt.slice(2)));
+  return (BigInt(hash) >> BigInt(256 - bits)).toString();
+}
+
+/** What a request's content hash should be, when the page holds that content: a text's bytes, or a tensor model's sample. */
+function shownContentHash(layout, request) {
+  if (request.kind !== "inference") return null;
+  if (typeof request.input === "string") return { what: "the text shown", hash: keccak256(new TextEncoder().encode(request.input)) };
+  if (layout.packing.kind === "tensor" && Array.isArray(request.sample)) {
+    return { what: "the sample shown", hash: keccak256(hexToBytes(word(32) + word(request.sample.length) + request.sample.map(word).join(""))) };
+  }
+  return null;
+}
+
+/** A request that names its content hash and salt: the nonce must be theirs, and the content the one shown. */
+function bindingChecks(layout, request, check) {
+  if (request.content_hash === undefined && request.salt === undefined) return false;
+  if (!BYTES32.test(request.content_hash ?? "") || !BYTES32.test(request.salt ?? "")) {
+    check(false, "Request binding", "the record's content_hash or salt is not a 32-byte hex string");
+    return true;
+  }
+  const nonce = requestNonce(request.content_hash, request.salt, nonceBits(layout));
+  check(nonce === request.nonce, "Request binding", nonce === request.nonce ? "the nonce is keccak(content hash, salt), recomputed here" : "the nonce is not keccak(content hash, salt): the proof answers another request");
+  const content = shownContentHash(layout, request);
+  if (content) {
+    const ok = content.hash === request.content_hash.toLowerCase();
+    check(ok, "Request content", ok ? `the content hash is keccak of ${content.what}` : `the content hash is not keccak of ${content.what}`);
+  }
+  return true;
+}
+
 /**
  * Every check of a record's shown values against its signals: { checks: [{ ok, label, detail }],
  * decoded: [{ label, value }] }. ok is true or false; the record is valid only when all are true.
@@ -114,16 +152,22 @@ export function recordChecks(record, layout, poseidon) {
   const nonceWhy = nonceReason(layout, request.nonce);
   check(nonceWhy === null, "Request nonce", nonceWhy ? `the record's nonce ${nonceWhy}: not the canonical nonce` : `${request.nonce}, canonical (below 2^${nonceBits(layout)})`);
   if (nonceWhy) return { checks, decoded };
-  if (request.kind === "generation") generationChecks(record, layout, check, decoded);
-  else inferenceChecks(record, layout, poseidon, check, decoded);
-  return { checks, decoded };
+  const bound = bindingChecks(layout, request, check);
+  // what the registry may record this proof under: the input commitment, or a trace's first state
+  const recordedUnder = request.kind === "generation" ? generationChecks(record, layout, check, decoded) : inferenceChecks(record, layout, poseidon, check, decoded);
+  const shown = record.chain?.input_commitment;
+  if (typeof shown === "string" && recordedUnder) {
+    const ok = recordedUnder.includes(shown);
+    check(ok, "On-chain input commitment", ok ? "the receipt's commitment is the proof's" : `the receipt shows ${shown.slice(0, 16)}…, not what the proof's signals commit to`);
+  }
+  return { checks, decoded, bound };
 }
 
 function inferenceChecks(record, layout, poseidon, check, decoded) {
   const request = record.request;
   const sampleWhy = sampleReason(layout, request.sample);
   check(sampleWhy === null, "Input sample", sampleWhy ? `the record's sample ${sampleWhy}` : `${request.sample.length} values, each within the model's input domain`);
-  if (sampleWhy || !Array.isArray(record.public_signals)) return;
+  if (sampleWhy || !Array.isArray(record.public_signals)) return null;
   const d = decodeSignals(layout, record.public_signals);
   const served = request.served ?? {};
   if (d.kind === "token-step") {
@@ -135,7 +179,7 @@ function inferenceChecks(record, layout, poseidon, check, decoded) {
     check(shown.length > 0 && bad === undefined, "Next token", bad === undefined ? `${d.next_token}, as the record shows` : `the signals carry ${d.next_token}, the record shows ${bad}`);
     const states = stepStates(layout, request.sample, request.nonce, d.next_token);
     check(same(states, record.public_signals.map(String)), "State encoding", same(states, record.public_signals.map(String)) ? "both states recomputed here from the window, nonce and token" : "the states are not the canonical packing of the window, nonce and token");
-    return;
+    return [String(record.public_signals[0])];
   }
   const recomputed = inputCommitment(poseidon, layout, request.sample, request.nonce);
   if (d.kind === "classify") {
@@ -149,11 +193,12 @@ function inferenceChecks(record, layout, poseidon, check, decoded) {
     const bad = shown.find(([, v]) => v !== d.label);
     const name = record.output?.label !== undefined ? ` (${record.output.label})` : "";
     check(shown.length > 0 && bad === undefined && d.label < layout.classes, "Output label", bad === undefined ? `${d.label}${name}, as the record shows` : `the signals carry label ${d.label}, the record's ${bad[0]} is ${bad[1]}${name}`);
-    return;
+    return [d.commitment];
   }
   decoded.push({ label: "outputs", value: `[${d.outputs.join(", ")}]` }, { label: "input commitment", value: d.commitment });
   check(recomputed.toString() === d.commitment, "Input commitment", recomputed.toString() === d.commitment ? "recomputed here with Poseidon from the shown sample and nonce: equal" : "Poseidon of the shown sample and nonce is not the proof's commitment");
   check(same(d.outputs, served.logits), "Outputs", same(d.outputs, served.logits) ? "the signals carry the record's logits" : `the signals carry [${d.outputs.join(", ")}], the record shows ${JSON.stringify(served.logits)}`);
+  return [d.commitment];
 }
 
 function generationChecks(record, layout, check, decoded) {
@@ -161,6 +206,7 @@ function generationChecks(record, layout, check, decoded) {
   const choices = record.output?.choices ?? [];
   const steps = record.steps ?? [];
   const claimed = new Set();
+  const firstStates = [];
   for (const choice of choices) {
     const label = `Tokens of choice ${choice.index}`;
     const prompt = request.prompt_tokens?.[choice.prompt_index ?? 0];
@@ -176,6 +222,7 @@ function generationChecks(record, layout, check, decoded) {
       check(false, label, `the record shows ${tokens.length} tokens; ${mine.length} steps are proven`);
       continue;
     }
+    if (mine[0]?.public_signals) firstStates.push(String(mine[0].public_signals[0]));
     const windows = stepWindows(prompt, tokens, layout.packing.context, request.pad_token);
     const proven = [];
     let why = null;
@@ -195,4 +242,5 @@ function generationChecks(record, layout, check, decoded) {
   const stray = steps.filter((st) => !claimed.has(st));
   if (stray.length) check(false, "Steps", `${stray.length} step${stray.length === 1 ? "" : "s"} belong to no choice shown`);
   decoded.push({ label: "nonce", value: request.nonce });
+  return firstStates;
 }
