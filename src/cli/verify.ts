@@ -28,7 +28,9 @@ export const verifyVerb: Verb = {
   path: ["verify"],
   usage: "verify <proof.json> [--model <dir>]",
   description:
-    "Verifies a proof file against its model's verification key (found by model id among the served models, or given with --model): the Groth16 proof, the file's vkey_hash against the key's, and every claim (input, nonce, output) against what the public signals say. Exit 0 if valid, 1 if not, with a one-line reason; a valid verdict names the vkey hash it was checked under.",
+    "Verifies a proof file against its model's verification key (found by model id among the served models, or given with --model): " +
+    "the Groth16 proof, the file's vkey_hash against the key's, and every claim (input, nonce, output) against what the public signals say. " +
+    "Exit 0 if valid, 1 if not, with a one-line reason; a valid verdict names the vkey hash it was checked under.",
   options: { model: { type: "string", description: "compiled model directory holding the verification key" } },
   async run({ positionals, values }) {
     if (positionals.length !== 1) throw new UsageError("expects exactly one <proof.json>");

@@ -35,8 +35,12 @@ export async function verifyProof(manifest: CircuitManifest, vkey: Record<string
   if (file.vkey_hash !== manifest.vkey_hash) return invalid(`vkey_hash: the file names key ${file.vkey_hash}, the model's key is ${manifest.vkey_hash}`);
   if (vkeyHash(vkey) !== manifest.vkey_hash) return invalid("verification key does not match the model's vkey_hash");
   if (file.kind !== manifest.kind) return invalid(`kind: the file says ${file.kind}, the circuit is ${manifest.kind}`);
-  if (file.public_signals.length !== manifest.public_signals.length) return invalid(`${file.public_signals.length} public signals; the circuit has ${manifest.public_signals.length}`);
-  if (!file.public_signals.every((s) => typeof s === "string" && DECIMAL.test(s) && BigInt(s) < FIELD_PRIME)) return invalid("public signals are not field elements in decimal");
+  if (file.public_signals.length !== manifest.public_signals.length) {
+    return invalid(`${file.public_signals.length} public signals; the circuit has ${manifest.public_signals.length}`);
+  }
+  if (!file.public_signals.every((s) => typeof s === "string" && DECIMAL.test(s) && BigInt(s) < FIELD_PRIME)) {
+    return invalid("public signals are not field elements in decimal");
+  }
   const signals = file.public_signals.map((s) => BigInt(s));
   // snarkjs throws on malformed proof points; that is an invalid proof, not an error
   await sharedBn128();
@@ -78,14 +82,19 @@ async function misstatedClaim(manifest: CircuitManifest, file: ProofFile, signal
   const differs = expected.findIndex((e, i) => e !== signals[i]);
   if (differs >= 0) {
     const name = manifest.public_signals[differs]?.name ?? `signal ${differs}`;
-    return decoded.kind === "token-step" ? `${name}: not the state of the file's input, nonce and output` : `${name}: the input commitment is not Poseidon(model, nonce, input) of the file's input and nonce`;
+    return decoded.kind === "token-step"
+      ? `${name}: not the state of the file's input, nonce and output`
+      : `${name}: the input commitment is not Poseidon(model, nonce, input) of the file's input and nonce`;
   }
   if (file.request !== undefined) return requestBinding(manifest, file, nonce, bits);
   return null;
 }
 
 function outputDomain(manifest: CircuitManifest, output: unknown): string | null {
-  if (manifest.output === "argmax") return Number.isInteger(output) && (output as number) >= 0 && (output as number) < manifest.classes ? null : `${JSON.stringify(output)} is not a class index in [0, ${manifest.classes})`;
+  if (manifest.output === "argmax") {
+    const index = output as number;
+    return Number.isInteger(index) && index >= 0 && index < manifest.classes ? null : `${JSON.stringify(output)} is not a class index in [0, ${manifest.classes})`;
+  }
   if (!Array.isArray(output) || output.length !== manifest.classes || !output.every(Number.isInteger)) return `not ${manifest.classes} integer logits`;
   return null;
 }

@@ -162,6 +162,7 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     assert.equal(await verify(), "valid");
     const independent = await page.locator("#verify-checks li.ok").allTextContents();
     assert.ok(independent.some((c) => /^✓Key on-chain.*registers this key/.test(c)), independent.join("\n"));
+    assert.ok(independent.some((c) => /^✓Proof on-chain.*the registry's verifier accepts the proof/.test(c)), independent.join("\n"));
     assert.ok(independent.some((c) => /^✓Key you expect/.test(c)), independent.join("\n"));
     await shot("proof-inference");
   });

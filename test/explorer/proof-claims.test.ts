@@ -8,7 +8,7 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { buildPoseidon } from "circomlibjs";
-import { id as keccakText, keccak256, toUtf8Bytes } from "ethers";
+import { Interface, keccak256, toUtf8Bytes } from "ethers";
 import { HASHED_NONCE_BITS, REQUEST_DOMAIN, randomSalt, requestNonce, textContentHash } from "../../src/core/request-binding.js";
 import { FIELD_PRIME } from "../../src/circuit/r1cs.js";
 import { POSEIDON_CONSTANTS } from "../../src/api/explorer/router.js";
@@ -64,10 +64,15 @@ describe("the explorer page's verification code", () => {
     for (const bits of [HASHED_NONCE_BITS, 109]) assert.equal(claims.requestNonce(textContentHash("hello"), salt, bits), requestNonce(textContentHash("hello"), salt, bits).toString());
   });
 
-  test("its registry selectors are keccak of the registry's getters", async () => {
-    const source = await readFile("src/api/explorer/page/explorer.js", "utf8");
-    assert.ok(source.includes(`MODELS_SELECTOR = "${keccakText("models(bytes32)").slice(0, 10)}"`));
-    assert.ok(source.includes(`MODEL_FIELD_SELECTOR = "${keccakText("modelField(bytes32)").slice(0, 10)}"`));
+  test("its registry calls are encoded as ethers encodes them", async () => {
+    const calls = (await page("registry-call.js")) as { encodeVerify(k: string, p: unknown, s: string[]): string; encodeModels(k: string): string; encodeModelField(k: string): string };
+    const registry = new Interface(["function models(bytes32) view returns (address, uint8, uint8, uint8, uint16, bytes4)", "function modelField(bytes32) view returns (uint256)", "function verify(bytes32, uint256[8], uint256[]) view returns (bool)"]);
+    const key = `0x${spam.vkey_hash}`;
+    const proof = { pi_a: ["1", "2", "1"], pi_b: [["3", "4"], ["5", "6"], ["1", "0"]], pi_c: ["7", "8", "1"] };
+    const signals = ["9", (FIELD_PRIME - 1n).toString()];
+    assert.equal(calls.encodeModels(spam.vkey_hash), registry.encodeFunctionData("models", [key]));
+    assert.equal(calls.encodeModelField(key), registry.encodeFunctionData("modelField", [key]));
+    assert.equal(calls.encodeVerify(key, proof, signals), registry.encodeFunctionData("verify", [key, [1, 2, 4, 3, 6, 5, 7, 8], signals]));
   });
 
   async function classifyRecord(shown: { sample: number[]; nonce: string; label: number }, proven: { sample: number[]; nonce: bigint; label: number }) {

@@ -3,6 +3,7 @@
 
 import { poseidonFromConstants } from "./poseidon.js";
 import { recordChecks } from "./proof-claims.js";
+import { registryEntry, registryVerifies } from "./registry-call.js";
 
 const API = "/v1";
 const KEY_STORAGE = "proofgate.apiKey";
@@ -778,26 +779,6 @@ async function gatewayChain() {
 }
 
 const KIND_CODES = { "token-step": 1, classify: 2, tensor: 3 };
-/** keccak256("models(bytes32)") and keccak256("modelField(bytes32)"), first 4 bytes (test/explorer/proof-claims.test.ts checks them). */
-const MODELS_SELECTOR = "0xe236f46b";
-const MODEL_FIELD_SELECTOR = "0xd18a30d7";
-
-async function rpc(url, method, params) {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }), cache: "no-store" });
-  const body = await res.json().catch(() => null);
-  if (!res.ok || !body || body.error) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
-  return body.result;
-}
-
-/** The registry's entry for a key: InferenceRegistry.models(key) and modelField(key), by eth_call. */
-async function registryEntry(url, registry, keyHash) {
-  const key = keyHash.replace(/^0x/, "").padStart(64, "0");
-  const call = (selector) => rpc(url, "eth_call", [{ to: registry, data: `${selector}${key}` }, "latest"]);
-  const [chainId, models, field] = await Promise.all([rpc(url, "eth_chainId", []), call(MODELS_SELECTOR), call(MODEL_FIELD_SELECTOR)]);
-  const word = (hex, i) => BigInt(`0x${hex.slice(2 + 64 * i, 2 + 64 * (i + 1)) || "0"}`);
-  if (typeof models !== "string" || models.length < 2 + 64 * 2) throw new Error(`the registry at ${registry} answered ${String(models).slice(0, 20)}: not an InferenceRegistry`);
-  return { chainId: BigInt(chainId).toString(), verifier: `0x${models.slice(2 + 24, 2 + 64)}`, kind: Number(word(models, 1)), signals: Number(word(models, 2)), field: BigInt(field).toString() };
-}
 
 function verifyCard(p, steps) {
   const result = h("div", { id: "verify-result", class: "verdict", dataset: { state: "idle" } });
@@ -945,7 +926,15 @@ async function checkKey(p, vkey, circuit, options, { add, fail, trusted }) {
       if (entry.kind === 0) fail("Key on-chain", `${where} has no model under key ${hash.slice(0, 16)}…`);
       else if (entry.kind !== KIND_CODES[circuit.kind]) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… as kind ${entry.kind}, not a ${circuit.kind} circuit`);
       else if (entry.field !== fieldOfCircuit) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… for another model (field ${entry.field.slice(0, 12)}…)`);
-      else add(true, "Key on-chain", `${where} registers this key for circuit ${p.request.circuit.slice(0, 12)}…, verifier ${entry.verifier}`);
+      else {
+        add(true, "Key on-chain", `${where} registers this key for circuit ${p.request.circuit.slice(0, 12)}…, verifier ${entry.verifier}`);
+        // and the chain's own verifier (its key, not the one this page was given) accepts every proof
+        const proofs = p.steps?.length ? p.steps.map((st) => [st.proof, st.public_signals]) : [[p.proof, p.public_signals]];
+        let rejected = 0;
+        for (const [proof, signals] of proofs) if (!(await registryVerifies(options.rpcUrl, registry, hash, proof, signals).catch(() => false))) rejected++;
+        if (rejected === 0) add(true, "Proof on-chain", `the registry's verifier accepts ${proofs.length === 1 ? "the proof" : `all ${proofs.length} proofs`} (eth_call, nothing sent)`);
+        else fail("Proof on-chain", `the registry's verifier rejects ${rejected} of ${proofs.length} proof${proofs.length === 1 ? "" : "s"}`);
+      }
     } catch (err) {
       fail("Key on-chain", `could not read the registry: ${err?.message ?? String(err)}`);
     }
