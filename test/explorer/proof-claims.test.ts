@@ -137,7 +137,9 @@ describe("the explorer page's verification code", () => {
   test("a completion: tokens its steps prove pass; tokens [999, 998] over proofs of [115, 44] are named", async () => {
     const layout = circuitLayout(student);
     assert.deepEqual(bad(claims.recordChecks(await generationRecord([115, 44], [115, 44]), layout, poseidon)), []);
-    const shown = bad(claims.recordChecks(await generationRecord([999, 998], [115, 44]), layout, poseidon));
+    const lying = claims.recordChecks(await generationRecord([999, 998], [115, 44]), layout, poseidon);
+    assert.ok(lying.decoded.some((d) => d.label === "choice 0 tokens" && d.value === "[115, 44]"), "the page shows what the steps prove");
+    const shown = bad(lying);
     assert.ok(shown.some((r) => /^Tokens of choice 0: step 0 .*(window|token)/.test(r)), shown.join("\n"));
     const reordered = bad(claims.recordChecks(await generationRecord([44, 115], [115, 44]), layout, poseidon));
     assert.ok(reordered.some((r) => /^Tokens of choice 0: step 0 proves token 115, the record shows 44/.test(r)), reordered.join("\n"));

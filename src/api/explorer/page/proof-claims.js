@@ -227,9 +227,11 @@ function generationChecks(record, layout, check, decoded) {
     const proven = [];
     let why = null;
     mine.forEach((st, k) => {
-      if (why || !Array.isArray(st.public_signals)) return (why ??= `step ${st.index} has no signals`);
+      if (!Array.isArray(st.public_signals)) return (why ??= `step ${st.index} has no signals`);
       const d = decodeSignals(layout, st.public_signals);
       proven.push(d.next_token);
+      // every step's token is shown decoded; the first difference is the one named
+      if (why) return;
       if (st.output?.position !== k) why = `step ${st.index} is at position ${st.output?.position}, not ${k}`;
       else if (d.nonce !== request.nonce) why = `step ${st.index} carries nonce ${d.nonce}, the record's is ${request.nonce}`;
       else if (!same(d.context, windows[k])) why = `step ${st.index} starts from the window [${d.context.join(", ")}], not the prompt and tokens shown`;
