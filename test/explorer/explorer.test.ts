@@ -11,6 +11,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { chromium, type Browser, type Page } from "playwright-core";
 import * as snarkjs from "snarkjs";
 import { vkeyHash } from "../../src/circuit/compile.js";
@@ -19,7 +20,8 @@ import { newId } from "../../src/core/ids.js";
 import { newProofRecord, type ProofRecord, type WireProof } from "../../src/core/proof-record.js";
 import { spamFeatures } from "../../src/model/spam-features.js";
 import { loadCompiledModel } from "../../src/prover/compiled-model.js";
-import { prove } from "../../src/prover/prove.js";
+import { prove, type ProofFile } from "../../src/prover/prove.js";
+import { verifyProof } from "../../src/prover/verify.js";
 import { postJson, startChainGateway, type ChainGateway } from "../chain/gateway-chain.fixture.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -164,6 +166,11 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     assert.ok(independent.some((c) => /^✓Key on-chain.*registers this key/.test(c)), independent.join("\n"));
     assert.ok(independent.some((c) => /^✓Proof on-chain.*the registry's verifier accepts the proof/.test(c)), independent.join("\n"));
     assert.ok(independent.some((c) => /^✓Key you expect/.test(c)), independent.join("\n"));
+    // the download is a proof file `proofgate verify` checks, claims and all
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-proof")]);
+    const file = JSON.parse(await readFile((await download.path())!, "utf8")) as ProofFile;
+    const spam = await loadCompiledModel("artifacts/models/pg-spam");
+    assert.deepEqual(await verifyProof(spam.manifest, spam.vkey, file), { valid: true, reason: `valid under vkey_hash ${record.vkeyHash} (model ${spam.manifest.model_id}): {"label":${record.output && (record.output as { label_id: number }).label_id}}` });
     await shot("proof-inference");
   });
 

@@ -487,7 +487,7 @@ function renderProof(p, circuit) {
     card("Model and verification key", modelFacts(p, circuit)),
     card("Trusted setup", setupSlot(p.model, "setup")),
     card("On-chain record", onChain(p)),
-    card("Downloads", downloads(p, steps)),
+    card("Downloads", downloads(p, steps, circuit)),
   );
 }
 
@@ -712,11 +712,22 @@ function downloadJson(name, value) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function downloads(p, steps) {
+/** A single inference as `proofgate verify` reads it (src/prover/prove.ts's ProofFile), so it can be checked offline, claims and all. */
+function verifiableFile(p, circuit) {
+  const r = p.request ?? {};
+  const output = circuit.layout.output === "logits" ? r.served?.logits : r.served?.argmax;
+  const binding = r.content_hash !== undefined && r.salt !== undefined ? { request: { content_hash: r.content_hash, salt: r.salt } } : {};
+  return { object: "proofgate.proof", model_id: r.circuit, vkey_hash: p.vkey_hash, kind: circuit.kind, input: r.sample, nonce: r.nonce, output, public_signals: p.public_signals, proof: p.proof, ...binding };
+}
+
+function downloads(p, steps, circuit) {
   const status = h("span", { class: "muted" });
+  const single = steps.length === 0 && circuit?.layout && p.request?.kind === "inference";
   const proofFile = steps.length
     ? { id: p.id, model: p.model, vkey_hash: p.vkey_hash, steps: steps.map((st) => ({ index: st.index, output: st.output, public_signals: st.public_signals, proof: st.proof })) }
-    : { id: p.id, model: p.model, vkey_hash: p.vkey_hash, public_signals: p.public_signals, proof: p.proof };
+    : single
+      ? verifiableFile(p, circuit)
+      : { id: p.id, model: p.model, vkey_hash: p.vkey_hash, public_signals: p.public_signals, proof: p.proof };
   return h(
     "div",
     { class: "downloads" },
@@ -738,7 +749,13 @@ function downloads(p, steps) {
       "Verification key (.json)",
     ),
     status,
-    h("p", { class: "muted small" }, "Check them offline: ", h("code", { text: "snarkjs groth16 verify vkey.json public.json proof.json" })),
+    h(
+      "p",
+      { class: "muted small" },
+      "Check them offline: ",
+      single ? [h("code", { text: `proofgate verify ${p.id}.proof.json` }), " (the proof and every claim in the file), or "] : null,
+      h("code", { text: "snarkjs groth16 verify vkey.json public.json proof.json" }),
+    ),
   );
 }
 

@@ -131,7 +131,7 @@ function bindingChecks(layout, request, check) {
     return true;
   }
   const nonce = requestNonce(request.content_hash, request.salt, nonceBits(layout));
-  check(nonce === request.nonce, "Request binding", nonce === request.nonce ? "the nonce is keccak(content hash, salt), recomputed here" : "the nonce is not keccak(content hash, salt): the proof answers another request");
+  check(nonce === request.nonce, "Request binding", "the nonce is keccak(content hash, salt), recomputed here", "the nonce is not keccak(content hash, salt): the proof answers another request");
   const content = shownContentHash(layout, request);
   if (content) {
     const ok = content.hash === request.content_hash.toLowerCase();
@@ -147,7 +147,8 @@ function bindingChecks(layout, request, check) {
 export function recordChecks(record, layout, poseidon) {
   const checks = [];
   const decoded = [];
-  const check = (ok, label, detail) => checks.push({ ok, label, detail });
+  // the detail says what held, or (when a second one is given) what did not
+  const check = (ok, label, detail, otherwise = detail) => checks.push({ ok, label, detail: ok ? detail : otherwise });
   const request = record.request ?? {};
   const nonceWhy = nonceReason(layout, request.nonce);
   check(nonceWhy === null, "Request nonce", nonceWhy ? `the record's nonce ${nonceWhy}: not the canonical nonce` : `${request.nonce}, canonical (below 2^${nonceBits(layout)})`);
@@ -173,31 +174,37 @@ function inferenceChecks(record, layout, poseidon, check, decoded) {
   if (d.kind === "token-step") {
     decoded.push({ label: "context", value: `[${d.context.join(", ")}]` }, { label: "next token", value: String(d.next_token) }, { label: "nonce", value: d.nonce });
     check(d.nonce === request.nonce, "Nonce in the signals", d.nonce === request.nonce ? "equals the record's" : `the signals carry ${d.nonce}, the record shows ${request.nonce}`);
-    check(same(d.context, request.sample), "Context tokens", same(d.context, request.sample) ? "the signals carry the record's window" : `the signals carry [${d.context.join(", ")}], the record shows [${request.sample.join(", ")}]`);
+    const context = `the signals carry [${d.context.join(", ")}], the record shows [${request.sample.join(", ")}]`;
+    check(same(d.context, request.sample), "Context tokens", "the signals carry the record's window", context);
     const shown = [served.argmax, record.output?.next_token?.id].filter((v) => v !== undefined);
     const bad = shown.find((v) => v !== d.next_token);
     check(shown.length > 0 && bad === undefined, "Next token", bad === undefined ? `${d.next_token}, as the record shows` : `the signals carry ${d.next_token}, the record shows ${bad}`);
     const states = stepStates(layout, request.sample, request.nonce, d.next_token);
-    check(same(states, record.public_signals.map(String)), "State encoding", same(states, record.public_signals.map(String)) ? "both states recomputed here from the window, nonce and token" : "the states are not the canonical packing of the window, nonce and token");
+    const canonical = same(states, record.public_signals.map(String));
+    check(canonical, "State encoding", "both states recomputed here from the window, nonce and token", "the states are not the canonical packing of the window, nonce and token");
     return [String(record.public_signals[0])];
   }
   const recomputed = inputCommitment(poseidon, layout, request.sample, request.nonce);
   if (d.kind === "classify") {
     const mine = ((recomputed >> BigInt(layout.packing.valueBits)) << BigInt(layout.packing.valueBits)).toString();
     decoded.push({ label: "label", value: String(d.label) }, { label: "input commitment", value: d.commitment });
-    check(mine === d.commitment, "Input commitment", mine === d.commitment ? "recomputed here with Poseidon from the shown sample and nonce: equal" : "Poseidon of the shown sample and nonce is not the proof's commitment: the proof is of another input or nonce");
+    const otherInput = "Poseidon of the shown sample and nonce is not the proof's commitment: the proof is of another input or nonce";
+    check(mine === d.commitment, "Input commitment", "recomputed here with Poseidon from the shown sample and nonce: equal", otherInput);
     const shown = [
       ["served label", served.argmax],
       ["output label_id", record.output?.label_id],
     ].filter(([, v]) => v !== undefined);
     const bad = shown.find(([, v]) => v !== d.label);
     const name = record.output?.label !== undefined ? ` (${record.output.label})` : "";
-    check(shown.length > 0 && bad === undefined && d.label < layout.classes, "Output label", bad === undefined ? `${d.label}${name}, as the record shows` : `the signals carry label ${d.label}, the record's ${bad[0]} is ${bad[1]}${name}`);
+    const labelOk = shown.length > 0 && bad === undefined && d.label < layout.classes;
+    check(labelOk, "Output label", `${d.label}${name}, as the record shows`, bad ? `the signals carry label ${d.label}, the record's ${bad[0]} is ${bad[1]}${name}` : `label ${d.label} is not one the record shows`);
     return [d.commitment];
   }
   decoded.push({ label: "outputs", value: `[${d.outputs.join(", ")}]` }, { label: "input commitment", value: d.commitment });
-  check(recomputed.toString() === d.commitment, "Input commitment", recomputed.toString() === d.commitment ? "recomputed here with Poseidon from the shown sample and nonce: equal" : "Poseidon of the shown sample and nonce is not the proof's commitment");
-  check(same(d.outputs, served.logits), "Outputs", same(d.outputs, served.logits) ? "the signals carry the record's logits" : `the signals carry [${d.outputs.join(", ")}], the record shows ${JSON.stringify(served.logits)}`);
+  const otherInput = "Poseidon of the shown sample and nonce is not the proof's commitment: the proof is of another input or nonce";
+  check(recomputed.toString() === d.commitment, "Input commitment", "recomputed here with Poseidon from the shown sample and nonce: equal", otherInput);
+  const outputs = `the signals carry [${d.outputs.join(", ")}], the record shows ${JSON.stringify(served.logits)}`;
+  check(same(d.outputs, served.logits), "Outputs", "the signals carry the record's logits", outputs);
   return [d.commitment];
 }
 
@@ -236,7 +243,9 @@ function generationChecks(record, layout, check, decoded) {
       else if (d.nonce !== request.nonce) why = `step ${st.index} carries nonce ${d.nonce}, the record's is ${request.nonce}`;
       else if (!same(d.context, windows[k])) why = `step ${st.index} starts from the window [${d.context.join(", ")}], not the prompt and tokens shown`;
       else if (d.next_token !== tokens[k] || d.next_token !== st.output?.token) why = `step ${st.index} proves token ${d.next_token}, the record shows ${tokens[k]}`;
-      else if (!same(stepStates(layout, windows[k], request.nonce, d.next_token), st.public_signals.map(String))) why = `step ${st.index}'s states are not the canonical packing of its window, nonce and token`;
+      else if (!same(stepStates(layout, windows[k], request.nonce, d.next_token), st.public_signals.map(String))) {
+        why = `step ${st.index}'s states are not the canonical packing of its window, nonce and token`;
+      }
     });
     decoded.push({ label: `choice ${choice.index} tokens`, value: `[${proven.join(", ")}]` });
     check(why === null, label, why ?? `[${tokens.join(", ")}]: each step's window and token read from its signals, from the prompt on`);
