@@ -184,6 +184,12 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     const checks = await page.locator("#verify-checks li.ok").allTextContents();
     assert.ok(checks.filter((c) => /^✓Step \d/.test(c)).length === 3, checks.join("\n"));
     assert.ok(checks.some((c) => /Chain of choice 0/.test(c)), checks.join("\n"));
+    assert.ok(checks.some((c) => /^✓Tokens of choice 0/.test(c)), checks.join("\n"));
+    // on the chain: the key is registered as a token-step circuit of this width and context, and its verifier takes every step
+    await page.fill("#rpc-url", gw.chain.connection.anvil!.url);
+    assert.equal(await verify(), "valid");
+    const onChain = await page.locator("#verify-checks li.ok").allTextContents();
+    assert.ok(onChain.some((c) => /^✓Key on-chain/.test(c)) && onChain.some((c) => /^✓Proof on-chain.*all 3 proofs/.test(c)), onChain.join("\n"));
     await shot("proof-completion");
   });
 

@@ -902,7 +902,11 @@ async function verifyInBrowser(p, steps, options, view) {
     for (const c of claims.checks) (c.ok ? add(true, c.label, c.detail) : fail(c.label, c.detail));
     for (const d of claims.decoded) decoded.append(fact(d.label, h("span", { class: "mono", text: d.value })));
     trusted("This page's code and the Poseidon constants: they come from this server (check offline with proofgate verify or snarkjs to rely on nothing here).");
-    trusted("The circuit's layout (how signals pack the input and output); a wrong one cannot make a mismatched record agree with a valid proof's signals.");
+    trusted(
+      options.rpcUrl
+        ? "The circuit's input packing (how a sample becomes the committed words): the server's; its kind, label or token width and context were checked against the registry."
+        : "The circuit's layout (how signals pack the input and output): the server's; a JSON-RPC URL checks its kind, label or token width and context against the registry.",
+    );
     if (!claims.bound) trusted("That the nonce is fresh and answers this request: the record names no content hash and salt to recompute it from.");
     if (p.request?.kind === "generation") trusted("The prompt's text and the generated text: they are what the tokenizer makes of the token ids checked here.");
     else if (typeof p.request?.input === "string") trusted(`That the sample is what the model's featurizer makes of the text shown: the features are checked${claims.bound ? ", and the text's bytes against the nonce" : ""}, the featurizing is not.`);
@@ -912,6 +916,14 @@ async function verifyInBrowser(p, steps, options, view) {
   }
   result.dataset.state = valid ? "valid" : "invalid";
   result.textContent = valid ? "valid" : "invalid";
+}
+
+/** Whether the server's layout has the value width (a label's or a token's) and context the registry holds for the key. */
+function layoutMatches(layout, entry) {
+  const p = layout.packing;
+  if (p.kind === "token-step") return entry.bits === p.tokenBits && entry.context === p.context;
+  if (p.kind === "classify") return entry.bits === p.valueBits;
+  return true;
 }
 
 /** The key: its hash against the record's, then against a hash the user gives or the registry on a node the user names. */
@@ -943,6 +955,7 @@ async function checkKey(p, vkey, circuit, options, { add, fail, trusted }) {
       if (entry.kind === 0) fail("Key on-chain", `${where} has no model under key ${hash.slice(0, 16)}…`);
       else if (entry.kind !== KIND_CODES[circuit.kind]) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… as kind ${entry.kind}, not a ${circuit.kind} circuit`);
       else if (entry.field !== fieldOfCircuit) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… for another model (field ${entry.field.slice(0, 12)}…)`);
+      else if (!layoutMatches(circuit.layout, entry)) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… with ${entry.bits}-bit values and a context of ${entry.context}, not the layout the server gave`);
       else {
         add(true, "Key on-chain", `${where} registers this key for circuit ${p.request.circuit.slice(0, 12)}…, verifier ${entry.verifier}`);
         // and the chain's own verifier (its key, not the one this page was given) accepts every proof

@@ -40,12 +40,20 @@ async function rpc(url, method, params) {
 
 const call = (url, to, data) => rpc(url, "eth_call", [{ to, data }, "latest"]);
 
-/** The registry's entry for a key: models(key) (verifier, kind, signals) and modelField(key). Kind 0: nothing registered. */
+/** The registry's entry for a key: models(key) (verifier, kind, signals, label or token bits, context) and modelField(key). Kind 0: nothing registered. */
 export async function registryEntry(url, registry, keyHash) {
   const [chainId, models, field] = await Promise.all([rpc(url, "eth_chainId", []), call(url, registry, encodeModels(keyHash)), call(url, registry, encodeModelField(keyHash))]);
   if (typeof models !== "string" || models.length < 2 + 64 * 3) throw new Error(`the contract at ${registry} answered ${String(models).slice(0, 20)}: not an InferenceRegistry`);
   const at = (i) => BigInt(`0x${models.slice(2 + 64 * i, 2 + 64 * (i + 1))}`);
-  return { chainId: BigInt(chainId).toString(), verifier: `0x${models.slice(2 + 24, 2 + 64)}`, kind: Number(at(1)), signals: Number(at(2)), field: BigInt(field).toString() };
+  return {
+    chainId: BigInt(chainId).toString(),
+    verifier: `0x${models.slice(2 + 24, 2 + 64)}`,
+    kind: Number(at(1)),
+    signals: Number(at(2)),
+    bits: Number(at(3)),
+    context: Number(at(4)),
+    field: BigInt(field).toString(),
+  };
 }
 
 /** Whether the registry's own verifier (the key the chain holds) accepts the proof of these signals. */
