@@ -34,10 +34,10 @@ const FINAL_TIMEOUT_MS = 60_000;
  * A copy of `record`, proved, with one public signal changed: what a lying server would show. Marked
  * as not for the chain, so the gateway's submitter leaves it as it is.
  */
-async function tamperedCopy(gw: ChainGateway, record: ProofRecord, change: (r: ProofRecord) => Partial<ProofRecord>): Promise<string> {
+async function tamperedCopy(gw: ChainGateway, record: ProofRecord, change: (r: ProofRecord) => Partial<ProofRecord>, requestPatch: object = {}): Promise<string> {
   const store = gw.proofs.store;
   const id = newId("proof");
-  const request = { ...(record.request as object), submit: false };
+  const request = { ...(record.request as object), ...requestPatch, submit: false };
   await store.create(newProofRecord({ id, model: record.model, request, output: record.output, vkeyHash: record.vkeyHash, steps: record.steps }));
   await store.transition(id, "queued", "proving");
   const changed = { publicSignals: record.publicSignals, proof: record.proof, steps: record.steps, ...change(record) };
@@ -151,7 +151,7 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     const checks = await page.locator("#verify-checks li").allTextContents();
     assert.ok(checks.some((c) => /Groth16 proof/.test(c)), checks.join("\n"));
     assert.ok(checks.some((c) => /Verification key hash.*matches/.test(c)), checks.join("\n"));
-    for (const what of [/✓Input commitment.*recomputed here with Poseidon/, /✓Output label/, /✓Request nonce/, /–Key.*taken from the server, not independently checked/]) {
+    for (const what of [/✓Input commitment.*recomputed here with Poseidon/, /✓Output label/, /✓Request nonce/, /✓Features of the text/, /–Key.*taken from the server, not independently checked/]) {
       assert.ok(checks.some((c) => what.test(c)), `${what} in\n${checks.join("\n")}`);
     }
     assert.match((await page.locator("#verify-trust").textContent())!, /The verification key: the server's/);
@@ -215,7 +215,7 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     await shot("proof-tampered-completion");
   });
 
-  it("a spam-labelled record carrying a ham proof of another text says invalid, naming the label and the commitment", async () => {
+  it("a spam-labelled record carrying a ham proof of another text says invalid: the commitment differs, or with the proof's own sample and label shown, the text's features", async () => {
     const spam = (await gw.proofs.store.get(spamId))!;
     // a valid proof of another text, with its own nonce, as a lying server would attach it
     const text = "Subject: lunch on Friday\n\nAre we still meeting at noon near the office?";
@@ -228,6 +228,20 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     assert.ok(checks.some((c) => /^✓Groth16 proof/.test(c)), `the proof itself is valid:\n${checks.join("\n")}`);
     assert.ok(checks.some((c) => /^✗Input commitment.*another input or nonce/.test(c)), checks.join("\n"));
     await shot("proof-other-text");
+
+    // the same proof with its own sample, nonce and label shown, under the spam text: only the text's features tell
+    const relabeled = await tamperedCopy(
+      gw,
+      spam,
+      () => ({ publicSignals: [...ham.public_signals], proof: ham.proof, output: { ...(spam.output as object), label: "ham", label_id: ham.output } }),
+      { nonce: "77", sample: ham.input, served: { ...(spam.request as { served: object }).served, argmax: ham.output } },
+    );
+    await openProof(relabeled);
+    await page.locator('#proof-status [data-status="proved"]').waitFor();
+    assert.equal(await verify(), "invalid");
+    const only = await page.locator("#verify-checks li.bad").allTextContents();
+    assert.equal(only.length, 1, only.join("\n"));
+    assert.match(only[0]!, /^✗Features of the text.*the proof is about another text/);
   });
 
   it("a completion showing tokens its steps do not prove says invalid", async () => {
@@ -290,7 +304,7 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     const rows = page.locator("#proof-rows tr[data-id]");
     await page.locator(`#proof-rows tr[data-id="${spamId}"]`).waitFor();
     await page.locator(`#proof-rows tr[data-id="${studentId}"]`).waitFor();
-    assert.equal(await rows.count(), 7, "the two requests and the five tampered copies");
+    assert.equal(await rows.count(), 8, "the two requests and the six tampered copies");
     await shot("list");
 
     await page.selectOption("#filter-model", "pg-student");
@@ -305,7 +319,7 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].length === 2);
     await page.locator(`#proof-rows tr[data-id="${spamId}"]`).waitFor();
     await page.selectOption("#filter-status", "proved");
-    await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].length === 5);
+    await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].length === 6);
     assert.equal(await page.locator(`#proof-rows tr[data-id="${spamId}"]`).count(), 0, "the real records went on to verified");
 
     await page.selectOption("#filter-status", "");

@@ -17,14 +17,16 @@ import { loadManifest } from "../../src/prover/compiled-model.js";
 import type { CircuitManifest } from "../../src/circuit/circuit-manifest.js";
 import { expectedPublicSignals, hashWords } from "../../src/witness/circuit-input.js";
 import { decodingStepWindows } from "../../src/witness/step-windows.js";
+import { SPAM_FEATURIZER, spamFeatures } from "../../src/model/spam-features.js";
 
 type Poseidon = (inputs: readonly bigint[]) => bigint;
 type Check = { ok: boolean; label: string; detail: string };
 interface PageClaims {
-  recordChecks(record: unknown, layout: unknown, poseidon: Poseidon): { checks: Check[]; decoded: { label: string; value: string }[]; bound?: boolean };
+  recordChecks(record: unknown, layout: unknown, poseidon: Poseidon, featurizer?: unknown): { checks: Check[]; decoded: { label: string; value: string }[]; bound?: boolean };
   requestNonce(contentHash: string, salt: string, bits: number): string;
   REQUEST_DOMAIN: string;
   hashWords(poseidon: Poseidon, words: readonly bigint[]): bigint;
+  textFeatures(text: string, featurizer: unknown): number[];
 }
 const page = (file: string): Promise<unknown> => import(new URL(`../../src/api/explorer/page/${file}`, import.meta.url).href);
 
@@ -116,6 +118,18 @@ describe("the explorer page's verification code", () => {
     assert.ok(bad(claims.recordChecks(otherSalt, layout, poseidon)).some((r) => /^Request binding: the nonce is not keccak/.test(r)));
     const plusP = bad(claims.recordChecks(await classifyRecord({ sample, nonce: (42n + FIELD_PRIME).toString(), label: 0 }, honest), layout, poseidon));
     assert.ok(plusP.some((r) => /^Request nonce: .*not the canonical nonce/.test(r)), plusP.join("\n"));
+  });
+
+  test("a classifier record's text: its features are recomputed with the model's featurizer", async () => {
+    const layout = circuitLayout(spam);
+    const texts = ["Subject: WIN CASH NOW\n\nClick here", "lunch at noon? ÄÖ — 42 café", ""];
+    for (const text of texts) assert.deepEqual(claims.textFeatures(text, SPAM_FEATURIZER), Array.from(spamFeatures(text)), JSON.stringify(text));
+    const [spamText, hamText] = texts;
+    const hamSample = Array.from(spamFeatures(hamText!));
+    const proven = await classifyRecord({ sample: hamSample, nonce: "5", label: 0 }, { sample: hamSample, nonce: 5n, label: 0 });
+    assert.deepEqual(bad(claims.recordChecks({ ...proven, request: { ...proven.request, input: hamText } }, layout, poseidon, SPAM_FEATURIZER)), []);
+    const underOtherText = bad(claims.recordChecks({ ...proven, request: { ...proven.request, input: spamText } }, layout, poseidon, SPAM_FEATURIZER));
+    assert.deepEqual(underOtherText.map((r) => r.split(":")[0]), ["Features of the text"]);
   });
 
   async function generationRecord(shownTokens: number[], provenTokens: number[]) {

@@ -143,6 +143,13 @@ export const CircuitLayout = z
   .meta({ id: "CircuitLayout" });
 export type CircuitLayout = z.infer<typeof CircuitLayout>;
 
+/** Mirrors `SpamFeaturizerJSON` of model/spam-features.ts. */
+export const TextFeaturizer = z
+  .object({ type: z.literal("hashed-words"), buckets: z.int(), hash: z.literal("fnv1a-32"), pattern: z.string() })
+  .describe("the classifier's text → sample featurizer (featurizer.json beside the circuit): a verifier recomputes the sample from the text with it")
+  .meta({ id: "TextFeaturizer" });
+export type TextFeaturizer = z.infer<typeof TextFeaturizer>;
+
 export const NamedSignal = z
   .object({ name: z.string(), value: z.string().describe("field element, decimal") })
   .meta({ id: "NamedSignal" });
@@ -154,6 +161,7 @@ export const ProofCircuit = z
     object: z.literal("circuit"),
     ...CircuitSummary.shape,
     layout: CircuitLayout,
+    featurizer: TextFeaturizer.nullable().describe("null for a model that takes no text"),
     signals: NamedSignals.describe("the record's own public signals (a single proof); null until proved, and for a generation"),
     decoded: DecodedSignals.nullable().describe("`signals` decoded; null when there are none"),
     steps: z

@@ -898,7 +898,7 @@ async function verifyInBrowser(p, steps, options, view) {
       }
     }
     // what the page shows, against what the signals say
-    const claims = recordChecks(p, circuit.layout, poseidon);
+    const claims = recordChecks(p, circuit.layout, poseidon, circuit.featurizer ?? null);
     for (const c of claims.checks) (c.ok ? add(true, c.label, c.detail) : fail(c.label, c.detail));
     for (const d of claims.decoded) decoded.append(fact(d.label, h("span", { class: "mono", text: d.value })));
     trusted("This page's code and the Poseidon constants: they come from this server (check offline with proofgate verify or snarkjs to rely on nothing here).");
@@ -909,7 +909,8 @@ async function verifyInBrowser(p, steps, options, view) {
     );
     if (!claims.bound) trusted("That the nonce is fresh and answers this request: the record names no content hash and salt to recompute it from.");
     if (p.request?.kind === "generation") trusted("The prompt's text and the generated text: they are what the tokenizer makes of the token ids checked here.");
-    else if (typeof p.request?.input === "string") trusted(`That the sample is what the model's featurizer makes of the text shown: the features are checked${claims.bound ? ", and the text's bytes against the nonce" : ""}, the featurizing is not.`);
+    else if (typeof p.request?.input === "string" && claims.featurized) trusted("The featurizer's parameters (hashed words: buckets, word pattern): the server's; the text's features were recomputed here with them.");
+    else if (typeof p.request?.input === "string") trusted("That the sample is what the model's featurizer makes of the text shown: the server gives no featurizer for this model.");
     if (p.chain) trusted("The on-chain record (transaction, block, gas): read from the server; look the transaction up on a node of your own.");
   } catch (err) {
     fail("Verification", err?.message ?? String(err));

@@ -107,6 +107,21 @@ export function stepWindows(prompt, generated, context, pad) {
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
+/** 32-bit FNV-1a of bytes (model/spam-features.ts). */
+function fnv1a32(bytes) {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h >>> 0;
+}
+
+/** A text's presence bit per hashed word bucket, as the classifier's featurizer makes them (spamFeatures). */
+export function textFeatures(text, featurizer) {
+  const out = new Array(featurizer.buckets).fill(0);
+  const encoder = new TextEncoder();
+  for (const w of text.toLowerCase().match(new RegExp(featurizer.pattern, "g")) ?? []) out[fnv1a32(encoder.encode(w)) % featurizer.buckets] = 1;
+  return out;
+}
+
 /** requestNonce of src/core/request-binding.ts: the top `bits` bits of keccak(REQUEST_DOMAIN, contentHash, salt). */
 export function requestNonce(contentHash, salt, bits) {
   const hash = keccak256(hexToBytes(REQUEST_DOMAIN.slice(2) + contentHash.slice(2) + salt.slice(2)));
@@ -144,7 +159,7 @@ function bindingChecks(layout, request, check) {
  * Every check of a record's shown values against its signals: { checks: [{ ok, label, detail }],
  * decoded: [{ label, value }] }. ok is true or false; the record is valid only when all are true.
  */
-export function recordChecks(record, layout, poseidon) {
+export function recordChecks(record, layout, poseidon, featurizer = null) {
   const checks = [];
   const decoded = [];
   // the detail says what held, or (when a second one is given) what did not
@@ -156,12 +171,18 @@ export function recordChecks(record, layout, poseidon) {
   const bound = bindingChecks(layout, request, check);
   // what the registry may record this proof under: the input commitment, or a trace's first state
   const recordedUnder = request.kind === "generation" ? generationChecks(record, layout, check, decoded) : inferenceChecks(record, layout, poseidon, check, decoded);
+  const featurized = featurizer !== null && request.kind === "inference" && typeof request.input === "string" && Array.isArray(request.sample);
+  if (featurized) {
+    const features = textFeatures(request.input, featurizer);
+    const differs = features.findIndex((f, i) => f !== request.sample[i]);
+    check(differs < 0 && features.length === request.sample.length, "Features of the text", "the sample is what the featurizer makes of the text shown, recomputed here", `the sample is not the text's features (bucket ${differs} differs): the proof is about another text`);
+  }
   const shown = record.chain?.input_commitment;
   if (typeof shown === "string" && recordedUnder) {
     const ok = recordedUnder.includes(shown);
     check(ok, "On-chain input commitment", ok ? "the receipt's commitment is the proof's" : `the receipt shows ${shown.slice(0, 16)}…, not what the proof's signals commit to`);
   }
-  return { checks, decoded, bound };
+  return { checks, decoded, bound, featurized };
 }
 
 function inferenceChecks(record, layout, poseidon, check, decoded) {
