@@ -4,10 +4,10 @@ import type { NonceLedger } from "./nonce-ledger.js";
 export class NonceLedgerMemory implements NonceLedger {
   private readonly seen = new Set<string>();
 
-  async claim(modelId: string, nonce: string): Promise<boolean> {
-    const key = `${modelId}:${BigInt(nonce)}`;
-    if (this.seen.has(key)) return false;
-    this.seen.add(key);
+  async claim(modelId: string, key: string): Promise<boolean> {
+    const entry = `${modelId}:${key}`;
+    if (this.seen.has(entry)) return false;
+    this.seen.add(entry);
     return true;
   }
 }

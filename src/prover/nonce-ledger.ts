@@ -1,9 +1,10 @@
 /**
- * Freshness of request nonces. A verifier that must not accept the same inference twice (a replayed
- * request) records each (model, nonce) it accepts; the store and the on-chain registry implement the
- * same port later.
+ * Freshness of inferences. A verifier that must not accept the same inference twice (a replayed
+ * request) records what names each one it accepts: a canonical value read from the public signals
+ * (the input commitment, or the state a step starts from, both holding the nonce), never the file's
+ * own writing of its nonce, which has other spellings that prove the same.
  */
 export interface NonceLedger {
-  /** Records the nonce; false when it was recorded before. */
-  claim(modelId: string, nonce: string): Promise<boolean>;
+  /** Records the inference's key for the model; false when it was recorded before. */
+  claim(modelId: string, key: string): Promise<boolean>;
 }

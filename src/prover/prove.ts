@@ -30,6 +30,8 @@ export interface ProofFile {
   readonly public_signals: readonly string[];
   readonly proof: Groth16Proof;
   readonly timings: { readonly witness_ms: number; readonly prove_ms: number };
+  /** What the nonce commits to, when it is a request's (src/core/request-binding.ts): checked by `verify`. */
+  readonly request?: { readonly content_hash: string; readonly salt: string };
 }
 
 export function randomNonce(): bigint {

@@ -6,6 +6,7 @@
 import { buildPoseidon } from "circomlibjs";
 import type { CircuitManifest } from "../circuit/compile.js";
 import { FIELD_PRIME } from "../circuit/r1cs.js";
+import { HASHED_NONCE_BITS } from "../core/request-binding.js";
 import { argmaxFirst, traceIntegerModel, type IntegerModel } from "../model/integer-model.js";
 import type { CircuitInput } from "./witness-calculator.js";
 
@@ -23,10 +24,18 @@ export interface PreparedInput {
   readonly output: ProvenOutput;
 }
 
+/**
+ * How many bits a canonical nonce has: the state's nonce slot for token-step circuits, 248 for the
+ * hashed ones. One nonce, one number: a nonce ± p (or a shifted one) hashes or packs the same, so no
+ * other writing of it is accepted.
+ */
+export function nonceBits(manifest: CircuitManifest): number {
+  return manifest.packing.kind === "token-step" ? manifest.packing.nonceBits : HASHED_NONCE_BITS;
+}
+
 export function buildCircuitInput(manifest: CircuitManifest, model: IntegerModel, sample: readonly number[], nonce: bigint): PreparedInput {
-  if (manifest.packing.kind === "token-step" && (nonce < 0n || nonce >= 1n << BigInt(manifest.packing.nonceBits))) {
-    throw new RangeError(`nonce must be below 2^${manifest.packing.nonceBits} for ${manifest.model_id.slice(0, 12)}`);
-  }
+  const bits = nonceBits(manifest);
+  if (nonce < 0n || nonce >= 1n << BigInt(bits)) throw new RangeError(`nonce must be in [0, 2^${bits}) for ${manifest.model_id.slice(0, 12)}`);
   const trace = traceIntegerModel(model, sample);
   const input: Record<string, bigint | bigint[]> = { [manifest.input_signal]: sample.map(toField), nonce: toField(nonce) };
   for (const hint of manifest.hints) input[hint.signal] = Array.from(trace[hint.layer], toField);

@@ -113,6 +113,8 @@ describe("explorer API: search, circuit, stats", () => {
         kind: "classify",
         constraints: manifest.constraints,
         public_signals: manifest.public_signals.map(({ name, meaning }) => ({ name, meaning })),
+        layout: { model_id_field: manifest.model_id_field, output: "argmax", classes: 2, input: { kind: "bits", size: 1024 }, packing: manifest.packing },
+        featurizer: { type: "hashed-words", buckets: 1024, hash: "fnv1a-32", pattern: "[a-z0-9]+" },
         signals: [{ name: "claim", value: inference.public_signals![0] }],
         decoded: { kind: "classify", label: labelId, claim: inference.public_signals![0] },
         steps: [],
@@ -129,6 +131,9 @@ describe("explorer API: search, circuit, stats", () => {
       assert.deepEqual(body.public_signals.map((s: Json) => s.name), ["state_in", "state_out"]);
       assert.equal(body.signals, null);
       assert.equal(body.decoded, null);
+      assert.equal(body.featurizer, null);
+      // what the page needs to decode the signals and rebuild each step's window itself
+      assert.deepEqual(body.layout, { model_id_field: manifest.model_id_field, output: "argmax", classes: manifest.classes, input: manifest.input, packing: manifest.packing });
       const tokens = (completion.output as GenerationProofOutput).choices[0]!.tokens;
       assert.equal(body.steps.length, completion.steps.length);
       for (const [k, step] of (body.steps as Json[]).entries()) {

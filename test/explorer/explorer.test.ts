@@ -2,15 +2,26 @@
  * The proof explorer in a real browser (Debian's chromium, driven by playwright-core): a real request
  * is proven by the in-process gateway and recorded on its embedded anvil chain, its page follows it
  * live until verified, and "Verify in your browser" runs snarkjs in the page and says valid; a record
- * whose public signals were tampered with (written straight into the store) says invalid. A
- * screenshot of each page goes to test/screenshots/.
+ * whose public signals were tampered with (written straight into the store) says invalid, and so do
+ * the records of issue 13 that carry valid proofs of something else than they show: a spam-labelled
+ * record with a ham proof of another text, a completion showing tokens its steps do not prove, and a
+ * proof forged under a key the server supplies (caught against a pasted hash or the chain's
+ * registry). A screenshot of each page goes to test/screenshots/.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { chromium, type Browser, type Page } from "playwright-core";
+import * as snarkjs from "snarkjs";
+import { vkeyHash } from "../../src/circuit/compile.js";
+import { releaseSnarkWorkers, sharedBn128 } from "../../src/circuit/snark-workers.js";
 import { newId } from "../../src/core/ids.js";
 import { newProofRecord, type ProofRecord, type WireProof } from "../../src/core/proof-record.js";
+import { spamFeatures } from "../../src/model/spam-features.js";
+import { loadCompiledModel } from "../../src/prover/compiled-model.js";
+import { prove, type ProofFile } from "../../src/prover/prove.js";
+import { verifyProof } from "../../src/prover/verify.js";
 import { postJson, startChainGateway, type ChainGateway } from "../chain/gateway-chain.fixture.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -23,15 +34,34 @@ const FINAL_TIMEOUT_MS = 60_000;
  * A copy of `record`, proved, with one public signal changed: what a lying server would show. Marked
  * as not for the chain, so the gateway's submitter leaves it as it is.
  */
-async function tamperedCopy(gw: ChainGateway, record: ProofRecord, change: (r: ProofRecord) => Partial<ProofRecord>): Promise<string> {
+async function tamperedCopy(gw: ChainGateway, record: ProofRecord, change: (r: ProofRecord) => Partial<ProofRecord>, requestPatch: object = {}): Promise<string> {
   const store = gw.proofs.store;
   const id = newId("proof");
-  const request = { ...(record.request as object), submit: false };
+  const request = { ...(record.request as object), ...requestPatch, submit: false };
   await store.create(newProofRecord({ id, model: record.model, request, output: record.output, vkeyHash: record.vkeyHash, steps: record.steps }));
   await store.transition(id, "queued", "proving");
   const changed = { publicSignals: record.publicSignals, proof: record.proof, steps: record.steps, ...change(record) };
   await store.transition(id, "proving", "proved", { ...changed, prover: record.prover, timings: record.timings });
   return id;
+}
+
+type G1 = { fromObject(o: bigint[]): unknown; add(a: unknown, b: unknown): unknown; timesFr(a: unknown, s: unknown): unknown; neg(a: unknown): unknown; toAffine(a: unknown): unknown; toObject(a: unknown): bigint[] };
+
+/**
+ * A key made to accept a proof of any signals: delta set to gamma, so A = alpha, B = beta and
+ * C = −(IC₀ + Σ sᵢ·ICᵢ) satisfy the pairing equation. What a server that picks the key can do.
+ */
+async function forgedUnderOwnKey(vkey: Record<string, any>, signals: readonly string[]): Promise<{ vkey: Record<string, unknown>; proof: unknown }> {
+  await sharedBn128();
+  const curve = (await snarkjs.curves.getCurveFromName("bn128")) as unknown as { G1: G1; Fr: { e(v: bigint): unknown } };
+  const point = (xyz: string[]) => curve.G1.fromObject(xyz.map(BigInt));
+  let sum = point(vkey.IC[0]);
+  signals.forEach((s, i) => (sum = curve.G1.add(sum, curve.G1.timesFr(point(vkey.IC[i + 1]), curve.Fr.e(BigInt(s))))));
+  const c = curve.G1.toObject(curve.G1.toAffine(curve.G1.neg(sum))).map(String);
+  const forged = { ...vkey, vk_delta_2: vkey.vk_gamma_2 };
+  const proof = { pi_a: vkey.vk_alpha_1, pi_b: vkey.vk_beta_2, pi_c: c, protocol: "groth16", curve: "bn128" };
+  assert.equal(await snarkjs.groth16.verify(forged, [...signals], proof as never), true, "the forgery verifies under its own key");
+  return { vkey: forged, proof };
 }
 
 function bump(signal: string): string {
@@ -57,7 +87,9 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     page.setDefaultTimeout(FINAL_TIMEOUT_MS);
     page.on("pageerror", (err) => pageErrors.push(err.message));
     page.on("console", (msg) => {
-      if (msg.type() === "error") pageErrors.push(`${msg.text()} (${msg.location().url})`);
+      // a model without a setup transcript answers 404, which the page shows as "no transcript"; chromium logs the 404 anyway
+      const noTranscript = /status of 404/.test(msg.text()) && /\/v1\/models\/[^/]+\/setup$/.test(msg.location().url);
+      if (msg.type() === "error" && !noTranscript) pageErrors.push(`${msg.text()} (${msg.location().url})`);
     });
 
     // real requests; the pages see them proved on their own
@@ -71,6 +103,7 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
   after(async () => {
     await browser?.close();
     await gw?.close();
+    await releaseSnarkWorkers();
   });
 
   const shot = (name: string) => page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
@@ -118,6 +151,26 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     const checks = await page.locator("#verify-checks li").allTextContents();
     assert.ok(checks.some((c) => /Groth16 proof/.test(c)), checks.join("\n"));
     assert.ok(checks.some((c) => /Verification key hash.*matches/.test(c)), checks.join("\n"));
+    for (const what of [/✓Input commitment.*recomputed here with Poseidon/, /✓Output label/, /✓Request nonce/, /✓Features of the text/, /–Key.*taken from the server, not independently checked/]) {
+      assert.ok(checks.some((c) => what.test(c)), `${what} in\n${checks.join("\n")}`);
+    }
+    assert.match((await page.locator("#verify-trust").textContent())!, /The verification key: the server's/);
+    assert.match((await page.locator("#verify-decoded").textContent())!, new RegExp(`input commitment${record.chain!.inputCommitment}`));
+    // the same key, checked on the chain's registry through the node the user names, and against the hash they paste
+    await page.waitForFunction((want) => (document.querySelector("#registry-address") as HTMLInputElement | null)?.value === want, gw.chain.deployment.registry);
+    assert.match((await page.locator("#registry-note").textContent())!, /taken from this server's \/v1\/chain/);
+    await page.fill("#rpc-url", gw.chain.connection.anvil!.url);
+    await page.fill("#vkey-hash-expected", record.vkeyHash!);
+    assert.equal(await verify(), "valid");
+    const independent = await page.locator("#verify-checks li.ok").allTextContents();
+    assert.ok(independent.some((c) => /^✓Key on-chain.*registers this key/.test(c)), independent.join("\n"));
+    assert.ok(independent.some((c) => /^✓Proof on-chain.*the registry's verifier accepts the proof/.test(c)), independent.join("\n"));
+    assert.ok(independent.some((c) => /^✓Key you expect/.test(c)), independent.join("\n"));
+    // the download is a proof file `proofgate verify` checks, claims and all
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-proof")]);
+    const file = JSON.parse(await readFile((await download.path())!, "utf8")) as ProofFile;
+    const spam = await loadCompiledModel("artifacts/models/pg-spam");
+    assert.deepEqual(await verifyProof(spam.manifest, spam.vkey, file), { valid: true, reason: `valid under vkey_hash ${record.vkeyHash} (model ${spam.manifest.model_id}): {"label":${record.output && (record.output as { label_id: number }).label_id}}` });
     await shot("proof-inference");
   });
 
@@ -131,6 +184,12 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     const checks = await page.locator("#verify-checks li.ok").allTextContents();
     assert.ok(checks.filter((c) => /^✓Step \d/.test(c)).length === 3, checks.join("\n"));
     assert.ok(checks.some((c) => /Chain of choice 0/.test(c)), checks.join("\n"));
+    assert.ok(checks.some((c) => /^✓Tokens of choice 0/.test(c)), checks.join("\n"));
+    // on the chain: the key is registered as a token-step circuit of this width and context, and its verifier takes every step
+    await page.fill("#rpc-url", gw.chain.connection.anvil!.url);
+    assert.equal(await verify(), "valid");
+    const onChain = await page.locator("#verify-checks li.ok").allTextContents();
+    assert.ok(onChain.some((c) => /^✓Key on-chain/.test(c)) && onChain.some((c) => /^✓Proof on-chain.*all 3 proofs/.test(c)), onChain.join("\n"));
     await shot("proof-completion");
   });
 
@@ -156,6 +215,79 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     await shot("proof-tampered-completion");
   });
 
+  it("a spam-labelled record carrying a ham proof of another text says invalid: the commitment differs, or with the proof's own sample and label shown, the text's features", async () => {
+    const spam = (await gw.proofs.store.get(spamId))!;
+    // a valid proof of another text, with its own nonce, as a lying server would attach it
+    const text = "Subject: lunch on Friday\n\nAre we still meeting at noon near the office?";
+    const ham = await prove(await loadCompiledModel("artifacts/models/pg-spam"), { sample: Array.from(spamFeatures(text)), nonce: 77n });
+    const forged = await tamperedCopy(gw, spam, () => ({ publicSignals: [...ham.public_signals], proof: ham.proof }));
+    await openProof(forged);
+    await page.locator('#proof-status [data-status="proved"]').waitFor();
+    assert.equal(await verify(), "invalid");
+    const checks = await page.locator("#verify-checks li").allTextContents();
+    assert.ok(checks.some((c) => /^✓Groth16 proof/.test(c)), `the proof itself is valid:\n${checks.join("\n")}`);
+    assert.ok(checks.some((c) => /^✗Input commitment.*another input or nonce/.test(c)), checks.join("\n"));
+    await shot("proof-other-text");
+
+    // the same proof with its own sample, nonce and label shown, under the spam text: only the text's features tell
+    const relabeled = await tamperedCopy(
+      gw,
+      spam,
+      () => ({ publicSignals: [...ham.public_signals], proof: ham.proof, output: { ...(spam.output as object), label: "ham", label_id: ham.output } }),
+      { nonce: "77", sample: ham.input, served: { ...(spam.request as { served: object }).served, argmax: ham.output } },
+    );
+    await openProof(relabeled);
+    await page.locator('#proof-status [data-status="proved"]').waitFor();
+    assert.equal(await verify(), "invalid");
+    const only = await page.locator("#verify-checks li.bad").allTextContents();
+    assert.equal(only.length, 1, only.join("\n"));
+    assert.match(only[0]!, /^✗Features of the text.*the proof is about another text/);
+  });
+
+  it("a completion showing tokens its steps do not prove says invalid", async () => {
+    const student = (await gw.proofs.store.get(studentId))!;
+    const output = student.output as { choices: { tokens: number[] }[] };
+    const shown = [999, 998, 997];
+    assert.equal(output.choices[0]!.tokens.length, 3);
+    // the tokens a lying server lists, in the output and in each step, over the real steps' proofs
+    const forged = await tamperedCopy(gw, student, (r) => ({
+      output: { ...output, choices: output.choices.map((c) => ({ ...c, tokens: shown })) },
+      steps: r.steps.map((st) => ({ ...st, output: { ...(st.output as object), token: shown[(st.output as { position: number }).position] } })),
+    }));
+    await openProof(forged);
+    await page.locator('#proof-status [data-status="proved"]').waitFor();
+    assert.equal(await verify(), "invalid");
+    const checks = await page.locator("#verify-checks li").allTextContents();
+    assert.equal(checks.filter((c) => /^✓Step \d/.test(c)).length, 3, `every step's proof is valid:\n${checks.join("\n")}`);
+    assert.ok(checks.some((c) => /^✗Tokens of choice 0.*proves token \d+, the record shows 999/.test(c)), checks.join("\n"));
+    await shot("proof-other-tokens");
+  });
+
+  it("a proof forged under a key the server supplies: valid only on the server's word; a pasted hash or the registry says invalid", async () => {
+    const spam = (await gw.proofs.store.get(spamId))!;
+    const realKey = (await (await fetch(`${gw.url}/v1/proofs/${spamId}/verification_key`)).json()) as Record<string, unknown>;
+    const { vkey, proof } = await forgedUnderOwnKey(realKey, spam.publicSignals!);
+    const forged = await tamperedCopy(gw, spam, () => ({ proof, vkeyHash: vkeyHash(vkey) }));
+    await page.route(`**/v1/proofs/${forged}/verification_key`, (route) => route.fulfill({ json: vkey }));
+    try {
+      await openProof(forged);
+      await page.locator('#proof-status [data-status="proved"]').waitFor();
+      assert.equal(await verify(), "valid", "nothing in the page can tell without a key of the user's own");
+      assert.ok((await page.locator("#verify-checks li").allTextContents()).some((c) => /^–Key.*taken from the server, not independently checked/.test(c)));
+      await page.fill("#vkey-hash-expected", spam.vkeyHash!);
+      assert.equal(await verify(), "invalid");
+      assert.ok((await page.locator("#verify-checks li.bad").allTextContents()).some((c) => /^✗Key you expect.*is not the/.test(c)));
+      await page.fill("#vkey-hash-expected", "");
+      await page.fill("#rpc-url", gw.chain.connection.anvil!.url);
+      assert.equal(await verify(), "invalid");
+      const bad = await page.locator("#verify-checks li.bad").allTextContents();
+      assert.ok(bad.some((c) => /^✗Key on-chain.*has no model under key/.test(c)), bad.join("\n"));
+      await shot("proof-forged-key");
+    } finally {
+      await page.unroute(`**/v1/proofs/${forged}/verification_key`);
+    }
+  });
+
   it("the list finds a record by its transaction hash and by its input commitment", async () => {
     const chain = (await gw.proofs.store.get(spamId))!.chain!;
     for (const q of [chain.txHash.toUpperCase().replace("0X", "0x"), chain.inputCommitment!]) {
@@ -172,12 +304,12 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     const rows = page.locator("#proof-rows tr[data-id]");
     await page.locator(`#proof-rows tr[data-id="${spamId}"]`).waitFor();
     await page.locator(`#proof-rows tr[data-id="${studentId}"]`).waitFor();
-    assert.equal(await rows.count(), 4, "the two requests and the two tampered copies");
+    assert.equal(await rows.count(), 8, "the two requests and the six tampered copies");
     await shot("list");
 
     await page.selectOption("#filter-model", "pg-student");
     await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].every((tr) => (tr as HTMLElement).dataset.model === "pg-student"));
-    assert.equal(await rows.count(), 2);
+    assert.equal(await rows.count(), 3);
     assert.match(page.url(), /model=pg-student/);
 
     await page.selectOption("#filter-model", "");
@@ -187,7 +319,7 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].length === 2);
     await page.locator(`#proof-rows tr[data-id="${spamId}"]`).waitFor();
     await page.selectOption("#filter-status", "proved");
-    await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].length === 2);
+    await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].length === 6);
     assert.equal(await page.locator(`#proof-rows tr[data-id="${spamId}"]`).count(), 0, "the real records went on to verified");
 
     await page.selectOption("#filter-status", "");
@@ -219,6 +351,12 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
       assert.match(spam, /classify/);
       assert.match(spam, /\d+ proved/);
     }
+    // each model's trusted-setup transcript, or plainly none
+    const setup = page.locator("#setup-pg-spam:not([data-state=loading])");
+    await setup.waitFor();
+    const state = await setup.getAttribute("data-state");
+    assert.ok(state === "shown" || state === "none", `transcript state ${state}`);
+    assert.match((await setup.textContent())!, state === "shown" ? /Phase 1.*Phase 2 contributions/s : /No transcript/);
     await shot("models");
 
     await page.goto(`${origin.url}/explorer/workers`);

@@ -2,8 +2,9 @@
  * HTTP of the proof explorer (GET /explorer): one static page, one vanilla JS module and one style
  * sheet, no build step. The page routes on its path (the list, a proof, the models, the workers) and
  * reads everything from the JSON API under /v1, so loading it needs no API key; it sends one only
- * when the user types it. snarkjs's browser bundle is served beside it, so "Verify in your browser"
- * checks the Groth16 proofs in the page instead of taking the server's word.
+ * when the user types it. snarkjs's browser bundle and circomlibjs's Poseidon constants are served
+ * beside it, so "Verify in your browser" checks the Groth16 proofs, decodes their public signals and
+ * recomputes input commitments in the page, and checks the key against the chain the user names.
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -16,6 +17,8 @@ import type { RouteDoc } from "../route-doc.js";
 export const EXPLORER_PAGE_DIR = join(PROJECT_ROOT, "src", "api", "explorer", "page");
 /** snarkjs's self-contained browser build (a global `snarkjs`), wherever npm put the package. */
 export const SNARKJS_BROWSER_BUNDLE = join(dirname(createRequire(import.meta.url).resolve("snarkjs")), "snarkjs.min.js");
+/** circomlibjs's Poseidon round constants and matrices (t = 2..17), which the page's poseidon.js takes. */
+export const POSEIDON_CONSTANTS = join(dirname(createRequire(import.meta.url).resolve("circomlibjs")), "..", "src", "poseidon_constants.json");
 
 /** Paths the page itself answers; each serves the same index.html, which routes on location.pathname. */
 const PAGE_PATHS = ["/explorer", "/explorer/proofs/:id", "/explorer/models", "/explorer/workers"] as const;
@@ -29,14 +32,16 @@ export const explorerRoutes: readonly RouteDoc[] = [
 ];
 
 /**
- * The page may load scripts only from here (snarkjs needs WebAssembly and its blob workers), talks
- * only to this origin, and is never framed. Data from records is written as text, never as markup.
+ * The page may load scripts only from here (snarkjs needs WebAssembly and its blob workers) and is
+ * never framed. It talks to this origin, and to the JSON-RPC endpoint a user types to check a key
+ * against the chain (any http(s) URL: the point is a node the server does not pick). Data from
+ * records is written as text, never as markup.
  */
 const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self' blob:",
-  "connect-src 'self'",
+  "connect-src 'self' http: https:",
   "img-src 'self' data:",
   "style-src 'self'",
   "object-src 'none'",
@@ -68,6 +73,9 @@ function explorerRouter(): Router {
   }
   router.get("/explorer/assets/snarkjs.min.js", (_req, res, next) => {
     res.sendFile(SNARKJS_BROWSER_BUNDLE, sendOptions, (err) => err && next(err));
+  });
+  router.get("/explorer/assets/poseidon-constants.json", (_req, res, next) => {
+    res.sendFile(POSEIDON_CONSTANTS, sendOptions, (err) => err && next(err));
   });
   router.use(
     "/explorer/assets",

@@ -112,6 +112,44 @@ export const DecodedSignals = z
   .describe("what the public signals say, read by the circuit's packing")
   .meta({ id: "DecodedSignals" });
 
+/** Mirrors `Packing` of circuit/emit-circuit.ts and `IntegerInput` of model/integer-model.ts (assigned in the service). */
+export const CircuitLayout = z
+  .object({
+    model_id_field: z.string().describe("the model id as the field element commitments hash first (decimal)"),
+    output: z.enum(["argmax", "logits"]),
+    classes: z.int(),
+    input: z.discriminatedUnion("kind", [
+      z.object({ kind: z.literal("tokens"), vocabSize: z.int(), context: z.int() }),
+      z.object({ kind: z.literal("bits"), size: z.int() }),
+      z.object({ kind: z.literal("int"), size: z.int(), min: z.int(), max: z.int(), scale: z.number() }),
+    ]),
+    packing: z.discriminatedUnion("kind", [
+      z.object({ kind: z.literal("token-step"), tokenBits: z.int(), context: z.int(), nonceBits: z.int() }),
+      z.object({ kind: z.literal("classify"), inputBits: z.int(), inputOffset: z.int(), perWord: z.int(), words: z.int(), valueBits: z.int() }),
+      z.object({
+        kind: z.literal("tensor"),
+        inputBits: z.int(),
+        inputOffset: z.int(),
+        perWord: z.int(),
+        words: z.int(),
+        outputBits: z.int(),
+        outputOffset: z.int(),
+        outputsPerWord: z.int(),
+        outputWords: z.int(),
+      }),
+    ]),
+  })
+  .describe("how the circuit packs its input and output into public signals: what a verifier needs to decode them and recompute the commitment")
+  .meta({ id: "CircuitLayout" });
+export type CircuitLayout = z.infer<typeof CircuitLayout>;
+
+/** Mirrors `SpamFeaturizerJSON` of model/spam-features.ts. */
+export const TextFeaturizer = z
+  .object({ type: z.literal("hashed-words"), buckets: z.int(), hash: z.literal("fnv1a-32"), pattern: z.string() })
+  .describe("the classifier's text → sample featurizer (featurizer.json beside the circuit): a verifier recomputes the sample from the text with it")
+  .meta({ id: "TextFeaturizer" });
+export type TextFeaturizer = z.infer<typeof TextFeaturizer>;
+
 export const NamedSignal = z
   .object({ name: z.string(), value: z.string().describe("field element, decimal") })
   .meta({ id: "NamedSignal" });
@@ -122,6 +160,8 @@ export const ProofCircuit = z
   .object({
     object: z.literal("circuit"),
     ...CircuitSummary.shape,
+    layout: CircuitLayout,
+    featurizer: TextFeaturizer.nullable().describe("null for a model that takes no text"),
     signals: NamedSignals.describe("the record's own public signals (a single proof); null until proved, and for a generation"),
     decoded: DecodedSignals.nullable().describe("`signals` decoded; null when there are none"),
     steps: z

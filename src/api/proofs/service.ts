@@ -2,13 +2,26 @@
  * Reads of proof records for /v1/proofs: list (and search), one record (optionally waiting for it to
  * be final), its verification key, its circuit with the record's public signals decoded.
  */
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { CircuitManifest } from "../../circuit/circuit-manifest.js";
 import { ProofgateError } from "../../core/errors.js";
 import { toWireProof, type ProofRecord } from "../../core/proof-record.js";
 import type { CompiledCatalog } from "../../prover/compiled-catalog.js";
+import { SPAM_FEATURIZER } from "../../model/spam-features.js";
 import type { ListProofsOptions, ProofStore } from "../../store/proof-store.js";
 import { decodePublicSignals } from "../../witness/circuit-input.js";
-import type { CircuitSummary, ProofCircuit, ProofList, ProofListQuery, VerificationKey, WireProof } from "./protocol.js";
+import {
+  TextFeaturizer,
+  type CircuitLayout,
+  type CircuitSummary,
+  type ProofCircuit,
+  type ProofList,
+  type ProofListQuery,
+  type VerificationKey,
+  type WireProof,
+} from "./protocol.js";
 
 /** How often a waiting request re-reads the store. */
 export const DEFAULT_POLL_MS = 100;
@@ -62,14 +75,28 @@ export function readSignals(manifest: CircuitManifest, signals: readonly string[
   return { signals: named, decoded };
 }
 
+/** What a verifier needs to decode the circuit's signals and recompute its commitment. */
+export function circuitLayout(manifest: CircuitManifest): CircuitLayout {
+  return { model_id_field: manifest.model_id_field, output: manifest.output, classes: manifest.classes, input: manifest.input, packing: manifest.packing };
+}
+
 /** The circuit of a record and what its public signals (or its steps') say. */
-export function proofCircuit(manifest: CircuitManifest, record: ProofRecord): ProofCircuit {
+export function proofCircuit(manifest: CircuitManifest, record: ProofRecord, featurizer: TextFeaturizer | null = null): ProofCircuit {
   return {
     object: "circuit",
     ...circuitSummary(manifest),
+    layout: circuitLayout(manifest),
+    featurizer,
     ...readSignals(manifest, record.publicSignals),
     steps: [...record.steps].sort((a, b) => a.index - b.index).map((step) => ({ index: step.index, ...readSignals(manifest, step.publicSignals) })),
   };
+}
+
+/** The featurizer.json a text classifier's folder holds (as the served model reads it), or null. */
+async function textFeaturizer(dir: string): Promise<TextFeaturizer | null> {
+  const path = join(dir, "featurizer.json");
+  if (!existsSync(path)) return null;
+  return TextFeaturizer.parse({ ...SPAM_FEATURIZER, ...(JSON.parse(await readFile(path, "utf8")) as object) });
 }
 
 function proofNotFound(id: string): ProofgateError {
@@ -146,8 +173,9 @@ export class ProofsService {
     const record = await this.read(id);
     const circuit = circuitOf(record, "circuit");
     const manifest = this.catalog.manifest(circuit);
-    if (!manifest) throw circuitNotHere(record, circuit);
-    return proofCircuit(manifest, record);
+    const dir = this.catalog.dir(circuit);
+    if (!manifest || !dir) throw circuitNotHere(record, circuit);
+    return proofCircuit(manifest, record, await textFeaturizer(dir));
   }
 
   private async read(id: string): Promise<ProofRecord> {

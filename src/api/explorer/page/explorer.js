@@ -1,6 +1,10 @@
 // The proof explorer: a small single-page app over the gateway's JSON API (/v1). No framework, no
 // build step. Everything a record holds is written with textContent (never as markup).
 
+import { poseidonFromConstants } from "./poseidon.js";
+import { recordChecks } from "./proof-claims.js";
+import { registryEntry, registryVerifies } from "./registry-call.js";
+
 const API = "/v1";
 const KEY_STORAGE = "proofgate.apiKey";
 const STATUSES = ["queued", "proving", "proved", "submitted", "verified", "failed"];
@@ -481,8 +485,9 @@ function renderProof(p, circuit) {
     generation ? card("Trace", trace(p, steps, circuit)) : null,
     card(generation ? "Public signals (each step)" : "Public signals", publicSignals(p, circuit, meanings, generation)),
     card("Model and verification key", modelFacts(p, circuit)),
+    card("Trusted setup", setupSlot(p.model, "setup")),
     card("On-chain record", onChain(p)),
-    card("Downloads", downloads(p, steps)),
+    card("Downloads", downloads(p, steps, circuit)),
   );
 }
 
@@ -707,11 +712,22 @@ function downloadJson(name, value) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function downloads(p, steps) {
+/** A single inference as `proofgate verify` reads it (src/prover/prove.ts's ProofFile), so it can be checked offline, claims and all. */
+function verifiableFile(p, circuit) {
+  const r = p.request ?? {};
+  const output = circuit.layout.output === "logits" ? r.served?.logits : r.served?.argmax;
+  const binding = r.content_hash !== undefined && r.salt !== undefined ? { request: { content_hash: r.content_hash, salt: r.salt } } : {};
+  return { object: "proofgate.proof", model_id: r.circuit, vkey_hash: p.vkey_hash, kind: circuit.kind, input: r.sample, nonce: r.nonce, output, public_signals: p.public_signals, proof: p.proof, ...binding };
+}
+
+function downloads(p, steps, circuit) {
   const status = h("span", { class: "muted" });
+  const single = steps.length === 0 && circuit?.layout && p.request?.kind === "inference";
   const proofFile = steps.length
     ? { id: p.id, model: p.model, vkey_hash: p.vkey_hash, steps: steps.map((st) => ({ index: st.index, output: st.output, public_signals: st.public_signals, proof: st.proof })) }
-    : { id: p.id, model: p.model, vkey_hash: p.vkey_hash, public_signals: p.public_signals, proof: p.proof };
+    : single
+      ? verifiableFile(p, circuit)
+      : { id: p.id, model: p.model, vkey_hash: p.vkey_hash, public_signals: p.public_signals, proof: p.proof };
   return h(
     "div",
     { class: "downloads" },
@@ -733,7 +749,13 @@ function downloads(p, steps) {
       "Verification key (.json)",
     ),
     status,
-    h("p", { class: "muted small" }, "Check them offline: ", h("code", { text: "snarkjs groth16 verify vkey.json public.json proof.json" })),
+    h(
+      "p",
+      { class: "muted small" },
+      "Check them offline: ",
+      single ? [h("code", { text: `proofgate verify ${p.id}.proof.json` }), " (the proof and every claim in the file), or "] : null,
+      h("code", { text: "snarkjs groth16 verify vkey.json public.json proof.json" }),
+    ),
   );
 }
 
@@ -754,16 +776,50 @@ function loadSnarkjs() {
   return snarkjsLoading;
 }
 
+let poseidonLoading = null;
+function loadPoseidon() {
+  poseidonLoading ??= fetch("/explorer/assets/poseidon-constants.json")
+    .then((res) => (res.ok ? res.json() : Promise.reject(new Error(`Poseidon constants: HTTP ${res.status}`))))
+    .then(poseidonFromConstants)
+    .catch((err) => {
+      poseidonLoading = null;
+      throw err;
+    });
+  return poseidonLoading;
+}
+
+/** Where this gateway says its registry is (GET /v1/chain); null when it has no chain. */
+let chainInfo = null;
+async function gatewayChain() {
+  chainInfo ??= api("/chain").catch(() => ({ contracts: null }));
+  return chainInfo;
+}
+
+const KIND_CODES = { "token-step": 1, classify: 2, tensor: 3 };
+
 function verifyCard(p, steps) {
   const result = h("div", { id: "verify-result", class: "verdict", dataset: { state: "idle" } });
   const checks = h("ul", { class: "checks", id: "verify-checks" });
+  const decoded = h("dl", { class: "facts wide", id: "verify-decoded" });
+  const trust = h("ul", { class: "trust", id: "verify-trust" });
   const fileInput = h("input", { type: "file", accept: ".json,application/json", id: "vkey-file" });
+  const expectedHash = h("input", { type: "text", id: "vkey-hash-expected", spellcheck: "false", autocomplete: "off", placeholder: "sha256 hex of the model's verification key", size: "66" });
+  const rpcUrl = h("input", { type: "url", id: "rpc-url", spellcheck: "false", autocomplete: "off", placeholder: "https://… (a node you trust)", size: "40" });
+  const registry = h("input", { type: "text", id: "registry-address", spellcheck: "false", autocomplete: "off", placeholder: "0x… registry address", size: "44" });
+  const registryNote = h("span", { class: "small muted", id: "registry-note" });
+  gatewayChain().then((chain) => {
+    if (chain.contracts?.registry && !registry.value) {
+      registry.value = chain.contracts.registry;
+      registryNote.textContent = ` taken from this server's /v1/chain (chain ${chain.chain_id}); change it to check against another`;
+    }
+  });
   const ready = hasProof(p);
   const button = h("button", { type: "button", class: "primary big", id: "verify-button", disabled: !ready }, "Verify in your browser");
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      await verifyInBrowser(p, steps, fileInput.files?.[0] ?? null, result, checks);
+      const options = { vkeyFile: fileInput.files?.[0] ?? null, expectedHash: expectedHash.value.trim(), rpcUrl: rpcUrl.value.trim(), registry: registry.value.trim() };
+      await verifyInBrowser(p, steps, options, { result, checks, decoded, trust });
     } finally {
       button.disabled = false;
     }
@@ -776,36 +832,44 @@ function verifyCard(p, steps) {
       "p",
       { class: "muted" },
       ready
-        ? "Runs snarkjs's Groth16 verifier here, in this page, on the record's proof and public signals against the verification key, and checks the key against its hash. Nothing is taken on the server's word."
+        ? "Runs snarkjs's Groth16 verifier here, in this page, decodes every public signal, recomputes the input commitment with Poseidon, and compares them with what this page shows (request, nonce, label, tokens). Name the key you expect, by its hash or through a chain node of your own, and the key is checked too; otherwise it is the server's."
         : "Available once the record is proved.",
     ),
     h("div", { class: "verify-row" }, button, result),
-    h("label", { class: "small muted" }, "Use a verification key file of your own (optional): ", fileInput),
+    h(
+      "div",
+      { class: "verify-options" },
+      h("label", { class: "small muted" }, "Expected verification key hash (optional): ", expectedHash),
+      h("label", { class: "small muted" }, "Check the key on-chain, JSON-RPC URL (optional): ", rpcUrl),
+      h("label", { class: "small muted" }, "Registry: ", registry, registryNote),
+      h("label", { class: "small muted" }, "Use a verification key file of your own (optional): ", fileInput),
+    ),
     checks,
+    h("h3", { class: "small", text: "Decoded from the public signals, here" }),
+    decoded,
+    h("h3", { class: "small", text: "Taken from the server, not checked here" }),
+    trust,
   );
 }
 
-async function verifyInBrowser(p, steps, vkeyFile, result, checks) {
+async function verifyInBrowser(p, steps, options, view) {
+  const { result, checks, decoded, trust } = view;
   result.dataset.state = "running";
   result.textContent = "verifying…";
   checks.replaceChildren();
+  decoded.replaceChildren();
+  trust.replaceChildren();
   const add = (ok, label, detail = "") => checks.append(h("li", { class: ok === true ? "ok" : ok === false ? "bad" : "skip" }, h("span", { class: "mark", text: ok === true ? "✓" : ok === false ? "✗" : "–" }), h("strong", { text: label }), detail ? h("span", { class: "muted", text: ` ${detail}` }) : null));
+  const trusted = (text) => trust.append(h("li", { text }));
   let valid = true;
   const fail = (label, detail) => {
     valid = false;
     add(false, label, detail);
   };
   try {
-    const snarkjs = await loadSnarkjs();
-    const vkey = vkeyFile ? JSON.parse(await vkeyFile.text()) : await api(`/proofs/${encodeURIComponent(p.id)}/verification_key`);
-    // the key: its hash is what the model is registered under (on-chain too), so a swapped key shows
-    if (!p.vkey_hash) add(null, "Verification key hash", "the record names none");
-    else if (!globalThis.crypto?.subtle) add(null, "Verification key hash", "not checked: hashing needs a secure context (https or localhost)");
-    else {
-      const hash = await sha256Hex(JSON.stringify(canonical(vkey)));
-      if (hash === p.vkey_hash) add(true, "Verification key hash", `sha256 ${hash.slice(0, 16)}… matches the record`);
-      else fail("Verification key hash", `sha256 ${hash.slice(0, 16)}… is not the record's ${p.vkey_hash.slice(0, 16)}…`);
-    }
+    const [snarkjs, poseidon, circuit] = await Promise.all([loadSnarkjs(), loadPoseidon(), api(`/proofs/${encodeURIComponent(p.id)}/circuit`)]);
+    const vkey = options.vkeyFile ? JSON.parse(await options.vkeyFile.text()) : await api(`/proofs/${encodeURIComponent(p.id)}/verification_key`);
+    await checkKey(p, vkey, circuit, options, { add, fail, trusted });
     const check = async (signals, proof) => {
       try {
         return await snarkjs.groth16.verify(vkey, signals, proof);
@@ -820,7 +884,7 @@ async function verifyInBrowser(p, steps, vkeyFile, result, checks) {
       const byChoice = new Map();
       for (const st of steps) {
         const ok = await check(st.public_signals, st.proof);
-        if (ok) add(true, `Step ${st.index}`, `proof of token ${st.output?.token ?? "?"}`);
+        if (ok) add(true, `Step ${st.index}`, `proof of its public signals`);
         else fail(`Step ${st.index}`, "proof does not verify against its public signals");
         const choice = st.output?.choice ?? 0;
         if (!byChoice.has(choice)) byChoice.set(choice, []);
@@ -833,11 +897,148 @@ async function verifyInBrowser(p, steps, vkeyFile, result, checks) {
         else fail(`Chain of choice ${choice}`, `broken before step ${list[broken].index}: its state in is not the previous state out`);
       }
     }
+    // what the page shows, against what the signals say
+    const claims = recordChecks(p, circuit.layout, poseidon, circuit.featurizer ?? null);
+    for (const c of claims.checks) (c.ok ? add(true, c.label, c.detail) : fail(c.label, c.detail));
+    for (const d of claims.decoded) decoded.append(fact(d.label, h("span", { class: "mono", text: d.value })));
+    trusted("This page's code and the Poseidon constants: they come from this server (check offline with proofgate verify or snarkjs to rely on nothing here).");
+    trusted(
+      options.rpcUrl
+        ? "The circuit's input packing (how a sample becomes the committed words): the server's; its kind, label or token width and context were checked against the registry."
+        : "The circuit's layout (how signals pack the input and output): the server's; a JSON-RPC URL checks its kind, label or token width and context against the registry.",
+    );
+    if (!claims.bound) trusted("That the nonce is fresh and answers this request: the record names no content hash and salt to recompute it from.");
+    if (p.request?.kind === "generation") trusted("The prompt's text and the generated text: they are what the tokenizer makes of the token ids checked here.");
+    else if (typeof p.request?.input === "string" && claims.featurized) trusted("The featurizer's parameters (hashed words: buckets, word pattern): the server's; the text's features were recomputed here with them.");
+    else if (typeof p.request?.input === "string") trusted("That the sample is what the model's featurizer makes of the text shown: the server gives no featurizer for this model.");
+    if (p.chain) trusted("The on-chain record (transaction, block, gas): read from the server; look the transaction up on a node of your own.");
   } catch (err) {
     fail("Verification", err?.message ?? String(err));
   }
   result.dataset.state = valid ? "valid" : "invalid";
   result.textContent = valid ? "valid" : "invalid";
+}
+
+/** Whether the server's layout has the value width (a label's or a token's) and context the registry holds for the key. */
+function layoutMatches(layout, entry) {
+  const p = layout.packing;
+  if (p.kind === "token-step") return entry.bits === p.tokenBits && entry.context === p.context;
+  if (p.kind === "classify") return entry.bits === p.valueBits;
+  return true;
+}
+
+/** The key: its hash against the record's, then against a hash the user gives or the registry on a node the user names. */
+async function checkKey(p, vkey, circuit, options, { add, fail, trusted }) {
+  if (!globalThis.crypto?.subtle) {
+    fail("Verification key hash", "not computable: hashing needs a secure context (https or localhost)");
+    return;
+  }
+  const hash = await sha256Hex(JSON.stringify(canonical(vkey)));
+  if (!p.vkey_hash) fail("Verification key hash", "the record names none");
+  else if (hash === p.vkey_hash) add(true, "Verification key hash", `sha256 ${hash.slice(0, 16)}… matches the record`);
+  else fail("Verification key hash", `sha256 ${hash.slice(0, 16)}… is not the record's ${p.vkey_hash.slice(0, 16)}…`);
+  const fieldOfCircuit = /^[0-9a-f]{64}$/.test(p.request?.circuit ?? "") ? (BigInt(`0x${p.request.circuit}`) >> 8n).toString() : null;
+  if (fieldOfCircuit !== circuit.layout.model_id_field) fail("Circuit", `the record's circuit ${p.request?.circuit ?? "(none)"} is not the circuit whose layout the server gave`);
+  let independent = false;
+  const expected = options.expectedHash.toLowerCase().replace(/^0x/, "");
+  if (expected) {
+    independent = true;
+    if (expected === hash) add(true, "Key you expect", "the key's hash is the one you gave");
+    else fail("Key you expect", `the key's hash ${hash.slice(0, 16)}… is not the ${expected.slice(0, 16)}… you gave`);
+  }
+  if (options.rpcUrl) {
+    independent = true;
+    const registry = options.registry;
+    try {
+      if (!/^0x[0-9a-fA-F]{40}$/.test(registry)) throw new Error(`${JSON.stringify(registry)} is not a contract address`);
+      const entry = await registryEntry(options.rpcUrl, registry, hash);
+      const where = `registry ${registry} on chain ${entry.chainId} (via ${options.rpcUrl})`;
+      if (entry.kind === 0) fail("Key on-chain", `${where} has no model under key ${hash.slice(0, 16)}…`);
+      else if (entry.kind !== KIND_CODES[circuit.kind]) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… as kind ${entry.kind}, not a ${circuit.kind} circuit`);
+      else if (entry.field !== fieldOfCircuit) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… for another model (field ${entry.field.slice(0, 12)}…)`);
+      else if (!layoutMatches(circuit.layout, entry)) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… with ${entry.bits}-bit values and a context of ${entry.context}, not the layout the server gave`);
+      else {
+        add(true, "Key on-chain", `${where} registers this key for circuit ${p.request.circuit.slice(0, 12)}…, verifier ${entry.verifier}`);
+        // and the chain's own verifier (its key, not the one this page was given) accepts every proof
+        const proofs = p.steps?.length ? p.steps.map((st) => [st.proof, st.public_signals]) : [[p.proof, p.public_signals]];
+        let rejected = 0;
+        for (const [proof, signals] of proofs) if (!(await registryVerifies(options.rpcUrl, registry, hash, proof, signals).catch(() => false))) rejected++;
+        if (rejected === 0) add(true, "Proof on-chain", `the registry's verifier accepts ${proofs.length === 1 ? "the proof" : `all ${proofs.length} proofs`} (eth_call, nothing sent)`);
+        else fail("Proof on-chain", `the registry's verifier rejects ${rejected} of ${proofs.length} proof${proofs.length === 1 ? "" : "s"}`);
+      }
+    } catch (err) {
+      fail("Key on-chain", `could not read the registry: ${err?.message ?? String(err)}`);
+    }
+    const served = (await gatewayChain()).contracts?.registry;
+    if (served && served.toLowerCase() === registry.toLowerCase()) trusted(`The registry's address ${registry}: from this server's /v1/chain (the node you named answered for it).`);
+  }
+  if (!independent) {
+    add(null, "Key", "taken from the server, not independently checked: give the hash you expect or a JSON-RPC URL");
+    trusted("The verification key: the server's, not independently checked.");
+  }
+}
+
+// ---------- trusted setup ----------
+
+/** Each model's setup transcript (GET /v1/models/{model}/setup), fetched once; null when it has none. */
+const setupCache = new Map();
+function modelSetup(model) {
+  if (!setupCache.has(model)) {
+    setupCache.set(
+      model,
+      api(`/models/${encodeURIComponent(model)}/setup`).catch((err) => {
+        if (err instanceof ApiError && err.status === 404) return null;
+        setupCache.delete(model);
+        throw err;
+      }),
+    );
+  }
+  return setupCache.get(model);
+}
+
+/** A slot filled with the model's transcript once fetched (the page re-renders often; the fetch is cached). */
+function setupSlot(model, id) {
+  const slot = h("div", { id, class: "setup", dataset: { state: "loading" } }, h("span", { class: "muted", text: "Loading the transcript…" }));
+  modelSetup(model)
+    .then((setup) => {
+      slot.dataset.state = setup ? "shown" : "none";
+      clear(slot, setupView(setup));
+    })
+    .catch((err) => {
+      slot.dataset.state = "error";
+      clear(slot, h("span", { class: "muted", text: `Transcript not available: ${err?.message ?? String(err)}` }));
+    });
+  return slot;
+}
+
+const text = (v) => (v === null || v === undefined || v === "" ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
+
+function contributionList(list) {
+  if (!Array.isArray(list) || list.length === 0) return h("span", { class: "muted", text: "none listed" });
+  return h("ol", { class: "contributions" }, list.map((c) => h("li", {}, h("strong", { text: text(c?.name) }), " ", c?.hash ? short(c.hash, 12, 8) : null)));
+}
+
+/** The transcript as the server gives it, field by field, whatever of it is there; never as markup. */
+function setupView(setup) {
+  if (!setup || typeof setup !== "object") return h("p", { class: "muted", text: "No transcript: this gateway ships none for this model, so who ran its trusted setup is not on record." });
+  const p1 = setup.phase1 ?? {};
+  const p2 = setup.phase2 ?? {};
+  const beacon = p2.beacon;
+  return h(
+    "div",
+    {},
+    h(
+      "dl",
+      { class: "facts wide" },
+      fact("Phase 1 (powers of tau)", h("span", { class: "mono", text: [p1.file, p1.power !== undefined ? `2^${p1.power}` : null].filter(Boolean).join(" · ") || "—" })),
+      p1.blake2b ? fact("Phase 1 blake2b", short(p1.blake2b, 16, 8)) : null,
+      fact("Phase 1 contributions", contributionList(p1.contributions)),
+      fact("Phase 2 contributions", contributionList(p2.contributions)),
+      fact("Random beacon", beacon ? h("span", { class: "mono", text: `${text(beacon.hash)}${beacon.iterations !== undefined ? ` · 2^${beacon.iterations} iterations` : ""}` }) : h("span", { class: "muted", text: "none: the last contributor's randomness is not publicly fixed" })),
+      fact("Transcript verified", setup.verified === true ? "yes, says the server" : setup.verified === false ? h("span", { class: "bad", text: "no, says the server" }) : "—"),
+    ),
+    h("p", { class: "muted small", text: "As the server reports it. One honest contributor is enough; check the transcript yourself with snarkjs zkey verify." }),
+  );
 }
 
 // ---------- models and workers ----------
@@ -899,6 +1100,7 @@ function renderModels(stats, error, served) {
       ),
     ),
     stats ? card("Proof latency over time", latencyChart(stats.latency)) : null,
+    card("Trusted setup", rows.filter((m) => m.provable !== false).map((m) => h("div", { class: "setup-model" }, h("h3", { text: m.model }), setupSlot(m.model, `setup-${m.model}`)))),
   );
   window.scrollTo(0, scroll);
 }

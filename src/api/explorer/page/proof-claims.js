@@ -1,0 +1,278 @@
+// What a record shows, checked against what its proofs' public signals say, in the page: the signals
+// are decoded here by the circuit's packing (as src/witness/circuit-input.ts does), the input
+// commitment is recomputed here from the shown sample and nonce with Poseidon, and every shown value
+// (nonce, sample, label, logits, tokens per step) must be the canonical one the signals carry.
+// Plain functions of JSON, so node tests run them too.
+
+import { hexToBytes, keccak256, word } from "./keccak.js";
+
+const HASHED_NONCE_BITS = 248;
+/** keccak256("proofgate.request.v1"): REQUEST_DOMAIN of src/core/request-binding.ts. */
+export const REQUEST_DOMAIN = "0x96e6860449536aea3e7f304b88b6b743955a297bde04d3a4824d1e82f7bbcd57";
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+
+/** Bits of a canonical nonce: the state's nonce slot, or 248 for a hashed one. */
+export function nonceBits(layout) {
+  return layout.packing.kind === "token-step" ? layout.packing.nonceBits : HASHED_NONCE_BITS;
+}
+
+function inputRange(input) {
+  if (input.kind === "tokens") return [0, input.vocabSize - 1];
+  if (input.kind === "bits") return [0, 1];
+  return [input.min, input.max];
+}
+
+function inputLength(input) {
+  return input.kind === "tokens" ? input.context : input.size;
+}
+
+/** null, or why `values` is not a sample the model takes (length, integers, domain). */
+export function sampleReason(layout, values) {
+  if (!Array.isArray(values)) return "is not a list";
+  const n = inputLength(layout.input);
+  if (values.length !== n) return `has ${values.length} values; the model takes ${n}`;
+  const [min, max] = inputRange(layout.input);
+  const bad = values.findIndex((v) => !Number.isInteger(v) || v < min || v > max);
+  return bad < 0 ? null : `value ${bad} is ${JSON.stringify(values[bad])}, not an integer in [${min}, ${max}]`;
+}
+
+/** null, or why `text` is not a canonical nonce of this circuit. */
+export function nonceReason(layout, text) {
+  if (typeof text !== "string" || !DECIMAL.test(text)) return `${JSON.stringify(text)} is not a decimal integer`;
+  const bits = nonceBits(layout);
+  return BigInt(text) < 1n << BigInt(bits) ? null : `${text} is not below 2^${bits}`;
+}
+
+const field = (v, shift, bits) => Number((v >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n));
+
+/** What public signals say, by the circuit's packing (decodePublicSignals of circuit-input.ts). */
+export function decodeSignals(layout, signals) {
+  const p = layout.packing;
+  const v = signals.map((s) => BigInt(s));
+  if (p.kind === "token-step") {
+    const [stateIn, stateOut] = v;
+    return {
+      kind: "token-step",
+      context: Array.from({ length: p.context }, (_, i) => field(stateIn, p.tokenBits * i, p.tokenBits)),
+      next_token: field(stateOut, p.tokenBits * (p.context - 1), p.tokenBits),
+      nonce: (stateIn >> BigInt(p.tokenBits * p.context)).toString(),
+    };
+  }
+  if (p.kind === "classify") return { kind: "classify", label: field(v[0], 0, p.valueBits), commitment: ((v[0] >> BigInt(p.valueBits)) << BigInt(p.valueBits)).toString() };
+  const outputs = [];
+  for (const word of v.slice(1)) for (let k = 0; k < p.outputsPerWord && outputs.length < layout.classes; k++) outputs.push(field(word, p.outputBits * k, p.outputBits) + p.outputOffset);
+  return { kind: "tensor", commitment: v[0].toString(), outputs };
+}
+
+function pack(values, bits, offset, perWord) {
+  const words = [];
+  for (let w = 0; w * perWord < values.length; w++) {
+    let word = 0n;
+    values.slice(w * perWord, (w + 1) * perWord).forEach((x, k) => (word += BigInt(x - offset) << BigInt(bits * k)));
+    words.push(word);
+  }
+  return words;
+}
+
+/** Poseidon chained 16 then 15 words at a time, the running hash first (circuits/commitment.circom). */
+export function hashWords(poseidon, words) {
+  let acc = poseidon(words.slice(0, 16));
+  for (let k = 16; k < words.length; k += 15) acc = poseidon([acc, ...words.slice(k, k + 15)]);
+  return acc;
+}
+
+/** Poseidon(model_id, nonce, packed sample): the commitment of a classify or tensor circuit. */
+export function inputCommitment(poseidon, layout, sample, nonce) {
+  const p = layout.packing;
+  return hashWords(poseidon, [BigInt(layout.model_id_field), BigInt(nonce), ...pack(sample, p.inputBits, p.inputOffset, p.perWord)]);
+}
+
+/** The (state_in, state_out) of a decoding step: the window and the next token packed above the nonce. */
+export function stepStates(layout, window, nonce, token) {
+  const p = layout.packing;
+  const state = (tokens) => tokens.reduce((acc, t, i) => acc + (BigInt(t) << BigInt(p.tokenBits * i)), BigInt(nonce) << BigInt(p.tokenBits * p.context));
+  return [state(window), state([...window.slice(1), token])].map(String);
+}
+
+/** Step k's window: the last `context` tokens of prompt + generated[0..k), left-padded (step-windows.ts). */
+export function stepWindows(prompt, generated, context, pad) {
+  const all = [...prompt, ...generated];
+  return generated.map((_, k) => {
+    const end = prompt.length + k;
+    const window = all.slice(Math.max(0, end - context), end);
+    return [...new Array(context - window.length).fill(pad), ...window];
+  });
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+/** 32-bit FNV-1a of bytes (model/spam-features.ts). */
+function fnv1a32(bytes) {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h >>> 0;
+}
+
+/** A text's presence bit per hashed word bucket, as the classifier's featurizer makes them (spamFeatures). */
+export function textFeatures(text, featurizer) {
+  const out = new Array(featurizer.buckets).fill(0);
+  const encoder = new TextEncoder();
+  for (const w of text.toLowerCase().match(new RegExp(featurizer.pattern, "g")) ?? []) out[fnv1a32(encoder.encode(w)) % featurizer.buckets] = 1;
+  return out;
+}
+
+/** requestNonce of src/core/request-binding.ts: the top `bits` bits of keccak(REQUEST_DOMAIN, contentHash, salt). */
+export function requestNonce(contentHash, salt, bits) {
+  const hash = keccak256(hexToBytes(REQUEST_DOMAIN.slice(2) + contentHash.slice(2) + salt.slice(2)));
+  return (BigInt(hash) >> BigInt(256 - bits)).toString();
+}
+
+/** What a request's content hash should be, when the page holds that content: a text's bytes, or a tensor model's sample. */
+function shownContentHash(layout, request) {
+  if (request.kind !== "inference") return null;
+  if (typeof request.input === "string") return { what: "the text shown", hash: keccak256(new TextEncoder().encode(request.input)) };
+  if (layout.packing.kind === "tensor" && Array.isArray(request.sample)) {
+    return { what: "the sample shown", hash: keccak256(hexToBytes(word(32) + word(request.sample.length) + request.sample.map(word).join(""))) };
+  }
+  return null;
+}
+
+/** A request that names its content hash and salt: the nonce must be theirs, and the content the one shown. */
+function bindingChecks(layout, request, check) {
+  if (request.content_hash === undefined && request.salt === undefined) return false;
+  if (!BYTES32.test(request.content_hash ?? "") || !BYTES32.test(request.salt ?? "")) {
+    check(false, "Request binding", "the record's content_hash or salt is not a 32-byte hex string");
+    return true;
+  }
+  const nonce = requestNonce(request.content_hash, request.salt, nonceBits(layout));
+  check(nonce === request.nonce, "Request binding", "the nonce is keccak(content hash, salt), recomputed here", "the nonce is not keccak(content hash, salt): the proof answers another request");
+  const content = shownContentHash(layout, request);
+  if (content) {
+    const ok = content.hash === request.content_hash.toLowerCase();
+    check(ok, "Request content", ok ? `the content hash is keccak of ${content.what}` : `the content hash is not keccak of ${content.what}`);
+  }
+  return true;
+}
+
+/**
+ * Every check of a record's shown values against its signals: { checks: [{ ok, label, detail }],
+ * decoded: [{ label, value }] }. ok is true or false; the record is valid only when all are true.
+ */
+export function recordChecks(record, layout, poseidon, featurizer = null) {
+  const checks = [];
+  const decoded = [];
+  // the detail says what held, or (when a second one is given) what did not
+  const check = (ok, label, detail, otherwise = detail) => checks.push({ ok, label, detail: ok ? detail : otherwise });
+  const request = record.request ?? {};
+  const nonceWhy = nonceReason(layout, request.nonce);
+  check(nonceWhy === null, "Request nonce", nonceWhy ? `the record's nonce ${nonceWhy}: not the canonical nonce` : `${request.nonce}, canonical (below 2^${nonceBits(layout)})`);
+  if (nonceWhy) return { checks, decoded };
+  const bound = bindingChecks(layout, request, check);
+  // what the registry may record this proof under: the input commitment, or a trace's first state
+  const recordedUnder = request.kind === "generation" ? generationChecks(record, layout, check, decoded) : inferenceChecks(record, layout, poseidon, check, decoded);
+  const featurized = featurizer !== null && request.kind === "inference" && typeof request.input === "string" && Array.isArray(request.sample);
+  if (featurized) {
+    const features = textFeatures(request.input, featurizer);
+    const differs = features.findIndex((f, i) => f !== request.sample[i]);
+    check(differs < 0 && features.length === request.sample.length, "Features of the text", "the sample is what the featurizer makes of the text shown, recomputed here", `the sample is not the text's features (bucket ${differs} differs): the proof is about another text`);
+  }
+  const shown = record.chain?.input_commitment;
+  if (typeof shown === "string" && recordedUnder) {
+    const ok = recordedUnder.includes(shown);
+    check(ok, "On-chain input commitment", ok ? "the receipt's commitment is the proof's" : `the receipt shows ${shown.slice(0, 16)}…, not what the proof's signals commit to`);
+  }
+  return { checks, decoded, bound, featurized };
+}
+
+function inferenceChecks(record, layout, poseidon, check, decoded) {
+  const request = record.request;
+  const sampleWhy = sampleReason(layout, request.sample);
+  check(sampleWhy === null, "Input sample", sampleWhy ? `the record's sample ${sampleWhy}` : `${request.sample.length} values, each within the model's input domain`);
+  if (sampleWhy || !Array.isArray(record.public_signals)) return null;
+  const d = decodeSignals(layout, record.public_signals);
+  const served = request.served ?? {};
+  if (d.kind === "token-step") {
+    decoded.push({ label: "context", value: `[${d.context.join(", ")}]` }, { label: "next token", value: String(d.next_token) }, { label: "nonce", value: d.nonce });
+    check(d.nonce === request.nonce, "Nonce in the signals", d.nonce === request.nonce ? "equals the record's" : `the signals carry ${d.nonce}, the record shows ${request.nonce}`);
+    const context = `the signals carry [${d.context.join(", ")}], the record shows [${request.sample.join(", ")}]`;
+    check(same(d.context, request.sample), "Context tokens", "the signals carry the record's window", context);
+    const shown = [served.argmax, record.output?.next_token?.id].filter((v) => v !== undefined);
+    const bad = shown.find((v) => v !== d.next_token);
+    check(shown.length > 0 && bad === undefined, "Next token", bad === undefined ? `${d.next_token}, as the record shows` : `the signals carry ${d.next_token}, the record shows ${bad}`);
+    const states = stepStates(layout, request.sample, request.nonce, d.next_token);
+    const canonical = same(states, record.public_signals.map(String));
+    check(canonical, "State encoding", "both states recomputed here from the window, nonce and token", "the states are not the canonical packing of the window, nonce and token");
+    return [String(record.public_signals[0])];
+  }
+  const recomputed = inputCommitment(poseidon, layout, request.sample, request.nonce);
+  if (d.kind === "classify") {
+    const mine = ((recomputed >> BigInt(layout.packing.valueBits)) << BigInt(layout.packing.valueBits)).toString();
+    decoded.push({ label: "label", value: String(d.label) }, { label: "input commitment", value: d.commitment });
+    const otherInput = "Poseidon of the shown sample and nonce is not the proof's commitment: the proof is of another input or nonce";
+    check(mine === d.commitment, "Input commitment", "recomputed here with Poseidon from the shown sample and nonce: equal", otherInput);
+    const shown = [
+      ["served label", served.argmax],
+      ["output label_id", record.output?.label_id],
+    ].filter(([, v]) => v !== undefined);
+    const bad = shown.find(([, v]) => v !== d.label);
+    const name = record.output?.label !== undefined ? ` (${record.output.label})` : "";
+    const labelOk = shown.length > 0 && bad === undefined && d.label < layout.classes;
+    check(labelOk, "Output label", `${d.label}${name}, as the record shows`, bad ? `the signals carry label ${d.label}, the record's ${bad[0]} is ${bad[1]}${name}` : `label ${d.label} is not one the record shows`);
+    return [d.commitment];
+  }
+  decoded.push({ label: "outputs", value: `[${d.outputs.join(", ")}]` }, { label: "input commitment", value: d.commitment });
+  const otherInput = "Poseidon of the shown sample and nonce is not the proof's commitment: the proof is of another input or nonce";
+  check(recomputed.toString() === d.commitment, "Input commitment", "recomputed here with Poseidon from the shown sample and nonce: equal", otherInput);
+  const outputs = `the signals carry [${d.outputs.join(", ")}], the record shows ${JSON.stringify(served.logits)}`;
+  check(same(d.outputs, served.logits), "Outputs", "the signals carry the record's logits", outputs);
+  return [d.commitment];
+}
+
+function generationChecks(record, layout, check, decoded) {
+  const request = record.request;
+  const choices = record.output?.choices ?? [];
+  const steps = record.steps ?? [];
+  const claimed = new Set();
+  const firstStates = [];
+  for (const choice of choices) {
+    const label = `Tokens of choice ${choice.index}`;
+    const prompt = request.prompt_tokens?.[choice.prompt_index ?? 0];
+    const promptWhy = Array.isArray(prompt) ? prompt.map((t) => (Number.isInteger(t) && t >= 0 && t < layout.input.vocabSize ? null : t)).find((t) => t !== null) : "missing";
+    if (promptWhy !== undefined) {
+      check(false, label, `the record's prompt holds ${JSON.stringify(promptWhy)}, not a token id`);
+      continue;
+    }
+    const mine = steps.filter((st) => (st.output?.choice ?? 0) === choice.index).sort((a, b) => (a.output?.position ?? 0) - (b.output?.position ?? 0));
+    mine.forEach((st) => claimed.add(st));
+    const tokens = choice.tokens ?? [];
+    if (mine.length !== tokens.length) {
+      check(false, label, `the record shows ${tokens.length} tokens; ${mine.length} steps are proven`);
+      continue;
+    }
+    if (mine[0]?.public_signals) firstStates.push(String(mine[0].public_signals[0]));
+    const windows = stepWindows(prompt, tokens, layout.packing.context, request.pad_token);
+    const proven = [];
+    let why = null;
+    mine.forEach((st, k) => {
+      if (!Array.isArray(st.public_signals)) return (why ??= `step ${st.index} has no signals`);
+      const d = decodeSignals(layout, st.public_signals);
+      proven.push(d.next_token);
+      // every step's token is shown decoded; the first difference is the one named
+      if (why) return;
+      if (st.output?.position !== k) why = `step ${st.index} is at position ${st.output?.position}, not ${k}`;
+      else if (d.nonce !== request.nonce) why = `step ${st.index} carries nonce ${d.nonce}, the record's is ${request.nonce}`;
+      else if (!same(d.context, windows[k])) why = `step ${st.index} starts from the window [${d.context.join(", ")}], not the prompt and tokens shown`;
+      else if (d.next_token !== tokens[k] || d.next_token !== st.output?.token) why = `step ${st.index} proves token ${d.next_token}, the record shows ${tokens[k]}`;
+      else if (!same(stepStates(layout, windows[k], request.nonce, d.next_token), st.public_signals.map(String))) {
+        why = `step ${st.index}'s states are not the canonical packing of its window, nonce and token`;
+      }
+    });
+    decoded.push({ label: `choice ${choice.index} tokens`, value: `[${proven.join(", ")}]` });
+    check(why === null, label, why ?? `[${tokens.join(", ")}]: each step's window and token read from its signals, from the prompt on`);
+  }
+  const stray = steps.filter((st) => !claimed.has(st));
+  if (stray.length) check(false, "Steps", `${stray.length} step${stray.length === 1 ? "" : "s"} belong to no choice shown`);
+  decoded.push({ label: "nonce", value: request.nonce });
+  return firstStates;
+}
