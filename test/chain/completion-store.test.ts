@@ -82,7 +82,7 @@ test("the store's nonce and first state are the gateway's: the same abi encoding
   await revertsWith(store.promptState({ ...requests[0], prompt: [...prompt.slice(0, -1), 512 + prompt.at(-1)!] }), "TokenOutOfRange", [BigInt(512 + prompt.at(-1)!)]);
 });
 
-test("a trace ending at max_tokens is stored with its text; cut short, extended or shifted it is refused", async () => {
+test("a trace ending at max_tokens is stored with its text; cut short, extended or shifted it is refused", async (t) => {
   const request: Request = { prompt, maxTokens: 4, stop: [], salt: salt(0x51) };
   // one step more than served: what an extended trace needs
   const { steps, tokens } = await provenSteps(request, 5);
@@ -108,6 +108,7 @@ test("a trace ending at max_tokens is stored with its text; cut short, extended 
   }
 
   const receipt = await mined(store.store(request, served));
+  t.diagnostic(`CompletionStore.store of a ${served.length}-token completion of a ${prompt.length}-token prompt: ${receipt.gasUsed} gas`);
   const text = tokenizer.decode(served);
   const id = traceId(state, served);
   assert.deepEqual([...eventOf(receipt, store, "CompletionStored").args], [id, state, c.chain.address, PROMPT, text]);
