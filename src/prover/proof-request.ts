@@ -33,7 +33,7 @@ export interface GenerationProofRequest {
    */
   readonly nonces: readonly string[];
   readonly content_hashes: readonly string[];
-  /** 32 random bytes, hex: keeps a request's nonce unguessable before it is served. */
+  /** 32 random bytes, hex, fresh per record: the same request asked twice is proven under two nonces. */
   readonly salt: string;
   readonly prompt_tokens: readonly (readonly number[])[];
   /** Left padding of windows shorter than the context (the tokenizer's end-of-text id). */

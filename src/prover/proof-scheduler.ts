@@ -58,6 +58,7 @@ export interface ScheduleGenerationOptions {
  */
 export type InferenceBinding =
   | { readonly contentHash: string; readonly nonceBits: number; readonly nonce?: never; readonly oracle?: never }
+  // the on-chain request this inference answers, and the nonce it expects
   | { readonly nonce: bigint; readonly oracle: OracleRequestRef; readonly contentHash?: never; readonly nonceBits?: never };
 
 export type ScheduleInferenceOptions = ScheduleInferenceBase & InferenceBinding;
@@ -87,6 +88,12 @@ export interface ProofSchedulerOptions {
 
 export function proofRef(record: Pick<ProofRecord, "id" | "status">): ProofRef {
   return { id: record.id, status: record.status, url: `/v1/proofs/${record.id}` };
+}
+
+/** A gateway request's nonce under a fresh salt, with what it derives from. */
+function saltedNonce(contentHash: string, nonceBits: number): { nonce: string; content_hash: string; salt: string } {
+  const salt = randomSalt();
+  return { nonce: requestNonce(contentHash, salt, nonceBits).toString(), content_hash: contentHash, salt };
 }
 
 /** Whether a record goes on-chain once proved: the policy, or for `requested` what the request asked. */
@@ -148,12 +155,7 @@ export class ProofScheduler {
   async scheduleInference(options: ScheduleInferenceOptions): Promise<ProofRef> {
     const { input, sample, served, oracle } = options;
     const common = this.commonRequest(options);
-    const binding = oracle
-      ? { nonce: options.nonce!.toString() }
-      : (() => {
-          const salt = randomSalt();
-          return { nonce: requestNonce(options.contentHash!, salt, options.nonceBits!).toString(), content_hash: options.contentHash!, salt };
-        })();
+    const binding = oracle ? { nonce: options.nonce!.toString() } : saltedNonce(options.contentHash!, options.nonceBits!);
     // an oracle request is answered on-chain whatever the policy: that is what it paid for
     const request: InferenceProofRequest = { kind: "inference", ...common, ...binding, submit: common.submit || oracle !== undefined, input, sample, served, ...(oracle ? { oracle } : {}) };
     const record = await this.options.store.create(

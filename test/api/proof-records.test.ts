@@ -151,6 +151,14 @@ describe("proof records of served answers", () => {
     assert.deepEqual(record.public_signals, (await expectedPublicSignals(circuit, request.sample, nonce, body.output.label_id)).map(String));
   });
 
+  it("a text with an unpaired surrogate is refused: it has no bytes a proof's nonce could commit to", async () => {
+    const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: "lone \ud800 surrogate" });
+    assert.equal(res.status, 400);
+    const { error } = (await res.json()) as { error: { code: string; param: string; message: string } };
+    assert.deepEqual([error.code, error.param], ["invalid_argument", "input"]);
+    assert.match(error.message, /surrogate/);
+  });
+
   it("lists the records, newest first, filtered by model and status", async () => {
     const list = await getJson<{ object: string; data: WireProof[]; has_more: boolean }>("/v1/proofs?model=pg-student&status=proved&limit=2");
     assert.equal(list.object, "list");
