@@ -16,13 +16,14 @@ import { ANVIL_DEV_KEY, anvilBinary, startAnvil } from "../src/chain/anvil.js";
 import type { ChainConnection } from "../src/chain/chain-connection.js";
 import { contract, loadContracts } from "../src/chain/contract-build.js";
 import { deployContracts } from "../src/chain/deployment.js";
-import { HASHED_NONCE_BITS, oracleNonce, requestNonce, textContentHash } from "../src/core/request-binding.js";
+import { generationContentHash, HASHED_NONCE_BITS, oracleNonce, requestNonce, textContentHash } from "../src/core/request-binding.js";
 import { proofWords } from "../src/chain/proof-calldata.js";
 import { releaseSnarkWorkers } from "../src/circuit/snark-workers.js";
 import { spamFeatures } from "../src/model/spam-features.js";
 import { Tokenizer, type TokenizerJSON } from "../src/model/tokenizer.js";
 import { CompiledCatalog } from "../src/prover/compiled-catalog.js";
 import { loadCompiledModel } from "../src/prover/compiled-model.js";
+import { nonceBitsOf } from "../src/prover/proof-scheduler.js";
 import { prove, type ProofFile } from "../src/prover/prove.js";
 import { decodingStepWindows } from "../src/witness/step-windows.js";
 import { machineLine, markdownTable, writeSection } from "./report.js";
@@ -113,7 +114,9 @@ const tokenizerJson = JSON.parse(await readFile(join(STUDENT_DIR, "tokenizer.jso
 const tokenizer = Tokenizer.fromJSON(tokenizerJson);
 const context = student.manifest.packing.kind === "token-step" ? student.manifest.packing.context : 16;
 const prompt = tokenizer.encode(PROMPT);
-const traceNonce = 0x5eed_0001n;
+// the nonce the gateway would prove a TRACE_STEPS-token completion of PROMPT under: CompletionStore recomputes it
+const traceRequest = { prompt, maxTokens: TRACE_STEPS, stop: [] as string[], salt: keccakText("bench/gas trace salt") };
+const traceNonce = requestNonce(generationContentHash(prompt, TRACE_STEPS, traceRequest.stop), traceRequest.salt, nonceBitsOf(student.manifest));
 const generated: number[] = [];
 const steps: ProofFile[] = [];
 const maxSteps = Math.max(...BATCHES);
@@ -200,7 +203,7 @@ try {
   traces.set(TRACE_STEPS, await recordTrace(TRACE_STEPS)); // kept: CompletionStore stores it below
 
   // 4. the consumers and the oracle
-  const stored = await send(store, "store", [steps[0]!.public_signals[0], generated.slice(0, TRACE_STEPS)], LIMIT.board);
+  const stored = await send(store, "store", [traceRequest, generated.slice(0, TRACE_STEPS)], LIMIT.board);
   const storedEvent = stored.logs.map((l) => store.interface.parseLog(l)).find((e) => e?.name === "CompletionStored")!;
   const [, storedPrompt, storedText] = (await store.getFunction("completion").staticCall(storedEvent.args[0])) as [string, string, string];
   const posted = await send(board, "post", [HAM_TEXT, POST_SALT], LIMIT.board);

@@ -7,8 +7,9 @@
 import { newId } from "../core/ids.js";
 import type { GenerateTextResult } from "../model/text-generation.js";
 import type { LanguageModel } from "../model/served-model.js";
-import type { ProofRef, ProofScheduler } from "../prover/proof-scheduler.js";
+import { nonceBitsOf, type ProofRef, type ProofScheduler } from "../prover/proof-scheduler.js";
 import type { GenerationPlan } from "./generation-params.js";
+import { choiceStops } from "./run-choices.js";
 
 /** A request's `proof` field: false skips proving; `{"submit": true}` asks for on-chain submission. */
 export type ProofParam = boolean | { readonly submit: boolean } | null | undefined;
@@ -36,6 +37,8 @@ export interface RecordGenerationOptions {
   readonly prompts: readonly (readonly number[])[];
   readonly plan: GenerationPlan;
   readonly results: readonly GenerateTextResult[];
+  /** The stop strings the choices ran with besides the request's (the chat template's), as runChoices got them. */
+  readonly extraStops?: readonly string[];
   readonly submit: boolean;
 }
 
@@ -55,9 +58,12 @@ export function recordGeneration(options: RecordGenerationOptions): Promise<Proo
       tokens: r.tokens,
       text: r.text,
       finish_reason: r.finishReason,
+      completion_tokens: r.tokens.length,
     })),
     temperature: plan.temperature,
     maxTokens: plan.maxTokens,
+    stop: choiceStops(plan, options.extraStops),
+    nonceBits: nonceBitsOf(circuit),
     submitAsked: options.submit,
   });
 }

@@ -21,6 +21,11 @@ export interface RunChoicesOptions {
   readonly onFinish?: (index: number, result: GenerateTextResult) => void;
 }
 
+/** The stop strings a choice ends on: the request's, then the extra ones (what a proof record commits to). */
+export function choiceStops(plan: GenerationPlan, extraStops: readonly string[] = []): string[] {
+  return [...plan.stop, ...extraStops];
+}
+
 export async function runChoices(options: RunChoicesOptions): Promise<GenerateTextResult[]> {
   const { model, plan } = options;
   const count = options.prompts.length * plan.n;
@@ -41,7 +46,7 @@ export async function runChoices(options: RunChoicesOptions): Promise<GenerateTe
             temperature: plan.temperature,
             topP: plan.topP,
             seed: choiceSeed(plan.seed, index % plan.n),
-            stop: [...plan.stop, ...(options.extraStops ?? [])],
+            stop: choiceStops(plan, options.extraStops),
             topLogprobs: options.topLogprobs,
             signal: controller.signal,
             observer: options.observer,

@@ -48,7 +48,11 @@ export interface GenerateTextResult {
   readonly finishReason: FinishReason;
   /** Tokens sampled, including an end-of-text token. */
   readonly completionTokens: number;
-  /** Every token chosen, in order, an end-of-text token and any past a stop string included: what a proof covers. */
+  /**
+   * Every token chosen, in order, and so exactly what a proof covers: the generation ends at the
+   * end-of-text token, at the token that completed a stop string (its text from the stop string on
+   * is not served) or at max_tokens, and each is the last token here; no token past the end.
+   */
   readonly tokens: readonly number[];
   readonly logprobs: readonly GeneratedTokenLogprob[] | null;
 }

@@ -142,8 +142,9 @@ export class ProofJobProcessor {
     const output = step.output as StepOutput;
     const compiled = await this.compiledFor(request);
     const window = this.stepWindow(record, output, stepContext(compiled));
+    const nonce = BigInt(stepNonce(record, output));
     await store.updateStep(record.id, index, { status: "proving", prover: this.prover });
-    const { file, verifyMs } = await this.withHeartbeat(record.id, () => this.proveAndVerify(compiled, window, BigInt(request.nonce)));
+    const { file, verifyMs } = await this.withHeartbeat(record.id, () => this.proveAndVerify(compiled, window, nonce));
     if (file.output !== output.token) {
       throw new UnrecoverableJobError(`the served token ${output.token} is not the model's greedy choice ${String(file.output)}`);
     }
@@ -178,6 +179,9 @@ export class ProofJobProcessor {
       const trace = await verifyTrace(compiled.manifest, compiled.vkey, files);
       if (!trace.valid) throw new UnrecoverableJobError(`choice ${choice.index}: ${trace.reason}`);
       if (trace.tokens!.join() !== choice.tokens.join()) throw new UnrecoverableJobError(`choice ${choice.index}: the proven tokens are not the served ones`);
+      if (choice.completion_tokens !== undefined && choice.completion_tokens !== steps.length) {
+        throw new UnrecoverableJobError(`choice ${choice.index}: ${steps.length} steps proven for ${choice.completion_tokens} tokens served`);
+      }
     }
     const sum = (stage: string) => round(record.steps.reduce((total, s) => total + (s.timings[stage] ?? 0), 0));
     const provers = [...new Set(record.steps.map((s) => s.prover).filter((p): p is string => p !== null))];
@@ -191,7 +195,6 @@ export class ProofJobProcessor {
   }
 
   private stepProofFile(compiled: CompiledModel, record: ProofRecord, step: ProofStep): ProofFile {
-    const request = record.request as GenerationProofRequest;
     const output = step.output as StepOutput;
     return {
       object: "proofgate.proof",
@@ -199,7 +202,7 @@ export class ProofJobProcessor {
       vkey_hash: compiled.manifest.vkey_hash,
       kind: compiled.manifest.kind,
       input: this.stepWindow(record, output, stepContext(compiled)),
-      nonce: request.nonce,
+      nonce: stepNonce(record, output),
       output: output.token,
       public_signals: step.publicSignals ?? [],
       proof: step.proof as ProofFile["proof"],
@@ -253,6 +256,15 @@ export class ProofJobProcessor {
       logger.error({ err: storeErr, proofId }, "could not record the failure; the sweep will bring the record back");
     }
   }
+}
+
+/** The nonce a step is proven under: its choice's prompt's (decimal). */
+function stepNonce(record: ProofRecord, step: StepOutput): string {
+  const request = record.request as GenerationProofRequest;
+  const choice = (record.output as GenerationProofOutput).choices.find((c) => c.index === step.choice);
+  const nonce = choice ? request.nonces?.[choice.prompt_index] : undefined;
+  if (nonce === undefined) throw new UnrecoverableJobError(`proof ${record.id}: no nonce for the prompt of choice ${step.choice}`);
+  return nonce;
 }
 
 /** The context length of a decoding-step circuit. */

@@ -1,17 +1,24 @@
 /**
  * What a proof record commits to, as the gateway writes it and the workers read it: the circuit (its
- * model id), the nonce, and for a generated sequence the prompts and chosen tokens of every choice
- * (one decoding step each), or for one inference the integer sample and the output that was served.
+ * model id), the nonce with what it is derived from (core/request-binding.ts: the request's content
+ * and a salt), and for a generated sequence the prompts and chosen tokens of every choice (one
+ * decoding step each), or for one inference the integer sample and the output that was served.
  * These are the `request` and `output` JSON of a record; the worker recomputes everything else.
  */
 
-/** One choice of a generation: which prompt it continued and every token chosen, end-of-text included. */
+/**
+ * One choice of a generation: which prompt it continued and exactly the tokens served, up to and
+ * including the end-of-text token or the token that completed a stop string. `finish_reason` and
+ * `completion_tokens` say why it ended and how long it is, so a complete trace is told from a prefix.
+ */
 export interface GeneratedChoice {
   readonly index: number;
   readonly prompt_index: number;
   readonly tokens: readonly number[];
   readonly text: string;
   readonly finish_reason: string;
+  /** tokens.length: the count served (absent in records made before traces were bound to their requests). */
+  readonly completion_tokens?: number;
 }
 
 export interface GenerationProofRequest {
@@ -19,13 +26,22 @@ export interface GenerationProofRequest {
   readonly endpoint: string;
   /** The circuit's model id (sha256 of the integer model). */
   readonly circuit: string;
-  /** Decimal: bound into every step's public state. */
-  readonly nonce: string;
+  /**
+   * Per prompt, decimal: bound into every step's public state of its choices. Prompt k's nonce is
+   * requestNonce(content_hashes[k], salt, packing.nonceBits), content_hashes[k] =
+   * generationContentHash(prompt_tokens[k], max_tokens, stop): what CompletionStore recomputes.
+   */
+  readonly nonces: readonly string[];
+  readonly content_hashes: readonly string[];
+  /** 32 random bytes, hex, fresh per record: the same request asked twice is proven under two nonces. */
+  readonly salt: string;
   readonly prompt_tokens: readonly (readonly number[])[];
   /** Left padding of windows shorter than the context (the tokenizer's end-of-text id). */
   readonly pad_token: number;
   readonly temperature: number;
   readonly max_tokens: number;
+  /** Every stop string the generation ended on (the request's, then the chat template's). */
+  readonly stop: readonly string[];
   /** Whether it goes on-chain once proved (absent in records made before chain submission existed). */
   readonly submit?: boolean;
 }
@@ -45,7 +61,15 @@ export interface InferenceProofRequest {
   readonly kind: "inference";
   readonly endpoint: string;
   readonly circuit: string;
+  /**
+   * Decimal. A gateway request's is requestNonce(content_hash, salt, bits): content_hash is
+   * textContentHash(text) for a classifier, sampleContentHash(sample) for a tensor model, or for a
+   * language model's next token generationContentHash(prompt tokens, 1, []). An oracle request's
+   * nonce is the oracle's own (then there is no salt).
+   */
   readonly nonce: string;
+  readonly content_hash?: string;
+  readonly salt?: string;
   /** What the client sent (text, or a tensor as nested arrays). */
   readonly input: unknown;
   /** The integer sample the model ran on: token window, feature bits, or quantized values. */

@@ -10,8 +10,9 @@ import { newProofRecord, type ProofRecord, type ProofStatus, type ProofStep } fr
 import type { JobQueue } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
 import type { SubmitPolicy } from "../config/config.js";
+import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import { generationContentHash, HASHED_NONCE_BITS, randomSalt, requestNonce } from "../core/request-binding.js";
 import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest, type OracleRequestRef } from "./proof-request.js";
-import { randomNonce } from "./prove.js";
 
 /** What a response carries about its proof (SPEC: `proof` object). */
 export interface ProofRef {
@@ -26,6 +27,11 @@ export interface CircuitIdentity {
   readonly vkeyHash: string;
 }
 
+/** How many bits of nonce a circuit's proofs carry: a token-step state's top bits, else what a commitment hashes. */
+export function nonceBitsOf(manifest: Pick<CircuitManifest, "packing">): number {
+  return manifest.packing.kind === "token-step" ? manifest.packing.nonceBits : HASHED_NONCE_BITS;
+}
+
 export interface ScheduleGenerationOptions {
   readonly id: string;
   /** The served model's id, as requests name it. */
@@ -34,14 +40,30 @@ export interface ScheduleGenerationOptions {
   readonly endpoint: string;
   readonly promptTokens: readonly (readonly number[])[];
   readonly padToken: number;
+  /** Exactly the served tokens of each choice (see GeneratedChoice). */
   readonly choices: readonly GeneratedChoice[];
   readonly temperature: number;
   readonly maxTokens: number;
+  /** Every stop string the generation ended on. */
+  readonly stop: readonly string[];
+  /** The circuit's `packing.nonceBits`. */
+  readonly nonceBits: number;
   /** The request asked for on-chain submission (counts under PROOFGATE_SUBMIT=requested). */
   readonly submitAsked?: boolean;
 }
 
-export interface ScheduleInferenceOptions {
+/**
+ * What an inference's nonce is bound to: the request's content (its hash; the scheduler draws the
+ * salt and derives the nonce), or for an oracle request the nonce the oracle expects, given whole.
+ */
+export type InferenceBinding =
+  | { readonly contentHash: string; readonly nonceBits: number; readonly nonce?: never; readonly oracle?: never }
+  // the on-chain request this inference answers, and the nonce it expects
+  | { readonly nonce: bigint; readonly oracle: OracleRequestRef; readonly contentHash?: never; readonly nonceBits?: never };
+
+export type ScheduleInferenceOptions = ScheduleInferenceBase & InferenceBinding;
+
+interface ScheduleInferenceBase {
   readonly id: string;
   readonly model: string;
   readonly circuit: CircuitIdentity;
@@ -52,10 +74,6 @@ export interface ScheduleInferenceOptions {
   /** The answer as the client got it. */
   readonly output: unknown;
   readonly submitAsked?: boolean;
-  /** @defaultValue a fresh random nonce; an oracle request's is bound to it and its fulfiller (oracleNonce) */
-  readonly nonce?: bigint;
-  /** The on-chain request this inference answers. */
-  readonly oracle?: OracleRequestRef;
 }
 
 export interface ProofSchedulerOptions {
@@ -72,6 +90,12 @@ export function proofRef(record: Pick<ProofRecord, "id" | "status">): ProofRef {
   return { id: record.id, status: record.status, url: `/v1/proofs/${record.id}` };
 }
 
+/** A gateway request's nonce under a fresh salt, with what it derives from. */
+function saltedNonce(contentHash: string, nonceBits: number): { nonce: string; content_hash: string; salt: string } {
+  const salt = randomSalt();
+  return { nonce: requestNonce(contentHash, salt, nonceBits).toString(), content_hash: contentHash, salt };
+}
+
 /** Whether a record goes on-chain once proved: the policy, or for `requested` what the request asked. */
 export function submitFor(policy: SubmitPolicy, asked: boolean): boolean {
   return policy === "all" || (policy === "requested" && asked);
@@ -80,10 +104,10 @@ export function submitFor(policy: SubmitPolicy, asked: boolean): boolean {
 export class ProofScheduler {
   constructor(private readonly options: ProofSchedulerOptions) {}
 
-  /** What every record commits to: the endpoint, the circuit and a nonce; and whether it goes on-chain. */
-  private commonRequest(options: { readonly endpoint: string; readonly circuit: CircuitIdentity; readonly submitAsked?: boolean; readonly nonce?: bigint }) {
+  /** What every record commits to: the endpoint and the circuit; and whether it goes on-chain. */
+  private commonRequest(options: { readonly endpoint: string; readonly circuit: CircuitIdentity; readonly submitAsked?: boolean }) {
     const submit = submitFor(this.options.submitPolicy ?? "none", options.submitAsked ?? false);
-    return { endpoint: options.endpoint, circuit: options.circuit.modelId, nonce: (options.nonce ?? randomNonce()).toString(), submit };
+    return { endpoint: options.endpoint, circuit: options.circuit.modelId, submit };
   }
 
   /**
@@ -91,13 +115,20 @@ export class ProofScheduler {
    * choice the circuit proves, so such a record is stored as `failed` with the reason, never proved.
    */
   async scheduleGeneration(options: ScheduleGenerationOptions): Promise<ProofRef> {
+    // one salt for the record; each prompt's nonce commits to that prompt, max_tokens and the stops
+    const salt = randomSalt();
+    const contentHashes = options.promptTokens.map((prompt) => generationContentHash(prompt, options.maxTokens, options.stop));
     const request: GenerationProofRequest = {
       kind: "generation",
       ...this.commonRequest(options),
+      nonces: contentHashes.map((hash) => requestNonce(hash, salt, options.nonceBits).toString()),
+      content_hashes: contentHashes,
+      salt,
       prompt_tokens: options.promptTokens,
       pad_token: options.padToken,
       temperature: options.temperature,
       max_tokens: options.maxTokens,
+      stop: options.stop,
     };
     const sampled = options.temperature > 0;
     // a sampled generation has no steps to prove: its record only says why
@@ -124,8 +155,9 @@ export class ProofScheduler {
   async scheduleInference(options: ScheduleInferenceOptions): Promise<ProofRef> {
     const { input, sample, served, oracle } = options;
     const common = this.commonRequest(options);
+    const binding = oracle ? { nonce: options.nonce!.toString() } : saltedNonce(options.contentHash!, options.nonceBits!);
     // an oracle request is answered on-chain whatever the policy: that is what it paid for
-    const request: InferenceProofRequest = { kind: "inference", ...common, submit: common.submit || oracle !== undefined, input, sample, served, ...(oracle ? { oracle } : {}) };
+    const request: InferenceProofRequest = { kind: "inference", ...common, ...binding, submit: common.submit || oracle !== undefined, input, sample, served, ...(oracle ? { oracle } : {}) };
     const record = await this.options.store.create(
       newProofRecord({ id: options.id, model: options.model, request, output: options.output, vkeyHash: options.circuit.vkeyHash }),
     );

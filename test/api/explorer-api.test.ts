@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { newProofRecord, type WireProof } from "../../src/core/proof-record.js";
 import type { LanguageModel } from "../../src/model/served-model.js";
-import type { GenerationProofOutput, StepOutput } from "../../src/prover/proof-request.js";
+import type { GenerationProofOutput, GenerationProofRequest, StepOutput } from "../../src/prover/proof-request.js";
 import { decodePublicSignals } from "../../src/witness/circuit-input.js";
 import { startProvingTestGateway, type ProvingTestGateway } from "./gateway-fixture.js";
 
@@ -146,7 +146,7 @@ describe("explorer API: search, circuit, stats", () => {
         assert.deepEqual(decoded, decodePublicSignals(manifest, record.public_signals!.map(BigInt)));
         assert.equal(decoded.kind, "token-step");
         assert.equal(decoded.next_token, tokens[(record.output as StepOutput).position], `step ${k}`);
-        assert.equal(decoded.nonce, (completion.request as { nonce: string }).nonce);
+        assert.equal(decoded.nonce, (completion.request as GenerationProofRequest).nonces[0]);
       }
     });
 

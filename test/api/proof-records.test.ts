@@ -6,10 +6,14 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as snarkjs from "snarkjs";
+import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import type { LanguageModel } from "../../src/model/served-model.js";
-import type { GenerationProofOutput, StepOutput } from "../../src/prover/proof-request.js";
-import { decodePublicSignals } from "../../src/witness/circuit-input.js";
+import { generationContentHash, HASHED_NONCE_BITS, requestNonce, textContentHash } from "../../src/core/request-binding.js";
+import { CHAT_TEMPLATE_STOPS } from "../../src/model/chat-template.js";
+import type { GenerationProofOutput, GenerationProofRequest, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
+import { nonceBitsOf } from "../../src/prover/proof-scheduler.js";
+import { decodePublicSignals, expectedPublicSignals } from "../../src/witness/circuit-input.js";
 import { parseSse, postJson, startProvingTestGateway, type ProvingTestGateway } from "./gateway-fixture.js";
 
 describe("proof records of served answers", () => {
@@ -17,7 +21,10 @@ describe("proof records of served answers", () => {
   before(async () => {
     gw = await startProvingTestGateway({ provers: 1, proverConcurrency: 2 });
   });
-  after(() => gw.close());
+  after(async () => {
+    await gw.close();
+    await releaseSnarkWorkers(); // the test's own snarkjs verifications keep worker threads, and the process, alive
+  });
 
   const getJson = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${gw.url}${path}`);
@@ -36,12 +43,18 @@ describe("proof records of served answers", () => {
       assert.equal(step.status, "proved");
       assert.equal(await snarkjs.groth16.verify(vkey, step.public_signals!, step.proof as snarkjs.Groth16Proof), true);
     }
+    const request = record.request as GenerationProofRequest;
     for (const choice of (record.output as GenerationProofOutput).choices) {
       const steps = record.steps.filter((s) => (s.output as StepOutput).choice === choice.index);
+      assert.equal(choice.completion_tokens, steps.length, "one step per served token");
+      // the nonce every step carries is the one its request derives: prompt, max_tokens, stop strings and salt
+      const nonce = requestNonce(generationContentHash(request.prompt_tokens[choice.prompt_index]!, request.max_tokens, request.stop), request.salt, nonceBitsOf(circuit));
+      assert.equal(request.nonces[choice.prompt_index], nonce.toString());
       steps.forEach((step, k) => {
         if (k > 0) assert.equal(step.public_signals![0], steps[k - 1]!.public_signals![1], "steps chain");
         const decoded = decodePublicSignals(circuit, step.public_signals!.map(BigInt));
         assert.equal(decoded.kind === "token-step" && decoded.next_token, choice.tokens[k]);
+        assert.equal(decoded.kind === "token-step" && decoded.nonce, nonce.toString());
       });
     }
     for (const stage of ["queued", "witness", "prove", "verify"]) assert.equal(typeof record.timings[stage], "number", stage);
@@ -61,6 +74,22 @@ describe("proof records of served answers", () => {
     const model = gw.registry.get("pg-student") as LanguageModel;
     const choice = (record.output as GenerationProofOutput).choices[0]!;
     assert.ok(model.tokenizer.decode(choice.tokens.filter((t) => t !== model.tokenizer.eotId)).startsWith(data.choices[0]!.message.content!));
+    assert.deepEqual((record.request as GenerationProofRequest).stop, CHAT_TEMPLATE_STOPS, "the chat template's stop strings are part of the request");
+  });
+
+  it("a completion ended by a stop string proves exactly its tokens up to the one that completed it", async () => {
+    // greedy "The old man and the" goes on " Union of": "io" ends inside the 4th token
+    const res = await gw.client.completions.create({ model: "pg-student", prompt: "The old man and the", max_tokens: 12, stop: ["io"] });
+    assert.deepEqual([res.choices[0]!.text, res.choices[0]!.finish_reason], [" Un", "stop"]);
+    const record = await waitForProof((res as unknown as { proof: { id: string } }).proof.id);
+    await assertProvedGeneration(record);
+    const choice = (record.output as GenerationProofOutput).choices[0]!;
+    const tokenizer = (gw.registry.get("pg-student") as LanguageModel).tokenizer;
+    assert.equal(choice.tokens.length, 4);
+    assert.ok(tokenizer.decode(choice.tokens).includes("io") && !tokenizer.decode(choice.tokens.slice(0, -1)).includes("io"), "the last token completes the stop string");
+    assert.deepEqual([choice.finish_reason, choice.completion_tokens, choice.text], ["stop", 4, " Un"]);
+    const request = record.request as GenerationProofRequest;
+    assert.deepEqual([request.max_tokens, request.stop], [12, ["io"]]);
   });
 
   it("text completions with several prompts and n prove every choice", async () => {
@@ -101,7 +130,8 @@ describe("proof records of served answers", () => {
   });
 
   it("a classifier inference is proven: its claim decodes to the served label", async () => {
-    const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: "Subject: WIN CASH NOW\n\nClick here to claim your free prize money" });
+    const text = "Subject: WIN CASH NOW\n\nClick here to claim your free prize money";
+    const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: text });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { output: { label_id: number }; proof: { id: string } };
     assert.equal(res.headers.get("x-proof-id"), body.proof.id);
@@ -113,6 +143,20 @@ describe("proof records of served answers", () => {
     const decoded = decodePublicSignals(circuit, record.public_signals!.map(BigInt));
     assert.equal(decoded.kind === "classify" && decoded.label, body.output.label_id);
     assert.equal(record.vkey_hash, circuit.vkey_hash);
+    // its nonce is the one the text's bytes and the record's salt derive, and the claim commits to it
+    const request = record.request as InferenceProofRequest;
+    assert.equal(request.content_hash, textContentHash(text));
+    const nonce = requestNonce(textContentHash(text), request.salt!, HASHED_NONCE_BITS);
+    assert.equal(request.nonce, nonce.toString());
+    assert.deepEqual(record.public_signals, (await expectedPublicSignals(circuit, request.sample, nonce, body.output.label_id)).map(String));
+  });
+
+  it("a text with an unpaired surrogate is refused: it has no bytes a proof's nonce could commit to", async () => {
+    const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: "lone \ud800 surrogate" });
+    assert.equal(res.status, 400);
+    const { error } = (await res.json()) as { error: { code: string; param: string; message: string } };
+    assert.deepEqual([error.code, error.param], ["invalid_argument", "input"]);
+    assert.match(error.message, /surrogate/);
   });
 
   it("lists the records, newest first, filtered by model and status", async () => {

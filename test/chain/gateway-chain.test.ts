@@ -18,7 +18,7 @@ import { proofWords, type Groth16ProofJson } from "../../src/chain/proof-calldat
 import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import { newProofRecord, type WireProof } from "../../src/core/proof-record.js";
 import { HASHED_NONCE_BITS, oracleNonce } from "../../src/core/request-binding.js";
-import type { GenerationProofOutput, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
+import type { GenerationProofOutput, GenerationProofRequest, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
 import { prove, randomNonce } from "../../src/prover/prove.js";
 import type { ProofStore } from "../../src/store/proof-store.js";
 import { chainContracts, getJson, postJson, sleep, startChainGateway, until, waitForProof, type ChainContracts, type ChainGateway } from "./gateway-chain.fixture.js";
@@ -228,9 +228,14 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
       assert.equal(choice.text, served[choice.index]!.text);
     }
     assert.equal(traced.length, states.size, "one TraceVerified per distinct trace");
+    const request = record.request as GenerationProofRequest;
     for (const state of states) {
       const choice = choices.find((c) => record.steps.find((s) => (s.output as StepOutput).choice === c.index)!.public_signals![0] === state)!;
-      const storeReceipt = await mined(asUser.store.store(state, choice.tokens));
+      assert.equal(choice.completion_tokens, choice.tokens.length);
+      // the request as the record holds it: the store recomputes its nonce and first state
+      const asked = { prompt: request.prompt_tokens[choice.prompt_index], maxTokens: request.max_tokens, stop: request.stop, salt: request.salt };
+      assert.equal(String(await chain.store.promptState(asked)), state, "the trace starts at the request's own state");
+      const storeReceipt = await mined(asUser.store.store(asked, choice.tokens));
       const [stored] = eventsOf(chain.store, storeReceipt.logs, "CompletionStored");
       assert.ok(stored, "CompletionStored");
       assert.equal(stored.args[4], served[choice.index]!.text, "the stored text is the served one");
@@ -256,8 +261,20 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.deepEqual(
       stored.map((c: unknown[]) => c[1]),
       ["The sea", "The President"],
-      "the prompt decodes from the first state",
+      "the stored prompt is the request's",
     );
+  });
+
+  it("a completion ended by a stop string: its proofs end at the token that completed it, stored on-chain cut as served", async () => {
+    // greedy "The old man and the" goes on " Union of": "io" ends inside the 4th token, which carries more text
+    const res = await client.completions.create({ model: "pg-student", prompt: "The old man and the", temperature: 0, max_tokens: 16, stop: ["n of", "io"] });
+    assert.deepEqual([res.choices[0]!.text, res.choices[0]!.finish_reason], [" Un", "stop"]);
+    const record = await waitForProof(gw.url, proofOf(res));
+    const choice = (record.output as GenerationProofOutput).choices[0]!;
+    assert.equal(choice.tokens.length, 4, "no step past the stop string");
+    assert.equal(record.steps.length, 4);
+    assert.deepEqual((record.request as GenerationProofRequest).stop, ["n of", "io"]);
+    await assertTracesOnChain(record, res.choices);
   });
 
   it("a chat completion with n=2 at temperature 0 (identical choices, one prompt state) ends verified", async () => {

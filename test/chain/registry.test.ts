@@ -2,13 +2,13 @@
  * InferenceRegistry (as ProofgateRegistry, with pg-spam and pg-student built in) on a real anvil, with
  * real Groth16 proofs: verify-and-record of classifier verdicts, every way a proof or its signals can
  * be wrong, replays, registration through an external snarkjs verifier, batch-verified traces of
- * decoding steps, and the two example consumers that read the records (CompletionStore, and
- * MessageBoard's direct `post`).
+ * decoding steps, and MessageBoard's direct `post`, an example consumer that reads the records
+ * (CompletionStore has its own file, completion-store.test.ts).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { AbiCoder, id as keccakText, keccak256, solidityPacked, type Contract } from "ethers";
+import { id as keccakText, keccak256, solidityPacked, type Contract } from "ethers";
 import { contract } from "../../src/chain/contract-build.js";
 import { HASHED_NONCE_BITS, requestNonce, textContentHash } from "../../src/core/request-binding.js";
 import { Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
@@ -272,7 +272,6 @@ test("MessageBoard.post publishes a text whose ham verdict is recorded, once; re
 
 // ---- traces of decoding steps, verified in one batch
 
-let window: number[];
 let steps: Calldata[];
 let tokens: number[];
 let proofs: bigint[][];
@@ -286,7 +285,7 @@ const tokensHash = (list: readonly (number | bigint)[]) => keccak256(solidityPac
 test(`${STEPS} consecutive pg-student steps (one nonce) verify as one batch`, async (t) => {
   const prompt = tokenizer.encode(PROMPT);
   assert.ok(prompt.length <= 16, `${prompt.length} prompt tokens`);
-  window = [...new Array(16 - prompt.length).fill(tokenizer.eotId), ...prompt];
+  const window = [...new Array(16 - prompt.length).fill(tokenizer.eotId), ...prompt];
   const started = performance.now();
   const files = await studentSteps(window, TRACE_NONCE, STEPS);
   t.diagnostic(`${STEPS} pg-student step proofs: ${Math.round(performance.now() - started)} ms`);
@@ -417,31 +416,3 @@ test("a single decoding step through verifyAndRecord: recorded under its input s
   await revertsWith(registry.verifyAndRecord(studentKey, steps[1].proof, step.signals), "InvalidProof", [studentKey]);
 });
 
-// ---- CompletionStore: keeps a text once its trace is recorded
-
-test("CompletionStore.store keeps the decoded text of a recorded trace, once", async () => {
-  const store = c.store;
-  assert.equal(await store.model(), studentKey);
-  assert.equal(await store.endOfText(), BigInt(tokenizer.eotId));
-  assert.deepEqual([...(await store.promptTokens(promptState))], window.map(BigInt));
-  await revertsWith(store.store(promptState, tokens.slice(0, STEPS - 1)), "TraceNotVerified", [promptState]);
-  await revertsWith(store.store(promptState, tokens.map((x, k) => (k === 0 ? (x + 1) % 320 : x))), "TraceNotVerified", [promptState]);
-  await revertsWith(store.store(promptState + 1n, tokens), "TraceNotVerified", [promptState + 1n]);
-  const unrecorded = steps[2].signals[0];
-  await revertsWith(store.store(unrecorded, tokens.slice(2)), "TraceNotVerified", [unrecorded]);
-
-  const receipt = await mined(store.store(promptState, tokens));
-  const event = eventOf(receipt, store, "CompletionStored");
-  const text = tokenizer.decode(tokens.filter((x) => x !== tokenizer.eotId));
-  const prompt = tokenizer.decode(window.filter((x) => x !== tokenizer.eotId));
-  assert.equal(prompt, PROMPT);
-  const traceId = keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "bytes32"], [promptState, tokensHash(tokens)]));
-  assert.deepEqual([...event.args], [traceId, promptState, c.chain.address, prompt, text]);
-  assert.deepEqual([...(await store.completion(traceId))], [c.chain.address, prompt, text]);
-  await revertsWith(store.store(promptState, tokens), "AlreadyStored", [traceId]);
-  // the second trace of the two-trace call is its own completion, prompt = its window
-  const second = steps[9].signals[0];
-  const stored = await mined(store.store(second, tokens.slice(9, 12)));
-  const secondWindow = [...window, ...tokens].slice(9, 9 + 16);
-  assert.deepEqual([...eventOf(stored, store, "CompletionStored").args].slice(3), [tokenizer.decode(secondWindow), tokenizer.decode(tokens.slice(9, 12))]);
-});

@@ -23,7 +23,8 @@ import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
 import { loadManifest, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { ProofJobProcessor } from "../../src/prover/proof-job.js";
 import type { GeneratedChoice, GenerationProofRequest, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
-import { ProofScheduler } from "../../src/prover/proof-scheduler.js";
+import { nonceBitsOf, ProofScheduler } from "../../src/prover/proof-scheduler.js";
+import { generationContentHash, HASHED_NONCE_BITS, requestNonce, textContentHash } from "../../src/core/request-binding.js";
 import { ProofSweep } from "../../src/prover/proof-sweep.js";
 import type { ProofRecordPatch } from "../../src/store/proof-store.js";
 import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
@@ -165,6 +166,8 @@ async function scheduleSpam(scheduler: ProofScheduler, text: string, tamper: (se
     sample,
     served: shown,
     output: { label: shown.argmax },
+    contentHash: textContentHash(text),
+    nonceBits: HASHED_NONCE_BITS,
   });
   return { id: ref.id, sample, served: shown };
 }
@@ -193,6 +196,8 @@ async function scheduleStudent(scheduler: ProofScheduler, prompts: readonly (rea
     choices,
     temperature: 0,
     maxTokens: Math.max(...choices.map((c) => c.tokens.length)),
+    stop: [],
+    nonceBits: nonceBitsOf(student.manifest),
   });
   return ref.id;
 }
@@ -258,8 +263,10 @@ describe("proving", () => {
       assert.equal(r.prover, "test-prover");
       assert.equal(r.steps.length, 6);
       assert.deepEqual(Object.keys(r.timings).sort(), ["prove", "queued", "total", "verify", "witness"]);
-      const nonce = BigInt((r.request as GenerationProofRequest).nonce);
+      const request = r.request as GenerationProofRequest;
+      assert.notEqual(request.nonces[0], request.nonces[1], "each prompt has its own nonce");
       for (const c of choices) {
+        const nonce = requestNonce(generationContentHash(prompts[c.prompt_index], request.max_tokens, []), request.salt, nonceBitsOf(student.manifest));
         const steps = r.steps.filter((s) => (s.output as StepOutput).choice === c.index).sort((a, b) => (a.output as StepOutput).position - (b.output as StepOutput).position);
         assert.equal(steps.length, 3);
         const windows = decodingStepWindows(prompts[c.prompt_index], c.tokens, 16, EOT);

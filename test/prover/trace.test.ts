@@ -1,5 +1,6 @@
-import { before, test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import { argmaxFirst, runIntegerModel } from "../../src/model/integer-model.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { prove, type ProofFile } from "../../src/prover/prove.js";
@@ -25,6 +26,8 @@ before(async () => {
   // concurrently, as a worker proving several steps at once does
   steps = await Promise.all(windows.map((sample) => prove(student, { sample, nonce: 1234n })));
 });
+
+after(releaseSnarkWorkers); // snarkjs's curve keeps worker threads, and the process, alive
 
 test("a greedy generation's step proofs chain into a valid trace of exactly its tokens", async () => {
   const result = await verifyTrace(student.manifest, student.vkey, steps);

@@ -22,6 +22,7 @@ import { argmaxFirst, traceIntegerModel } from "../../src/model/integer-model.js
 import { SPAM_FEATURIZER, spamFeatures, type SpamFeaturizerJSON } from "../../src/model/spam-features.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { ProofScheduler, type ScheduleInferenceOptions } from "../../src/prover/proof-scheduler.js";
+import { HASHED_NONCE_BITS, textContentHash } from "../../src/core/request-binding.js";
 import { PostgresProofStore } from "../../src/store/proof-store-postgres.js";
 import { SqliteProofStore } from "../../src/store/proof-store-sqlite.js";
 import type { ProofStore } from "../../src/store/proof-store.js";
@@ -114,6 +115,8 @@ export class SpamWork {
       sample,
       served: { argmax, logits },
       output: { label_id: argmax, logits },
+      contentHash: textContentHash(text),
+      nonceBits: HASHED_NONCE_BITS,
     };
   }
 }

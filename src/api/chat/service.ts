@@ -124,7 +124,7 @@ export class ChatService {
   /** The `proof` field of the answer: the record made for it, when it is proven. */
   private async proof(job: ChatJob, results: readonly GenerateTextResult[]) {
     if (!job.proofId || !this.deps.proofs) return {};
-    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: [job.promptTokens], plan: job.plan, results, submit: job.proofSubmit });
+    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: [job.promptTokens], plan: job.plan, results, extraStops: CHAT_TEMPLATE_STOPS, submit: job.proofSubmit });
     return { proof: ref };
   }
 

@@ -1,9 +1,11 @@
 /** POST /v1/inferences: one sample through any served model, with its output in wire form. */
+import { ProofgateError } from "../../core/errors.js";
 import { newId } from "../../core/ids.js";
+import { generationContentHash, sampleContentHash, textContentHash } from "../../core/request-binding.js";
 import type { ModelRegistry } from "../../model/model-registry.js";
 import { runInference, type InferenceResult } from "../../model/model-inference.js";
 import type { ServedModel } from "../../model/served-model.js";
-import type { ProofScheduler } from "../../prover/proof-scheduler.js";
+import { nonceBitsOf, type ProofScheduler } from "../../prover/proof-scheduler.js";
 import { submitAsked } from "../generation-proof.js";
 import type { Inference, InferenceRequest } from "./protocol.js";
 
@@ -30,6 +32,22 @@ function toWireOutput(model: ServedModel, result: InferenceResult): Inference["o
   };
 }
 
+/**
+ * What a proof of this inference is about, as a contract holding the request would hash it: a
+ * classifier's text exactly as the featurizer got it (MessageBoard hashes the bytes it posts), a
+ * language model's next token as a one-token generation of the whole prompt, else the integer sample.
+ */
+function requestContentHash(model: ServedModel, input: InferenceRequest["input"], sample: readonly number[]): string {
+  if (typeof input === "string") {
+    // a lone surrogate has no UTF-8 bytes: no contract could name this text
+    if (/\p{Cs}/u.test(input)) throw new ProofgateError("invalid_argument", "input has an unpaired UTF-16 surrogate; a proven text must be valid Unicode", { param: "input" });
+    if (model.kind === "language") return generationContentHash(model.tokenizer.encode(input), 1, []);
+    return textContentHash(input);
+  }
+  if (model.circuit?.packing.kind === "token-step") return generationContentHash(sample, 1, []);
+  return sampleContentHash(sample);
+}
+
 export interface InferencesServiceDeps {
   readonly registry: ModelRegistry;
   /** Records and enqueues proofs; absent = nothing is proven. */
@@ -49,6 +67,7 @@ export class InferencesService {
     const { proofs } = this.deps;
     if (!proofs || !model.provable || !model.circuit || !result.integerRun || request.proof === false) return inference;
     const { sample, argmax, logits } = result.integerRun;
+    const contentHash = requestContentHash(model, request.input, sample);
     const proof = await proofs.scheduleInference({
       id: newId("proof"),
       model: model.id,
@@ -58,6 +77,8 @@ export class InferencesService {
       sample,
       served: { argmax, logits },
       output,
+      contentHash,
+      nonceBits: nonceBitsOf(model.circuit),
       submitAsked: submitAsked(request.proof),
     });
     return { ...inference, proof };
