@@ -172,17 +172,20 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const [event] = eventsOf(chain.registry, receipt.logs, "InferenceVerified");
     assert.equal(event?.args[1], commitment);
 
-    const nonce = BigInt((record.request as InferenceProofRequest).nonce);
+    const request = record.request as InferenceProofRequest;
+    const nonce = BigInt(request.nonce);
+    const salt = request.salt!;
+    assert.equal(await chain.board.textNonce(HAM, salt), nonce, "the gateway's nonce of this text is the board's");
     assert.equal(await chain.board.inputCommitment(HAM, nonce), commitment, "the board recomputes the proof's commitment from the text");
-    const postReceipt = await mined(asUser.board.post(HAM, nonce));
+    const postReceipt = await mined(asUser.board.post(HAM, salt));
     const [posted] = eventsOf(chain.board, postReceipt.logs, "Posted");
     assert.ok(posted, "Posted");
     assert.deepEqual([posted.args[1], posted.args[2], posted.args[3], posted.args[4]], [userAddress, 0n, commitment, HAM]);
     const [author, text] = (await chain.board.posts(posted.args[0])) as [string, string];
     assert.deepEqual([author, text], [userAddress, HAM]);
     // the verdict publishes one post, and fits no other text
-    assert.equal(await revertName(asUser.board.post.staticCall(HAM, nonce), chain.board), "VerdictUsed");
-    assert.equal(await revertName(asUser.board.post.staticCall(`${HAM} Bring the cash.`, nonce), chain.board), "NoVerdict");
+    assert.equal(await revertName(asUser.board.post.staticCall(HAM, salt), chain.board), "VerdictUsed");
+    assert.equal(await revertName(asUser.board.post.staticCall(`${HAM} Bring the cash.`, salt), chain.board), "NoVerdict");
   });
 
   it("a spam verdict is verified too, and MessageBoard refuses to post with it", async () => {
@@ -193,9 +196,9 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const [commitment] = (await chain.registry.decode(spamKey, record.public_signals)) as [bigint];
     const [verified, label] = (await chain.registry.inference(spamKey, commitment)) as [boolean, bigint];
     assert.deepEqual([verified, label], [true, 1n]);
-    const nonce = BigInt((record.request as InferenceProofRequest).nonce);
-    assert.equal(await revertName(asUser.board.post.staticCall(SPAM, nonce), chain.board), "Spam");
-    await assert.rejects(mined(asUser.board.post(SPAM, nonce)));
+    const salt = (record.request as InferenceProofRequest).salt!;
+    assert.equal(await revertName(asUser.board.post.staticCall(SPAM, salt), chain.board), "Spam");
+    await assert.rejects(mined(asUser.board.post(SPAM, salt)));
     user.reset();
   });
 

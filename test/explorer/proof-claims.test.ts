@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { buildPoseidon } from "circomlibjs";
 import { Interface, keccak256, toUtf8Bytes } from "ethers";
-import { HASHED_NONCE_BITS, REQUEST_DOMAIN, randomSalt, requestNonce, textContentHash } from "../../src/core/request-binding.js";
+import { generationContentHash, HASHED_NONCE_BITS, REQUEST_DOMAIN, randomSalt, requestNonce, textContentHash } from "../../src/core/request-binding.js";
 import { FIELD_PRIME } from "../../src/circuit/r1cs.js";
 import { POSEIDON_CONSTANTS } from "../../src/api/explorer/router.js";
 import { circuitLayout } from "../../src/api/proofs/service.js";
@@ -24,6 +24,7 @@ type Check = { ok: boolean; label: string; detail: string };
 interface PageClaims {
   recordChecks(record: unknown, layout: unknown, poseidon: Poseidon, featurizer?: unknown): { checks: Check[]; decoded: { label: string; value: string }[]; bound?: boolean };
   requestNonce(contentHash: string, salt: string, bits: number): string;
+  generationContentHash(promptTokens: readonly number[], maxTokens: number, stop: readonly string[]): string;
   REQUEST_DOMAIN: string;
   hashWords(poseidon: Poseidon, words: readonly bigint[]): bigint;
   textFeatures(text: string, featurizer: unknown): number[];
@@ -134,14 +135,17 @@ describe("the explorer page's verification code", () => {
 
   async function generationRecord(shownTokens: number[], provenTokens: number[]) {
     const prompt = [12, 40, 7];
-    const nonce = 99n;
+    const salt = randomSalt();
+    const stop = ["\nUser:", "é!"];
+    const contentHash = generationContentHash(prompt, 2, stop);
+    const nonce = requestNonce(contentHash, salt, (student.packing as { nonceBits: number }).nonceBits);
     const context = (student.packing as { context: number }).context;
     const windows = decodingStepWindows(prompt, provenTokens, context, 0);
     const steps = await Promise.all(
       provenTokens.map(async (token, k) => ({ index: k, output: { choice: 0, position: k, token: shownTokens[k] }, public_signals: (await expectedPublicSignals(student, windows[k]!, nonce, token)).map(String) })),
     );
     return {
-      request: { kind: "generation", circuit: student.model_id, nonce: nonce.toString(), prompt_tokens: [prompt], pad_token: 0, max_tokens: 2 },
+      request: { kind: "generation", circuit: student.model_id, nonces: [nonce.toString()], content_hashes: [contentHash], salt, stop, prompt_tokens: [prompt], pad_token: 0, max_tokens: 2 },
       output: { choices: [{ index: 0, prompt_index: 0, tokens: shownTokens, text: "", finish_reason: "length" }] },
       public_signals: null,
       steps,
@@ -160,5 +164,18 @@ describe("the explorer page's verification code", () => {
     const cut = await generationRecord([115, 44], [115, 44]);
     cut.steps.pop();
     assert.ok(bad(claims.recordChecks(cut, layout, poseidon)).some((r) => /shows 2 tokens; 1 steps are proven/.test(r)));
+  });
+
+  test("a completion's nonce is bound to its prompt, max_tokens and stop strings, recomputed in the page as ethers does", async () => {
+    const layout = circuitLayout(student);
+    for (const [prompt, maxTokens, stop] of [[[1, 2, 3], 16, ["\nUser:"]], [[], 1, []], [[319, 0, 5], 4096, ["a", "😀 long stop string beyond thirty-two bytes"]]] as const) {
+      assert.equal(claims.generationContentHash(prompt, maxTokens, stop), generationContentHash(prompt, maxTokens, stop));
+    }
+    const record = await generationRecord([115, 44], [115, 44]);
+    const other = (change: Record<string, unknown>) => bad(claims.recordChecks({ ...record, request: { ...record.request, ...change } }, layout, poseidon));
+    assert.ok(other({ max_tokens: 3 }).some((r) => /^Request content: the content hash is not keccak/.test(r)));
+    assert.ok(other({ stop: [] }).some((r) => /^Request content/.test(r)));
+    assert.ok(other({ salt: randomSalt() }).some((r) => /^Request binding: the nonce is not keccak/.test(r)));
+    assert.ok(other({ nonces: [] }).some((r) => /^Request nonce: the record has 0 nonces for 1 prompt/.test(r)));
   });
 });

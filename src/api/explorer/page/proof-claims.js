@@ -128,6 +128,28 @@ export function requestNonce(contentHash, salt, bits) {
   return (BigInt(hash) >> BigInt(256 - bits)).toString();
 }
 
+/** abi.encode(string[]) as ethers writes it: offset, length, each string's offset, then each string. */
+function encodeStringArray(strings) {
+  const encoder = new TextEncoder();
+  const items = strings.map((s) => {
+    const bytes = Array.from(encoder.encode(s), (b) => b.toString(16).padStart(2, "0")).join("");
+    return word(bytes.length / 2) + bytes.padEnd(Math.ceil(bytes.length / 64) * 64, "0");
+  });
+  let offset = 32 * items.length;
+  const offsets = items.map((item) => {
+    const at = offset;
+    offset += item.length / 2;
+    return word(at);
+  });
+  return word(32) + word(strings.length) + offsets.join("") + items.join("");
+}
+
+/** generationContentHash of src/core/request-binding.ts: keccak(abi.encode(prompt, max_tokens, keccak(abi.encode(stop)))). */
+export function generationContentHash(promptTokens, maxTokens, stop) {
+  const stopHash = keccak256(hexToBytes(encodeStringArray(stop)));
+  return keccak256(hexToBytes(word(96) + word(maxTokens) + stopHash.slice(2) + word(promptTokens.length) + promptTokens.map(word).join("")));
+}
+
 /** What a request's content hash should be, when the page holds that content: a text's bytes, or a tensor model's sample. */
 function shownContentHash(layout, request) {
   if (request.kind !== "inference") return null;
@@ -136,6 +158,34 @@ function shownContentHash(layout, request) {
     return { what: "the sample shown", hash: keccak256(hexToBytes(word(32) + word(request.sample.length) + request.sample.map(word).join(""))) };
   }
   return null;
+}
+
+/**
+ * A generation's request: one nonce per prompt, each canonical, each keccak(content hash, salt), each
+ * content hash recomputed here from the prompt shown, its max_tokens and its stop strings.
+ */
+function generationBindingChecks(layout, request, check) {
+  const prompts = request.prompt_tokens ?? [];
+  const nonces = request.nonces ?? [];
+  const hashes = request.content_hashes ?? [];
+  if (!Array.isArray(nonces) || nonces.length !== prompts.length) {
+    check(false, "Request nonce", `the record has ${Array.isArray(nonces) ? nonces.length : "no"} nonces for ${prompts.length} prompt(s)`);
+    return false;
+  }
+  let ok = true;
+  prompts.forEach((prompt, k) => {
+    const which = prompts.length > 1 ? ` (prompt ${k})` : "";
+    const why = nonceReason(layout, nonces[k]);
+    check(why === null, `Request nonce${which}`, why ? `the record's nonce ${why}: not the canonical nonce` : `${nonces[k]}, canonical (below 2^${nonceBits(layout)})`);
+    if (why) return void (ok = false);
+    if (!BYTES32.test(hashes[k] ?? "") || !BYTES32.test(request.salt ?? "")) return check(false, `Request binding${which}`, "the record's content hash or salt is not a 32-byte hex string");
+    const bound = requestNonce(hashes[k], request.salt, nonceBits(layout)) === nonces[k];
+    check(bound, `Request binding${which}`, "the nonce is keccak(content hash, salt), recomputed here", "the nonce is not keccak(content hash, salt): the proof answers another request");
+    const stop = Array.isArray(request.stop) ? request.stop : [];
+    const shown = Array.isArray(prompt) && Number.isInteger(request.max_tokens) ? generationContentHash(prompt, request.max_tokens, stop) : null;
+    check(shown === hashes[k].toLowerCase(), `Request content${which}`, "the content hash is keccak of the prompt, max_tokens and stop strings shown", "the content hash is not keccak of the prompt, max_tokens and stop strings shown");
+  });
+  return ok;
 }
 
 /** A request that names its content hash and salt: the nonce must be theirs, and the content the one shown. */
@@ -165,17 +215,25 @@ export function recordChecks(record, layout, poseidon, featurizer = null) {
   // the detail says what held, or (when a second one is given) what did not
   const check = (ok, label, detail, otherwise = detail) => checks.push({ ok, label, detail: ok ? detail : otherwise });
   const request = record.request ?? {};
-  const nonceWhy = nonceReason(layout, request.nonce);
-  check(nonceWhy === null, "Request nonce", nonceWhy ? `the record's nonce ${nonceWhy}: not the canonical nonce` : `${request.nonce}, canonical (below 2^${nonceBits(layout)})`);
-  if (nonceWhy) return { checks, decoded };
-  const bound = bindingChecks(layout, request, check);
-  // what the registry may record this proof under: the input commitment, or a trace's first state
-  const recordedUnder = request.kind === "generation" ? generationChecks(record, layout, check, decoded) : inferenceChecks(record, layout, poseidon, check, decoded);
-  const featurized = featurizer !== null && request.kind === "inference" && typeof request.input === "string" && Array.isArray(request.sample);
-  if (featurized) {
-    const features = textFeatures(request.input, featurizer);
-    const differs = features.findIndex((f, i) => f !== request.sample[i]);
-    check(differs < 0 && features.length === request.sample.length, "Features of the text", "the sample is what the featurizer makes of the text shown, recomputed here", `the sample is not the text's features (bucket ${differs} differs): the proof is about another text`);
+  let bound = false;
+  let featurized = false;
+  // what the registry may record these proofs under: the input commitment, or each trace's first state
+  let recordedUnder = null;
+  if (request.kind === "generation") {
+    bound = generationBindingChecks(layout, request, check);
+    if (bound) recordedUnder = generationChecks(record, layout, check, decoded);
+  } else {
+    const nonceWhy = nonceReason(layout, request.nonce);
+    check(nonceWhy === null, "Request nonce", nonceWhy ? `the record's nonce ${nonceWhy}: not the canonical nonce` : `${request.nonce}, canonical (below 2^${nonceBits(layout)})`);
+    if (nonceWhy) return { checks, decoded };
+    bound = bindingChecks(layout, request, check);
+    recordedUnder = inferenceChecks(record, layout, poseidon, check, decoded);
+    featurized = featurizer !== null && request.kind === "inference" && typeof request.input === "string" && Array.isArray(request.sample);
+    if (featurized) {
+      const features = textFeatures(request.input, featurizer);
+      const differs = features.findIndex((f, i) => f !== request.sample[i]);
+      check(differs < 0 && features.length === request.sample.length, "Features of the text", "the sample is what the featurizer makes of the text shown, recomputed here", `the sample is not the text's features (bucket ${differs} differs): the proof is about another text`);
+    }
   }
   const shown = record.chain?.input_commitment;
   if (typeof shown === "string" && recordedUnder) {
@@ -245,6 +303,7 @@ function generationChecks(record, layout, check, decoded) {
     }
     const mine = steps.filter((st) => (st.output?.choice ?? 0) === choice.index).sort((a, b) => (a.output?.position ?? 0) - (b.output?.position ?? 0));
     mine.forEach((st) => claimed.add(st));
+    const nonce = request.nonces[choice.prompt_index ?? 0];
     const tokens = choice.tokens ?? [];
     if (mine.length !== tokens.length) {
       check(false, label, `the record shows ${tokens.length} tokens; ${mine.length} steps are proven`);
@@ -261,10 +320,10 @@ function generationChecks(record, layout, check, decoded) {
       // every step's token is shown decoded; the first difference is the one named
       if (why) return;
       if (st.output?.position !== k) why = `step ${st.index} is at position ${st.output?.position}, not ${k}`;
-      else if (d.nonce !== request.nonce) why = `step ${st.index} carries nonce ${d.nonce}, the record's is ${request.nonce}`;
+      else if (d.nonce !== nonce) why = `step ${st.index} carries nonce ${d.nonce}, the record's is ${nonce}`;
       else if (!same(d.context, windows[k])) why = `step ${st.index} starts from the window [${d.context.join(", ")}], not the prompt and tokens shown`;
       else if (d.next_token !== tokens[k] || d.next_token !== st.output?.token) why = `step ${st.index} proves token ${d.next_token}, the record shows ${tokens[k]}`;
-      else if (!same(stepStates(layout, windows[k], request.nonce, d.next_token), st.public_signals.map(String))) {
+      else if (!same(stepStates(layout, windows[k], nonce, d.next_token), st.public_signals.map(String))) {
         why = `step ${st.index}'s states are not the canonical packing of its window, nonce and token`;
       }
     });
@@ -273,6 +332,6 @@ function generationChecks(record, layout, check, decoded) {
   }
   const stray = steps.filter((st) => !claimed.has(st));
   if (stray.length) check(false, "Steps", `${stray.length} step${stray.length === 1 ? "" : "s"} belong to no choice shown`);
-  decoded.push({ label: "nonce", value: request.nonce });
+  request.nonces.forEach((nonce, k) => decoded.push({ label: request.nonces.length > 1 ? `nonce of prompt ${k}` : "nonce", value: nonce }));
   return firstStates;
 }
