@@ -7,12 +7,12 @@
  */
 import type { Logger } from "pino";
 import { newProofRecord, type ProofRecord, type ProofStatus, type ProofStep } from "../core/proof-record.js";
-import type { JobQueue } from "../jobs/job-queue.js";
+import { MAX_JOB_PRIORITY, type JobQueue } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
 import type { SubmitPolicy } from "../config/config.js";
 import type { CircuitManifest } from "../circuit/circuit-manifest.js";
 import { generationContentHash, HASHED_NONCE_BITS, randomSalt, requestNonce } from "../core/request-binding.js";
-import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest, type OracleRequestRef } from "./proof-request.js";
+import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest, type OracleRequestRef, type StepOutput } from "./proof-request.js";
 
 /** What a response carries about its proof (SPEC: `proof` object). */
 export interface ProofRef {
@@ -96,6 +96,12 @@ function saltedNonce(contentHash: string, nonceBits: number): { nonce: string; c
   return { nonce: requestNonce(contentHash, salt, nonceBits).toString(), content_hash: contentHash, salt };
 }
 
+/** Round-robin across requests: a step runs after every request's steps at earlier positions. */
+export function stepPriority(step: ProofStep): number {
+  const position = (step.output as Partial<StepOutput> | null)?.position ?? step.index;
+  return Math.min(position + 1, MAX_JOB_PRIORITY);
+}
+
 /** Whether a record goes on-chain once proved: the policy, or for `requested` what the request asked. */
 export function submitFor(policy: SubmitPolicy, asked: boolean): boolean {
   return policy === "all" || (policy === "requested" && asked);
@@ -169,6 +175,11 @@ export class ProofScheduler {
    * Puts a record's pending work on the queue: its unproved steps and the parent that finalizes
    * them, or its single proof. Idempotent while those jobs are pending; returns false (logged) when
    * the queue refused, in which case the sweep retries later.
+   *
+   * Fair order: a step's priority is its position in its choice (+1), so every request's first steps
+   * run before anyone's later ones — requests interleave round-robin, and a single inference or a
+   * short completion waits for no long completion ahead of it. A flow's parent runs as soon as its
+   * children are done.
    */
   async enqueue(record: ProofRecord): Promise<boolean> {
     const { queue, logger } = this.options;
@@ -177,7 +188,10 @@ export class ProofScheduler {
     const adding = (async () =>
       record.steps.length === 0 || pending.length === 0
         ? queue.enqueue({ proofId: record.id })
-        : queue.enqueueFlow({ payload: { proofId: record.id } }, pending.map((s) => ({ payload: { proofId: record.id, step: s.index } }))))();
+        : queue.enqueueFlow(
+            { payload: { proofId: record.id } },
+            pending.map((s) => ({ payload: { proofId: record.id, step: s.index }, priority: stepPriority(s) })),
+          ))();
     let timer: NodeJS.Timeout | undefined;
     try {
       // a Redis that went away makes its client retry for long; the answer must not wait for it
