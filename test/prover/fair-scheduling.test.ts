@@ -45,10 +45,14 @@ describe("fair proof scheduling", () => {
       nonceBits: HASHED_NONCE_BITS,
     });
     const order: string[] = [];
-    const done = new Promise<void>((resolve) => queue.on("completed", ({ jobId }) => jobId === "long" && resolve()));
+    // 30 + 2 steps, two flow parents and the single inference
+    const jobs = 35;
+    let completed = 0;
+    const done = new Promise<void>((resolve) => queue.on("completed", () => ++completed === jobs && resolve()));
     await queue.process(async (job) => void order.push(job.id), { concurrency: 1 });
     await done;
     await queue.close();
+    assert.equal(order.length, jobs);
     const at = (id: string) => order.indexOf(id);
     // the first positions of every request come first: long#0, short#0, single, long#1, short#1, …
     assert.ok(at("single") < at("long#2"), order.join(" "));
