@@ -1,9 +1,11 @@
 /**
  * The embedded chain: anvil from npm (`@foundry-rs/anvil-linux-amd64`), spawned on a free loopback
- * port. With `statePath` it loads that state at start and writes it back when stopped, so a restart
- * keeps every contract and record (what the RPC-outage tests rely on).
+ * port. With `statePath` it loads that state at start (blocks, transactions and receipts included),
+ * writes it back every `stateIntervalS` seconds and when stopped, so a restart keeps every contract
+ * and record, and a kill -9 loses at most the last interval.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
@@ -11,8 +13,10 @@ import { dirname, join } from "node:path";
 export interface AnvilOptions {
   /** @defaultValue a free loopback port */
   readonly port?: number;
-  /** Load the chain from this file if it exists, and dump it there on stop. */
+  /** Load the chain from this file if it exists, and dump it there periodically and on stop (its folder is created). */
   readonly statePath?: string;
+  /** Seconds between state dumps while running, with `statePath`. @defaultValue 5 */
+  readonly stateIntervalS?: number;
   /** @defaultValue 31337 */
   readonly chainId?: number;
 }
@@ -21,6 +25,8 @@ export interface Anvil {
   readonly url: string;
   readonly port: number;
   readonly chainId: number;
+  /** The anvil process. */
+  readonly pid: number;
   /** SIGTERM, then waits for the exit (and the state dump). Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -56,7 +62,11 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const port = options.port ?? (await freePort());
   const chainId = options.chainId ?? 31337;
   const args = ["--host", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId), "--silent"];
-  if (options.statePath) args.push("--state", options.statePath);
+  if (options.statePath) {
+    // anvil writes nothing, and says nothing, when the folder is missing
+    mkdirSync(dirname(options.statePath), { recursive: true });
+    args.push("--state", options.statePath, "--state-interval", String(options.stateIntervalS ?? 5));
+  }
   const child: ChildProcess = spawn(anvilBinary(), args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
@@ -75,6 +85,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
     url,
     port,
     chainId,
+    pid: child.pid!,
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null) child.kill("SIGTERM");

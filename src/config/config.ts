@@ -2,7 +2,7 @@
  * Environment → one frozen, typed Config for the gateway. Every default lives here; nothing else reads
  * process.env. Bad values fail at startup with a message naming the variable.
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Secret } from "../core/secret.js";
 
 export type DeviceChoice = "auto" | "cpu" | "cuda";
@@ -73,7 +73,10 @@ export interface Config {
   readonly rpcUrl: string | null;
   /** $PRIVATE_KEY, or $PROOFGATE_KEYSTORE with $PROOFGATE_KEYSTORE_PASSWORD; required with $RPC_URL. */
   readonly chainSigner: ChainSigner | null;
-  /** $PROOFGATE_ANVIL_STATE: a file the embedded anvil loads at start and saves at exit (default none: a fresh chain). */
+  /**
+   * $PROOFGATE_ANVIL_STATE: the file the embedded anvil loads at start and saves while it runs and at
+   * exit; default `<data dir>/chain/anvil-state.json`; `none` = a fresh, empty chain every start.
+   */
   readonly anvilStatePath: string | null;
   /** $PROOFGATE_CHAIN_POLL_MS, default 250: how often proved records and oracle requests are looked for. */
   readonly chainPollMs: number;
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (rpcUrl && submitPolicy !== "none" && !chainSigner) throw new Error("RPC_URL needs PRIVATE_KEY or PROOFGATE_KEYSTORE (with PROOFGATE_KEYSTORE_PASSWORD) to sign submissions");
   const oracleFee = env.PROOFGATE_ORACLE_FEE_WEI || "1000000000000000";
   if (!/^\d+$/.test(oracleFee)) throw new Error(`PROOFGATE_ORACLE_FEE_WEI must be a whole number of wei, got "${oracleFee}"`);
+  const dataDir = resolve(env.PROOFGATE_DATA_DIR || "data");
   return Object.freeze({
     port: integer(env, "PORT", 8080, 0),
     host: env.HOST || "127.0.0.1",
@@ -125,7 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultMaxTokens: integer(env, "PROOFGATE_DEFAULT_MAX_TOKENS", 256, 1),
     maxTokensLimit: integer(env, "PROOFGATE_MAX_TOKENS_LIMIT", 4096, 1),
     logLevel: env.PROOFGATE_LOG_LEVEL || "info",
-    dataDir: resolve(env.PROOFGATE_DATA_DIR || "data"),
+    dataDir,
     databaseUrl: env.DATABASE_URL || null,
     databaseSchema: env.PROOFGATE_DB_SCHEMA || null,
     redisUrl: env.REDIS_URL || "redis://127.0.0.1:6379",
@@ -140,11 +144,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     submitPolicy,
     rpcUrl,
     chainSigner,
-    anvilStatePath: env.PROOFGATE_ANVIL_STATE ? resolve(env.PROOFGATE_ANVIL_STATE) : null,
+    anvilStatePath: anvilStatePath(env.PROOFGATE_ANVIL_STATE, dataDir),
     chainPollMs: integer(env, "PROOFGATE_CHAIN_POLL_MS", 250, 10),
     oracleFeeWei: BigInt(oracleFee),
     oracleTimeoutS: integer(env, "PROOFGATE_ORACLE_TIMEOUT_S", 3600, 1),
   });
+}
+
+export const ANVIL_STATE_FILE = join("chain", "anvil-state.json");
+
+/** The embedded chain's state file: the data dir's by default, another file, or none (`none`: a fresh chain). */
+function anvilStatePath(raw: string | undefined, dataDir: string): string | null {
+  if (raw === "none") return null;
+  return raw ? resolve(raw) : join(dataDir, ANVIL_STATE_FILE);
 }
 
 function signerFrom(env: NodeJS.ProcessEnv): ChainSigner | null {

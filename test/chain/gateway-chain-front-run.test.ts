@@ -1,0 +1,164 @@
+/**
+ * Front-running, with automine off: a bot watches anvil's pool (`txpool_content`), copies every
+ * `verifyAndRecord` / `recordTraces` the gateway sends and resends it from another dev account with a
+ * higher fee, then mines. The copy goes first, the gateway's transaction reverts (a mined revert,
+ * no reason) and still pays gas; the record must end `verified` with the bot's transaction and
+ * `submitted_by` the bot, not `failed`, however many records the bot takes in a row.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Wallet, type EventLog, type JsonRpcProvider } from "ethers";
+import { ANVIL_DEV_KEY } from "../../src/chain/anvil.js";
+import { loadContracts } from "../../src/chain/contract-build.js";
+import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import type { WireProof } from "../../src/core/proof-record.js";
+import type { InferenceProofRequest } from "../../src/prover/proof-request.js";
+import { chainContracts, postJson, sleep, startChainGateway, waitForProof, type ChainContracts, type ChainGateway } from "./gateway-chain.fixture.js";
+
+/** anvil's third dev account: the bot. */
+const BOT_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+const TEXTS = [
+  "Hi Bob, are we still meeting for lunch tomorrow at noon? Thanks, Alice",
+  "Subject: WIN CASH NOW\n\nClick here to claim your free prize money",
+  "Can you send me the notes from the meeting yesterday?",
+  "Congratulations! You have been selected for a free cruise, call now",
+];
+
+after(releaseSnarkWorkers);
+
+interface PoolTx {
+  hash: string;
+  from: string;
+  to: string | null;
+  input: string;
+  gas: string;
+  maxFeePerGas?: string;
+  maxPriorityFeePerGas?: string;
+}
+
+/** The bot: copies each gateway transaction to `targets` it sees pending, with a higher fee, then mines the block. */
+class FrontRunner {
+  /** The gateway's transaction hash → the bot's copy. */
+  readonly copies = new Map<string, string>();
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private nonce = 0;
+
+  constructor(
+    private readonly provider: JsonRpcProvider,
+    private readonly bot: Wallet,
+    private readonly victim: string,
+    private readonly targets: readonly string[],
+  ) {}
+
+  async start(): Promise<void> {
+    this.nonce = await this.provider.getTransactionCount(this.bot.address, "pending");
+    this.running = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  private async pool(): Promise<PoolTx[]> {
+    const content = (await this.provider.send("txpool_content", [])) as { pending: Record<string, Record<string, PoolTx>> };
+    return Object.values(content.pending).flatMap((byNonce) => Object.values(byNonce));
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const pending = await this.pool();
+      for (const tx of pending) {
+        if (tx.from.toLowerCase() !== this.victim || !this.targets.includes((tx.to ?? "").toLowerCase()) || this.copies.has(tx.hash)) continue;
+        const tip = BigInt(tx.maxPriorityFeePerGas ?? "1000000000") * 2n + 1_000_000_000n;
+        const copy = await this.bot.sendTransaction({
+          to: tx.to,
+          data: tx.input,
+          gasLimit: BigInt(tx.gas),
+          maxPriorityFeePerGas: tip,
+          maxFeePerGas: BigInt(tx.maxFeePerGas ?? "0") + tip,
+          nonce: this.nonce++,
+        });
+        this.copies.set(tx.hash, copy.hash);
+      }
+      // the gateway sends its next transaction only once this one is mined: nothing slips in uncopied
+      if (pending.length > 0) await this.provider.send("evm_mine", []);
+      await sleep(20);
+    }
+  }
+}
+
+describe("a bot copying the gateway's pending transactions (automine off)", () => {
+  let gw: ChainGateway;
+  let chain: ChainContracts;
+  let provider: JsonRpcProvider;
+  let bot: Wallet;
+  let runner: FrontRunner;
+  const gateway = new Wallet(ANVIL_DEV_KEY).address;
+
+  before(async () => {
+    gw = await startChainGateway({ env: { PROOFGATE_ANVIL_STATE: "none" } });
+    provider = gw.chain.connection.provider;
+    chain = chainContracts(await loadContracts(), gw.chain.deployment, provider);
+    bot = new Wallet(BOT_KEY, provider);
+    await provider.send("evm_setAutomine", [false]);
+    runner = new FrontRunner(provider, bot, gateway.toLowerCase(), [gw.chain.deployment.registry.toLowerCase()]);
+    await runner.start();
+  });
+  after(async () => {
+    await runner?.stop();
+    await gw?.close();
+  });
+
+  /** The record ends verified by the bot's copy; the gateway's own transaction reverted in the same block, after it. */
+  async function assertTakenByBot(record: WireProof): Promise<void> {
+    assert.equal(record.status, "verified", `front-run record ended ${record.status}: ${record.error}`);
+    assert.equal(record.error, null);
+    const own = [...runner.copies].find(([, copy]) => copy === record.chain!.tx_hash);
+    assert.ok(own, `the record names the bot's copy (${record.chain!.tx_hash}), among ${JSON.stringify([...runner.copies])}`);
+    assert.equal(record.chain!.submitted_by, bot.address);
+    const [ours, theirs] = await Promise.all([provider.getTransactionReceipt(own[0]), provider.getTransactionReceipt(own[1])]);
+    assert.equal(theirs!.status, 1);
+    assert.equal(theirs!.from, bot.address);
+    assert.equal(record.chain!.block_number, String(theirs!.blockNumber));
+    assert.equal(record.chain!.gas_used, String(theirs!.gasUsed));
+    assert.equal(ours!.status, 0, "the gateway's transaction reverted");
+    assert.equal(ours!.from, gateway);
+    assert.equal(ours!.blockNumber, theirs!.blockNumber);
+    assert.ok(ours!.index > theirs!.index, "the copy with the higher fee went first");
+    assert.ok(ours!.gasUsed > 0n, "and the gateway paid gas for its revert");
+  }
+
+  it("an inference: the gateway's verifyAndRecord reverts, the record ends verified with the bot's transaction", async () => {
+    const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: TEXTS[0] });
+    assert.equal(res.status, 200, res.text);
+    const record = await waitForProof(gw.url, (res.body as { proof: { id: string } }).proof.id, 60);
+    await assertTakenByBot(record);
+    const key = gw.chain.deployment.models[(record.request as InferenceProofRequest).circuit]!.key;
+    const [commitment] = (await chain.registry.decode(key, record.public_signals)) as [bigint];
+    const events = (await chain.registry.queryFilter(chain.registry.filters.InferenceVerified!(key, commitment), gw.chain.deployment.from_block)) as EventLog[];
+    assert.deepEqual(events.map((e) => e.transactionHash), [record.chain!.tx_hash], "recorded once, by the bot");
+    assert.equal(record.chain!.input_commitment, commitment.toString());
+    assert.ok(gw.logs.some((l) => l.includes(record.id) && l.includes("recorded on-chain by another transaction")));
+  });
+
+  it("a persistent front-runner over several inferences and a completion: every record ends verified by the bot, none failed", async () => {
+    const ids: string[] = [];
+    for (const input of TEXTS.slice(1)) {
+      const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input });
+      assert.equal(res.status, 200, res.text);
+      ids.push((res.body as { proof: { id: string } }).proof.id);
+    }
+    const completion = await gw.client.completions.create({ model: "pg-student", prompt: "The sea", temperature: 0, max_tokens: 2 });
+    ids.push((completion as unknown as { proof: { id: string } }).proof.id);
+    const records = [];
+    for (const id of ids) records.push(await waitForProof(gw.url, id, 60));
+    for (const record of records) await assertTakenByBot(record);
+    assert.ok(runner.copies.size >= 5, `${runner.copies.size} transactions copied`);
+    const traced = records.at(-1)!;
+    assert.ok(traced.steps.length > 0);
+    const receipt = (await provider.getTransactionReceipt(traced.chain!.tx_hash))!;
+    assert.ok(receipt.logs.some((l) => chain.registry.interface.parseLog(l)?.name === "TraceVerified"), "the bot's copy recorded the trace");
+  });
+});
