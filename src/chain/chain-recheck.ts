@@ -89,7 +89,8 @@ async function recheck(record: ProofRecord, options: ChainRecheckOptions, contra
     if (onChain.state === "recorded") {
       const other = await chain.provider.getTransactionReceipt(onChain.log.transactionHash);
       if (!other) throw new Error(`no receipt for ${onChain.log.transactionHash}`);
-      const chainReceipt = { ...receipt, txHash: other.hash, blockNumber: BigInt(other.blockNumber), gasUsed: other.gasUsed, submittedBy: other.from };
+      const inputCommitment = await submission.inputCommitment();
+      const chainReceipt = { ...receipt, txHash: other.hash, blockNumber: BigInt(other.blockNumber), gasUsed: other.gasUsed, inputCommitment, submittedBy: other.from };
       await store.update(record.id, { chain: chainReceipt });
       logger.info({ proofId: record.id, was: receipt.txHash, tx: other.hash }, "re-check: the chain holds this record in another transaction; recording that one");
       return "repointed";
