@@ -62,6 +62,26 @@ describe("the embedded chain's state file", () => {
     }
   });
 
+  it("an anvil left running on the state file (its gateway was killed) is stopped first, saving what it holds", async () => {
+    const statePath = join(dir, "orphan", "state.json");
+    // a long interval: only the orphan's exit dump can carry the transfer
+    const orphan = await startAnvil({ statePath, stateIntervalS: 3600 });
+    const chain = (await openChain(loadConfig({ RPC_URL: orphan.url, PRIVATE_KEY: ANVIL_DEV_KEY }), pino({ level: "silent" })))!;
+    const to = Wallet.createRandom().address;
+    await (await chain.signer.sendTransaction({ to, value: 777n })).wait();
+    await chain.close();
+    const next = await startAnvil({ statePath });
+    try {
+      const again = (await openChain(loadConfig({ RPC_URL: next.url, PRIVATE_KEY: ANVIL_DEV_KEY }), pino({ level: "silent" })))!;
+      assert.equal(await again.provider.getBalance(to), 777n, "the orphan saved its chain when stopped, and the new anvil loaded it");
+      await again.close();
+    } finally {
+      await next.stop();
+      await orphan.stop();
+    }
+    assert.equal(existsSync(`${statePath}.pid`), false, "a stopped anvil leaves no pid file");
+  });
+
   it("a state file anvil cannot read fails the start, naming the file and the ways out", async () => {
     const dataDir = join(dir, "broken");
     const config = loadConfig({ PROOFGATE_DATA_DIR: dataDir });
