@@ -3,18 +3,22 @@
  * `verifyAndRecord` / `recordTraces` the gateway sends and resends it from another dev account with a
  * higher fee, then mines. The copy goes first, the gateway's transaction reverts (a mined revert,
  * no reason) and still pays gas; the record must end `verified` with the bot's transaction and
- * `submitted_by` the bot, not `failed`, however many records the bot takes in a row.
+ * `submitted_by` the bot, not `failed`, however many records the bot takes in a row. An oracle
+ * fulfilment copied the same way ends verified too, naming whichever transaction fulfilled it.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Wallet, type EventLog, type JsonRpcProvider } from "ethers";
 import { ANVIL_DEV_KEY } from "../../src/chain/anvil.js";
 import { loadContracts } from "../../src/chain/contract-build.js";
+import { oracleProofId } from "../../src/chain/oracle-watcher.js";
 import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import type { InferenceProofRequest } from "../../src/prover/proof-request.js";
-import { chainContracts, postJson, sleep, startChainGateway, waitForProof, type ChainContracts, type ChainGateway } from "./gateway-chain.fixture.js";
+import { chainContracts, postJson, sleep, startChainGateway, until, waitForProof, type ChainContracts, type ChainGateway } from "./gateway-chain.fixture.js";
 
+/** anvil's second dev account: a user of the contracts. */
+const USER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 /** anvil's third dev account: the bot. */
 const BOT_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 const TEXTS = [
@@ -40,6 +44,8 @@ interface PoolTx {
 class FrontRunner {
   /** The gateway's transaction hash → the bot's copy. */
   readonly copies = new Map<string, string>();
+  /** The contracts copied transactions went to. */
+  readonly copiedTo = new Set<string>();
   private stopped = false;
   private running: Promise<void> | undefined;
   private nonce = 0;
@@ -81,6 +87,7 @@ class FrontRunner {
           nonce: this.nonce++,
         });
         this.copies.set(tx.hash, copy.hash);
+        this.copiedTo.add(tx.to!.toLowerCase());
       }
       // the gateway sends its next transaction only once this one is mined: nothing slips in uncopied
       if (pending.length > 0) await this.provider.send("evm_mine", []);
@@ -103,7 +110,7 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     chain = chainContracts(await loadContracts(), gw.chain.deployment, provider);
     bot = new Wallet(BOT_KEY, provider);
     await provider.send("evm_setAutomine", [false]);
-    runner = new FrontRunner(provider, bot, gateway.toLowerCase(), [gw.chain.deployment.registry.toLowerCase()]);
+    runner = new FrontRunner(provider, bot, gateway.toLowerCase(), [gw.chain.deployment.registry, gw.chain.deployment.oracle].map((a) => a.toLowerCase()));
     await runner.start();
   });
   after(async () => {
@@ -160,5 +167,28 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     assert.ok(traced.steps.length > 0);
     const receipt = (await provider.getTransactionReceipt(traced.chain!.tx_hash))!;
     assert.ok(receipt.logs.some((l) => chain.registry.interface.parseLog(l)?.name === "TraceVerified"), "the bot's copy recorded the trace");
+  });
+
+  it("an oracle fulfilment copied from the pool: the record ends verified, naming the transaction that fulfilled the request and its sender", async () => {
+    const user = new Wallet(USER_KEY, provider);
+    const board = chainContracts(await loadContracts(), gw.chain.deployment, user).board;
+    const spamKey = gw.chain.deployment.models[gw.proofs.catalog.modelIds.find((id) => gw.proofs.catalog.manifest(id)!.kind === "classify")!]!.key;
+    const [, fee] = (await chain.oracle.services(spamKey)) as [boolean, bigint];
+    const receipt = (await (await board.submit(TEXTS[2], 500_000, { value: fee })).wait())!;
+    const requestId = chain.board.interface.parseLog(receipt.logs.find((l) => l.address === gw.chain.deployment.message_board)!)!.args[0] as bigint;
+    const id = oracleProofId(31337, gw.chain.deployment.oracle, requestId);
+    await until(() => gw.proofs.store.get(id), (r) => r !== null, { what: `record ${id}`, timeoutMs: 30_000 });
+    const record = await waitForProof(gw.url, id, 60);
+    assert.equal(record.status, "verified", `front-run oracle record ended ${record.status}: ${record.error}`);
+    const fulfilled = (await provider.getTransactionReceipt(record.chain!.tx_hash))!;
+    assert.equal(fulfilled.status, 1);
+    assert.equal(record.chain!.submitted_by, fulfilled.from);
+    assert.ok(fulfilled.logs.some((l) => chain.oracle.interface.parseLog(l)?.name === "InferenceFulfilled"), "the named transaction fulfilled the request");
+    assert.equal(((await chain.oracle.requests(requestId)) as unknown[])[3], 2n, "Fulfilled");
+    assert.ok(runner.copiedTo.has(gw.chain.deployment.oracle.toLowerCase()), "the bot copied the gateway's fulfill");
+    const copied = [...runner.copies].find(([, copy]) => copy === record.chain!.tx_hash);
+    // with a nonce bound to the fulfiller the copy is worthless and reverts; without, it wins and the record says so
+    if (copied) assert.equal(fulfilled.from, bot.address);
+    else assert.equal(fulfilled.from, gateway);
   });
 });
