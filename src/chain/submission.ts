@@ -27,6 +27,11 @@ export interface Submission {
   readonly method: string;
   /** Read at each send: a generation leaves out the traces found on-chain already. */
   readonly args: unknown[];
+  /**
+   * Whether a transaction sent with `args` is the one that stands for the record: always, except for a
+   * generation whose first trace another transaction recorded already (the record names that one).
+   */
+  readonly sendsFirst: boolean;
   /** The input commitment the registry records it under, decimal: the receipt's `inputCommitment`. */
   inputCommitment(): Promise<string>;
   /** Asks the contracts; an RPC failure throws. */
@@ -75,6 +80,7 @@ export class SubmissionContracts {
       target: registry,
       method: "verifyAndRecord",
       args: [key, proof, signals],
+      sendsFirst: true,
       inputCommitment,
       async onChain() {
         const [commitment, output] = await decode();
@@ -112,6 +118,9 @@ export class SubmissionContracts {
         const steps = [...pending.values()].flat();
         return [key, steps.map((s) => proofWords(s.proof as Groth16ProofJson)), steps.flatMap((s) => s.publicSignals!), [...pending.values()].map((t) => t.length)];
       },
+      get sendsFirst() {
+        return pending.has(first);
+      },
       // a trace is recorded under its prompt state: the first trace's stands for the record
       inputCommitment: async () => first,
       async onChain() {
@@ -139,6 +148,7 @@ export class SubmissionContracts {
       target: oracle,
       method: "fulfill",
       args: [ref.request_id, ref.input, proof, signals],
+      sendsFirst: true,
       inputCommitment: async () => (await decode())[0].toString(),
       async onChain() {
         const status = ((await oracle.requests(ref.request_id)) as unknown[])[3] as bigint;

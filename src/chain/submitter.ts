@@ -120,7 +120,9 @@ export class ChainSubmitter {
         logger.info({ proofId: record.id, tx: onChain.log.transactionHash }, "already on-chain; recording that transaction");
         return await this.verified(record.id, submission, await this.receipt(onChain.log.transactionHash), started);
       }
-      await this.verified(record.id, submission, await this.send(claimed, submission), started);
+      const sendsFirst = submission.sendsFirst;
+      const sent = await this.send(claimed, submission);
+      await this.verified(record.id, submission, sendsFirst ? sent : await this.standingFor(submission, sent), started);
     } catch (err) {
       await this.afterFailure(record.id, submission, err as Error, started);
     }
@@ -187,6 +189,12 @@ export class ChainSubmitter {
       error: null,
     });
     this.retryAt.delete(id);
+  }
+
+  /** A generation completed by our transaction whose first trace another one recorded: that one stands for the record. */
+  private async standingFor(submission: Submission, sent: TransactionReceipt): Promise<TransactionReceipt> {
+    const onChain = await submission.onChain();
+    return onChain.state === "recorded" ? this.receipt(onChain.log.transactionHash) : sent;
   }
 
   private async receipt(hash: string): Promise<TransactionReceipt> {

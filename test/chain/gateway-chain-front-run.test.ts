@@ -8,13 +8,13 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Wallet, type EventLog, type JsonRpcProvider } from "ethers";
+import { Wallet, solidityPackedKeccak256, type ContractTransactionResponse, type EventLog, type TransactionReceipt, type Interface, type JsonRpcProvider } from "ethers";
 import { ANVIL_DEV_KEY } from "../../src/chain/anvil.js";
 import { loadContracts } from "../../src/chain/contract-build.js";
 import { oracleProofId } from "../../src/chain/oracle-watcher.js";
 import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
-import type { InferenceProofRequest } from "../../src/prover/proof-request.js";
+import type { InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
 import { chainContracts, postJson, sleep, startChainGateway, until, waitForProof, type ChainContracts, type ChainGateway } from "./gateway-chain.fixture.js";
 
 /** anvil's second dev account: a user of the contracts. */
@@ -46,6 +46,9 @@ class FrontRunner {
   readonly copies = new Map<string, string>();
   /** The contracts copied transactions went to. */
   readonly copiedTo = new Set<string>();
+  /** Set: the next `recordTraces` is copied with its first trace only, and then nothing more (this resets). */
+  firstTraceOnly: Interface | null = null;
+  private copying = true;
   private stopped = false;
   private running: Promise<void> | undefined;
   private nonce = 0;
@@ -72,15 +75,22 @@ class FrontRunner {
     return Object.values(content.pending).flatMap((byNonce) => Object.values(byNonce));
   }
 
+  /** `recordTraces` calldata cut to its first trace: the proofs and signals of its first `lengths[0]` steps. */
+  private firstTrace(registry: Interface, input: string): string {
+    const [key, proofs, signals, lengths] = registry.decodeFunctionData("recordTraces", input) as unknown as [string, bigint[][], bigint[], bigint[]];
+    const steps = Number(lengths[0]);
+    return registry.encodeFunctionData("recordTraces", [key, proofs.slice(0, steps), signals.slice(0, 2 * steps), [lengths[0]]]);
+  }
+
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const pending = await this.pool();
       for (const tx of pending) {
-        if (tx.from.toLowerCase() !== this.victim || !this.targets.includes((tx.to ?? "").toLowerCase()) || this.copies.has(tx.hash)) continue;
+        if (!this.copying || tx.from.toLowerCase() !== this.victim || !this.targets.includes((tx.to ?? "").toLowerCase()) || this.copies.has(tx.hash)) continue;
         const tip = BigInt(tx.maxPriorityFeePerGas ?? "1000000000") * 2n + 1_000_000_000n;
         const copy = await this.bot.sendTransaction({
           to: tx.to,
-          data: tx.input,
+          data: this.firstTraceOnly ? this.firstTrace(this.firstTraceOnly, tx.input) : tx.input,
           gasLimit: BigInt(tx.gas),
           maxPriorityFeePerGas: tip,
           maxFeePerGas: BigInt(tx.maxFeePerGas ?? "0") + tip,
@@ -88,6 +98,8 @@ class FrontRunner {
         });
         this.copies.set(tx.hash, copy.hash);
         this.copiedTo.add(tx.to!.toLowerCase());
+        if (this.firstTraceOnly) this.copying = false;
+        this.firstTraceOnly = null;
       }
       // the gateway sends its next transaction only once this one is mined: nothing slips in uncopied
       if (pending.length > 0) await this.provider.send("evm_mine", []);
@@ -174,7 +186,7 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     const board = chainContracts(await loadContracts(), gw.chain.deployment, user).board;
     const spamKey = gw.chain.deployment.models[gw.proofs.catalog.modelIds.find((id) => gw.proofs.catalog.manifest(id)!.kind === "classify")!]!.key;
     const [, fee] = (await chain.oracle.services(spamKey)) as [boolean, bigint];
-    const receipt = (await (await board.submit(TEXTS[2], 500_000, { value: fee })).wait())!;
+    const receipt: TransactionReceipt = (await ((await board.submit!(TEXTS[2], 500_000, { value: fee })) as ContractTransactionResponse).wait())!;
     const requestId = chain.board.interface.parseLog(receipt.logs.find((l) => l.address === gw.chain.deployment.message_board)!)!.args[0] as bigint;
     const id = oracleProofId(31337, gw.chain.deployment.oracle, requestId);
     await until(() => gw.proofs.store.get(id), (r) => r !== null, { what: `record ${id}`, timeoutMs: 30_000 });
@@ -190,5 +202,27 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     // with a nonce bound to the fulfiller the copy is worthless and reverts; without, it wins and the record says so
     if (copied) assert.equal(fulfilled.from, bot.address);
     else assert.equal(fulfilled.from, gateway);
+  });
+
+  it("a bot that records only the first trace of a completion: the gateway's transaction reverts, it sends the rest, the record ends verified", async () => {
+    runner.firstTraceOnly = chain.registry.interface;
+    const completion = await gw.client.completions.create({ model: "pg-student", prompt: ["The whale", "The ship"], temperature: 0, max_tokens: 2 });
+    const record = await waitForProof(gw.url, (completion as unknown as { proof: { id: string } }).proof.id, 60);
+    assert.equal(record.status, "verified", `record ended ${record.status}: ${record.error}`);
+    assert.equal(runner.firstTraceOnly, null, "the bot took the first trace");
+    // the first trace stands for the record: the bot's transaction recorded it
+    await assertTakenByBot(record);
+    const key = gw.chain.deployment.models[(record.request as { circuit: string }).circuit]!.key;
+    const senders = new Set<string>();
+    for (const choice of [0, 1]) {
+      const steps = record.steps.filter((st) => (st.output as StepOutput).choice === choice).sort((a, b) => a.index - b.index);
+      const tokensHash = solidityPackedKeccak256(["uint256[]"], [steps.map((st) => (st.output as StepOutput).token)]);
+      const block = (await chain.registry.traceBlock(key, steps[0]!.public_signals![0], tokensHash)) as bigint;
+      assert.notEqual(block, 0n, `trace of choice ${choice} is recorded`);
+      const [event] = (await chain.registry.queryFilter(chain.registry.filters.TraceVerified!(key, steps[0]!.public_signals![0], tokensHash), Number(block), Number(block))) as EventLog[];
+      senders.add((await provider.getTransactionReceipt(event!.transactionHash))!.from);
+    }
+    assert.deepEqual([...senders].sort(), [bot.address, gateway].sort(), "the bot recorded the first trace, the gateway then the second");
+    assert.ok(gw.logs.some((l) => l.includes(record.id) && l.includes("trying again")), "the revert was looked into, then the rest sent");
   });
 });
