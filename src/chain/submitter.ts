@@ -140,7 +140,7 @@ export class ChainSubmitter {
       }
       if (onChain.state === "conflict") return await this.fail(id, onChain.reason);
     } catch (lookupErr) {
-      // the chain cannot be asked now (a revert included: it is not taken at face value): back off
+      // the chain cannot be asked now (a revert included: it is not taken at face value): back off, and ask again then
       return this.backoff(id, err instanceof Reverted ? (lookupErr as Error) : err);
     }
     if (err instanceof Reverted) {
