@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { openChain, type ChainConnection } from "./chain/chain-connection.js";
+import { recheckVerified } from "./chain/chain-recheck.js";
 import { loadContracts } from "./chain/contract-build.js";
 import { deployContracts, type Deployment } from "./chain/deployment.js";
 import { OracleWatcher } from "./chain/oracle-watcher.js";
@@ -123,8 +124,9 @@ export interface ChainServices {
 }
 
 /**
- * The chain side of `serve`: connect (or spawn anvil), deploy or find the contracts, then submit
- * proved records and answer oracle requests. Null when PROOFGATE_SUBMIT=none.
+ * The chain side of `serve`: connect (or spawn anvil, on its state in the data folder), deploy or find
+ * the contracts, re-check the records `verified` on this chain against it (those it no longer holds go
+ * back to `proved`), then submit proved records and answer oracle requests. Null when PROOFGATE_SUBMIT=none.
  */
 export async function openChainServices({ config, logger, proofs }: { config: Config; logger: Logger; proofs: ProofServices }): Promise<ChainServices | null> {
   const connection = await openChain(config, logger);
@@ -138,6 +140,7 @@ export async function openChainServices({ config, logger, proofs }: { config: Co
       timelockDelayS: config.timelockDelayS,
       logger,
     });
+    await recheckVerified({ store: proofs.store, chain: connection, deployment, artifact, logger });
     const common = { chain: connection, deployment, artifact, store: proofs.store, logger, pollMs: config.chainPollMs };
     const submitter = new ChainSubmitter({ ...common, leaseMs: config.proofLeaseMs });
     const watcher = new OracleWatcher({ ...common, catalog: proofs.catalog, scheduler: proofs.scheduler, feeMargin: config.oracleFeeMargin });

@@ -33,7 +33,7 @@ async function wallet(config: Config): Promise<Wallet | HDNodeWallet> {
 /** Null when the submit policy is `none`: nothing goes on-chain, no chain is started. */
 export async function openChain(config: Config, logger: Logger): Promise<ChainConnection | null> {
   if (config.submitPolicy === "none") return null;
-  const anvil = config.rpcUrl ? null : await startAnvil({ statePath: config.anvilStatePath ?? undefined });
+  const anvil = config.rpcUrl ? null : await startEmbeddedChain(config);
   const url = config.rpcUrl ?? anvil!.url;
   try {
     const chainId = await rpcChainId(url);
@@ -42,7 +42,8 @@ export async function openChain(config: Config, logger: Logger): Promise<ChainCo
     const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, polling: true, pollingInterval: 250, cacheTimeout: -1 });
     const signer = new NonceManager((await wallet(config)).connect(provider));
     const address = await signer.getAddress();
-    logger.info({ chainId, rpc: anvil ? `embedded anvil on port ${anvil.port}` : redactUrl(url), account: address }, "chain connected");
+    const state = anvil ? { state: config.anvilStatePath ?? "none (a fresh chain)" } : {};
+    logger.info({ chainId, rpc: anvil ? `embedded anvil on port ${anvil.port}` : redactUrl(url), ...state, account: address }, "chain connected");
     return {
       provider,
       signer,
@@ -57,6 +58,17 @@ export async function openChain(config: Config, logger: Logger): Promise<ChainCo
   } catch (err) {
     await anvil?.stop();
     throw err;
+  }
+}
+
+/** anvil on the state file of the config (or none); a state file it cannot read is named, with the ways out. */
+async function startEmbeddedChain(config: Config): Promise<Anvil> {
+  const statePath = config.anvilStatePath;
+  try {
+    return await startAnvil({ statePath: statePath ?? undefined });
+  } catch (err) {
+    if (!statePath) throw err;
+    throw new Error(`${(err as Error).message} (its state file is ${statePath}: move it away, or set PROOFGATE_ANVIL_STATE=none for a fresh chain)`, { cause: err });
   }
 }
 

@@ -4,21 +4,24 @@
  * nothing depends on a message that can be lost. One record at a time per process: a single signer
  * and its NonceManager never race for a nonce.
  *
- * Idempotent: before sending, the registry (or the oracle) is asked whether the inference, trace or
- * request is already on-chain; if so the record takes the transaction that put it there (found from
- * its event). An RPC that fails leaves the record where it is and is retried with backoff; a revert is
- * final and the record fails with the contract's reason.
+ * The chain's state decides, not a revert (src/chain/submission.ts): before sending, and after any
+ * failure, the registry (or the oracle) is asked whether the record is already on-chain; if it is,
+ * the record takes the transaction that put it there and its sender (`chain.submitted_by`: us, or a
+ * bot that copied our pending transaction and got in first, our own then reverting). An RPC that
+ * fails leaves the record where it is and is retried with backoff. A revert the chain's state does
+ * not explain fails the record: at once when the contract names its reason before sending (a
+ * simulation on the current state), after a few tries when only a mined transaction reverted.
  */
-import { Contract, solidityPackedKeccak256, type InterfaceAbi, type Log, type TransactionReceipt } from "ethers";
+import type { TransactionReceipt } from "ethers";
 import type { Logger } from "pino";
 import type { ProofRecord, ProofTimings } from "../core/proof-record.js";
-import type { InferenceProofRequest, ProofRequest } from "../prover/proof-request.js";
+import type { ProofRequest } from "../prover/proof-request.js";
 import type { ProofStore } from "../store/proof-store.js";
 import type { ChainConnection } from "./chain-connection.js";
-import { contract, type ContractsArtifact } from "./contract-build.js";
+import type { ContractsArtifact } from "./contract-build.js";
 import type { Deployment } from "./deployment.js";
 import { PollingLoop } from "./polling-loop.js";
-import { proofWords, type Groth16ProofJson } from "./proof-calldata.js";
+import { SubmissionContracts, type Submission } from "./submission.js";
 
 export interface ChainSubmitterOptions {
   readonly store: ProofStore;
@@ -40,44 +43,33 @@ export function wantsChain(record: ProofRecord): boolean {
   return (record.request as ProofRequest | null)?.submit === true;
 }
 
-/** A revert: the contract said no, and saying it again will not change that. */
+/** A revert. `simulated`: the contract said why on the current state; otherwise a mined transaction reverted, reason unknown. */
 class Reverted extends Error {
   constructor(
     message: string,
+    readonly simulated: boolean,
     readonly alreadyRecorded = false,
   ) {
     super(message);
   }
 }
 
-interface Submission {
-  readonly target: Contract;
-  readonly method: string;
-  readonly args: unknown[];
-  /** The input commitment the registry records it under, decimal: the receipt's `inputCommitment`. */
-  inputCommitment(): Promise<string>;
-  /** Already on-chain: the log that recorded it, or null. */
-  findExisting(): Promise<Log | null>;
-}
-
 const MAX_BACKOFF_MS = 30_000;
-/** Submissions beaten by another transaction in a row before the record fails (it should find that one on-chain at once). */
-const MAX_RACES = 3;
+/**
+ * Reverts in a row that the chain's state does not explain (a mined revert while the registry holds
+ * nothing of the record, or AlreadyRecorded for a trace another transaction just took) before the
+ * record fails. A front-runner never counts: what it records is found and taken.
+ */
+const MAX_UNEXPLAINED_REVERTS = 3;
 
 export class ChainSubmitter {
-  private readonly registry: Contract;
-  private readonly oracle: Contract;
-  private readonly retryAt = new Map<string, { at: number; delay: number; races?: number }>();
+  private readonly contracts: SubmissionContracts;
+  private readonly retryAt = new Map<string, { at: number; delay: number; reverts?: number }>();
   private readonly loop: PollingLoop;
   private readonly now: () => number;
 
   constructor(private readonly options: ChainSubmitterOptions) {
-    const { artifact, deployment, chain } = options;
-    this.registry = new Contract(deployment.registry, contract(artifact, "InferenceRegistry").abi as InterfaceAbi, chain.signer);
-    // the registry's errors too: fulfill calls it, and its reverts should read by name
-    const oracleAbi = contract(artifact, "InferenceOracle").abi;
-    const registryErrors = contract(artifact, "InferenceRegistry").abi.filter((e) => e.type === "error" && !oracleAbi.some((o) => o.type === "error" && o.name === e.name));
-    this.oracle = new Contract(deployment.oracle, [...oracleAbi, ...registryErrors] as InterfaceAbi, chain.signer);
+    this.contracts = new SubmissionContracts(options.artifact, options.deployment, options.chain.signer);
     this.now = options.now ?? Date.now;
     this.loop = new PollingLoop(() => this.pass(), options.pollMs ?? 250, (err) => options.logger.error({ err }, "chain submission pass failed"));
   }
@@ -109,185 +101,149 @@ export class ChainSubmitter {
 
   /** Takes one record from `proved` (or a stale `submitted`) to `verified` or `failed`. */
   async submit(record: ProofRecord): Promise<void> {
-    const { store, logger, chain, deployment } = this.options;
+    const { store, logger } = this.options;
     const started = this.now();
     // claim it: proved → submitted, or refresh a stale submitted record's lease (a takeover)
     const claimed = record.status === "proved" ? await store.transition(record.id, "proved", "submitted") : await store.update(record.id, { error: null });
     if (!claimed) return;
     let submission: Submission;
     try {
-      submission = this.submissionFor(claimed);
+      submission = this.contracts.submissionFor(claimed);
     } catch (err) {
-      await store.transition(record.id, "submitted", "failed", { error: `cannot submit: ${(err as Error).message}` });
+      await this.fail(record.id, `cannot submit: ${(err as Error).message}`);
       return;
     }
-    const contractAddress = String(submission.target.target);
     try {
-      const inputCommitment = await submission.inputCommitment();
-      const existing = await submission.findExisting();
-      let receipt: TransactionReceipt;
-      if (existing) {
-        receipt = (await chain.provider.getTransactionReceipt(existing.transactionHash))!;
-        logger.info({ proofId: record.id, tx: existing.transactionHash }, "already on-chain; recording that transaction");
-      } else {
-        receipt = await this.send(claimed, submission, contractAddress, inputCommitment);
+      const onChain = await submission.onChain();
+      if (onChain.state === "conflict") return await this.fail(record.id, onChain.reason);
+      if (onChain.state === "recorded") {
+        logger.info({ proofId: record.id, tx: onChain.log.transactionHash }, "already on-chain; recording that transaction");
+        return await this.verified(record.id, submission, await this.receipt(onChain.log.transactionHash), started);
       }
-      const timings: ProofTimings = { submit: Math.round(this.now() - started) };
-      await store.transition(record.id, "submitted", "verified", {
-        chain: { chainId: deployment.chain_id, contract: contractAddress, txHash: receipt.hash, blockNumber: BigInt(receipt.blockNumber), gasUsed: receipt.gasUsed, inputCommitment },
-        timings,
-      });
-      this.retryAt.delete(record.id);
+      const sendsFirst = submission.sendsFirst;
+      const sent = await this.send(claimed, submission);
+      await this.verified(record.id, submission, sendsFirst ? sent : await this.standingFor(submission, sent), started);
     } catch (err) {
-      const races = (this.retryAt.get(record.id)?.races ?? 0) + 1;
-      if (err instanceof Reverted && err.alreadyRecorded && races <= MAX_RACES) {
-        // someone else's transaction got there first: record that one on the next pass
-        this.retryAt.set(record.id, { at: this.now(), delay: 0, races });
-        return;
-      }
-      if (err instanceof Reverted) {
-        await store.transition(record.id, "submitted", "failed", { error: err.message });
-        this.retryAt.delete(record.id);
-        return;
-      }
-      const delay = Math.min(MAX_BACKOFF_MS, Math.max(this.retryAt.get(record.id)?.delay ?? 0, (this.options.backoffMs ?? 500) / 2) * 2);
-      this.retryAt.set(record.id, { at: this.now() + delay, delay });
-      chain.signer.reset(); // a send that failed may or may not have used its nonce: ask the chain again
-      logger.warn({ proofId: record.id, err: (err as Error).message, retryInMs: delay }, "chain submission failed; will retry");
-      await store.update(record.id, { error: `submission retrying: ${(err as Error).message}` }).catch(() => undefined);
+      await this.afterFailure(record.id, submission, err as Error, started);
     }
   }
 
-  private async send(record: ProofRecord, submission: Submission, contractAddress: string, inputCommitment: string): Promise<TransactionReceipt> {
+  /** Whatever failed, the chain may hold the record now (a copy of our transaction mined first): ask it before anything else. */
+  private async afterFailure(id: string, submission: Submission, err: Error, started: number): Promise<void> {
+    const { logger } = this.options;
+    try {
+      const onChain = await submission.onChain();
+      if (onChain.state === "recorded") {
+        const receipt = await this.receipt(onChain.log.transactionHash);
+        logger.info({ proofId: id, tx: receipt.hash, submittedBy: receipt.from, failure: err.message }, "recorded on-chain by another transaction; taking that one");
+        return await this.verified(id, submission, receipt, started);
+      }
+      if (onChain.state === "conflict") return await this.fail(id, onChain.reason);
+    } catch (lookupErr) {
+      // the chain cannot be asked now (a revert included: it is not taken at face value): back off, and ask again then
+      return this.backoff(id, err instanceof Reverted ? (lookupErr as Error) : err);
+    }
+    if (err instanceof Reverted) {
+      const reverts = (this.retryAt.get(id)?.reverts ?? 0) + 1;
+      if ((err.simulated && !err.alreadyRecorded) || reverts >= MAX_UNEXPLAINED_REVERTS) {
+        const times = reverts > 1 ? ` (${reverts} reverts in a row)` : "";
+        return await this.fail(id, `${err.message}${times}; the registry holds nothing of this record`);
+      }
+      // a mined revert says no why, and AlreadyRecorded for a trace may be one of several: look again, at once
+      this.retryAt.set(id, { at: this.now(), delay: 0, reverts });
+      logger.warn({ proofId: id, err: err.message }, "submission reverted, and the chain does not hold the record; trying again");
+      return;
+    }
+    await this.backoff(id, err);
+  }
+
+  private async backoff(id: string, err: Error): Promise<void> {
+    const { store, logger, chain } = this.options;
+    const previous = this.retryAt.get(id);
+    const delay = Math.min(MAX_BACKOFF_MS, Math.max(previous?.delay ?? 0, (this.options.backoffMs ?? 500) / 2) * 2);
+    this.retryAt.set(id, { at: this.now() + delay, delay, reverts: previous?.reverts });
+    chain.signer.reset(); // a send that failed may or may not have used its nonce: ask the chain again
+    logger.warn({ proofId: id, err: err.message, retryInMs: delay }, "chain submission failed; will retry");
+    await store.update(id, { error: `submission retrying: ${err.message}` }).catch(() => undefined);
+  }
+
+  private async fail(id: string, reason: string): Promise<void> {
+    await this.options.store.transition(id, "submitted", "failed", { error: reason });
+    this.retryAt.delete(id);
+  }
+
+  private async verified(id: string, submission: Submission, receipt: TransactionReceipt, started: number): Promise<void> {
+    const { store, deployment } = this.options;
+    const timings: ProofTimings = { submit: Math.round(this.now() - started) };
+    await store.transition(id, "submitted", "verified", {
+      chain: {
+        chainId: deployment.chain_id,
+        contract: String(submission.target.target),
+        txHash: receipt.hash,
+        blockNumber: BigInt(receipt.blockNumber),
+        gasUsed: receipt.gasUsed,
+        inputCommitment: await submission.inputCommitment(),
+        submittedBy: receipt.from,
+      },
+      timings,
+      error: null,
+    });
+    this.retryAt.delete(id);
+  }
+
+  /** A generation completed by our transaction whose first trace another one recorded: that one stands for the record. */
+  private async standingFor(submission: Submission, sent: TransactionReceipt): Promise<TransactionReceipt> {
+    const onChain = await submission.onChain();
+    return onChain.state === "recorded" ? this.receipt(onChain.log.transactionHash) : sent;
+  }
+
+  private async receipt(hash: string): Promise<TransactionReceipt> {
+    const receipt = await this.options.chain.provider.getTransactionReceipt(hash);
+    if (!receipt) throw new Error(`no receipt for ${hash}`);
+    return receipt;
+  }
+
+  private async send(record: ProofRecord, submission: Submission): Promise<TransactionReceipt> {
     const { store, deployment } = this.options;
     const fn = submission.target.getFunction(submission.method);
+    const args = submission.args;
     let gas: bigint;
     try {
-      gas = await fn.estimateGas(...submission.args);
+      gas = await fn.estimateGas(...args);
     } catch (err) {
-      throw revertOrRetry(err, submission.target);
+      throw revertOrRetry(err, submission, true);
     }
     // room above the estimate: the pairing precompile's cost is exact, but storage refunds are not
-    const tx = await fn.send(...submission.args, { gasLimit: (gas * 12n) / 10n + 20_000n });
-    await store.update(record.id, { chain: { chainId: deployment.chain_id, contract: contractAddress, txHash: tx.hash, blockNumber: null, gasUsed: null, inputCommitment } });
+    const tx = await fn.send(...args, { gasLimit: (gas * 12n) / 10n + 20_000n });
+    const pending = { chainId: deployment.chain_id, contract: String(submission.target.target), txHash: tx.hash, blockNumber: null, gasUsed: null, inputCommitment: await submission.inputCommitment() };
+    await store.update(record.id, { chain: pending });
     let receipt: TransactionReceipt | null;
     try {
       receipt = await tx.wait(1, 120_000);
     } catch (err) {
-      throw revertOrRetry(err, submission.target);
+      throw revertOrRetry(err, submission, false);
     }
     if (!receipt) throw new Error(`no receipt for ${tx.hash}`);
     return receipt;
   }
-
-  private submissionFor(record: ProofRecord): Submission {
-    const request = record.request as ProofRequest;
-    const model = this.options.deployment.models[request.circuit];
-    if (!model) throw new Error(`circuit ${request.circuit} is not registered on chain ${this.options.deployment.chain_id}`);
-    const key = model.key;
-    const { registry } = this;
-    const from = this.options.deployment.from_block;
-    if (request.kind === "inference") {
-      const signals = record.publicSignals!;
-      const proof = proofWords(record.proof as Groth16ProofJson);
-      // what the registry records the inference under, and its output: asked once per submission
-      let decoded: Promise<[bigint, bigint]> | undefined;
-      const decode = (): Promise<[bigint, bigint]> => (decoded ??= registry.decode(key, signals) as Promise<[bigint, bigint]>);
-      const inputCommitment = async (): Promise<string> => (await decode())[0].toString();
-      if (request.oracle) return this.fulfillment(request, proof, signals, inputCommitment);
-      return {
-        target: registry,
-        method: "verifyAndRecord",
-        args: [key, proof, signals],
-        inputCommitment,
-        async findExisting() {
-          const [commitment, output] = await decode();
-          const [verified, recorded] = (await registry.inference(key, commitment)) as [boolean, bigint];
-          if (!verified) return null;
-          // the same input under the same nonce, but another output: not this proof's transaction
-          if (recorded !== output) throw new Reverted(`the registry holds output ${recorded} for input commitment ${commitment}, not this proof's ${output}`);
-          return firstLog(await registry.queryFilter(registry.filters.InferenceVerified(key, commitment), from));
-        },
-      };
-    }
-    // a generation: every choice's steps as one trace each, all verified in one batch. Choices that
-    // start from the same state (n > 1 at temperature 0: same prompt, same nonce) are the same trace,
-    // which the registry records once: it goes in once.
-    const byChoice = new Map<number, ProofRecord["steps"]>();
-    for (const step of [...record.steps].sort((a, b) => a.index - b.index)) {
-      const choice = (step.output as { choice: number }).choice;
-      byChoice.set(choice, [...(byChoice.get(choice) ?? []), step]);
-    }
-    const traces = new Map<string, ProofRecord["steps"]>();
-    for (const trace of byChoice.values()) if (!traces.has(trace[0].publicSignals![0])) traces.set(trace[0].publicSignals![0], trace);
-    const first = [...traces.keys()][0];
-    // what still has to go: traces found on-chain already are left out of the transaction
-    const pending = new Map(traces);
-    return {
-      target: registry,
-      method: "recordTraces",
-      get args() {
-        const steps = [...pending.values()].flat();
-        return [key, steps.map((s) => proofWords(s.proof as Groth16ProofJson)), steps.flatMap((s) => s.publicSignals!), [...pending.values()].map((t) => t.length)];
-      },
-      // a trace is recorded under its prompt state: the first trace's stands for the record
-      inputCommitment: async () => first,
-      async findExisting() {
-        for (const [prompt, trace] of traces) {
-          if (((await registry.traceBlock(key, prompt, tokensHash(trace))) as bigint) !== 0n) pending.delete(prompt);
-        }
-        if (pending.size > 0) return null;
-        return firstLog(await registry.queryFilter(registry.filters.TraceVerified(key, first, tokensHash(traces.get(first)!)), from));
-      },
-    };
-  }
-
-  private fulfillment(request: InferenceProofRequest, proof: bigint[], signals: readonly string[], inputCommitment: () => Promise<string>): Submission {
-    const { oracle } = this;
-    const ref = request.oracle!;
-    const from = this.options.deployment.from_block;
-    return {
-      target: oracle,
-      method: "fulfill",
-      args: [ref.request_id, ref.input, proof, signals],
-      inputCommitment,
-      async findExisting() {
-        const status = ((await oracle.requests(ref.request_id)) as unknown[])[3] as bigint;
-        if (status === 1n) return null; // still pending
-        if (status === 0n) throw new Reverted(`the oracle at ${ref.contract} has no request ${ref.request_id}`);
-        const fulfilled = firstLog(await oracle.queryFilter(oracle.filters.InferenceFulfilled(ref.request_id), from));
-        if (!fulfilled) throw new Reverted(`oracle request ${ref.request_id} was ${status === 3n ? "refunded" : "closed"} before it could be fulfilled`);
-        return fulfilled;
-      },
-    };
-  }
-}
-
-/** What the registry records a trace's tokens as: keccak of abi.encodePacked(uint256[]). */
-function tokensHash(steps: ProofRecord["steps"]): string {
-  return solidityPackedKeccak256(["uint256[]"], [steps.map((s) => (s.output as { token: number }).token)]);
-}
-
-function firstLog(logs: readonly Log[]): Log | null {
-  return logs[0] ?? null;
 }
 
 /**
- * ethers reports a revert as CALL_EXCEPTION. A provider call (estimateGas, a receipt) leaves a custom
- * error undecoded (`revert` null, the raw `data` kept): the target's ABI names it.
+ * ethers reports a revert as CALL_EXCEPTION. A provider call (estimateGas) leaves a custom error
+ * undecoded (`revert` null, the raw `data` kept): the target's ABI names it. A mined revert has none.
  */
-function revertOrRetry(err: unknown, target: Contract): Error {
+function revertOrRetry(err: unknown, submission: Submission, simulated: boolean): Error {
   const e = err as { code?: string; revert?: { name: string; args: unknown[] } | null; data?: string | null; shortMessage?: string; message: string };
   if (e.code !== "CALL_EXCEPTION") return err as Error;
   let revert = e.revert ?? null;
   if (!revert && e.data && e.data !== "0x") {
     try {
-      const parsed = target.interface.parseError(e.data);
+      const parsed = submission.target.interface.parseError(e.data);
       if (parsed) revert = { name: parsed.name, args: [...parsed.args] };
     } catch {
       // not an error of this ABI: keep ethers's message
     }
   }
   const reason = revert ? `${revert.name}(${revert.args.map(String).join(", ")})` : (e.shortMessage ?? e.message);
-  return new Reverted(`reverted on-chain: ${reason}`, revert?.name === "AlreadyRecorded");
+  return new Reverted(`reverted on-chain: ${reason}`, simulated && revert !== null, revert?.name === "AlreadyRecorded");
 }

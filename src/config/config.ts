@@ -3,7 +3,7 @@
  * process.env. Bad values fail at startup with a message naming the variable.
  */
 import { createHash } from "node:crypto";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Secret } from "../core/secret.js";
 
 export type DeviceChoice = "auto" | "cpu" | "cuda";
@@ -84,7 +84,10 @@ export interface Config {
   readonly rpcUrl: string | null;
   /** $PRIVATE_KEY, or $PROOFGATE_KEYSTORE with $PROOFGATE_KEYSTORE_PASSWORD; required with $RPC_URL. */
   readonly chainSigner: ChainSigner | null;
-  /** $PROOFGATE_ANVIL_STATE: a file the embedded anvil loads at start and saves at exit (default none: a fresh chain). */
+  /**
+   * $PROOFGATE_ANVIL_STATE: the file the embedded anvil loads at start and saves while it runs and at
+   * exit; default `<data dir>/chain/anvil-state.json`; `none` = a fresh, empty chain every start.
+   */
   readonly anvilStatePath: string | null;
   /** $PROOFGATE_CHAIN_POLL_MS, default 250: how often proved records and oracle requests are looked for. */
   readonly chainPollMs: number;
@@ -135,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (rpcUrl && submitPolicy !== "none" && !chainSigner) throw new Error("RPC_URL needs PRIVATE_KEY or PROOFGATE_KEYSTORE (with PROOFGATE_KEYSTORE_PASSWORD) to sign submissions");
   const margin = Number(env.PROOFGATE_ORACLE_FEE_MARGIN || "1.2");
   if (!Number.isFinite(margin) || margin < 1) throw new Error(`PROOFGATE_ORACLE_FEE_MARGIN must be a number >= 1, got "${env.PROOFGATE_ORACLE_FEE_MARGIN}"`);
+  const dataDir = resolve(env.PROOFGATE_DATA_DIR || "data");
   return Object.freeze({
     port: integer(env, "PORT", 8080, 0),
     host: env.HOST || "127.0.0.1",
@@ -154,7 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxResponseTokens: integer(env, "PROOFGATE_MAX_RESPONSE_TOKENS", 131_072, 1),
     logLevel: env.PROOFGATE_LOG_LEVEL || "info",
     logFormat: oneOf(env, "PROOFGATE_LOG_FORMAT", ["auto", "json", "pretty"] as const, "auto"),
-    dataDir: resolve(env.PROOFGATE_DATA_DIR || "data"),
+    dataDir,
     databaseUrl: env.DATABASE_URL || null,
     databaseSchema: env.PROOFGATE_DB_SCHEMA || null,
     redisUrl: env.REDIS_URL || "redis://127.0.0.1:6379",
@@ -169,7 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     submitPolicy,
     rpcUrl,
     chainSigner,
-    anvilStatePath: env.PROOFGATE_ANVIL_STATE ? resolve(env.PROOFGATE_ANVIL_STATE) : null,
+    anvilStatePath: anvilStatePath(env.PROOFGATE_ANVIL_STATE, dataDir),
     chainPollMs: integer(env, "PROOFGATE_CHAIN_POLL_MS", 250, 10),
     oracleFeeWei: wei(env, "PROOFGATE_ORACLE_FEE_WEI", 10n ** 15n),
     oracleFeePerGasWei: wei(env, "PROOFGATE_ORACLE_FEE_PER_GAS_WEI", 5n * 10n ** 10n),
@@ -204,6 +208,14 @@ export function defaultQueuePrefix(env: NodeJS.ProcessEnv): string {
     store = `sqlite:${resolve(env.PROOFGATE_DATA_DIR || "data")}`;
   }
   return `proofgate-${createHash("sha256").update(store).digest("hex").slice(0, 12)}`;
+}
+
+export const ANVIL_STATE_FILE = join("chain", "anvil-state.json");
+
+/** The embedded chain's state file: the data dir's by default, another file, or none (`none`: a fresh chain). */
+function anvilStatePath(raw: string | undefined, dataDir: string): string | null {
+  if (raw === "none") return null;
+  return raw ? resolve(raw) : join(dataDir, ANVIL_STATE_FILE);
 }
 
 function signerFrom(env: NodeJS.ProcessEnv): ChainSigner | null {

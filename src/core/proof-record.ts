@@ -13,14 +13,17 @@ export type ProofStatus = (typeof PROOF_STATUSES)[number];
 /**
  * The moves a record may make. `proving → queued` hands a job back (graceful shutdown, or a sweep
  * finding an expired lease after a worker died). `proved`/`submitted → failed` is an on-chain
- * submission that keeps failing. `verified` and `failed` are final: a failed job is not looped on.
+ * submission that keeps failing. `verified → proved` is the start-up re-check's alone (src/chain/
+ * chain-recheck.ts): the chain the gateway is connected to no longer holds the record's transaction,
+ * so it goes back to be submitted again, the reason in `error`. `failed` is final: a failed job is
+ * not looped on.
  */
 export const ALLOWED_TRANSITIONS: Readonly<Record<ProofStatus, readonly ProofStatus[]>> = {
   queued: ["proving", "failed"],
   proving: ["proved", "queued", "failed"],
   proved: ["submitted", "failed"],
   submitted: ["verified", "failed"],
-  verified: [],
+  verified: ["proved"],
   failed: [],
 };
 
@@ -73,6 +76,11 @@ export interface ProofChainReceipt {
    * not known (receipts written before it was recorded); a record read back leaves it out then.
    */
   readonly inputCommitment?: string | null;
+  /**
+   * Who sent the transaction that recorded it: the gateway's account, or anyone who got there first
+   * (a copy of its pending transaction included). Absent or null while not mined, or when not known.
+   */
+  readonly submittedBy?: string | null;
 }
 
 export interface ProofRecord {
@@ -161,6 +169,7 @@ export interface WireProofChain {
   block_number: string | null;
   gas_used: string | null;
   input_commitment: string | null;
+  submitted_by: string | null;
 }
 
 export interface WireProof {
@@ -214,11 +223,14 @@ export function toWireChain(chain: ProofChainReceipt | null): WireProofChain | n
     block_number: chain.blockNumber?.toString() ?? null,
     gas_used: chain.gasUsed?.toString() ?? null,
     input_commitment: chain.inputCommitment ?? null,
+    submitted_by: chain.submittedBy ?? null,
   };
 }
 
-/** Takes rows stored before `input_commitment` existed too: it is left out when absent or null. */
-export function fromWireChain(wire: (Omit<WireProofChain, "input_commitment"> & { input_commitment?: string | null }) | null): ProofChainReceipt | null {
+/** Takes rows stored before `input_commitment` or `submitted_by` existed too: each is left out when absent or null. */
+export function fromWireChain(
+  wire: (Omit<WireProofChain, "input_commitment" | "submitted_by"> & { input_commitment?: string | null; submitted_by?: string | null }) | null,
+): ProofChainReceipt | null {
   if (wire === null) return null;
   return {
     chainId: wire.chain_id,
@@ -227,6 +239,7 @@ export function fromWireChain(wire: (Omit<WireProofChain, "input_commitment"> & 
     blockNumber: wire.block_number === null ? null : BigInt(wire.block_number),
     gasUsed: wire.gas_used === null ? null : BigInt(wire.gas_used),
     ...(typeof wire.input_commitment === "string" ? { inputCommitment: wire.input_commitment } : {}),
+    ...(typeof wire.submitted_by === "string" ? { submittedBy: wire.submitted_by } : {}),
   };
 }
 

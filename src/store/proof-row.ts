@@ -15,7 +15,7 @@ import {
   type ProofStatus,
   type ProofStep,
 } from "../core/proof-record.js";
-import type { FindByStatusOptions, ListProofsOptions, ProofRecordPatch, ProofStepPatch } from "./proof-store.js";
+import type { FindByStatusOptions, FindOnChainOptions, ListProofsOptions, ProofRecordPatch, ProofStepPatch } from "./proof-store.js";
 
 export interface ProofRow {
   id: string;
@@ -240,4 +240,25 @@ export function checkFindOptions(options: FindByStatusOptions): CheckedFindOptio
     throw new ProofgateError("invalid_argument", `limit is ${limit}; expected a positive integer`, { param: "limit" });
   }
   return { statuses: options.statuses, olderThanMs, limit };
+}
+
+export interface CheckedFindOnChainOptions {
+  readonly status: ProofStatus;
+  readonly chainId: number;
+  readonly after: string | undefined;
+  readonly limit: number;
+}
+
+export function checkFindOnChainOptions(options: FindOnChainOptions): CheckedFindOnChainOptions {
+  const limit = options.limit ?? FIND_LIMIT_DEFAULT;
+  if (!isProofStatus(options.status)) {
+    throw new ProofgateError("invalid_argument", `status is ${JSON.stringify(options.status)}; expected a proof status`, { param: "status" });
+  }
+  if (!Number.isSafeInteger(options.chainId) || options.chainId < 0) {
+    throw new ProofgateError("invalid_argument", `chainId is ${options.chainId}; expected a chain id (an integer ≥ 0)`, { param: "chainId" });
+  }
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new ProofgateError("invalid_argument", `limit is ${limit}; expected a positive integer`, { param: "limit" });
+  }
+  return { status: options.status, chainId: options.chainId, after: options.after, limit };
 }

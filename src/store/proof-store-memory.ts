@@ -7,6 +7,7 @@ import { assertTransition, type NewProofRecord, type ProofRecord, type ProofStat
 import {
   applyRecordPatch,
   applyStepPatch,
+  checkFindOnChainOptions,
   checkFindOptions,
   checkListOptions,
   fromProofRow,
@@ -19,6 +20,7 @@ import {
 } from "./proof-row.js";
 import type {
   FindByStatusOptions,
+  FindOnChainOptions,
   ListProofsOptions,
   ListProofsResult,
   ProofRecordPatch,
@@ -31,6 +33,11 @@ import type {
 function newestFirst(a: ProofRow, b: ProofRow): number {
   if (a.created !== b.created) return b.created - a.created;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/** Ids by their UTF-8 bytes, as SQLite's BINARY and PostgreSQL's "C" collation order them. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 export class MemoryProofStore implements ProofStore {
@@ -97,6 +104,15 @@ export class MemoryProofStore implements ProofStore {
       .sort((a, b) => a.updated_at - b.updated_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
       .slice(0, limit)
       .map(fromProofRow);
+  }
+
+  async findOnChain(options: FindOnChainOptions): Promise<ProofRecord[]> {
+    const { status, chainId, after, limit } = checkFindOnChainOptions(options);
+    return [...this.rows.values()]
+      .map(fromProofRow)
+      .filter((r) => r.status === status && r.chain?.chainId === chainId && (after === undefined || byteOrder(r.id, after) > 0))
+      .sort((a, b) => byteOrder(a.id, b.id))
+      .slice(0, limit);
   }
 
   async close(): Promise<void> {}

@@ -10,6 +10,7 @@ import { SCHEMA_MIGRATIONS_DDL, pendingMigrations } from "./migrations.js";
 import {
   PROOF_COLUMNS,
   applyStepPatch,
+  checkFindOnChainOptions,
   checkFindOptions,
   checkListOptions,
   fromProofRow,
@@ -22,6 +23,7 @@ import {
 } from "./proof-row.js";
 import type {
   FindByStatusOptions,
+  FindOnChainOptions,
   ListProofsOptions,
   ListProofsResult,
   ProofRecordPatch,
@@ -184,6 +186,16 @@ export class PostgresProofStore implements ProofStore {
     const { rows } = await this.pool.query<ProofRow>(
       "SELECT * FROM proofs WHERE status = ANY($1::text[]) AND updated_at <= $2 ORDER BY updated_at, id LIMIT $3",
       [statuses, this.now() - olderThanMs, limit],
+    );
+    return rows.map(fromProofRow);
+  }
+
+  async findOnChain(options: FindOnChainOptions): Promise<ProofRecord[]> {
+    const { status, chainId, after, limit } = checkFindOnChainOptions(options);
+    // chain is json: its chain_id compared as text, the decimal JSON number as written
+    const { rows } = await this.pool.query<ProofRow>(
+      "SELECT * FROM proofs WHERE status = $1 AND chain->>'chain_id' = $2 AND ($3::text IS NULL OR id > $3) ORDER BY id LIMIT $4",
+      [status, String(chainId), after ?? null, limit],
     );
     return rows.map(fromProofRow);
   }

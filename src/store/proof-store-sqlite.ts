@@ -11,6 +11,7 @@ import { SCHEMA_MIGRATIONS_DDL, pendingMigrations } from "./migrations.js";
 import {
   PROOF_COLUMNS,
   applyStepPatch,
+  checkFindOnChainOptions,
   checkFindOptions,
   checkListOptions,
   fromProofRow,
@@ -23,6 +24,7 @@ import {
 } from "./proof-row.js";
 import type {
   FindByStatusOptions,
+  FindOnChainOptions,
   ListProofsOptions,
   ListProofsResult,
   ProofRecordPatch,
@@ -156,6 +158,13 @@ export class SqliteProofStore implements ProofStore {
     if (statuses.length === 0) return [];
     const sql = `SELECT * FROM proofs WHERE status IN (${statuses.map(() => "?").join(", ")}) AND updated_at <= ? ORDER BY updated_at, id LIMIT ?`;
     const rows = this.db.prepare(sql).all(...statuses, this.now() - olderThanMs, limit) as ProofRow[];
+    return rows.map(fromProofRow);
+  }
+
+  async findOnChain(options: FindOnChainOptions): Promise<ProofRecord[]> {
+    const { status, chainId, after, limit } = checkFindOnChainOptions(options);
+    const sql = `SELECT * FROM proofs WHERE status = ? AND json_extract(chain, '$.chain_id') = ?${after === undefined ? "" : " AND id > ?"} ORDER BY id LIMIT ?`;
+    const rows = this.db.prepare(sql).all(status, chainId, ...(after === undefined ? [] : [after]), limit) as ProofRow[];
     return rows.map(fromProofRow);
   }
 

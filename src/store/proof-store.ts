@@ -43,6 +43,16 @@ export interface FindByStatusOptions {
   readonly limit?: number;
 }
 
+export interface FindOnChainOptions {
+  readonly status: ProofStatus;
+  /** Only records whose `chain.chainId` is this one. */
+  readonly chainId: number;
+  /** Cursor: only records whose id sorts after this one (ids ascending, by bytes). */
+  readonly after?: string;
+  /** @defaultValue 1000 */
+  readonly limit?: number;
+}
+
 export interface ProofStore {
   /** Throws `conflict` when the id exists. */
   create(record: NewProofRecord): Promise<ProofRecord>;
@@ -65,6 +75,11 @@ export interface ProofStore {
   updateStep(id: string, index: number, patch: ProofStepPatch): Promise<ProofRecord>;
   /** Oldest write first: what a re-enqueue sweep needs (records still `queued`/`proving` past a lease). */
   findByStatus(options: FindByStatusOptions): Promise<ProofRecord[]>;
+  /**
+   * Records in one status whose receipt names one chain, by id ascending, a page at a time (`after`):
+   * what the start-up re-check walks through, all of it, even while it moves records out of the status.
+   */
+  findOnChain(options: FindOnChainOptions): Promise<ProofRecord[]>;
   /** Safe to call twice. */
   close(): Promise<void>;
 }

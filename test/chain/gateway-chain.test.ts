@@ -4,7 +4,8 @@
  * `openai` client. Served answers are proven, submitted and verified on-chain; contracts then use the
  * gateway's verdicts and texts (MessageBoard, CompletionStore); a contract's oracle request is answered
  * through the gateway; PROOFGATE_SUBMIT=requested submits only what a request asks for; a revert is
- * final; an inference already on-chain is recorded with the transaction that put it there.
+ * final; an inference already on-chain is recorded with the transaction that put it there and its
+ * sender. Front-running with automine off: gateway-chain-front-run.test.ts.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -161,6 +162,7 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(receipt.status, 1);
     assert.equal(receipt.to, gw.chain.deployment.registry);
     assert.equal(receipt.from, new Wallet(ANVIL_DEV_KEY).address);
+    assert.equal(onChain.submitted_by, receipt.from, "sent by the gateway itself");
     assert.equal(onChain.block_number, String(receipt.blockNumber));
     assert.equal(onChain.gas_used, String(receipt.gasUsed));
     assert.ok(record.timings.submit !== undefined);
@@ -375,6 +377,7 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(record.chain!.tx_hash, byHand.hash);
     assert.equal(record.chain!.block_number, String(byHand.blockNumber));
     assert.equal(record.chain!.gas_used, String(byHand.gasUsed));
+    assert.equal(record.chain!.submitted_by, userAddress, "sent by whoever recorded it first");
     const [commitment] = (await chain.registry.decode(spamKey, file.public_signals)) as [bigint];
     const events = (await chain.registry.queryFilter(chain.registry.filters.InferenceVerified!(spamKey, commitment), gw.chain.deployment.from_block)) as EventLog[];
     assert.equal(events.length, 1);

@@ -12,11 +12,11 @@ import {
   type ProofRecord,
 } from "../../src/core/proof-record.js";
 
-test("status machine: the SPEC path and failure are allowed, final states go nowhere", () => {
+test("status machine: the SPEC path and failure are allowed, failed goes nowhere, verified only back to proved (the re-check)", () => {
   for (const [from, to] of [["queued", "proving"], ["proving", "proved"], ["proved", "submitted"], ["submitted", "verified"], ["proving", "failed"]] as const) {
     assert.doesNotThrow(() => assertTransition(from, to));
   }
-  assert.deepEqual(ALLOWED_TRANSITIONS.verified, []);
+  assert.deepEqual(ALLOWED_TRANSITIONS.verified, ["proved"]);
   assert.deepEqual(ALLOWED_TRANSITIONS.failed, []);
   for (const from of PROOF_STATUSES) {
     for (const to of PROOF_STATUSES) {
@@ -52,7 +52,7 @@ test("toWireProof: SPEC's snake_case record, bigints as decimal strings, interna
     vkey_hash: "0xv",
     steps: [{ index: 0, status: "proved", public_signals: ["2"], proof: { protocol: "groth16" }, output: 3, timings: { prove: 9 }, prover: "w" }],
     timings: { queued: 1, prove: 9 },
-    chain: { chain_id: 31337, contract: "0xc", tx_hash: "0xt", block_number: "5", gas_used: "18446744073709551616", input_commitment: null },
+    chain: { chain_id: 31337, contract: "0xc", tx_hash: "0xt", block_number: "5", gas_used: "18446744073709551616", input_commitment: null, submitted_by: null },
     prover: "w",
     error: null,
   });
@@ -76,4 +76,13 @@ test("chain receipts carry the input commitment both ways; one not known reads b
   assert.deepEqual(fromWireChain(toWireChain({ ...unknown, inputCommitment: null })), unknown);
   // a row stored before the field existed
   assert.deepEqual(fromWireChain({ chain_id: 1, contract: "0xc", tx_hash: "0xt", block_number: "5", gas_used: "6" }), { ...unknown, blockNumber: 5n, gasUsed: 6n });
+});
+
+test("chain receipts carry who sent the transaction both ways; one not known reads back left out", () => {
+  const receipt = { chainId: 1, contract: "0xc", txHash: "0xt", blockNumber: 5n, gasUsed: 6n, submittedBy: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8" };
+  assert.equal(toWireChain(receipt)?.submitted_by, receipt.submittedBy);
+  assert.deepEqual(fromWireChain(toWireChain(receipt)), receipt);
+  const { submittedBy: _, ...unknown } = receipt;
+  assert.equal(toWireChain(unknown)?.submitted_by, null);
+  assert.deepEqual(fromWireChain(toWireChain({ ...unknown, submittedBy: null })), unknown);
 });

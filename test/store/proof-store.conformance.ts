@@ -378,6 +378,35 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       assert.deepEqual((await store.findByStatus({ statuses: ["queued", "proving"], limit: 1 })).map((r) => r.id), [b.id]);
     });
 
+    test("findOnChain: one status on one chain, ids ascending, a page at a time", async () => {
+      const verifiedOn = async (id: string, chainId: number | null): Promise<void> => {
+        await store.create(newProofRecord({ id, model: "m", request: id }));
+        await store.transition(id, "queued", "proving");
+        await store.transition(id, "proving", "proved");
+        if (chainId === null) return;
+        const chain = { chainId, contract: "0xc0", txHash: `0x${id.slice(-2)}`, blockNumber: 7n, gasUsed: 21_000n, submittedBy: "0xab" };
+        await store.transition(id, "proved", "submitted", { chain: { ...chain, blockNumber: null, gasUsed: null } });
+        await store.transition(id, "submitted", "verified", { chain });
+      };
+      // created out of order: the page order is the ids', not the writes'
+      for (const [id, chainId] of [["proof-c3", 31337], ["proof-a1", 31337], ["proof-b2", 1], ["proof-d4", 31337], ["proof-e5", null]] as const) await verifiedOn(id, chainId);
+      await store.transition("proof-d4", "verified", "proved", { error: "gone" });
+      const ids = async (chainId: number, after?: string, limit?: number, status: ProofStatus = "verified") =>
+        (await store.findOnChain({ status, chainId, after, limit })).map((r) => r.id);
+      assert.deepEqual(await ids(31337), ["proof-a1", "proof-c3"]);
+      assert.deepEqual(await ids(1), ["proof-b2"]);
+      assert.deepEqual(await ids(5), []);
+      assert.deepEqual(await ids(31337, undefined, 1), ["proof-a1"]);
+      assert.deepEqual(await ids(31337, "proof-a1", 1), ["proof-c3"]);
+      assert.deepEqual(await ids(31337, "proof-c3"), []);
+      assert.deepEqual(await ids(31337, undefined, undefined, "proved"), ["proof-d4"], "a record without a receipt (proof-e5) names no chain");
+      const [record] = await store.findOnChain({ status: "verified", chainId: 1 });
+      assert.equal(record!.chain!.submittedBy, "0xab");
+      await assert.rejects(store.findOnChain({ status: "nope" as ProofStatus, chainId: 1 }), rejectsWith("invalid_argument", "status"));
+      await assert.rejects(store.findOnChain({ status: "verified", chainId: -1 }), rejectsWith("invalid_argument", "chainId"));
+      await assert.rejects(store.findOnChain({ status: "verified", chainId: 1, limit: 0 }), rejectsWith("invalid_argument", "limit"));
+    });
+
     if (options.persistent !== false) test("survives close and reopen", async () => {
       assert.ok(opened.openAnother, "a persistent store opens another handle on its data");
       const { id } = await store.create(newProofRecord({ model: "m", request: { keep: "me" }, steps: queuedSteps(2) }));

@@ -34,6 +34,10 @@ export const WireProofChain = z
       .string()
       .nullable()
       .describe("decimal: the input commitment the registry recorded (a generation: the first state of its first trace); null when not known"),
+    submitted_by: z
+      .string()
+      .nullable()
+      .describe("the sender of the transaction that recorded it (the gateway's account, or whoever got there first); null until mined or when not known"),
   })
   .meta({ id: "ProofChain" });
 
