@@ -4,7 +4,8 @@
  * higher fee, then mines. The copy goes first, the gateway's transaction reverts (a mined revert,
  * no reason) and still pays gas; the record must end `verified` with the bot's transaction and
  * `submitted_by` the bot, not `failed`, however many records the bot takes in a row. An oracle
- * fulfilment copied the same way ends verified too, naming whichever transaction fulfilled it.
+ * fulfilment copied the same way reverts for the bot (its nonce names the gateway as fulfiller), and
+ * the record names the gateway's own transaction.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -181,11 +182,11 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     assert.ok(receipt.logs.some((l) => chain.registry.interface.parseLog(l)?.name === "TraceVerified"), "the bot's copy recorded the trace");
   });
 
-  it("an oracle fulfilment copied from the pool: the record ends verified, naming the transaction that fulfilled the request and its sender", async () => {
+  it("an oracle fulfilment copied from the pool: the copy reverts (the nonce names the gateway), the gateway's own fulfils and the record names it", async () => {
     const user = new Wallet(USER_KEY, provider);
     const board = chainContracts(await loadContracts(), gw.chain.deployment, user).board;
     const spamKey = gw.chain.deployment.models[gw.proofs.catalog.modelIds.find((id) => gw.proofs.catalog.manifest(id)!.kind === "classify")!]!.key;
-    const [, fee] = (await chain.oracle.services(spamKey)) as [boolean, bigint];
+    const fee = (await chain.oracle.fee(spamKey, 500_000)) as bigint;
     const receipt: TransactionReceipt = (await ((await board.submit!(TEXTS[2], 500_000, { value: fee })) as ContractTransactionResponse).wait())!;
     const requestId = chain.board.interface.parseLog(receipt.logs.find((l) => l.address === gw.chain.deployment.message_board)!)!.args[0] as bigint;
     const id = oracleProofId(31337, gw.chain.deployment.oracle, requestId);
@@ -198,10 +199,9 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     assert.ok(fulfilled.logs.some((l) => chain.oracle.interface.parseLog(l)?.name === "InferenceFulfilled"), "the named transaction fulfilled the request");
     assert.equal(((await chain.oracle.requests(requestId)) as unknown[])[3], 2n, "Fulfilled");
     assert.ok(runner.copiedTo.has(gw.chain.deployment.oracle.toLowerCase()), "the bot copied the gateway's fulfill");
-    const copied = [...runner.copies].find(([, copy]) => copy === record.chain!.tx_hash);
-    // with a nonce bound to the fulfiller the copy is worthless and reverts; without, it wins and the record says so
-    if (copied) assert.equal(fulfilled.from, bot.address);
-    else assert.equal(fulfilled.from, gateway);
+    // the nonce is bound to the fulfiller: the copy is worthless and reverts, the gateway's own transaction fulfils
+    assert.equal([...runner.copies].find(([, copy]) => copy === record.chain!.tx_hash), undefined, "the record names the bot's copy");
+    assert.equal(fulfilled.from, gateway);
   });
 
   it("a bot that records only the first trace of a completion: the gateway's transaction reverts, it sends the rest, the record ends verified", async () => {
