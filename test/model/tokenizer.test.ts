@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 
 import { compilePattern, forEachChunk, Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
 import { trainTokenizer } from "../../src/model/tokenizer-train.js";
+import { seededRandom } from "../fixtures/seeded-random.js";
 
 const PARAGRAPH = `It was the best of times, it was the worst of times, it was the age of
 wisdom, it was the age of foolishness, it was the epoch of belief, it was the
@@ -41,17 +42,6 @@ const HARD_STRINGS = [
   "it's we'll they've I'm you'd",
 ];
 
-/** mulberry32: small seeded PRNG so failures are reproducible. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomString(rand: () => number): string {
   const length = Math.floor(rand() * 40);
@@ -87,7 +77,7 @@ describe("byte-level BPE tokenizer", () => {
   });
 
   it("round-trips 500 random strings across the BMP and astral planes", () => {
-    const rand = prng(12345);
+    const rand = seededRandom(12345);
     for (let i = 0; i < 500; i++) {
       const s = randomString(rand);
       assert.equal(tok.decode(tok.encode(s)), s, `failed on ${JSON.stringify(s)}`);
@@ -213,7 +203,7 @@ describe("tokenizer on hostile input", () => {
   const shipped = Tokenizer.fromJSON(JSON.parse(readFileSync("artifacts/models/pg-student/tokenizer.json", "utf8")) as TokenizerJSON);
 
   it("encodes each chunk exactly as the lowest-rank-first definition does", () => {
-    const rand = prng(7);
+    const rand = seededRandom(7);
     const words = PARAGRAPH.split(/\s+/);
     const samples = [...HARD_STRINGS, ...words, "thethethe", "aaaaaaa", "e e e ee", ...Array.from({ length: 300 }, () => randomString(rand))];
     for (const json of [shipped.toJSON(), tok.toJSON()]) {
@@ -227,7 +217,7 @@ describe("tokenizer on hostile input", () => {
   });
 
   it("a megabyte-long word encodes and round-trips; distinct long words are not cached", () => {
-    const rand = prng(11);
+    const rand = seededRandom(11);
     const letters = "etaoinshrdlucmfwypvbgkjqxz";
     const word = Array.from({ length: 1_000_000 }, () => letters[Math.floor(rand() * letters.length)]).join("");
     assert.equal(shipped.decode(shipped.encode(word)), word);
