@@ -15,7 +15,8 @@ import { ChainSubmitter } from "./chain/submitter.js";
 import type { Config, SubmitPolicy } from "./config/config.js";
 import { ProofgateError } from "./core/errors.js";
 import { setSnarkThreads } from "./circuit/snark-workers.js";
-import { BullmqJobQueue, redactRedisUrl } from "./jobs/job-queue-bullmq.js";
+import { BullmqJobQueue } from "./jobs/job-queue-bullmq.js";
+import { urlForLogs } from "./core/secret.js";
 import { MemoryJobQueue } from "./jobs/job-queue-memory.js";
 import type { JobQueue, JobWorker } from "./jobs/job-queue.js";
 import { probeRedis } from "./jobs/redis-available.js";
@@ -45,7 +46,7 @@ export async function openJobQueue({ config, logger, requireRedis = false }: Ope
   const queueOptions = { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs };
   const probe = await probeRedis(config.redisUrl);
   if (probe.reachable) return BullmqJobQueue.open({ ...queueOptions, url: config.redisUrl, prefix: config.queuePrefix });
-  const why = `Redis at ${redactRedisUrl(config.redisUrl)} is not reachable (${probe.reason})`;
+  const why = `Redis at ${urlForLogs(config.redisUrl)} is not reachable (${probe.reason})`;
   if (requireRedis) throw new ProofgateError("not_ready", `${why}; a worker needs the shared queue (set REDIS_URL)`);
   logger.warn(`${why}: proof jobs use an in-process queue`);
   return new MemoryJobQueue(queueOptions);

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { JsonRpcProvider, NonceManager, Wallet, type HDNodeWallet } from "ethers";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
+import { urlForLogs, withoutUrl } from "../core/secret.js";
 import { ANVIL_DEV_KEY, rpcChainId, startAnvil, type Anvil } from "./anvil.js";
 
 export interface ChainConnection {
@@ -43,7 +44,7 @@ export async function openChain(config: Config, logger: Logger): Promise<ChainCo
     const signer = new NonceManager((await wallet(config)).connect(provider));
     const address = await signer.getAddress();
     const state = anvil ? { state: config.anvilStatePath ?? "none (a fresh chain)" } : {};
-    logger.info({ chainId, rpc: anvil ? `embedded anvil on port ${anvil.port}` : redactUrl(url), ...state, account: address }, "chain connected");
+    logger.info({ chainId, rpc: anvil ? `embedded anvil on port ${anvil.port}` : urlForLogs(url), ...state, account: address }, "chain connected");
     return {
       provider,
       signer,
@@ -57,6 +58,8 @@ export async function openChain(config: Config, logger: Logger): Promise<ChainCo
     };
   } catch (err) {
     await anvil?.stop();
+    // errors of ethers and fetch quote the URL they failed on: an RPC_URL's key must not reach the log
+    if (config.rpcUrl) throw new Error(`chain at ${urlForLogs(config.rpcUrl)}: ${withoutUrl((err as Error).message, config.rpcUrl)}`);
     throw err;
   }
 }
@@ -69,15 +72,5 @@ async function startEmbeddedChain(config: Config): Promise<Anvil> {
   } catch (err) {
     if (!statePath) throw err;
     throw new Error(`${(err as Error).message} (its state file is ${statePath}: move it away, or set PROOFGATE_ANVIL_STATE=none for a fresh chain)`, { cause: err });
-  }
-}
-
-/** RPC URLs often carry an API key in the path or query: log the host only. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return "(unparseable URL)";
   }
 }

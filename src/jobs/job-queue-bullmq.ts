@@ -8,6 +8,7 @@
  */
 import { FlowProducer, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from "bullmq";
 import { ProofgateError } from "../core/errors.js";
+import { urlForLogs } from "../core/secret.js";
 import { JobQueueEmitter } from "./job-queue-emitter.js";
 import {
   assertJobId,
@@ -54,17 +55,6 @@ const LAST_EVENT_ID_SCRIPT = {
   readOnly: true,
   lua: "local e = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1) if e[1] then return e[1][1] end return '0-0'",
 };
-
-/** The URL without its password, for messages. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(unparsable URL)";
-  }
-}
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -130,7 +120,7 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
       return queue;
     } catch (err) {
       await queue.#disconnect();
-      throw new ProofgateError("not_ready", `job queue: Redis at ${redactRedisUrl(queue.#url)} is not reachable (${toError(err).message})`, {
+      throw new ProofgateError("not_ready", `job queue: Redis at ${urlForLogs(queue.#url)} is not reachable (${toError(err).message})`, {
         cause: err,
         retryable: true,
       });
@@ -197,7 +187,7 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
       await worker.waitUntilReady();
     } catch (err) {
       await handle.close(true);
-      throw new ProofgateError("not_ready", `job queue: worker could not connect to ${redactRedisUrl(this.#url)}`, { cause: err, retryable: true });
+      throw new ProofgateError("not_ready", `job queue: worker could not connect to ${urlForLogs(this.#url)}`, { cause: err, retryable: true });
     }
     return handle;
   }

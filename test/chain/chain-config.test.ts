@@ -2,14 +2,17 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:http";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { after, before, test } from "node:test";
 import { encryptKeystoreJsonSync, Wallet } from "ethers";
 import { pino } from "pino";
 import { ANVIL_DEV_KEY, startAnvil, type Anvil } from "../../src/chain/anvil.js";
-import { openChain, redactUrl } from "../../src/chain/chain-connection.js";
+import { openChain } from "../../src/chain/chain-connection.js";
 import { loadConfig } from "../../src/config/config.js";
-import { Secret } from "../../src/core/secret.js";
+import { Secret, urlForLogs, withoutUrl } from "../../src/core/secret.js";
 
 const KEY = `0x${"ab".repeat(32)}`;
 let anvil: Anvil;
@@ -51,7 +54,9 @@ test("a key in the config never prints: JSON, inspect and string conversion all 
     assert.match(text, /\[redacted\]/);
   }
   assert.equal(new Secret("s").reveal(), "s");
-  assert.equal(redactUrl("https://eth.example.com/v3/0123456789abcdef?key=secret"), "https://eth.example.com");
+  assert.equal(urlForLogs("https://eth.example.com/v3/0123456789abcdef?key=secret"), "https://eth.example.com");
+  assert.equal(urlForLogs("redis://:hunter2@cache.internal:6379/0"), "redis://cache.internal:6379");
+  assert.equal(withoutUrl("could not reach https://user:pw@eth.example.com/v3/abc (GET /v3/abc)", "https://user:pw@eth.example.com/v3/abc"), "could not reach https://eth.example.com (GET ***)");
 });
 
 test("RPC_URL with PRIVATE_KEY signs as that key; with a keystore, as the keystore's account", async () => {
@@ -72,4 +77,24 @@ test("RPC_URL with PRIVATE_KEY signs as that key; with a keystore, as the keysto
   await byKeystore?.close();
   await assert.rejects(openChain(loadConfig({ RPC_URL: anvil.url, PROOFGATE_KEYSTORE: join(dir, "key.json"), PROOFGATE_KEYSTORE_PASSWORD: "wrong" }), logger), /cannot open the keystore/);
   assert.equal(await openChain(loadConfig({ PROOFGATE_SUBMIT: "none" }), logger), null, "no chain when nothing is submitted");
+});
+
+test("a chain that fails at start is named by its host: the RPC_URL's credentials and API key stay out of the error", async () => {
+  // answers every request, but not as a JSON-RPC node would
+  const server = createServer((_req, res) => res.end("{}"));
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  const logger = pino({ level: "silent" });
+  try {
+    for (const url of [`http://alice:s3cret-pw@127.0.0.1:${port}/v3/apikey0123456789`, "http://bob:0ther-pw@127.0.0.1:1/v3/apikey0123456789?token=t0ken"]) {
+      await assert.rejects(openChain(loadConfig({ RPC_URL: url, PRIVATE_KEY: KEY }), logger), (err: Error) => {
+        for (const secret of ["s3cret-pw", "0ther-pw", "apikey0123456789", "t0ken"]) assert.ok(!err.message.includes(secret), err.message);
+        assert.match(err.message, /^chain at http:\/\/127\.0\.0\.1:\d+: /);
+        return true;
+      });
+    }
+  } finally {
+    server.close();
+  }
 });
