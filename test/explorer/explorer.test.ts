@@ -143,7 +143,7 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
     assert.match((await page.locator("#request-json").textContent())!, /"kind": "inference"/);
     const record = (await gw.proofs.store.get(spamId))!;
     const chain = (await page.locator("#chain").textContent())!;
-    for (const text of ["31337", gw.chain.deployment.registry, record.chain!.txHash, record.chain!.blockNumber!.toString(), record.chain!.gasUsed!.toLocaleString("en-US"), record.chain!.inputCommitment!]) {
+    for (const text of ["31337", gw.chain.deployment.registry, record.chain!.txHash, record.chain!.blockNumber!.toString(), record.chain!.gasUsed!.toLocaleString("en-US"), record.chain!.inputCommitment!, record.chain!.submittedBy!]) {
       assert.ok(chain.includes(text), `${text} in ${chain}`);
     }
     assert.equal(await page.locator("#timeline .ms-done").count(), 5, "queued, proving, proved, submitted, verified");

@@ -697,6 +697,7 @@ function onChain(p) {
     fact("Chain id", String(c.chain_id)),
     fact("Contract", h("span", { class: "mono", text: c.contract })),
     fact("Transaction", h("span", { class: "mono", text: c.tx_hash })),
+    c.submitted_by ? fact("Sent by", h("span", { class: "mono", text: c.submitted_by, title: "the sender of the transaction that recorded it: this gateway, or anyone who submitted the same proof first" })) : null,
     fact("Block", c.block_number ?? "pending"),
     fact("Gas used", c.gas_used ? fmtInt(Number(c.gas_used)) : "pending"),
     c.input_commitment ? fact("Input commitment", h("span", { class: "mono", text: c.input_commitment })) : null,
