@@ -48,7 +48,7 @@ models: build
 
 ## every benchmark; each rewrites its section of docs/BENCHMARKS.md (bench/provers needs Redis and PostgreSQL)
 bench: install
-	for b in models gateway zk provers gas fuzz; do node --import tsx bench/$$b.ts || exit 1; done
+	for b in models gateway zk provers gas fuzz load; do node --import tsx bench/$$b.ts || exit 1; done
 
 clean:
 	rm -rf dist

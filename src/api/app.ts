@@ -117,7 +117,7 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   const clients = new ClientSequences(config.maxSequencesPerClient, config.apiKeys.length > 0);
   attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }), clients);
   attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }), clients);
-  attachInferencesRouter(v1, new InferencesService({ registry, proofs: scheduler }));
+  attachInferencesRouter(v1, new InferencesService({ registry, proofs: scheduler, maxPromptChars: config.maxPromptChars }));
   if (proofs) {
     attachProofsRouter(v1, new ProofsService({ store: proofs.store, catalog: proofs.catalog }));
     attachStatsRouter(v1, new StatsService({ store: proofs.store, models: registry }));

@@ -50,3 +50,13 @@ export function parseRequest<S extends z.ZodObject>(schema: S, body: unknown): P
   const known = new Set(Object.keys(schema.shape));
   return { value: result.data, ignoredFields: Object.keys(body).filter((k) => !known.has(k)) };
 }
+
+/**
+ * The text a request sends to be tokenized, bounded: the models read a window of a few dozen tokens,
+ * and encoding a megabyte blocks every other request for a noticeable time.
+ */
+export function checkPromptChars(chars: number, limit: number, param: string): void {
+  if (chars > limit) {
+    throw new ProofgateError("invalid_argument", `${param} has ${chars} characters; at most ${limit} are read (PROOFGATE_MAX_PROMPT_CHARS)`, { param });
+  }
+}

@@ -40,6 +40,8 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** $PROOFGATE_BODY_LIMIT_BYTES, default 1 MiB. */
   readonly bodyLimitBytes: number;
+  /** $PROOFGATE_MAX_PROMPT_CHARS, default 65536: characters of prompt text (all messages, all prompts) one request may send. */
+  readonly maxPromptChars: number;
   /** $PROOFGATE_DEFAULT_MAX_TOKENS, default 256: used when a request sets no max_tokens. */
   readonly defaultMaxTokens: number;
   /** $PROOFGATE_MAX_TOKENS_LIMIT, default 4096: the largest max_tokens a request may ask for. */
@@ -151,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSequencesPerClient: integer(env, "PROOFGATE_MAX_SEQUENCES_PER_CLIENT", 32, 1),
     rateLimitPerMinute: integer(env, "PROOFGATE_RATE_LIMIT_RPM", 0, 0),
     bodyLimitBytes: integer(env, "PROOFGATE_BODY_LIMIT_BYTES", 1024 * 1024, 1),
+    maxPromptChars: integer(env, "PROOFGATE_MAX_PROMPT_CHARS", 65_536, 1),
     defaultMaxTokens: integer(env, "PROOFGATE_DEFAULT_MAX_TOKENS", 256, 1),
     maxTokensLimit: integer(env, "PROOFGATE_MAX_TOKENS_LIMIT", 4096, 1),
     provenDefaultMaxTokens: integer(env, "PROOFGATE_PROVEN_DEFAULT_MAX_TOKENS", 32, 1),

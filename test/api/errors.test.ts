@@ -78,6 +78,19 @@ describe("error envelope", () => {
     assert.ok(body.choices[0]!.logprobs.content.every((t) => t.top_logprobs.length === 0));
   });
 
+  it("400 for more prompt text than is read, on every endpoint that tokenizes", async () => {
+    const small = await startTestGateway({ maxPromptChars: 100 });
+    try {
+      const long = "x".repeat(101);
+      await expectError(await postJson(`${small.url}/v1/chat/completions`, { ...CHAT, messages: [{ role: "user", content: long.slice(0, 60) }, { role: "user", content: long.slice(60) }] }), 400, "invalid_argument", "messages");
+      await expectError(await postJson(`${small.url}/v1/completions`, { model: "pg-student", prompt: [long.slice(0, 50), long.slice(50)], max_tokens: 1 }), 400, "invalid_argument", "prompt");
+      await expectError(await postJson(`${small.url}/v1/inferences`, { model: "pg-spam", input: long }), 400, "invalid_argument", "input");
+      assert.equal((await postJson(`${small.url}/v1/completions`, { model: "pg-student", prompt: "x".repeat(100), max_tokens: 1 })).status, 200);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("an error never echoes a long input whole", async () => {
     const res = await chat({ ...CHAT, model: "m".repeat(200_000) });
     const text = await res.text();

@@ -13,6 +13,7 @@ import type { GenerateTextResult } from "../../model/text-generation.js";
 import { planGeneration, type GenerationPlan } from "../generation-params.js";
 import { defaultTemperature, proofIdFor, recordGeneration, submitAsked } from "../generation-proof.js";
 import { findLanguageModel } from "../language-model.js";
+import { checkPromptChars } from "../request-validation.js";
 import { toChatLogprobs } from "../logprobs-wire.js";
 import { runChoices } from "../run-choices.js";
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage } from "./protocol.js";
@@ -64,7 +65,9 @@ export class ChatService {
       proven: proofId !== null,
       topLogprobs,
     });
-    const prompt = renderChatPrompt(request.messages.map((m) => ({ role: m.role, content: messageText(m) })));
+    const messages = request.messages.map((m) => ({ role: m.role, content: messageText(m) }));
+    checkPromptChars(messages.reduce((sum, m) => sum + m.content.length, 0), this.deps.config.maxPromptChars, "messages");
+    const prompt = renderChatPrompt(messages);
     model.batcher.checkCapacity(plan.n);
     return {
       id: newId("chatcmpl"),

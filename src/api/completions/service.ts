@@ -13,6 +13,7 @@ import type { ProofScheduler } from "../../prover/proof-scheduler.js";
 import { planGeneration, type GenerationPlan } from "../generation-params.js";
 import { defaultTemperature, proofIdFor, recordGeneration, submitAsked } from "../generation-proof.js";
 import { findLanguageModel } from "../language-model.js";
+import { checkPromptChars } from "../request-validation.js";
 import { toCompletionLogprobs } from "../logprobs-wire.js";
 import { runChoices } from "../run-choices.js";
 import type { Completion, CompletionChunk, CompletionRequest } from "./protocol.js";
@@ -62,6 +63,8 @@ export class CompletionsService {
 
   prepare(request: CompletionRequest): CompletionJob {
     const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
+    const texts = typeof request.prompt === "string" ? [request.prompt] : request.prompt.filter((p): p is string => typeof p === "string");
+    checkPromptChars(texts.reduce((sum, t) => sum + t.length, 0), this.deps.config.maxPromptChars, "prompt");
     const prompts = promptTokenLists(model, request.prompt);
     const proofId = proofIdFor(this.deps.proofs, model, request.proof);
     const topLogprobs = request.logprobs ?? null;

@@ -1,4 +1,5 @@
 /** POST /v1/inferences: one sample through any served model, with its output in wire form. */
+import { checkPromptChars } from "../request-validation.js";
 import { ProofgateError } from "../../core/errors.js";
 import { newId } from "../../core/ids.js";
 import { generationContentHash, sampleContentHash, textContentHash } from "../../core/request-binding.js";
@@ -49,6 +50,8 @@ function requestContentHash(model: ServedModel, input: InferenceRequest["input"]
 }
 
 export interface InferencesServiceDeps {
+  /** Characters of text input read at most (PROOFGATE_MAX_PROMPT_CHARS). */
+  readonly maxPromptChars: number;
   readonly registry: ModelRegistry;
   /** Records and enqueues proofs; absent = nothing is proven. */
   readonly proofs?: ProofScheduler | null;
@@ -61,6 +64,7 @@ export class InferencesService {
 
   async infer(request: InferenceRequest): Promise<Inference> {
     const model = this.deps.registry.get(request.model);
+    if (typeof request.input === "string") checkPromptChars(request.input.length, this.deps.maxPromptChars, "input");
     const result = await runInference({ model, input: request.input, topTokens: request.top_tokens ?? DEFAULT_TOP_TOKENS, param: "input" });
     const output = toWireOutput(model, result);
     const inference: Inference = { id: newId("inf"), object: "inference", created: Math.floor(Date.now() / 1000), model: model.id, output };
