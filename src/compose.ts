@@ -20,7 +20,9 @@ import { urlForLogs } from "./core/secret.js";
 import { MemoryJobQueue } from "./jobs/job-queue-memory.js";
 import type { JobQueue, JobWorker } from "./jobs/job-queue.js";
 import { probeRedis } from "./jobs/redis-available.js";
+import { ProofMetrics } from "./api/metrics/proof-metrics.js";
 import { CompiledCatalog } from "./prover/compiled-catalog.js";
+import { ProofBacklog } from "./prover/proof-backlog.js";
 import { ProofJobProcessor } from "./prover/proof-job.js";
 import { ProofScheduler } from "./prover/proof-scheduler.js";
 import { ProofSweep } from "./prover/proof-sweep.js";
@@ -60,6 +62,10 @@ export interface ProofServices {
   readonly processor: ProofJobProcessor;
   readonly sweep: ProofSweep;
   readonly workers: readonly JobWorker[];
+  /** Pending proof jobs and their ETA: what refuses provable requests past PROOFGATE_MAX_PROOF_BACKLOG / _ETA_S. */
+  readonly backlog: ProofBacklog;
+  /** Proof, queue and chain metrics; the gateway starts them observing the queue and serves them on /metrics. */
+  readonly metrics: ProofMetrics;
   /** Stops the sweep, lets the workers finish the proofs in flight, then closes the queue and the store. */
   close(): Promise<void>;
 }
@@ -88,26 +94,29 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     queue = options.queue ?? (await openJobQueue({ config, logger, requireRedis: options.requireRedis }));
     queue.on("error", (err) => logger.warn({ err }, "job queue error"));
     const catalog = await CompiledCatalog.open({ roots: config.modelRoots, dirs: config.modelDirs });
-    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none" });
-    const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName });
-    const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs });
-    const workers: JobWorker[] = [];
     const provers = options.provers ?? config.provers;
+    const backlog = new ProofBacklog({ queue, maxJobs: config.maxProofBacklog, maxEtaS: config.maxProofEtaS, slots: provers * config.proverConcurrency });
+    const openQueue = queue;
+    const metrics = new ProofMetrics({ store, queue, backlog, warn: (err, jobId) => logger.warn({ err, jobId }, "could not read a completed job's record for /metrics") });
+    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", backlog });
+    const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName });
+    const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs, observer: metrics });
+    const workers: JobWorker[] = [];
     if (provers > 0) setSnarkThreads(config.proverThreads ?? provers * config.proverConcurrency);
     for (let k = 0; k < provers; k++) {
       workers.push(await queue.process(processor.handler, { concurrency: config.proverConcurrency, lockMs: config.proofLeaseMs }));
     }
     sweep.start(config.sweepIntervalMs);
     let closing: Promise<void> | undefined;
-    const openQueue = queue;
     const close = (): Promise<void> =>
       (closing ??= (async () => {
+        metrics.stop();
         await sweep.stop();
         await Promise.allSettled(workers.map((w) => w.close()));
         await openQueue.close();
         await store.close();
       })());
-    return { store, queue, catalog, scheduler, processor, sweep, workers, close };
+    return { store, queue, catalog, scheduler, processor, sweep, workers, backlog, metrics, close };
   } catch (err) {
     await queue?.close();
     await store.close();
@@ -143,7 +152,7 @@ export async function openChainServices({ config, logger, proofs }: { config: Co
     });
     await recheckVerified({ store: proofs.store, chain: connection, deployment, artifact, logger });
     const common = { chain: connection, deployment, artifact, store: proofs.store, logger, pollMs: config.chainPollMs };
-    const submitter = new ChainSubmitter({ ...common, leaseMs: config.proofLeaseMs });
+    const submitter = new ChainSubmitter({ ...common, leaseMs: config.proofLeaseMs, observer: proofs.metrics });
     const watcher = new OracleWatcher({ ...common, catalog: proofs.catalog, scheduler: proofs.scheduler, feeMargin: config.oracleFeeMargin });
     submitter.start();
     watcher.start();

@@ -28,6 +28,7 @@ import { attachModelsRouter, modelsRoutes } from "./models/router.js";
 import { attachOpenApiRouter, openApiRoutes } from "./openapi/router.js";
 import { buildOpenApiDocument } from "./openapi/service.js";
 import { RequestRateLimiter } from "./rate-limit.js";
+import { BacklogFullError, type ProofBacklog } from "../prover/proof-backlog.js";
 import { PROOF_ID_HEADER } from "./generation-response.js";
 import { ProofsService } from "./proofs/service.js";
 import type { ChainInfo } from "./chain/protocol.js";
@@ -62,6 +63,30 @@ const refuseNulInUrl: RequestHandler = (req, _res, next) => {
   if (/%00/.test(req.originalUrl) || req.originalUrl.includes("\0")) throw new ProofgateError("invalid_argument", "The request path or query contains a NUL byte");
   next();
 };
+
+/** The routes whose answers are proven (unless the request sends `"proof": false`). */
+const PROVABLE_ROUTES = ["/v1/chat/completions", "/v1/completions", "/v1/inferences"];
+
+/**
+ * Backpressure: a provable request (a provable model, no `"proof": false`) while the proof backlog is
+ * past its limits is refused with 429 before anything is generated; nothing already accepted is touched.
+ * It also refreshes the backlog's estimate, which the record made for the answer then carries.
+ */
+function admitProofs(registry: ModelRegistry, backlog: ProofBacklog, refused: () => void): RequestHandler {
+  return async (req, _res, next) => {
+    const body = req.body as { model?: unknown; proof?: unknown } | undefined;
+    if (typeof body !== "object" || body === null || body.proof === false || typeof body.model !== "string") return next();
+    const model = registry.list().find((m) => m.id === body.model);
+    if (!model?.provable || !model.circuit) return next();
+    try {
+      await backlog.admit();
+    } catch (err) {
+      if (err instanceof BacklogFullError) refused();
+      throw err;
+    }
+    next();
+  };
+}
 
 /** Request headers that carry credentials: logged as present, never by value. */
 const SECRET_HEADERS = ["authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"];
@@ -107,14 +132,22 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   const v1 = express.Router();
   v1.use(refuseNulInUrl);
   if (config.apiKeys.length > 0) v1.use(requireApiKey(config.apiKeys));
-  if (config.rateLimitPerMinute > 0) v1.use(new RequestRateLimiter(config.rateLimitPerMinute, { byApiKey: config.apiKeys.length > 0 }).middleware);
+  if (config.rateLimitPerMinute > 0) {
+    v1.use(new RequestRateLimiter(config.rateLimitPerMinute, { byApiKey: config.apiKeys.length > 0, onRefused: () => metrics.rateLimited("requests") }).middleware);
+  }
   v1.use((_req, _res, next) => {
     if (!registry.ready) throw new ProofgateError("not_ready", "Models are loading; try again shortly", { retryable: true });
     next();
   });
   attachModelsRouter(v1, new ModelsService(registry));
   const scheduler = proofs?.scheduler ?? null;
-  const clients = new ClientSequences(config.maxSequencesPerClient, config.apiKeys.length > 0);
+  if (proofs) {
+    metrics.include(proofs.metrics.registry);
+    proofs.metrics.observeQueue();
+    const admit = admitProofs(registry, proofs.backlog, () => metrics.rateLimited("proof_backlog"));
+    for (const path of PROVABLE_ROUTES) v1.post(path, admit);
+  }
+  const clients = new ClientSequences(config.maxSequencesPerClient, config.apiKeys.length > 0, () => metrics.rateLimited("sequences"));
   attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }), clients);
   attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }), clients);
   attachInferencesRouter(v1, new InferencesService({ registry, proofs: scheduler, maxPromptChars: config.maxPromptChars }));
@@ -135,7 +168,8 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
     if (res.headersSent) return void res.end();
     // a refused or failed answer has no proof record
     res.removeHeader(PROOF_ID_HEADER);
-    if (error.code === "overloaded" || error.code === "not_ready") res.setHeader("retry-after", String(OVERLOAD_RETRY_AFTER_SECONDS));
+    if (error instanceof BacklogFullError) res.setHeader("retry-after", String(error.retryAfterS));
+    else if (error.code === "overloaded" || error.code === "not_ready") res.setHeader("retry-after", String(OVERLOAD_RETRY_AFTER_SECONDS));
     res.status(error.status).json(errorEnvelope(error));
   };
   app.use(sendError);

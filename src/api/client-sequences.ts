@@ -13,6 +13,8 @@ export class ClientSequences {
   constructor(
     private readonly perClient: number,
     private readonly byApiKey: boolean,
+    /** Told of each refusal (the gateway counts them in /metrics). */
+    private readonly onRefused: () => void = () => undefined,
   ) {}
 
   /** Takes `count` sequences for the request's client; the returned function gives them back (once). */
@@ -20,6 +22,7 @@ export class ClientSequences {
     const client = rateLimitKey(req, this.byApiKey);
     const held = this.active.get(client) ?? 0;
     if (held + count > this.perClient) {
+      this.onRefused();
       throw new ProofgateError("overloaded", `This client already generates ${held} sequence(s); at most ${this.perClient} at once (this request asks for ${count})`, { retryable: true });
     }
     this.active.set(client, held + count);

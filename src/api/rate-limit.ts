@@ -15,6 +15,8 @@ export interface RateLimitOptions {
   /** Requests are authenticated (requireApiKey ran before): count per key. @defaultValue false */
   readonly byApiKey?: boolean;
   readonly now?: () => number;
+  /** Told of each refusal (the gateway counts them in /metrics). */
+  readonly onRefused?: () => void;
 }
 
 export function rateLimitKey(req: Request, byApiKey: boolean): string {
@@ -27,13 +29,15 @@ export class RequestRateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
   private readonly byApiKey: boolean;
   private readonly now: () => number;
+  private readonly onRefused: () => void;
 
   constructor(
     private readonly perMinute: number,
-    { byApiKey = false, now = Date.now }: RateLimitOptions = {},
+    { byApiKey = false, now = Date.now, onRefused = () => undefined }: RateLimitOptions = {},
   ) {
     this.byApiKey = byApiKey;
     this.now = now;
+    this.onRefused = onRefused;
   }
 
   /** Clients with a window open (bounded by MAX_RATE_WINDOWS). */
@@ -56,6 +60,7 @@ export class RequestRateLimiter {
     }
     window.count++;
     if (window.count > this.perMinute) {
+      this.onRefused();
       res.setHeader("retry-after", String(Math.ceil((window.start + WINDOW_MS - t) / 1000)));
       throw new ProofgateError("rate_limited", `Rate limit reached: ${this.perMinute} requests per minute`, { retryable: true });
     }

@@ -23,6 +23,14 @@ import type { Deployment } from "./deployment.js";
 import { PollingLoop } from "./polling-loop.js";
 import { SubmissionContracts, type Submission } from "./submission.js";
 
+/** What the submitter reports (to /metrics). */
+export interface SubmissionObserver {
+  /** A record went on-chain at `contract` (the receipt's), `gasUsed` as the receipt says. */
+  submitted(contract: string, gasUsed: bigint | null): void;
+  /** A submission attempt failed: the RPC (retried with backoff) or a revert. */
+  chainError(kind: "rpc" | "revert"): void;
+}
+
 export interface ChainSubmitterOptions {
   readonly store: ProofStore;
   readonly chain: ChainConnection;
@@ -36,6 +44,7 @@ export interface ChainSubmitterOptions {
   /** First retry delay after an RPC failure, doubled each time up to 30 s. @defaultValue 500 */
   readonly backoffMs?: number;
   readonly now?: () => number;
+  readonly observer?: SubmissionObserver;
 }
 
 /** Whether a proved record goes on-chain (records made before submission existed do not). */
@@ -131,6 +140,8 @@ export class ChainSubmitter {
   /** Whatever failed, the chain may hold the record now (a copy of our transaction mined first): ask it before anything else. */
   private async afterFailure(id: string, submission: Submission, err: Error, started: number): Promise<void> {
     const { logger } = this.options;
+    // every failed attempt counts, a front-run's revert included
+    this.options.observer?.chainError(err instanceof Reverted ? "revert" : "rpc");
     try {
       const onChain = await submission.onChain();
       if (onChain.state === "recorded") {
@@ -175,10 +186,11 @@ export class ChainSubmitter {
   private async verified(id: string, submission: Submission, receipt: TransactionReceipt, started: number): Promise<void> {
     const { store, deployment } = this.options;
     const timings: ProofTimings = { submit: Math.round(this.now() - started) };
-    await store.transition(id, "submitted", "verified", {
+    const contract = String(submission.target.target);
+    const moved = await store.transition(id, "submitted", "verified", {
       chain: {
         chainId: deployment.chain_id,
-        contract: String(submission.target.target),
+        contract,
         txHash: receipt.hash,
         blockNumber: BigInt(receipt.blockNumber),
         gasUsed: receipt.gasUsed,
@@ -188,6 +200,7 @@ export class ChainSubmitter {
       timings,
       error: null,
     });
+    if (moved) this.options.observer?.submitted(contract, receipt.gasUsed);
     this.retryAt.delete(id);
   }
 

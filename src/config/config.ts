@@ -38,6 +38,10 @@ export interface Config {
   readonly maxSequencesPerClient: number;
   /** $PROOFGATE_RATE_LIMIT_RPM, default 0 = off: requests per minute per API key (or client address). */
   readonly rateLimitPerMinute: number;
+  /** $PROOFGATE_MAX_PROOF_BACKLOG, default 5000, 0 = off: proof jobs pending on the queue past which new provable requests get 429. */
+  readonly maxProofBacklog: number;
+  /** $PROOFGATE_MAX_PROOF_ETA_S, default 0 = off: estimated seconds to prove the backlog past which new provable requests get 429. */
+  readonly maxProofEtaS: number;
   /** $PROOFGATE_BODY_LIMIT_BYTES, default 1 MiB. */
   readonly bodyLimitBytes: number;
   /** $PROOFGATE_MAX_PROMPT_CHARS, default 65536: characters of prompt text (all messages, all prompts) one request may send. */
@@ -152,6 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxWaiting: integer(env, "PROOFGATE_MAX_WAITING", 256, 0),
     maxSequencesPerClient: integer(env, "PROOFGATE_MAX_SEQUENCES_PER_CLIENT", 32, 1),
     rateLimitPerMinute: integer(env, "PROOFGATE_RATE_LIMIT_RPM", 0, 0),
+    maxProofBacklog: integer(env, "PROOFGATE_MAX_PROOF_BACKLOG", 5000, 0),
+    maxProofEtaS: integer(env, "PROOFGATE_MAX_PROOF_ETA_S", 0, 0),
     bodyLimitBytes: integer(env, "PROOFGATE_BODY_LIMIT_BYTES", 1024 * 1024, 1),
     maxPromptChars: integer(env, "PROOFGATE_MAX_PROMPT_CHARS", 65_536, 1),
     defaultMaxTokens: integer(env, "PROOFGATE_DEFAULT_MAX_TOKENS", 256, 1),

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { newProofRecord, type ProofRecord, type ProofStatus, type ProofStep } from "../core/proof-record.js";
 import { MAX_JOB_PRIORITY, type JobQueue } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
+import type { ProofBacklog } from "./proof-backlog.js";
 import type { SubmitPolicy } from "../config/config.js";
 import type { CircuitManifest } from "../circuit/circuit-manifest.js";
 import { generationContentHash, HASHED_NONCE_BITS, randomSalt, requestNonce } from "../core/request-binding.js";
@@ -19,6 +20,8 @@ export interface ProofRef {
   readonly id: string;
   readonly status: ProofStatus;
   readonly url: string;
+  /** Estimated seconds until it is proved, from the proof backlog when the request was accepted (null: no estimate yet). */
+  readonly eta_s?: number | null;
 }
 
 export interface CircuitIdentity {
@@ -84,10 +87,12 @@ export interface ProofSchedulerOptions {
   readonly enqueueTimeoutMs?: number;
   /** Decides each record's `submit`. @defaultValue "none" (no chain) */
   readonly submitPolicy?: SubmitPolicy;
+  /** Where a new record's ETA comes from (its `timings.eta`, ms, and the answer's `eta_s`). */
+  readonly backlog?: Pick<ProofBacklog, "latest">;
 }
 
-export function proofRef(record: Pick<ProofRecord, "id" | "status">): ProofRef {
-  return { id: record.id, status: record.status, url: `/v1/proofs/${record.id}` };
+export function proofRef(record: Pick<ProofRecord, "id" | "status">, etaS?: number | null): ProofRef {
+  return { id: record.id, status: record.status, url: `/v1/proofs/${record.id}`, ...(etaS === undefined ? {} : { eta_s: etaS }) };
 }
 
 /** A gateway request's nonce under a fresh salt, with what it derives from. */
@@ -109,6 +114,13 @@ export function submitFor(policy: SubmitPolicy, asked: boolean): boolean {
 
 export class ProofScheduler {
   constructor(private readonly options: ProofSchedulerOptions) {}
+
+  /** The backlog's last ETA for a record made now: seconds (the answer) and the record's `timings.eta` (ms). */
+  private eta(): { etaS: number | null | undefined; timings: { eta?: number } } {
+    if (!this.options.backlog) return { etaS: undefined, timings: {} };
+    const etaS = this.options.backlog.latest?.etaS ?? null;
+    return { etaS, timings: etaS === null ? {} : { eta: Math.round(etaS * 1000) } };
+  }
 
   /** What every record commits to: the endpoint and the circuit; and whether it goes on-chain. */
   private commonRequest(options: { readonly endpoint: string; readonly circuit: CircuitIdentity; readonly submitAsked?: boolean }) {
@@ -147,15 +159,17 @@ export class ProofScheduler {
       timings: {},
       prover: null,
     }));
-    const record = await this.options.store.create(
-      newProofRecord({ id: options.id, model: options.model, request, output: { choices: options.choices }, vkeyHash: options.circuit.vkeyHash, steps }),
-    );
+    const { etaS, timings } = sampled ? { etaS: undefined, timings: {} } : this.eta();
+    const record = await this.options.store.create({
+      ...newProofRecord({ id: options.id, model: options.model, request, output: { choices: options.choices }, vkeyHash: options.circuit.vkeyHash, steps }),
+      timings,
+    });
     if (sampled) {
       const reason = `not provable: tokens were sampled at temperature ${options.temperature}; proofs cover greedy decoding (temperature 0) only`;
       return proofRef((await this.options.store.transition(record.id, "queued", "failed", { error: reason })) ?? record);
     }
     await this.enqueue(record);
-    return proofRef(record);
+    return proofRef(record, etaS);
   }
 
   async scheduleInference(options: ScheduleInferenceOptions): Promise<ProofRef> {
@@ -164,11 +178,13 @@ export class ProofScheduler {
     const binding = oracle ? { nonce: options.nonce!.toString() } : saltedNonce(options.contentHash!, options.nonceBits!);
     // an oracle request is answered on-chain whatever the policy: that is what it paid for
     const request: InferenceProofRequest = { kind: "inference", ...common, ...binding, submit: common.submit || oracle !== undefined, input, sample, served, ...(oracle ? { oracle } : {}) };
-    const record = await this.options.store.create(
-      newProofRecord({ id: options.id, model: options.model, request, output: options.output, vkeyHash: options.circuit.vkeyHash }),
-    );
+    const { etaS, timings } = this.eta();
+    const record = await this.options.store.create({
+      ...newProofRecord({ id: options.id, model: options.model, request, output: options.output, vkeyHash: options.circuit.vkeyHash }),
+      timings,
+    });
     await this.enqueue(record);
-    return proofRef(record);
+    return proofRef(record, etaS);
   }
 
   /**

@@ -9,6 +9,12 @@ import type { Logger } from "pino";
 import type { ProofStore } from "../store/proof-store.js";
 import type { ProofScheduler } from "./proof-scheduler.js";
 
+/** What the sweep reports (to /metrics). */
+export interface SweepObserver {
+  /** Records handed back to the queue: still `queued` past the grace, or `proving` past the lease. */
+  reenqueued(reason: "queued" | "orphaned", count: number): void;
+}
+
 export interface ProofSweepOptions {
   readonly store: ProofStore;
   readonly scheduler: ProofScheduler;
@@ -19,6 +25,7 @@ export interface ProofSweepOptions {
   readonly queuedGraceMs: number;
   /** @defaultValue 1000 */
   readonly batch?: number;
+  readonly observer?: SweepObserver;
 }
 
 export interface SweepResult {
@@ -59,6 +66,8 @@ export class ProofSweep {
     const queued = await store.findByStatus({ statuses: ["queued"], olderThanMs: this.options.queuedGraceMs, limit });
     const orphaned = await store.findByStatus({ statuses: ["proving"], olderThanMs: this.options.leaseMs, limit });
     for (const record of [...queued, ...orphaned]) await scheduler.enqueue(record);
+    this.options.observer?.reenqueued("queued", queued.length);
+    this.options.observer?.reenqueued("orphaned", orphaned.length);
     if (orphaned.length > 0) logger.info({ orphaned: orphaned.map((r) => r.id) }, "re-enqueued proofs whose worker stopped");
     return { queued: queued.length, orphaned: orphaned.length };
   }

@@ -25,6 +25,7 @@ import type {
   ListProofsResult,
   ProofRecordPatch,
   ProofStepPatch,
+  ProofStatusCount,
   ProofStore,
   ProofStoreOptions,
 } from "./proof-store.js";
@@ -113,6 +114,20 @@ export class MemoryProofStore implements ProofStore {
       .filter((r) => r.status === status && r.chain?.chainId === chainId && (after === undefined || byteOrder(r.id, after) > 0))
       .sort((a, b) => byteOrder(a.id, b.id))
       .slice(0, limit);
+  }
+
+  async countByStatus(): Promise<ProofStatusCount[]> {
+    const groups = new Map<string, { status: ProofStatus; model: string; count: number; oldestCreated: number }>();
+    for (const row of this.rows.values()) {
+      const key = JSON.stringify([row.status, row.model]);
+      const group = groups.get(key);
+      if (group) {
+        group.count++;
+        group.oldestCreated = Math.min(group.oldestCreated, row.created);
+      } else groups.set(key, { status: row.status as ProofStatus, model: row.model, count: 1, oldestCreated: row.created });
+    }
+    // as the SQL stores' ORDER BY status, model (byte order)
+    return [...groups.values()].sort((a, b) => byteOrder(a.status, b.status) || byteOrder(a.model, b.model));
   }
 
   async close(): Promise<void> {}

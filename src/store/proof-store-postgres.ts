@@ -28,6 +28,7 @@ import type {
   ListProofsResult,
   ProofRecordPatch,
   ProofStepPatch,
+  ProofStatusCount,
   ProofStore,
   ProofStoreOptions,
 } from "./proof-store.js";
@@ -198,6 +199,13 @@ export class PostgresProofStore implements ProofStore {
       [status, String(chainId), after ?? null, limit],
     );
     return rows.map(fromProofRow);
+  }
+
+  async countByStatus(): Promise<ProofStatusCount[]> {
+    const { rows } = await this.pool.query<ProofStatusCount>(
+      'SELECT status, model, COUNT(*)::int AS count, MIN(created) AS "oldestCreated" FROM proofs GROUP BY status, model ORDER BY status, model',
+    );
+    return rows;
   }
 
   async close(): Promise<void> {

@@ -29,6 +29,7 @@ import type {
   ListProofsResult,
   ProofRecordPatch,
   ProofStepPatch,
+  ProofStatusCount,
   ProofStore,
   ProofStoreOptions,
 } from "./proof-store.js";
@@ -166,6 +167,11 @@ export class SqliteProofStore implements ProofStore {
     const sql = `SELECT * FROM proofs WHERE status = ? AND json_extract(chain, '$.chain_id') = ?${after === undefined ? "" : " AND id > ?"} ORDER BY id LIMIT ?`;
     const rows = this.db.prepare(sql).all(status, chainId, ...(after === undefined ? [] : [after]), limit) as ProofRow[];
     return rows.map(fromProofRow);
+  }
+
+  async countByStatus(): Promise<ProofStatusCount[]> {
+    const sql = "SELECT status, model, COUNT(*) AS count, MIN(created) AS oldestCreated FROM proofs GROUP BY status, model ORDER BY status, model";
+    return this.db.prepare(sql).all() as ProofStatusCount[];
   }
 
   async close(): Promise<void> {

@@ -53,6 +53,15 @@ export interface FindOnChainOptions {
   readonly limit?: number;
 }
 
+/** Records of one status and model: how many, and when the oldest of them was created. */
+export interface ProofStatusCount {
+  readonly status: ProofStatus;
+  readonly model: string;
+  readonly count: number;
+  /** Unix seconds: the least `created` among them. */
+  readonly oldestCreated: number;
+}
+
 export interface ProofStore {
   /** Throws `conflict` when the id exists. */
   create(record: NewProofRecord): Promise<ProofRecord>;
@@ -80,6 +89,8 @@ export interface ProofStore {
    * what the start-up re-check walks through, all of it, even while it moves records out of the status.
    */
   findOnChain(options: FindOnChainOptions): Promise<ProofRecord[]>;
+  /** Every (status, model) that has records, in one query (order unspecified): what /metrics reads at scrape time. */
+  countByStatus(): Promise<ProofStatusCount[]>;
   /** Safe to call twice. */
   close(): Promise<void>;
 }

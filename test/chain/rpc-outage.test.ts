@@ -79,6 +79,12 @@ describe("an RPC outage in the middle of a submission", () => {
     const receipt = (await provider.getTransactionReceipt(record.chain!.tx_hash))!;
     assert.equal(receipt.status, 1);
     assert.equal(record.chain!.gas_used, String(receipt.gasUsed));
+    // /metrics: the failed attempts as RPC errors, one submission to the registry with the receipt's gas
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    const value = (name: string): number => Number(metrics.split("\n").find((l) => l.startsWith(name))?.split(" ").at(-1) ?? "NaN");
+    assert.ok(value('proofgate_chain_errors_total{kind="rpc"}') >= 2, "the retries counted as chain errors");
+    assert.equal(value(`proofgate_chain_submissions_total{contract="${deployment.registry}"}`), 1);
+    assert.equal(value(`proofgate_chain_gas_used_total{contract="${deployment.registry}"}`), Number(receipt.gasUsed));
 
     for (const line of gw.logs) assert.ok(!line.toLowerCase().includes(ANVIL_DEV_KEY.slice(2)), `the private key is in the log: ${line.slice(0, 200)}`);
     const chainInfo = await getJson<unknown>(`${gw.url}/v1/chain`);

@@ -356,6 +356,27 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       await assert.rejects(store.updateStep("proof-missing", 0, {}), rejectsWith("not_found", "id"));
     });
 
+    test("countByStatus: records per status and model with the oldest created, and it follows transitions", async () => {
+      assert.deepEqual(await store.countByStatus(), []);
+      const a = await store.create(newProofRecord({ model: "m-a", request: null, created: 1_750_000_100, id: "proof-count-a" }));
+      await store.create(newProofRecord({ model: "m-a", request: null, created: 1_750_000_050, id: "proof-count-b" }));
+      await store.create(newProofRecord({ model: "m-b", request: null, created: 1_750_000_200, id: "proof-count-c" }));
+      const sorted = async () => (await store.countByStatus()).map((c) => ({ ...c })).sort((x, y) => `${x.status}/${x.model}`.localeCompare(`${y.status}/${y.model}`));
+      assert.deepEqual(await sorted(), [
+        { status: "queued", model: "m-a", count: 2, oldestCreated: 1_750_000_050 },
+        { status: "queued", model: "m-b", count: 1, oldestCreated: 1_750_000_200 },
+      ]);
+      await store.transition(a.id, "queued", "proving");
+      assert.deepEqual(await sorted(), [
+        { status: "proving", model: "m-a", count: 1, oldestCreated: 1_750_000_100 },
+        { status: "queued", model: "m-a", count: 1, oldestCreated: 1_750_000_050 },
+        { status: "queued", model: "m-b", count: 1, oldestCreated: 1_750_000_200 },
+      ]);
+      const counts = await (await other()).countByStatus();
+      assert.equal(counts.reduce((total, c) => total + c.count, 0), 3);
+      for (const c of counts) assert.equal(typeof c.count, "number");
+    });
+
     test("findByStatus: what a sweep re-enqueues, oldest write first, past the lease only", async () => {
       const a = await store.create(newProofRecord({ model: "m", request: "a" }));
       nowMs += 1_000;

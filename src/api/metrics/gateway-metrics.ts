@@ -46,10 +46,27 @@ export class GatewayMetrics implements EngineObserver {
     help: "1 when PROOFGATE_DEVICE=auto fell back to CPU because CUDA could not be used (the reason is in the startup warning), else 0",
     registers: [this.registry],
   });
+  private readonly refusals = new Counter({
+    name: "proofgate_rate_limited_total",
+    help: "Requests refused with 429 by a client limit: requests (per minute), sequences (per client at once), proof_backlog (proof backlog full)",
+    labelNames: ["limit"] as const,
+    registers: [this.registry],
+  });
+  /** Registries appended to this one's text (the proof metrics, when the gateway proves). */
+  private readonly included: Registry[] = [];
   private readonly maxBatch = new Gauge({ name: "proofgate_max_batch_size", help: "Most sequences per batched decoding step of a model", registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "proofgate_" });
+  }
+
+  /** Serves `registry`'s metrics after this one's (their names must not overlap). */
+  include(registry: Registry): void {
+    if (!this.included.includes(registry)) this.included.push(registry);
+  }
+
+  rateLimited(limit: "requests" | "sequences" | "proof_backlog"): void {
+    this.refusals.inc({ limit });
   }
 
   recordRequest(method: string, route: string, status: number, seconds: number): void {
@@ -85,7 +102,8 @@ export class GatewayMetrics implements EngineObserver {
     return this.registry.contentType;
   }
 
-  text(): Promise<string> {
-    return this.registry.metrics();
+  async text(): Promise<string> {
+    const texts = await Promise.all([this.registry, ...this.included].map((r) => r.metrics()));
+    return texts.join("");
   }
 }

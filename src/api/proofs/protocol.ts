@@ -76,7 +76,12 @@ export const ProofParamSchema = z
   .describe('false skips proving; {"submit": true} asks for on-chain submission when PROOFGATE_SUBMIT=requested');
 
 export const ProofRef = z
-  .object({ id: z.string(), status: ProofStatus, url: z.string().describe("/v1/proofs/{id}") })
+  .object({
+    id: z.string(),
+    status: ProofStatus,
+    url: z.string().describe("/v1/proofs/{id}"),
+    eta_s: z.number().nullable().optional().describe("estimated seconds until proved, from the proof backlog when the request was accepted (null: nothing measured yet)"),
+  })
   .meta({ id: "ProofRef" });
 export type ProofRef = z.infer<typeof ProofRef>;
 
