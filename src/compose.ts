@@ -88,7 +88,7 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     queue = options.queue ?? (await openJobQueue({ config, logger, requireRedis: options.requireRedis }));
     queue.on("error", (err) => logger.warn({ err }, "job queue error"));
     const catalog = await CompiledCatalog.open({ roots: config.modelRoots, dirs: config.modelDirs });
-    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none" });
+    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", generationLeaseMs: config.proofLeaseMs });
     const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName });
     const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs });
     const workers: JobWorker[] = [];

@@ -564,7 +564,7 @@ describe("sweep", () => {
     await sleep(50);
     assert.equal((await record(t.store, id)).status, "queued");
     assert.deepEqual(await t.queue.counts(), { waiting: 0, active: 0, delayed: 0, waitingChildren: 0 }, "nothing on the queue");
-    assert.deepEqual(await sweep.sweepOnce(), { queued: 1, orphaned: 0 });
+    assert.deepEqual(await sweep.sweepOnce(), { queued: 1, orphaned: 0, abandoned: 0 });
     assert.equal((await t.log.outcome(id)).kind, "completed");
     await assertSingleProved(await record(t.store, id), "sweeper");
   });
@@ -575,7 +575,7 @@ describe("sweep", () => {
     clock.advance(leaseMs);
     const { id: fresh } = await scheduleSpam(lost, "its worker is busy");
     await t.store.transition(fresh, "queued", "proving", deadClaim("alive"));
-    assert.deepEqual(await sweep.sweepOnce(), { queued: 0, orphaned: 1 });
+    assert.deepEqual(await sweep.sweepOnce(), { queued: 0, orphaned: 1, abandoned: 0 });
     assert.equal((await t.log.outcome(orphan)).kind, "completed");
     const r = await record(t.store, orphan);
     await assertSingleProved(r, "sweeper");
@@ -587,6 +587,6 @@ describe("sweep", () => {
     assert.equal(left.status, "proving");
     assert.equal(left.prover, "alive");
     assert.equal(left.attempts, 1);
-    assert.deepEqual(await sweep.sweepOnce(), { queued: 0, orphaned: 0 });
+    assert.deepEqual(await sweep.sweepOnce(), { queued: 0, orphaned: 0, abandoned: 0 });
   });
 });
