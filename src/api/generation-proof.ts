@@ -1,8 +1,9 @@
 /**
  * What chat and text completions share about proofs: whether a request is proven (a provable model,
  * a scheduler, and no `"proof": false`), its proof id (known before generating, so a stream can send
- * `X-Proof-Id` with its headers), and the record made once every choice is generated. A generation the
- * client abandoned is not recorded: nothing was served to prove.
+ * `X-Proof-Id` with its headers), and its record: stored `generating` before the generation starts (so
+ * before the answer's first byte), `queued` once every choice is generated. A generation cut off (the
+ * client went away, or it failed) ends `failed` with the reason: nothing was served in full to prove.
  */
 import { newId } from "../core/ids.js";
 import type { GenerateTextResult } from "../model/text-generation.js";
@@ -28,7 +29,7 @@ export function defaultTemperature(model: LanguageModel): number {
   return model.provable ? 0 : 1;
 }
 
-export interface RecordGenerationOptions {
+export interface ProvenGenerationOptions {
   readonly scheduler: ProofScheduler;
   readonly proofId: string;
   readonly model: LanguageModel;
@@ -36,23 +37,55 @@ export interface RecordGenerationOptions {
   /** One token list per prompt; choice index = prompt index × n + k. */
   readonly prompts: readonly (readonly number[])[];
   readonly plan: GenerationPlan;
-  readonly results: readonly GenerateTextResult[];
   /** The stop strings the choices ran with besides the request's (the chat template's), as runChoices got them. */
   readonly extraStops?: readonly string[];
   readonly submit: boolean;
+  /** Aborted when the client goes away. */
+  readonly signal?: AbortSignal;
 }
 
-export function recordGeneration(options: RecordGenerationOptions): Promise<ProofRef> {
+/** Why a generation cut off is not proven: the client's abort reason, else the generation's error. */
+export function cutOffReason(err: unknown, signal: AbortSignal | undefined): string {
+  const cause = signal?.aborted ? signal.reason : err;
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return signal?.aborted
+    ? `not proven: the answer was cut off before it was complete (${why}); nothing was served in full to prove`
+    : `not proven: the generation failed before it was complete (${why})`;
+}
+
+/**
+ * Runs `generate` with the request's record around it: `generating` before it starts, then `queued`
+ * with the served choices (enqueued), or `failed` with `cutOffReason` when it throws (rethrown).
+ */
+export async function provenGeneration(
+  options: ProvenGenerationOptions,
+  generate: () => Promise<GenerateTextResult[]>,
+): Promise<{ results: GenerateTextResult[]; proof: ProofRef }> {
   const { model, plan } = options;
   const circuit = model.circuit!;
-  return options.scheduler.scheduleGeneration({
+  const open = await options.scheduler.openGeneration({
     id: options.proofId,
     model: model.id,
     circuit: { modelId: circuit.model_id, vkeyHash: circuit.vkey_hash },
     endpoint: options.endpoint,
     promptTokens: options.prompts,
     padToken: model.tokenizer.eotId,
-    choices: options.results.map((r, index) => ({
+    temperature: plan.temperature,
+    maxTokens: plan.maxTokens,
+    stop: choiceStops(plan, options.extraStops),
+    nonceBits: nonceBitsOf(circuit),
+    submitAsked: options.submit,
+  });
+  let results: GenerateTextResult[];
+  try {
+    results = await generate();
+  } catch (err) {
+    // a store that cannot take the move leaves the record to the sweep, once its lease runs out
+    await open.fail(cutOffReason(err, options.signal)).catch(() => undefined);
+    throw err;
+  }
+  const proof = await open.finish(
+    results.map((r, index) => ({
       index,
       prompt_index: Math.floor(index / plan.n),
       tokens: r.tokens,
@@ -60,10 +93,6 @@ export function recordGeneration(options: RecordGenerationOptions): Promise<Proo
       finish_reason: r.finishReason,
       completion_tokens: r.tokens.length,
     })),
-    temperature: plan.temperature,
-    maxTokens: plan.maxTokens,
-    stop: choiceStops(plan, options.extraStops),
-    nonceBits: nonceBitsOf(circuit),
-    submitAsked: options.submit,
-  });
+  );
+  return { results, proof };
 }

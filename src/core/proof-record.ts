@@ -7,11 +7,13 @@
 import { ProofgateError } from "./errors.js";
 import { newId } from "./ids.js";
 
-export const PROOF_STATUSES = ["queued", "proving", "proved", "submitted", "verified", "failed"] as const;
+export const PROOF_STATUSES = ["generating", "queued", "proving", "proved", "submitted", "verified", "failed"] as const;
 export type ProofStatus = (typeof PROOF_STATUSES)[number];
 
 /**
- * The moves a record may make. `proving → queued` hands a job back (graceful shutdown, or a sweep
+ * The moves a record may make. A generation's record is `generating` from before its answer's first
+ * byte until every choice is generated: then `queued` with its steps, or `failed` with the reason when
+ * the generation was cut off (client gone, generation error, gateway killed: the sweep's). `proving → queued` hands a job back (graceful shutdown, or a sweep
  * finding an expired lease after a worker died). `proved`/`submitted → failed` is an on-chain
  * submission that keeps failing. `verified → proved` is the start-up re-check's alone (src/chain/
  * chain-recheck.ts): the chain the gateway is connected to no longer holds the record's transaction,
@@ -19,6 +21,7 @@ export type ProofStatus = (typeof PROOF_STATUSES)[number];
  * not looped on.
  */
 export const ALLOWED_TRANSITIONS: Readonly<Record<ProofStatus, readonly ProofStatus[]>> = {
+  generating: ["queued", "failed"],
   queued: ["proving", "failed"],
   proving: ["proved", "queued", "failed"],
   proved: ["submitted", "failed"],
@@ -127,15 +130,17 @@ export interface NewProofRecordOptions {
   readonly id?: string;
   /** @defaultValue now, in unix seconds */
   readonly created?: number;
+  /** `generating` for a generation whose answer is still being produced. @defaultValue "queued" */
+  readonly status?: "queued" | "generating";
 }
 
-/** A `queued` record with every optional field empty: what the gateway stores for a new request. */
+/** A `queued` (or `generating`) record with every optional field empty: what the gateway stores for a new request. */
 export function newProofRecord(options: NewProofRecordOptions): NewProofRecord {
   return {
     id: options.id ?? newId("proof"),
     model: options.model,
     created: options.created ?? Math.floor(Date.now() / 1000),
-    status: "queued",
+    status: options.status ?? "queued",
     request: options.request,
     output: options.output ?? null,
     publicSignals: null,

@@ -1,6 +1,8 @@
 /**
  * The gateway's side of proving: each provable answer becomes a `queued` record in the store (the
- * source of truth) and then jobs on the queue: one job for a single inference, or for a generated
+ * source of truth) and then jobs on the queue. A generation's record is made `generating` before its
+ * answer's first byte (so the id a client already holds always answers) and becomes `queued` once
+ * every choice is generated, or `failed` with the reason when it is cut off. Its jobs are one job for a single inference, or for a generated
  * sequence a flow whose children prove one decoding step each and whose parent checks the chain.
  * A queue that cannot take the jobs loses nothing: the record is already stored and the sweep
  * (proof-sweep.ts) enqueues it again.
@@ -33,6 +35,18 @@ export interface CircuitIdentity {
 /** How many bits of nonce a circuit's proofs carry: a token-step state's top bits, else what a commitment hashes. */
 export function nonceBitsOf(manifest: Pick<CircuitManifest, "packing">): number {
   return manifest.packing.kind === "token-step" ? manifest.packing.nonceBits : HASHED_NONCE_BITS;
+}
+
+/** What a generation's record commits to before anything is generated: everything but its choices. */
+export type OpenGenerationOptions = Omit<ScheduleGenerationOptions, "choices">;
+
+/** A generation's `generating` record, kept fresh while the answer is produced (see `generationLeaseMs`). */
+export interface OpenGeneration {
+  readonly ref: ProofRef;
+  /** Stores the served choices and moves the record to `queued` (enqueued), or `failed` for sampled tokens. */
+  finish(choices: readonly GeneratedChoice[]): Promise<ProofRef>;
+  /** Moves the record to `failed` with `reason`: the generation was cut off. */
+  fail(reason: string): Promise<ProofRef>;
 }
 
 export interface ScheduleGenerationOptions {
@@ -89,6 +103,12 @@ export interface ProofSchedulerOptions {
   readonly submitPolicy?: SubmitPolicy;
   /** Where a new record's ETA comes from (its `timings.eta`, ms, and the answer's `eta_s`). */
   readonly backlog?: Pick<ProofBacklog, "latest">;
+  /**
+   * A `generating` record is written at least every third of this while its answer is produced, so
+   * the sweep can tell one whose gateway died (not written for this long) from a long generation.
+   * @defaultValue 60000
+   */
+  readonly generationLeaseMs?: number;
 }
 
 export function proofRef(record: Pick<ProofRecord, "id" | "status">, etaS?: number | null): ProofRef {
@@ -128,11 +148,19 @@ export class ProofScheduler {
     return { endpoint: options.endpoint, circuit: options.circuit.modelId, submit };
   }
 
-  /**
-   * Records a generation and enqueues its steps. Sampled tokens (temperature > 0) are not the greedy
-   * choice the circuit proves, so such a record is stored as `failed` with the reason, never proved.
-   */
+  /** Records a finished generation and enqueues its steps: `openGeneration` then `finish` at once. */
   async scheduleGeneration(options: ScheduleGenerationOptions): Promise<ProofRef> {
+    const { choices, ...rest } = options;
+    return (await this.openGeneration(rest)).finish(choices);
+  }
+
+  /**
+   * Stores a generation's record as `generating`: what was asked (prompts, max_tokens, stops, the salt
+   * and the nonces it derives) and no choices yet. Sampled tokens (temperature > 0) are not the greedy
+   * choice the circuit proves, so `finish` stores such a record as `failed` with the reason, never proved.
+   */
+  async openGeneration(options: OpenGenerationOptions): Promise<OpenGeneration> {
+    const { store } = this.options;
     // one salt for the record; each prompt's nonce commits to that prompt, max_tokens and the stops
     const salt = randomSalt();
     const contentHashes = options.promptTokens.map((prompt) => generationContentHash(prompt, options.maxTokens, options.stop));
@@ -148,28 +176,45 @@ export class ProofScheduler {
       max_tokens: options.maxTokens,
       stop: options.stop,
     };
-    const sampled = options.temperature > 0;
-    // a sampled generation has no steps to prove: its record only says why
-    const steps: ProofStep[] = (sampled ? [] : stepOutputs(options.choices)).map((output, index) => ({
-      index,
-      status: "queued",
-      publicSignals: null,
-      proof: null,
-      output,
-      timings: {},
-      prover: null,
-    }));
-    const { etaS, timings } = sampled ? { etaS: undefined, timings: {} } : this.eta();
-    const record = await this.options.store.create({
-      ...newProofRecord({ id: options.id, model: options.model, request, output: { choices: options.choices }, vkeyHash: options.circuit.vkeyHash, steps }),
+    const { etaS, timings } = options.temperature > 0 ? { etaS: undefined, timings: {} } : this.eta();
+    const record = await store.create({
+      ...newProofRecord({ id: options.id, model: options.model, request, output: { choices: [] }, vkeyHash: options.circuit.vkeyHash, status: "generating" }),
       timings,
     });
-    if (sampled) {
-      const reason = `not provable: tokens were sampled at temperature ${options.temperature}; proofs cover greedy decoding (temperature 0) only`;
-      return proofRef((await this.options.store.transition(record.id, "queued", "failed", { error: reason })) ?? record);
-    }
-    await this.enqueue(record);
-    return proofRef(record, etaS);
+    const leaseMs = this.options.generationLeaseMs ?? 60_000;
+    const heartbeat = setInterval(() => {
+      store.update(record.id, {}).catch((err: unknown) => this.options.logger.warn({ err, proofId: record.id }, "could not refresh a generating record"));
+    }, Math.max(50, Math.floor(leaseMs / 3)));
+    heartbeat.unref();
+    // a record the sweep failed meanwhile (its lease ran out) is answered as it stands
+    const settle = async (moved: ProofRecord | null) => proofRef(moved ?? (await store.get(record.id)) ?? record, moved?.status === "queued" ? etaS : undefined);
+    return {
+      ref: proofRef(record, etaS),
+      finish: async (choices) => {
+        clearInterval(heartbeat);
+        const output = { choices };
+        if (options.temperature > 0) {
+          const error = `not provable: tokens were sampled at temperature ${options.temperature}; proofs cover greedy decoding (temperature 0) only`;
+          return settle(await store.transition(record.id, "generating", "failed", { output, error }));
+        }
+        const steps: ProofStep[] = stepOutputs(choices).map((step, index) => ({
+          index,
+          status: "queued",
+          publicSignals: null,
+          proof: null,
+          output: step,
+          timings: {},
+          prover: null,
+        }));
+        const queued = await store.transition(record.id, "generating", "queued", { output, steps });
+        if (queued) await this.enqueue(queued);
+        return settle(queued);
+      },
+      fail: async (reason) => {
+        clearInterval(heartbeat);
+        return settle(await store.transition(record.id, "generating", "failed", { error: reason }));
+      },
+    };
   }
 
   async scheduleInference(options: ScheduleInferenceOptions): Promise<ProofRef> {

@@ -3,7 +3,9 @@
  * start and then periodically, records still `queued` and records `proving` whose worker stopped
  * writing for a lease go back on the queue (idempotently: a job still pending is not added twice).
  * This is how work survives a flushed or restarted Redis, a restarted gateway with an in-process
- * queue, or a worker that died between the queue's retries.
+ * queue, or a worker that died between the queue's retries. A `generating` record whose gateway stopped
+ * refreshing it for a lease (killed mid-answer) is failed with the reason: its answer never finished,
+ * and its id must not dangle. Leases, not ownership, decide, so gateways sharing a database are safe.
  */
 import type { Logger } from "pino";
 import type { ProofStore } from "../store/proof-store.js";
@@ -21,6 +23,8 @@ export interface ProofSweepOptions {
   readonly logger: Logger;
   /** A `proving` record not written for this long has lost its worker (as the processor's lease). */
   readonly leaseMs: number;
+  /** A `generating` record not written for this long lost its gateway (as ProofScheduler's `generationLeaseMs`). @defaultValue leaseMs */
+  readonly generationLeaseMs?: number;
   /** A `queued` record this old is enqueued again (a no-op while its job is pending). */
   readonly queuedGraceMs: number;
   /** @defaultValue 1000 */
@@ -31,6 +35,8 @@ export interface ProofSweepOptions {
 export interface SweepResult {
   readonly queued: number;
   readonly orphaned: number;
+  /** `generating` records failed because their gateway stopped. */
+  readonly abandoned: number;
 }
 
 export class ProofSweep {
@@ -69,6 +75,12 @@ export class ProofSweep {
     this.options.observer?.reenqueued("queued", queued.length);
     this.options.observer?.reenqueued("orphaned", orphaned.length);
     if (orphaned.length > 0) logger.info({ orphaned: orphaned.map((r) => r.id) }, "re-enqueued proofs whose worker stopped");
-    return { queued: queued.length, orphaned: orphaned.length };
+    const leaseMs = this.options.generationLeaseMs ?? this.options.leaseMs;
+    const stale = await store.findByStatus({ statuses: ["generating"], olderThanMs: leaseMs, limit });
+    const error = `not proven: the gateway stopped while generating this answer (no sign of it for ${Math.round(leaseMs / 1000)} s); nothing was served in full to prove`;
+    // a record refreshed or finished since it was read stays as it is: the compare-and-set misses
+    const abandoned = (await Promise.all(stale.map((r) => store.transition(r.id, "generating", "failed", { error })))).filter((r) => r !== null);
+    if (abandoned.length > 0) logger.warn({ abandoned: abandoned.map((r) => r.id) }, "failed generations whose gateway stopped");
+    return { queued: queued.length, orphaned: orphaned.length, abandoned: abandoned.length };
   }
 }

@@ -163,7 +163,7 @@ describe("explorer API: search, circuit, stats", () => {
       assert.equal(stats.window, 1000);
       const byModel = new Map((stats.models as Json[]).map((m) => [m.model, m]));
       assert.deepEqual([...byModel.keys()], [...gw.registry.list().map((m) => m.id), "retired-model"]);
-      const zero = { total: 0, queued: 0, proving: 0, proved: 0, submitted: 0, verified: 0, failed: 0 };
+      const zero = { total: 0, generating: 0, queued: 0, proving: 0, proved: 0, submitted: 0, verified: 0, failed: 0 };
       assert.deepEqual(byModel.get("pg-spam")!.proofs, { ...zero, total: 1, proved: 1 });
       assert.deepEqual(byModel.get("pg-student")!.proofs, { ...zero, total: 1, proved: 1 });
       assert.deepEqual(byModel.get("pg-teacher"), { model: "pg-teacher", provable: false, circuit: null, proofs: zero, median_prove_ms: null });

@@ -54,13 +54,14 @@ describe("stats aggregation", () => {
       record("spam", "queued"),
       record("chat", "proved", { prover: "a,b", timings: { prove: 60, total: 2000 }, steps: [step(0, "a", 10), step(1, "b", 20), step(2, "b", 30)] }),
       record("chat", "proving", { steps: [step(0, "c", 5), step(1, null)] }),
+      record("chat", "generating"),
       record("gone", "failed", { error: "x" }),
     ];
     // the store answers newest first: the aggregation takes any order
     const stats = aggregateStats([...records].reverse(), MODELS, 50);
     assert.equal(stats.object, "stats");
     assert.equal(stats.window, 50);
-    const zero = { total: 0, queued: 0, proving: 0, proved: 0, submitted: 0, verified: 0, failed: 0 };
+    const zero = { total: 0, generating: 0, queued: 0, proving: 0, proved: 0, submitted: 0, verified: 0, failed: 0 };
     assert.deepEqual(stats.models, [
       {
         model: "spam",
@@ -69,7 +70,7 @@ describe("stats aggregation", () => {
         proofs: { ...zero, total: 4, queued: 1, proved: 1, verified: 1, failed: 1 },
         median_prove_ms: 200,
       },
-      { model: "chat", provable: true, circuit: null, proofs: { ...zero, total: 2, proved: 1, proving: 1 }, median_prove_ms: 60 },
+      { model: "chat", provable: true, circuit: null, proofs: { ...zero, total: 3, proved: 1, proving: 1, generating: 1 }, median_prove_ms: 60 },
       { model: "idle", provable: false, circuit: null, proofs: zero, median_prove_ms: null },
       { model: "gone", provable: false, circuit: null, proofs: { ...zero, total: 1, failed: 1 }, median_prove_ms: null },
     ]);

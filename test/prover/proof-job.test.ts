@@ -564,7 +564,7 @@ describe("sweep", () => {
     await sleep(50);
     assert.equal((await record(t.store, id)).status, "queued");
     assert.deepEqual(await t.queue.counts(), { waiting: 0, active: 0, delayed: 0, waitingChildren: 0 }, "nothing on the queue");
-    assert.deepEqual(await sweep.sweepOnce(), { queued: 1, orphaned: 0 });
+    assert.deepEqual(await sweep.sweepOnce(), { queued: 1, orphaned: 0, abandoned: 0 });
     assert.equal((await t.log.outcome(id)).kind, "completed");
     await assertSingleProved(await record(t.store, id), "sweeper");
   });
@@ -575,7 +575,7 @@ describe("sweep", () => {
     clock.advance(leaseMs);
     const { id: fresh } = await scheduleSpam(lost, "its worker is busy");
     await t.store.transition(fresh, "queued", "proving", deadClaim("alive"));
-    assert.deepEqual(await sweep.sweepOnce(), { queued: 0, orphaned: 1 });
+    assert.deepEqual(await sweep.sweepOnce(), { queued: 0, orphaned: 1, abandoned: 0 });
     assert.equal((await t.log.outcome(orphan)).kind, "completed");
     const r = await record(t.store, orphan);
     await assertSingleProved(r, "sweeper");
@@ -587,6 +587,39 @@ describe("sweep", () => {
     assert.equal(left.status, "proving");
     assert.equal(left.prover, "alive");
     assert.equal(left.attempts, 1);
-    assert.deepEqual(await sweep.sweepOnce(), { queued: 0, orphaned: 0 });
+    assert.deepEqual(await sweep.sweepOnce(), { queued: 0, orphaned: 0, abandoned: 0 });
+  });
+
+  test("a generating record whose gateway stopped refreshing it (killed mid-answer) is failed with the reason; a live one is left alone", async () => {
+    const open = (text: string) =>
+      lost.openGeneration({
+        id: newId("proof"),
+        model: "pg-student",
+        circuit: { modelId: student.manifest.model_id, vkeyHash: student.manifest.vkey_hash },
+        endpoint: "/v1/completions",
+        promptTokens: [bytes(text)],
+        padToken: EOT,
+        temperature: 0,
+        maxTokens: 2,
+        stop: [],
+        nonceBits: nonceBitsOf(student.manifest),
+      });
+    const killed = await open("its gateway was killed");
+    assert.equal(killed.ref.status, "generating");
+    clock.advance(leaseMs);
+    const live = await open("its gateway is generating");
+    // (the earlier test's live worker has now gone quiet for a lease too: orphaned, not this test's concern)
+    assert.equal((await sweep.sweepOnce()).abandoned, 1);
+    const failed = await record(t.store, killed.ref.id);
+    assert.equal(failed.status, "failed");
+    assert.match(failed.error!, /gateway stopped while generating/);
+    assert.equal((await record(t.store, live.ref.id)).status, "generating");
+    // the killed one cannot come back; the live one finishes as usual
+    assert.equal((await killed.finish([choice(0, 0, [1, 2])])).status, "failed");
+    assert.equal((await live.finish([choice(0, 0, [1, 2])])).status, "queued");
+    const finished = await record(t.store, live.ref.id);
+    assert.equal(finished.steps.length, 2);
+    const next = await sweep.sweepOnce();
+    assert.deepEqual([next.queued, next.abandoned], [1, 0], "its job was lost with the closed queue: the sweep enqueues it");
   });
 });

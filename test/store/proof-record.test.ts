@@ -13,10 +13,13 @@ import {
 } from "../../src/core/proof-record.js";
 
 test("status machine: the SPEC path and failure are allowed, failed goes nowhere, verified only back to proved (the re-check)", () => {
-  for (const [from, to] of [["queued", "proving"], ["proving", "proved"], ["proved", "submitted"], ["submitted", "verified"], ["proving", "failed"]] as const) {
+  for (const [from, to] of [["generating", "queued"], ["generating", "failed"], ["queued", "proving"], ["proving", "proved"], ["proved", "submitted"], ["submitted", "verified"], ["proving", "failed"]] as const) {
     assert.doesNotThrow(() => assertTransition(from, to));
   }
   assert.deepEqual(ALLOWED_TRANSITIONS.verified, ["proved"]);
+  // nothing moves back into generating: once its choices are known, a record never is again
+  assert.deepEqual(PROOF_STATUSES.filter((from) => ALLOWED_TRANSITIONS[from].includes("generating")), []);
+  assert.equal(newProofRecord({ model: "m", request: {}, status: "generating" }).status, "generating");
   assert.deepEqual(ALLOWED_TRANSITIONS.failed, []);
   for (const from of PROOF_STATUSES) {
     for (const to of PROOF_STATUSES) {

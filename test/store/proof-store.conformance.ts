@@ -315,6 +315,31 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         await assert.rejects(store.transition(id, "verified", "failed"), rejectsWith("conflict"));
       });
 
+      test("a generation: generating until its choices are known, then queued with its steps; a cut-off one fails; a heartbeat keeps it off the sweep", async () => {
+        const open = await store.create(newProofRecord({ model: "m", request: { max_tokens: 2 }, output: { choices: [] }, status: "generating" }));
+        assert.equal(open.status, "generating");
+        assert.deepEqual(await store.get(open.id), open);
+        assert.deepEqual((await store.list({ status: "generating" })).data.map((r) => r.id), [open.id]);
+        await assert.rejects(store.transition(open.id, "generating", "proving"), rejectsWith("conflict"));
+        nowMs += 10_000;
+        await store.update(open.id, {});
+        nowMs += 5_000;
+        assert.deepEqual((await store.findByStatus({ statuses: ["generating"], olderThanMs: 10_000 })).map((r) => r.id), []);
+        nowMs += 5_000;
+        assert.deepEqual((await store.findByStatus({ statuses: ["generating"], olderThanMs: 10_000 })).map((r) => r.id), [open.id]);
+        const queued = await store.transition(open.id, "generating", "queued", { output: { choices: [{ tokens: [5, 6] }] }, steps: queuedSteps(2) });
+        assert.equal(queued?.status, "queued");
+        assert.equal(queued?.steps.length, 2);
+        assert.deepEqual(queued?.output, { choices: [{ tokens: [5, 6] }] });
+        assert.equal(await store.transition(open.id, "generating", "failed", { error: "late" }), null, "a finished generation is not failed by a late sweep");
+
+        const cut = await store.create(newProofRecord({ model: "m", request: {}, status: "generating" }));
+        const failed = await store.transition(cut.id, "generating", "failed", { error: "not proven: the answer was cut off" });
+        assert.equal(failed?.status, "failed");
+        assert.equal(failed?.error, "not proven: the answer was cut off");
+        assert.equal(failed?.attempts, 0);
+      });
+
       test("failed carries its error", async () => {
         const { id } = await store.create(newProofRecord({ model: "m", request: {} }));
         await store.transition(id, "queued", "proving");

@@ -8,10 +8,10 @@ import { CHAT_TEMPLATE_STOPS, renderChatPrompt } from "../../model/chat-template
 import type { EngineObserver } from "../../model/engine-observer.js";
 import type { ModelRegistry } from "../../model/model-registry.js";
 import type { LanguageModel } from "../../model/served-model.js";
+import type { GenerateTextResult, GenerationDelta } from "../../model/text-generation.js";
 import type { ProofScheduler } from "../../prover/proof-scheduler.js";
-import type { GenerateTextResult } from "../../model/text-generation.js";
 import { planGeneration, type GenerationPlan } from "../generation-params.js";
-import { defaultTemperature, proofIdFor, recordGeneration, submitAsked } from "../generation-proof.js";
+import { defaultTemperature, proofIdFor, provenGeneration, submitAsked } from "../generation-proof.js";
 import { findLanguageModel } from "../language-model.js";
 import { checkPromptChars } from "../request-validation.js";
 import { toChatLogprobs } from "../logprobs-wire.js";
@@ -83,7 +83,7 @@ export class ChatService {
   }
 
   async complete(job: ChatJob, signal?: AbortSignal): Promise<ChatCompletion> {
-    const results = await this.run(job, signal);
+    const { results, proof } = await this.run(job, signal);
     const completionTokens = results.reduce((sum, r) => sum + r.completionTokens, 0);
     return {
       id: job.id,
@@ -97,7 +97,7 @@ export class ChatService {
         finish_reason: r.finishReason,
       })),
       usage: { prompt_tokens: job.promptTokens.length, completion_tokens: completionTokens, total_tokens: job.promptTokens.length + completionTokens },
-      ...(await this.proof(job, results)),
+      ...proof,
     };
   }
 
@@ -111,36 +111,42 @@ export class ChatService {
       choices,
       ...(job.plan.includeUsage ? { usage: null } : {}),
     });
-    for (let index = 0; index < job.plan.n; index++) send(chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
-    const results = await this.run(job, signal, {
-      onDelta: (index, delta) =>
+    const roles = () => {
+      for (let index = 0; index < job.plan.n; index++) send(chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
+    };
+    const events = {
+      onDelta: (index: number, delta: GenerationDelta) =>
         send(chunk([{ index, delta: { content: delta.text }, logprobs: job.topLogprobs === null ? null : toChatLogprobs(job.model.tokenizer, delta.logprobs), finish_reason: null }])),
-      onFinish: (index, result) => send(chunk([{ index, delta: {}, logprobs: null, finish_reason: result.finishReason }])),
-    });
-    const proof = await this.proof(job, results);
+      onFinish: (index: number, result: GenerateTextResult) => send(chunk([{ index, delta: {}, logprobs: null, finish_reason: result.finishReason }])),
+    };
+    const { results, proof } = await this.run(job, signal, events, roles);
     if (job.plan.includeUsage) {
       const completionTokens = results.reduce((sum, r) => sum + r.completionTokens, 0);
       send({ ...chunk([]), usage: { prompt_tokens: job.promptTokens.length, completion_tokens: completionTokens, total_tokens: job.promptTokens.length + completionTokens }, ...proof });
     } else if (proof.proof) send({ ...chunk([]), ...proof });
   }
 
-  /** The `proof` field of the answer: the record made for it, when it is proven. */
-  private async proof(job: ChatJob, results: readonly GenerateTextResult[]) {
-    if (!job.proofId || !this.deps.proofs) return {};
-    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: [job.promptTokens], plan: job.plan, results, extraStops: CHAT_TEMPLATE_STOPS, submit: job.proofSubmit });
-    return { proof: ref };
-  }
-
-  private run(job: ChatJob, signal: AbortSignal | undefined, events: Pick<Parameters<typeof runChoices>[0], "onDelta" | "onFinish"> = {}) {
-    return runChoices({
-      model: job.model,
-      prompts: [job.promptTokens],
-      plan: job.plan,
-      extraStops: CHAT_TEMPLATE_STOPS,
-      topLogprobs: job.topLogprobs,
-      signal,
-      observer: this.deps.observer,
-      ...events,
-    });
+  /**
+   * The choices, generated inside the request's record when it is proven; `start` (a stream's first
+   * chunks) runs once that record exists, so the client never holds an id that answers 404.
+   */
+  private async run(job: ChatJob, signal: AbortSignal | undefined, events: Pick<Parameters<typeof runChoices>[0], "onDelta" | "onFinish"> = {}, start = () => {}) {
+    const generate = () => {
+      start();
+      return runChoices({
+        model: job.model,
+        prompts: [job.promptTokens],
+        plan: job.plan,
+        extraStops: CHAT_TEMPLATE_STOPS,
+        topLogprobs: job.topLogprobs,
+        signal,
+        observer: this.deps.observer,
+        ...events,
+      });
+    };
+    if (!job.proofId || !this.deps.proofs) return { results: await generate(), proof: {} };
+    const options = { scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: [job.promptTokens], plan: job.plan };
+    const { results, proof } = await provenGeneration({ ...options, extraStops: CHAT_TEMPLATE_STOPS, submit: job.proofSubmit, signal }, generate);
+    return { results, proof: { proof } };
   }
 }

@@ -8,10 +8,9 @@ import { newId } from "../../core/ids.js";
 import type { EngineObserver } from "../../model/engine-observer.js";
 import type { ModelRegistry } from "../../model/model-registry.js";
 import type { LanguageModel } from "../../model/served-model.js";
-import type { GenerateTextResult } from "../../model/text-generation.js";
 import type { ProofScheduler } from "../../prover/proof-scheduler.js";
 import { planGeneration, type GenerationPlan } from "../generation-params.js";
-import { defaultTemperature, proofIdFor, recordGeneration, submitAsked } from "../generation-proof.js";
+import { defaultTemperature, proofIdFor, provenGeneration, submitAsked } from "../generation-proof.js";
 import { findLanguageModel } from "../language-model.js";
 import { checkPromptChars } from "../request-validation.js";
 import { toCompletionLogprobs } from "../logprobs-wire.js";
@@ -94,7 +93,7 @@ export class CompletionsService {
   }
 
   async complete(job: CompletionJob, signal?: AbortSignal): Promise<Completion> {
-    const results = await this.run(job, signal);
+    const { results, proof } = await this.run(job, signal);
     return {
       id: job.id,
       object: "text_completion",
@@ -105,7 +104,7 @@ export class CompletionsService {
         return { index, text: echo + r.text, logprobs: r.logprobs ? toCompletionLogprobs(job.model.tokenizer, r.logprobs, echo.length) : null, finish_reason: r.finishReason };
       }),
       usage: this.usage(job, results),
-      ...(await this.proof(job, results)),
+      ...proof,
     };
   }
 
@@ -120,7 +119,7 @@ export class CompletionsService {
       ...(job.plan.includeUsage ? { usage: null } : {}),
     });
     const echoed = new Set<number>();
-    const results = await this.run(job, signal, {
+    const { results, proof } = await this.run(job, signal, {
       onDelta: (index, delta) => {
         // the echo goes out with a choice's first text, so offsets match the non-streamed answer
         const echo = echoed.has(index) ? "" : this.echoOf(job, index);
@@ -133,16 +132,8 @@ export class CompletionsService {
         send(chunk([{ index, text: echo, logprobs: null, finish_reason: result.finishReason }]));
       },
     });
-    const proof = await this.proof(job, results);
     if (job.plan.includeUsage) send({ ...chunk([]), usage: this.usage(job, results), ...proof });
     else if (proof.proof) send({ ...chunk([]), ...proof });
-  }
-
-  /** The `proof` field of the answer: the record made for it, when it is proven. */
-  private async proof(job: CompletionJob, results: readonly GenerateTextResult[]) {
-    if (!job.proofId || !this.deps.proofs) return {};
-    const ref = await recordGeneration({ scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: job.prompts, plan: job.plan, results, submit: job.proofSubmit });
-    return { proof: ref };
   }
 
   private echoOf(job: CompletionJob, index: number): string {
@@ -155,7 +146,12 @@ export class CompletionsService {
     return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
   }
 
-  private run(job: CompletionJob, signal: AbortSignal | undefined, events: Pick<Parameters<typeof runChoices>[0], "onDelta" | "onFinish"> = {}) {
-    return runChoices({ model: job.model, prompts: job.prompts, plan: job.plan, topLogprobs: job.topLogprobs, signal, observer: this.deps.observer, ...events });
+  /** The choices, generated inside the request's record when it is proven (it exists before the first chunk). */
+  private async run(job: CompletionJob, signal: AbortSignal | undefined, events: Pick<Parameters<typeof runChoices>[0], "onDelta" | "onFinish"> = {}) {
+    const generate = () => runChoices({ model: job.model, prompts: job.prompts, plan: job.plan, topLogprobs: job.topLogprobs, signal, observer: this.deps.observer, ...events });
+    if (!job.proofId || !this.deps.proofs) return { results: await generate(), proof: {} };
+    const options = { scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: job.prompts, plan: job.plan };
+    const { results, proof } = await provenGeneration({ ...options, submit: job.proofSubmit, signal }, generate);
+    return { results, proof: { proof } };
   }
 }

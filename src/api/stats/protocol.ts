@@ -11,6 +11,7 @@ const Milliseconds = z.number().nullable();
 export const ProofCounts = z
   .object({
     total: z.int(),
+    generating: z.int().describe("answers still being generated (their record exists before the first byte)"),
     queued: z.int(),
     proving: z.int(),
     proved: z.int(),

@@ -56,7 +56,7 @@ export function proversOf(record: ProofRecord): string[] {
 }
 
 function emptyCounts(): Record<keyof ProofCounts, number> {
-  return { total: 0, queued: 0, proving: 0, proved: 0, submitted: 0, verified: 0, failed: 0 };
+  return { total: 0, generating: 0, queued: 0, proving: 0, proved: 0, submitted: 0, verified: 0, failed: 0 };
 }
 
 /** The stats of `records` (the newest `window` of them, in any order) for the served `models`. */

@@ -7,7 +7,7 @@ import { registryEntry, registryVerifies } from "./registry-call.js";
 
 const API = "/v1";
 const KEY_STORAGE = "proofgate.apiKey";
-const STATUSES = ["queued", "proving", "proved", "submitted", "verified", "failed"];
+const STATUSES = ["generating", "queued", "proving", "proved", "submitted", "verified", "failed"];
 /** What `?q=` accepts (the API says the same); anything else is not sent. */
 const SEARCH_PATTERN = /^[0-9A-Za-z_-]{1,100}$/;
 const PAGE_SIZE = 20;
@@ -502,7 +502,6 @@ function fact(label, value) {
 /** The stages a record goes through, the time spent in each, and where it is now. */
 function timeline(p, steps) {
   const t = p.timings ?? {};
-  const reached = p.status === "failed" ? -1 : ["queued", "proving", "proved", "submitted", "verified"].indexOf(p.status);
   const summed = steps.length > 1 ? ` (sum over ${steps.length} steps, proven in parallel)` : "";
   const stages = [
     { key: "queued", label: "Queued", ms: t.queued, note: "waiting for a worker" },
@@ -523,6 +522,8 @@ function timeline(p, steps) {
     }),
   );
   const milestones = [
+    // a record exists before its answer's first byte: shown as a stage only while it is generated
+    ...(p.status === "generating" ? [{ status: "generating", label: "Generating", at: "the answer is still being generated" }] : []),
     { status: "queued", label: "Queued", at: fmtTime(p.created) },
     { status: "proving", label: "Proving", at: [t.witness, t.prove, t.verify].some((v) => typeof v === "number") ? `witness ${fmtMs(t.witness)} · prove ${fmtMs(t.prove)} · verify ${fmtMs(t.verify)}` : "" },
     { status: "proved", label: "Proved", at: typeof t.total === "number" ? `${fmtMs(t.total)} after the request` : "" },
@@ -530,6 +531,7 @@ function timeline(p, steps) {
   if (p.request?.submit === true || p.chain || ["submitted", "verified"].includes(p.status)) {
     milestones.push({ status: "submitted", label: "Submitted", at: p.chain ? "transaction sent" : "" }, { status: "verified", label: "Verified on-chain", at: typeof t.submit === "number" ? `${fmtMs(t.submit)} to submit and mine` : "" });
   }
+  const reached = p.status === "failed" ? -1 : milestones.findIndex((m) => m.status === p.status);
   const failedAt = p.status === "failed" ? failedStage(p) : -1;
   return h(
     "div",
