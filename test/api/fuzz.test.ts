@@ -6,29 +6,16 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import pg from "pg";
 import { runApiFuzz, type FuzzReport } from "../fixtures/api-fuzz.js";
+import { DATABASE_URL, dropSchema, postgresUnreachable } from "../workers/prover-cluster.fixture.js";
 import { startProvingTestGateway, type ProvingTestGateway } from "./gateway-fixture.js";
 
-const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 function describeFailures(report: FuzzReport): string {
   return report.failures
     .slice(0, 5)
     .map((f) => `${f.status} ${f.why}: ${f.case.method} ${f.case.url.slice(0, 200)} ${(f.case.body ?? "").slice(0, 200)} → ${f.answer}`)
     .join("\n");
-}
-
-async function postgresReachable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.end();
-    return undefined;
-  } catch (err) {
-    if (process.env.CI === "true") throw new Error(`PostgreSQL at ${DATABASE_URL} is required under CI=true`, { cause: err });
-    return `no PostgreSQL at ${DATABASE_URL}`;
-  }
 }
 
 describe("API fuzz (SQLite store)", () => {
@@ -52,7 +39,7 @@ describe("API fuzz (SQLite store)", () => {
   });
 });
 
-const noPostgres = await postgresReachable();
+const noPostgres = await postgresUnreachable();
 
 describe("API fuzz (PostgreSQL store)", { skip: noPostgres }, () => {
   let gw: ProvingTestGateway;
@@ -62,10 +49,7 @@ describe("API fuzz (PostgreSQL store)", { skip: noPostgres }, () => {
   });
   after(async () => {
     await gw.close();
-    const client = new pg.Client({ connectionString: DATABASE_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await dropSchema(schema);
   });
 
   it("500 cases, NUL bytes in ids and filters included: no 5xx", async () => {
