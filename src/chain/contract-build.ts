@@ -6,26 +6,30 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
-import { MANIFEST_FILE, type CircuitManifest } from "../circuit/circuit-manifest.js";
+import { z } from "zod";
+import { CircuitManifest, MANIFEST_FILE, VerificationKeyFile } from "../circuit/circuit-manifest.js";
 import { PROJECT_ROOT } from "../circuit/compile-circom.js";
+import { readArtifact, readArtifactSync } from "../core/read-artifact.js";
 import { poseidonSolidity } from "./poseidon-contract.js";
 import { builtInRegistrySource, type BuiltInCircuit } from "./registry-source.js";
-import { compileSolidity, SOLC_SETTINGS, solcVersion, type CompiledContract } from "./solidity.js";
+import { CompiledContract, compileSolidity, SOLC_SETTINGS, solcVersion } from "./solidity.js";
 
 export const CONTRACTS_DIR = join(PROJECT_ROOT, "contracts");
 export const GENERATED_DIR = join(CONTRACTS_DIR, "generated");
 export const CONTRACTS_ARTIFACT = join(PROJECT_ROOT, "artifacts", "contracts", "contracts.json");
 const SHIPPED_MODELS = join(PROJECT_ROOT, "artifacts", "models");
 
-export interface ContractsArtifact {
-  readonly solc: string;
-  readonly settings: typeof SOLC_SETTINGS;
+export const ContractsArtifact = z.object({
+  solc: z.string(),
+  /** SOLC_SETTINGS when the file was written. */
+  settings: z.object({ optimizer: z.object({ enabled: z.boolean(), runs: z.int() }), viaIR: z.boolean(), evmVersion: z.string() }),
   /** sha256 over the sources, path by path: what decides whether this file is current. */
-  readonly sources_sha256: string;
-  readonly contracts: Record<string, CompiledContract>;
-}
+  sources_sha256: z.string(),
+  contracts: z.record(z.string(), CompiledContract),
+});
+export type ContractsArtifact = z.infer<typeof ContractsArtifact>;
 
 function solidityFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
@@ -40,8 +44,8 @@ export function shippedCircuits(root = SHIPPED_MODELS): (BuiltInCircuit & { dir:
     .map((name) => join(root, name))
     .filter((dir) => existsSync(join(dir, MANIFEST_FILE)))
     .map((dir) => {
-      const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8")) as CircuitManifest;
-      return { dir, manifest, vkey: JSON.parse(readFileSync(join(dir, manifest.files.vkey), "utf8")) as Record<string, unknown> };
+      const manifest = readArtifactSync(join(dir, MANIFEST_FILE), CircuitManifest);
+      return { dir, manifest, vkey: readArtifactSync(join(dir, manifest.files.vkey), VerificationKeyFile) };
     });
 }
 
@@ -91,7 +95,7 @@ export async function loadContracts(): Promise<ContractsArtifact> {
   const sources = contractSources();
   const hash = sourcesHash(sources);
   if (existsSync(CONTRACTS_ARTIFACT)) {
-    const artifact = JSON.parse(await readFile(CONTRACTS_ARTIFACT, "utf8")) as ContractsArtifact;
+    const artifact = await readArtifact(CONTRACTS_ARTIFACT, ContractsArtifact);
     if (artifact.sources_sha256 === hash) return artifact;
   }
   return { solc: solcVersion(), settings: SOLC_SETTINGS, sources_sha256: hash, contracts: compileSolidity(sources) };

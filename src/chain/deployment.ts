@@ -14,7 +14,10 @@ import { Contract, ContractFactory, Interface, type InterfaceAbi } from "ethers"
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import { isProofgateError } from "../core/errors.js";
+import { readArtifact } from "../core/read-artifact.js";
 import { randomSalt } from "../core/request-binding.js";
+import { TokenizerJSON } from "../model/tokenizer.js";
 import type { CompiledCatalog } from "../prover/compiled-catalog.js";
 import type { ChainConnection } from "./chain-connection.js";
 import { commitmentHashInputs, contract, type ContractsArtifact } from "./contract-build.js";
@@ -112,9 +115,13 @@ function registrationCalls(
 
 async function readDeployment(file: string, logger: Logger): Promise<Deployment | null> {
   if (!existsSync(file)) return null;
-  const parsed = Deployment.safeParse(JSON.parse(await readFile(file, "utf8")));
-  if (!parsed.success) logger.warn({ file, issue: parsed.error.issues[0]?.message }, "the recorded deployment is of another format; deploying anew");
-  return parsed.success ? parsed.data : null;
+  try {
+    return await readArtifact(file, Deployment);
+  } catch (err) {
+    if (!isProofgateError(err, "invalid_argument")) throw err;
+    logger.warn({ file, issue: err.message }, "the recorded deployment is of another format; deploying anew");
+    return null;
+  }
 }
 
 async function writeDeployment(file: string, deployment: Deployment): Promise<void> {
@@ -242,7 +249,7 @@ export async function deployContracts(chain: ChainConnection, artifact: Contract
   const student = manifests.find((m) => m.kind === "token-step" && existsSync(join(catalog.dir(m.model_id)!, "tokenizer.json")));
   let store: string | null = null;
   if (student) {
-    const tokenizer = JSON.parse(await readFile(join(catalog.dir(student.model_id)!, "tokenizer.json"), "utf8")) as { merges: [number, number][]; eot_id: number };
+    const tokenizer = await readArtifact(join(catalog.dir(student.model_id)!, "tokenizer.json"), TokenizerJSON);
     store = await (await deploy(chain, contract(artifact, "CompletionStore"), [registryAddress, modelKey(student), packMerges(tokenizer.merges), tokenizer.eot_id])).getAddress();
   }
   const deployment: Deployment = {

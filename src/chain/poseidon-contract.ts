@@ -32,9 +32,10 @@
  * `InputNotInField(index)` rather than being reduced (circomlibjs would reduce it), so no two distinct
  * calldata inputs share a hash and a caller cannot smuggle an alias of a committed value.
  */
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { z } from "zod";
+import { readArtifactSync } from "../core/read-artifact.js";
 
 /** The BN254 scalar field (same value as FIELD_PRIME in src/circuit/r1cs.ts). */
 export const POSEIDON_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -63,8 +64,8 @@ function poseidonConstants(): PoseidonConstants {
     const require = createRequire(import.meta.url);
     const main = require.resolve("circomlibjs"); // <pkg>/build/main.cjs
     const file = join(dirname(main), "..", "src", "poseidon_constants.json");
-    const raw = JSON.parse(readFileSync(file, "utf8")) as { C: string[][]; M: string[][][] };
-    constantsCache = { C: raw.C.map((c) => c.map((x) => BigInt(x))), M: raw.M.map((m) => m.map((row) => row.map((x) => BigInt(x)))) };
+    const field = z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/).transform((x) => BigInt(x));
+    constantsCache = readArtifactSync(file, z.object({ C: z.array(z.array(field)), M: z.array(z.array(z.array(field))) }));
   }
   return constantsCache;
 }

@@ -5,14 +5,16 @@
  * everywhere it is built.
  */
 import solc from "solc";
+import { z } from "zod";
 
-export interface CompiledContract {
-  readonly abi: readonly Record<string, unknown>[];
+export const CompiledContract = z.object({
+  abi: z.array(z.record(z.string(), z.unknown())).readonly(),
   /** Creation bytecode, 0x-prefixed. */
-  readonly bytecode: string;
+  bytecode: z.string().regex(/^0x[0-9a-fA-F]*$/),
   /** Bytes of runtime code: EIP-170 caps it at 24,576. */
-  readonly deployedSize: number;
-}
+  deployedSize: z.int(),
+});
+export type CompiledContract = z.infer<typeof CompiledContract>;
 
 export const SOLC_SETTINGS = { optimizer: { enabled: true, runs: 100000 }, viaIR: true, evmVersion: "cancun" } as const;
 

@@ -8,6 +8,7 @@ import { randomBytes, createHash } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as snarkjs from "snarkjs";
+import { z } from "zod";
 import type { SnarkLogger } from "./snark-logger.js";
 
 export interface CeremonyOptions {
@@ -19,14 +20,16 @@ export interface CeremonyOptions {
   readonly logger?: SnarkLogger;
 }
 
-export interface CeremonyTranscript {
-  readonly curve: "bn128";
-  readonly power: number;
-  readonly file: string;
-  readonly sha256: string;
-  readonly contributions: readonly { readonly name: string; readonly hash: string }[];
-  readonly made_with: string;
-}
+/** `ceremony.json`, beside the phase-1 file it describes. */
+export const CeremonyTranscript = z.object({
+  curve: z.literal("bn128"),
+  power: z.int(),
+  file: z.string(),
+  sha256: z.string(),
+  contributions: z.array(z.object({ name: z.string(), hash: z.string() })).readonly(),
+  made_with: z.string(),
+});
+export type CeremonyTranscript = z.infer<typeof CeremonyTranscript>;
 
 export const TRANSCRIPT_FILE = "ceremony.json";
 

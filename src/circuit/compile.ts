@@ -10,7 +10,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
+import { isProofgateError } from "../core/errors.js";
 import { Random } from "../core/random.js";
+import { readArtifact } from "../core/read-artifact.js";
 import {
   argmaxFirst, integerModelFromOnnx, integerModelToOnnx, runIntegerModel, type IntegerModel,
 } from "../model/integer-model.js";
@@ -23,7 +25,7 @@ import { loadConstraintSystemInfo } from "./r1cs.js";
 import { loadSymbols } from "./symbols.js";
 import type { SnarkLogger } from "./snark-logger.js";
 import { ptauFileName } from "./ceremony.js";
-import { MANIFEST_FILE, type CircuitManifest, type QuantizationReport } from "./circuit-manifest.js";
+import { CIRCUIT_FORMAT, CircuitManifest, MANIFEST_FILE, type QuantizationReport } from "./circuit-manifest.js";
 import { exportKeys, makeSetupTranscript, shownPath, startPhase2, verifyPhase2 } from "./phase2.js";
 import { writeSetupTranscript } from "./setup-transcript.js";
 import { ptauPower } from "./snark-binfile.js";
@@ -31,8 +33,6 @@ import { vkeyHash } from "./vkey-hash.js";
 
 export { MANIFEST_FILE, vkeyHash, type CircuitManifest, type QuantizationReport };
 
-/** Bumped whenever emitted circuits change meaning: it is part of every model id. */
-export const CIRCUIT_FORMAT = 2;
 /** Above this many constant terms, circom's --O2 on this machine takes longer than 5 minutes (the student's 347k did). */
 const O2_TERM_LIMIT = 100_000;
 export const DEFAULT_PTAU = join(PROJECT_ROOT, "artifacts", "ptau", ptauFileName(15));
@@ -130,7 +130,14 @@ function prepareModel(onnx: Uint8Array, calibration?: readonly (readonly number[
 async function reusable(dir: string, id: string, circuitSource: string): Promise<CircuitManifest | null> {
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) return null;
-  const manifest = JSON.parse(await readFile(path, "utf8")) as CircuitManifest;
+  let manifest: CircuitManifest;
+  try {
+    manifest = await readArtifact(path, CircuitManifest);
+  } catch (err) {
+    // a manifest of another format is another model id (the format is part of it): compiled anew
+    if (isProofgateError(err, "invalid_argument")) return null;
+    throw err;
+  }
   if (manifest.model_id !== id) return null;
   if (!Object.values(manifest.files).every((f) => existsSync(join(dir, f)))) return null;
   return (await readFile(join(dir, manifest.files.circom), "utf8")) === circuitSource ? manifest : null;

@@ -13,32 +13,12 @@
  * in the same order (checked at compile time), so its witness is the constraint program's witness.
  */
 import { inputLength, inputRange, layerBounds, type IntegerModel } from "../model/integer-model.js";
-
-export type CircuitKind = "token-step" | "classify" | "tensor";
+import type { CircuitKind, HintLayer, Packing, PublicSignal } from "./circuit-manifest.js";
 
 /** Low bits of a classifier's claim that carry its label. */
 export const CLAIM_VALUE_BITS = 16;
 /** Bits of a packed public word: below the 254-bit field, so packing is injective. */
 export const WORD_BITS = 253;
-
-export interface PublicSignal {
-  readonly name: string;
-  readonly meaning: string;
-}
-
-/** How public signals encode the request and the answer; witness/ and verifiers read it. */
-export type Packing =
-  | { readonly kind: "token-step"; readonly tokenBits: number; readonly context: number; readonly nonceBits: number }
-  | { readonly kind: "classify"; readonly inputBits: number; readonly inputOffset: number; readonly perWord: number; readonly words: number; readonly valueBits: number }
-  | { readonly kind: "tensor"; readonly inputBits: number; readonly inputOffset: number; readonly perWord: number; readonly words: number; readonly outputBits: number; readonly outputOffset: number; readonly outputsPerWord: number; readonly outputWords: number };
-
-export interface HintLayer {
-  /** Circuit input name of this linear layer's outputs. */
-  readonly signal: string;
-  /** Index of the layer in the IntegerModel. */
-  readonly layer: number;
-  readonly width: number;
-}
 
 export interface EmittedCircuit {
   readonly constraintSource: string;

@@ -14,7 +14,9 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import * as snarkjs from "snarkjs";
-import { MANIFEST_FILE, type CircuitManifest } from "./circuit-manifest.js";
+import { z } from "zod";
+import { readArtifact } from "../core/read-artifact.js";
+import { MANIFEST_FILE, readManifest, type CircuitManifest } from "./circuit-manifest.js";
 import { PROJECT_ROOT } from "./compile-circom.js";
 import { readSection } from "./snark-binfile.js";
 import type { SnarkLogger } from "./snark-logger.js";
@@ -150,12 +152,6 @@ export async function exportKeys(zkey: string, logger?: SnarkLogger): Promise<{ 
   return { vkey, verifierSol: await snarkjs.zKey.exportSolidityVerifier(zkey, { groth16: template }, logger) };
 }
 
-export async function readManifest(dir: string): Promise<CircuitManifest> {
-  const path = join(dir, MANIFEST_FILE);
-  if (!existsSync(path)) throw new Error(`${dir} is not a compiled model directory (no ${MANIFEST_FILE})`);
-  return JSON.parse(await readFile(path, "utf8")) as CircuitManifest;
-}
-
 /** The phase-1 file a compiled model was made with (its manifest's, relative to the project), unless one is given. */
 export function modelPtau(manifest: CircuitManifest, given?: string): string {
   const path = given ?? (isAbsolute(manifest.ptau.file) ? manifest.ptau.file : join(PROJECT_ROOT, manifest.ptau.file));
@@ -181,7 +177,7 @@ export interface TranscriptOptions {
 
 export async function makeSetupTranscript(options: TranscriptOptions): Promise<SetupTranscript> {
   const chain = await readPhase2Chain(options.zkey);
-  const snarkjsVersion = (JSON.parse(await readFile(join(SNARKJS_DIR, "package.json"), "utf8")) as { version: string }).version;
+  const { version: snarkjsVersion } = await readArtifact(join(SNARKJS_DIR, "package.json"), z.object({ version: z.string() }));
   const last = chain.contributions.at(-1);
   const previousBeacon = options.previous?.phase2.contributions.at(-1);
   const beacon = last?.beacon

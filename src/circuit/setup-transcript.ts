@@ -7,10 +7,12 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
-import { TRANSCRIPT_FILE, type CeremonyTranscript } from "./ceremony.js";
+import { isProofgateError } from "../core/errors.js";
+import { readArtifact, versioned } from "../core/read-artifact.js";
+import { CeremonyTranscript, TRANSCRIPT_FILE } from "./ceremony.js";
 import { ptauPower } from "./snark-binfile.js";
 
 export const SETUP_FILE = "setup.json";
@@ -31,8 +33,9 @@ export const SetupContribution = z.object({
 });
 export type SetupContribution = z.infer<typeof SetupContribution>;
 
-export const SetupTranscript = z
-  .object({
+export const SetupTranscript = versioned(
+  "format",
+  z.object({
     format: z.literal(1),
     curve: z.literal("bn128"),
     phase1: z.object({
@@ -51,16 +54,14 @@ export const SetupTranscript = z
     verified: z.boolean().describe("snarkjs zKey.verifyFromR1cs accepted the whole chain against circuit.r1cs and the phase-1 file"),
     verified_with: z.string(),
     vkey_hash: z.string().describe("the verification key this setup produced"),
-  })
-  .meta({ id: "SetupTranscript" });
+  }).meta({ id: "SetupTranscript" }),
+);
 export type SetupTranscript = z.infer<typeof SetupTranscript>;
 
 export type Phase1 = SetupTranscript["phase1"];
 
-const CeremonyFile = z.object({
-  sha256: z.string(),
-  contributions: z.array(z.object({ name: z.string(), hash: z.string() })),
-}) satisfies z.ZodType<Pick<CeremonyTranscript, "sha256" | "contributions">>;
+/** What the setup transcript takes from the ceremony's: enough to match the file and name its contributors. */
+const CeremonyFile = CeremonyTranscript.pick({ sha256: true, contributions: true });
 
 async function fileHashes(path: string): Promise<{ blake2b: string; sha256: string }> {
   const blake = createHash("blake2b512");
@@ -76,27 +77,26 @@ async function fileHashes(path: string): Promise<{ blake2b: string; sha256: stri
 export async function describePhase1(ptau: string, shownAs: string): Promise<Phase1> {
   const [power, hashes] = await Promise.all([ptauPower(ptau), fileHashes(ptau)]);
   const ceremonyPath = join(dirname(ptau), TRANSCRIPT_FILE);
-  if (existsSync(ceremonyPath)) {
-    const ceremony = CeremonyFile.safeParse(JSON.parse(await readFile(ceremonyPath, "utf8")));
-    if (ceremony.success && ceremony.data.sha256 === hashes.sha256) {
-      return { file: shownAs, power, ...hashes, contributions: ceremony.data.contributions, source: `proofgate ceremony (${join(dirname(shownAs), TRANSCRIPT_FILE)})` };
-    }
+  const ceremony = existsSync(ceremonyPath) ? await readCeremony(ceremonyPath) : null;
+  if (ceremony?.sha256 === hashes.sha256) {
+    return { file: shownAs, power, ...hashes, contributions: [...ceremony.contributions], source: `proofgate ceremony (${join(dirname(shownAs), TRANSCRIPT_FILE)})` };
   }
   return { file: shownAs, power, ...hashes, contributions: [], source: "made elsewhere: compare blake2b with the file's published hash and run snarkjs powersoftau verify" };
 }
 
+/** A ceremony transcript this proofgate cannot read only costs the phase-1 file its named contributions. */
+async function readCeremony(path: string): Promise<z.infer<typeof CeremonyFile> | null> {
+  try {
+    return await readArtifact(path, CeremonyFile);
+  } catch (err) {
+    if (isProofgateError(err, "invalid_argument")) return null;
+    throw err;
+  }
+}
+
 export async function readSetupTranscript(dir: string): Promise<SetupTranscript | null> {
   const path = join(dir, SETUP_FILE);
-  if (!existsSync(path)) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, "utf8"));
-  } catch (err) {
-    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
-  }
-  const parsed = SetupTranscript.safeParse(json);
-  if (!parsed.success) throw new Error(`${path} is not a setup transcript: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
-  return parsed.data;
+  return existsSync(path) ? readArtifact(path, SetupTranscript) : null;
 }
 
 export async function writeSetupTranscript(dir: string, transcript: SetupTranscript): Promise<void> {

@@ -1,10 +1,11 @@
 /** `proofgate compile`: ONNX → integer-exact model, circuit, keys and Solidity verifier (src/circuit/compile.ts). */
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { z } from "zod";
 import { compileModel } from "../circuit/compile.js";
 import { SETUP_FILE } from "../circuit/setup-transcript.js";
 import { consoleSnarkLogger } from "../circuit/snark-logger.js";
-import { UsageError, type Verb } from "./verb.js";
+import { readInputFile, Sample, UsageError, type Verb } from "./verb.js";
 
 export const compile: Verb = {
   path: ["compile"],
@@ -21,9 +22,7 @@ export const compile: Verb = {
     if (typeof values.out !== "string") throw new UsageError("--out <dir> is required");
     let calibration: number[][] | undefined;
     if (typeof values.calibration === "string") {
-      const parsed = JSON.parse(await readFile(values.calibration, "utf8")) as { inputs?: unknown };
-      if (!Array.isArray(parsed.inputs) || !parsed.inputs.every((s) => Array.isArray(s))) throw new UsageError(`${values.calibration} must be {"inputs": [sample, ...]}`);
-      calibration = (parsed.inputs as unknown[][]).map((s) => s.flat(Infinity as 1) as number[]);
+      calibration = (await readInputFile(values.calibration, z.object({ inputs: z.array(Sample) }))).inputs;
     }
     const verbose = values.verbose === true;
     const { manifest, dir, reused } = await compileModel({

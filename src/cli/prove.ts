@@ -1,11 +1,12 @@
 /** `proofgate prove`: one proof, offline (src/prover/prove.ts). */
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
+import { z } from "zod";
 import { checkIntegerInput } from "../model/integer-model.js";
 import { quantizeInput } from "../model/quantize.js";
 import { consoleSnarkLogger } from "../circuit/snark-logger.js";
 import { loadCompiledModel } from "../prover/compiled-model.js";
 import { prove } from "../prover/prove.js";
-import { UsageError, type Verb } from "./verb.js";
+import { readInputFile, Sample, UsageError, type Verb } from "./verb.js";
 
 export const proveVerb: Verb = {
   path: ["prove"],
@@ -21,9 +22,7 @@ export const proveVerb: Verb = {
   async run({ values }) {
     for (const name of ["model", "input", "out"]) if (typeof values[name] !== "string") throw new UsageError(`--${name} is required`);
     const compiled = await loadCompiledModel(String(values.model));
-    const parsed = JSON.parse(await readFile(String(values.input), "utf8")) as { input?: unknown };
-    if (!Array.isArray(parsed.input)) throw new UsageError(`${values.input} must be {"input": [...]}`);
-    const raw = (parsed.input as unknown[]).flat(Infinity as 1) as number[];
+    const raw = (await readInputFile(String(values.input), z.object({ input: Sample }))).input;
     const input = compiled.model.input;
     const sample = input.kind === "int" ? quantizeInput(input, raw) : raw;
     const reason = checkIntegerInput(input, input.kind === "int" ? sample : raw);

@@ -3,6 +3,9 @@
  * Actions only read arguments, call the library and print; the library does the work.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { z } from "zod";
+import { isProofgateError } from "../core/errors.js";
+import { readArtifact } from "../core/read-artifact.js";
 
 export interface VerbOption {
   readonly type: "string" | "boolean";
@@ -26,6 +29,22 @@ export interface VerbArgs {
 
 /** A wrong invocation: reported as one line with a pointer to --help, exit code 2. */
 export class UsageError extends Error {}
+
+/** A JSON file named on the command line: one that is missing or malformed is a wrong invocation too. */
+export async function readInputFile<S extends z.ZodType>(path: string, schema: S): Promise<z.output<S>> {
+  try {
+    return await readArtifact(path, schema);
+  } catch (err) {
+    if (isProofgateError(err, "invalid_argument")) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+type Nested = number | readonly Nested[];
+const Nested: z.ZodType<Nested> = z.lazy(() => z.union([z.number(), z.array(Nested)]));
+const flatten = (v: Nested): number[] => (typeof v === "number" ? [v] : v.flatMap(flatten));
+/** One sample as a file writes it: numbers, nested as the model's input shape (the shape is checked where it is used). */
+export const Sample = z.array(Nested).transform((values) => values.flatMap(flatten));
 
 export function parseVerbArgs(verb: Verb, argv: readonly string[]): VerbArgs {
   const options: ParseArgsConfig["options"] = {};

@@ -2,13 +2,16 @@
  * The proof record: what the store keeps for each provable request and what `GET /v1/proofs/{id}`
  * returns (SPEC, "HTTP"). Code uses camelCase; `toWireProof` is the one mapper to SPEC's snake_case.
  * Its status machine is data (`ALLOWED_TRANSITIONS`), so the stores, the workers and the tests all
- * consult the same table.
+ * consult the same table. The wire shapes are zod schemas, so the API validates and documents
+ * (OpenAPI) the very types the mappers return.
  */
+import { z } from "zod";
 import { ProofgateError } from "./errors.js";
 import { newId } from "./ids.js";
 
 export const PROOF_STATUSES = ["generating", "queued", "proving", "proved", "submitted", "verified", "failed"] as const;
-export type ProofStatus = (typeof PROOF_STATUSES)[number];
+export const ProofStatus = z.enum(PROOF_STATUSES).meta({ id: "ProofStatus" });
+export type ProofStatus = z.infer<typeof ProofStatus>;
 
 /**
  * The moves a record may make. A generation's record is `generating` from before its answer's first
@@ -51,7 +54,8 @@ export function assertTransition(from: ProofStatus, to: ProofStatus): void {
 }
 
 /** Milliseconds per named stage (queued, witness, prove, verify, submit, …), as /metrics names them. */
-export type ProofTimings = Record<string, number>;
+const ProofTimings = z.record(z.string(), z.number()).describe("milliseconds per stage");
+export type ProofTimings = z.infer<typeof ProofTimings>;
 
 /** One decoding step of a generated sequence: proved on its own, by its own child job. */
 export interface ProofStep {
@@ -157,43 +161,60 @@ export function newProofRecord(options: NewProofRecordOptions): NewProofRecord {
 
 // ---- Wire shapes (SPEC spells them; bigints are decimal strings in JSON, STYLE rule 4) ----
 
-export interface WireProofStep {
-  index: number;
-  status: ProofStatus;
-  public_signals: string[] | null;
-  proof: unknown;
-  output: unknown;
-  timings: ProofTimings;
-  prover: string | null;
-}
+const PublicSignals = z.array(z.string()).nullable().describe("field elements as decimal strings");
 
-export interface WireProofChain {
-  chain_id: number;
-  contract: string;
-  tx_hash: string;
-  block_number: string | null;
-  gas_used: string | null;
-  input_commitment: string | null;
-  submitted_by: string | null;
-}
+export const WireProofStep = z
+  .object({
+    index: z.int(),
+    status: ProofStatus,
+    public_signals: PublicSignals,
+    proof: z.unknown().describe("snarkjs Groth16 proof JSON once proved, else null"),
+    output: z.unknown(),
+    timings: ProofTimings,
+    prover: z.string().nullable(),
+  })
+  .meta({ id: "ProofStep" });
+export type WireProofStep = z.infer<typeof WireProofStep>;
 
-export interface WireProof {
-  id: string;
-  object: "proof";
-  status: ProofStatus;
-  model: string;
-  created: number;
-  request: unknown;
-  output: unknown;
-  public_signals: string[] | null;
-  proof: unknown;
-  vkey_hash: string | null;
-  steps: WireProofStep[];
-  timings: ProofTimings;
-  chain: WireProofChain | null;
-  prover: string | null;
-  error: string | null;
-}
+export const WireProofChain = z
+  .object({
+    chain_id: z.int(),
+    contract: z.string(),
+    tx_hash: z.string(),
+    block_number: z.string().nullable().describe("decimal; null until mined"),
+    gas_used: z.string().nullable().describe("decimal; null until mined"),
+    input_commitment: z
+      .string()
+      .nullable()
+      .describe("decimal: the input commitment the registry recorded (a generation: the first state of its first trace); null when not known"),
+    submitted_by: z
+      .string()
+      .nullable()
+      .describe("the sender of the transaction that recorded it (the gateway's account, or whoever got there first); null until mined or when not known"),
+  })
+  .meta({ id: "ProofChain" });
+export type WireProofChain = z.infer<typeof WireProofChain>;
+
+export const WireProof = z
+  .object({
+    id: z.string(),
+    object: z.literal("proof"),
+    status: ProofStatus,
+    model: z.string(),
+    created: z.int(),
+    request: z.unknown().describe("what was asked, as committed"),
+    output: z.unknown(),
+    public_signals: PublicSignals,
+    proof: z.unknown().describe("snarkjs Groth16 proof JSON once proved, else null"),
+    vkey_hash: z.string().nullable(),
+    steps: z.array(WireProofStep).describe("one entry per decoding step of a generated sequence, else empty"),
+    timings: ProofTimings,
+    chain: WireProofChain.nullable(),
+    prover: z.string().nullable().describe("the worker that made the proof"),
+    error: z.string().nullable().describe("why it failed, when status is failed"),
+  })
+  .meta({ id: "Proof" });
+export type WireProof = z.infer<typeof WireProof>;
 
 export function toWireStep(step: ProofStep): WireProofStep {
   return {

@@ -5,13 +5,17 @@
  * proves. The ONNX file is the one source: its metadata names the layers, its initializers hold them.
  */
 import onnxProto from "onnx-proto";
+import { z } from "zod";
+import { parseArtifact } from "../core/read-artifact.js";
 import { OnnxGraph } from "./onnx-graph.js";
 
-export type IntegerInput =
-  | { readonly kind: "tokens"; readonly vocabSize: number; readonly context: number }
-  | { readonly kind: "bits"; readonly size: number }
+export const IntegerInput = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("tokens"), vocabSize: z.int(), context: z.int() }),
+  z.object({ kind: z.literal("bits"), size: z.int() }),
   /** Quantized real inputs: the integer v stands for v × scale, v in [min, max]. */
-  | { readonly kind: "int"; readonly size: number; readonly min: number; readonly max: number; readonly scale: number };
+  z.object({ kind: z.literal("int"), size: z.int(), min: z.int(), max: z.int(), scale: z.number() }),
+]);
+export type IntegerInput = z.infer<typeof IntegerInput>;
 
 export type IntegerLayer =
   /** h_j = bias_j + Σ_p table[p·V + token_p][j] */
@@ -168,10 +172,15 @@ export function maxIntermediate(model: IntegerModel): number {
   return Math.max(0, ...layerBounds(model).map((b) => b.partial));
 }
 
-interface LayerShape {
-  kind: IntegerLayer["kind"];
-  [key: string]: unknown;
-}
+/** A layer as the ONNX metadata names it (its tensors are initializers). */
+const LayerShape = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("positional_tables"), vocabSize: z.int(), context: z.int(), width: z.int() }),
+  z.object({ kind: z.literal("dense"), inputs: z.int(), outputs: z.int() }),
+  z.object({ kind: z.literal("requantize"), width: z.int(), shift: z.int(), max: z.int() }),
+]);
+type LayerShape = z.infer<typeof LayerShape>;
+
+const IntegerStructure = z.object({ input: IntegerInput, classes: z.int(), layers: z.array(LayerShape) });
 
 /** The integer-exact ONNX graph: input → logits (float32 holding integers) and argmax (int64). */
 export function integerModelToOnnx(model: IntegerModel, name: string, metadata: Record<string, string> = {}): Uint8Array {
@@ -213,7 +222,7 @@ export function integerModelFromOnnx(bytes: Uint8Array): IntegerModel | null {
   const model = onnxProto.onnx.ModelProto.decode(bytes);
   const entry = model.metadataProps.find((p) => p.key === METADATA_KEY);
   if (!entry?.value) return null;
-  const structure = JSON.parse(entry.value) as { input: IntegerInput; classes: number; layers: LayerShape[] };
+  const structure = parseArtifact(`the ONNX metadata ${METADATA_KEY}`, entry.value, IntegerStructure);
   const tensors = new Map((model.graph?.initializer ?? []).map((t) => [t.name ?? "", t]));
   const ints = (name: string): Int32Array => {
     const t = tensors.get(name);
@@ -228,13 +237,9 @@ export function integerModelFromOnnx(bytes: Uint8Array): IntegerModel | null {
     return out;
   };
   const layers = structure.layers.map((s, i): IntegerLayer => {
-    if (s.kind === "positional_tables") {
-      return { kind: s.kind, vocabSize: s.vocabSize as number, context: s.context as number, width: s.width as number, table: ints(`l${i}.table`), bias: ints(`l${i}.bias`) };
-    }
-    if (s.kind === "dense") {
-      return { kind: s.kind, inputs: s.inputs as number, outputs: s.outputs as number, weight: ints(`l${i}.weight`), bias: ints(`l${i}.bias`) };
-    }
-    return { kind: "requantize", width: s.width as number, shift: s.shift as number, max: s.max as number };
+    if (s.kind === "positional_tables") return { ...s, table: ints(`l${i}.table`), bias: ints(`l${i}.bias`) };
+    if (s.kind === "dense") return { ...s, weight: ints(`l${i}.weight`), bias: ints(`l${i}.bias`) };
+    return s;
   });
   return { input: structure.input, classes: structure.classes, layers };
 }

@@ -7,14 +7,17 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { MANIFEST_FILE, type CircuitManifest } from "../circuit/circuit-manifest.js";
+import { CircuitManifest, MANIFEST_FILE } from "../circuit/circuit-manifest.js";
+import { parseArtifact, readArtifact } from "../core/read-artifact.js";
 import onnxProto from "onnx-proto";
+import { z } from "zod";
 import { ContinuousBatcher } from "./continuous-batcher.js";
 import type { EngineObserver } from "./engine-observer.js";
 import { sessionOptions, type Device } from "./execution-device.js";
 import { integerModelFromOnnx, LOGITS_OUTPUT, type IntegerModel } from "./integer-model.js";
-import { SPAM_FEATURIZER, type SpamFeaturizerJSON } from "./spam-features.js";
-import { Tokenizer, type TokenizerJSON } from "./tokenizer.js";
+import { ModelCard } from "./model-card.js";
+import { readFeaturizer, type SpamFeaturizerJSON } from "./spam-features.js";
+import { Tokenizer, TokenizerJSON } from "./tokenizer.js";
 
 export interface TensorInputSpec {
   readonly name: string;
@@ -70,14 +73,9 @@ export interface LoadServedModelOptions {
   readonly observer?: EngineObserver;
 }
 
-function readJson(path: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-}
-
-function lastOutputScale(card: Record<string, unknown>): number | undefined {
-  const scales = (card.quantization as { output_scales?: unknown } | undefined)?.output_scales;
-  const last = Array.isArray(scales) ? scales.at(-1) : undefined;
-  return typeof last === "number" && last > 0 ? last : undefined;
+function lastOutputScale(card: ModelCard | null): number | undefined {
+  const last = card?.quantization?.output_scales?.at(-1);
+  return last !== undefined && last > 0 ? last : undefined;
 }
 
 export async function loadServedModel(options: LoadServedModelOptions): Promise<ServedModel> {
@@ -86,7 +84,7 @@ export async function loadServedModel(options: LoadServedModelOptions): Promise<
   const bytes = readFileSync(onnxPath);
   const metadata = new Map(onnxProto.onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key ?? "", p.value ?? ""]));
   const cardPath = join(dir, "card.json");
-  const card = existsSync(cardPath) ? readJson(cardPath) : {};
+  const card = existsSync(cardPath) ? await readArtifact(cardPath, ModelCard) : null;
   const integer = integerModelFromOnnx(bytes);
   const logitScale = integer ? lastOutputScale(card) : 1;
   if (logitScale === undefined) throw new Error(`${dir}: integer-exact model without quantization.output_scales in card.json`);
@@ -96,15 +94,15 @@ export async function loadServedModel(options: LoadServedModelOptions): Promise<
   if (!meta?.isTensor) throw new Error(`${dir}: model.onnx has no tensor input`);
   const input: TensorInputSpec = { name: meta.name, type: meta.type, shape: meta.shape.slice(1) };
 
-  const id = String(card.id ?? metadata.get("proofgate.model_id") ?? basename(dir));
+  const id = card?.id ?? metadata.get("proofgate.model_id") ?? basename(dir);
   const circuitPath = join(dir, MANIFEST_FILE);
-  const circuit = integer && existsSync(circuitPath) ? (readJson(circuitPath) as unknown as CircuitManifest) : null;
+  const circuit = integer && existsSync(circuitPath) ? await readArtifact(circuitPath, CircuitManifest) : null;
   const base = {
     id,
     dir,
     // provable = an integer-exact graph with its compiled circuit, unless the card says otherwise
-    provable: circuit !== null && card.provable !== false,
-    summary: typeof card.summary === "string" ? card.summary : "",
+    provable: circuit !== null && card?.provable !== false,
+    summary: card?.summary ?? "",
     device,
     created: Math.floor(statSync(onnxPath).mtimeMs / 1000),
     session,
@@ -116,7 +114,7 @@ export async function loadServedModel(options: LoadServedModelOptions): Promise<
 
   const tokenizerPath = join(dir, "tokenizer.json");
   if (existsSync(tokenizerPath)) {
-    const tokenizer = Tokenizer.fromJSON(readJson(tokenizerPath) as unknown as TokenizerJSON);
+    const tokenizer = Tokenizer.fromJSON(await readArtifact(tokenizerPath, TokenizerJSON));
     const contextLength = input.shape[0];
     if (typeof contextLength !== "number") throw new Error(`${dir}: a language model's input must have a fixed context length`);
     const batcher = new ContinuousBatcher({
@@ -135,9 +133,9 @@ export async function loadServedModel(options: LoadServedModelOptions): Promise<
   }
   const featurizerPath = join(dir, "featurizer.json");
   if (existsSync(featurizerPath)) {
-    const featurizer = { ...SPAM_FEATURIZER, ...(readJson(featurizerPath) as Partial<SpamFeaturizerJSON>) };
-    const labels = JSON.parse(metadata.get("proofgate.labels") ?? "[]") as string[];
+    const featurizer = await readFeaturizer(featurizerPath);
+    const labels = parseArtifact(`${onnxPath} metadata proofgate.labels`, metadata.get("proofgate.labels") ?? "[]", z.array(z.string()));
     return { ...base, kind: "classifier", task: "text-classification", featurizer, labels };
   }
-  return { ...base, kind: "tensor", task: String(card.task ?? metadata.get("proofgate.task") ?? "tensor") };
+  return { ...base, kind: "tensor", task: card?.task ?? metadata.get("proofgate.task") ?? "tensor" };
 }

@@ -4,16 +4,23 @@
  * merges build larger tokens. One special token, end-of-text, follows the
  * merged tokens.
  */
+import { z } from "zod";
+import { summarizeIssues, versioned } from "../core/read-artifact.js";
 
-export interface TokenizerJSON {
-  type: "byte-bpe";
-  version: 1;
-  vocab_size: number;
-  eot_id: number;
-  pattern: string;
-  /** In rank order; merge i creates token id 256 + i. */
-  merges: [number, number][];
-}
+/** `tokenizer.json`'s shape; what its merges and ids must satisfy together is fromJSON's to check. */
+export const TokenizerJSON = versioned(
+  "version",
+  z.object({
+    type: z.literal("byte-bpe"),
+    version: z.literal(1),
+    vocab_size: z.int(),
+    eot_id: z.int(),
+    pattern: z.string().min(1),
+    /** In rank order; merge i creates token id 256 + i. */
+    merges: z.array(z.tuple([z.int().nonnegative(), z.int().nonnegative()])),
+  }),
+);
+export type TokenizerJSON = z.infer<typeof TokenizerJSON>;
 
 export interface StreamDecoder {
   /** Returns newly completed text; an incomplete trailing UTF-8 sequence is held back. */
@@ -86,10 +93,6 @@ function fail(message: string): never {
   throw new Error(`Invalid tokenizer JSON: ${message}`);
 }
 
-function isTokenId(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0;
-}
-
 export class Tokenizer {
   readonly vocabSize: number;
   readonly eotId: number;
@@ -124,25 +127,18 @@ export class Tokenizer {
 
   static fromJSON(json: TokenizerJSON): Tokenizer {
     // Input usually comes from JSON.parse, so check everything at runtime.
-    const j = json as unknown as Record<string, unknown>;
-    if (typeof j !== "object" || j === null || Array.isArray(j)) fail("expected an object");
-    if (j.type !== "byte-bpe") fail(`type must be "byte-bpe", got ${JSON.stringify(j.type)}`);
-    if (j.version !== 1) fail(`unsupported version ${JSON.stringify(j.version)} (expected 1)`);
-    if (typeof j.pattern !== "string" || j.pattern.length === 0) fail("pattern must be a non-empty string");
+    const parsed = TokenizerJSON.safeParse(json);
+    if (!parsed.success) fail(summarizeIssues(parsed.error));
+    const j = parsed.data;
     try {
       compilePattern(j.pattern);
     } catch (err) {
       fail(`pattern does not compile with flags "gu": ${(err as Error).message}`);
     }
-    if (!Array.isArray(j.merges)) fail("merges must be an array");
     const merges: [number, number][] = [];
     const seen = new Set<string>();
-    j.merges.forEach((m: unknown, i: number) => {
+    j.merges.forEach(([a, b], i) => {
       const nextId = BYTE_VOCAB + i;
-      if (!Array.isArray(m) || m.length !== 2 || !isTokenId(m[0]) || !isTokenId(m[1])) {
-        fail(`merges[${i}] must be a pair of non-negative integer token ids`);
-      }
-      const [a, b] = m as [number, number];
       // A merge may only combine tokens that exist before it.
       if (a >= nextId || b >= nextId) fail(`merges[${i}] = [${a}, ${b}] references a token id >= ${nextId}`);
       const key = `${a},${b}`;

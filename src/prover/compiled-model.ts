@@ -4,7 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { MANIFEST_FILE, type CircuitManifest } from "../circuit/compile.js";
+import { readManifest, VerificationKeyFile, type CircuitManifest } from "../circuit/circuit-manifest.js";
+import { readArtifact } from "../core/read-artifact.js";
 import { integerModelFromOnnx, type IntegerModel } from "../model/integer-model.js";
 import { CircuitWitness } from "../witness/witness-calculator.js";
 
@@ -19,16 +20,8 @@ export interface CompiledModel {
   readonly vkey: Record<string, unknown>;
 }
 
-export async function loadManifest(dir: string): Promise<CircuitManifest> {
-  try {
-    return JSON.parse(await readFile(join(dir, MANIFEST_FILE), "utf8")) as CircuitManifest;
-  } catch (err) {
-    throw new Error(`${dir} is not a compiled model directory (no readable ${MANIFEST_FILE}; run proofgate compile)`, { cause: err });
-  }
-}
-
 export async function loadCompiledModel(dir: string): Promise<CompiledModel> {
-  const manifest = await loadManifest(dir);
+  const manifest = await readManifest(dir);
   const model = integerModelFromOnnx(await readFile(join(dir, manifest.files.onnx)));
   if (!model) throw new Error(`${join(dir, manifest.files.onnx)} is not an integer-exact model`);
   return {
@@ -38,6 +31,6 @@ export async function loadCompiledModel(dir: string): Promise<CompiledModel> {
     witness: await CircuitWitness.load(join(dir, manifest.files.wasm), join(dir, manifest.files.witness_map)),
     zkeyPath: join(dir, manifest.files.zkey),
     zkey: new Uint8Array(await readFile(join(dir, manifest.files.zkey))),
-    vkey: JSON.parse(await readFile(join(dir, manifest.files.vkey), "utf8")) as Record<string, unknown>,
+    vkey: await readArtifact(join(dir, manifest.files.vkey), VerificationKeyFile),
   };
 }

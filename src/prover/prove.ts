@@ -6,7 +6,8 @@
 import { randomBytes } from "node:crypto";
 import * as snarkjs from "snarkjs";
 import type { Groth16Proof } from "snarkjs";
-import { buildCircuitInput, expectedPublicSignals, type ProvenOutput } from "../witness/circuit-input.js";
+import { z } from "zod";
+import { buildCircuitInput, expectedPublicSignals } from "../witness/circuit-input.js";
 import type { CompiledModel } from "./compiled-model.js";
 import type { SnarkLogger } from "../circuit/snark-logger.js";
 import { sharedBn128 } from "../circuit/snark-workers.js";
@@ -19,20 +20,26 @@ export interface ProveOptions {
   readonly logger?: SnarkLogger;
 }
 
-export interface ProofFile {
-  readonly object: "proofgate.proof";
-  readonly model_id: string;
-  readonly vkey_hash: string;
-  readonly kind: string;
-  readonly input: readonly number[];
-  readonly nonce: string;
-  readonly output: ProvenOutput;
-  readonly public_signals: readonly string[];
-  readonly proof: Groth16Proof;
-  readonly timings: { readonly witness_ms: number; readonly prove_ms: number };
+/** A proof file as `proofgate prove` writes it and `proofgate verify` reads it: its shape; what its values say is verifyProof's to check. */
+export const ProofFile = z.object({
+  object: z.literal("proofgate.proof"),
+  model_id: z.string(),
+  vkey_hash: z.string(),
+  kind: z.string(),
+  input: z.array(z.number()).readonly(),
+  nonce: z.string(),
+  /** ProvenOutput of witness/circuit-input.ts. */
+  output: z.union([z.number(), z.array(z.number()).readonly()]),
+  public_signals: z.array(z.string()).readonly(),
+  /** Any object: a malformed proof is an invalid proof (snarkjs refuses it), not a malformed file. */
+  proof: z.custom<Groth16Proof>((v) => typeof v === "object" && v !== null && !Array.isArray(v)),
+  timings: z.object({ witness_ms: z.number(), prove_ms: z.number() }),
   /** What the nonce commits to, when it is a request's (src/core/request-binding.ts): checked by `verify`. */
-  readonly request?: { readonly content_hash: string; readonly salt: string };
-}
+  request: z.object({ content_hash: z.string(), salt: z.string() }).optional(),
+});
+export type ProofFile = z.infer<typeof ProofFile>;
+/** What a verifier reads of a proof file: its timings are no claim. */
+export type ClaimedProof = Omit<ProofFile, "timings">;
 
 export function randomNonce(): bigint {
   return BigInt(`0x${randomBytes(8).toString("hex")}`);

@@ -15,7 +15,7 @@ import { requestNonce, sampleContentHash } from "../core/request-binding.js";
 import { checkIntegerInput } from "../model/integer-model.js";
 import { decodePublicSignals, expectedPublicSignals, nonceBits, type DecodedSignals } from "../witness/circuit-input.js";
 import type { NonceLedger } from "./nonce-ledger.js";
-import type { ProofFile } from "./prove.js";
+import type { ClaimedProof } from "./prove.js";
 
 export interface VerifyResult {
   readonly valid: boolean;
@@ -30,7 +30,7 @@ export interface VerifyOptions {
 const invalid = (reason: string): VerifyResult => ({ valid: false, reason });
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
-export async function verifyProof(manifest: CircuitManifest, vkey: Record<string, unknown>, file: ProofFile, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyProof(manifest: CircuitManifest, vkey: Record<string, unknown>, file: ClaimedProof, options: VerifyOptions = {}): Promise<VerifyResult> {
   if (file.model_id !== manifest.model_id) return invalid(`proof is for model ${file.model_id}, key is for ${manifest.model_id}`);
   if (file.vkey_hash !== manifest.vkey_hash) return invalid(`vkey_hash: the file names key ${file.vkey_hash}, the model's key is ${manifest.vkey_hash}`);
   if (vkeyHash(vkey) !== manifest.vkey_hash) return invalid("verification key does not match the model's vkey_hash");
@@ -57,7 +57,7 @@ export async function verifyProof(manifest: CircuitManifest, vkey: Record<string
 }
 
 /** The first claim of the file that its signals do not say, canonically; null when every claim holds. */
-async function misstatedClaim(manifest: CircuitManifest, file: ProofFile, signals: readonly bigint[], decoded: DecodedSignals): Promise<string | null> {
+async function misstatedClaim(manifest: CircuitManifest, file: ClaimedProof, signals: readonly bigint[], decoded: DecodedSignals): Promise<string | null> {
   const bits = nonceBits(manifest);
   if (typeof file.nonce !== "string" || !DECIMAL.test(file.nonce)) return `nonce: ${JSON.stringify(file.nonce)} is not a decimal integer`;
   const nonce = BigInt(file.nonce);
@@ -100,7 +100,7 @@ function outputDomain(manifest: CircuitManifest, output: unknown): string | null
 }
 
 /** A file that names its request's content and salt: its nonce must be the one they make (src/core/request-binding.ts). */
-function requestBinding(manifest: CircuitManifest, file: ProofFile, nonce: bigint, bits: number): string | null {
+function requestBinding(manifest: CircuitManifest, file: ClaimedProof, nonce: bigint, bits: number): string | null {
   const { content_hash: contentHash, salt } = file.request ?? {};
   const bytes32 = /^0x[0-9a-fA-F]{64}$/;
   if (typeof contentHash !== "string" || !bytes32.test(contentHash)) return "request.content_hash: not a 32-byte hex string";

@@ -16,7 +16,8 @@ import {
   distillStudent, encodeStream, evaluationPositions, fillContext, lmMetrics, round, scoreModel, STUDENT_SHAPE, studentFloatModel,
   studentLayers, TEACHER_SHAPE, teacherLayers, trainTeacher,
 } from "./language-models.js";
-import { cardReadme, estimateConstraints, sha256, type ModelCard } from "./model-card.js";
+import type { ModelCard } from "../model/model-card.js";
+import { cardReadme, estimateConstraints, sha256 } from "./model-card.js";
 import { classifierMetrics, SPAM_CLASSES, SPAM_HIDDEN, spamFloatModel, spamLayers, trainSpamClassifier } from "./spam-classifier.js";
 import type { Layer } from "./layers.js";
 

@@ -4,31 +4,9 @@
  */
 import { createHash } from "node:crypto";
 import { maxIntermediate, type IntegerModel } from "../model/integer-model.js";
+import type { CircuitEstimate, ModelCard } from "../model/model-card.js";
 
-export interface ModelCard {
-  readonly id: string;
-  readonly task: "text-generation" | "text-classification";
-  readonly provable: boolean;
-  readonly summary: string;
-  readonly architecture: Record<string, unknown>;
-  readonly parameters: number;
-  readonly data: Record<string, unknown>;
-  readonly tokenizer?: Record<string, unknown>;
-  readonly featurizer?: Record<string, unknown>;
-  readonly training: Record<string, unknown>;
-  readonly quantization?: Record<string, unknown>;
-  readonly circuit_estimate?: CircuitEstimate;
-  readonly metrics: Record<string, unknown>;
-  readonly files: Record<string, string>;
-}
-
-export interface CircuitEstimate {
-  readonly constraints: number;
-  readonly breakdown: Record<string, number>;
-  readonly note: string;
-}
-
-/** Per-op constraint costs of the circuit the compiler will emit (an estimate until it exists). */
+/** Per-op constraint costs of the circuit the compiler will emit, from the integer model. */
 export function estimateConstraints(model: IntegerModel): CircuitEstimate {
   const breakdown: Record<string, number> = {};
   const bound = maxIntermediate(model);

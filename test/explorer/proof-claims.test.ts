@@ -13,7 +13,7 @@ import { generationContentHash, HASHED_NONCE_BITS, REQUEST_DOMAIN, randomSalt, r
 import { FIELD_PRIME } from "../../src/circuit/r1cs.js";
 import { POSEIDON_CONSTANTS } from "../../src/api/explorer/router.js";
 import { circuitLayout } from "../../src/api/proofs/service.js";
-import { loadManifest } from "../../src/prover/compiled-model.js";
+import { readManifest } from "../../src/circuit/circuit-manifest.js";
 import type { CircuitManifest } from "../../src/circuit/circuit-manifest.js";
 import { expectedPublicSignals, hashWords } from "../../src/witness/circuit-input.js";
 import { decodingStepWindows } from "../../src/witness/step-windows.js";
@@ -43,7 +43,7 @@ describe("the explorer page's verification code", () => {
     const { poseidonFromConstants } = (await page("poseidon.js")) as { poseidonFromConstants(c: unknown): Poseidon };
     poseidon = poseidonFromConstants(JSON.parse(await readFile(POSEIDON_CONSTANTS, "utf8")));
     claims = (await page("proof-claims.js")) as PageClaims;
-    [spam, student] = await Promise.all([loadManifest("artifacts/models/pg-spam"), loadManifest("artifacts/models/pg-student")]);
+    [spam, student] = await Promise.all([readManifest("artifacts/models/pg-spam"), readManifest("artifacts/models/pg-student")]);
   });
 
   test("its Poseidon is circomlibjs's, for 1 to 16 inputs, and chained over many words", async () => {

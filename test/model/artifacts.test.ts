@@ -3,11 +3,13 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MODEL_IDS } from "../../src/training/build-models.js";
-import { sha256, type ModelCard } from "../../src/training/model-card.js";
+import { readArtifact } from "../../src/core/read-artifact.js";
+import { ModelCard } from "../../src/model/model-card.js";
+import { sha256 } from "../../src/training/model-card.js";
 import { integerModelFromOnnx, maxIntermediate } from "../../src/model/integer-model.js";
 
 const ROOT = "artifacts/models";
-const card = async (id: string) => JSON.parse(await readFile(join(ROOT, id, "card.json"), "utf8")) as ModelCard;
+const card = (id: string) => readArtifact(join(ROOT, id, "card.json"), ModelCard);
 type Metrics = Record<string, Record<string, number>>;
 
 test("every shipped file matches the hash its model card records", async () => {

@@ -20,7 +20,8 @@ import { UnrecoverableJobError, type JobContext, type JobHandler, type JobQueue,
 import { argmaxFirst, runIntegerModel, traceIntegerModel } from "../../src/model/integer-model.js";
 import { SPAM_FEATURIZER, spamFeatures, type SpamFeaturizerJSON } from "../../src/model/spam-features.js";
 import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
-import { loadManifest, type CompiledModel } from "../../src/prover/compiled-model.js";
+import { readManifest } from "../../src/circuit/circuit-manifest.js";
+import type { CompiledModel } from "../../src/prover/compiled-model.js";
 import { ProofJobProcessor } from "../../src/prover/proof-job.js";
 import type { GeneratedChoice, GenerationProofRequest, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
 import { nonceBitsOf, ProofScheduler } from "../../src/prover/proof-scheduler.js";
@@ -43,7 +44,7 @@ let featurizer: SpamFeaturizerJSON;
 before(async () => {
   catalog = await CompiledCatalog.open({ roots: ["artifacts/models"], dirs: [] });
   const load = async (dir: string) => {
-    const model = await catalog.get((await loadManifest(dir)).model_id);
+    const model = await catalog.get((await readManifest(dir)).model_id);
     assert.ok(model, `the catalog has ${dir}`);
     return model;
   };

@@ -1,67 +1,13 @@
 /** Wire schemas of GET /v1/proofs, GET /v1/proofs/{id}, its verification key and its circuit (SPEC, "HTTP"). */
 import { z } from "zod";
-import { PROOF_STATUSES } from "../../core/proof-record.js";
+import { CircuitKind as CircuitKindSchema, Packing, PublicSignal } from "../../circuit/circuit-manifest.js";
+import { ProofStatus, WireProof } from "../../core/proof-record.js";
+import { IntegerInput } from "../../model/integer-model.js";
+import { SpamFeaturizerJSON } from "../../model/spam-features.js";
 import { LIST_LIMIT_MAX } from "../../store/proof-row.js";
 
 /** The longest `?wait=` a client may ask for, in seconds. */
 export const MAX_WAIT_SECONDS = 60;
-
-export const ProofStatus = z.enum(PROOF_STATUSES).meta({ id: "ProofStatus" });
-
-const Timings = z.record(z.string(), z.number()).describe("milliseconds per stage");
-const PublicSignals = z.array(z.string()).nullable().describe("field elements as decimal strings");
-
-export const WireProofStep = z
-  .object({
-    index: z.int(),
-    status: ProofStatus,
-    public_signals: PublicSignals,
-    proof: z.unknown().describe("snarkjs Groth16 proof JSON once proved, else null"),
-    output: z.unknown(),
-    timings: Timings,
-    prover: z.string().nullable(),
-  })
-  .meta({ id: "ProofStep" });
-
-export const WireProofChain = z
-  .object({
-    chain_id: z.int(),
-    contract: z.string(),
-    tx_hash: z.string(),
-    block_number: z.string().nullable().describe("decimal; null until mined"),
-    gas_used: z.string().nullable().describe("decimal; null until mined"),
-    input_commitment: z
-      .string()
-      .nullable()
-      .describe("decimal: the input commitment the registry recorded (a generation: the first state of its first trace); null when not known"),
-    submitted_by: z
-      .string()
-      .nullable()
-      .describe("the sender of the transaction that recorded it (the gateway's account, or whoever got there first); null until mined or when not known"),
-  })
-  .meta({ id: "ProofChain" });
-
-/** Mirrors `WireProof` of core/proof-record.ts; the service assigns one to the other, so tsc keeps them in step. */
-export const WireProof = z
-  .object({
-    id: z.string(),
-    object: z.literal("proof"),
-    status: ProofStatus,
-    model: z.string(),
-    created: z.int(),
-    request: z.unknown().describe("what was asked, as committed"),
-    output: z.unknown(),
-    public_signals: PublicSignals,
-    proof: z.unknown().describe("snarkjs Groth16 proof JSON once proved, else null"),
-    vkey_hash: z.string().nullable(),
-    steps: z.array(WireProofStep).describe("one entry per decoding step of a generated sequence, else empty"),
-    timings: Timings,
-    chain: WireProofChain.nullable(),
-    prover: z.string().nullable().describe("the worker that made the proof"),
-    error: z.string().nullable().describe("why it failed, when status is failed"),
-  })
-  .meta({ id: "Proof" });
-export type WireProof = z.infer<typeof WireProof>;
 
 export const ProofList = z
   .object({ object: z.literal("list"), data: z.array(WireProof), has_more: z.boolean() })
@@ -88,9 +34,9 @@ export type ProofRef = z.infer<typeof ProofRef>;
 export const VerificationKey = z.record(z.string(), z.unknown()).describe("snarkjs verification key JSON").meta({ id: "VerificationKey" });
 export type VerificationKey = z.infer<typeof VerificationKey>;
 
-export const CircuitKind = z.enum(["token-step", "classify", "tensor"]).meta({ id: "CircuitKind" });
+export const CircuitKind = CircuitKindSchema.meta({ id: "CircuitKind" });
 
-export const CircuitPublicSignal = z.object({ name: z.string(), meaning: z.string() }).meta({ id: "CircuitPublicSignal" });
+export const CircuitPublicSignal = PublicSignal.meta({ id: "CircuitPublicSignal" });
 
 /** What a circuit is, from its manifest (circuit.json): shared by GET /v1/proofs/{id}/circuit and GET /v1/stats. */
 export const CircuitSummary = z
@@ -121,41 +67,19 @@ export const DecodedSignals = z
   .describe("what the public signals say, read by the circuit's packing")
   .meta({ id: "DecodedSignals" });
 
-/** Mirrors `Packing` of circuit/emit-circuit.ts and `IntegerInput` of model/integer-model.ts (assigned in the service). */
 export const CircuitLayout = z
   .object({
     model_id_field: z.string().describe("the model id as the field element commitments hash first (decimal)"),
     output: z.enum(["argmax", "logits"]),
     classes: z.int(),
-    input: z.discriminatedUnion("kind", [
-      z.object({ kind: z.literal("tokens"), vocabSize: z.int(), context: z.int() }),
-      z.object({ kind: z.literal("bits"), size: z.int() }),
-      z.object({ kind: z.literal("int"), size: z.int(), min: z.int(), max: z.int(), scale: z.number() }),
-    ]),
-    packing: z.discriminatedUnion("kind", [
-      z.object({ kind: z.literal("token-step"), tokenBits: z.int(), context: z.int(), nonceBits: z.int() }),
-      z.object({ kind: z.literal("classify"), inputBits: z.int(), inputOffset: z.int(), perWord: z.int(), words: z.int(), valueBits: z.int() }),
-      z.object({
-        kind: z.literal("tensor"),
-        inputBits: z.int(),
-        inputOffset: z.int(),
-        perWord: z.int(),
-        words: z.int(),
-        outputBits: z.int(),
-        outputOffset: z.int(),
-        outputsPerWord: z.int(),
-        outputWords: z.int(),
-      }),
-    ]),
+    input: IntegerInput,
+    packing: Packing,
   })
   .describe("how the circuit packs its input and output into public signals: what a verifier needs to decode them and recompute the commitment")
   .meta({ id: "CircuitLayout" });
 export type CircuitLayout = z.infer<typeof CircuitLayout>;
 
-/** Mirrors `SpamFeaturizerJSON` of model/spam-features.ts. */
-export const TextFeaturizer = z
-  .object({ type: z.literal("hashed-words"), buckets: z.int(), hash: z.literal("fnv1a-32"), pattern: z.string() })
-  .describe("the classifier's text → sample featurizer (featurizer.json beside the circuit): a verifier recomputes the sample from the text with it")
+export const TextFeaturizer = SpamFeaturizerJSON.describe("the classifier's text → sample featurizer (featurizer.json beside the circuit): a verifier recomputes the sample from the text with it")
   .meta({ id: "TextFeaturizer" });
 export type TextFeaturizer = z.infer<typeof TextFeaturizer>;
 

@@ -3,7 +3,8 @@ import type { Router } from "express";
 import { logIgnoredFields } from "../log-ignored-fields.js";
 import { parseRequest } from "../request-validation.js";
 import type { RouteDoc } from "../route-doc.js";
-import { ProofCircuit, ProofGetQuery, ProofList, ProofListQuery, VerificationKey, WireProof } from "./protocol.js";
+import { WireProof } from "../../core/proof-record.js";
+import { ProofCircuit, ProofGetQuery, ProofList, ProofListQuery, VerificationKey } from "./protocol.js";
 import type { ProofsService } from "./service.js";
 
 export const proofsRoutes: readonly RouteDoc[] = [

@@ -3,24 +3,22 @@
  * be final), its verification key, its circuit with the record's public signals decoded.
  */
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CircuitManifest } from "../../circuit/circuit-manifest.js";
 import { ProofgateError } from "../../core/errors.js";
-import { toWireProof, type ProofRecord } from "../../core/proof-record.js";
+import { toWireProof, type ProofRecord, type WireProof } from "../../core/proof-record.js";
 import type { CompiledCatalog } from "../../prover/compiled-catalog.js";
-import { SPAM_FEATURIZER } from "../../model/spam-features.js";
+import { readFeaturizer } from "../../model/spam-features.js";
 import type { ListProofsOptions, ProofStore } from "../../store/proof-store.js";
 import { decodePublicSignals } from "../../witness/circuit-input.js";
 import {
-  TextFeaturizer,
   type CircuitLayout,
   type CircuitSummary,
   type ProofCircuit,
   type ProofList,
   type ProofListQuery,
+  type TextFeaturizer,
   type VerificationKey,
-  type WireProof,
 } from "./protocol.js";
 
 /** How often a waiting request re-reads the store. */
@@ -96,7 +94,7 @@ export function proofCircuit(manifest: CircuitManifest, record: ProofRecord, fea
 async function textFeaturizer(dir: string): Promise<TextFeaturizer | null> {
   const path = join(dir, "featurizer.json");
   if (!existsSync(path)) return null;
-  return TextFeaturizer.parse({ ...SPAM_FEATURIZER, ...(JSON.parse(await readFile(path, "utf8")) as object) });
+  return readFeaturizer(path);
 }
 
 function proofNotFound(id: string): ProofgateError {
