@@ -12,6 +12,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, getBytes, id as keccakText, type InterfaceAbi } from "ethers";
 import { pino } from "pino";
+import { median } from "../src/core/numbers.js";
 import { ANVIL_DEV_KEY, anvilBinary, startAnvil } from "../src/chain/anvil.js";
 import type { ChainConnection } from "../src/chain/chain-connection.js";
 import { contract, loadContracts } from "../src/chain/contract-build.js";
@@ -50,7 +51,6 @@ const PROMPT = "Call me Ishmael. Some years ago, never mind how long precisely,"
 /** Explicit gas limits, never estimates: a snarkjs verifier answers false when its pairing runs out of gas. */
 const LIMIT = { verifier: 1_000_000n, record: 1_000_000n, oracle: 2_000_000n, board: 1_000_000n, trace: 8_000_000n } as const;
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 interface Sent {
@@ -172,7 +172,7 @@ try {
       if (!((await verifier.getFunction("verifyProof").staticCall(...verifierArgs(p))) as boolean)) throw new Error(`${name}: the snarkjs verifier rejects a proof`);
       gas.push((await send(verifier, "verifyProof", verifierArgs(p), LIMIT.verifier)).gasUsed);
     }
-    bare[name] = median(gas);
+    bare[name] = median(gas)!;
     bareAll[name] = gas;
   }
 
@@ -229,8 +229,8 @@ try {
   const marginal = (traces.get(32)!.gasUsed - traces.get(16)!.gasUsed) / 16;
   const marginalCalldata = (traces.get(32)!.calldataGas - traces.get(16)!.calldataGas) / 16;
   const fixed = traces.get(16)!.gasUsed - 16 * marginal;
-  const builtInGas = median(builtIn);
-  const externalGas = median(external);
+  const builtInGas = median(builtIn)!;
+  const externalGas = median(external)!;
   const range = (xs: readonly number[]) => `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}`;
   const perStepRest = marginal - 34_000 - 12_150 - marginalCalldata;
   const rows: (string | number)[][] = [

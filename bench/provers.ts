@@ -7,6 +7,7 @@
  */
 import os from "node:os";
 import { pino } from "pino";
+import { median } from "../src/core/numbers.js";
 import { startGateway, type Gateway } from "../src/api/start-gateway.js";
 import { openProofServices, type ProofServices } from "../src/compose.js";
 import { loadConfig } from "../src/config/config.js";
@@ -20,7 +21,6 @@ const TOKENS = 6;
 const LATENCY_RUNS = 3;
 const PROMPTS = ["The sea", "The President", "Call me Ishmael", "Whales and ships", "Congress shall", "In the morning", "The captain said", "Our nation"];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function post(gateway: Gateway, body: unknown): Promise<string> {
   const res = await fetch(`${gateway.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -78,7 +78,7 @@ async function measure(setup: Setup): Promise<Measured> {
       if (record.steps.length !== 16) throw new Error(`expected 16 steps, got ${record.steps.length}`);
       latencies.push(performance.now() - t0);
     }
-    return { ...setup, proofs: steps, seconds, perMinute: (steps / seconds) * 60, latencyMs: median(latencies) };
+    return { ...setup, proofs: steps, seconds, perMinute: (steps / seconds) * 60, latencyMs: median(latencies)! };
   } finally {
     await gateway?.close();
     await proofs?.close();

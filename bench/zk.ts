@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import * as snarkjs from "snarkjs";
+import { median } from "../src/core/numbers.js";
 import { compileModel } from "../src/circuit/compile.js";
 import { releaseSnarkWorkers } from "../src/circuit/snark-workers.js";
 import { quantizeInput } from "../src/model/quantize.js";
@@ -30,7 +31,6 @@ interface Measured {
   peakRssMb: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function measure(name: string): Promise<Measured> {
   let dir: string;
@@ -74,9 +74,9 @@ async function measure(name: string): Promise<Measured> {
     constraints: compiled.manifest.constraints,
     publicSignals: compiled.manifest.public_signals.length,
     compileSeconds,
-    witnessMs: median(witness),
-    proveMs: median(proving),
-    verifyMs: median(verifying),
+    witnessMs: median(witness)!,
+    proveMs: median(proving)!,
+    verifyMs: median(verifying)!,
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
 }

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
+import { sleep } from "../core/sleep.js";
 
 export interface AnvilOptions {
   /** @defaultValue a free loopback port */
@@ -84,7 +85,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
       if (pidFile) rmSync(pidFile, { force: true });
       throw new Error(`anvil did not start on port ${port}${stderr ? `: ${stderr.trim()}` : ""}`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   let stopping: Promise<void> | undefined;
   return {
@@ -123,7 +124,7 @@ async function stopOrphan(pidFile: string, statePath: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (alive(pid)) {
     if (Date.now() > deadline) process.kill(pid, "SIGKILL");
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
 import { isProofgateError } from "../core/errors.js";
+import { round } from "../core/numbers.js";
 import { Random } from "../core/random.js";
 import { readArtifact } from "../core/read-artifact.js";
 import {
@@ -112,16 +113,15 @@ function prepareModel(onnx: Uint8Array, calibration?: readonly (readonly number[
     });
     if (argmaxFirst(reference) === argmaxFirst(got)) agree++;
   }
-  const round = (v: number) => Math.round(v * 1e6) / 1e6;
   return {
     model,
     output: imported.argmax ? "argmax" : "logits",
     quantization: {
       calibration_samples: samples.length,
       calibration: calibration && calibration.length > 0 ? "given" : "synthetic",
-      relative_error: round(errSum / Math.max(refSum, 1e-12)),
-      max_abs_error: round(maxAbs),
-      argmax_agreement: round(agree / samples.length),
+      relative_error: round(errSum / Math.max(refSum, 1e-12), 6),
+      max_abs_error: round(maxAbs, 6),
+      argmax_agreement: round(agree / samples.length, 6),
     },
   };
 }

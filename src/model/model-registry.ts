@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { DeviceChoice } from "../config/config.js";
 import { ProofgateError } from "../core/errors.js";
+import { sleep } from "../core/sleep.js";
 import type { EngineObserver } from "./engine-observer.js";
 import { selectDevice, type Device, type DeviceSelection } from "./execution-device.js";
 import { loadServedModel, type ServedModel } from "./served-model.js";
@@ -115,7 +116,7 @@ export class ModelRegistry {
   async close(graceMs = 5000): Promise<void> {
     const deadline = Date.now() + graceMs;
     const busy = (): boolean => this.list().some((m) => m.kind === "language" && m.batcher.busy);
-    while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (busy() && Date.now() < deadline) await sleep(20);
     for (const model of this.models.values()) await model.session.release();
     this.models.clear();
   }

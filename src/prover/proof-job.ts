@@ -12,7 +12,9 @@
  */
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import { round } from "../core/numbers.js";
 import type { ProofRecord, ProofStep, ProofTimings } from "../core/proof-record.js";
+import { sleep } from "../core/sleep.js";
 import { UnrecoverableJobError, type JobContext, type JobHandler } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
 import { decodingStepWindows } from "../witness/step-windows.js";
@@ -45,7 +47,6 @@ export function defaultProverName(): string {
   return `${hostname()}:${process.pid}`;
 }
 
-const round = (ms: number): number => Math.round(ms * 10) / 10;
 
 export class ProofJobProcessor {
   readonly prover: string;
@@ -117,7 +118,7 @@ export class ProofJobProcessor {
     if (JSON.stringify(file.output) !== JSON.stringify(served)) {
       throw new UnrecoverableJobError(`the served output ${JSON.stringify(served)} is not the proven output ${JSON.stringify(file.output)}`);
     }
-    const timings: ProofTimings = { witness: file.timings.witness_ms, prove: file.timings.prove_ms, verify: verifyMs, total: round(claim.queuedMs + this.now() - started) };
+    const timings: ProofTimings = { witness: file.timings.witness_ms, prove: file.timings.prove_ms, verify: verifyMs, total: round(claim.queuedMs + this.now() - started, 1) };
     // a worker that stalled past its lease may have been taken over: then the new claim's result stands
     const current = await this.options.store.get(record.id);
     const stillOurs = current?.status === "proving" && current.attempts === record.attempts;
@@ -183,13 +184,13 @@ export class ProofJobProcessor {
         throw new UnrecoverableJobError(`choice ${choice.index}: ${steps.length} steps proven for ${choice.completion_tokens} tokens served`);
       }
     }
-    const sum = (stage: string) => round(record.steps.reduce((total, s) => total + (s.timings[stage] ?? 0), 0));
+    const sum = (stage: string) => round(record.steps.reduce((total, s) => total + (s.timings[stage] ?? 0), 0), 1);
     const provers = [...new Set(record.steps.map((s) => s.prover).filter((p): p is string => p !== null))];
     const timings: ProofTimings = {
       witness: sum("witness"),
       prove: sum("prove"),
-      verify: round(sum("verify") + performance.now() - started),
-      total: round(this.now() - record.created * 1000),
+      verify: round(sum("verify") + performance.now() - started, 1),
+      total: round(this.now() - record.created * 1000, 1),
     };
     await this.options.store.transition(record.id, "proving", "proved", { prover: provers.join(","), timings });
   }
@@ -222,7 +223,7 @@ export class ProofJobProcessor {
     const started = performance.now();
     const verdict = await verifyProof(compiled.manifest, compiled.vkey, file);
     if (!verdict.valid) throw new UnrecoverableJobError(`the proof does not verify: ${verdict.reason}`);
-    return { file, verifyMs: round(performance.now() - started) };
+    return { file, verifyMs: round(performance.now() - started, 1) };
   }
 
   /** Keeps the record's lease fresh while `work` runs, so no sweep or worker takes it over. */
@@ -272,8 +273,4 @@ function stepContext(compiled: CompiledModel): number {
   const { packing } = compiled.manifest;
   if (packing.kind !== "token-step") throw new UnrecoverableJobError(`circuit ${compiled.manifest.model_id} does not prove decoding steps`);
   return packing.context;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

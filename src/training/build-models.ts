@@ -4,6 +4,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { round } from "../core/numbers.js";
 import { createProgress } from "../core/progress.js";
 import { Random } from "../core/random.js";
 import { argmaxFirst, integerModelToOnnx, runIntegerModel } from "../model/integer-model.js";
@@ -13,7 +14,7 @@ import { trainTokenizer } from "../model/tokenizer-train.js";
 import { loadLanguageCorpus, loadSpamCorpus, HELD_OUT_EVERY } from "./corpora.js";
 import { allParams, buildInferenceGraph } from "./training-graph.js";
 import {
-  distillStudent, encodeStream, evaluationPositions, fillContext, lmMetrics, round, scoreModel, STUDENT_SHAPE, studentFloatModel,
+  distillStudent, encodeStream, evaluationPositions, fillContext, lmMetrics, scoreModel, STUDENT_SHAPE, studentFloatModel,
   studentLayers, TEACHER_SHAPE, teacherLayers, trainTeacher,
 } from "./language-models.js";
 import type { ModelCard } from "../model/model-card.js";

@@ -3,6 +3,7 @@
  * training (the teacher on the data, the student on the teacher's soft targets) and held-out scoring.
  */
 import ort from "onnxruntime-node";
+import { round } from "../core/numbers.js";
 import type { Random } from "../core/random.js";
 import type { Tokenizer } from "../model/tokenizer.js";
 import type { FloatModel } from "../model/quantize.js";
@@ -240,7 +241,3 @@ export function lmMetrics(scores: PositionScores, stream: Uint16Array, positions
   };
 }
 
-export function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}

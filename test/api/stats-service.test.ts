@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import type { CircuitManifest } from "../../src/circuit/circuit-manifest.js";
 import { newProofRecord, type ProofRecord, type ProofStatus, type ProofStep } from "../../src/core/proof-record.js";
-import { StatsService, aggregateStats, median, proversOf, recordProveMs, type StatsModel } from "../../src/api/stats/service.js";
+import { StatsService, aggregateStats, proversOf, recordProveMs, type StatsModel } from "../../src/api/stats/service.js";
+import { median } from "../../src/core/numbers.js";
 import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
 
 const SPAM = JSON.parse(readFileSync("artifacts/models/pg-spam/circuit.json", "utf8")) as CircuitManifest;

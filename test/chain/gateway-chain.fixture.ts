@@ -18,6 +18,7 @@ import { openChainServices, openProofServices, type ChainServices, type ProofSer
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import { MemoryJobQueue } from "../../src/jobs/job-queue-memory.js";
+import { sleep } from "../../src/core/sleep.js";
 
 export interface ChainGateway {
   readonly url: string;
@@ -125,7 +126,7 @@ export async function postJson(url: string, body: unknown): Promise<{ status: nu
   return { status: res.status, body: JSON.parse(text) as unknown, text, headers: res.headers };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 /** Polls `read` every `everyMs` until `done` holds, or throws after `timeoutMs`. */
 export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, { timeoutMs = 60_000, everyMs = 20, what = "condition" } = {}): Promise<T> {

@@ -13,6 +13,7 @@ import {
   type JobWorker,
   type ProcessOptions,
 } from "../../src/jobs/job-queue.js";
+import { sleep } from "../../src/core/sleep.js";
 
 export interface OpenedQueue {
   readonly queue: JobQueue;
@@ -33,8 +34,6 @@ export interface JobQueueConformanceOptions {
   /** Claim settings for the force-close test: short, so a lost job is handed on quickly. */
   readonly shortLock?: ProcessOptions;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Resolves when `predicate` holds, polling; fails with `what` after `timeoutMs`. */
 async function until(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {

@@ -31,6 +31,7 @@ import type { ProofRecordPatch } from "../../src/store/proof-store.js";
 import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
 import { decodePublicSignals, expectedPublicSignals } from "../../src/witness/circuit-input.js";
 import { decodingStepWindows } from "../../src/witness/step-windows.js";
+import { sleep } from "../../src/core/sleep.js";
 
 const logger = pino({ level: "silent" });
 const EOT = 319;
@@ -103,10 +104,6 @@ async function until(done: () => boolean | Promise<boolean>, timeoutMs: number, 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(10);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 interface Rig {

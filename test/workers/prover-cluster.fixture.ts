@@ -26,6 +26,7 @@ import { HASHED_NONCE_BITS, textContentHash } from "../../src/core/request-bindi
 import { PostgresProofStore } from "../../src/store/proof-store-postgres.js";
 import { SqliteProofStore } from "../../src/store/proof-store-sqlite.js";
 import type { ProofStore } from "../../src/store/proof-store.js";
+import { sleep } from "../../src/core/sleep.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const MAIN = join(REPO_ROOT, "src/main.ts");
@@ -295,9 +296,6 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Polls `check` until it returns a value other than undefined; throws with `describe()` after `timeoutMs`. */
 export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, describe: () => Promise<string> | string, pollMs = 200): Promise<T> {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { CircuitManifest } from "../../circuit/circuit-manifest.js";
 import { ProofgateError } from "../../core/errors.js";
 import { toWireProof, type ProofRecord, type WireProof } from "../../core/proof-record.js";
+import { sleep } from "../../core/sleep.js";
 import type { CompiledCatalog } from "../../prover/compiled-catalog.js";
 import { readFeaturizer } from "../../model/spam-features.js";
 import type { ListProofsOptions, ProofStore } from "../../store/proof-store.js";
@@ -110,19 +111,6 @@ function circuitOf(record: ProofRecord, what: string): string {
 
 function circuitNotHere(record: ProofRecord, circuit: string): ProofgateError {
   return new ProofgateError("not_found", `The circuit ${circuit} of proof ${record.id} is not available on this gateway`, { param: "id" });
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 export class ProofsService {

@@ -3,6 +3,7 @@
  * latency series. The aggregation is pure (`aggregateStats`); the service only pages the store.
  */
 import type { CircuitManifest } from "../../circuit/circuit-manifest.js";
+import { median } from "../../core/numbers.js";
 import { PROOF_STATUSES, type ProofRecord } from "../../core/proof-record.js";
 import { LIST_LIMIT_MAX } from "../../store/proof-row.js";
 import type { ProofStore } from "../../store/proof-store.js";
@@ -20,14 +21,6 @@ export interface StatsServiceOptions {
   readonly store: ProofStore;
   /** The served models, in the order to show them (the model registry). */
   readonly models: { list(): readonly StatsModel[] };
-}
-
-/** The median, the mean of the middle two for an even count; null for none. */
-export function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function timing(timings: Readonly<Record<string, number>>, stage: string): number | null {
