@@ -14,12 +14,14 @@ import type { Logger } from "pino";
 import type { CircuitManifest } from "../circuit/circuit-manifest.js";
 import { ProofgateError } from "../core/errors.js";
 import { newProofRecord } from "../core/proof-record.js";
-import { HASHED_NONCE_BITS, oracleNonce } from "../core/request-binding.js";
-import { argmaxFirst, inputLength, inputRange, traceIntegerModel } from "../model/integer-model.js";
+import { oracleNonce } from "../core/request-binding.js";
+import { argmaxFirst, traceIntegerModel } from "../model/integer-model.js";
 import type { CompiledCatalog } from "../prover/compiled-catalog.js";
 import type { InferenceProofRequest, OracleRequestRef } from "../prover/proof-request.js";
 import type { ProofScheduler } from "../prover/proof-scheduler.js";
 import type { ProofStore } from "../store/proof-store.js";
+import { nonceBits } from "../witness/circuit-input.js";
+import { unpackInput } from "../witness/packing.js";
 import type { ChainConnection } from "./chain-connection.js";
 import { contract, type ContractsArtifact } from "./contract-build.js";
 import type { Deployment } from "./deployment.js";
@@ -77,8 +79,8 @@ export function oracleProofId(chainId: number, oracle: string, requestId: bigint
 
 /**
  * The integer sample an oracle request's input words stand for: the token window itself for a
- * decoding step, else the packed input unpacked as the circuit's manifest packs it. Throws a
- * RangeError naming what is wrong with words no proof could be made for.
+ * decoding step, else the packed input unpacked (witness/packing.ts). Throws a RangeError naming
+ * what is wrong with words no proof could be made for.
  */
 export function oracleSample(manifest: CircuitManifest, words: readonly bigint[]): number[] {
   const p = manifest.packing;
@@ -89,21 +91,7 @@ export function oracleSample(manifest: CircuitManifest, words: readonly bigint[]
       return Number(w);
     });
   }
-  const n = inputLength(manifest.input);
-  const [lo, hi] = inputRange(manifest.input);
-  if (words.length !== p.words) throw new RangeError(`this circuit commits to ${p.words} input words, got ${words.length}`);
-  const sample: number[] = [];
-  const mask = (1n << BigInt(p.inputBits)) - 1n;
-  words.forEach((word, w) => {
-    const count = Math.min(p.perWord, n - w * p.perWord);
-    if (word >> BigInt(p.inputBits * count) !== 0n) throw new RangeError(`input word ${w} has bits above its ${count} values`);
-    for (let k = 0; k < count; k++) {
-      const value = Number((word >> BigInt(p.inputBits * k)) & mask) + p.inputOffset;
-      if (value < lo || value > hi) throw new RangeError(`input value ${w * p.perWord + k} is ${value}, outside [${lo}, ${hi}]`);
-      sample.push(value);
-    }
-  });
-  return sample;
+  return unpackInput(manifest, words);
 }
 
 export class OracleWatcher {
@@ -174,8 +162,7 @@ export class OracleWatcher {
         logger.warn({ proofId: id, requestId: oracle.request_id, fee: fee.toString(), cost: quote.cost.toString() }, "oracle request underpriced; not fulfilled");
         return;
       }
-      const bits = manifest.packing.kind === "token-step" ? manifest.packing.nonceBits : HASHED_NONCE_BITS;
-      const nonce = oracleNonce({ chainId: deployment.chain_id, oracle: deployment.oracle, requestId, fulfiller: chain.address }, bits);
+      const nonce = oracleNonce({ chainId: deployment.chain_id, oracle: deployment.oracle, requestId, fulfiller: chain.address }, nonceBits(manifest));
       const sample = oracleSample(manifest, input);
       const logits = traceIntegerModel(compiled.model, sample).at(-1)!;
       const argmax = argmaxFirst(logits);

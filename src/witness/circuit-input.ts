@@ -4,10 +4,11 @@
  * and output must produce (computed here independently, with circomlibjs's Poseidon).
  */
 import { buildPoseidon } from "circomlibjs";
-import type { CircuitManifest } from "../circuit/compile.js";
+import type { CircuitManifest, Packing } from "../circuit/circuit-manifest.js";
 import { FIELD_PRIME } from "../circuit/r1cs.js";
 import { HASHED_NONCE_BITS } from "../core/request-binding.js";
 import { argmaxFirst, traceIntegerModel, type IntegerModel } from "../model/integer-model.js";
+import { inputLayout, packWords, unpackWords, type WordLayout } from "./packing.js";
 import type { CircuitInput } from "./witness-calculator.js";
 
 export type ProvenOutput = number | readonly number[];
@@ -54,33 +55,31 @@ export async function hashWords(words: readonly bigint[]): Promise<bigint> {
   return acc;
 }
 
-function pack(values: readonly number[], bits: number, offset: number, perWord: number): bigint[] {
-  const words: bigint[] = [];
-  for (let w = 0; w * perWord < values.length; w++) {
-    let word = 0n;
-    values.slice(w * perWord, (w + 1) * perWord).forEach((v, k) => (word += BigInt(v - offset) << BigInt(bits * k)));
-    words.push(word);
-  }
-  return words;
-}
-
 /** The input commitment of a classify/tensor circuit: Poseidon(model_id, nonce, packed input). */
 export async function inputCommitment(manifest: CircuitManifest, sample: readonly number[], nonce: bigint): Promise<bigint> {
-  const p = manifest.packing;
-  if (p.kind === "token-step") throw new Error("token-step circuits carry their input in the state, not a commitment");
-  return hashWords([BigInt(manifest.model_id_field), toField(nonce), ...pack(sample, p.inputBits, p.inputOffset, p.perWord)]);
+  return hashWords([BigInt(manifest.model_id_field), toField(nonce), ...packWords(sample, inputLayout(manifest))]);
+}
+
+/** A decoding step's state: the token window packed in one word (oldest lowest), the nonce above it. */
+function stateLayout(p: Extract<Packing, { kind: "token-step" }>): WordLayout {
+  return { bits: p.tokenBits, offset: 0, perWord: p.context };
+}
+
+/** A tensor circuit's output words, after its input commitment. */
+function outputLayout(p: Extract<Packing, { kind: "tensor" }>): WordLayout {
+  return { bits: p.outputBits, offset: p.outputOffset, perWord: p.outputsPerWord };
 }
 
 /** The public signals a valid proof of (sample, nonce) → output must carry, in circuit order. */
 export async function expectedPublicSignals(manifest: CircuitManifest, sample: readonly number[], nonce: bigint, output: ProvenOutput): Promise<bigint[]> {
   const p = manifest.packing;
   if (p.kind === "token-step") {
-    const state = (tokens: readonly number[]) => tokens.reduce((acc, t, i) => acc + (BigInt(t) << BigInt(p.tokenBits * i)), nonce << BigInt(p.tokenBits * p.context));
+    const state = (tokens: readonly number[]) => packWords(tokens, stateLayout(p))[0] + (nonce << BigInt(p.tokenBits * p.context));
     return [state(sample), state([...sample.slice(1), output as number])];
   }
   const commitment = await inputCommitment(manifest, sample, nonce);
   if (p.kind === "classify") return [((commitment >> BigInt(p.valueBits)) << BigInt(p.valueBits)) + BigInt(output as number)];
-  return [commitment, ...pack(output as readonly number[], p.outputBits, p.outputOffset, p.outputsPerWord)];
+  return [commitment, ...packWords(output as readonly number[], outputLayout(p))];
 }
 
 export type DecodedSignals =
@@ -95,20 +94,16 @@ export function decodePublicSignals(manifest: CircuitManifest, signals: readonly
   const field = (v: bigint, shift: number, bits: number) => Number((v >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n));
   if (p.kind === "token-step") {
     const [stateIn, stateOut] = signals;
-    const context = Array.from({ length: p.context }, (_, i) => field(stateIn, p.tokenBits * i, p.tokenBits));
     return {
       kind: "token-step",
-      context,
-      next_token: field(stateOut, p.tokenBits * (p.context - 1), p.tokenBits),
+      context: unpackWords([stateIn], stateLayout(p), p.context),
+      next_token: unpackWords([stateOut], stateLayout(p), p.context)[p.context - 1],
       nonce: (stateIn >> BigInt(p.tokenBits * p.context)).toString(),
       state_in: stateIn.toString(),
       state_out: stateOut.toString(),
     };
   }
   if (p.kind === "classify") return { kind: "classify", label: field(signals[0], 0, p.valueBits), claim: signals[0].toString() };
-  const outputs: number[] = [];
-  signals.slice(1).forEach((word) => {
-    for (let k = 0; k < p.outputsPerWord && outputs.length < manifest.classes; k++) outputs.push(field(word, p.outputBits * k, p.outputBits) + p.outputOffset);
-  });
+  const outputs = unpackWords(signals.slice(1), outputLayout(p), manifest.classes);
   return { kind: "tensor", commitment: signals[0].toString(), outputs };
 }
