@@ -28,6 +28,7 @@ import { attachModelsRouter, modelsRoutes } from "./models/router.js";
 import { attachOpenApiRouter, openApiRoutes } from "./openapi/router.js";
 import { buildOpenApiDocument } from "./openapi/service.js";
 import { RequestRateLimiter } from "./rate-limit.js";
+import { mount } from "./route-doc.js";
 import { BacklogFullError, type ProofBacklog } from "../prover/proof-backlog.js";
 import { PROOF_ID_HEADER } from "./generation-response.js";
 import { ProofsService } from "./proofs/service.js";
@@ -65,7 +66,7 @@ const refuseNulInUrl: RequestHandler = (req, _res, next) => {
 };
 
 /** The routes whose answers are proven (unless the request sends `"proof": false`). */
-const PROVABLE_ROUTES = ["/v1/chat/completions", "/v1/completions", "/v1/inferences"];
+const PROVABLE_ROUTES = [...chatRoutes, ...completionsRoutes, ...inferencesRoutes];
 
 /**
  * Backpressure: a provable request (a provable model, no `"proof": false`) while the proof backlog is
@@ -145,7 +146,7 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
     metrics.include(proofs.metrics.registry);
     proofs.metrics.observeQueue();
     const admit = admitProofs(registry, proofs.backlog, () => metrics.rateLimited("proof_backlog"));
-    for (const path of PROVABLE_ROUTES) v1.post(path, admit);
+    for (const route of PROVABLE_ROUTES) mount(v1, route, admit);
   }
   const clients = new ClientSequences(config.maxSequencesPerClient, config.apiKeys.length > 0, () => metrics.rateLimited("sequences"));
   attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }), clients);

@@ -1,4 +1,8 @@
-/** A route as data, so /openapi.json is built from the same zod schemas the routers validate with. */
+/**
+ * A route as data, so /openapi.json is built from the same zod schemas the routers validate with, and
+ * the routers mount each route from its entry (method and path written once).
+ */
+import type { RequestHandler, Router } from "express";
 import type { z } from "zod";
 
 export interface RouteDoc {
@@ -15,4 +19,12 @@ export interface RouteDoc {
   readonly streamEvent?: z.ZodType;
   /** The response body is not JSON (e.g. Prometheus text). */
   readonly contentType?: string;
+}
+
+/**
+ * Registers `handler` for `route`: its method, and its OpenAPI path (`{id}`) in Express's syntax
+ * (`:id`). Such a parameter is one path segment, so a string (Express types allow arrays for `*name`).
+ */
+export function mount<P extends Record<string, string> = Record<string, string>>(router: Router, route: RouteDoc, handler: RequestHandler<P>): void {
+  router[route.method](route.path.replace(/\{(\w+)\}/g, ":$1"), handler as unknown as RequestHandler);
 }

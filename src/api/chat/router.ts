@@ -2,14 +2,20 @@
 import type { Router } from "express";
 import type { ClientSequences } from "../client-sequences.js";
 import { generationHandler } from "../generation-response.js";
-import type { RouteDoc } from "../route-doc.js";
+import { mount, type RouteDoc } from "../route-doc.js";
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "./protocol.js";
 import type { ChatService } from "./service.js";
 
-export const chatRoutes: readonly RouteDoc[] = [
-  { method: "post", path: "/v1/chat/completions", summary: "Chat completion (OpenAI-compatible)", request: ChatCompletionRequest, response: ChatCompletion, streamEvent: ChatCompletionChunk },
-];
+const chat: RouteDoc = {
+  method: "post",
+  path: "/v1/chat/completions",
+  summary: "Chat completion (OpenAI-compatible)",
+  request: ChatCompletionRequest,
+  response: ChatCompletion,
+  streamEvent: ChatCompletionChunk,
+};
+export const chatRoutes: readonly RouteDoc[] = [chat];
 
 export function attachChatRouter(router: Router, service: ChatService, clients: ClientSequences): void {
-  router.post("/v1/chat/completions", generationHandler(ChatCompletionRequest, service, clients));
+  mount(router, chat, generationHandler(ChatCompletionRequest, service, clients));
 }

@@ -2,14 +2,20 @@
 import type { Router } from "express";
 import type { ClientSequences } from "../client-sequences.js";
 import { generationHandler } from "../generation-response.js";
-import type { RouteDoc } from "../route-doc.js";
+import { mount, type RouteDoc } from "../route-doc.js";
 import { Completion, CompletionChunk, CompletionRequest } from "./protocol.js";
 import type { CompletionsService } from "./service.js";
 
-export const completionsRoutes: readonly RouteDoc[] = [
-  { method: "post", path: "/v1/completions", summary: "Text completion (OpenAI-compatible)", request: CompletionRequest, response: Completion, streamEvent: CompletionChunk },
-];
+const completions: RouteDoc = {
+  method: "post",
+  path: "/v1/completions",
+  summary: "Text completion (OpenAI-compatible)",
+  request: CompletionRequest,
+  response: Completion,
+  streamEvent: CompletionChunk,
+};
+export const completionsRoutes: readonly RouteDoc[] = [completions];
 
 export function attachCompletionsRouter(router: Router, service: CompletionsService, clients: ClientSequences): void {
-  router.post("/v1/completions", generationHandler(CompletionRequest, service, clients));
+  mount(router, completions, generationHandler(CompletionRequest, service, clients));
 }

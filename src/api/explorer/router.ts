@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import express, { type Express, type Response, type Router } from "express";
 import { z } from "zod";
 import { PROJECT_ROOT } from "../../circuit/compile-circom.js";
-import type { RouteDoc } from "../route-doc.js";
+import { mount, type RouteDoc } from "../route-doc.js";
 
 /** The page's files. tsc does not copy them to dist/, so they are read from the source tree in both cases. */
 export const EXPLORER_PAGE_DIR = join(PROJECT_ROOT, "src", "api", "explorer", "page");
@@ -20,10 +20,8 @@ export const SNARKJS_BROWSER_BUNDLE = join(dirname(createRequire(import.meta.url
 /** circomlibjs's Poseidon round constants and matrices (t = 2..17), which the page's poseidon.js takes. */
 export const POSEIDON_CONSTANTS = join(dirname(createRequire(import.meta.url).resolve("circomlibjs")), "..", "src", "poseidon_constants.json");
 
-/** Paths the page itself answers; each serves the same index.html, which routes on location.pathname. */
-const PAGE_PATHS = ["/explorer", "/explorer/proofs/:id", "/explorer/models", "/explorer/workers"] as const;
-
 const Html = z.string().describe("the explorer page (HTML)");
+/** Paths the page itself answers; each serves the same index.html, which routes on location.pathname. */
 export const explorerRoutes: readonly RouteDoc[] = [
   { method: "get", path: "/explorer", summary: "The proof explorer: proofs, live, filterable and searchable", response: Html, contentType: "text/html" },
   { method: "get", path: "/explorer/proofs/{id}", summary: "The explorer's page of one proof, with in-browser verification", response: Html, contentType: "text/html" },
@@ -65,8 +63,8 @@ function explorerRouter(): Router {
   const router = express.Router();
   // revalidated on each load (ETag), so a new gateway version is picked up at once and an unchanged one costs a 304
   const sendOptions = { headers: { "cache-control": "no-cache" } };
-  for (const path of PAGE_PATHS) {
-    router.get(path, (_req, res, next) => {
+  for (const page of explorerRoutes) {
+    mount(router, page, (_req, res, next) => {
       pageHeaders(res);
       res.sendFile(join(EXPLORER_PAGE_DIR, "index.html"), sendOptions, (err) => err && next(err));
     });

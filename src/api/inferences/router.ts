@@ -3,16 +3,21 @@ import type { Router } from "express";
 import { PROOF_ID_HEADER } from "../generation-response.js";
 import { logIgnoredFields } from "../log-ignored-fields.js";
 import { parseRequest } from "../request-validation.js";
-import type { RouteDoc } from "../route-doc.js";
+import { mount, type RouteDoc } from "../route-doc.js";
 import { Inference, InferenceRequest } from "./protocol.js";
 import type { InferencesService } from "./service.js";
 
-export const inferencesRoutes: readonly RouteDoc[] = [
-  { method: "post", path: "/v1/inferences", summary: "One inference of any served model (text or tensor input)", request: InferenceRequest, response: Inference },
-];
+const inferences: RouteDoc = {
+  method: "post",
+  path: "/v1/inferences",
+  summary: "One inference of any served model (text or tensor input)",
+  request: InferenceRequest,
+  response: Inference,
+};
+export const inferencesRoutes: readonly RouteDoc[] = [inferences];
 
 export function attachInferencesRouter(router: Router, service: InferencesService): void {
-  router.post("/v1/inferences", async (req, res) => {
+  mount(router, inferences, async (req, res) => {
     const parsed = parseRequest(InferenceRequest, req.body);
     logIgnoredFields(req, parsed.ignoredFields);
     const inference = await service.infer(parsed.value);

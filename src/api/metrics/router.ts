@@ -1,15 +1,14 @@
 /** HTTP of GET /metrics (Prometheus text), and the middleware that counts and times every request. */
 import type { RequestHandler, Router } from "express";
 import { z } from "zod";
-import type { RouteDoc } from "../route-doc.js";
+import { mount, type RouteDoc } from "../route-doc.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
 
-export const metricsRoutes: readonly RouteDoc[] = [
-  { method: "get", path: "/metrics", summary: "Prometheus metrics", response: z.string(), contentType: "text/plain; version=0.0.4" },
-];
+const metricsText: RouteDoc = { method: "get", path: "/metrics", summary: "Prometheus metrics", response: z.string(), contentType: "text/plain; version=0.0.4" };
+export const metricsRoutes: readonly RouteDoc[] = [metricsText];
 
 export function attachMetricsRouter(router: Router, metrics: GatewayMetrics): void {
-  router.get("/metrics", async (_req, res) => {
+  mount(router, metricsText, async (_req, res) => {
     res.type(metrics.contentType).send(await metrics.text());
   });
 }

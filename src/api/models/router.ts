@@ -1,11 +1,12 @@
 /** HTTP of GET /v1/models, GET /v1/models/{id} and GET /v1/models/{id}/setup. */
 import type { Router } from "express";
-import type { RouteDoc } from "../route-doc.js";
+import { mount, type RouteDoc } from "../route-doc.js";
 import { ModelList, ModelObject, SetupTranscript } from "./protocol.js";
 import type { ModelsService } from "./service.js";
 
+const list: RouteDoc = { method: "get", path: "/v1/models", summary: "List the served models", response: ModelList };
 export const modelsRoutes: readonly RouteDoc[] = [
-  { method: "get", path: "/v1/models", summary: "List the served models", response: ModelList },
+  list,
   { method: "get", path: "/v1/models/{id}", summary: "One served model", response: ModelObject },
   {
     method: "get",
@@ -16,11 +17,11 @@ export const modelsRoutes: readonly RouteDoc[] = [
 ];
 
 export function attachModelsRouter(router: Router, service: ModelsService): void {
-  router.get("/v1/models", (_req, res) => {
+  mount(router, list, (_req, res) => {
     res.json(service.list());
   });
-  // model ids may contain slashes (org/name), so the id is the rest of the path; "<id>/setup" is the
-  // model's setup transcript unless a model is itself named so
+  // model ids may contain slashes (org/name), so the id is the rest of the path: one Express route for
+  // both documented ones; "<id>/setup" is the model's setup transcript unless a model is itself named so
   router.get("/v1/models/*id", async (req, res) => {
     const path = (req.params.id as unknown as string[]).join("/");
     const setupOf = path.endsWith("/setup") && !service.has(path) ? path.slice(0, -"/setup".length) : null;

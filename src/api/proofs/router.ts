@@ -2,32 +2,42 @@
 import type { Router } from "express";
 import { logIgnoredFields } from "../log-ignored-fields.js";
 import { parseRequest } from "../request-validation.js";
-import type { RouteDoc } from "../route-doc.js";
+import { mount, type RouteDoc } from "../route-doc.js";
 import { WireProof } from "../../core/proof-record.js";
 import { ProofCircuit, ProofGetQuery, ProofList, ProofListQuery, VerificationKey } from "./protocol.js";
 import type { ProofsService } from "./service.js";
 
-export const proofsRoutes: readonly RouteDoc[] = [
-  {
-    method: "get",
-    path: "/v1/proofs",
-    summary: "List proof records, newest first (?status=&model=&limit=&after=); ?q= finds a proof id, transaction hash, input commitment or public signal",
-    query: ProofListQuery,
-    response: ProofList,
-  },
-  { method: "get", path: "/v1/proofs/{id}", summary: "One proof record; ?wait=<seconds> (at most 60) holds the answer until it is final", query: ProofGetQuery, response: WireProof },
-  { method: "get", path: "/v1/proofs/{id}/verification_key", summary: "The snarkjs verification key of the proof's circuit", response: VerificationKey },
-  { method: "get", path: "/v1/proofs/{id}/circuit", summary: "The proof's circuit, with the record's public signals (or each step's) named and decoded", response: ProofCircuit },
-];
+const list: RouteDoc = {
+  method: "get",
+  path: "/v1/proofs",
+  summary: "List proof records, newest first (?status=&model=&limit=&after=); ?q= finds a proof id, transaction hash, input commitment or public signal",
+  query: ProofListQuery,
+  response: ProofList,
+};
+const one: RouteDoc = {
+  method: "get",
+  path: "/v1/proofs/{id}",
+  summary: "One proof record; ?wait=<seconds> (at most 60) holds the answer until it is final",
+  query: ProofGetQuery,
+  response: WireProof,
+};
+const verificationKey: RouteDoc = { method: "get", path: "/v1/proofs/{id}/verification_key", summary: "The snarkjs verification key of the proof's circuit", response: VerificationKey };
+const circuit: RouteDoc = {
+  method: "get",
+  path: "/v1/proofs/{id}/circuit",
+  summary: "The proof's circuit, with the record's public signals (or each step's) named and decoded",
+  response: ProofCircuit,
+};
+export const proofsRoutes: readonly RouteDoc[] = [list, one, verificationKey, circuit];
 
 export function attachProofsRouter(router: Router, service: ProofsService): void {
-  router.get("/v1/proofs", async (req, res) => {
+  mount(router, list, async (req, res) => {
     const query = parseRequest(ProofListQuery, req.query);
     logIgnoredFields(req, query.ignoredFields);
     res.json(await service.list(query.value));
   });
 
-  router.get("/v1/proofs/:id", async (req, res) => {
+  mount(router, one, async (req, res) => {
     const query = parseRequest(ProofGetQuery, req.query);
     logIgnoredFields(req, query.ignoredFields);
     // A client that gives up on a long wait should not keep this request polling the store.
@@ -39,11 +49,11 @@ export function attachProofsRouter(router: Router, service: ProofsService): void
     if (!controller.signal.aborted) res.json(proof);
   });
 
-  router.get("/v1/proofs/:id/verification_key", async (req, res) => {
+  mount(router, verificationKey, async (req, res) => {
     res.json(await service.verificationKey(req.params.id));
   });
 
-  router.get("/v1/proofs/:id/circuit", async (req, res) => {
+  mount(router, circuit, async (req, res) => {
     res.json(await service.circuit(req.params.id));
   });
 }

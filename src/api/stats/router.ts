@@ -2,22 +2,21 @@
 import type { Router } from "express";
 import { logIgnoredFields } from "../log-ignored-fields.js";
 import { parseRequest } from "../request-validation.js";
-import type { RouteDoc } from "../route-doc.js";
+import { mount, type RouteDoc } from "../route-doc.js";
 import { STATS_WINDOW_DEFAULT, STATS_WINDOW_MAX, Stats, StatsQuery } from "./protocol.js";
 import type { StatsService } from "./service.js";
 
-export const statsRoutes: readonly RouteDoc[] = [
-  {
-    method: "get",
-    path: "/v1/stats",
-    summary: `Proof counts per model and per worker, and latencies, over the newest ?window= records (default ${STATS_WINDOW_DEFAULT}, at most ${STATS_WINDOW_MAX})`,
-    query: StatsQuery,
-    response: Stats,
-  },
-];
+const stats: RouteDoc = {
+  method: "get",
+  path: "/v1/stats",
+  summary: `Proof counts per model and per worker, and latencies, over the newest ?window= records (default ${STATS_WINDOW_DEFAULT}, at most ${STATS_WINDOW_MAX})`,
+  query: StatsQuery,
+  response: Stats,
+};
+export const statsRoutes: readonly RouteDoc[] = [stats];
 
 export function attachStatsRouter(router: Router, service: StatsService): void {
-  router.get("/v1/stats", async (req, res) => {
+  mount(router, stats, async (req, res) => {
     const query = parseRequest(StatsQuery, req.query);
     logIgnoredFields(req, query.ignoredFields);
     res.json(await service.stats(query.value.window));
