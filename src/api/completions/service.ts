@@ -2,43 +2,19 @@
  * Text completions: each prompt (text or token ids) is continued n times, whole or as chunks. `prepare`
  * does every check that can refuse the request, so a refused stream still gets its status.
  */
-import type { Config } from "../../config/config.js";
 import { ProofgateError } from "../../core/errors.js";
-import { newId } from "../../core/ids.js";
-import type { EngineObserver } from "../../model/engine-observer.js";
-import type { ModelRegistry } from "../../model/model-registry.js";
 import type { LanguageModel } from "../../model/served-model.js";
-import type { ProofScheduler } from "../../prover/proof-scheduler.js";
-import { planGeneration, type GenerationPlan } from "../generation-params.js";
-import { defaultTemperature, proofIdFor, provenGeneration, submitAsked } from "../generation-proof.js";
+import { planGeneration } from "../generation-params.js";
+import { defaultTemperature, proofIdFor } from "../generation-proof.js";
+import { generateChoices, generationJob, generationUsage, type GenerationJob, type GenerationServiceDeps } from "../generation-service.js";
 import { findLanguageModel } from "../language-model.js";
 import { checkPromptChars } from "../request-validation.js";
 import { toCompletionLogprobs } from "../logprobs-wire.js";
-import { runChoices } from "../run-choices.js";
 import type { Completion, CompletionChunk, CompletionRequest } from "./protocol.js";
 
-export interface CompletionsServiceDeps {
-  readonly registry: ModelRegistry;
-  readonly config: Config;
-  readonly observer?: EngineObserver;
-  /** Records and enqueues proofs; absent = nothing is proven. */
-  readonly proofs?: ProofScheduler | null;
-}
-
-export interface CompletionJob {
-  readonly id: string;
-  readonly created: number;
-  readonly model: LanguageModel;
-  readonly prompts: readonly (readonly number[])[];
-  readonly plan: GenerationPlan;
-  readonly sequences: number;
-  readonly topLogprobs: number | null;
+export interface CompletionJob extends GenerationJob {
   /** Per prompt, the text echoed before each of its choices (empty without `echo`). */
   readonly echoes: readonly string[];
-  /** Set when this answer is proven. */
-  readonly proofId: string | null;
-  /** The request asked for on-chain submission (`"proof": {"submit": true}`). */
-  readonly proofSubmit: boolean;
 }
 
 const ENDPOINT = "/v1/completions";
@@ -58,7 +34,7 @@ function promptTokenLists(model: LanguageModel, prompt: CompletionRequest["promp
 }
 
 export class CompletionsService {
-  constructor(private readonly deps: CompletionsServiceDeps) {}
+  constructor(private readonly deps: GenerationServiceDeps) {}
 
   prepare(request: CompletionRequest): CompletionJob {
     const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
@@ -79,21 +55,13 @@ export class CompletionsService {
     });
     model.batcher.checkCapacity(prompts.length * plan.n);
     return {
-      id: newId("cmpl"),
-      created: Math.floor(Date.now() / 1000),
-      model,
-      prompts,
-      plan,
-      sequences: prompts.length * plan.n,
-      topLogprobs,
+      ...generationJob({ idPrefix: "cmpl", model, prompts, plan, topLogprobs, proofId, proof: request.proof }),
       echoes: prompts.map((ids) => (request.echo ? model.tokenizer.decode(ids) : "")),
-      proofId,
-      proofSubmit: submitAsked(request.proof),
     };
   }
 
   async complete(job: CompletionJob, signal?: AbortSignal): Promise<Completion> {
-    const { results, proof } = await this.run(job, signal);
+    const { results, proof } = await generateChoices(this.deps, job, { endpoint: ENDPOINT, signal });
     return {
       id: job.id,
       object: "text_completion",
@@ -103,7 +71,7 @@ export class CompletionsService {
         const echo = this.echoOf(job, index);
         return { index, text: echo + r.text, logprobs: r.logprobs ? toCompletionLogprobs(job.model.tokenizer, r.logprobs, echo.length) : null, finish_reason: r.finishReason };
       }),
-      usage: this.usage(job, results),
+      usage: generationUsage(job, results),
       ...proof,
     };
   }
@@ -119,7 +87,9 @@ export class CompletionsService {
       ...(job.plan.includeUsage ? { usage: null } : {}),
     });
     const echoed = new Set<number>();
-    const { results, proof } = await this.run(job, signal, {
+    const { results, proof } = await generateChoices(this.deps, job, {
+      endpoint: ENDPOINT,
+      signal,
       onDelta: (index, delta) => {
         // the echo goes out with a choice's first text, so offsets match the non-streamed answer
         const echo = echoed.has(index) ? "" : this.echoOf(job, index);
@@ -132,26 +102,11 @@ export class CompletionsService {
         send(chunk([{ index, text: echo, logprobs: null, finish_reason: result.finishReason }]));
       },
     });
-    if (job.plan.includeUsage) send({ ...chunk([]), usage: this.usage(job, results), ...proof });
+    if (job.plan.includeUsage) send({ ...chunk([]), usage: generationUsage(job, results), ...proof });
     else if (proof.proof) send({ ...chunk([]), ...proof });
   }
 
   private echoOf(job: CompletionJob, index: number): string {
     return job.echoes[Math.floor(index / job.plan.n)]!;
-  }
-
-  private usage(job: CompletionJob, results: readonly { completionTokens: number }[]): Completion["usage"] {
-    const promptTokens = job.prompts.reduce((sum, p) => sum + p.length, 0);
-    const completionTokens = results.reduce((sum, r) => sum + r.completionTokens, 0);
-    return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
-  }
-
-  /** The choices, generated inside the request's record when it is proven (it exists before the first chunk). */
-  private async run(job: CompletionJob, signal: AbortSignal | undefined, events: Pick<Parameters<typeof runChoices>[0], "onDelta" | "onFinish"> = {}) {
-    const generate = () => runChoices({ model: job.model, prompts: job.prompts, plan: job.plan, topLogprobs: job.topLogprobs, signal, observer: this.deps.observer, ...events });
-    if (!job.proofId || !this.deps.proofs) return { results: await generate(), proof: {} };
-    const options = { scheduler: this.deps.proofs, proofId: job.proofId, model: job.model, endpoint: ENDPOINT, prompts: job.prompts, plan: job.plan };
-    const { results, proof } = await provenGeneration({ ...options, submit: job.proofSubmit, signal }, generate);
-    return { results, proof: { proof } };
   }
 }
