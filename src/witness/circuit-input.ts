@@ -4,6 +4,7 @@
  * and output must produce (computed here independently, with circomlibjs's Poseidon).
  */
 import { buildPoseidon } from "circomlibjs";
+import { z } from "zod";
 import type { CircuitManifest, Packing } from "../circuit/circuit-manifest.js";
 import { FIELD_PRIME } from "../circuit/r1cs.js";
 import { HASHED_NONCE_BITS } from "../core/request-binding.js";
@@ -82,10 +83,20 @@ export async function expectedPublicSignals(manifest: CircuitManifest, sample: r
   return [commitment, ...packWords(output as readonly number[], outputLayout(p))];
 }
 
-export type DecodedSignals =
-  | { readonly kind: "token-step"; readonly context: number[]; readonly next_token: number; readonly nonce: string; readonly state_in: string; readonly state_out: string }
-  | { readonly kind: "classify"; readonly label: number; readonly claim: string }
-  | { readonly kind: "tensor"; readonly commitment: string; readonly outputs: number[] };
+/** What public signals say, read by the circuit's packing (bigints as decimal strings): also the API's wire shape. */
+export const DecodedSignals = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("token-step"),
+    context: z.array(z.int()).describe("the token window before the step, oldest first"),
+    next_token: z.int(),
+    nonce: z.string().describe("decimal"),
+    state_in: z.string().describe("decimal"),
+    state_out: z.string().describe("decimal"),
+  }),
+  z.object({ kind: z.literal("classify"), label: z.int(), claim: z.string().describe("decimal") }),
+  z.object({ kind: z.literal("tensor"), commitment: z.string().describe("decimal"), outputs: z.array(z.int()) }),
+]);
+export type DecodedSignals = z.infer<typeof DecodedSignals>;
 
 /** Reads what public signals say, without trusting anything else. */
 export function decodePublicSignals(manifest: CircuitManifest, signals: readonly bigint[]): DecodedSignals {

@@ -4,6 +4,7 @@ import { CircuitKind as CircuitKindSchema, Packing, PublicSignal } from "../../c
 import { ProofStatus, WireProof } from "../../core/proof-record.js";
 import { IntegerInput } from "../../model/integer-model.js";
 import { SpamFeaturizerJSON } from "../../model/spam-features.js";
+import { DecodedSignals as DecodedSignalsSchema } from "../../witness/circuit-input.js";
 import { LIST_LIMIT_MAX } from "../../store/proof-row.js";
 
 /** The longest `?wait=` a client may ask for, in seconds. */
@@ -50,22 +51,7 @@ export const CircuitSummary = z
   .meta({ id: "CircuitSummary" });
 export type CircuitSummary = z.infer<typeof CircuitSummary>;
 
-/** Mirrors `DecodedSignals` of witness/circuit-input.ts; the service assigns one to the other, so tsc keeps them in step. */
-export const DecodedSignals = z
-  .discriminatedUnion("kind", [
-    z.object({
-      kind: z.literal("token-step"),
-      context: z.array(z.int()).describe("the token window before the step, oldest first"),
-      next_token: z.int(),
-      nonce: z.string().describe("decimal"),
-      state_in: z.string().describe("decimal"),
-      state_out: z.string().describe("decimal"),
-    }),
-    z.object({ kind: z.literal("classify"), label: z.int(), claim: z.string().describe("decimal") }),
-    z.object({ kind: z.literal("tensor"), commitment: z.string().describe("decimal"), outputs: z.array(z.int()) }),
-  ])
-  .describe("what the public signals say, read by the circuit's packing")
-  .meta({ id: "DecodedSignals" });
+export const DecodedSignals = DecodedSignalsSchema.describe("what the public signals say, read by the circuit's packing").meta({ id: "DecodedSignals" });
 
 export const CircuitLayout = z
   .object({
