@@ -20,9 +20,9 @@ dist/.built: $(NODE_MODULES) $(SOURCES)
 
 build: dist/.built
 
-## the gateway on embedded defaults (PORT, HOST, … see README)
+## the gateway on embedded defaults (PORT, HOST, … see README); a failed start ends with its reason in one line
 run: build
-	node bin/proofgate.js serve
+	@node bin/proofgate.js serve
 
 ## Debian's chromium, for the explorer's browser tests (test/explorer/), installed when missing
 browser:

@@ -68,7 +68,10 @@ export async function startGateway({ config, logger, version = "0.1.0", proofs =
   const server = createServer(app);
   server.on("clientError", answerClientError);
   server.listen(config.port, config.host);
-  await once(server, "listening");
+  await once(server, "listening").catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "EADDRINUSE") throw err;
+    throw new Error(`${config.host}:${config.port} is already in use: stop what listens there, or set PORT (0 = any free port)`, { cause: err });
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url }, "gateway listening; loading models");

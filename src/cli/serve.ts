@@ -27,7 +27,15 @@ export const serve: Verb = {
       throw err;
     }
     const policy = config.submitPolicy;
-    const gateway = await startGateway({ config, logger, proofs, chain: chain && policy !== "none" ? toChainInfo(chain, policy) : null });
+    let gateway;
+    try {
+      gateway = await startGateway({ config, logger, proofs, chain: chain && policy !== "none" ? toChainInfo(chain, policy) : null });
+    } catch (err) {
+      // close what is open, so the CLI's one-line reason is the last thing printed and the process exits
+      await chain?.close();
+      await proofs.close();
+      throw err;
+    }
     let loadError: unknown = null;
     // serve until a signal, or stop early when a model fails to load
     await Promise.race([stopRequested, gateway.loaded.then(() => stopRequested, (err: unknown) => void (loadError = err))]);
