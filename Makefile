@@ -7,9 +7,11 @@ SOURCES := $(shell find src bench scripts -name '*.ts' 2>/dev/null) tsconfig.jso
 .PHONY: run test install browser build typecheck models contracts bench clean
 
 # npm ci only when the lock file changed since the last install (package.json's allowScripts keeps
-# onnxruntime-node's downloader, which fetches from a host this network cannot reach, from running)
+# onnxruntime-node's downloader, which fetches from a host this network cannot reach, from running).
+# better-sqlite3 compiles SQLite from source where its prebuilt binary cannot be fetched: most of a
+# fresh install (docs/BENCHMARKS.md), so node-gyp gets every core.
 $(NODE_MODULES): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	JOBS=max npm ci --no-audit --no-fund
 	@touch $@
 
 install: $(NODE_MODULES)
@@ -48,7 +50,7 @@ models: build
 
 ## every benchmark; each rewrites its section of docs/BENCHMARKS.md (bench/provers needs Redis and PostgreSQL)
 bench: install
-	for b in models gateway zk provers gas fuzz load; do node --import tsx bench/$$b.ts || exit 1; done
+	for b in models gateway zk provers gas fuzz load install; do node --import tsx bench/$$b.ts || exit 1; done
 
 clean:
 	rm -rf dist
