@@ -14,8 +14,8 @@ import { Random } from "../core/random.js";
 import {
   argmaxFirst, integerModelFromOnnx, integerModelToOnnx, runIntegerModel, type IntegerModel,
 } from "../model/integer-model.js";
-import { importOnnx } from "../model/onnx-import.js";
-import { importIntegerOnnxGraph } from "../model/integer-onnx-import.js";
+import { importOnnx } from "../onnx/onnx-import.js";
+import { importIntegerOnnxGraph } from "../onnx/integer-onnx-import.js";
 import { quantizeInput, quantizeModel, runFloatModel, type FloatModel } from "../model/quantize.js";
 import { compileCircom, PROJECT_ROOT } from "./compile-circom.js";
 import { emitCircuit } from "./emit-circuit.js";

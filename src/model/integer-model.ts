@@ -5,7 +5,7 @@
  * proves. The ONNX file is the one source: its metadata names the layers, its initializers hold them.
  */
 import onnxProto from "onnx-proto";
-import { OnnxGraph } from "./onnx-graph.js";
+import { OnnxGraph } from "../onnx/onnx-graph.js";
 
 export type IntegerInput =
   | { readonly kind: "tokens"; readonly vocabSize: number; readonly context: number }

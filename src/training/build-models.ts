@@ -9,7 +9,7 @@ import { Random } from "../core/random.js";
 import { argmaxFirst, integerModelToOnnx, runIntegerModel } from "../model/integer-model.js";
 import { quantizeModel, runFloatModel } from "../model/quantize.js";
 import { SPAM_FEATURIZER, spamFeatures } from "../model/spam-features.js";
-import { trainTokenizer } from "../model/tokenizer-train.js";
+import { trainTokenizer } from "./tokenizer-train.js";
 import { loadLanguageCorpus, loadSpamCorpus, HELD_OUT_EVERY } from "./corpora.js";
 import { allParams, buildInferenceGraph } from "./training-graph.js";
 import {
