@@ -11,9 +11,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
 import { Random } from "../core/random.js";
-import {
-  argmaxFirst, integerModelFromOnnx, integerModelToOnnx, runIntegerModel, type IntegerModel,
-} from "../model/integer-model.js";
+import { argmaxFirst, integerModelFromOnnx, runIntegerModel, type IntegerModel } from "../model/integer-model.js";
+import { integerModelToOnnx } from "../onnx/integer-onnx-export.js";
 import { importOnnx } from "../onnx/onnx-import.js";
 import { importIntegerOnnxGraph } from "../onnx/integer-onnx-import.js";
 import { quantizeInput, quantizeModel, runFloatModel, type FloatModel } from "../model/quantize.js";

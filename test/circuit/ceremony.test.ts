@@ -9,7 +9,8 @@ import { contributePhase2, installPhase2, readPhase2Chain, verifyPhase2, beaconP
 import { readSetupTranscript, SETUP_FILE } from "../../src/circuit/setup-transcript.js";
 import { ptauPower } from "../../src/circuit/snark-binfile.js";
 import { vkeyHash } from "../../src/circuit/vkey-hash.js";
-import { integerModelToOnnx, type IntegerModel } from "../../src/model/integer-model.js";
+import type { IntegerModel } from "../../src/model/integer-model.js";
+import { integerModelToOnnx } from "../../src/onnx/integer-onnx-export.js";
 import { loadCompiledModel } from "../../src/prover/compiled-model.js";
 import { prove } from "../../src/prover/prove.js";
 import { verifyProof } from "../../src/prover/verify.js";
