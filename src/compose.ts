@@ -14,7 +14,7 @@ import { OracleWatcher } from "./chain/oracle-watcher.js";
 import { ChainSubmitter } from "./chain/submitter.js";
 import type { Config, SubmitPolicy } from "./config/config.js";
 import { ProofgateError } from "./core/errors.js";
-import { setSnarkThreads } from "./circuit/snark-workers.js";
+import { setSnarkThreads } from "./snark/snark-workers.js";
 import { BullmqJobQueue } from "./jobs/job-queue-bullmq.js";
 import { urlForLogs } from "./core/secret.js";
 import { MemoryJobQueue } from "./jobs/job-queue-memory.js";

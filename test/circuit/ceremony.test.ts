@@ -6,15 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compileModel } from "../../src/circuit/compile.js";
 import { contributePhase2, installPhase2, readPhase2Chain, verifyPhase2, beaconPhase2 } from "../../src/circuit/phase2.js";
-import { readSetupTranscript, SETUP_FILE } from "../../src/circuit/setup-transcript.js";
+import { readSetupTranscript, SETUP_FILE } from "../../src/snark/setup-transcript.js";
 import { ptauPower } from "../../src/circuit/snark-binfile.js";
-import { vkeyHash } from "../../src/circuit/vkey-hash.js";
+import { vkeyHash } from "../../src/snark/vkey-hash.js";
 import type { IntegerModel } from "../../src/model/integer-model.js";
 import { integerModelToOnnx } from "../../src/onnx/integer-onnx-export.js";
 import { loadCompiledModel } from "../../src/prover/compiled-model.js";
 import { prove } from "../../src/prover/prove.js";
 import { verifyProof } from "../../src/prover/verify.js";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 
 const PTAU = "artifacts/ptau/pot15_final.ptau";
 const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { encoding: "utf8" });
