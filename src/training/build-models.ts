@@ -6,10 +6,11 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createProgress } from "../core/progress.js";
 import { Random } from "../core/random.js";
-import { argmaxFirst, integerModelToOnnx, runIntegerModel } from "../model/integer-model.js";
+import { argmaxFirst, runIntegerModel } from "../model/integer-model.js";
+import { integerModelToOnnx } from "../onnx/integer-onnx-export.js";
 import { quantizeModel, runFloatModel, type QuantizeResult } from "../model/quantize.js";
 import { SPAM_FEATURIZER, spamFeatures } from "../model/spam-features.js";
-import { trainTokenizer } from "../model/tokenizer-train.js";
+import { trainTokenizer } from "./tokenizer-train.js";
 import { loadLanguageCorpus, loadSpamCorpus, HELD_OUT_EVERY } from "./corpora.js";
 import { allParams, buildInferenceGraph } from "./training-graph.js";
 import {

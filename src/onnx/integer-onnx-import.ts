@@ -18,7 +18,7 @@
  * caller gives another range: nothing in the graph says what the producer fed it.
  */
 import onnxProto from "onnx-proto";
-import { FLOAT32_EXACT_LIMIT, maxIntermediate, type IntegerInput, type IntegerLayer, type IntegerModel } from "./integer-model.js";
+import { FLOAT32_EXACT_LIMIT, maxIntermediate, type IntegerInput, type IntegerLayer, type IntegerModel } from "../model/integer-model.js";
 import { constantNodeTensor, decodeTensor, nodeLabel, type Tensor } from "./onnx-import.js";
 
 const { onnx } = onnxProto;
