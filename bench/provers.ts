@@ -8,7 +8,8 @@
 import os from "node:os";
 import { pino } from "pino";
 import { startGateway, type Gateway } from "../src/api/start-gateway.js";
-import { openProofServices, type ProofServices } from "../src/compose.js";
+import type { ProofServices } from "../src/api/gateway-services.js";
+import { openProofServices } from "../src/compose.js";
 import { loadConfig } from "../src/config/config.js";
 import type { WireProof } from "../src/core/proof-record.js";
 import { Cluster, postgresUnreachable, redisUnreachable } from "../test/workers/prover-cluster.fixture.js";

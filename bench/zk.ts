@@ -9,7 +9,7 @@ import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import * as snarkjs from "snarkjs";
 import { compileModel } from "../src/circuit/compile.js";
-import { releaseSnarkWorkers } from "../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../src/snark/snark-workers.js";
 import { quantizeInput } from "../src/model/quantize.js";
 import { loadCompiledModel } from "../src/prover/compiled-model.js";
 import { prove } from "../src/prover/prove.js";

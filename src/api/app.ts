@@ -9,7 +9,7 @@ import { pinoHttp } from "pino-http";
 import type { Config } from "../config/config.js";
 import { ProofgateError } from "../core/errors.js";
 import type { ModelRegistry } from "../model/model-registry.js";
-import type { ProofServices } from "../compose.js";
+import type { ProofServices } from "./gateway-services.js";
 import { requireApiKey } from "./api-keys.js";
 import { ChatService } from "./chat/service.js";
 import { ClientSequences } from "./client-sequences.js";

@@ -10,7 +10,7 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
 import type { ChainInfo } from "./chain/protocol.js";
-import type { ProofServices } from "../compose.js";
+import type { ProofServices } from "./gateway-services.js";
 import { ModelRegistry } from "../model/model-registry.js";
 import { ProofgateError } from "../core/errors.js";
 import { buildApp } from "./app.js";

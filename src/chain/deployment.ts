@@ -13,7 +13,7 @@ import { dirname, join } from "node:path";
 import { Contract, ContractFactory, Interface, type InterfaceAbi } from "ethers";
 import type { Logger } from "pino";
 import { z } from "zod";
-import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
 import { randomSalt } from "../core/request-binding.js";
 import type { CompiledCatalog } from "../prover/compiled-catalog.js";
 import type { ChainConnection } from "./chain-connection.js";

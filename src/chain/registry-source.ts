@@ -4,7 +4,7 @@
  * itself (no cold call to a separate verifier). Generated from each circuit's verification key and
  * manifest; `make contracts` writes it to contracts/generated/ and a test checks it is current.
  */
-import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
 
 export interface BuiltInCircuit {
   readonly manifest: CircuitManifest;

@@ -5,10 +5,14 @@
  * Perpetual Powers of Tau file can be used instead (see the README).
  */
 import { randomBytes, createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import * as snarkjs from "snarkjs";
-import type { SnarkLogger } from "./snark-logger.js";
+import { z } from "zod";
+import type { Phase1 } from "../snark/setup-transcript.js";
+import type { SnarkLogger } from "../snark/snark-logger.js";
+import { ptauPower } from "./snark-binfile.js";
 
 export interface CeremonyOptions {
   /** The file supports circuits of up to 2^power constraints. */
@@ -72,4 +76,32 @@ export async function runCeremony(options: CeremonyOptions): Promise<CeremonyTra
   } finally {
     await (curve as { terminate(): Promise<void> }).terminate();
   }
+}
+
+const CeremonyFile = z.object({
+  sha256: z.string(),
+  contributions: z.array(z.object({ name: z.string(), hash: z.string() })),
+}) satisfies z.ZodType<Pick<CeremonyTranscript, "sha256" | "contributions">>;
+
+async function fileHashes(path: string): Promise<{ blake2b: string; sha256: string }> {
+  const blake = createHash("blake2b512");
+  const sha = createHash("sha256");
+  for await (const chunk of createReadStream(path)) {
+    blake.update(chunk as Buffer);
+    sha.update(chunk as Buffer);
+  }
+  return { blake2b: blake.digest("hex"), sha256: sha.digest("hex") };
+}
+
+/** The phase-1 file as the transcript names it; `shownAs` is the path to record (relative to the project). */
+export async function describePhase1(ptau: string, shownAs: string): Promise<Phase1> {
+  const [power, hashes] = await Promise.all([ptauPower(ptau), fileHashes(ptau)]);
+  const ceremonyPath = join(dirname(ptau), TRANSCRIPT_FILE);
+  if (existsSync(ceremonyPath)) {
+    const ceremony = CeremonyFile.safeParse(JSON.parse(await readFile(ceremonyPath, "utf8")));
+    if (ceremony.success && ceremony.data.sha256 === hashes.sha256) {
+      return { file: shownAs, power, ...hashes, contributions: ceremony.data.contributions, source: `proofgate ceremony (${join(dirname(shownAs), TRANSCRIPT_FILE)})` };
+    }
+  }
+  return { file: shownAs, power, ...hashes, contributions: [], source: "made elsewhere: compare blake2b with the file's published hash and run snarkjs powersoftau verify" };
 }

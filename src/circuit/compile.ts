@@ -11,25 +11,23 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
 import { Random } from "../core/random.js";
-import {
-  argmaxFirst, integerModelFromOnnx, integerModelToOnnx, runIntegerModel, type IntegerModel,
-} from "../model/integer-model.js";
-import { importOnnx } from "../model/onnx-import.js";
-import { importIntegerOnnxGraph } from "../model/integer-onnx-import.js";
+import { argmaxFirst, integerModelFromOnnx, runIntegerModel, type IntegerModel } from "../model/integer-model.js";
+import { integerModelToOnnx } from "../onnx/integer-onnx-export.js";
+import { importOnnx } from "../onnx/onnx-import.js";
+import { importIntegerOnnxGraph } from "../onnx/integer-onnx-import.js";
 import { quantizeInput, quantizeModel, runFloatModel, type FloatModel } from "../model/quantize.js";
-import { compileCircom, PROJECT_ROOT } from "./compile-circom.js";
+import { PROJECT_ROOT } from "../config/project.js";
+import { MANIFEST_FILE, type CircuitManifest, type QuantizationReport } from "../model/circuit-manifest.js";
+import { writeSetupTranscript } from "../snark/setup-transcript.js";
+import type { SnarkLogger } from "../snark/snark-logger.js";
+import { vkeyHash } from "../snark/vkey-hash.js";
+import { compileCircom } from "./compile-circom.js";
 import { emitCircuit } from "./emit-circuit.js";
 import { loadConstraintSystemInfo } from "./r1cs.js";
 import { loadSymbols } from "./symbols.js";
-import type { SnarkLogger } from "./snark-logger.js";
 import { ptauFileName } from "./ceremony.js";
-import { MANIFEST_FILE, type CircuitManifest, type QuantizationReport } from "./circuit-manifest.js";
 import { exportKeys, makeSetupTranscript, shownPath, startPhase2, verifyPhase2 } from "./phase2.js";
-import { writeSetupTranscript } from "./setup-transcript.js";
 import { ptauPower } from "./snark-binfile.js";
-import { vkeyHash } from "./vkey-hash.js";
-
-export { MANIFEST_FILE, vkeyHash, type CircuitManifest, type QuantizationReport };
 
 /** Bumped whenever emitted circuits change meaning: it is part of every model id. */
 export const CIRCUIT_FORMAT = 2;

@@ -14,12 +14,13 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import * as snarkjs from "snarkjs";
-import { MANIFEST_FILE, type CircuitManifest } from "./circuit-manifest.js";
-import { PROJECT_ROOT } from "./compile-circom.js";
+import { PROJECT_ROOT } from "../config/project.js";
+import { MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
+import { readSetupTranscript, writeSetupTranscript, type SetupContribution, type SetupTranscript } from "../snark/setup-transcript.js";
+import type { SnarkLogger } from "../snark/snark-logger.js";
+import { vkeyHash } from "../snark/vkey-hash.js";
+import { describePhase1 } from "./ceremony.js";
 import { readSection } from "./snark-binfile.js";
-import type { SnarkLogger } from "./snark-logger.js";
-import { describePhase1, readSetupTranscript, writeSetupTranscript, type SetupContribution, type SetupTranscript } from "./setup-transcript.js";
-import { vkeyHash } from "./vkey-hash.js";
 
 const require = createRequire(import.meta.url);
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runCeremony } from "../circuit/ceremony.js";
 import { beaconPhase2, contributePhase2, installPhase2, modelPtau, readManifest, readPhase2Chain, verifyPhase2 } from "../circuit/phase2.js";
-import { consoleSnarkLogger } from "../circuit/snark-logger.js";
+import { consoleSnarkLogger } from "../snark/snark-logger.js";
 import { UsageError, type Verb, type VerbArgs } from "./verb.js";
 
 export const ceremony: Verb = {

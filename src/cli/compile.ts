@@ -2,8 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { compileModel } from "../circuit/compile.js";
-import { SETUP_FILE } from "../circuit/setup-transcript.js";
-import { consoleSnarkLogger } from "../circuit/snark-logger.js";
+import { SETUP_FILE } from "../snark/setup-transcript.js";
+import { consoleSnarkLogger } from "../snark/snark-logger.js";
 import { UsageError, type Verb } from "./verb.js";
 
 export const compile: Verb = {

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { checkIntegerInput } from "../model/integer-model.js";
 import { quantizeInput } from "../model/quantize.js";
-import { consoleSnarkLogger } from "../circuit/snark-logger.js";
+import { consoleSnarkLogger } from "../snark/snark-logger.js";
 import { loadCompiledModel } from "../prover/compiled-model.js";
 import { prove } from "../prover/prove.js";
 import { UsageError, type Verb } from "./verb.js";

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { MANIFEST_FILE, type CircuitManifest } from "../circuit/circuit-manifest.js";
+import { MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
 import onnxProto from "onnx-proto";
 import { ContinuousBatcher } from "./continuous-batcher.js";
 import type { EngineObserver } from "./engine-observer.js";

@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { MANIFEST_FILE, type CircuitManifest } from "../circuit/circuit-manifest.js";
+import { MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
 import { loadCompiledModel, loadManifest, type CompiledModel } from "./compiled-model.js";
 
 export interface CompiledCatalogOptions {

@@ -13,7 +13,7 @@ import { MAX_JOB_PRIORITY, type JobQueue } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
 import type { ProofBacklog } from "./proof-backlog.js";
 import type { SubmitPolicy } from "../config/config.js";
-import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
 import { generationContentHash, HASHED_NONCE_BITS, randomSalt, requestNonce } from "../core/request-binding.js";
 import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest, type OracleRequestRef, type StepOutput } from "./proof-request.js";
 

@@ -4,8 +4,8 @@
  * and output must produce (computed here independently, with circomlibjs's Poseidon).
  */
 import { buildPoseidon } from "circomlibjs";
-import type { CircuitManifest } from "../circuit/compile.js";
-import { FIELD_PRIME } from "../circuit/r1cs.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
+import { FIELD_PRIME } from "../snark/field.js";
 import { HASHED_NONCE_BITS } from "../core/request-binding.js";
 import { argmaxFirst, traceIntegerModel, type IntegerModel } from "../model/integer-model.js";
 import type { CircuitInput } from "./witness-calculator.js";

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import { newId } from "../../src/core/ids.js";
 import type { LanguageModel } from "../../src/model/served-model.js";

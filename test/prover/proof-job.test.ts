@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { pino } from "pino";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import * as snarkjs from "snarkjs";
 import type { Groth16Proof } from "snarkjs";
 import type { ProofRecord, ProofStatus } from "../../src/core/proof-record.js";

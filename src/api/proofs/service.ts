@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { CircuitManifest } from "../../circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../../model/circuit-manifest.js";
 import { ProofgateError } from "../../core/errors.js";
 import { toWireProof, type ProofRecord } from "../../core/proof-record.js";
 import type { CompiledCatalog } from "../../prover/compiled-catalog.js";

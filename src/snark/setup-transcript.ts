@@ -5,13 +5,10 @@
  * order, and the random beacon that ends it. Whether snarkjs verified that chain against the r1cs
  * and the phase-1 file is recorded too; anyone can rerun that check (`proofgate ceremony phase2 verify`).
  */
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { z } from "zod";
-import { TRANSCRIPT_FILE, type CeremonyTranscript } from "./ceremony.js";
-import { ptauPower } from "./snark-binfile.js";
 
 export const SETUP_FILE = "setup.json";
 
@@ -56,34 +53,6 @@ export const SetupTranscript = z
 export type SetupTranscript = z.infer<typeof SetupTranscript>;
 
 export type Phase1 = SetupTranscript["phase1"];
-
-const CeremonyFile = z.object({
-  sha256: z.string(),
-  contributions: z.array(z.object({ name: z.string(), hash: z.string() })),
-}) satisfies z.ZodType<Pick<CeremonyTranscript, "sha256" | "contributions">>;
-
-async function fileHashes(path: string): Promise<{ blake2b: string; sha256: string }> {
-  const blake = createHash("blake2b512");
-  const sha = createHash("sha256");
-  for await (const chunk of createReadStream(path)) {
-    blake.update(chunk as Buffer);
-    sha.update(chunk as Buffer);
-  }
-  return { blake2b: blake.digest("hex"), sha256: sha.digest("hex") };
-}
-
-/** The phase-1 file as the transcript names it; `shownAs` is the path to record (relative to the project). */
-export async function describePhase1(ptau: string, shownAs: string): Promise<Phase1> {
-  const [power, hashes] = await Promise.all([ptauPower(ptau), fileHashes(ptau)]);
-  const ceremonyPath = join(dirname(ptau), TRANSCRIPT_FILE);
-  if (existsSync(ceremonyPath)) {
-    const ceremony = CeremonyFile.safeParse(JSON.parse(await readFile(ceremonyPath, "utf8")));
-    if (ceremony.success && ceremony.data.sha256 === hashes.sha256) {
-      return { file: shownAs, power, ...hashes, contributions: ceremony.data.contributions, source: `proofgate ceremony (${join(dirname(shownAs), TRANSCRIPT_FILE)})` };
-    }
-  }
-  return { file: shownAs, power, ...hashes, contributions: [], source: "made elsewhere: compare blake2b with the file's published hash and run snarkjs powersoftau verify" };
-}
 
 export async function readSetupTranscript(dir: string): Promise<SetupTranscript | null> {
   const path = join(dir, SETUP_FILE);

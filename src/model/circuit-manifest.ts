@@ -1,11 +1,12 @@
 /**
  * What `proofgate compile` writes next to a compiled circuit (`circuit.json`): the model id, the public
  * signal layout and packing, the hinted layers and the file names (the trusted setup's transcript is
- * `setup.json`, see setup-transcript.ts). Apart from compile.ts so the
- * serving side can read it without loading the compiler.
+ * `setup.json`, see src/snark/setup-transcript.ts). A file of the model's directory like card.json,
+ * apart from the compiler (src/circuit/) so the serving side reads it without loading the compiler.
  */
-import type { IntegerModel } from "../model/integer-model.js";
-import type { CircuitKind, HintLayer, Packing, PublicSignal } from "./emit-circuit.js";
+// type-only, so nothing of the compiler loads; test/dependencies/ lists it as the one allowed exception
+import type { CircuitKind, HintLayer, Packing, PublicSignal } from "../circuit/emit-circuit.js";
+import type { IntegerModel } from "./integer-model.js";
 
 export const MANIFEST_FILE = "circuit.json";
 

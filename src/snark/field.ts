@@ -1,0 +1,2 @@
+/** The BN254 scalar field: snarkjs's bn128 curve, and circom's default prime. */
+export const FIELD_PRIME = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
