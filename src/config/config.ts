@@ -8,6 +8,9 @@ import { Secret } from "../core/secret.js";
 
 export type DeviceChoice = "auto" | "cpu" | "cuda";
 
+/** The order proof jobs run in: `fair` interleaves requests (see stepPriority), `fifo` is arrival order. */
+export type ProofOrder = "fair" | "fifo";
+
 /** Which proved records go on-chain: every one, none (no chain at all), or those a request asked for. */
 export type SubmitPolicy = "all" | "none" | "requested";
 
@@ -56,6 +59,8 @@ export interface Config {
   readonly maxProofSteps: number;
   /** $PROOFGATE_MAX_RESPONSE_TOKENS, default 131072: choices × max_tokens × (1 + top logprobs) one answer may carry. */
   readonly maxResponseTokens: number;
+  /** $PROOFGATE_PROOF_ORDER, default fair: fair interleaves the proof jobs of different requests; fifo runs them in arrival order. */
+  readonly proofOrder: ProofOrder;
   /** $PROOFGATE_LOG_LEVEL, default info (pino levels; "silent" turns logs off). */
   readonly logLevel: string;
   /** $PROOFGATE_LOG_FORMAT, default auto: readable lines on a terminal, JSON lines otherwise (json|pretty force one). */
@@ -165,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     provenDefaultMaxTokens: integer(env, "PROOFGATE_PROVEN_DEFAULT_MAX_TOKENS", 32, 1),
     maxProofSteps: integer(env, "PROOFGATE_MAX_PROOF_STEPS", 256, 1),
     maxResponseTokens: integer(env, "PROOFGATE_MAX_RESPONSE_TOKENS", 131_072, 1),
+    proofOrder: oneOf(env, "PROOFGATE_PROOF_ORDER", ["fair", "fifo"] as const, "fair"),
     logLevel: env.PROOFGATE_LOG_LEVEL || "info",
     logFormat: oneOf(env, "PROOFGATE_LOG_FORMAT", ["auto", "json", "pretty"] as const, "auto"),
     dataDir,
