@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { Secret } from "../core/secret.js";
+import { keySha256, loadApiKeysFile, type NamedApiKey } from "./api-keys-file.js";
 
 export type DeviceChoice = "auto" | "cpu" | "cuda";
 
@@ -30,6 +31,8 @@ export interface Config {
   readonly device: DeviceChoice;
   /** $PROOFGATE_API_KEYS, comma-separated; empty = no authentication. */
   readonly apiKeys: readonly string[];
+  /** $PROOFGATE_API_KEYS_FILE: named keys with limits of their own (see api-keys-file.ts); beside $PROOFGATE_API_KEYS, which keep the server's. */
+  readonly namedApiKeys: readonly NamedApiKey[];
   /**
    * $PROOFGATE_MAX_BATCH: concurrent sequences decoded per model in one batched step; default null =
    * by device, 64 on CPU and 256 on CUDA (see DEFAULT_MAX_BATCH in src/model/model-registry.ts).
@@ -150,13 +153,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const margin = Number(env.PROOFGATE_ORACLE_FEE_MARGIN || "1.2");
   if (!Number.isFinite(margin) || margin < 1) throw new Error(`PROOFGATE_ORACLE_FEE_MARGIN must be a number >= 1, got "${env.PROOFGATE_ORACLE_FEE_MARGIN}"`);
   const dataDir = resolve(env.PROOFGATE_DATA_DIR || "data");
+  const apiKeys = list(env.PROOFGATE_API_KEYS);
+  const namedApiKeys = env.PROOFGATE_API_KEYS_FILE ? loadApiKeysFile(resolve(env.PROOFGATE_API_KEYS_FILE)) : [];
+  const plain = new Set(apiKeys.map(keySha256));
+  const twice = namedApiKeys.find((k) => plain.has(k.sha256));
+  if (twice) throw new Error(`PROOFGATE_API_KEYS_FILE: the key of "${twice.name}" is also in PROOFGATE_API_KEYS`);
   return Object.freeze({
     port: integer(env, "PORT", 8080, 0),
     host: env.HOST || "127.0.0.1",
     modelRoots: Object.freeze([resolve(DEFAULT_MODEL_ROOT)]),
     modelDirs: Object.freeze(list(env.PROOFGATE_MODELS).map((d) => resolve(d))),
     device,
-    apiKeys: Object.freeze(list(env.PROOFGATE_API_KEYS)),
+    apiKeys: Object.freeze(apiKeys),
+    namedApiKeys: Object.freeze(namedApiKeys),
     maxBatchSize: env.PROOFGATE_MAX_BATCH ? integer(env, "PROOFGATE_MAX_BATCH", 1, 1) : null,
     maxWaiting: integer(env, "PROOFGATE_MAX_WAITING", 256, 0),
     maxSequencesPerClient: integer(env, "PROOFGATE_MAX_SEQUENCES_PER_CLIENT", 32, 1),
