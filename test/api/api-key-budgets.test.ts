@@ -12,7 +12,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import request from "supertest";
+import type { Request, Response } from "express";
+import { requireApiKey } from "../../src/api/api-keys.js";
+import { ProofStepQuota } from "../../src/api/proof-quota.js";
 import { startGateway } from "../../src/api/start-gateway.js";
+import { isProofgateError } from "../../src/core/errors.js";
 import { keySha256 } from "../../src/config/api-keys-file.js";
 import { loadConfig } from "../../src/config/config.js";
 import { startProvingTestGateway, testConfig, type ProvingTestGateway } from "./gateway-fixture.js";
@@ -101,6 +105,31 @@ describe("API keys with budgets of their own", () => {
     assert.equal((await post("sk-small-ceiling", chat(8))).status, 200);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     assert.match(metrics, /limit="proof_quota"[^\n]* 2$/m);
+  });
+});
+
+describe("the hourly step quota", () => {
+  it("is a rolling hour: a charge expires an hour after it was made, and retry-after says when enough have", () => {
+    let t = 0;
+    const quota = new ProofStepQuota({ now: () => t });
+    const req = { headers: bearer("sk-q") } as unknown as Request;
+    requireApiKey([{ name: "q", sha256: keySha256("sk-q"), limits: { proofStepsPerHour: 20 } }])(req, {} as Response, () => undefined);
+    const headers: Record<string, string> = {};
+    const res = { setHeader: (name: string, value: string) => void (headers[name] = value) } as unknown as Response;
+    const minute = 60_000;
+    quota.charge(req, res, 8);
+    t = 10 * minute;
+    quota.charge(req, res, 8);
+    t = 20 * minute;
+    assert.throws(() => quota.charge(req, res, 8), (err) => isProofgateError(err, "insufficient_quota"));
+    // the first 8 expire at minute 60, and then 8 + 8 fit
+    assert.equal(headers["retry-after"], String(40 * 60));
+    quota.charge(req, res, 4);
+    t = 60 * minute - 1;
+    assert.throws(() => quota.charge(req, res, 8), (err) => isProofgateError(err, "insufficient_quota"));
+    t = 60 * minute;
+    quota.charge(req, res, 8);
+    assert.throws(() => quota.charge(req, res, 21), (err) => isProofgateError(err, "invalid_argument"));
   });
 });
 
