@@ -83,7 +83,7 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     const backlog = new ProofBacklog({ queue, maxJobs: config.maxProofBacklog, maxEtaS: config.maxProofEtaS, slots: provers * config.proverConcurrency });
     const openQueue = queue;
     const metrics = new ProofMetrics({ store, queue, backlog, warn: (err, jobId) => logger.warn({ err, jobId }, "could not read a completed job's record for /metrics") });
-    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", backlog, generationLeaseMs: config.proofLeaseMs });
+    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", backlog, generationLeaseMs: config.proofLeaseMs, order: config.proofOrder });
     const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName });
     const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs, observer: metrics });
     const workers: JobWorker[] = [];

@@ -136,7 +136,7 @@ describe("records before the answer leaves", () => {
 
   it("a generation that fails mid-way ends failed with its error; an unproven request has no record", async () => {
     const proofId = newId("proof");
-    const plan = { maxTokens: 3, temperature: 0, topP: 1, n: 1, seed: 1, stop: [], stream: false, includeUsage: false };
+    const plan = { maxTokens: 3, temperature: 0, topP: 1, n: 1, seed: 1, stop: [], stream: false, includeUsage: false, proofSteps: 3 };
     await assert.rejects(
       provenGeneration({ scheduler: gw.proofs.scheduler, proofId, model: student, endpoint: "/v1/completions", prompts: [[1, 2]], plan, submit: false }, async () => {
         assert.equal((await getProof(proofId)).record.status, "generating");

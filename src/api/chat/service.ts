@@ -3,6 +3,7 @@
  * `prepare` does every check that can refuse the request, so a refused stream still gets its status.
  */
 import type { Config } from "../../config/config.js";
+import type { KeyLimits } from "../../config/api-keys-file.js";
 import { newId } from "../../core/ids.js";
 import { CHAT_TEMPLATE_STOPS, renderChatPrompt } from "../../model/chat-template.js";
 import type { EngineObserver } from "../../model/engine-observer.js";
@@ -50,7 +51,8 @@ function messageText(message: ChatMessage): string {
 export class ChatService {
   constructor(private readonly deps: ChatServiceDeps) {}
 
-  prepare(request: ChatCompletionRequest): ChatJob {
+  /** `limits`: those of the request's API key (its step ceiling replaces the server's). */
+  prepare(request: ChatCompletionRequest, limits: KeyLimits = {}): ChatJob {
     const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
     const maxTokensParam = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
     const proofId = proofIdFor(this.deps.proofs, model, request.proof);
@@ -64,6 +66,7 @@ export class ChatService {
       defaultTemperature: defaultTemperature(model),
       proven: proofId !== null,
       topLogprobs,
+      maxProofSteps: limits.maxProofSteps,
     });
     const messages = request.messages.map((m) => ({ role: m.role, content: messageText(m) }));
     checkPromptChars(messages.reduce((sum, m) => sum + m.content.length, 0), this.deps.config.maxPromptChars, "messages");

@@ -3,6 +3,7 @@
  * does every check that can refuse the request, so a refused stream still gets its status.
  */
 import type { Config } from "../../config/config.js";
+import type { KeyLimits } from "../../config/api-keys-file.js";
 import { ProofgateError } from "../../core/errors.js";
 import { newId } from "../../core/ids.js";
 import type { EngineObserver } from "../../model/engine-observer.js";
@@ -60,7 +61,8 @@ function promptTokenLists(model: LanguageModel, prompt: CompletionRequest["promp
 export class CompletionsService {
   constructor(private readonly deps: CompletionsServiceDeps) {}
 
-  prepare(request: CompletionRequest): CompletionJob {
+  /** `limits`: those of the request's API key (its step ceiling replaces the server's). */
+  prepare(request: CompletionRequest, limits: KeyLimits = {}): CompletionJob {
     const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
     const texts = typeof request.prompt === "string" ? [request.prompt] : request.prompt.filter((p): p is string => typeof p === "string");
     checkPromptChars(texts.reduce((sum, t) => sum + t.length, 0), this.deps.config.maxPromptChars, "prompt");
@@ -76,6 +78,7 @@ export class CompletionsService {
       proven: proofId !== null,
       prompts: prompts.length,
       topLogprobs,
+      maxProofSteps: limits.maxProofSteps,
     });
     model.batcher.checkCapacity(prompts.length * plan.n);
     return {
