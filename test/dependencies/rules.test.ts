@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileImports, readImportGraph, REPOSITORY_ROOT, type ImportEdge, type ImportGraph } from "./import-graph.js";
 import { ALLOWED, checkDependencyRules, stageOf } from "./rules.js";
@@ -35,6 +37,11 @@ describe("the dependency rules", () => {
       order.push(s);
     };
     for (const s of Object.keys(ALLOWED)) place(s, []);
+  });
+
+  it("only src/config/ reads process.env", () => {
+    const readers = readImportGraph(REPOSITORY_ROOT).files.filter((f) => stageOf(f) !== "config" && /\bprocess\.env\b/.test(readFileSync(join(REPOSITORY_ROOT, f), "utf8")));
+    assert.deepEqual(readers, []);
   });
 
   it("a cycle between stages fails, even where the table allows each side", () => {
