@@ -45,7 +45,10 @@ export const EXCEPTIONS: readonly Exception[] = [
   },
 ];
 
-/** What a process that serves must never load: the offline stages and the packages only they use. */
+/**
+ * What a process that serves must never load: the offline stages, and the packages only they import
+ * (snarkjs, which serving needs, loads r1csfile itself; what is checked is that our code does not).
+ */
 export const OFFLINE_STAGES: readonly string[] = ["onnx", "training", "circuit"];
 export const OFFLINE_PACKAGES: readonly string[] = ["circom2", "r1csfile"];
 
