@@ -5,6 +5,7 @@
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { loadManifest } from "../model/circuit-manifest.js";
 import { consoleSnarkLogger } from "../snark/snark-logger.js";
 import { UsageError, type Verb, type VerbArgs } from "./verb.js";
 
@@ -56,11 +57,11 @@ export const phase2Export: Verb = {
   description: "Copies a compiled model's current proving key for the next contributor, and prints its contributions so far. The contributor needs only this file.",
   options: { model: { type: "string", description: "compiled model directory (required)" }, out: { type: "string", description: "where to write the key (required)" } },
   async run(args) {
-    const { readManifest, readPhase2Chain } = await phase2();
+    const { readPhase2Chain } = await phase2();
     noPositionals(args);
     const dir = required(args.values, "model", "dir");
     const out = required(args.values, "out", "file.zkey");
-    const manifest = await readManifest(dir);
+    const manifest = await loadManifest(dir);
     const zkey = join(dir, manifest.files.zkey);
     const chain = await readPhase2Chain(zkey);
     await copyFile(zkey, out);
@@ -106,10 +107,10 @@ export const phase2Verify: Verb = {
     verbose,
   },
   async run(args) {
-    const { modelPtau, readManifest, readPhase2Chain, verifyPhase2 } = await phase2();
+    const { modelPtau, readPhase2Chain, verifyPhase2 } = await phase2();
     noPositionals(args);
     const dir = required(args.values, "model", "dir");
-    const manifest = await readManifest(dir);
+    const manifest = await loadManifest(dir);
     const zkey = typeof args.values.zkey === "string" ? args.values.zkey : join(dir, manifest.files.zkey);
     const ptau = modelPtau(manifest, optionalPtau(args.values));
     const chain = await readPhase2Chain(zkey);
@@ -155,14 +156,14 @@ export const phase2Beacon: Verb = {
     verbose,
   },
   async run(args) {
-    const { beaconPhase2, installPhase2, readManifest } = await phase2();
+    const { beaconPhase2, installPhase2 } = await phase2();
     noPositionals(args);
     const dir = required(args.values, "model", "dir");
     const beacon = required(args.values, "beacon", "hex").replace(/^0x/i, "");
     const iterations = Number(required(args.values, "iterations", "n"));
     if (!Number.isInteger(iterations) || iterations < 10 || iterations > 63) throw new UsageError(`--iterations must be an integer from 10 to 63, got ${String(args.values.iterations)}`);
     if (!/^([0-9a-f]{2}){1,255}$/i.test(beacon)) throw new UsageError("--beacon must be 1 to 255 bytes of hex");
-    const manifest = await readManifest(dir);
+    const manifest = await loadManifest(dir);
     const scratch = await mkdtemp(join(tmpdir(), "pg-beacon-"));
     try {
       const out = join(scratch, "beacon.zkey");
