@@ -16,6 +16,7 @@ import { integerModelToOnnx } from "../onnx/integer-onnx-export.js";
 import { importOnnx } from "../onnx/onnx-import.js";
 import { importIntegerOnnxGraph } from "../onnx/integer-onnx-import.js";
 import { quantizeInput, quantizeModel, runFloatModel, type FloatModel } from "../model/quantize.js";
+import { ptauFromEnvironment } from "../config/config.js";
 import { PROJECT_ROOT } from "../config/project.js";
 import { MANIFEST_FILE, type CircuitManifest, type QuantizationReport } from "../model/circuit-manifest.js";
 import { writeSetupTranscript } from "../snark/setup-transcript.js";
@@ -161,7 +162,7 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
   const existing = await reusable(dir, id, emitted.constraintSource);
   if (existing) return { manifest: existing, dir, reused: true };
 
-  const ptau = options.ptau ?? process.env.PROOFGATE_PTAU ?? DEFAULT_PTAU;
+  const ptau = options.ptau ?? ptauFromEnvironment() ?? DEFAULT_PTAU;
   if (!existsSync(ptau)) throw new Error(`powers of tau file not found: ${ptau} (run proofgate ceremony, or set PROOFGATE_PTAU)`);
   const files = { onnx: "model.onnx", r1cs: "circuit.r1cs", wasm: "witness.wasm", witness_map: "witness.map", zkey: "circuit.zkey", vkey: "verification_key.json", verifier_sol: "Verifier.sol", circom: "circuit.circom" };
   const scratch = await mkdtemp(join(tmpdir(), "pg-compile-"));

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import * as snarkjs from "snarkjs";
 import { PROJECT_ROOT } from "../config/project.js";
-import { MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
+import { loadManifest, MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
 import { readSetupTranscript, writeSetupTranscript, type SetupContribution, type SetupTranscript } from "../snark/setup-transcript.js";
 import type { SnarkLogger } from "../snark/snark-logger.js";
 import { vkeyHash } from "../snark/vkey-hash.js";
@@ -151,12 +151,6 @@ export async function exportKeys(zkey: string, logger?: SnarkLogger): Promise<{ 
   return { vkey, verifierSol: await snarkjs.zKey.exportSolidityVerifier(zkey, { groth16: template }, logger) };
 }
 
-export async function readManifest(dir: string): Promise<CircuitManifest> {
-  const path = join(dir, MANIFEST_FILE);
-  if (!existsSync(path)) throw new Error(`${dir} is not a compiled model directory (no ${MANIFEST_FILE})`);
-  return JSON.parse(await readFile(path, "utf8")) as CircuitManifest;
-}
-
 /** The phase-1 file a compiled model was made with (its manifest's, relative to the project), unless one is given. */
 export function modelPtau(manifest: CircuitManifest, given?: string): string {
   const path = given ?? (isAbsolute(manifest.ptau.file) ? manifest.ptau.file : join(PROJECT_ROOT, manifest.ptau.file));
@@ -207,7 +201,7 @@ export async function makeSetupTranscript(options: TranscriptOptions): Promise<S
  */
 export async function installPhase2(options: { dir: string; zkey: string; ptau?: string; beaconSource?: string; logger?: SnarkLogger }): Promise<SetupTranscript> {
   const { dir, logger } = options;
-  const manifest = await readManifest(dir);
+  const manifest = await loadManifest(dir);
   const ptau = modelPtau(manifest, options.ptau);
   const installed = join(dir, manifest.files.zkey);
   const [before, after] = await Promise.all([readPhase2Chain(installed), readPhase2Chain(options.zkey)]);

@@ -1,7 +1,6 @@
 /** `proofgate compile`: ONNX → integer-exact model, circuit, keys and Solidity verifier (src/circuit/compile.ts). */
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { compileModel } from "../circuit/compile.js";
 import { SETUP_FILE } from "../snark/setup-transcript.js";
 import { consoleSnarkLogger } from "../snark/snark-logger.js";
 import { UsageError, type Verb } from "./verb.js";
@@ -26,6 +25,8 @@ export const compile: Verb = {
       calibration = (parsed.inputs as unknown[][]).map((s) => s.flat(Infinity as 1) as number[]);
     }
     const verbose = values.verbose === true;
+    // loaded here, not at the top: every command reads the verb table, `serve` too
+    const { compileModel } = await import("../circuit/compile.js");
     const { manifest, dir, reused } = await compileModel({
       onnx: await readFile(positionals[0]),
       outDir: values.out,

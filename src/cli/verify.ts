@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { loadManifest } from "../prover/compiled-model.js";
+import { loadManifest } from "../model/circuit-manifest.js";
 import { CompiledCatalog } from "../prover/compiled-catalog.js";
 import { loadConfig } from "../config/config.js";
 import type { ProofFile } from "../prover/prove.js";

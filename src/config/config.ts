@@ -234,6 +234,21 @@ export function defaultQueuePrefix(env: NodeJS.ProcessEnv): string {
   return `proofgate-${createHash("sha256").update(store).digest("hex").slice(0, 12)}`;
 }
 
+/** The environment with some variables set: how a CLI option stands in for its variable. */
+export function environmentWith(overrides: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}
+
+/** $PROOFGATE_DEBUG: a failed command prints its stack trace too. Apart from Config: loading it may be what failed. */
+export function debugRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.PROOFGATE_DEBUG);
+}
+
+/** $PROOFGATE_PTAU: the phase-1 file `proofgate compile` uses when given none (a compiler setting, not the gateway's). */
+export function ptauFromEnvironment(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.PROOFGATE_PTAU;
+}
+
 export const ANVIL_STATE_FILE = join("chain", "anvil-state.json");
 
 /** The embedded chain's state file: the data dir's by default, another file, or none (`none`: a fresh chain). */

@@ -4,11 +4,22 @@
  * `setup.json`, see src/snark/setup-transcript.ts). A file of the model's directory like card.json,
  * apart from the compiler (src/circuit/) so the serving side reads it without loading the compiler.
  */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 // type-only, so nothing of the compiler loads; test/dependencies/ lists it as the one allowed exception
 import type { CircuitKind, HintLayer, Packing, PublicSignal } from "../circuit/emit-circuit.js";
 import type { IntegerModel } from "./integer-model.js";
 
 export const MANIFEST_FILE = "circuit.json";
+
+/** A compiled model directory's manifest: how the prover, the CLI and the setup tools read one. */
+export async function loadManifest(dir: string): Promise<CircuitManifest> {
+  try {
+    return JSON.parse(await readFile(join(dir, MANIFEST_FILE), "utf8")) as CircuitManifest;
+  } catch (err) {
+    throw new Error(`${dir} is not a compiled model directory (no readable ${MANIFEST_FILE}; run proofgate compile)`, { cause: err });
+  }
+}
 
 export interface CircuitManifest {
   readonly format: number;

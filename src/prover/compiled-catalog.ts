@@ -5,8 +5,8 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
-import { loadCompiledModel, loadManifest, type CompiledModel } from "./compiled-model.js";
+import { loadManifest, MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
+import { loadCompiledModel, type CompiledModel } from "./compiled-model.js";
 
 export interface CompiledCatalogOptions {
   /** Folders whose subfolders are model folders. */

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
+import { loadManifest, type CircuitManifest } from "../model/circuit-manifest.js";
 import { integerModelFromOnnx, type IntegerModel } from "../model/integer-model.js";
 import { CircuitWitness } from "../witness/witness-calculator.js";
 
@@ -17,14 +17,6 @@ export interface CompiledModel {
   /** The proving key's bytes, read once: snarkjs would otherwise read the file again for every proof. */
   readonly zkey: Uint8Array;
   readonly vkey: Record<string, unknown>;
-}
-
-export async function loadManifest(dir: string): Promise<CircuitManifest> {
-  try {
-    return JSON.parse(await readFile(join(dir, MANIFEST_FILE), "utf8")) as CircuitManifest;
-  } catch (err) {
-    throw new Error(`${dir} is not a compiled model directory (no readable ${MANIFEST_FILE}; run proofgate compile)`, { cause: err });
-  }
 }
 
 export async function loadCompiledModel(dir: string): Promise<CompiledModel> {

@@ -13,7 +13,7 @@ import { generationContentHash, HASHED_NONCE_BITS, REQUEST_DOMAIN, randomSalt, r
 import { FIELD_PRIME } from "../../src/snark/field.js";
 import { POSEIDON_CONSTANTS } from "../../src/api/explorer/router.js";
 import { circuitLayout } from "../../src/api/proofs/service.js";
-import { loadManifest } from "../../src/prover/compiled-model.js";
+import { loadManifest } from "../../src/model/circuit-manifest.js";
 import type { CircuitManifest } from "../../src/model/circuit-manifest.js";
 import { expectedPublicSignals, hashWords } from "../../src/witness/circuit-input.js";
 import { decodingStepWindows } from "../../src/witness/step-windows.js";

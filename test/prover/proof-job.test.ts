@@ -20,7 +20,8 @@ import { UnrecoverableJobError, type JobContext, type JobHandler, type JobQueue,
 import { argmaxFirst, runIntegerModel, traceIntegerModel } from "../../src/model/integer-model.js";
 import { SPAM_FEATURIZER, spamFeatures, type SpamFeaturizerJSON } from "../../src/model/spam-features.js";
 import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
-import { loadManifest, type CompiledModel } from "../../src/prover/compiled-model.js";
+import { loadManifest } from "../../src/model/circuit-manifest.js";
+import type { CompiledModel } from "../../src/prover/compiled-model.js";
 import { ProofJobProcessor } from "../../src/prover/proof-job.js";
 import type { GeneratedChoice, GenerationProofRequest, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
 import { nonceBitsOf, ProofScheduler } from "../../src/prover/proof-scheduler.js";
