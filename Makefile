@@ -7,9 +7,11 @@ SOURCES := $(shell find src bench scripts -name '*.ts' 2>/dev/null) tsconfig.jso
 .PHONY: run test install browser build typecheck models contracts bench clean
 
 # npm ci only when the lock file changed since the last install (package.json's allowScripts keeps
-# onnxruntime-node's downloader, which fetches from a host this network cannot reach, from running)
+# onnxruntime-node's downloader, which fetches from a host this network cannot reach, from running).
+# better-sqlite3 compiles SQLite from source where its prebuilt binary cannot be fetched: most of a
+# fresh install (docs/BENCHMARKS.md), so node-gyp gets every core.
 $(NODE_MODULES): package.json package-lock.json
-	npm ci --no-audit --no-fund
+	JOBS=max npm ci --no-audit --no-fund
 	@touch $@
 
 install: $(NODE_MODULES)
@@ -20,9 +22,9 @@ dist/.built: $(NODE_MODULES) $(SOURCES)
 
 build: dist/.built
 
-## the gateway on embedded defaults (PORT, HOST, … see README)
+## the gateway on embedded defaults (PORT, HOST, … see README); a failed start ends with its reason in one line
 run: build
-	node bin/proofgate.js serve
+	@node bin/proofgate.js serve
 
 ## Debian's chromium, for the explorer's browser tests (test/explorer/), installed when missing
 browser:
@@ -31,6 +33,7 @@ browser:
 ## the whole suite: type check, then every test file on node's test runner
 test: install browser
 	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p src/api/explorer/tsconfig.json
 	node --import tsx --test --test-concurrency=1 --test-force-exit $$(find test -name '*.test.ts' | sort)
 
 ## onnxruntime-node's CUDA provider, on demand (~180 MB download; never in install, test or CI): scripts/gpu-install.sh
@@ -48,7 +51,7 @@ models: build
 
 ## every benchmark; each rewrites its section of docs/BENCHMARKS.md (bench/provers needs Redis and PostgreSQL)
 bench: install
-	for b in models gateway zk provers gas fuzz load; do node --import tsx bench/$$b.ts || exit 1; done
+	for b in models gateway zk provers gas fuzz load install; do node --import tsx bench/$$b.ts || exit 1; done
 
 clean:
 	rm -rf dist

@@ -19,7 +19,7 @@ import { contract, loadContracts } from "../src/chain/contract-build.js";
 import { deployContracts } from "../src/chain/deployment.js";
 import { generationContentHash, HASHED_NONCE_BITS, oracleNonce, requestNonce, textContentHash } from "../src/core/request-binding.js";
 import { proofWords } from "../src/chain/proof-calldata.js";
-import { releaseSnarkWorkers } from "../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../src/snark/snark-workers.js";
 import { spamFeatures } from "../src/model/spam-features.js";
 import { Tokenizer, type TokenizerJSON } from "../src/model/tokenizer.js";
 import { CompiledCatalog } from "../src/prover/compiled-catalog.js";

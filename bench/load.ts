@@ -1,15 +1,16 @@
 /**
  * bench/load: the gateway as a separate `proofgate serve` process (its own RSS, measured from /proc),
  * on loopback only, under bounded load and abuse:
- *   1. a proof backlog on an empty queue: one 256-step completion, then small inferences — their
- *      time to `proved`;
+ *   1. a proof backlog on an empty queue, under each PROOFGATE_PROOF_ORDER (fifo = before fair
+ *      scheduling, fair = after), each on a gateway of its own: one 256-step completion, then small
+ *      inferences sent while it proves — their time to `proved`, p50/p99/max;
  *   2. mixed traffic for LOAD_SECONDS: interactive chat, long unproven completions, inferences and
  *      malformed requests from the API fuzzer, several clients at once;
  *   3. abuse cases, each with /health polled beside it: 300 prompts of ~1 MB, each one long distinct
  *      "word"; 100 streams that never read; oversized answers (n × max_tokens × logprobs).
  * Reports requests/s, p50/p99, 5xx (target 0), RSS before/after (target flat; < 1 GB in the word
  * attack) and /health p99 (target < 100 ms) per case, into docs/BENCHMARKS.md.
- * Run: node --import tsx bench/load.ts [load seconds, default 120]   (after `make build`)
+ * Run: node --import tsx bench/load.ts [load seconds, default 120] [small proofs, default 8]   (after `make build`)
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -17,20 +18,27 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../src/chain/anvil.js";
+import type { ProofOrder } from "../src/config/config.js";
 import { ApiFuzzer } from "../test/fixtures/api-fuzz.js";
 import { seededRandom } from "../test/fixtures/seeded-random.js";
 import { machineLine, markdownTable, percentile, writeSection } from "./report.js";
 
 const LOAD_SECONDS = Number(process.argv[2] ?? 120);
-const SMALL_PROOFS = 6;
+const SMALL_PROOFS = Number(process.argv[3] ?? 8);
+/** A small proof is sent this often while the long completion proves. */
+const SMALL_EVERY_MS = 2000;
+const PROOF_ORDERS: readonly { order: ProofOrder; label: string }[] = [
+  { order: "fifo", label: "before: fifo" },
+  { order: "fair", label: "after: fair" },
+];
 
 const rssMb = (pid: number): number => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024);
 
-async function startServe(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+async function startServe(env: NodeJS.ProcessEnv = {}): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "pg-load-"));
   const child = spawn(process.execPath, ["bin/proofgate.js", "serve"], {
-    env: { ...process.env, PORT: String(port), PROOFGATE_DATA_DIR: dataDir, PROOFGATE_SUBMIT: "none", PROOFGATE_LOG_LEVEL: "warn", PROVERS: "1", REDIS_URL: "redis://127.0.0.1:1" },
+    env: { ...process.env, PORT: String(port), PROOFGATE_DATA_DIR: dataDir, PROOFGATE_SUBMIT: "none", PROOFGATE_LOG_LEVEL: "warn", PROVERS: "1", REDIS_URL: "redis://127.0.0.1:1", ...env },
     stdio: ["ignore", "ignore", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -126,17 +134,44 @@ async function provedAfter(url: string, id: string, started: number): Promise<nu
   }
 }
 
-/** Small proofs' time to proved while a long completion's 256 step proofs are queued ahead of them. */
-async function backlog(url: string): Promise<number[]> {
-  const long = (await (await post(url, "/v1/completions", { model: "pg-student", prompt: "The sea", max_tokens: 256, stop: null })).json()) as { proof?: { id: string } };
-  if (!long.proof) throw new Error("the long completion was not proven");
-  const times: number[] = [];
-  for (let i = 0; i < SMALL_PROOFS; i++) {
-    const started = performance.now();
-    const small = (await (await post(url, "/v1/inferences", { model: "pg-spam", input: `note ${i}: lunch at noon?` })).json()) as { proof: { id: string } };
-    times.push(await provedAfter(url, small.proof.id, started));
+interface BacklogResult {
+  /** Seconds from each small proof's POST to `proved`, ascending. */
+  readonly times: number[];
+  /** Step proofs of the long completion (its generated tokens). */
+  readonly longSteps: number;
+  readonly health: number[];
+  readonly rss: string;
+}
+
+/**
+ * Small proofs' time to proved while a long completion's step proofs are queued ahead of them, under
+ * one proof order, on a gateway of its own with an empty queue: the long completion first, then a
+ * small inference every SMALL_EVERY_MS (not waiting for the last one), each timed to `proved`.
+ */
+async function backlog(order: ProofOrder): Promise<BacklogResult> {
+  const serve = await startServe({ PROOFGATE_PROOF_ORDER: order });
+  try {
+    const before = rssMb(serve.pid);
+    const { result, health } = await withHealth(serve.url, async () => {
+      const long = (await (await post(serve.url, "/v1/completions", { model: "pg-student", prompt: "The sea", max_tokens: 256, stop: null })).json()) as {
+        proof?: { id: string };
+        usage: { completion_tokens: number };
+      };
+      if (!long.proof) throw new Error("the long completion was not proven");
+      const times = await Promise.all(
+        Array.from({ length: SMALL_PROOFS }, async (_, i) => {
+          await new Promise((resolve) => setTimeout(resolve, i * SMALL_EVERY_MS));
+          const started = performance.now();
+          const small = (await (await post(serve.url, "/v1/inferences", { model: "pg-spam", input: `note ${i}: lunch at noon?` })).json()) as { proof: { id: string } };
+          return provedAfter(serve.url, small.proof.id, started);
+        }),
+      );
+      return { times: times.sort((a, b) => a - b), longSteps: long.usage.completion_tokens };
+    });
+    return { ...result, health, rss: `${before} → ${rssMb(serve.pid)} MB` };
+  } finally {
+    await serve.stop();
   }
-  return times.sort((a, b) => a - b);
 }
 
 /** Answers by status to 300 prompts of ~1 MB, each a distinct random "word". */
@@ -183,15 +218,23 @@ async function oversized(url: string): Promise<number> {
   return refused;
 }
 
-const serve = await startServe();
 const rows: (string | number)[][] = [];
 const ms = (xs: number[], p: number) => (xs.length ? percentile(xs, p).toFixed(1) : "–");
-try {
-  const before = rssMb(serve.pid);
-  // first, on an empty queue: the small proofs wait for nothing but the long completion ahead of them
-  const proofs = await withHealth(serve.url, () => backlog(serve.url));
-  rows.push([`${SMALL_PROOFS} small proofs behind a 256-step completion`, `time to proved p50 ${percentile(proofs.result, 0.5).toFixed(1)} s, max ${proofs.result.at(-1)!.toFixed(1)} s`, 0, `${before} → ${rssMb(serve.pid)} MB`, ms(proofs.health, 0.99)]);
+// first, each on an empty queue: the small proofs wait for nothing but the long completion ahead of them
+for (const { order, label } of PROOF_ORDERS) {
+  const proofs = await backlog(order);
+  const s = (p: number) => percentile(proofs.times, p).toFixed(1);
+  rows.push([
+    `${SMALL_PROOFS} small proofs behind a 256-step completion (${proofs.longSteps} steps), ${label}`,
+    `time to proved p50 ${s(0.5)} s, p99 ${s(0.99)} s, max ${proofs.times.at(-1)!.toFixed(1)} s`,
+    0,
+    proofs.rss,
+    ms(proofs.health, 0.99),
+  ]);
+}
 
+const serve = await startServe();
+try {
   let at = rssMb(serve.pid);
   const load = await withHealth(serve.url, () => mixedLoad(serve.url, LOAD_SECONDS));
   rows.push([`mixed traffic, 8 clients, ${LOAD_SECONDS} s`, `${(load.result.requests / LOAD_SECONDS).toFixed(1)} req/s, p50 ${ms(load.result.latencies, 0.5)} ms, p99 ${ms(load.result.latencies, 0.99)} ms`, load.result.fivexx, `${at} → ${rssMb(serve.pid)} MB`, ms(load.health, 0.99)]);

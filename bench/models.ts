@@ -8,7 +8,7 @@ import ort from "onnxruntime-node";
 import { Random } from "../src/core/random.js";
 import { Tokenizer } from "../src/model/tokenizer.js";
 import { loadLanguageCorpus } from "../src/training/corpora.js";
-import { PRESETS, MODEL_IDS } from "../src/training/build-models.js";
+import { PRESETS, MODEL_IDS, RECIPES } from "../src/training/build-models.js";
 import {
   distillStudent, encodeStream, fillContext, STUDENT_SHAPE, studentLayers, TEACHER_SHAPE, teacherLayers, trainTeacher,
 } from "../src/training/language-models.js";
@@ -40,12 +40,12 @@ const stream = encodeStream(tokenizer, corpus.train.slice(0, 40).map((d) => d.te
 const V = tokenizer.vocabSize;
 const eot = tokenizer.eotId;
 const { batchSize, teacherSteps, studentSteps } = PRESETS.full;
-const common = { stream, vocabSize: V, eot, steps: STEPS, batchSize, learningRate: 1e-3, rng: new Random(2) };
+const common = { stream, vocabSize: V, eot, steps: STEPS, batchSize, rng: new Random(2) };
 
 const teacher = teacherLayers(V, TEACHER_SHAPE, new Random(3));
-const teacherRun = await trainTeacher(teacher, TEACHER_SHAPE, common);
+const teacherRun = await trainTeacher(teacher, TEACHER_SHAPE, { ...common, optimizer: RECIPES.teacher.optimizer });
 const teacherOnnx = buildInferenceGraph("bench-teacher", teacher, { name: "tokens", type: "int64", shape: [TEACHER_SHAPE.context] }, V);
-const studentRun = await distillStudent(studentLayers(V, STUDENT_SHAPE, new Random(4)), STUDENT_SHAPE, { ...common, teacherOnnx, teacherContext: TEACHER_SHAPE.context, hardWeight: 0.2 });
+const studentRun = await distillStudent(studentLayers(V, STUDENT_SHAPE, new Random(4)), STUDENT_SHAPE, { ...common, optimizer: RECIPES.student.optimizer, teacherOnnx, teacherContext: TEACHER_SHAPE.context, hardWeight: RECIPES.student.hardWeight });
 const teacherMs = (teacherRun.seconds * 1000) / STEPS;
 const studentMs = (studentRun.seconds * 1000) / STEPS;
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import * as snarkjs from "snarkjs";
 import { median } from "../src/core/numbers.js";
 import { compileModel } from "../src/circuit/compile.js";
-import { releaseSnarkWorkers } from "../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../src/snark/snark-workers.js";
 import { quantizeInput } from "../src/model/quantize.js";
 import { loadCompiledModel } from "../src/prover/compiled-model.js";
 import { prove } from "../src/prover/prove.js";

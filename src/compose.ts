@@ -6,20 +6,21 @@
  */
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { openChain, type ChainConnection } from "./chain/chain-connection.js";
+import { openChain } from "./chain/chain-connection.js";
 import { recheckVerified } from "./chain/chain-recheck.js";
 import { loadContracts } from "./chain/contract-build.js";
-import { deployContracts, type Deployment } from "./chain/deployment.js";
+import { deployContracts } from "./chain/deployment.js";
 import { OracleWatcher } from "./chain/oracle-watcher.js";
 import { ChainSubmitter } from "./chain/submitter.js";
 import type { Config, SubmitPolicy } from "./config/config.js";
 import { ProofgateError } from "./core/errors.js";
-import { setSnarkThreads } from "./circuit/snark-workers.js";
+import { setSnarkThreads } from "./snark/snark-workers.js";
 import { BullmqJobQueue } from "./jobs/job-queue-bullmq.js";
 import { urlForLogs } from "./core/secret.js";
 import { MemoryJobQueue } from "./jobs/job-queue-memory.js";
 import type { JobQueue, JobWorker } from "./jobs/job-queue.js";
 import { probeRedis } from "./jobs/redis-available.js";
+import type { ChainServices, ProofServices } from "./api/gateway-services.js";
 import { ProofMetrics } from "./api/metrics/proof-metrics.js";
 import { CompiledCatalog } from "./prover/compiled-catalog.js";
 import { ProofBacklog } from "./prover/proof-backlog.js";
@@ -54,22 +55,6 @@ export async function openJobQueue({ config, logger, requireRedis = false }: Ope
   return new MemoryJobQueue(queueOptions);
 }
 
-export interface ProofServices {
-  readonly store: ProofStore;
-  readonly queue: JobQueue;
-  readonly catalog: CompiledCatalog;
-  readonly scheduler: ProofScheduler;
-  readonly processor: ProofJobProcessor;
-  readonly sweep: ProofSweep;
-  readonly workers: readonly JobWorker[];
-  /** Pending proof jobs and their ETA: what refuses provable requests past PROOFGATE_MAX_PROOF_BACKLOG / _ETA_S. */
-  readonly backlog: ProofBacklog;
-  /** Proof, queue and chain metrics; the gateway starts them observing the queue and serves them on /metrics. */
-  readonly metrics: ProofMetrics;
-  /** Stops the sweep, lets the workers finish the proofs in flight, then closes the queue and the store. */
-  close(): Promise<void>;
-}
-
 export interface OpenProofServicesOptions {
   readonly config: Config;
   readonly logger: Logger;
@@ -98,7 +83,7 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     const backlog = new ProofBacklog({ queue, maxJobs: config.maxProofBacklog, maxEtaS: config.maxProofEtaS, slots: provers * config.proverConcurrency });
     const openQueue = queue;
     const metrics = new ProofMetrics({ store, queue, backlog, warn: (err, jobId) => logger.warn({ err, jobId }, "could not read a completed job's record for /metrics") });
-    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", backlog, generationLeaseMs: config.proofLeaseMs });
+    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", backlog, generationLeaseMs: config.proofLeaseMs, order: config.proofOrder });
     const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName });
     const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs, observer: metrics });
     const workers: JobWorker[] = [];
@@ -122,15 +107,6 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     await store.close();
     throw err;
   }
-}
-
-export interface ChainServices {
-  readonly connection: ChainConnection;
-  readonly deployment: Deployment;
-  readonly submitter: ChainSubmitter;
-  readonly watcher: OracleWatcher;
-  /** Stops watching and submitting (the record in hand finishes), then the chain (an embedded anvil saves its state). */
-  close(): Promise<void>;
 }
 
 /**

@@ -9,8 +9,8 @@ import { pinoHttp } from "pino-http";
 import type { Config } from "../config/config.js";
 import { ProofgateError } from "../core/errors.js";
 import type { ModelRegistry } from "../model/model-registry.js";
-import type { ProofServices } from "../compose.js";
-import { requireApiKey } from "./api-keys.js";
+import type { ProofServices } from "./gateway-services.js";
+import { apiKeyOf, apiKeysOf, requireApiKey } from "./api-keys.js";
 import { ChatService } from "./chat/service.js";
 import { ClientSequences } from "./client-sequences.js";
 import { attachChatRouter, chatRoutes } from "./chat/router.js";
@@ -27,6 +27,7 @@ import { ModelsService } from "./models/service.js";
 import { attachModelsRouter, modelsRoutes } from "./models/router.js";
 import { attachOpenApiRouter, openApiRoutes } from "./openapi/router.js";
 import { buildOpenApiDocument } from "./openapi/service.js";
+import { ProofStepQuota } from "./proof-quota.js";
 import { RequestRateLimiter } from "./rate-limit.js";
 import { mount } from "./route-doc.js";
 import { BacklogFullError, type ProofBacklog } from "../prover/proof-backlog.js";
@@ -116,6 +117,11 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
       serializers: { req: redactRequestHeaders },
+      // a request's key by its name, never the key
+      customProps: (req) => {
+        const key = apiKeyOf(req as express.Request);
+        return key ? { api_key: key.name } : {};
+      },
     }),
   );
   app.use(recordRequests(metrics));
@@ -132,9 +138,10 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
 
   const v1 = express.Router();
   v1.use(refuseNulInUrl);
-  if (config.apiKeys.length > 0) v1.use(requireApiKey(config.apiKeys));
-  if (config.rateLimitPerMinute > 0) {
-    v1.use(new RequestRateLimiter(config.rateLimitPerMinute, { byApiKey: config.apiKeys.length > 0, onRefused: () => metrics.rateLimited("requests") }).middleware);
+  const keys = apiKeysOf(config);
+  if (keys.length > 0) v1.use(requireApiKey(keys));
+  if (config.rateLimitPerMinute > 0 || keys.some((k) => k.limits.requestsPerMinute !== undefined)) {
+    v1.use(new RequestRateLimiter(config.rateLimitPerMinute, { onRefused: () => metrics.rateLimited("requests") }).middleware);
   }
   v1.use((_req, _res, next) => {
     if (!registry.ready) throw new ProofgateError("not_ready", "Models are loading; try again shortly", { retryable: true });
@@ -148,9 +155,12 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
     const admit = admitProofs(registry, proofs.backlog, () => metrics.rateLimited("proof_backlog"));
     for (const route of PROVABLE_ROUTES) mount(v1, route, admit);
   }
-  const clients = new ClientSequences(config.maxSequencesPerClient, config.apiKeys.length > 0, () => metrics.rateLimited("sequences"));
-  attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }), clients);
-  attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }), clients);
+  const admission = {
+    sequences: new ClientSequences(config.maxSequencesPerClient, () => metrics.rateLimited("sequences")),
+    proofSteps: new ProofStepQuota({ onRefused: () => metrics.rateLimited("proof_quota") }),
+  };
+  attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }), admission);
+  attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }), admission);
   attachInferencesRouter(v1, new InferencesService({ registry, proofs: scheduler, maxPromptChars: config.maxPromptChars }));
   if (proofs) {
     attachProofsRouter(v1, new ProofsService({ store: proofs.store, catalog: proofs.catalog }));

@@ -38,6 +38,8 @@ export interface GenerationPlan {
   readonly stop: readonly string[];
   readonly stream: boolean;
   readonly includeUsage: boolean;
+  /** Step proofs the answer may cost: every token of every choice when proven (its ceiling), else 0. */
+  readonly proofSteps: number;
 }
 
 export interface PlanGenerationOptions {
@@ -63,21 +65,25 @@ export interface PlanGenerationOptions {
   readonly prompts?: number;
   /** Alternatives reported per token (null: no logprobs). @defaultValue null */
   readonly topLogprobs?: number | null;
+  /** The client's own step ceiling (its API key's `max_proof_steps`). @defaultValue config.maxProofSteps */
+  readonly maxProofSteps?: number;
 }
 
 /**
  * What one request may cost, refused up front with a 400 that says which limit and how to stay under
  * it: the step proofs of a proven answer (every generated token of every choice is one), and the
- * tokens and alternatives the answer would carry (its size, and the memory to build it).
+ * tokens and alternatives the answer would carry (its size, and the memory to build it). Returns the
+ * step proofs it may cost.
  */
-function checkBudget(options: PlanGenerationOptions, maxTokens: number, n: number): void {
+function checkBudget(options: PlanGenerationOptions, maxTokens: number, n: number): number {
   const { config, maxTokensParam, proven } = options;
   const choices = (options.prompts ?? 1) * n;
   const steps = choices * maxTokens;
-  if (proven && steps > config.maxProofSteps) {
+  const ceiling = options.maxProofSteps ?? config.maxProofSteps;
+  if (proven && steps > ceiling) {
     throw new ProofgateError(
       "invalid_argument",
-      `A proven answer of ${choices} choice(s) × ${maxTokens} tokens needs up to ${steps} step proofs; at most ${config.maxProofSteps} per request. Lower ${maxTokensParam} or n, or send "proof": false to be served unproven`,
+      `A proven answer of ${choices} choice(s) × ${maxTokens} tokens needs up to ${steps} step proofs; at most ${ceiling} per request${options.maxProofSteps === undefined ? "" : " with this API key"}. Lower ${maxTokensParam} or n, or send "proof": false to be served unproven`,
       { param: maxTokensParam },
     );
   }
@@ -89,6 +95,7 @@ function checkBudget(options: PlanGenerationOptions, maxTokens: number, n: numbe
       { param: maxTokensParam },
     );
   }
+  return proven ? steps : 0;
 }
 
 export function planGeneration(options: PlanGenerationOptions): GenerationPlan {
@@ -102,7 +109,7 @@ export function planGeneration(options: PlanGenerationOptions): GenerationPlan {
   const stop = fields.stop == null ? [] : typeof fields.stop === "string" ? [fields.stop] : [...fields.stop];
   // a proven answer's default length keeps its proof cheap; an explicit max_tokens is the client's choice
   const planned = maxTokens ?? (options.proven ? config.provenDefaultMaxTokens : config.defaultMaxTokens);
-  checkBudget(options, planned, fields.n ?? 1);
+  const proofSteps = checkBudget(options, planned, fields.n ?? 1);
   return {
     maxTokens: planned,
     temperature: fields.temperature ?? defaultTemperature,
@@ -112,6 +119,7 @@ export function planGeneration(options: PlanGenerationOptions): GenerationPlan {
     stop,
     stream: fields.stream ?? false,
     includeUsage: fields.stream_options?.include_usage ?? false,
+    proofSteps,
   };
 }
 

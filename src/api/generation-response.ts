@@ -8,7 +8,10 @@ import type { z } from "zod";
 import { logIgnoredFields } from "./log-ignored-fields.js";
 import { parseRequest } from "./request-validation.js";
 import { errorEnvelope, toProofgateError } from "./error-envelope.js";
+import type { KeyLimits } from "../config/api-keys-file.js";
+import { apiKeyOf } from "./api-keys.js";
 import type { ClientSequences } from "./client-sequences.js";
+import type { ProofStepQuota } from "./proof-quota.js";
 import { SseWriter } from "./sse-writer.js";
 
 export interface SendGenerationOptions<Whole, Chunk> {
@@ -54,7 +57,8 @@ export async function sendGeneration<Whole, Chunk>(options: SendGenerationOption
 /** What chat and text completions share: refuse early in `prepare`, then answer whole or as chunks. */
 /** What a generation handler needs of a prepared job. */
 export interface PreparedGeneration {
-  readonly plan: { readonly stream: boolean };
+  /** `proofSteps`: what the answer may cost in step proofs (0 when unproven). */
+  readonly plan: { readonly stream: boolean; readonly proofSteps: number };
   /** Sequences generated at once: prompts × n. */
   readonly sequences: number;
   /** Sent as `X-Proof-Id` with the headers when the answer is proven. */
@@ -64,23 +68,31 @@ export interface PreparedGeneration {
 export const PROOF_ID_HEADER = "x-proof-id";
 
 export interface GenerationService<Body, Job extends PreparedGeneration, Whole, Chunk> {
-  prepare(request: Body): Job;
+  prepare(request: Body, limits: KeyLimits): Job;
   complete(job: Job, signal?: AbortSignal): Promise<Whole>;
   stream(job: Job, send: (chunk: Chunk) => void, signal?: AbortSignal): Promise<void>;
+}
+
+/** The per-client limits a generation is admitted under, beside the request rate limit of /v1. */
+export interface GenerationAdmission {
+  readonly sequences: ClientSequences;
+  readonly proofSteps: ProofStepQuota;
 }
 
 /** POST handler of a generation endpoint: parse → service → JSON or SSE. */
 export function generationHandler<S extends z.ZodObject, Job extends PreparedGeneration, Whole, Chunk>(
   schema: S,
   service: GenerationService<z.output<S>, Job, Whole, Chunk>,
-  clients: ClientSequences,
+  admission: GenerationAdmission,
 ): RequestHandler {
   return async (req, res) => {
     const parsed = parseRequest(schema, req.body);
     logIgnoredFields(req, parsed.ignoredFields);
-    const job = service.prepare(parsed.value);
-    const release = clients.acquire(req, job.sequences);
+    const job = service.prepare(parsed.value, apiKeyOf(req)?.limits ?? {});
+    const release = admission.sequences.acquire(req, job.sequences);
     try {
+      // charged last, so a request refused for its sequences costs nothing
+      admission.proofSteps.charge(req, res, job.plan.proofSteps);
       if (job.proofId) res.setHeader(PROOF_ID_HEADER, job.proofId);
       await sendGeneration({
         req,

@@ -1,41 +1,33 @@
 /**
  * Per-client request limit: a fixed one-minute window per authenticated API key, or per client address
- * when keys are off (an unchecked bearer token would let a client pick a fresh window per request).
+ * when keys are off (see clientKey). The limit is the key's `requests_per_minute`, else the server's.
  * Over the limit → 429 `rate_limited` with `retry-after` set to the seconds left in the window.
  */
-import type { Request, RequestHandler } from "express";
+import type { RequestHandler } from "express";
 import { ProofgateError } from "../core/errors.js";
-import { bearerToken } from "./api-keys.js";
+import { apiKeyOf, clientKey } from "./api-keys.js";
 
 const WINDOW_MS = 60_000;
 /** Windows kept at most: past it the oldest go first, so memory stays bounded under any key churn. */
 export const MAX_RATE_WINDOWS = 50_000;
 
 export interface RateLimitOptions {
-  /** Requests are authenticated (requireApiKey ran before): count per key. @defaultValue false */
-  readonly byApiKey?: boolean;
   readonly now?: () => number;
   /** Told of each refusal (the gateway counts them in /metrics). */
   readonly onRefused?: () => void;
 }
 
-export function rateLimitKey(req: Request, byApiKey: boolean): string {
-  const key = byApiKey ? bearerToken(req.headers.authorization) : null;
-  return key !== null ? `key:${key}` : `ip:${req.socket.remoteAddress ?? "unknown"}`;
-}
-
 export class RequestRateLimiter {
   // insertion order = window start order, since a renewed window is deleted and set again
   private readonly windows = new Map<string, { start: number; count: number }>();
-  private readonly byApiKey: boolean;
   private readonly now: () => number;
   private readonly onRefused: () => void;
 
   constructor(
+    /** Requests per minute of a client whose key sets none; 0 = no limit for them. */
     private readonly perMinute: number,
-    { byApiKey = false, now = Date.now, onRefused = () => undefined }: RateLimitOptions = {},
+    { now = Date.now, onRefused = () => undefined }: RateLimitOptions = {},
   ) {
-    this.byApiKey = byApiKey;
     this.now = now;
     this.onRefused = onRefused;
   }
@@ -46,7 +38,9 @@ export class RequestRateLimiter {
   }
 
   readonly middleware: RequestHandler = (req, res, next) => {
-    const key = rateLimitKey(req, this.byApiKey);
+    const limit = apiKeyOf(req)?.limits.requestsPerMinute ?? this.perMinute;
+    if (limit === 0) return next();
+    const key = clientKey(req);
     const t = this.now();
     let window = this.windows.get(key);
     if (!window || t - window.start >= WINDOW_MS) {
@@ -59,10 +53,10 @@ export class RequestRateLimiter {
       this.windows.set(key, window);
     }
     window.count++;
-    if (window.count > this.perMinute) {
+    if (window.count > limit) {
       this.onRefused();
       res.setHeader("retry-after", String(Math.ceil((window.start + WINDOW_MS - t) / 1000)));
-      throw new ProofgateError("rate_limited", `Rate limit reached: ${this.perMinute} requests per minute`, { retryable: true });
+      throw new ProofgateError("rate_limited", `Rate limit reached: ${limit} requests per minute`, { retryable: true });
     }
     next();
   };

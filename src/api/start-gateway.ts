@@ -9,8 +9,9 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
+import { PACKAGE_VERSION } from "../config/project.js";
 import type { ChainInfo } from "./chain/protocol.js";
-import type { ProofServices } from "../compose.js";
+import type { ProofServices } from "./gateway-services.js";
 import { ModelRegistry } from "../model/model-registry.js";
 import { ProofgateError } from "../core/errors.js";
 import { buildApp } from "./app.js";
@@ -20,7 +21,6 @@ import { GatewayMetrics } from "./metrics/gateway-metrics.js";
 export interface StartGatewayOptions {
   readonly config: Config;
   readonly logger: Logger;
-  readonly version?: string;
   /** Proof store, queue, workers; absent = nothing is proven. The gateway does not close them. */
   readonly proofs?: ProofServices | null;
   /** GET /v1/chain's answer; absent = nothing goes on-chain. */
@@ -53,7 +53,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(`HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-export async function startGateway({ config, logger, version = "0.1.0", proofs = null, chain = null }: StartGatewayOptions): Promise<Gateway> {
+export async function startGateway({ config, logger, proofs = null, chain = null }: StartGatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const registry = new ModelRegistry({
     roots: config.modelRoots,
@@ -64,11 +64,14 @@ export async function startGateway({ config, logger, version = "0.1.0", proofs =
     observer: metrics,
     warn: (message) => logger.warn(message),
   });
-  const app = buildApp({ config, registry, metrics, logger, version, proofs, chain });
+  const app = buildApp({ config, registry, metrics, logger, version: PACKAGE_VERSION, proofs, chain });
   const server = createServer(app);
   server.on("clientError", answerClientError);
   server.listen(config.port, config.host);
-  await once(server, "listening");
+  await once(server, "listening").catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "EADDRINUSE") throw err;
+    throw new Error(`${config.host}:${config.port} is already in use: stop what listens there, or set PORT (0 = any free port)`, { cause: err });
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url }, "gateway listening; loading models");

@@ -11,7 +11,7 @@
 import { basename } from "node:path";
 import { Contract, type EventLog, type InterfaceAbi } from "ethers";
 import type { Logger } from "pino";
-import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
 import { ProofgateError } from "../core/errors.js";
 import { newProofRecord } from "../core/proof-record.js";
 import { oracleNonce } from "../core/request-binding.js";

@@ -36,9 +36,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { readArtifactSync } from "../core/read-artifact.js";
+import { FIELD_PRIME } from "../snark/field.js";
 
-/** The BN254 scalar field (same value as FIELD_PRIME in src/circuit/r1cs.ts). */
-export const POSEIDON_FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 export const POSEIDON_N_ROUNDS_F = 8;
 /** circomlibjs's partial-round counts, indexed by t - 2. */
 export const POSEIDON_N_ROUNDS_P: readonly number[] = [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68];
@@ -47,7 +46,7 @@ const MAX_CODE = 24_576;
 /** What the layout choice leaves free under MAX_CODE for its size estimate's error (the IR pipeline's code is ~8% larger). */
 const CODE_MARGIN = 2_500;
 
-const p = POSEIDON_FIELD;
+const p = FIELD_PRIME;
 
 interface PoseidonConstants {
   /** C[t-2]: (N_ROUNDS_F + N_ROUNDS_P[t-2])·t round constants. */

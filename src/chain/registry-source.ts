@@ -4,7 +4,8 @@
  * itself (no cold call to a separate verifier). Generated from each circuit's verification key and
  * manifest; `make contracts` writes it to contracts/generated/ and a test checks it is current.
  */
-import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
+import { BASE_FIELD_PRIME, FIELD_PRIME } from "../snark/field.js";
 
 export interface BuiltInCircuit {
   readonly manifest: CircuitManifest;
@@ -84,8 +85,8 @@ function singleProofAssembly(words: readonly bigint[], signals: number, indent: 
 }
 
 /** BN254's scalar and base field moduli. */
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+const R = FIELD_PRIME;
+const Q = BASE_FIELD_PRIME;
 
 export function builtInRegistrySource(circuits: readonly BuiltInCircuit[]): string {
   const register = circuits.map(({ manifest }) => {

@@ -5,11 +5,16 @@
  * Perpetual Powers of Tau file can be used instead (see the README).
  */
 import { randomBytes, createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { z } from "zod";
-import type { SnarkLogger } from "./snark-logger.js";
+import { isProofgateError } from "../core/errors.js";
+import { readArtifact } from "../core/read-artifact.js";
+import type { Phase1 } from "../snark/setup-transcript.js";
+import type { SnarkLogger } from "../snark/snark-logger.js";
+import { ptauPower } from "./snark-binfile.js";
 
 export interface CeremonyOptions {
   /** The file supports circuits of up to 2^power constraints. */
@@ -75,4 +80,38 @@ export async function runCeremony(options: CeremonyOptions): Promise<CeremonyTra
   } finally {
     await (curve as { terminate(): Promise<void> }).terminate();
   }
+}
+
+/** What the setup transcript takes from the ceremony's: enough to match the file and name its contributors. */
+const CeremonyFile = CeremonyTranscript.pick({ sha256: true, contributions: true });
+
+/** A ceremony transcript this proofgate cannot read only costs the phase-1 file its named contributions. */
+async function readCeremony(path: string): Promise<z.infer<typeof CeremonyFile> | null> {
+  try {
+    return await readArtifact(path, CeremonyFile);
+  } catch (err) {
+    if (isProofgateError(err, "invalid_argument")) return null;
+    throw err;
+  }
+}
+
+async function fileHashes(path: string): Promise<{ blake2b: string; sha256: string }> {
+  const blake = createHash("blake2b512");
+  const sha = createHash("sha256");
+  for await (const chunk of createReadStream(path)) {
+    blake.update(chunk as Buffer);
+    sha.update(chunk as Buffer);
+  }
+  return { blake2b: blake.digest("hex"), sha256: sha.digest("hex") };
+}
+
+/** The phase-1 file as the transcript names it; `shownAs` is the path to record (relative to the project). */
+export async function describePhase1(ptau: string, shownAs: string): Promise<Phase1> {
+  const [power, hashes] = await Promise.all([ptauPower(ptau), fileHashes(ptau)]);
+  const ceremonyPath = join(dirname(ptau), TRANSCRIPT_FILE);
+  const ceremony = existsSync(ceremonyPath) ? await readCeremony(ceremonyPath) : null;
+  if (ceremony?.sha256 === hashes.sha256) {
+    return { file: shownAs, power, ...hashes, contributions: [...ceremony.contributions], source: `proofgate ceremony (${join(dirname(shownAs), TRANSCRIPT_FILE)})` };
+  }
+  return { file: shownAs, power, ...hashes, contributions: [], source: "made elsewhere: compare blake2b with the file's published hash and run snarkjs powersoftau verify" };
 }

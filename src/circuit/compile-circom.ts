@@ -8,10 +8,9 @@ import { cp, mkdtemp, mkdir, rm, writeFile, copyFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { PROJECT_ROOT } from "../config/project.js";
 
 const require = createRequire(import.meta.url);
-export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..").replace(/\/dist$/, "");
 /** The project's circuit templates. */
 export const CIRCUITS_DIR = join(PROJECT_ROOT, "circuits");
 

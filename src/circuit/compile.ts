@@ -12,27 +12,26 @@ import { join, resolve } from "node:path";
 import onnxProto from "onnx-proto";
 import { isProofgateError } from "../core/errors.js";
 import { round } from "../core/numbers.js";
-import { Random } from "../core/random.js";
 import { readArtifact } from "../core/read-artifact.js";
-import {
-  argmaxFirst, integerModelFromOnnx, integerModelToOnnx, runIntegerModel, type IntegerModel,
-} from "../model/integer-model.js";
-import { importOnnx } from "../model/onnx-import.js";
-import { importIntegerOnnxGraph } from "../model/integer-onnx-import.js";
+import { Random } from "../core/random.js";
+import { argmaxFirst, integerModelFromOnnx, runIntegerModel, type IntegerModel } from "../model/integer-model.js";
+import { integerModelToOnnx } from "../onnx/integer-onnx-export.js";
+import { importOnnx } from "../onnx/onnx-import.js";
+import { importIntegerOnnxGraph } from "../onnx/integer-onnx-import.js";
 import { quantizeInput, quantizeModel, runFloatModel, type FloatModel } from "../model/quantize.js";
-import { compileCircom, PROJECT_ROOT } from "./compile-circom.js";
+import { ptauFromEnvironment } from "../config/config.js";
+import { PROJECT_ROOT } from "../config/project.js";
+import { CIRCUIT_FORMAT, CircuitManifest, MANIFEST_FILE, type QuantizationReport } from "../model/circuit-manifest.js";
+import { writeSetupTranscript } from "../snark/setup-transcript.js";
+import type { SnarkLogger } from "../snark/snark-logger.js";
+import { vkeyHash } from "../snark/vkey-hash.js";
+import { compileCircom } from "./compile-circom.js";
 import { emitCircuit } from "./emit-circuit.js";
 import { loadConstraintSystemInfo } from "./r1cs.js";
 import { loadSymbols } from "./symbols.js";
-import type { SnarkLogger } from "./snark-logger.js";
 import { ptauFileName } from "./ceremony.js";
-import { CIRCUIT_FORMAT, CircuitManifest, MANIFEST_FILE, type QuantizationReport } from "./circuit-manifest.js";
 import { exportKeys, makeSetupTranscript, shownPath, startPhase2, verifyPhase2 } from "./phase2.js";
-import { writeSetupTranscript } from "./setup-transcript.js";
 import { ptauPower } from "./snark-binfile.js";
-import { vkeyHash } from "./vkey-hash.js";
-
-export { MANIFEST_FILE, vkeyHash, type CircuitManifest, type QuantizationReport };
 
 /** Above this many constant terms, circom's --O2 on this machine takes longer than 5 minutes (the student's 347k did). */
 const O2_TERM_LIMIT = 100_000;
@@ -170,7 +169,7 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
   const existing = await reusable(dir, id, emitted.constraintSource);
   if (existing) return { manifest: existing, dir, reused: true };
 
-  const ptau = options.ptau ?? process.env.PROOFGATE_PTAU ?? DEFAULT_PTAU;
+  const ptau = options.ptau ?? ptauFromEnvironment() ?? DEFAULT_PTAU;
   if (!existsSync(ptau)) throw new Error(`powers of tau file not found: ${ptau} (run proofgate ceremony, or set PROOFGATE_PTAU)`);
   const files = { onnx: "model.onnx", r1cs: "circuit.r1cs", wasm: "witness.wasm", witness_map: "witness.map", zkey: "circuit.zkey", vkey: "verification_key.json", verifier_sol: "Verifier.sol", circom: "circuit.circom" };
   const scratch = await mkdtemp(join(tmpdir(), "pg-compile-"));

@@ -15,13 +15,14 @@ import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import * as snarkjs from "snarkjs";
 import { z } from "zod";
+import { PROJECT_ROOT } from "../config/project.js";
 import { readArtifact } from "../core/read-artifact.js";
-import { MANIFEST_FILE, readManifest, type CircuitManifest } from "./circuit-manifest.js";
-import { PROJECT_ROOT } from "./compile-circom.js";
+import { loadManifest, MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
+import { readSetupTranscript, writeSetupTranscript, type SetupContribution, type SetupTranscript } from "../snark/setup-transcript.js";
+import type { SnarkLogger } from "../snark/snark-logger.js";
+import { vkeyHash } from "../snark/vkey-hash.js";
+import { describePhase1 } from "./ceremony.js";
 import { readSection } from "./snark-binfile.js";
-import type { SnarkLogger } from "./snark-logger.js";
-import { describePhase1, readSetupTranscript, writeSetupTranscript, type SetupContribution, type SetupTranscript } from "./setup-transcript.js";
-import { vkeyHash } from "./vkey-hash.js";
 
 const require = createRequire(import.meta.url);
 
@@ -202,7 +203,7 @@ export async function makeSetupTranscript(options: TranscriptOptions): Promise<S
  */
 export async function installPhase2(options: { dir: string; zkey: string; ptau?: string; beaconSource?: string; logger?: SnarkLogger }): Promise<SetupTranscript> {
   const { dir, logger } = options;
-  const manifest = await readManifest(dir);
+  const manifest = await loadManifest(dir);
   const ptau = modelPtau(manifest, options.ptau);
   const installed = join(dir, manifest.files.zkey);
   const [before, after] = await Promise.all([readPhase2Chain(installed), readPhase2Chain(options.zkey)]);

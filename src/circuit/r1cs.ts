@@ -4,9 +4,7 @@
  * regardless of what the witness generator would have computed.
  */
 import { readR1cs } from "r1csfile";
-
-/** The BN254 scalar field: snarkjs's bn128 curve, and circom's default prime. */
-export const FIELD_PRIME = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+import { FIELD_PRIME } from "../snark/field.js";
 
 type LinearCombination = ReadonlyMap<number, bigint>;
 

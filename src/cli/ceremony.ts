@@ -5,11 +5,13 @@
 import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { runCeremony } from "../circuit/ceremony.js";
-import { readManifest } from "../circuit/circuit-manifest.js";
-import { beaconPhase2, contributePhase2, installPhase2, modelPtau, readPhase2Chain, verifyPhase2 } from "../circuit/phase2.js";
-import { consoleSnarkLogger } from "../circuit/snark-logger.js";
+import { loadManifest } from "../model/circuit-manifest.js";
+import { consoleSnarkLogger } from "../snark/snark-logger.js";
 import { UsageError, type Verb, type VerbArgs } from "./verb.js";
+
+// every command reads the verb table, `serve` too: the setup code loads only when one of these verbs runs
+const phase1 = () => import("../circuit/ceremony.js");
+const phase2 = () => import("../circuit/phase2.js");
 
 export const ceremony: Verb = {
   path: ["ceremony"],
@@ -23,6 +25,7 @@ export const ceremony: Verb = {
     verbose: { type: "boolean", description: "log every snarkjs phase" },
   },
   async run({ values }) {
+    const { runCeremony } = await phase1();
     const power = Number(values.power ?? 15);
     const contributions = Number(values.contributions ?? 2);
     if (!Number.isInteger(power) || power < 8 || power > 28) throw new UsageError(`--power must be an integer from 8 to 28, got ${String(values.power)}`);
@@ -54,10 +57,11 @@ export const phase2Export: Verb = {
   description: "Copies a compiled model's current proving key for the next contributor, and prints its contributions so far. The contributor needs only this file.",
   options: { model: { type: "string", description: "compiled model directory (required)" }, out: { type: "string", description: "where to write the key (required)" } },
   async run(args) {
+    const { readPhase2Chain } = await phase2();
     noPositionals(args);
     const dir = required(args.values, "model", "dir");
     const out = required(args.values, "out", "file.zkey");
-    const manifest = await readManifest(dir);
+    const manifest = await loadManifest(dir);
     const zkey = join(dir, manifest.files.zkey);
     const chain = await readPhase2Chain(zkey);
     await copyFile(zkey, out);
@@ -79,6 +83,7 @@ export const phase2Contribute: Verb = {
     verbose,
   },
   async run(args) {
+    const { contributePhase2 } = await phase2();
     noPositionals(args);
     const input = required(args.values, "in", "file.zkey");
     const output = required(args.values, "out", "file.zkey");
@@ -102,9 +107,10 @@ export const phase2Verify: Verb = {
     verbose,
   },
   async run(args) {
+    const { modelPtau, readPhase2Chain, verifyPhase2 } = await phase2();
     noPositionals(args);
     const dir = required(args.values, "model", "dir");
-    const manifest = await readManifest(dir);
+    const manifest = await loadManifest(dir);
     const zkey = typeof args.values.zkey === "string" ? args.values.zkey : join(dir, manifest.files.zkey);
     const ptau = modelPtau(manifest, optionalPtau(args.values));
     const chain = await readPhase2Chain(zkey);
@@ -125,6 +131,7 @@ export const phase2Import: Verb = {
     "Installs a contributed proving key into a compiled model after verifying it (the whole chain, and that it extends the installed one): writes circuit.zkey, verification_key.json, Verifier.sol, the manifest's vkey_hash and setup.json. Rebuild the contracts afterwards for a shipped model.",
   options: { model: { type: "string", description: "compiled model directory (required)" }, zkey: { type: "string", description: "the contributed key (required)" }, ptau: ptauOption, verbose },
   async run(args) {
+    const { installPhase2 } = await phase2();
     noPositionals(args);
     const dir = required(args.values, "model", "dir");
     const zkey = required(args.values, "zkey", "file.zkey");
@@ -149,13 +156,14 @@ export const phase2Beacon: Verb = {
     verbose,
   },
   async run(args) {
+    const { beaconPhase2, installPhase2 } = await phase2();
     noPositionals(args);
     const dir = required(args.values, "model", "dir");
     const beacon = required(args.values, "beacon", "hex").replace(/^0x/i, "");
     const iterations = Number(required(args.values, "iterations", "n"));
     if (!Number.isInteger(iterations) || iterations < 10 || iterations > 63) throw new UsageError(`--iterations must be an integer from 10 to 63, got ${String(args.values.iterations)}`);
     if (!/^([0-9a-f]{2}){1,255}$/i.test(beacon)) throw new UsageError("--beacon must be 1 to 255 bytes of hex");
-    const manifest = await readManifest(dir);
+    const manifest = await loadManifest(dir);
     const scratch = await mkdtemp(join(tmpdir(), "pg-beacon-"));
     try {
       const out = join(scratch, "beacon.zkey");

@@ -2,9 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { compileModel } from "../circuit/compile.js";
-import { SETUP_FILE } from "../circuit/setup-transcript.js";
-import { consoleSnarkLogger } from "../circuit/snark-logger.js";
+import { SETUP_FILE } from "../snark/setup-transcript.js";
+import { consoleSnarkLogger } from "../snark/snark-logger.js";
 import { readInputFile, Sample, UsageError, type Verb } from "./verb.js";
 
 export const compile: Verb = {
@@ -25,6 +24,8 @@ export const compile: Verb = {
       calibration = (await readInputFile(values.calibration, z.object({ inputs: z.array(Sample) }))).inputs;
     }
     const verbose = values.verbose === true;
+    // loaded here, not at the top: every command reads the verb table, `serve` too
+    const { compileModel } = await import("../circuit/compile.js");
     const { manifest, dir, reused } = await compileModel({
       onnx: await readFile(positionals[0]),
       outDir: values.out,

@@ -10,6 +10,7 @@ import { contractsBuild } from "./contracts-build.js";
 import { modelsBuild } from "./models-build.js";
 import { serve } from "./serve.js";
 import { worker } from "./worker.js";
+import { debugRequested } from "../config/config.js";
 import { parseVerbArgs, UsageError, verbHelp, type Verb } from "./verb.js";
 
 export const VERBS: readonly Verb[] = [serve, worker, modelsBuild, compile, proveVerb, verifyVerb, ceremony, ...phase2Verbs, contractsBuild];
@@ -56,7 +57,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     const message = err instanceof Error ? err.message : String(err);
     console.error(`proofgate ${verb.path.join(" ")}: ${message.split("\n")[0]}`);
-    if (process.env.PROOFGATE_DEBUG) console.error(err);
+    if (debugRequested()) console.error(err);
     return 1;
   }
 }

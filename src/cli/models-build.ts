@@ -1,6 +1,5 @@
 /** `proofgate models build`: retrains the shipped models from the corpora (see src/training). */
 import { resolve } from "node:path";
-import { buildModels, PRESETS } from "../training/build-models.js";
 import { UsageError, type Verb } from "./verb.js";
 
 export const modelsBuild: Verb = {
@@ -16,6 +15,8 @@ export const modelsBuild: Verb = {
     const seed = values.seed === undefined ? undefined : Number(values.seed);
     if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got ${String(values.seed)}`);
     const outDir = resolve(String(values.out ?? "artifacts/models"));
+    // loaded here, not at the top: every command reads the verb table, `serve` too
+    const { buildModels, PRESETS } = await import("../training/build-models.js");
     const result = await buildModels({ outDir, seed, preset: values.smoke ? PRESETS.smoke : PRESETS.full });
     for (const card of result.cards) console.log(`${card.id}: ${JSON.stringify(card.metrics)}`);
     console.log(`seconds per stage: ${JSON.stringify(result.seconds)}`);

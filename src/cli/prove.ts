@@ -3,7 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { checkIntegerInput } from "../model/integer-model.js";
 import { quantizeInput } from "../model/quantize.js";
-import { consoleSnarkLogger } from "../circuit/snark-logger.js";
+import { consoleSnarkLogger } from "../snark/snark-logger.js";
 import { loadCompiledModel } from "../prover/compiled-model.js";
 import { prove } from "../prover/prove.js";
 import { readInputFile, Sample, UsageError, type Verb } from "./verb.js";

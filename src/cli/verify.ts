@@ -1,7 +1,7 @@
 /** `proofgate verify`: exit 0 for a valid proof file, 1 for an invalid one, with a one-line reason. */
 import { join } from "node:path";
-import { readManifest, VerificationKeyFile } from "../circuit/circuit-manifest.js";
 import { readArtifact } from "../core/read-artifact.js";
+import { loadManifest, VerificationKeyFile } from "../model/circuit-manifest.js";
 import { CompiledCatalog } from "../prover/compiled-catalog.js";
 import { loadConfig } from "../config/config.js";
 import { ProofFile } from "../prover/prove.js";
@@ -27,7 +27,7 @@ export const verifyVerb: Verb = {
       console.error(`invalid: no compiled model with id ${file.model_id} (pass --model <dir>)`);
       return 1;
     }
-    const manifest = await readManifest(dir);
+    const manifest = await loadManifest(dir);
     const vkey = await readArtifact(join(dir, manifest.files.vkey), VerificationKeyFile);
     const result = await verifyProof(manifest, vkey, file);
     (result.valid ? console.log : console.error)(result.valid ? result.reason : `invalid: ${result.reason}`);

@@ -1,6 +1,6 @@
 /** `proofgate worker`: a prover worker only, for other machines sharing the gateway's Redis and database. */
 import { openProofServices } from "../compose.js";
-import { loadConfig } from "../config/config.js";
+import { environmentWith, loadConfig } from "../config/config.js";
 import { cliLogger } from "./log-output.js";
 import { stopSignal } from "./stop-signal.js";
 import { UsageError, type Verb } from "./verb.js";
@@ -15,11 +15,10 @@ export const worker: Verb = {
     name: { type: "string", description: "identity recorded as each proof's prover (default host:pid)" },
   },
   async run({ values }) {
-    const env = { ...process.env };
-    if (values.concurrency !== undefined) env.PROVER_CONCURRENCY = String(values.concurrency);
+    const overrides: Record<string, string> = values.concurrency === undefined ? {} : { PROVER_CONCURRENCY: String(values.concurrency) };
     let config;
     try {
-      config = loadConfig(env);
+      config = loadConfig(environmentWith(overrides));
     } catch (err) {
       throw new UsageError((err as Error).message.replace("PROVER_CONCURRENCY", "--concurrency"));
     }

@@ -5,8 +5,12 @@
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { Secret } from "../core/secret.js";
+import { keySha256, loadApiKeysFile, type NamedApiKey } from "./api-keys-file.js";
 
 export type DeviceChoice = "auto" | "cpu" | "cuda";
+
+/** The order proof jobs run in: `fair` interleaves requests (see stepPriority), `fifo` is arrival order. */
+export type ProofOrder = "fair" | "fifo";
 
 /** Which proved records go on-chain: every one, none (no chain at all), or those a request asked for. */
 export type SubmitPolicy = "all" | "none" | "requested";
@@ -27,6 +31,8 @@ export interface Config {
   readonly device: DeviceChoice;
   /** $PROOFGATE_API_KEYS, comma-separated; empty = no authentication. */
   readonly apiKeys: readonly string[];
+  /** $PROOFGATE_API_KEYS_FILE: named keys with limits of their own (see api-keys-file.ts); beside $PROOFGATE_API_KEYS, which keep the server's. */
+  readonly namedApiKeys: readonly NamedApiKey[];
   /**
    * $PROOFGATE_MAX_BATCH: concurrent sequences decoded per model in one batched step; default null =
    * by device, 64 on CPU and 256 on CUDA (see DEFAULT_MAX_BATCH in src/model/model-registry.ts).
@@ -56,6 +62,8 @@ export interface Config {
   readonly maxProofSteps: number;
   /** $PROOFGATE_MAX_RESPONSE_TOKENS, default 131072: choices × max_tokens × (1 + top logprobs) one answer may carry. */
   readonly maxResponseTokens: number;
+  /** $PROOFGATE_PROOF_ORDER, default fair: fair interleaves the proof jobs of different requests; fifo runs them in arrival order. */
+  readonly proofOrder: ProofOrder;
   /** $PROOFGATE_LOG_LEVEL, default info (pino levels; "silent" turns logs off). */
   readonly logLevel: string;
   /** $PROOFGATE_LOG_FORMAT, default auto: readable lines on a terminal, JSON lines otherwise (json|pretty force one). */
@@ -145,13 +153,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const margin = Number(env.PROOFGATE_ORACLE_FEE_MARGIN || "1.2");
   if (!Number.isFinite(margin) || margin < 1) throw new Error(`PROOFGATE_ORACLE_FEE_MARGIN must be a number >= 1, got "${env.PROOFGATE_ORACLE_FEE_MARGIN}"`);
   const dataDir = resolve(env.PROOFGATE_DATA_DIR || "data");
+  const apiKeys = list(env.PROOFGATE_API_KEYS);
+  const namedApiKeys = env.PROOFGATE_API_KEYS_FILE ? loadApiKeysFile(resolve(env.PROOFGATE_API_KEYS_FILE)) : [];
+  const plain = new Set(apiKeys.map(keySha256));
+  const twice = namedApiKeys.find((k) => plain.has(k.sha256));
+  if (twice) throw new Error(`PROOFGATE_API_KEYS_FILE: the key of "${twice.name}" is also in PROOFGATE_API_KEYS`);
   return Object.freeze({
     port: integer(env, "PORT", 8080, 0),
     host: env.HOST || "127.0.0.1",
     modelRoots: Object.freeze([resolve(DEFAULT_MODEL_ROOT)]),
     modelDirs: Object.freeze(list(env.PROOFGATE_MODELS).map((d) => resolve(d))),
     device,
-    apiKeys: Object.freeze(list(env.PROOFGATE_API_KEYS)),
+    apiKeys: Object.freeze(apiKeys),
+    namedApiKeys: Object.freeze(namedApiKeys),
     maxBatchSize: env.PROOFGATE_MAX_BATCH ? integer(env, "PROOFGATE_MAX_BATCH", 1, 1) : null,
     maxWaiting: integer(env, "PROOFGATE_MAX_WAITING", 256, 0),
     maxSequencesPerClient: integer(env, "PROOFGATE_MAX_SEQUENCES_PER_CLIENT", 32, 1),
@@ -165,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     provenDefaultMaxTokens: integer(env, "PROOFGATE_PROVEN_DEFAULT_MAX_TOKENS", 32, 1),
     maxProofSteps: integer(env, "PROOFGATE_MAX_PROOF_STEPS", 256, 1),
     maxResponseTokens: integer(env, "PROOFGATE_MAX_RESPONSE_TOKENS", 131_072, 1),
+    proofOrder: oneOf(env, "PROOFGATE_PROOF_ORDER", ["fair", "fifo"] as const, "fair"),
     logLevel: env.PROOFGATE_LOG_LEVEL || "info",
     logFormat: oneOf(env, "PROOFGATE_LOG_FORMAT", ["auto", "json", "pretty"] as const, "auto"),
     dataDir,
@@ -217,6 +232,21 @@ export function defaultQueuePrefix(env: NodeJS.ProcessEnv): string {
     store = `sqlite:${resolve(env.PROOFGATE_DATA_DIR || "data")}`;
   }
   return `proofgate-${createHash("sha256").update(store).digest("hex").slice(0, 12)}`;
+}
+
+/** The environment with some variables set: how a CLI option stands in for its variable. */
+export function environmentWith(overrides: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}
+
+/** $PROOFGATE_DEBUG: a failed command prints its stack trace too. Apart from Config: loading it may be what failed. */
+export function debugRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.PROOFGATE_DEBUG);
+}
+
+/** $PROOFGATE_PTAU: the phase-1 file `proofgate compile` uses when given none (a compiler setting, not the gateway's). */
+export function ptauFromEnvironment(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.PROOFGATE_PTAU;
 }
 
 export const ANVIL_STATE_FILE = join("chain", "anvil-state.json");

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, type: "invalid_request_error" },
   headers_too_large: { status: 431, type: "invalid_request_error" },
   rate_limited: { status: 429, type: "rate_limit_error" },
+  /** An API key spent its quota (proof_steps_per_hour), as OpenAI answers a spent quota. */
+  insufficient_quota: { status: 429, type: "insufficient_quota" },
   /** Too many generations already waiting for a batch slot. */
   overloaded: { status: 429, type: "rate_limit_error" },
   not_ready: { status: 503, type: "server_error" },

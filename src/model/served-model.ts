@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { CircuitManifest, MANIFEST_FILE } from "../circuit/circuit-manifest.js";
+import { CircuitManifest, MANIFEST_FILE } from "./circuit-manifest.js";
 import { parseArtifact, readArtifact } from "../core/read-artifact.js";
 import onnxProto from "onnx-proto";
 import { z } from "zod";

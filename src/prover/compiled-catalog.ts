@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { MANIFEST_FILE, readManifest, type CircuitManifest } from "../circuit/circuit-manifest.js";
+import { loadManifest, MANIFEST_FILE, type CircuitManifest } from "../model/circuit-manifest.js";
 import { loadCompiledModel, type CompiledModel } from "./compiled-model.js";
 
 export interface CompiledCatalogOptions {
@@ -24,7 +24,7 @@ export class CompiledCatalog {
     const dirs = [...options.roots.flatMap((root) => (existsSync(root) ? readdirSync(root).sort().map((d) => join(root, d)) : [])), ...options.dirs];
     const manifests = new Map<string, { dir: string; manifest: CircuitManifest }>();
     for (const dir of dirs.filter((d) => existsSync(join(d, MANIFEST_FILE)))) {
-      const manifest = await readManifest(dir);
+      const manifest = await loadManifest(dir);
       if (!manifests.has(manifest.model_id)) manifests.set(manifest.model_id, { dir, manifest });
     }
     return new CompiledCatalog(manifests);

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { readManifest, VerificationKeyFile, type CircuitManifest } from "../circuit/circuit-manifest.js";
+import { loadManifest, VerificationKeyFile, type CircuitManifest } from "../model/circuit-manifest.js";
 import { readArtifact } from "../core/read-artifact.js";
 import { integerModelFromOnnx, type IntegerModel } from "../model/integer-model.js";
 import { CircuitWitness } from "../witness/witness-calculator.js";
@@ -21,7 +21,7 @@ export interface CompiledModel {
 }
 
 export async function loadCompiledModel(dir: string): Promise<CompiledModel> {
-  const manifest = await readManifest(dir);
+  const manifest = await loadManifest(dir);
   const model = integerModelFromOnnx(await readFile(join(dir, manifest.files.onnx)));
   if (!model) throw new Error(`${join(dir, manifest.files.onnx)} is not an integer-exact model`);
   return {

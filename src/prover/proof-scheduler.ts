@@ -12,8 +12,8 @@ import { newProofRecord, type ProofRecord, type ProofStatus, type ProofStep } fr
 import { MAX_JOB_PRIORITY, type JobQueue } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
 import type { ProofBacklog } from "./proof-backlog.js";
-import type { SubmitPolicy } from "../config/config.js";
-import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import type { ProofOrder, SubmitPolicy } from "../config/config.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
 import { generationContentHash, HASHED_NONCE_BITS, randomSalt, requestNonce } from "../core/request-binding.js";
 import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest, type OracleRequestRef, type StepOutput } from "./proof-request.js";
 
@@ -101,6 +101,8 @@ export interface ProofSchedulerOptions {
   readonly enqueueTimeoutMs?: number;
   /** Decides each record's `submit`. @defaultValue "none" (no chain) */
   readonly submitPolicy?: SubmitPolicy;
+  /** The order proof jobs run in (PROOFGATE_PROOF_ORDER). @defaultValue "fair" */
+  readonly order?: ProofOrder;
   /** Where a new record's ETA comes from (its `timings.eta`, ms, and the answer's `eta_s`). */
   readonly backlog?: Pick<ProofBacklog, "latest">;
   /**
@@ -121,8 +123,12 @@ function saltedNonce(contentHash: string, nonceBits: number): { nonce: string; c
   return { nonce: requestNonce(contentHash, salt, nonceBits).toString(), content_hash: contentHash, salt };
 }
 
-/** Round-robin across requests: a step runs after every request's steps at earlier positions. */
-export function stepPriority(step: ProofStep): number {
+/**
+ * `fair`: round-robin across requests, a step runs after every request's steps at earlier positions.
+ * `fifo`: every job at one priority, so they run as they came (a long completion holds back all after it).
+ */
+export function stepPriority(step: ProofStep, order: ProofOrder = "fair"): number {
+  if (order === "fifo") return 1;
   const position = (step.output as Partial<StepOutput> | null)?.position ?? step.index;
   return Math.min(position + 1, MAX_JOB_PRIORITY);
 }
@@ -240,7 +246,7 @@ export class ProofScheduler {
    * Fair order: a step's priority is its position in its choice (+1), so every request's first steps
    * run before anyone's later ones — requests interleave round-robin, and a single inference or a
    * short completion waits for no long completion ahead of it. A flow's parent runs as soon as its
-   * children are done.
+   * children are done. Under `fifo` every job has priority 1: arrival order.
    */
   async enqueue(record: ProofRecord): Promise<boolean> {
     const { queue, logger } = this.options;
@@ -251,7 +257,7 @@ export class ProofScheduler {
         ? queue.enqueue({ proofId: record.id })
         : queue.enqueueFlow(
             { payload: { proofId: record.id } },
-            pending.map((s) => ({ payload: { proofId: record.id, step: s.index }, priority: stepPriority(s) })),
+            pending.map((s) => ({ payload: { proofId: record.id, step: s.index }, priority: stepPriority(s, this.options.order) })),
           ))();
     let timer: NodeJS.Timeout | undefined;
     try {

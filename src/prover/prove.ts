@@ -9,8 +9,8 @@ import type { Groth16Proof } from "snarkjs";
 import { z } from "zod";
 import { buildCircuitInput, expectedPublicSignals } from "../witness/circuit-input.js";
 import type { CompiledModel } from "./compiled-model.js";
-import type { SnarkLogger } from "../circuit/snark-logger.js";
-import { sharedBn128 } from "../circuit/snark-workers.js";
+import type { SnarkLogger } from "../snark/snark-logger.js";
+import { sharedBn128 } from "../snark/snark-workers.js";
 
 export interface ProveOptions {
   /** The integer sample (token ids, bits, or quantized values). */

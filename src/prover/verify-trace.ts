@@ -3,7 +3,7 @@
  * and each step's output state is the next step's input state, so the proven tokens are exactly the
  * ones generated, in order, from the first window on.
  */
-import type { CircuitManifest } from "../circuit/compile.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
 import { decodePublicSignals } from "../witness/circuit-input.js";
 import type { ProofFile } from "./prove.js";
 import { verifyProof, type VerifyResult } from "./verify.js";

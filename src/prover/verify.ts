@@ -8,9 +8,10 @@
  * field instead of throwing.
  */
 import * as snarkjs from "snarkjs";
-import { vkeyHash, type CircuitManifest } from "../circuit/compile.js";
-import { FIELD_PRIME } from "../circuit/r1cs.js";
-import { sharedBn128 } from "../circuit/snark-workers.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
+import { vkeyHash } from "../snark/vkey-hash.js";
+import { FIELD_PRIME } from "../snark/field.js";
+import { sharedBn128 } from "../snark/snark-workers.js";
 import { requestNonce, sampleContentHash } from "../core/request-binding.js";
 import { checkIntegerInput } from "../model/integer-model.js";
 import { decodePublicSignals, expectedPublicSignals, nonceBits, type DecodedSignals } from "../witness/circuit-input.js";

@@ -9,7 +9,7 @@ import type { Tokenizer } from "../model/tokenizer.js";
 import type { FloatModel } from "../model/quantize.js";
 import { Dense, Embedding, PositionalTables, Relu, type Layer } from "./layers.js";
 import { buildTrainingGraph, LOGITS_OUTPUT } from "./training-graph.js";
-import { train, trainingSessionOptions, type TrainResult } from "./trainer.js";
+import { train, trainingSessionOptions, type OptimizerSettings, type TrainResult } from "./trainer.js";
 
 export interface TeacherShape {
   readonly context: number;
@@ -89,7 +89,7 @@ export interface LmTrainOptions {
   readonly eot: number;
   readonly steps: number;
   readonly batchSize: number;
-  readonly learningRate: number;
+  readonly optimizer: OptimizerSettings;
   readonly rng: Random;
   readonly onProgress?: (step: number, meanLoss: number) => void;
 }
@@ -112,8 +112,7 @@ export async function trainTeacher(layers: readonly Layer[], shape: TeacherShape
     inputName: "tokens",
     classes: o.vocabSize,
     steps: o.steps,
-    learningRate: o.learningRate,
-    weightDecay: 0.01,
+    optimizer: o.optimizer,
     onProgress: o.onProgress,
     nextBatch: () => {
       const { tokens, next } = sampleBatch(o, shape.context);
@@ -143,7 +142,7 @@ export async function distillStudent(layers: readonly Layer[], shape: StudentSha
       inputName: "tokens",
       classes: V,
       steps: o.steps,
-      learningRate: o.learningRate,
+      optimizer: o.optimizer,
       onProgress: o.onProgress,
       nextBatch: async () => {
         const { tokens, next } = sampleBatch(o, o.teacherContext);

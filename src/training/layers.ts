@@ -3,7 +3,7 @@
  * pass into an ONNX graph. Training runs those graphs on onnxruntime (its MLAS GEMMs are far faster
  * than JavaScript loops); the same forward wiring exports the float model.
  */
-import type { OnnxGraph } from "../model/onnx-graph.js";
+import type { OnnxGraph } from "../onnx/onnx-graph.js";
 import type { Random } from "../core/random.js";
 
 export interface Param {

@@ -5,6 +5,8 @@
 import { createHash } from "node:crypto";
 import { maxIntermediate, type IntegerModel } from "../model/integer-model.js";
 import type { CircuitEstimate, ModelCard } from "../model/model-card.js";
+import type { QuantizeOptions, QuantizeResult } from "../model/quantize.js";
+import type { OptimizerSettings } from "./trainer.js";
 
 /** Per-op constraint costs of the circuit the compiler will emit, from the integer model. */
 export function estimateConstraints(model: IntegerModel): CircuitEstimate {
@@ -29,6 +31,35 @@ export function estimateConstraints(model: IntegerModel): CircuitEstimate {
   breakdown.commitments = 600;
   const constraints = Object.values(breakdown).reduce((a, b) => a + b, 0);
   return { constraints, breakdown, note: "dense layers with constant weights fold into linear combinations and cost no constraints" };
+}
+
+/** A fraction in percent, without float noise (0.07 → 7, not 7.000000000000001). */
+const percent = (fraction: number): number => +(fraction * 100).toFixed(6);
+
+/** The optimizer as a card states it, from the settings that trained the model. */
+export function optimizerCard(o: OptimizerSettings): { optimizer: string; learning_rate: string } {
+  return {
+    optimizer: `AdamW (β ${o.beta1}/${o.beta2}${o.weightDecay ? `, decay ${o.weightDecay}` : ""})`,
+    learning_rate: `${o.learningRate.toExponential()} peak, ${percent(o.warmupFraction)}% warm-up, cosine`,
+  };
+}
+
+/** Every setting of post-training quantization, none left to quantizeModel's defaults. */
+export type QuantizationSettings = Required<Omit<QuantizeOptions, "calibration">>;
+
+/** The quantization as a card states it: the settings used, what they gave, and (when given) what it was calibrated on. */
+export function quantizationCard(settings: QuantizationSettings, result: QuantizeResult, calibratedOn?: string): NonNullable<ModelCard["quantization"]> {
+  const tables = result.model.layers.some((l) => l.kind === "positional_tables");
+  return {
+    method: "post-training, symmetric per-tensor weights, power-of-two requantization",
+    ...(tables ? { table_bits: settings.tableBits } : {}),
+    weight_bits: settings.weightBits,
+    activation_bits: settings.activationBits,
+    requantize_shifts: result.shifts,
+    output_scales: result.outputScales,
+    ...(calibratedOn ? { calibration: `${calibratedOn}, ${percent(settings.percentile)}th percentile of activations` } : {}),
+    max_intermediate: result.maxIntermediate,
+  };
 }
 
 export function sha256(bytes: Uint8Array | string): string {

@@ -7,7 +7,7 @@ import type { Random } from "../core/random.js";
 import type { FloatModel } from "../model/quantize.js";
 import { Dense, Relu, type Layer } from "./layers.js";
 import { buildTrainingGraph } from "./training-graph.js";
-import { train, type TrainResult } from "./trainer.js";
+import { train, type OptimizerSettings, type TrainResult } from "./trainer.js";
 
 export const SPAM_HIDDEN = 32;
 export const SPAM_CLASSES = ["ham", "spam"] as const;
@@ -34,7 +34,7 @@ export interface SpamTrainOptions {
   readonly labels: readonly boolean[];
   readonly epochs: number;
   readonly batchSize: number;
-  readonly learningRate: number;
+  readonly optimizer: OptimizerSettings;
   readonly rng: Random;
   readonly onProgress?: (step: number, meanLoss: number) => void;
 }
@@ -49,8 +49,7 @@ export async function trainSpamClassifier(layers: readonly Layer[], o: SpamTrain
     inputName: "features",
     classes: 2,
     steps: perEpoch * o.epochs,
-    learningRate: o.learningRate,
-    weightDecay: 0.01,
+    optimizer: o.optimizer,
     onProgress: o.onProgress,
     progressEvery: perEpoch,
     nextBatch: (step) => {

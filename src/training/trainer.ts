@@ -13,18 +13,25 @@ export interface Batch {
   readonly target: Float32Array;
 }
 
+/** AdamW with a linear warm-up and a cosine decay: the optimizer's every setting a model card states. */
+export interface OptimizerSettings {
+  /** Peak learning rate. */
+  readonly learningRate: number;
+  /** Fraction of the steps spent warming up linearly. */
+  readonly warmupFraction: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  /** Decoupled decay on matrices; 0 makes it plain Adam. */
+  readonly weightDecay: number;
+}
+
 export interface TrainOptions {
   readonly graph: TrainingGraph;
   readonly inputName: string;
   readonly classes: number;
   readonly steps: number;
   readonly nextBatch: (step: number) => Batch | Promise<Batch>;
-  /** Peak learning rate. */
-  readonly learningRate: number;
-  /** @defaultValue 5% of steps */
-  readonly warmupSteps?: number;
-  /** @defaultValue 0 */
-  readonly weightDecay?: number;
+  readonly optimizer: OptimizerSettings;
   /** Called every `progressEvery` steps with the mean loss since the last call. */
   readonly onProgress?: (step: number, meanLoss: number) => void;
   /** @defaultValue 50 */
@@ -45,8 +52,9 @@ export function trainingSessionOptions(): ort.InferenceSession.SessionOptions {
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { graph, steps } = options;
   const session = await ort.InferenceSession.create(graph.bytes, trainingSessionOptions());
-  const adam = new Adam(graph.params, { weightDecay: options.weightDecay ?? 0 });
-  const warmup = options.warmupSteps ?? Math.max(1, Math.floor(steps * 0.05));
+  const { learningRate, warmupFraction, beta1, beta2, weightDecay } = options.optimizer;
+  const adam = new Adam(graph.params, { beta1, beta2, weightDecay });
+  const warmup = Math.max(1, Math.floor(steps * warmupFraction));
   const every = options.progressEvery ?? 50;
   const started = performance.now();
   let sinceReport = 0;
@@ -65,7 +73,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const out = await session.run(feeds);
       const loss = (out[LOSS_OUTPUT].data as Float32Array)[0];
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss ${loss}`);
-      adam.step(graph.gradOutputs.map((name) => out[name].data as Float32Array), cosineSchedule(step, steps, options.learningRate, warmup));
+      adam.step(graph.gradOutputs.map((name) => out[name].data as Float32Array), cosineSchedule(step, steps, learningRate, warmup));
       finalLoss = loss;
       sinceReport += loss;
       reportCount++;

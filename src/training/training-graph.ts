@@ -2,7 +2,7 @@
  * Turns a stack of layers into two ONNX graphs: the training step (parameters in, loss and gradients
  * out, for a fixed batch size) and the float inference model (parameters baked in, logits out).
  */
-import { OnnxGraph, type Dim, type ElemType } from "../model/onnx-graph.js";
+import { OnnxGraph, type Dim, type ElemType } from "../onnx/onnx-graph.js";
 import type { Layer, Param, WiredLayer } from "./layers.js";
 
 export interface GraphInput {

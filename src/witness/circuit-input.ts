@@ -5,8 +5,8 @@
  */
 import { buildPoseidon } from "circomlibjs";
 import { z } from "zod";
-import type { CircuitManifest, Packing } from "../circuit/circuit-manifest.js";
-import { FIELD_PRIME } from "../circuit/r1cs.js";
+import type { CircuitManifest, Packing } from "../model/circuit-manifest.js";
+import { FIELD_PRIME } from "../snark/field.js";
 import { HASHED_NONCE_BITS } from "../core/request-binding.js";
 import { argmaxFirst, traceIntegerModel, type IntegerModel } from "../model/integer-model.js";
 import { inputLayout, packWords, unpackWords, type WordLayout } from "./packing.js";

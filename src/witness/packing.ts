@@ -5,7 +5,7 @@
  * prover holds; unpacking is for words from outside (public signals, an oracle request), so it checks
  * what a word could hide.
  */
-import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../model/circuit-manifest.js";
 import { inputLength, inputRange } from "../model/integer-model.js";
 
 export interface WordLayout {

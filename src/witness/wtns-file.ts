@@ -1,5 +1,5 @@
 /** A witness as a .wtns file (iden3 binfile "wtns" v2: a header section, then 32-byte little-endian values). */
-import { FIELD_PRIME } from "../circuit/r1cs.js";
+import { FIELD_PRIME } from "../snark/field.js";
 
 export function encodeWtns(values: readonly bigint[]): Uint8Array {
   const n8 = 32;

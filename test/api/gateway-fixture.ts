@@ -9,7 +9,8 @@ import { join, resolve } from "node:path";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { startGateway, type Gateway } from "../../src/api/start-gateway.js";
-import { openProofServices, type ProofServices } from "../../src/compose.js";
+import type { ProofServices } from "../../src/api/gateway-services.js";
+import { openProofServices } from "../../src/compose.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import { BullmqJobQueue } from "../../src/jobs/job-queue-bullmq.js";
 

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import { newId } from "../../src/core/ids.js";
 import type { LanguageModel } from "../../src/model/served-model.js";
@@ -119,9 +119,24 @@ describe("records before the answer leaves", () => {
     assert.equal(res.headers.get("x-proof-id"), open[0]!.id);
   });
 
+  it("a request refused for want of batch slots is refused before its record: no failed record, no id", async () => {
+    const slot = await holdSlot();
+    try {
+      const before = (await gw.proofs.store.list({ limit: 100 })).data.length;
+      // one slot held, four waiting places: five choices cannot be admitted
+      const res = await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "The sea", n: 5, max_tokens: 1 });
+      assert.equal(res.status, 429);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, "overloaded");
+      assert.equal(res.headers.get("x-proof-id"), null);
+      assert.equal((await gw.proofs.store.list({ limit: 100 })).data.length, before);
+    } finally {
+      slot.leave();
+    }
+  });
+
   it("a generation that fails mid-way ends failed with its error; an unproven request has no record", async () => {
     const proofId = newId("proof");
-    const plan = { maxTokens: 3, temperature: 0, topP: 1, n: 1, seed: 1, stop: [], stream: false, includeUsage: false };
+    const plan = { maxTokens: 3, temperature: 0, topP: 1, n: 1, seed: 1, stop: [], stream: false, includeUsage: false, proofSteps: 3 };
     await assert.rejects(
       provenGeneration({ scheduler: gw.proofs.scheduler, proofId, model: student, endpoint: "/v1/completions", prompts: [[1, 2]], plan, submit: false }, async () => {
         assert.equal((await getProof(proofId)).record.status, "generating");

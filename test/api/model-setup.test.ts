@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SetupTranscript } from "../../src/circuit/setup-transcript.js";
+import { SetupTranscript } from "../../src/snark/setup-transcript.js";
 import { startTestGateway, TEST_MODELS_DIR, type TestGateway } from "./gateway-fixture.js";
 
 describe("GET /v1/models/{id}/setup", () => {

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { startGateway } from "../../src/api/start-gateway.js";
 import { postJson, startTestGateway, testConfig, type TestGateway } from "./gateway-fixture.js";
@@ -63,8 +64,9 @@ describe("health, metrics, openapi, request ids", () => {
   });
 
   it("/openapi.json is OpenAPI 3.1 covering every route, with the request schemas", async () => {
-    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, any>>; components: { schemas: Record<string, any> } };
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { openapi: string; info: { version: string }; paths: Record<string, Record<string, any>>; components: { schemas: Record<string, any> } };
     assert.equal(doc.openapi, "3.1.0");
+    assert.equal(doc.info.version, (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version, "the version is package.json's");
     const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
     for (const r of ["GET /health", "GET /metrics", "GET /openapi.json", "GET /v1/models", "GET /v1/models/{id}", "POST /v1/chat/completions", "POST /v1/completions", "POST /v1/inferences"]) {
       assert.ok(routes.includes(r), `${r} missing from ${routes.join(", ")}`);

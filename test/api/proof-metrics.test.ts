@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
 import { ProofMetrics } from "../../src/api/metrics/proof-metrics.js";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { newProofRecord, type WireProof } from "../../src/core/proof-record.js";
 import { MemoryJobQueue } from "../../src/jobs/job-queue-memory.js";
 import { ProofBacklog } from "../../src/prover/proof-backlog.js";

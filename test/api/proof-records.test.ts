@@ -6,7 +6,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as snarkjs from "snarkjs";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import type { LanguageModel } from "../../src/model/served-model.js";
 import { generationContentHash, HASHED_NONCE_BITS, requestNonce, textContentHash } from "../../src/core/request-binding.js";

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import type { CircuitManifest } from "../../src/circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../../src/model/circuit-manifest.js";
 import { newProofRecord, type ProofRecord, type ProofStatus, type ProofStep } from "../../src/core/proof-record.js";
 import { StatsService, aggregateStats, proversOf, recordProveMs, type StatsModel } from "../../src/api/stats/service.js";
 import { median } from "../../src/core/numbers.js";

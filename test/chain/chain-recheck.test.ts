@@ -17,7 +17,7 @@ import { ANVIL_DEV_KEY, startAnvil } from "../../src/chain/anvil.js";
 import { recheckVerified } from "../../src/chain/chain-recheck.js";
 import { openChain } from "../../src/chain/chain-connection.js";
 import { contract, loadContracts } from "../../src/chain/contract-build.js";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { ANVIL_STATE_FILE, loadConfig } from "../../src/config/config.js";
 import { newProofRecord, type ProofChainReceipt, type WireProof } from "../../src/core/proof-record.js";
 import type { InferenceProofRequest } from "../../src/prover/proof-request.js";

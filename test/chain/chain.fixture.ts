@@ -15,9 +15,10 @@ import type { ChainConnection } from "../../src/chain/chain-connection.js";
 import { contract, loadContracts, type ContractsArtifact } from "../../src/chain/contract-build.js";
 import { deployContracts, type Deployment } from "../../src/chain/deployment.js";
 import { proofWords } from "../../src/chain/proof-calldata.js";
-import type { CircuitManifest } from "../../src/circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../../src/model/circuit-manifest.js";
 import { randomSalt } from "../../src/core/request-binding.js";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { BASE_FIELD_PRIME, FIELD_PRIME } from "../../src/snark/field.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { spamFeatures } from "../../src/model/spam-features.js";
 import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
@@ -33,8 +34,8 @@ export const SECOND_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f
 export const BOT_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 
 /** BN254: the scalar field (public signals) and the base field (proof coordinates). */
-export const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
-export const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
+export const R = FIELD_PRIME;
+export const Q = BASE_FIELD_PRIME;
 
 /** Texts the shipped pg-spam classifies as ham (label 0) and spam (label 1); checked by `classify` below. */
 export const HAM_TEXT = "Thanks for the patch, I applied it to the CVS tree.";

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { Contract, ContractFactory, JsonRpcProvider, Wallet, isError } from "ethers";
 import { ANVIL_DEV_KEY, startAnvil, type Anvil } from "../../src/chain/anvil.js";
 import { compileSolidity } from "../../src/chain/solidity.js";
-import type { CircuitManifest } from "../../src/circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../../src/model/circuit-manifest.js";
 import { spamFeatures } from "../../src/model/spam-features.js";
 import { Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
 import { hashWords, inputCommitment } from "../../src/witness/circuit-input.js";

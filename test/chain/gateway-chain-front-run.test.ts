@@ -13,7 +13,7 @@ import { Wallet, solidityPackedKeccak256, type ContractTransactionResponse, type
 import { ANVIL_DEV_KEY } from "../../src/chain/anvil.js";
 import { loadContracts } from "../../src/chain/contract-build.js";
 import { oracleProofId } from "../../src/chain/oracle-watcher.js";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import type { InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
 import { chainContracts, postJson, sleep, startChainGateway, until, waitForProof, type ChainContracts, type ChainGateway } from "./gateway-chain.fixture.js";

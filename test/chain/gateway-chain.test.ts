@@ -16,7 +16,7 @@ import { ANVIL_DEV_KEY } from "../../src/chain/anvil.js";
 import { loadContracts, type ContractsArtifact } from "../../src/chain/contract-build.js";
 import { oracleProofId } from "../../src/chain/oracle-watcher.js";
 import { proofWords, type Groth16ProofJson } from "../../src/chain/proof-calldata.js";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { newProofRecord, type WireProof } from "../../src/core/proof-record.js";
 import { HASHED_NONCE_BITS, oracleNonce } from "../../src/core/request-binding.js";
 import type { GenerationProofOutput, GenerationProofRequest, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";

@@ -13,7 +13,7 @@ import { Interface, id as keccakText, type Contract } from "ethers";
 import { pino } from "pino";
 import { contract } from "../../src/chain/contract-build.js";
 import { deployContracts, deploymentFile } from "../../src/chain/deployment.js";
-import { MANIFEST_FILE } from "../../src/circuit/circuit-manifest.js";
+import { MANIFEST_FILE } from "../../src/model/circuit-manifest.js";
 import { randomSalt } from "../../src/core/request-binding.js";
 import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
 import { eventOf, eventsOf, mined, openTestChain, revertsInside, revertsWith, SPAM_DIR, TIMELOCK_DELAY_S, type TestChain } from "./chain.fixture.js";

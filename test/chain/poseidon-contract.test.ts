@@ -4,7 +4,8 @@ import { createHash } from "node:crypto";
 import { buildPoseidon } from "circomlibjs";
 import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, isError } from "ethers";
 import { ANVIL_DEV_KEY, startAnvil, type Anvil } from "../../src/chain/anvil.js";
-import { poseidonLayout, poseidonSolidity, POSEIDON_FIELD as P } from "../../src/chain/poseidon-contract.js";
+import { poseidonLayout, poseidonSolidity } from "../../src/chain/poseidon-contract.js";
+import { FIELD_PRIME as P } from "../../src/snark/field.js";
 import { compileSolidity } from "../../src/chain/solidity.js";
 
 const EIP170 = 24_576;

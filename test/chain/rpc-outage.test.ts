@@ -14,7 +14,7 @@ import { Contract, type EventLog, type InterfaceAbi } from "ethers";
 import { ANVIL_DEV_KEY, freePort, startAnvil, type Anvil } from "../../src/chain/anvil.js";
 import { contract, loadContracts } from "../../src/chain/contract-build.js";
 import { deploymentFile, type Deployment } from "../../src/chain/deployment.js";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { InferenceProofRequest } from "../../src/prover/proof-request.js";
 import { getJson, postJson, sleep, startChainGateway, until, waitForProof, type ChainGateway } from "./gateway-chain.fixture.js";
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { compileModel, type CompileResult } from "../../src/circuit/compile.js";
-import { OnnxGraph } from "../../src/model/onnx-graph.js";
+import { OnnxGraph } from "../../src/onnx/onnx-graph.js";
 import { argmaxFirst, runIntegerModel } from "../../src/model/integer-model.js";
 import { quantizeInput } from "../../src/model/quantize.js";
 import { loadCompiledModel } from "../../src/prover/compiled-model.js";

@@ -10,11 +10,11 @@ import { readFile } from "node:fs/promises";
 import { buildPoseidon } from "circomlibjs";
 import { Interface, keccak256, toUtf8Bytes } from "ethers";
 import { generationContentHash, HASHED_NONCE_BITS, REQUEST_DOMAIN, randomSalt, requestNonce, textContentHash } from "../../src/core/request-binding.js";
-import { FIELD_PRIME } from "../../src/circuit/r1cs.js";
+import { FIELD_PRIME } from "../../src/snark/field.js";
 import { POSEIDON_CONSTANTS } from "../../src/api/explorer/router.js";
 import { circuitLayout } from "../../src/api/proofs/service.js";
-import { readManifest } from "../../src/circuit/circuit-manifest.js";
-import type { CircuitManifest } from "../../src/circuit/circuit-manifest.js";
+import { loadManifest } from "../../src/model/circuit-manifest.js";
+import type { CircuitManifest } from "../../src/model/circuit-manifest.js";
 import { expectedPublicSignals, hashWords } from "../../src/witness/circuit-input.js";
 import { decodingStepWindows } from "../../src/witness/step-windows.js";
 import { SPAM_FEATURIZER, spamFeatures } from "../../src/model/spam-features.js";
@@ -43,7 +43,7 @@ describe("the explorer page's verification code", () => {
     const { poseidonFromConstants } = (await page("poseidon.js")) as { poseidonFromConstants(c: unknown): Poseidon };
     poseidon = poseidonFromConstants(JSON.parse(await readFile(POSEIDON_CONSTANTS, "utf8")));
     claims = (await page("proof-claims.js")) as PageClaims;
-    [spam, student] = await Promise.all([readManifest("artifacts/models/pg-spam"), readManifest("artifacts/models/pg-student")]);
+    [spam, student] = await Promise.all([loadManifest("artifacts/models/pg-spam"), loadManifest("artifacts/models/pg-student")]);
   });
 
   test("its Poseidon is circomlibjs's, for 1 to 16 inputs, and chained over many words", async () => {

@@ -2,8 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import ort from "onnxruntime-node";
 import {
-  argmaxFirst, checkIntegerInput, integerModelFromOnnx, integerModelToOnnx, maxIntermediate, runIntegerModel, type IntegerModel,
+  argmaxFirst, checkIntegerInput, integerModelFromOnnx, maxIntermediate, runIntegerModel, type IntegerModel,
 } from "../../src/model/integer-model.js";
+import { integerModelToOnnx } from "../../src/onnx/integer-onnx-export.js";
 import { quantizeModel, runFloatModel, type FloatModel } from "../../src/model/quantize.js";
 import { Random } from "../../src/core/random.js";
 

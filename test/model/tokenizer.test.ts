@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
 import { compilePattern, forEachChunk, Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
-import { trainTokenizer } from "../../src/model/tokenizer-train.js";
+import { trainTokenizer } from "../../src/training/tokenizer-train.js";
 import { seededRandom } from "../fixtures/seeded-random.js";
 
 const PARAGRAPH = `It was the best of times, it was the worst of times, it was the age of

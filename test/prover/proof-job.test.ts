@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { pino } from "pino";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import * as snarkjs from "snarkjs";
 import type { Groth16Proof } from "snarkjs";
 import type { ProofRecord, ProofStatus } from "../../src/core/proof-record.js";
@@ -20,7 +20,7 @@ import { UnrecoverableJobError, type JobContext, type JobHandler, type JobQueue,
 import { argmaxFirst, runIntegerModel, traceIntegerModel } from "../../src/model/integer-model.js";
 import { SPAM_FEATURIZER, spamFeatures, type SpamFeaturizerJSON } from "../../src/model/spam-features.js";
 import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
-import { readManifest } from "../../src/circuit/circuit-manifest.js";
+import { loadManifest } from "../../src/model/circuit-manifest.js";
 import type { CompiledModel } from "../../src/prover/compiled-model.js";
 import { ProofJobProcessor } from "../../src/prover/proof-job.js";
 import type { GeneratedChoice, GenerationProofRequest, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
@@ -45,7 +45,7 @@ let featurizer: SpamFeaturizerJSON;
 before(async () => {
   catalog = await CompiledCatalog.open({ roots: ["artifacts/models"], dirs: [] });
   const load = async (dir: string) => {
-    const model = await catalog.get((await readManifest(dir)).model_id);
+    const model = await catalog.get((await loadManifest(dir)).model_id);
     assert.ok(model, `the catalog has ${dir}`);
     return model;
   };

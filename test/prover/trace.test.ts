@@ -1,6 +1,6 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { argmaxFirst, runIntegerModel } from "../../src/model/integer-model.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { prove, type ProofFile } from "../../src/prover/prove.js";

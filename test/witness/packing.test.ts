@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readManifest, type CircuitManifest } from "../../src/circuit/circuit-manifest.js";
+import { loadManifest, type CircuitManifest } from "../../src/model/circuit-manifest.js";
 import { Random } from "../../src/core/random.js";
 import { inputLength, inputRange } from "../../src/model/integer-model.js";
 import { decodePublicSignals, expectedPublicSignals } from "../../src/witness/circuit-input.js";
@@ -34,7 +34,7 @@ test("unpackWords inverts packWords, for any count and layout, and reads no bit 
 });
 
 test("a shipped classifier's input words unpack to the sample, and what cannot be a sample is refused", async () => {
-  const spam = await readManifest("artifacts/models/pg-spam");
+  const spam = await loadManifest("artifacts/models/pg-spam");
   const random = new Random(11);
   const [lo, hi] = inputRange(spam.input);
   const sample = Array.from({ length: inputLength(spam.input) }, () => lo + random.int(hi - lo + 1));
@@ -46,7 +46,7 @@ test("a shipped classifier's input words unpack to the sample, and what cannot b
 });
 
 test("a tensor circuit's output and a decoding step's state decode to what was packed", async () => {
-  const student = await readManifest("artifacts/models/pg-student");
+  const student = await loadManifest("artifacts/models/pg-student");
   assert.equal(student.packing.kind, "token-step");
   const window = Array.from({ length: student.packing.context }, (_, i) => (i * 37) % 300);
   const signals = await expectedPublicSignals(student, window, 12345n, 42);

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import { pino, type Logger } from "pino";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { SQLITE_FILE } from "../../src/compose.js";
 import type { ProofRecord, ProofStatus } from "../../src/core/proof-record.js";
 import { BullmqJobQueue } from "../../src/jobs/job-queue-bullmq.js";

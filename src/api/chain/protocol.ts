@@ -1,6 +1,6 @@
 /** Wire shape of GET /v1/chain: where this gateway's proofs go on-chain. */
 import { z } from "zod";
-import type { ChainServices } from "../../compose.js";
+import type { ChainServices } from "../gateway-services.js";
 
 export const ChainInfo = z
   .object({

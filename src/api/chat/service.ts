@@ -2,6 +2,7 @@
  * Chat completions: messages → the chat template's prompt → n generated replies, whole or as chunks.
  * `prepare` does every check that can refuse the request, so a refused stream still gets its status.
  */
+import type { KeyLimits } from "../../config/api-keys-file.js";
 import { CHAT_TEMPLATE_STOPS, renderChatPrompt } from "../../model/chat-template.js";
 import { planGeneration } from "../generation-params.js";
 import { defaultTemperature, proofIdFor } from "../generation-proof.js";
@@ -21,7 +22,8 @@ function messageText(message: ChatMessage): string {
 export class ChatService {
   constructor(private readonly deps: GenerationServiceDeps) {}
 
-  prepare(request: ChatCompletionRequest): GenerationJob {
+  /** `limits`: those of the request's API key (its step ceiling replaces the server's). */
+  prepare(request: ChatCompletionRequest, limits: KeyLimits = {}): GenerationJob {
     const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
     const maxTokensParam = request.max_completion_tokens != null ? "max_completion_tokens" : "max_tokens";
     const proofId = proofIdFor(this.deps.proofs, model, request.proof);
@@ -35,6 +37,7 @@ export class ChatService {
       defaultTemperature: defaultTemperature(model),
       proven: proofId !== null,
       topLogprobs,
+      maxProofSteps: limits.maxProofSteps,
     });
     const messages = request.messages.map((m) => ({ role: m.role, content: messageText(m) }));
     checkPromptChars(messages.reduce((sum, m) => sum + m.content.length, 0), this.deps.config.maxPromptChars, "messages");

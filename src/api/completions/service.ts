@@ -2,6 +2,7 @@
  * Text completions: each prompt (text or token ids) is continued n times, whole or as chunks. `prepare`
  * does every check that can refuse the request, so a refused stream still gets its status.
  */
+import type { KeyLimits } from "../../config/api-keys-file.js";
 import { ProofgateError } from "../../core/errors.js";
 import type { LanguageModel } from "../../model/served-model.js";
 import { planGeneration } from "../generation-params.js";
@@ -36,7 +37,8 @@ function promptTokenLists(model: LanguageModel, prompt: CompletionRequest["promp
 export class CompletionsService {
   constructor(private readonly deps: GenerationServiceDeps) {}
 
-  prepare(request: CompletionRequest): CompletionJob {
+  /** `limits`: those of the request's API key (its step ceiling replaces the server's). */
+  prepare(request: CompletionRequest, limits: KeyLimits = {}): CompletionJob {
     const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
     const texts = typeof request.prompt === "string" ? [request.prompt] : request.prompt.filter((p): p is string => typeof p === "string");
     checkPromptChars(texts.reduce((sum, t) => sum + t.length, 0), this.deps.config.maxPromptChars, "prompt");
@@ -52,6 +54,7 @@ export class CompletionsService {
       proven: proofId !== null,
       prompts: prompts.length,
       topLogprobs,
+      maxProofSteps: limits.maxProofSteps,
     });
     model.batcher.checkCapacity(prompts.length * plan.n);
     return {

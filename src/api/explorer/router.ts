@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import express, { type Express, type Response, type Router } from "express";
 import { z } from "zod";
-import { PROJECT_ROOT } from "../../circuit/compile-circom.js";
+import { PROJECT_ROOT } from "../../config/project.js";
 import { mount, type RouteDoc } from "../route-doc.js";
 
 /** The page's files. tsc does not copy them to dist/, so they are read from the source tree in both cases. */

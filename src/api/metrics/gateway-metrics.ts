@@ -65,7 +65,7 @@ export class GatewayMetrics implements EngineObserver {
     if (!this.included.includes(registry)) this.included.push(registry);
   }
 
-  rateLimited(limit: "requests" | "sequences" | "proof_backlog"): void {
+  rateLimited(limit: "requests" | "sequences" | "proof_backlog" | "proof_quota"): void {
     this.refusals.inc({ limit });
   }
 

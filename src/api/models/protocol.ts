@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 
-export { SetupTranscript } from "../../circuit/setup-transcript.js";
+export { SetupTranscript } from "../../snark/setup-transcript.js";
 
 export const ModelObject = z
   .object({

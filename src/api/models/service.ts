@@ -1,6 +1,6 @@
 /** The model objects of /v1/models, from the served-model registry, and each provable model's setup transcript. */
 import { ProofgateError } from "../../core/errors.js";
-import { readSetupTranscript, SETUP_FILE, type SetupTranscript } from "../../circuit/setup-transcript.js";
+import { readSetupTranscript, SETUP_FILE, type SetupTranscript } from "../../snark/setup-transcript.js";
 import type { ModelRegistry } from "../../model/model-registry.js";
 import type { ServedModel } from "../../model/served-model.js";
 import type { ModelList, ModelObject } from "./protocol.js";

@@ -1,6 +1,6 @@
 /** Wire schemas of GET /v1/proofs, GET /v1/proofs/{id}, its verification key and its circuit (SPEC, "HTTP"). */
 import { z } from "zod";
-import { CircuitKind as CircuitKindSchema, Packing, PublicSignal } from "../../circuit/circuit-manifest.js";
+import { CircuitKind as CircuitKindSchema, Packing, PublicSignal } from "../../model/circuit-manifest.js";
 import { ProofStatus, WireProof } from "../../core/proof-record.js";
 import { IntegerInput } from "../../model/integer-model.js";
 import { SpamFeaturizerJSON } from "../../model/spam-features.js";

@@ -4,7 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { CircuitManifest } from "../../circuit/circuit-manifest.js";
+import type { CircuitManifest } from "../../model/circuit-manifest.js";
 import { ProofgateError } from "../../core/errors.js";
 import { toWireProof, type ProofRecord, type WireProof } from "../../core/proof-record.js";
 import { sleep } from "../../core/sleep.js";

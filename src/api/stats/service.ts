@@ -2,8 +2,8 @@
  * GET /v1/stats: the newest records of the store, aggregated per served model, per worker and as a
  * latency series. The aggregation is pure (`aggregateStats`); the service only pages the store.
  */
-import type { CircuitManifest } from "../../circuit/circuit-manifest.js";
 import { median } from "../../core/numbers.js";
+import type { CircuitManifest } from "../../model/circuit-manifest.js";
 import { PROOF_STATUSES, type ProofRecord } from "../../core/proof-record.js";
 import { LIST_LIMIT_MAX } from "../../store/proof-row.js";
 import type { ProofStore } from "../../store/proof-store.js";

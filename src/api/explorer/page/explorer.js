@@ -1,3 +1,4 @@
+// @ts-check
 // The proof explorer: a small single-page app over the gateway's JSON API (/v1). No framework, no
 // build step. Everything a record holds is written with textContent (never as markup).
 
@@ -5,8 +6,71 @@ import { poseidonFromConstants } from "./poseidon.js";
 import { recordChecks } from "./proof-claims.js";
 import { registryEntry, registryVerifies } from "./registry-call.js";
 
+/** @import { CircuitLayout, ProofRecord, ProofStatus, ProofStep, TextFeaturizer } from "./proof-claims.js" */
+/** @import { Poseidon } from "./poseidon.js" */
+/** @import { Groth16Proof, RegistryEntry } from "./registry-call.js" */
+/** @import { Snarkjs, WithSnarkjs } from "../snarkjs.js" */
+
+// The rest of the JSON API the page reads (src/api/*/protocol.ts), as far as it reads it.
+
+/**
+ * GET /v1/models's entries (Model) and GET /v1/proofs (ProofList).
+ * @typedef {{ id: string, task: string, provable: boolean, summary: string }} ModelObject
+ * @typedef {{ object: "list", data: ProofRecord[], has_more: boolean }} ProofList
+ */
+
+/**
+ * What a circuit is (CircuitSummary), and what the server reads from a proof's signals (DecodedSignals).
+ * @typedef {object} CircuitSummary
+ * @property {string} model_id
+ * @property {string} vkey_hash
+ * @property {"token-step" | "classify" | "tensor"} kind
+ * @property {number} constraints
+ * @property {{ name: string, meaning: string }[]} public_signals
+ * @typedef {{ kind: "token-step", context: number[], next_token: number, nonce: string, state_in: string, state_out: string }
+ *   | { kind: "classify", label: number, claim: string }
+ *   | { kind: "tensor", commitment: string, outputs: number[] }} ServerDecoded
+ * @typedef {{ name: string, value: string }[] | null} NamedSignals
+ */
+
+/**
+ * GET /v1/proofs/{id}/circuit (ProofCircuit).
+ * @typedef {CircuitSummary & {
+ *   object: "circuit",
+ *   layout: CircuitLayout,
+ *   featurizer: TextFeaturizer | null,
+ *   signals: NamedSignals,
+ *   decoded: ServerDecoded | null,
+ *   steps: { index: number, signals: NamedSignals, decoded: ServerDecoded | null }[],
+ * }} ProofCircuit
+ */
+
+/**
+ * GET /v1/stats (Stats).
+ * @typedef {{ total: number } & Record<ProofStatus, number>} ProofCounts
+ * @typedef {{ model: string, provable: boolean, circuit: CircuitSummary | null, proofs: ProofCounts | null, median_prove_ms: number | null }} ModelStats
+ * @typedef {{ prover: string, proofs: number, median_prove_ms: number | null }} WorkerStats
+ * @typedef {{ id: string, model: string, created: number, total_ms: number }} LatencyPoint
+ * @typedef {{ object: "stats", window: number, models: ModelStats[], workers: WorkerStats[], latency: LatencyPoint[] }} Stats
+ */
+
+/**
+ * GET /v1/chain (Chain): where the registry is. `contracts` is null when the gateway has no chain.
+ * @typedef {{ chain_id?: number, contracts: { registry: string } | null }} ChainInfo
+ */
+
+/**
+ * GET /v1/models/{model}/setup (SetupTranscript), every part optional: the page shows whatever of it is there.
+ * @typedef {{ name?: string, hash?: string }[]} Contributions
+ * @typedef {object} SetupTranscript
+ * @property {{ file?: string, power?: number, blake2b?: string, contributions?: Contributions }} [phase1]
+ * @property {{ contributions?: Contributions, beacon?: { hash?: string, iterations?: number } }} [phase2]
+ * @property {boolean} [verified]
+ */
+
 const API = "/v1";
 const KEY_STORAGE = "proofgate.apiKey";
+/** @type {ProofStatus[]} */
 const STATUSES = ["generating", "queued", "proving", "proved", "submitted", "verified", "failed"];
 /** What `?q=` accepts (the API says the same); anything else is not sent. */
 const SEARCH_PATTERN = /^[0-9A-Za-z_-]{1,100}$/;
@@ -17,11 +81,32 @@ const STATS_POLL_MS = 5000;
 const WAIT_SECONDS = 20;
 const MODEL_COLORS = ["#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626"];
 
-const app = document.getElementById("app");
+const app = /** @type {HTMLElement} */ (document.getElementById("app"));
 
 // ---------- DOM helpers ----------
 
-/** h("a", { href, class, onclick, dataset: {…} }, child, …): children are nodes or text. */
+/**
+ * Attributes of h and s: on* are listeners, dataset goes to data-*, text is the textContent; null,
+ * undefined and false are left out, true is an empty attribute.
+ * @typedef {{ [name: string]: string | number | boolean | null | undefined | Record<string, string> | ((event: Event) => unknown) }} Attrs
+ */
+
+/**
+ * A child of h and s: a node, text (anything else is written as text, never as markup), nothing
+ * (null, undefined, false), or lists of them (append flattens any depth; the page nests two at most,
+ * and a JSDoc type cannot be recursive through an array).
+ * @typedef {Node | string | number | boolean | null | undefined} Leaf
+ * @typedef {Leaf | readonly (Leaf | readonly Leaf[])[]} Child
+ */
+
+/**
+ * h("a", { href, class, onclick, dataset: {…} }, child, …): children are nodes or text.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attrs} [attrs]
+ * @param {...Child} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   setAttrs(el, attrs);
@@ -30,6 +115,14 @@ function h(tag, attrs = {}, ...children) {
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";
+/**
+ * h's SVG twin: the same attributes and children, in the SVG namespace.
+ * @template {keyof SVGElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attrs} [attrs]
+ * @param {...Child} children
+ * @returns {SVGElementTagNameMap[K]}
+ */
 function s(tag, attrs = {}, ...children) {
   const el = document.createElementNS(SVG_NS, tag);
   setAttrs(el, attrs);
@@ -37,16 +130,24 @@ function s(tag, attrs = {}, ...children) {
   return el;
 }
 
+/**
+ * @param {HTMLElement | SVGElement} el
+ * @param {Attrs} attrs
+ */
 function setAttrs(el, attrs) {
   for (const [name, value] of Object.entries(attrs ?? {})) {
     if (value === null || value === undefined || value === false) continue;
-    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), /** @type {EventListener} */ (value));
     else if (name === "dataset") Object.assign(el.dataset, value);
     else if (name === "text") el.textContent = String(value);
     else el.setAttribute(name, value === true ? "" : String(value));
   }
 }
 
+/**
+ * @param {Element} el
+ * @param {readonly Child[]} children
+ */
 function append(el, children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
@@ -54,11 +155,18 @@ function append(el, children) {
   }
 }
 
-/** A table head; a label ending in "#" is a number column (right-aligned), the "#" dropped. */
+/**
+ * A table head; a label ending in "#" is a number column (right-aligned), the "#" dropped.
+ * @param {readonly string[]} labels
+ */
 function thead(labels) {
   return h("thead", {}, h("tr", {}, labels.map((t) => (t.endsWith("#") ? h("th", { class: "num", text: t.slice(0, -1) }) : h("th", { text: t })))));
 }
 
+/**
+ * @param {Element} el
+ * @param {...Child} children what it holds now
+ */
 function clear(el, ...children) {
   el.replaceChildren();
   append(el, children);
@@ -66,6 +174,7 @@ function clear(el, ...children) {
 
 // ---------- formatting ----------
 
+/** @param {unknown} ms @returns {string} */
 function fmtMs(ms) {
   if (typeof ms !== "number" || !Number.isFinite(ms)) return "—";
   if (ms === 0) return "0";
@@ -75,12 +184,15 @@ function fmtMs(ms) {
   return `${(ms / 60_000).toFixed(1)} min`;
 }
 
+/** @param {number} unixSeconds */
 function fmtTime(unixSeconds) {
   const d = new Date(unixSeconds * 1000);
+  /** @param {number} n */
   const pad = (n) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** @param {number} unixSeconds */
 function fmtAgo(unixSeconds) {
   const s = Math.max(0, Math.round(Date.now() / 1000 - unixSeconds));
   if (s < 60) return `${s} s ago`;
@@ -89,11 +201,15 @@ function fmtAgo(unixSeconds) {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
+/** @param {unknown} n @returns {string} */
 function fmtInt(n) {
   return typeof n === "number" ? n.toLocaleString("en-US") : n == null ? "—" : String(n);
 }
 
-/** A long value cut in the middle; the whole of it in the tooltip. */
+/**
+ * A long value cut in the middle; the whole of it in the tooltip.
+ * @param {unknown} value
+ */
 function short(value, head = 10, tail = 8) {
   const text = String(value);
   const el = h("span", { class: "mono hash", title: text });
@@ -101,11 +217,16 @@ function short(value, head = 10, tail = 8) {
   return el;
 }
 
+/** @param {ProofStatus} status */
 function statusBadge(status) {
   return h("span", { class: `badge status-${status}`, dataset: { status }, text: status });
 }
 
-/** JSON with arrays of plain values kept on one line (a 1024-bit sample stays readable). */
+/**
+ * JSON with arrays of plain values kept on one line (a 1024-bit sample stays readable).
+ * @param {unknown} value
+ * @returns {string}
+ */
 function prettyJson(value, indent = "") {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
   const inner = `${indent}  `;
@@ -114,18 +235,24 @@ function prettyJson(value, indent = "") {
     if (value.every((v) => v === null || typeof v !== "object")) return `[${value.map((v) => JSON.stringify(v)).join(", ")}]`;
     return `[\n${value.map((v) => inner + prettyJson(v, inner)).join(",\n")}\n${indent}]`;
   }
-  const keys = Object.keys(value);
+  const object = /** @type {Record<string, unknown>} */ (value);
+  const keys = Object.keys(object);
   if (keys.length === 0) return "{}";
-  return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${prettyJson(value[k], inner)}`).join(",\n")}\n${indent}}`;
+  return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${prettyJson(object[k], inner)}`).join(",\n")}\n${indent}}`;
 }
 
-/** sha256 of the JSON with sorted keys: how the gateway hashes a verification key (vkey_hash). */
+/**
+ * sha256 of the JSON with sorted keys: how the gateway hashes a verification key (vkey_hash).
+ * @param {unknown} v
+ * @returns {unknown}
+ */
 function canonical(v) {
   if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(v[k])]));
+  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(/** @type {Record<string, unknown>} */ (v)[k])]));
   return v;
 }
 
+/** @param {string} text */
 async function sha256Hex(text) {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -134,6 +261,7 @@ async function sha256Hex(text) {
 // ---------- API ----------
 
 /** The key typed in this page (when storage is refused), else the one kept in localStorage. */
+/** @type {string | null} */
 let typedKey = null;
 function apiKey() {
   if (typedKey !== null) return typedKey;
@@ -144,7 +272,16 @@ function apiKey() {
   }
 }
 
+/**
+ * The API's error envelope (src/api/error-envelope.ts), as far as the page reads it.
+ * @typedef {{ error?: { message?: string, code?: string | null, param?: string | null } }} ErrorEnvelope
+ */
+
 class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {ErrorEnvelope | null} body
+   */
   constructor(status, body) {
     super(body?.error?.message ?? `HTTP ${status}`);
     this.status = status;
@@ -153,6 +290,12 @@ class ApiError extends Error {
   }
 }
 
+/**
+ * GET /v1 + path: its JSON (each caller says what it expects), or an ApiError.
+ * @param {string} path
+ * @param {{ signal?: AbortSignal }} [options]
+ * @returns {Promise<unknown>}
+ */
 async function api(path, { signal } = {}) {
   const key = apiKey();
   const res = await fetch(API + path, { headers: key ? { authorization: `Bearer ${key}` } : {}, signal, cache: "no-store" });
@@ -161,8 +304,20 @@ async function api(path, { signal } = {}) {
   return body;
 }
 
+/**
+ * What went wrong, in words: a thrown error's message, else the thrown value as text.
+ * @param {unknown} err
+ */
+function errorText(err) {
+  return /** @type {{ message?: string } | null | undefined} */ (err)?.message ?? String(err);
+}
+
+/**
+ * A notice of a failed request; null for one this page aborted.
+ * @param {unknown} err
+ */
 function errorNotice(err) {
-  if (err?.name === "AbortError") return null;
+  if (/** @type {{ name?: string } | null | undefined} */ (err)?.name === "AbortError") return null;
   const auth = err instanceof ApiError && err.status === 401;
   const noProofs = err instanceof ApiError && err.status === 404 && err.param === null && /\/v1\/proofs/.test(err.message);
   return h(
@@ -170,15 +325,17 @@ function errorNotice(err) {
     { class: "notice error", role: "alert" },
     auth ? "This gateway needs an API key: type it in the field at the top right. " : "",
     noProofs ? "This gateway proves nothing (it runs without a proof store), so it has no proofs to show. " : "",
-    err?.message ?? String(err),
+    errorText(err),
   );
 }
 
 /** Models the gateway serves ({id, task, provable, …}); cached for the session. */
+/** @type {Promise<ModelObject[]> | null} */
 let modelsCache = null;
+/** @param {AbortSignal} signal */
 async function servedModels(signal) {
   modelsCache ??= api("/models", { signal })
-    .then((list) => list.data)
+    .then((list) => /** @type {{ data: ModelObject[] }} */ (list).data)
     .catch((err) => {
       modelsCache = null;
       throw err;
@@ -189,8 +346,14 @@ async function servedModels(signal) {
 // ---------- routing ----------
 
 let pageController = new AbortController();
+/** @type {Set<number>} */
 const timers = new Set();
 
+/**
+ * fn after ms, unless the page is left before.
+ * @param {() => void} fn
+ * @param {number} ms
+ */
 function later(fn, ms) {
   const id = setTimeout(() => {
     timers.delete(id);
@@ -199,6 +362,7 @@ function later(fn, ms) {
   timers.add(id);
 }
 
+/** @param {string | null} url */
 function navigate(url) {
   history.pushState(null, "", url);
   route();
@@ -213,7 +377,7 @@ function route() {
   const path = location.pathname.replace(/\/+$/, "");
   const proof = path.match(/^\/explorer\/proofs\/([^/]+)$/);
   const section = proof ? "proofs" : path === "/explorer/models" ? "models" : path === "/explorer/workers" ? "workers" : "proofs";
-  for (const a of document.querySelectorAll("[data-nav]")) a.classList.toggle("active", a.dataset.nav === section);
+  for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-nav]"))) a.classList.toggle("active", a.dataset.nav === section);
   window.scrollTo(0, 0);
   if (proof) return proofPage(decodeURIComponent(proof[1]), signal);
   if (section === "models") return modelsPage(signal);
@@ -222,17 +386,23 @@ function route() {
 }
 
 document.addEventListener("click", (event) => {
-  const a = event.target.closest?.("a[data-link]");
+  const a = /** @type {Element} */ (event.target).closest?.("a[data-link]");
   if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   event.preventDefault();
   navigate(a.getAttribute("href"));
 });
 window.addEventListener("popstate", route);
 
+/**
+ * A link this page follows itself (no reload).
+ * @param {string} href
+ * @param {...Child} children
+ */
 function link(href, ...children) {
   return h("a", { href, dataset: { link: "" } }, ...children);
 }
 
+/** @param {string} id */
 function proofHref(id) {
   return `/explorer/proofs/${encodeURIComponent(id)}`;
 }
@@ -240,8 +410,10 @@ function proofHref(id) {
 // ---------- the list ----------
 
 /** Rows already shown, by id → status, so a status that moves is flashed. */
+/** @type {Map<string, ProofStatus>} */
 const seenStatus = new Map();
 
+/** @param {AbortSignal} signal */
 async function listPage(signal) {
   const params = new URLSearchParams(location.search);
   const state = {
@@ -249,6 +421,7 @@ async function listPage(signal) {
     status: params.get("status") ?? "",
     q: params.get("q") ?? "",
     // cursors of the pages before this one; the current page starts after the last of them
+    /** @type {string[]} */
     cursors: (params.get("after") ?? "").split(",").filter(Boolean),
   };
   document.title = "Proofs · proofgate explorer";
@@ -325,6 +498,7 @@ async function listPage(signal) {
   }
   modelSelect.addEventListener("change", apply);
   statusSelect.addEventListener("change", apply);
+  /** @type {number | undefined} */
   let typing;
   search.addEventListener("input", () => {
     clearTimeout(typing);
@@ -335,13 +509,14 @@ async function listPage(signal) {
     refresh(true);
   });
   older.addEventListener("click", () => {
-    const last = tbody.lastElementChild?.dataset.id;
+    const last = /** @type {HTMLElement | null} */ (tbody.lastElementChild)?.dataset.id;
     if (!last) return;
     state.cursors.push(last);
     refresh(true);
   });
 
   let generation = 0;
+  /** @param {boolean} reset the rows shown are dropped, not updated in place */
   async function refresh(reset) {
     const mine = ++generation;
     syncUrl();
@@ -352,14 +527,14 @@ async function listPage(signal) {
     const after = state.cursors.at(-1);
     if (after) query.set("after", after);
     try {
-      const page = await api(`/proofs?${query}`, { signal });
+      const page = /** @type {ProofList} */ (await api(`/proofs?${query}`, { signal }));
       if (mine !== generation || signal.aborted) return;
       renderRows(page.data, reset);
       notice.replaceChildren();
       newer.disabled = state.cursors.length === 0;
       older.disabled = !page.has_more;
       pageInfo.textContent = `page ${state.cursors.length + 1}`;
-      tbody.parentElement.parentElement.dataset.loaded = "true";
+      /** @type {HTMLElement} */ (tbody.parentElement?.parentElement).dataset.loaded = "true";
     } catch (err) {
       if (mine !== generation || signal.aborted) return;
       // a cursor that no longer exists (a filter changed under it): start over from the newest
@@ -370,10 +545,14 @@ async function listPage(signal) {
       notice.replaceChildren(errorNotice(err) ?? "");
     }
     // every 2 s while a row shown is still moving, slower when all are final or the tab is hidden
-    const moving = [...tbody.querySelectorAll("tr[data-status]")].some((tr) => tr.dataset.final !== "true");
+    const moving = [.../** @type {NodeListOf<HTMLTableRowElement>} */ (tbody.querySelectorAll("tr[data-status]"))].some((tr) => tr.dataset.final !== "true");
     if (mine === generation && !signal.aborted) later(() => refresh(false), document.hidden ? 5 * LIST_POLL_MS : moving ? LIST_POLL_MS : 3 * LIST_POLL_MS);
   }
 
+  /**
+   * @param {ProofRecord[]} proofs
+   * @param {boolean} reset
+   */
   function renderRows(proofs, reset) {
     if (reset) tbody.replaceChildren();
     if (proofs.length === 0) {
@@ -408,47 +587,60 @@ async function listPage(signal) {
 
 // ---------- a proof ----------
 
+/** @param {ProofRecord} p */
 function isFinal(p) {
   return p.status === "verified" || p.status === "failed" || (p.status === "proved" && p.request?.submit !== true);
 }
 
+/** @param {ProofRecord} p */
 function hasProof(p) {
   return p.steps?.length ? p.steps.every((st) => st.proof && st.public_signals) : Boolean(p.proof && p.public_signals);
 }
 
+/**
+ * @param {string} id
+ * @param {AbortSignal} signal
+ */
 async function proofPage(id, signal) {
   document.title = `${id} · proofgate explorer`;
   clear(app, h("p", { class: "muted", text: "Loading…" }));
+  /** @type {ProofRecord} */
   let record;
   try {
-    record = await api(`/proofs/${encodeURIComponent(id)}`, { signal });
+    record = /** @type {ProofRecord} */ (await api(`/proofs/${encodeURIComponent(id)}`, { signal }));
   } catch (err) {
     if (!signal.aborted) clear(app, link("/explorer", "← All proofs"), errorNotice(err));
     return;
   }
+  /** @type {ProofCircuit | null} */
   let circuit = null;
+  /** @type {string | null} */
   let circuitFor = null;
   while (!signal.aborted) {
     // the circuit's view of the signals changes when the record gets them; fetched again only then
     const key = `${record.status}:${record.steps?.map((st) => st.status).join(",")}`;
     if (circuitFor !== key) {
       circuitFor = key;
-      circuit = await api(`/proofs/${encodeURIComponent(id)}/circuit`, { signal }).catch(() => null);
+      circuit = /** @type {ProofCircuit | null} */ (await api(`/proofs/${encodeURIComponent(id)}/circuit`, { signal }).catch(() => null));
       if (signal.aborted) return;
     }
     renderProof(record, circuit);
     if (isFinal(record)) return;
     try {
-      const next = await api(`/proofs/${encodeURIComponent(id)}?wait=${WAIT_SECONDS}`, { signal });
+      const next = /** @type {ProofRecord} */ (await api(`/proofs/${encodeURIComponent(id)}?wait=${WAIT_SECONDS}`, { signal }));
       record = next;
     } catch (err) {
       if (signal.aborted) return;
       // the gateway went away for a moment: try again shortly
-      await new Promise((resolve) => later(resolve, 2000));
+      await /** @type {Promise<void>} */ (new Promise((resolve) => later(resolve, 2000)));
     }
   }
 }
 
+/**
+ * @param {ProofRecord} p
+ * @param {ProofCircuit | null} circuit
+ */
 function renderProof(p, circuit) {
   const steps = [...(p.steps ?? [])].sort((a, b) => a.index - b.index);
   const generation = steps.length > 0;
@@ -491,15 +683,27 @@ function renderProof(p, circuit) {
   );
 }
 
+/**
+ * @param {string} title
+ * @param {...Child} children
+ */
 function card(title, ...children) {
   return h("section", { class: "card" }, h("h2", { text: title }), ...children);
 }
 
+/**
+ * @param {string} label
+ * @param {Child} value
+ */
 function fact(label, value) {
   return h("div", {}, h("dt", { text: label }), h("dd", {}, value));
 }
 
-/** The stages a record goes through, the time spent in each, and where it is now. */
+/**
+ * The stages a record goes through, the time spent in each, and where it is now.
+ * @param {ProofRecord} p
+ * @param {ProofStep[]} steps
+ */
 function timeline(p, steps) {
   const t = p.timings ?? {};
   const summed = steps.length > 1 ? ` (sum over ${steps.length} steps, proven in parallel)` : "";
@@ -561,21 +765,30 @@ function timeline(p, steps) {
   );
 }
 
-/** The milestone index a failed record stopped at: before a proof, or on the way on-chain. */
+/**
+ * The milestone index a failed record stopped at: before a proof, or on the way on-chain.
+ * @param {ProofRecord} p
+ */
 function failedStage(p) {
   if (p.chain) return 3;
   if (hasProof(p)) return 2;
   return typeof p.timings?.witness === "number" ? 1 : 0;
 }
 
-/** A completion's steps, one table per choice, each step's state chained to the previous one's. */
+/**
+ * A completion's steps, one table per choice, each step's state chained to the previous one's.
+ * @param {ProofRecord} p
+ * @param {ProofStep[]} steps
+ * @param {ProofCircuit | null} circuit
+ */
 function trace(p, steps, circuit) {
   const decodedByIndex = new Map((circuit?.steps ?? []).map((st) => [st.index, st.decoded]));
+  /** @type {Map<number, ProofStep[]>} */
   const choices = new Map();
   for (const st of steps) {
     const choice = st.output?.choice ?? 0;
     if (!choices.has(choice)) choices.set(choice, []);
-    choices.get(choice).push(st);
+    /** @type {ProofStep[]} */ (choices.get(choice)).push(st);
   }
   const outputs = p.output?.choices ?? [];
   return h(
@@ -633,6 +846,7 @@ function trace(p, steps, circuit) {
   );
 }
 
+/** @param {ServerDecoded | null | undefined} decoded */
 function decodedText(decoded) {
   if (!decoded) return null;
   if (decoded.kind === "classify") return `label ${decoded.label}`;
@@ -641,8 +855,15 @@ function decodedText(decoded) {
   return JSON.stringify(decoded);
 }
 
-/** The record's public signals, each named and explained by its circuit (GET /v1/proofs/{id}/circuit). */
+/**
+ * The record's public signals, each named and explained by its circuit (GET /v1/proofs/{id}/circuit).
+ * @param {ProofRecord} p
+ * @param {ProofCircuit | null} circuit
+ * @param {CircuitSummary["public_signals"] | null} meanings
+ * @param {boolean} generation
+ */
 function publicSignals(p, circuit, meanings, generation) {
+  /** @param {number} i */
   const explain = (i) => meanings?.[i] ?? null;
   if (generation) {
     return h(
@@ -675,6 +896,10 @@ function publicSignals(p, circuit, meanings, generation) {
   );
 }
 
+/**
+ * @param {ProofRecord} p
+ * @param {ProofCircuit | null} circuit
+ */
 function modelFacts(p, circuit) {
   return h(
     "dl",
@@ -687,6 +912,7 @@ function modelFacts(p, circuit) {
   );
 }
 
+/** @param {ProofRecord} p */
 function onChain(p) {
   if (!p.chain) {
     const why = p.request?.submit === true ? "Not on-chain yet: it is submitted once proved." : "Not submitted on-chain: this gateway or this request does not send it there.";
@@ -706,6 +932,11 @@ function onChain(p) {
   );
 }
 
+/**
+ * Saves value as a JSON file.
+ * @param {string} name
+ * @param {unknown} value
+ */
 function downloadJson(name, value) {
   const url = URL.createObjectURL(new Blob([`${JSON.stringify(value, null, 2)}\n`], { type: "application/json" }));
   const a = h("a", { href: url, download: name });
@@ -715,7 +946,11 @@ function downloadJson(name, value) {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** A single inference as `proofgate verify` reads it (src/prover/prove.ts's ProofFile), so it can be checked offline, claims and all. */
+/**
+ * A single inference as `proofgate verify` reads it (src/prover/prove.ts's ProofFile), so it can be checked offline, claims and all.
+ * @param {ProofRecord} p
+ * @param {ProofCircuit} circuit
+ */
 function verifiableFile(p, circuit) {
   const r = p.request ?? {};
   const output = circuit.layout.output === "logits" ? r.served?.logits : r.served?.argmax;
@@ -723,6 +958,11 @@ function verifiableFile(p, circuit) {
   return { object: "proofgate.proof", model_id: r.circuit, vkey_hash: p.vkey_hash, kind: circuit.kind, input: r.sample, nonce: r.nonce, output, public_signals: p.public_signals, proof: p.proof, ...binding };
 }
 
+/**
+ * @param {ProofRecord} p
+ * @param {ProofStep[]} steps
+ * @param {ProofCircuit | null} circuit
+ */
 function downloads(p, steps, circuit) {
   const status = h("span", { class: "muted" });
   const single = steps.length === 0 && circuit?.layout && p.request?.kind === "inference";
@@ -745,7 +985,7 @@ function downloads(p, steps, circuit) {
           try {
             downloadJson(`${p.id}.vkey.json`, await api(`/proofs/${encodeURIComponent(p.id)}/verification_key`));
           } catch (err) {
-            status.textContent = err.message;
+            status.textContent = /** @type {Error} */ (err).message;
           }
         },
       },
@@ -764,12 +1004,15 @@ function downloads(p, steps, circuit) {
 
 // ---------- verify in the browser ----------
 
+/** globalThis, where snarkjs's bundle puts `snarkjs` once it has run. */
+const withSnarkjs = /** @type {WithSnarkjs} */ (globalThis);
+/** @type {Promise<Snarkjs> | null} */
 let snarkjsLoading = null;
 function loadSnarkjs() {
-  if (globalThis.snarkjs) return Promise.resolve(globalThis.snarkjs);
+  if (withSnarkjs.snarkjs) return Promise.resolve(withSnarkjs.snarkjs);
   snarkjsLoading ??= new Promise((resolve, reject) => {
     const script = h("script", { src: "/explorer/assets/snarkjs.min.js" });
-    script.onload = () => (globalThis.snarkjs ? resolve(globalThis.snarkjs) : reject(new Error("snarkjs did not load")));
+    script.onload = () => (withSnarkjs.snarkjs ? resolve(withSnarkjs.snarkjs) : reject(new Error("snarkjs did not load")));
     script.onerror = () => {
       snarkjsLoading = null;
       reject(new Error("could not load snarkjs"));
@@ -779,6 +1022,7 @@ function loadSnarkjs() {
   return snarkjsLoading;
 }
 
+/** @type {Promise<Poseidon> | null} */
 let poseidonLoading = null;
 function loadPoseidon() {
   poseidonLoading ??= fetch("/explorer/assets/poseidon-constants.json")
@@ -792,14 +1036,36 @@ function loadPoseidon() {
 }
 
 /** Where this gateway says its registry is (GET /v1/chain); null when it has no chain. */
+/** @type {Promise<ChainInfo> | null} */
 let chainInfo = null;
 async function gatewayChain() {
-  chainInfo ??= api("/chain").catch(() => ({ contracts: null }));
+  chainInfo ??= /** @type {Promise<ChainInfo>} */ (api("/chain").catch(() => ({ contracts: null })));
   return chainInfo;
 }
 
+/** The registry's kind of each circuit kind (InferenceRegistry's ModelKind). */
+/** @type {Record<CircuitSummary["kind"], number>} */
 const KIND_CODES = { "token-step": 1, classify: 2, tensor: 3 };
 
+/**
+ * What the user gives to check the key, and where a verification writes what it finds.
+ * @typedef {{ vkeyFile: File | null, expectedHash: string, rpcUrl: string, registry: string }} VerifyOptions
+ * @typedef {{ result: HTMLElement, checks: HTMLElement, decoded: HTMLElement, trust: HTMLElement }} VerifyView
+ */
+
+/**
+ * How checks report: a check that held (true), failed (false) or was skipped (null); a failure; a
+ * thing taken from the server unchecked.
+ * @typedef {object} Reporter
+ * @property {(ok: boolean | null, label: string, detail?: string) => void} add
+ * @property {(label: string, detail: string) => void} fail
+ * @property {(text: string) => void} trusted
+ */
+
+/**
+ * @param {ProofRecord} p
+ * @param {ProofStep[]} steps
+ */
 function verifyCard(p, steps) {
   const result = h("div", { id: "verify-result", class: "verdict", dataset: { state: "idle" } });
   const checks = h("ul", { class: "checks", id: "verify-checks" });
@@ -855,6 +1121,13 @@ function verifyCard(p, steps) {
   );
 }
 
+/**
+ * Runs every check of a record here and writes the verdict; called only once hasProof(p).
+ * @param {ProofRecord} p
+ * @param {ProofStep[]} steps
+ * @param {VerifyOptions} options
+ * @param {VerifyView} view
+ */
 async function verifyInBrowser(p, steps, options, view) {
   const { result, checks, decoded, trust } = view;
   result.dataset.state = "running";
@@ -862,17 +1135,25 @@ async function verifyInBrowser(p, steps, options, view) {
   checks.replaceChildren();
   decoded.replaceChildren();
   trust.replaceChildren();
+  /** @type {Reporter["add"]} */
   const add = (ok, label, detail = "") => checks.append(h("li", { class: ok === true ? "ok" : ok === false ? "bad" : "skip" }, h("span", { class: "mark", text: ok === true ? "✓" : ok === false ? "✗" : "–" }), h("strong", { text: label }), detail ? h("span", { class: "muted", text: ` ${detail}` }) : null));
+  /** @type {Reporter["trusted"]} */
   const trusted = (text) => trust.append(h("li", { text }));
   let valid = true;
+  /** @type {Reporter["fail"]} */
   const fail = (label, detail) => {
     valid = false;
     add(false, label, detail);
   };
   try {
-    const [snarkjs, poseidon, circuit] = await Promise.all([loadSnarkjs(), loadPoseidon(), api(`/proofs/${encodeURIComponent(p.id)}/circuit`)]);
+    const [snarkjs, poseidon, circuit] = await Promise.all([loadSnarkjs(), loadPoseidon(), /** @type {Promise<ProofCircuit>} */ (api(`/proofs/${encodeURIComponent(p.id)}/circuit`))]);
+    /** @type {unknown} */
     const vkey = options.vkeyFile ? JSON.parse(await options.vkeyFile.text()) : await api(`/proofs/${encodeURIComponent(p.id)}/verification_key`);
     await checkKey(p, vkey, circuit, options, { add, fail, trusted });
+    /**
+     * @param {string[]} signals
+     * @param {Groth16Proof} proof
+     */
     const check = async (signals, proof) => {
       try {
         return await snarkjs.groth16.verify(vkey, signals, proof);
@@ -880,18 +1161,21 @@ async function verifyInBrowser(p, steps, options, view) {
         return false;
       }
     };
+    // hasProof(p): every proof and its signals are there
     if (steps.length === 0) {
-      if (await check(p.public_signals, p.proof)) add(true, "Groth16 proof", `${p.public_signals.length} public signal${p.public_signals.length === 1 ? "" : "s"}`);
+      const signals = /** @type {string[]} */ (p.public_signals);
+      if (await check(signals, /** @type {Groth16Proof} */ (p.proof))) add(true, "Groth16 proof", `${signals.length} public signal${signals.length === 1 ? "" : "s"}`);
       else fail("Groth16 proof", "does not verify against the public signals");
     } else {
+      /** @type {Map<number, ProofStep[]>} */
       const byChoice = new Map();
       for (const st of steps) {
-        const ok = await check(st.public_signals, st.proof);
+        const ok = await check(/** @type {string[]} */ (st.public_signals), /** @type {Groth16Proof} */ (st.proof));
         if (ok) add(true, `Step ${st.index}`, `proof of its public signals`);
         else fail(`Step ${st.index}`, "proof does not verify against its public signals");
         const choice = st.output?.choice ?? 0;
         if (!byChoice.has(choice)) byChoice.set(choice, []);
-        byChoice.get(choice).push(st);
+        /** @type {ProofStep[]} */ (byChoice.get(choice)).push(st);
       }
       for (const [choice, list] of byChoice) {
         list.sort((a, b) => (a.output?.position ?? a.index) - (b.output?.position ?? b.index));
@@ -916,13 +1200,17 @@ async function verifyInBrowser(p, steps, options, view) {
     else if (typeof p.request?.input === "string") trusted("That the sample is what the model's featurizer makes of the text shown: the server gives no featurizer for this model.");
     if (p.chain) trusted("The on-chain record (transaction, block, gas): read from the server; look the transaction up on a node of your own.");
   } catch (err) {
-    fail("Verification", err?.message ?? String(err));
+    fail("Verification", errorText(err));
   }
   result.dataset.state = valid ? "valid" : "invalid";
   result.textContent = valid ? "valid" : "invalid";
 }
 
-/** Whether the server's layout has the value width (a label's or a token's) and context the registry holds for the key. */
+/**
+ * Whether the server's layout has the value width (a label's or a token's) and context the registry holds for the key.
+ * @param {CircuitLayout} layout
+ * @param {RegistryEntry} entry
+ */
 function layoutMatches(layout, entry) {
   const p = layout.packing;
   if (p.kind === "token-step") return entry.bits === p.tokenBits && entry.context === p.context;
@@ -930,7 +1218,14 @@ function layoutMatches(layout, entry) {
   return true;
 }
 
-/** The key: its hash against the record's, then against a hash the user gives or the registry on a node the user names. */
+/**
+ * The key: its hash against the record's, then against a hash the user gives or the registry on a node the user names.
+ * @param {ProofRecord} p
+ * @param {unknown} vkey
+ * @param {ProofCircuit} circuit
+ * @param {VerifyOptions} options
+ * @param {Reporter} report
+ */
 async function checkKey(p, vkey, circuit, options, { add, fail, trusted }) {
   if (!globalThis.crypto?.subtle) {
     fail("Verification key hash", "not computable: hashing needs a secure context (https or localhost)");
@@ -940,7 +1235,7 @@ async function checkKey(p, vkey, circuit, options, { add, fail, trusted }) {
   if (!p.vkey_hash) fail("Verification key hash", "the record names none");
   else if (hash === p.vkey_hash) add(true, "Verification key hash", `sha256 ${hash.slice(0, 16)}… matches the record`);
   else fail("Verification key hash", `sha256 ${hash.slice(0, 16)}… is not the record's ${p.vkey_hash.slice(0, 16)}…`);
-  const fieldOfCircuit = /^[0-9a-f]{64}$/.test(p.request?.circuit ?? "") ? (BigInt(`0x${p.request.circuit}`) >> 8n).toString() : null;
+  const fieldOfCircuit = /^[0-9a-f]{64}$/.test(p.request?.circuit ?? "") ? (BigInt(`0x${p.request?.circuit}`) >> 8n).toString() : null;
   if (fieldOfCircuit !== circuit.layout.model_id_field) fail("Circuit", `the record's circuit ${p.request?.circuit ?? "(none)"} is not the circuit whose layout the server gave`);
   let independent = false;
   const expected = options.expectedHash.toLowerCase().replace(/^0x/, "");
@@ -961,16 +1256,18 @@ async function checkKey(p, vkey, circuit, options, { add, fail, trusted }) {
       else if (entry.field !== fieldOfCircuit) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… for another model (field ${entry.field.slice(0, 12)}…)`);
       else if (!layoutMatches(circuit.layout, entry)) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… with ${entry.bits}-bit values and a context of ${entry.context}, not the layout the server gave`);
       else {
-        add(true, "Key on-chain", `${where} registers this key for circuit ${p.request.circuit.slice(0, 12)}…, verifier ${entry.verifier}`);
+        // entry.field is fieldOfCircuit, so the record names a circuit
+        const named = /** @type {string} */ (p.request?.circuit);
+        add(true, "Key on-chain", `${where} registers this key for circuit ${named.slice(0, 12)}…, verifier ${entry.verifier}`);
         // and the chain's own verifier (its key, not the one this page was given) accepts every proof
-        const proofs = p.steps?.length ? p.steps.map((st) => [st.proof, st.public_signals]) : [[p.proof, p.public_signals]];
+        const proofs = /** @type {[Groth16Proof, string[]][]} */ (p.steps?.length ? p.steps.map((st) => [st.proof, st.public_signals]) : [[p.proof, p.public_signals]]);
         let rejected = 0;
         for (const [proof, signals] of proofs) if (!(await registryVerifies(options.rpcUrl, registry, hash, proof, signals).catch(() => false))) rejected++;
         if (rejected === 0) add(true, "Proof on-chain", `the registry's verifier accepts ${proofs.length === 1 ? "the proof" : `all ${proofs.length} proofs`} (eth_call, nothing sent)`);
         else fail("Proof on-chain", `the registry's verifier rejects ${rejected} of ${proofs.length} proof${proofs.length === 1 ? "" : "s"}`);
       }
     } catch (err) {
-      fail("Key on-chain", `could not read the registry: ${err?.message ?? String(err)}`);
+      fail("Key on-chain", `could not read the registry: ${errorText(err)}`);
     }
     const served = (await gatewayChain()).contracts?.registry;
     if (served && served.toLowerCase() === registry.toLowerCase()) trusted(`The registry's address ${registry}: from this server's /v1/chain (the node you named answered for it).`);
@@ -984,22 +1281,30 @@ async function checkKey(p, vkey, circuit, options, { add, fail, trusted }) {
 // ---------- trusted setup ----------
 
 /** Each model's setup transcript (GET /v1/models/{model}/setup), fetched once; null when it has none. */
+/** @type {Map<string, Promise<SetupTranscript | null>>} */
 const setupCache = new Map();
+/** @param {string} model */
 function modelSetup(model) {
   if (!setupCache.has(model)) {
     setupCache.set(
       model,
-      api(`/models/${encodeURIComponent(model)}/setup`).catch((err) => {
-        if (err instanceof ApiError && err.status === 404) return null;
-        setupCache.delete(model);
-        throw err;
-      }),
+      /** @type {Promise<SetupTranscript | null>} */ (
+        api(`/models/${encodeURIComponent(model)}/setup`).catch((err) => {
+          if (err instanceof ApiError && err.status === 404) return null;
+          setupCache.delete(model);
+          throw err;
+        })
+      ),
     );
   }
-  return setupCache.get(model);
+  return /** @type {Promise<SetupTranscript | null>} */ (setupCache.get(model));
 }
 
-/** A slot filled with the model's transcript once fetched (the page re-renders often; the fetch is cached). */
+/**
+ * A slot filled with the model's transcript once fetched (the page re-renders often; the fetch is cached).
+ * @param {string} model
+ * @param {string} id
+ */
 function setupSlot(model, id) {
   const slot = h("div", { id, class: "setup", dataset: { state: "loading" } }, h("span", { class: "muted", text: "Loading the transcript…" }));
   modelSetup(model)
@@ -1009,19 +1314,24 @@ function setupSlot(model, id) {
     })
     .catch((err) => {
       slot.dataset.state = "error";
-      clear(slot, h("span", { class: "muted", text: `Transcript not available: ${err?.message ?? String(err)}` }));
+      clear(slot, h("span", { class: "muted", text: `Transcript not available: ${errorText(err)}` }));
     });
   return slot;
 }
 
+/** @param {unknown} v */
 const text = (v) => (v === null || v === undefined || v === "" ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
 
+/** @param {Contributions | undefined} list */
 function contributionList(list) {
   if (!Array.isArray(list) || list.length === 0) return h("span", { class: "muted", text: "none listed" });
   return h("ol", { class: "contributions" }, list.map((c) => h("li", {}, h("strong", { text: text(c?.name) }), " ", c?.hash ? short(c.hash, 12, 8) : null)));
 }
 
-/** The transcript as the server gives it, field by field, whatever of it is there; never as markup. */
+/**
+ * The transcript as the server gives it, field by field, whatever of it is there; never as markup.
+ * @param {SetupTranscript | null} setup
+ */
 function setupView(setup) {
   if (!setup || typeof setup !== "object") return h("p", { class: "muted", text: "No transcript: this gateway ships none for this model, so who ran its trusted setup is not on record." });
   const p1 = setup.phase1 ?? {};
@@ -1046,14 +1356,20 @@ function setupView(setup) {
 
 // ---------- models and workers ----------
 
+/**
+ * GET /v1/stats, or why not.
+ * @param {AbortSignal} signal
+ * @returns {Promise<{ stats: Stats | null, error: unknown }>}
+ */
 async function loadStats(signal) {
   try {
-    return { stats: await api("/stats", { signal }), error: null };
+    return { stats: /** @type {Stats} */ (await api("/stats", { signal })), error: null };
   } catch (err) {
     return { stats: null, error: err };
   }
 }
 
+/** @param {AbortSignal} signal */
 async function modelsPage(signal) {
   document.title = "Models · proofgate explorer";
   clear(app, h("div", { class: "page-head" }, h("h1", { text: "Models" })), h("p", { class: "muted", text: "Loading…" }));
@@ -1066,6 +1382,11 @@ async function modelsPage(signal) {
   tick();
 }
 
+/**
+ * @param {Stats | null} stats
+ * @param {unknown} error why there are none
+ * @param {ModelObject[]} served
+ */
 function renderModels(stats, error, served) {
   const byId = new Map(served.map((m) => [m.id, m]));
   const rows = stats ? stats.models : served.map((m) => ({ model: m.id, provable: m.provable, circuit: null, proofs: null, median_prove_ms: null }));
@@ -1073,7 +1394,7 @@ function renderModels(stats, error, served) {
   clear(
     app,
     h("div", { class: "page-head" }, h("h1", { text: "Models" }), h("span", { class: "live" }, h("span", { class: "live-dot" }), "live")),
-    !stats && error ? h("p", { class: "notice" }, "Proof statistics are not available from this gateway: ", error.message) : null,
+    !stats && error ? h("p", { class: "notice" }, "Proof statistics are not available from this gateway: ", /** @type {Error} */ (error).message) : null,
     h(
       "div",
       { class: "card table-card" },
@@ -1108,7 +1429,10 @@ function renderModels(stats, error, served) {
   window.scrollTo(0, scroll);
 }
 
-/** Counts by status as a small stacked bar with its numbers. */
+/**
+ * Counts by status as a small stacked bar with its numbers.
+ * @param {ProofCounts} counts
+ */
 function statusBar(counts) {
   const total = STATUSES.reduce((a, st) => a + (counts[st] ?? 0), 0);
   const bar = h("div", { class: "minibar" });
@@ -1122,7 +1446,10 @@ function statusBar(counts) {
   return h("div", { class: "statusbar" }, total ? bar : null, h("span", { class: "small muted", text: legend || "none" }));
 }
 
-/** Total time per record (request → proved) against when it was made, one colour per model. */
+/**
+ * Total time per record (request → proved) against when it was made, one colour per model.
+ * @param {LatencyPoint[] | undefined} points
+ */
 function latencyChart(points) {
   if (!points?.length) return h("p", { class: "muted", id: "latency-chart", text: "No proved records yet." });
   const W = 1000;
@@ -1134,9 +1461,12 @@ function latencyChart(points) {
   let x1 = Math.max(...xs);
   if (x1 === x0) (x0 -= 30), (x1 += 30);
   const y1 = niceCeil(Math.max(...ys) * 1.05);
+  /** @param {number} x */
   const X = (x) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);
+  /** @param {number} y */
   const Y = (y) => H - pad.b - (y / y1) * (H - pad.t - pad.b);
   const models = [...new Set(points.map((pt) => pt.model))];
+  /** @param {string} m */
   const color = (m) => MODEL_COLORS[models.indexOf(m) % MODEL_COLORS.length];
   const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => f * y1);
   const svg = s(
@@ -1158,17 +1488,20 @@ function latencyChart(points) {
   return h("div", {}, svg, h("div", { class: "legend" }, models.map((m) => h("span", {}, swatch(color(m)), m))), h("p", { class: "muted small", text: `${points.length} records, request to proved.` }));
 }
 
+/** @param {string} color */
 function swatch(color) {
   const dot = h("span", { class: "dot" });
   dot.style.background = color;
   return dot;
 }
 
+/** @param {number} ms */
 function axisMs(ms) {
   if (ms === 0) return "0";
   return ms >= 1000 ? `${Number((ms / 1000).toFixed(2))} s` : `${Number(ms.toFixed(1))} ms`;
 }
 
+/** @param {number} v */
 function niceCeil(v) {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
@@ -1176,6 +1509,7 @@ function niceCeil(v) {
   return 10 * p;
 }
 
+/** @param {AbortSignal} signal */
 async function workersPage(signal) {
   document.title = "Workers · proofgate explorer";
   clear(app, h("div", { class: "page-head" }, h("h1", { text: "Workers" })), h("p", { class: "muted", text: "Loading…" }));
@@ -1188,6 +1522,10 @@ async function workersPage(signal) {
   tick();
 }
 
+/**
+ * @param {Stats | null} stats
+ * @param {unknown} error why there are none
+ */
 function renderWorkers(stats, error) {
   const workers = stats?.workers ?? [];
   const most = Math.max(1, ...workers.map((w) => w.proofs));
@@ -1195,7 +1533,7 @@ function renderWorkers(stats, error) {
   clear(
     app,
     h("div", { class: "page-head" }, h("h1", { text: "Workers" }), h("span", { class: "live" }, h("span", { class: "live-dot" }), "live")),
-    !stats && error ? h("p", { class: "notice" }, "Worker statistics are not available from this gateway: ", error.message) : null,
+    !stats && error ? h("p", { class: "notice" }, "Worker statistics are not available from this gateway: ", /** @type {Error} */ (error).message) : null,
     stats
       ? h(
           "div",
@@ -1226,7 +1564,7 @@ function renderWorkers(stats, error) {
 
 // ---------- start ----------
 
-const keyInput = document.getElementById("api-key");
+const keyInput = /** @type {HTMLInputElement} */ (document.getElementById("api-key"));
 keyInput.value = apiKey();
 keyInput.addEventListener("change", () => {
   const key = keyInput.value.trim();

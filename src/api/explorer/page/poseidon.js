@@ -1,3 +1,4 @@
+// @ts-check
 // Poseidon over BN254's scalar field as circomlibjs computes it (its reference implementation: full
 // rounds, then partial, then full, with circomlibjs's own round constants and matrices), so the page
 // can recompute an input commitment itself. Plain BigInt; test/explorer/poseidon.test.ts holds it to
@@ -7,18 +8,38 @@ export const FIELD = 21888242871839275222246405745257275088548364400416034343698
 const N_ROUNDS_F = 8;
 const N_ROUNDS_P = [56, 57, 56, 60, 60, 63, 64, 63, 60, 66, 60, 65, 70, 60, 64, 68];
 
+/** @type {(a: bigint) => bigint} */
 const mod = (a) => ((a % FIELD) + FIELD) % FIELD;
+/** @type {(a: bigint) => bigint} */
 const pow5 = (a) => {
   const a2 = (a * a) % FIELD;
   return (((a2 * a2) % FIELD) * a) % FIELD;
 };
 
-/** A Poseidon of 1..16 inputs from circomlibjs's poseidon_constants.json ({ C, M }, hex strings). */
+/**
+ * circomlibjs's poseidon_constants.json: per state width t = 2..17 (index t - 2), the round constants
+ * and the MDS matrix, as hex strings.
+ * @typedef {{ C: string[][], M: string[][][] }} PoseidonConstants
+ */
+
+/**
+ * Poseidon of 1..16 field elements (numbers, bigints or decimal strings).
+ * @typedef {(inputs: readonly (bigint | number | string)[]) => bigint} Poseidon
+ */
+
+/**
+ * A Poseidon of 1..16 inputs from circomlibjs's poseidon_constants.json.
+ * @param {PoseidonConstants} constants
+ * @returns {Poseidon}
+ */
 export function poseidonFromConstants(constants) {
+  /** @type {Map<number, { C: bigint[], M: bigint[][] }>} */
   const tables = new Map();
+  /** @param {number} t */
   const table = (t) => {
-    if (!tables.has(t)) tables.set(t, { C: constants.C[t - 2].map((c) => BigInt(c)), M: constants.M[t - 2].map((row) => row.map((m) => BigInt(m))) });
-    return tables.get(t);
+    let tb = tables.get(t);
+    if (!tb) tables.set(t, (tb = { C: constants.C[t - 2].map((c) => BigInt(c)), M: constants.M[t - 2].map((row) => row.map((m) => BigInt(m))) }));
+    return tb;
   };
   return function poseidon(inputs) {
     if (inputs.length < 1 || inputs.length > N_ROUNDS_P.length) throw new RangeError(`Poseidon takes 1 to ${N_ROUNDS_P.length} inputs, not ${inputs.length}`);

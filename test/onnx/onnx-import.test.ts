@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import onnxProto from "onnx-proto";
 import ort from "onnxruntime-node";
 import { Random } from "../../src/core/random.js";
-import { OnnxGraph } from "../../src/model/onnx-graph.js";
+import { OnnxGraph } from "../../src/onnx/onnx-graph.js";
 import { quantizeInput, quantizeModel, runFloatModel } from "../../src/model/quantize.js";
 import { traceIntegerModel } from "../../src/model/integer-model.js";
-import { importOnnx, type ImportedModel } from "../../src/model/onnx-import.js";
+import { importOnnx, type ImportedModel } from "../../src/onnx/onnx-import.js";
 import { buildMnistShapedMlp, mnistShapedCalibration } from "../fixtures/mnist-mlp.js";
 
 const SAMPLES = 64;

@@ -1,16 +1,17 @@
 /**
  * What `proofgate compile` writes next to a compiled circuit (`circuit.json`): the model id, the public
  * signal layout and packing, the hinted layers and the file names (the trusted setup's transcript is
- * `setup.json`, see setup-transcript.ts). Apart from compile.ts so the
- * serving side can read it without loading the compiler. The schemas here are the one definition of
- * these shapes: the emitter's types, the API's wire schemas and the reader all take them from here.
+ * `setup.json`, see src/snark/setup-transcript.ts). A file of the model's directory like card.json,
+ * apart from the compiler (src/circuit/) so the serving side reads it without loading the compiler.
+ * The schemas here are the one definition of these shapes: the emitter's types, the API's wire
+ * schemas and the reader all take them from here.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ProofgateError } from "../core/errors.js";
 import { readArtifact, versioned } from "../core/read-artifact.js";
-import { IntegerInput } from "../model/integer-model.js";
+import { IntegerInput } from "./integer-model.js";
 
 export const MANIFEST_FILE = "circuit.json";
 
@@ -97,8 +98,8 @@ export type CircuitManifest = z.infer<typeof CircuitManifest>;
 export const VerificationKeyFile = z.looseObject({ protocol: z.literal("groth16"), curve: z.string(), nPublic: z.int() });
 export type VerificationKeyFile = z.infer<typeof VerificationKeyFile>;
 
-/** The manifest of a compiled model directory. */
-export async function readManifest(dir: string): Promise<CircuitManifest> {
+/** A compiled model directory's manifest: how the prover, the CLI and the setup tools read one. */
+export async function loadManifest(dir: string): Promise<CircuitManifest> {
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) throw new ProofgateError("invalid_argument", `${dir} is not a compiled model directory (no ${MANIFEST_FILE}; run proofgate compile)`);
   return readArtifact(path, CircuitManifest);

@@ -5,15 +5,11 @@
  * order, and the random beacon that ends it. Whether snarkjs verified that chain against the r1cs
  * and the phase-1 file is recorded too; anyone can rerun that check (`proofgate ceremony phase2 verify`).
  */
-import { createHash } from "node:crypto";
-import { createReadStream, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { z } from "zod";
-import { isProofgateError } from "../core/errors.js";
 import { readArtifact, versioned } from "../core/read-artifact.js";
-import { CeremonyTranscript, TRANSCRIPT_FILE } from "./ceremony.js";
-import { ptauPower } from "./snark-binfile.js";
 
 export const SETUP_FILE = "setup.json";
 
@@ -59,40 +55,6 @@ export const SetupTranscript = versioned(
 export type SetupTranscript = z.infer<typeof SetupTranscript>;
 
 export type Phase1 = SetupTranscript["phase1"];
-
-/** What the setup transcript takes from the ceremony's: enough to match the file and name its contributors. */
-const CeremonyFile = CeremonyTranscript.pick({ sha256: true, contributions: true });
-
-async function fileHashes(path: string): Promise<{ blake2b: string; sha256: string }> {
-  const blake = createHash("blake2b512");
-  const sha = createHash("sha256");
-  for await (const chunk of createReadStream(path)) {
-    blake.update(chunk as Buffer);
-    sha.update(chunk as Buffer);
-  }
-  return { blake2b: blake.digest("hex"), sha256: sha.digest("hex") };
-}
-
-/** The phase-1 file as the transcript names it; `shownAs` is the path to record (relative to the project). */
-export async function describePhase1(ptau: string, shownAs: string): Promise<Phase1> {
-  const [power, hashes] = await Promise.all([ptauPower(ptau), fileHashes(ptau)]);
-  const ceremonyPath = join(dirname(ptau), TRANSCRIPT_FILE);
-  const ceremony = existsSync(ceremonyPath) ? await readCeremony(ceremonyPath) : null;
-  if (ceremony?.sha256 === hashes.sha256) {
-    return { file: shownAs, power, ...hashes, contributions: [...ceremony.contributions], source: `proofgate ceremony (${join(dirname(shownAs), TRANSCRIPT_FILE)})` };
-  }
-  return { file: shownAs, power, ...hashes, contributions: [], source: "made elsewhere: compare blake2b with the file's published hash and run snarkjs powersoftau verify" };
-}
-
-/** A ceremony transcript this proofgate cannot read only costs the phase-1 file its named contributions. */
-async function readCeremony(path: string): Promise<z.infer<typeof CeremonyFile> | null> {
-  try {
-    return await readArtifact(path, CeremonyFile);
-  } catch (err) {
-    if (isProofgateError(err, "invalid_argument")) return null;
-    throw err;
-  }
-}
 
 export async function readSetupTranscript(dir: string): Promise<SetupTranscript | null> {
   const path = join(dir, SETUP_FILE);

@@ -5,7 +5,7 @@ import {
   compilePattern,
   forEachChunk,
   mergePair,
-} from "./tokenizer.js";
+} from "../model/tokenizer.js";
 
 export interface TrainTokenizerOptions {
   texts: readonly string[];

@@ -11,7 +11,7 @@
  * Reshape), where Shape of a chain value is [batch, ...its sample shape] with a symbolic batch.
  */
 import onnxProto from "onnx-proto";
-import type { FloatInput, FloatLayer, FloatModel } from "./quantize.js";
+import type { FloatInput, FloatLayer, FloatModel } from "../model/quantize.js";
 
 const { onnx } = onnxProto;
 type Node = onnxProto.onnx.INodeProto;

@@ -3,11 +3,10 @@ import assert from "node:assert/strict";
 import onnxProto from "onnx-proto";
 import ort from "onnxruntime-node";
 import { Random } from "../../src/core/random.js";
-import { OnnxGraph } from "../../src/model/onnx-graph.js";
-import {
-  argmaxFirst, integerModelFromOnnx, integerModelToOnnx, runIntegerModel, type IntegerModel,
-} from "../../src/model/integer-model.js";
-import { importIntegerOnnx, importIntegerOnnxGraph } from "../../src/model/integer-onnx-import.js";
+import { OnnxGraph } from "../../src/onnx/onnx-graph.js";
+import { argmaxFirst, integerModelFromOnnx, runIntegerModel, type IntegerModel } from "../../src/model/integer-model.js";
+import { integerModelToOnnx } from "../../src/onnx/integer-onnx-export.js";
+import { importIntegerOnnx, importIntegerOnnxGraph } from "../../src/onnx/integer-onnx-import.js";
 import { buildMnistShapedMlp } from "../fixtures/mnist-mlp.js";
 
 const SAMPLES = 64;
