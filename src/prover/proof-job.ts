@@ -12,6 +12,7 @@
  */
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import { DEFAULT_PROOF_LEASE_MS } from "../config/config.js";
 import type { ProofRecord, ProofStep, ProofTimings } from "../core/proof-record.js";
 import { UnrecoverableJobError, type JobContext, type JobHandler } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
@@ -29,7 +30,7 @@ export interface ProofJobProcessorOptions {
   readonly logger: Logger;
   /** Recorded as the record's (and step's) `prover`. @defaultValue `host:pid` */
   readonly prover?: string;
-  /** A record not written for this long while `proving` has lost its worker. @defaultValue 60000 */
+  /** A record not written for this long while `proving` has lost its worker. @defaultValue DEFAULT_PROOF_LEASE_MS */
   readonly leaseMs?: number;
   /** Claims of one record before it fails for good. @defaultValue 5 */
   readonly maxClaims?: number;
@@ -37,7 +38,7 @@ export interface ProofJobProcessorOptions {
   readonly now?: () => number;
 }
 
-export const PROOF_JOB_DEFAULTS = { leaseMs: 60_000, maxClaims: 5 } as const;
+export const PROOF_JOB_DEFAULTS = { leaseMs: DEFAULT_PROOF_LEASE_MS, maxClaims: 5 } as const;
 
 const FINAL_FOR_PROVERS = new Set(["proved", "submitted", "verified", "failed"]);
 
