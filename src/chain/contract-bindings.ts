@@ -5,7 +5,7 @@
  * uint8. `make contracts` writes them to src/chain/bindings/ (committed); a test regenerates them and
  * compares. TypeChain is a devDependency, loaded only here, so serving never loads it.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { PROJECT_ROOT } from "../circuit/compile-circom.js";

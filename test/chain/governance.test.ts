@@ -64,7 +64,8 @@ test("deployed: the timelock owns the registry and the oracle, its delay and pro
   assert.deepEqual(writers("InferenceOracle"), ["acceptOwnership", "fulfill", "refund", "requestInference", "setService", "transferOwnership"]);
   assert.deepEqual(writers("InferenceRegistry"), ["acceptOwnership", "recordTraces", "registerModel", "transferOwnership", "verifyAndRecord"]);
   assert.deepEqual(writers("Timelock"), ["acceptOwnership", "cancel", "execute", "schedule"]);
-  assert.equal((await oracle.hashers(7)).at, c.deployment.hashers["7"]);
+  // by position: the struct's field `at` is shadowed by Array.prototype.at on ethers' Result
+  assert.equal((await oracle.hashers(7))[0], c.deployment.hashers["7"]);
 });
 
 test("a swapped hasher is impossible: no setter, neither directly nor through the timelock after its delay", async () => {
@@ -75,7 +76,7 @@ test("a swapped hasher is impossible: no setter, neither directly nor through th
   await mined(timelock.schedule(c.deployment.oracle, 0, setHasher, salt));
   await advance(TIMELOCK_DELAY_S);
   await revertsInside(timelock.execute(c.deployment.oracle, 0, setHasher, salt), null);
-  assert.equal((await oracle.hashers(7)).at, c.deployment.hashers["7"], "the hasher is the one deployed");
+  assert.equal((await oracle.hashers(7))[0], c.deployment.hashers["7"], "the hasher is the one deployed");
 });
 
 test("a rule change waits out the delay in public: CallScheduled with the exact call, NotReady before, CallExecuted after", async () => {
