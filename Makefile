@@ -41,7 +41,7 @@ test: install browser
 gpu: install
 	bash scripts/gpu-install.sh
 
-## regenerate contracts/generated/ and artifacts/contracts/contracts.json (seconds)
+## regenerate contracts/generated/, artifacts/contracts/contracts.json and src/chain/bindings/ (seconds)
 contracts: build
 	node bin/proofgate.js contracts build
 

@@ -126,8 +126,8 @@ export async function openChainServices({ config, logger, proofs }: { config: Co
       timelockDelayS: config.timelockDelayS,
       logger,
     });
-    await recheckVerified({ store: proofs.store, chain: connection, deployment, artifact, logger });
-    const common = { chain: connection, deployment, artifact, store: proofs.store, logger, pollMs: config.chainPollMs };
+    await recheckVerified({ store: proofs.store, chain: connection, deployment, logger });
+    const common = { chain: connection, deployment, store: proofs.store, logger, pollMs: config.chainPollMs };
     const submitter = new ChainSubmitter({ ...common, leaseMs: config.proofLeaseMs, observer: proofs.metrics });
     const watcher = new OracleWatcher({ ...common, catalog: proofs.catalog, scheduler: proofs.scheduler, feeMargin: config.oracleFeeMargin });
     submitter.start();

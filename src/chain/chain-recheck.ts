@@ -14,7 +14,6 @@ import type { Logger } from "pino";
 import type { ProofRecord } from "../core/proof-record.js";
 import type { ProofStore } from "../store/proof-store.js";
 import type { ChainConnection } from "./chain-connection.js";
-import type { ContractsArtifact } from "./contract-build.js";
 import type { Deployment } from "./deployment.js";
 import { SubmissionContracts } from "./submission.js";
 
@@ -22,7 +21,6 @@ export interface ChainRecheckOptions {
   readonly store: ProofStore;
   readonly chain: ChainConnection;
   readonly deployment: Deployment;
-  readonly artifact: ContractsArtifact;
   readonly logger: Logger;
   /** Records read and checked at once. @defaultValue 100 */
   readonly pageSize?: number;
@@ -45,7 +43,7 @@ type Verdict = "held" | "repointed" | "moved" | "unchecked";
 
 export async function recheckVerified(options: ChainRecheckOptions): Promise<ChainRecheckResult> {
   const { store, chain, logger } = options;
-  const contracts = new SubmissionContracts(options.artifact, options.deployment, chain.provider);
+  const contracts = new SubmissionContracts(options.deployment, chain.provider);
   const counts: Record<Verdict, number> = { held: 0, repointed: 0, moved: 0, unchecked: 0 };
   let checked = 0;
   let after: string | undefined;
@@ -84,7 +82,7 @@ async function recheck(record: ProofRecord, options: ChainRecheckOptions, contra
     why = `${gone}; ${(err as Error).message}`;
   }
   // the contracts this gateway submits to may hold it under another transaction; contracts it no longer uses are not asked
-  if (submission && String(submission.target.target).toLowerCase() === contract) {
+  if (submission && submission.contract.toLowerCase() === contract) {
     const onChain = await submission.onChain();
     if (onChain.state === "recorded") {
       const other = await chain.provider.getTransactionReceipt(onChain.log.transactionHash);

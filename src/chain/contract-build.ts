@@ -1,7 +1,8 @@
 /**
  * The project's contracts, compiled: every source under contracts/ (the generated built-in registry
  * included) and the snarkjs verifier of each shipped circuit. `make contracts` regenerates the
- * registry from artifacts/models and writes artifacts/contracts/contracts.json; at start the gateway
+ * registry from artifacts/models, writes artifacts/contracts/contracts.json and the typed bindings
+ * (src/chain/contract-bindings.ts); at start the gateway
  * loads that file, or compiles in memory when the sources have changed since it was written.
  */
 import { createHash } from "node:crypto";
@@ -12,6 +13,7 @@ import { z } from "zod";
 import { PROJECT_ROOT } from "../config/project.js";
 import { readArtifact, readArtifactSync } from "../core/read-artifact.js";
 import { CircuitManifest, MANIFEST_FILE, VerificationKeyFile } from "../model/circuit-manifest.js";
+import { writeBindings } from "./contract-bindings.js";
 import { poseidonSolidity } from "./poseidon-contract.js";
 import { builtInRegistrySource, type BuiltInCircuit } from "./registry-source.js";
 import { CompiledContract, compileSolidity, SOLC_SETTINGS, solcVersion } from "./solidity.js";
@@ -75,7 +77,7 @@ export function commitmentHashInputs(manifest: CircuitManifest): number | null {
   return inputs <= 16 ? inputs : null;
 }
 
-/** Rewrites contracts/generated/ (the registry, the Poseidon hashers), compiles everything, writes the artifact. */
+/** Rewrites contracts/generated/ (the registry, the Poseidon hashers), compiles everything, writes the artifact and the bindings. */
 export async function buildContracts(): Promise<ContractsArtifact> {
   const circuits = shippedCircuits();
   await rm(GENERATED_DIR, { recursive: true, force: true });
@@ -87,6 +89,7 @@ export async function buildContracts(): Promise<ContractsArtifact> {
   const artifact: ContractsArtifact = { solc: solcVersion(), settings: SOLC_SETTINGS, sources_sha256: sourcesHash(sources), contracts: compileSolidity(sources) };
   await mkdir(dirname(CONTRACTS_ARTIFACT), { recursive: true });
   await writeFile(CONTRACTS_ARTIFACT, `${JSON.stringify(artifact, null, 1)}\n`);
+  await writeBindings(artifact, sources);
   return artifact;
 }
 

@@ -10,7 +10,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { Contract, ContractFactory, Interface, type InterfaceAbi } from "ethers";
+import { ContractFactory, type ContractRunner, type InterfaceAbi } from "ethers";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { isProofgateError } from "../core/errors.js";
@@ -19,6 +19,8 @@ import type { CircuitManifest } from "../model/circuit-manifest.js";
 import { randomSalt } from "../core/request-binding.js";
 import { TokenizerJSON } from "../model/tokenizer.js";
 import type { CompiledCatalog } from "../prover/compiled-catalog.js";
+import { InferenceRegistryKind } from "./bindings/enums.js";
+import { InferenceOracle__factory, InferenceRegistry__factory, Timelock__factory } from "./bindings/index.js";
 import type { ChainConnection } from "./chain-connection.js";
 import { commitmentHashInputs, contract, type ContractsArtifact } from "./contract-build.js";
 import { poseidonSolidity } from "./poseidon-contract.js";
@@ -74,12 +76,16 @@ export function packMerges(merges: readonly (readonly [number, number])[]): stri
   return `0x${merges.map(([a, b]) => a.toString(16).padStart(4, "0") + b.toString(16).padStart(4, "0")).join("")}`;
 }
 
-async function deploy(chain: ChainConnection, compiled: CompiledContract, args: unknown[] = []): Promise<Contract> {
+/** Deploys `compiled` (bytecode from the artifact) and returns it through its binding's `connect`, on the signer. */
+async function deploy<T>(chain: ChainConnection, compiled: CompiledContract, connect: (address: string, runner: ContractRunner) => T, args: unknown[] = []): Promise<T> {
   const factory = new ContractFactory(compiled.abi as InterfaceAbi, compiled.bytecode, chain.signer);
   const deployed = await factory.deploy(...args);
   await deployed.waitForDeployment();
-  return deployed as Contract;
+  return connect(await deployed.getAddress(), chain.signer);
 }
+
+/** A contract the gateway only names (a verifier, a hasher, an example consumer): its address. */
+const addressOnly = (address: string): string => address;
 
 async function send(call: Promise<{ wait(): Promise<unknown> }>): Promise<void> {
   await (await call).wait();
@@ -89,19 +95,13 @@ async function send(call: Promise<{ wait(): Promise<unknown> }>): Promise<void> 
 async function deployVerifier(chain: ChainConnection, catalog: CompiledCatalog, m: CircuitManifest): Promise<string> {
   const source = await readFile(join(catalog.dir(m.model_id)!, m.files.verifier_sol), "utf8");
   const compiled = compileSolidity({ [`${m.model_id}/Verifier.sol`]: source })[`${m.model_id}/Verifier.sol:Groth16Verifier`];
-  return (await deploy(chain, compiled)).getAddress();
+  return deploy(chain, compiled, addressOnly);
 }
 
 /** What the owner calls to add a model: register its verifier, then serve it through the oracle at the fee. */
-function registrationCalls(
-  artifact: ContractsArtifact,
-  d: Pick<Deployment, "registry" | "oracle">,
-  m: CircuitManifest,
-  verifier: string,
-  fee: OracleFee,
-): ScheduledCall[] {
-  const registry = new Interface(contract(artifact, "InferenceRegistry").abi as InterfaceAbi);
-  const oracle = new Interface(contract(artifact, "InferenceOracle").abi as InterfaceAbi);
+function registrationCalls(d: Pick<Deployment, "registry" | "oracle">, m: CircuitManifest, verifier: string, fee: OracleFee): ScheduledCall[] {
+  const registry = InferenceRegistry__factory.createInterface();
+  const oracle = InferenceOracle__factory.createInterface();
   const info = modelInfo(m);
   return [
     {
@@ -135,23 +135,17 @@ async function writeDeployment(file: string, deployment: Deployment): Promise<vo
  * first start after its delay; until then the model is left out of `models` (not submitted, not served
  * by the oracle) and the log says when it will be. Null when the contracts are gone.
  */
-async function resume(
-  chain: ChainConnection,
-  artifact: ContractsArtifact,
-  catalog: CompiledCatalog,
-  recorded: Deployment,
-  options: DeployOptions,
-): Promise<Deployment | null> {
+async function resume(chain: ChainConnection, catalog: CompiledCatalog, recorded: Deployment, options: DeployOptions): Promise<Deployment | null> {
   const { logger } = options;
   for (const at of [recorded.registry, recorded.oracle, recorded.timelock.address]) if ((await chain.provider.getCode(at)) === "0x") return null;
-  const registry = new Contract(recorded.registry, contract(artifact, "InferenceRegistry").abi as InterfaceAbi, chain.provider);
-  const timelock = new Contract(recorded.timelock.address, contract(artifact, "Timelock").abi as InterfaceAbi, chain.signer);
+  const registry = InferenceRegistry__factory.connect(recorded.registry, chain.provider);
+  const timelock = Timelock__factory.connect(recorded.timelock.address, chain.signer);
   const models = { ...recorded.models };
   const scheduled = { ...recorded.scheduled };
   const now = (await chain.provider.getBlock("latest"))!.timestamp;
   for (const m of catalog.modelIds.map((id) => catalog.manifest(id)!)) {
-    const [verifier, kind] = (await registry.models(modelKey(m))) as [string, bigint];
-    if (kind !== 0n) {
+    const { verifier, kind } = await registry.models(modelKey(m));
+    if (kind !== InferenceRegistryKind.Unknown) {
       // a built-in key names the registry itself as its verifier
       models[m.model_id] = { key: modelKey(m), verifier: verifier.toLowerCase() === recorded.registry.toLowerCase() ? null : verifier };
       continue;
@@ -167,7 +161,7 @@ async function resume(
         continue;
       }
       const verifier = await deployVerifier(chain, catalog, m);
-      const calls = registrationCalls(artifact, recorded, m, verifier, options.fee);
+      const calls = registrationCalls(recorded, m, verifier, options.fee);
       let readyAt = 0;
       for (const call of calls) {
         await send(timelock.schedule(call.target, 0, call.data, call.salt));
@@ -202,7 +196,7 @@ export async function deployContracts(chain: ChainConnection, artifact: Contract
   const manifests = catalog.modelIds.map((id) => catalog.manifest(id)!);
   const file = deploymentFile(options.dataDir, chain.chainId);
   const recorded = await readDeployment(file, logger);
-  const resumed = recorded && (await resume(chain, artifact, catalog, recorded, options));
+  const resumed = recorded && (await resume(chain, catalog, recorded, options));
   if (resumed) {
     await writeDeployment(file, resumed);
     logger.info({ registry: resumed.registry, oracle: resumed.oracle, timelock: resumed.timelock.address }, "contracts already deployed on this chain");
@@ -210,14 +204,15 @@ export async function deployContracts(chain: ChainConnection, artifact: Contract
   }
   const fromBlock = await chain.provider.getBlockNumber();
   // the deployer owns the registry and the oracle while it sets them up, then hands both to the timelock
-  const registry = await deploy(chain, contract(artifact, "ProofgateRegistry"));
+  // the built-in registry is the InferenceRegistry with keys inside: called through its binding
+  const registry = await deploy(chain, contract(artifact, "ProofgateRegistry"), InferenceRegistry__factory.connect);
   const registryAddress = await registry.getAddress();
   const models: Record<string, { key: string; verifier: string | null }> = {};
   for (const m of manifests) {
     const key = modelKey(m);
-    const [, kind] = (await registry.models(key)) as [string, bigint];
+    const { kind } = await registry.models(key);
     let verifier: string | null = null;
-    if (kind === 0n) {
+    if (kind === InferenceRegistryKind.Unknown) {
       verifier = await deployVerifier(chain, catalog, m);
       const info = modelInfo(m);
       await send(registry.registerModel(key, verifier, info.kind, info.signals, info.bits, info.context, m.model_id_field));
@@ -230,14 +225,14 @@ export async function deployContracts(chain: ChainConnection, artifact: Contract
     if (inputs !== null && !hashers[inputs]) {
       const name = `PoseidonT${inputs + 1}`;
       const compiled = artifact.contracts[name] ?? compileSolidity({ [`${name}.sol`]: poseidonSolidity(inputs) })[name];
-      hashers[inputs] = await (await deploy(chain, compiled)).getAddress();
+      hashers[inputs] = await deploy(chain, compiled, addressOnly);
     }
   }
   const arities = Object.keys(hashers).map(Number);
-  const oracle = await deploy(chain, contract(artifact, "InferenceOracle"), [registryAddress, options.timeoutS, arities, arities.map((n) => hashers[n])]);
+  const oracle = await deploy(chain, contract(artifact, "InferenceOracle"), InferenceOracle__factory.connect, [registryAddress, options.timeoutS, arities, arities.map((n) => hashers[n])]);
   for (const m of manifests) await send(oracle.setService(modelKey(m), true, options.fee.baseWei, options.fee.perGasWei));
   const oracleAddress = await oracle.getAddress();
-  const timelock = await deploy(chain, contract(artifact, "Timelock"), [options.timelockDelayS, chain.address]);
+  const timelock = await deploy(chain, contract(artifact, "Timelock"), Timelock__factory.connect, [options.timelockDelayS, chain.address]);
   const timelockAddress = await timelock.getAddress();
   for (const owned of [registry, oracle]) {
     await send(owned.transferOwnership(timelockAddress));
@@ -245,12 +240,12 @@ export async function deployContracts(chain: ChainConnection, artifact: Contract
   }
   const spam = manifests.find((m) => m.packing.kind === "classify" && m.packing.words === 5 && m.packing.inputBits === 1 && existsSync(join(catalog.dir(m.model_id)!, "featurizer.json")));
   const board =
-    spam && hashers[7] ? await (await deploy(chain, contract(artifact, "MessageBoard"), [registryAddress, oracleAddress, modelKey(spam), hashers[7]])).getAddress() : null;
+    spam && hashers[7] ? await deploy(chain, contract(artifact, "MessageBoard"), addressOnly, [registryAddress, oracleAddress, modelKey(spam), hashers[7]]) : null;
   const student = manifests.find((m) => m.kind === "token-step" && existsSync(join(catalog.dir(m.model_id)!, "tokenizer.json")));
   let store: string | null = null;
   if (student) {
     const tokenizer = await readArtifact(join(catalog.dir(student.model_id)!, "tokenizer.json"), TokenizerJSON);
-    store = await (await deploy(chain, contract(artifact, "CompletionStore"), [registryAddress, modelKey(student), packMerges(tokenizer.merges), tokenizer.eot_id])).getAddress();
+    store = await deploy(chain, contract(artifact, "CompletionStore"), addressOnly, [registryAddress, modelKey(student), packMerges(tokenizer.merges), tokenizer.eot_id]);
   }
   const deployment: Deployment = {
     chain_id: chain.chainId,

@@ -9,10 +9,9 @@
  * (a restart scans from the deployment block) makes nothing twice: the store, not a cursor, is the memory.
  */
 import { basename } from "node:path";
-import { Contract, type EventLog, type InterfaceAbi } from "ethers";
 import type { Logger } from "pino";
 import type { CircuitManifest } from "../model/circuit-manifest.js";
-import { ProofgateError } from "../core/errors.js";
+import { isProofgateError, isRetryable, ProofgateError } from "../core/errors.js";
 import { newProofRecord } from "../core/proof-record.js";
 import { oracleNonce } from "../core/request-binding.js";
 import { argmaxFirst, traceIntegerModel } from "../model/integer-model.js";
@@ -22,15 +21,15 @@ import type { ProofScheduler } from "../prover/proof-scheduler.js";
 import type { ProofStore } from "../store/proof-store.js";
 import { nonceBits } from "../witness/circuit-input.js";
 import { unpackInput } from "../witness/packing.js";
+import { InferenceOracle__factory, type InferenceOracle } from "./bindings/index.js";
+import type { InferenceRequestedEvent } from "./bindings/InferenceOracle.js";
 import type { ChainConnection } from "./chain-connection.js";
-import { contract, type ContractsArtifact } from "./contract-build.js";
 import type { Deployment } from "./deployment.js";
 import { PollingLoop } from "./polling-loop.js";
 
 export interface OracleWatcherOptions {
   readonly chain: ChainConnection;
   readonly deployment: Deployment;
-  readonly artifact: ContractsArtifact;
   readonly catalog: CompiledCatalog;
   readonly scheduler: ProofScheduler;
   readonly store: ProofStore;
@@ -79,30 +78,40 @@ export function oracleProofId(chainId: number, oracle: string, requestId: bigint
 
 /**
  * The integer sample an oracle request's input words stand for: the token window itself for a
- * decoding step, else the packed input unpacked (witness/packing.ts). Throws a RangeError naming
- * what is wrong with words no proof could be made for.
+ * decoding step, else the packed input unpacked (witness/packing.ts). Throws an `invalid_argument`
+ * ProofgateError, not retryable, naming what is wrong with words no proof could be made for.
  */
 export function oracleSample(manifest: CircuitManifest, words: readonly bigint[]): number[] {
   const p = manifest.packing;
   if (p.kind === "token-step") {
-    if (words.length !== p.context) throw new RangeError(`a decoding step takes ${p.context} token ids, got ${words.length}`);
+    if (words.length !== p.context) throw unanswerable(`a decoding step takes ${p.context} token ids, got ${words.length}`);
     return words.map((w) => {
-      if (w >= BigInt(manifest.input.kind === "tokens" ? manifest.input.vocabSize : 0)) throw new RangeError(`token id ${w} is not in the vocabulary`);
+      if (w >= BigInt(manifest.input.kind === "tokens" ? manifest.input.vocabSize : 0)) throw unanswerable(`token id ${w} is not in the vocabulary`);
       return Number(w);
     });
   }
-  return unpackInput(manifest, words);
+  try {
+    return unpackInput(manifest, words);
+  } catch (err) {
+    if (err instanceof RangeError) throw unanswerable(err.message);
+    throw err;
+  }
+}
+
+/** Why no proof can answer a request: a retry cannot change it. */
+function unanswerable(message: string): ProofgateError {
+  return new ProofgateError("invalid_argument", message, { retryable: false });
 }
 
 export class OracleWatcher {
-  private readonly oracle: Contract;
+  private readonly oracle: InferenceOracle;
   private readonly byKey = new Map<string, string>();
   private nextBlock: number;
   private readonly loop: PollingLoop;
 
   constructor(private readonly options: OracleWatcherOptions) {
-    const { deployment, artifact, chain } = options;
-    this.oracle = new Contract(deployment.oracle, contract(artifact, "InferenceOracle").abi as InterfaceAbi, chain.provider);
+    const { deployment, chain } = options;
+    this.oracle = InferenceOracle__factory.connect(deployment.oracle, chain.provider);
     for (const [modelId, m] of Object.entries(deployment.models)) this.byKey.set(m.key.toLowerCase(), modelId);
     this.nextBlock = deployment.from_block;
     this.loop = new PollingLoop(() => this.poll(), options.pollMs ?? 250, (err) => options.logger.warn({ err: (err as Error).message }, "oracle watch failed; retrying"));
@@ -122,14 +131,14 @@ export class OracleWatcher {
     while (this.nextBlock <= latest && !this.loop.isStopped) {
       const to = Math.min(latest, this.nextBlock + BLOCK_RANGE - 1);
       const events = await this.oracle.queryFilter(this.oracle.filters.InferenceRequested(), this.nextBlock, to);
-      for (const event of events) await this.record(event as EventLog);
+      for (const event of events) await this.record(event);
       this.nextBlock = to + 1;
     }
   }
 
-  private async record(event: EventLog): Promise<void> {
+  private async record(event: InferenceRequestedEvent.Log): Promise<void> {
     const { store, catalog, scheduler, logger, deployment } = this.options;
-    const [requestId, modelKey, requester, callback, gasLimit, fee, deadline, input] = event.args as unknown as [bigint, string, string, string, bigint, bigint, bigint, bigint[]];
+    const { requestId, model: modelKey, requester, callback, gasLimit, fee, deadline, input } = event.args;
     const { chain, feeMargin } = this.options;
     const id = oracleProofId(deployment.chain_id, deployment.oracle, requestId);
     if (await store.get(id)) return;
@@ -150,7 +159,7 @@ export class OracleWatcher {
     const manifest = modelId ? catalog.manifest(modelId) : null;
     const compiled = modelId ? await catalog.get(modelId) : null;
     try {
-      if (!modelId || !manifest || !compiled) throw new RangeError(`this gateway does not prove model ${modelKey}`);
+      if (!modelId || !manifest || !compiled) throw unanswerable(`this gateway does not prove model ${modelKey}`);
       const feeData = await chain.provider.getFeeData();
       const quote = quoteFulfillment(manifest, gasLimit, feeData.gasPrice ?? feeData.maxFeePerGas ?? 0n, feeMargin);
       if (fee < quote.cost) {
@@ -180,11 +189,11 @@ export class OracleWatcher {
       });
       logger.info({ proofId: id, requestId: oracle.request_id, model: modelId }, "oracle request recorded");
     } catch (err) {
-      if (err instanceof ProofgateError && err.code === "conflict") return; // another watcher recorded it
-      if (!(err instanceof RangeError)) throw err;
+      if (isProofgateError(err, "conflict")) return; // another watcher recorded it
+      if (isRetryable(err)) throw err;
       // no proof can answer it: record why; the requester takes the fee back after the deadline
       const circuit = modelId ?? modelKey;
-      await this.fail(id, circuit, this.failedRequest(oracle, circuit, requestId), `oracle request ${requestId} cannot be proven: ${err.message}`);
+      await this.fail(id, circuit, this.failedRequest(oracle, circuit, requestId), `oracle request ${requestId} cannot be proven: ${(err as Error).message}`);
     }
   }
 

@@ -24,7 +24,43 @@ export function solcVersion(): string {
 
 interface SolcOutput {
   errors?: { severity: string; formattedMessage: string }[];
+  sources?: Record<string, { ast: AstNode }>;
   contracts?: Record<string, Record<string, { abi: Record<string, unknown>[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
+}
+
+interface AstNode {
+  readonly nodeType: string;
+  readonly canonicalName?: string;
+  readonly name?: string;
+  readonly nodes?: readonly AstNode[];
+  readonly members?: readonly AstNode[];
+}
+
+function compile(sources: Readonly<Record<string, string>>, outputSelection: Record<string, Record<string, string[]>>): SolcOutput {
+  const input = {
+    language: "Solidity",
+    sources: Object.fromEntries(Object.entries(sources).map(([path, content]) => [path, { content }])),
+    settings: { ...SOLC_SETTINGS, outputSelection },
+  };
+  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: (path: string) => ({ error: `${path} is not among the sources` }) })) as SolcOutput;
+  const errors = (output.errors ?? []).filter((e) => e.severity === "error");
+  if (errors.length > 0) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join("\n")}`);
+  return output;
+}
+
+/**
+ * Every enum the sources define, by canonical name (`Contract.Enum`) → member names in order: the
+ * ABI carries an enum as a bare uint8, so its members come from the syntax tree.
+ */
+export function solidityEnums(sources: Readonly<Record<string, string>>): Record<string, string[]> {
+  const output = compile(sources, { "*": { "": ["ast"] } });
+  const enums: Record<string, string[]> = {};
+  const visit = (node: AstNode): void => {
+    if (node.nodeType === "EnumDefinition") enums[node.canonicalName!] = node.members!.map((m) => m.name!);
+    for (const child of node.nodes ?? []) visit(child);
+  };
+  for (const { ast } of Object.values(output.sources ?? {})) visit(ast);
+  return enums;
 }
 
 /**
@@ -32,14 +68,7 @@ interface SolcOutput {
  * `path:Name`, and under `Name` alone when that name is unique. Throws with solc's messages on error.
  */
 export function compileSolidity(sources: Readonly<Record<string, string>>): Record<string, CompiledContract> {
-  const input = {
-    language: "Solidity",
-    sources: Object.fromEntries(Object.entries(sources).map(([path, content]) => [path, { content }])),
-    settings: { ...SOLC_SETTINGS, outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } } },
-  };
-  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: (path: string) => ({ error: `${path} is not among the sources` }) })) as SolcOutput;
-  const errors = (output.errors ?? []).filter((e) => e.severity === "error");
-  if (errors.length > 0) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join("\n")}`);
+  const output = compile(sources, { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } });
   const byPath: Record<string, CompiledContract> = {};
   const byName = new Map<string, CompiledContract[]>();
   for (const [path, contracts] of Object.entries(output.contracts ?? {})) {

@@ -6,10 +6,12 @@
  * before it sends and after anything fails; the start-up re-check asks for records whose transaction
  * is gone.
  */
-import { Contract, solidityPackedKeccak256, type ContractRunner, type InterfaceAbi, type Log } from "ethers";
+import { solidityPackedKeccak256, type ContractRunner, type ContractTransaction, type Interface, type Log } from "ethers";
 import type { ProofRecord } from "../core/proof-record.js";
 import type { InferenceProofRequest, ProofRequest } from "../prover/proof-request.js";
-import { contract, type ContractsArtifact } from "./contract-build.js";
+import type { TypedContractEvent, TypedDeferredTopicFilter } from "./bindings/common.js";
+import { InferenceOracleStatus } from "./bindings/enums.js";
+import { InferenceOracle__factory, InferenceRegistry__factory, type InferenceOracle, type InferenceRegistry } from "./bindings/index.js";
 import type { Deployment } from "./deployment.js";
 import { proofWords, type Groth16ProofJson } from "./proof-calldata.js";
 
@@ -23,10 +25,12 @@ export type OnChain =
   | { readonly state: "conflict"; readonly reason: string };
 
 export interface Submission {
-  readonly target: Contract;
-  readonly method: string;
-  /** Read at each send: a generation leaves out the traces found on-chain already. */
-  readonly args: unknown[];
+  /** The contract that records it: the receipt's `contract`. */
+  readonly contract: string;
+  /** What its reverts decode against: the contract's errors, and for the oracle the registry's (fulfill calls it). */
+  readonly errors: readonly Interface[];
+  /** The transaction that records it (target and calldata), made at each send: a generation leaves out the traces found on-chain already. */
+  transaction(): Promise<ContractTransaction>;
   /**
    * Whether a transaction sent with `args` is the one that stands for the record: always, except for a
    * generation whose first trace another transaction recorded already (the record names that one).
@@ -40,19 +44,15 @@ export interface Submission {
 
 /** The contracts a submission calls, on one runner (the gateway's signer, or a provider to read). */
 export class SubmissionContracts {
-  readonly registry: Contract;
-  readonly oracle: Contract;
+  readonly registry: InferenceRegistry;
+  readonly oracle: InferenceOracle;
 
   constructor(
-    artifact: ContractsArtifact,
     private readonly deployment: Deployment,
     runner: ContractRunner,
   ) {
-    this.registry = new Contract(deployment.registry, contract(artifact, "InferenceRegistry").abi as InterfaceAbi, runner);
-    // the registry's errors too: fulfill calls it, and its reverts should read by name
-    const oracleAbi = contract(artifact, "InferenceOracle").abi;
-    const registryErrors = contract(artifact, "InferenceRegistry").abi.filter((e) => e.type === "error" && !oracleAbi.some((o) => o.type === "error" && o.name === e.name));
-    this.oracle = new Contract(deployment.oracle, [...oracleAbi, ...registryErrors] as InterfaceAbi, runner);
+    this.registry = InferenceRegistry__factory.connect(deployment.registry, runner);
+    this.oracle = InferenceOracle__factory.connect(deployment.oracle, runner);
   }
 
   /** Throws when the record cannot be submitted here (its circuit is not registered on this chain). */
@@ -66,29 +66,29 @@ export class SubmissionContracts {
 
   private inference(record: ProofRecord, request: InferenceProofRequest, key: string): Submission {
     const { registry } = this;
-    const signals = record.publicSignals!;
+    const signals = [...record.publicSignals!];
     const proof = proofWords(record.proof as Groth16ProofJson);
     // what the registry records the inference under, and its output: asked once per submission
-    let decoded: Promise<[bigint, bigint]> | undefined;
-    const decode = (): Promise<[bigint, bigint]> => (decoded ??= (registry.decode(key, signals) as Promise<[bigint, bigint]>).catch((err: unknown) => {
+    let decoded: Promise<Decoded> | undefined;
+    const decode = (): Promise<Decoded> => (decoded ??= registry.decode(key, signals).catch((err: unknown) => {
       decoded = undefined; // an RPC failure is asked again next time
       throw err;
     }));
-    const inputCommitment = async (): Promise<string> => (await decode())[0].toString();
+    const inputCommitment = async (): Promise<string> => (await decode()).inputCommitment.toString();
     if (request.oracle) return this.fulfillment(request, proof, signals, decode);
     return {
-      target: registry,
-      method: "verifyAndRecord",
-      args: [key, proof, signals],
+      contract: this.deployment.registry,
+      errors: [registry.interface],
+      transaction: () => registry.verifyAndRecord.populateTransaction(key, proof, signals),
       sendsFirst: true,
       inputCommitment,
       async onChain() {
-        const [commitment, output] = await decode();
-        const [verified, recorded, block] = (await registry.inference(key, commitment)) as [boolean, bigint, bigint];
-        if (!verified) return { state: "absent" };
+        const { inputCommitment: commitment, output } = await decode();
+        const recorded = await registry.inference(key, commitment);
+        if (!recorded.verified) return { state: "absent" };
         // the same input under the same nonce, but another output: not this proof's transaction
-        if (recorded !== output) return { state: "conflict", reason: `the registry holds output ${recorded} for input commitment ${commitment}, not this proof's ${output}` };
-        return recordedBy(registry, registry.filters.InferenceVerified!(key, commitment), Number(block));
+        if (recorded.output !== output) return { state: "conflict", reason: `the registry holds output ${recorded.output} for input commitment ${commitment}, not this proof's ${output}` };
+        return recordedBy(registry, registry.filters.InferenceVerified(key, commitment), Number(recorded.blockNumber));
       },
     };
   }
@@ -112,11 +112,11 @@ export class SubmissionContracts {
     // what still has to go: traces found on-chain already are left out of the transaction
     const pending = new Map(traces);
     return {
-      target: registry,
-      method: "recordTraces",
-      get args() {
+      contract: this.deployment.registry,
+      errors: [registry.interface],
+      transaction() {
         const steps = [...pending.values()].flat();
-        return [key, steps.map((s) => proofWords(s.proof as Groth16ProofJson)), steps.flatMap((s) => s.publicSignals!), [...pending.values()].map((t) => t.length)];
+        return registry.recordTraces.populateTransaction(key, steps.map((s) => proofWords(s.proof as Groth16ProofJson)), steps.flatMap((s) => s.publicSignals!), [...pending.values()].map((t) => t.length));
       },
       get sendsFirst() {
         return pending.has(first);
@@ -126,12 +126,12 @@ export class SubmissionContracts {
       async onChain() {
         let firstBlock = 0n;
         for (const [prompt, trace] of traces) {
-          const block = (await registry.traceBlock(key, prompt, tokensHash(trace))) as bigint;
+          const block = await registry.traceBlock(key, prompt, tokensHash(trace));
           if (prompt === first) firstBlock = block;
           if (block !== 0n) pending.delete(prompt);
         }
         if (pending.size > 0) return { state: "absent" };
-        return recordedBy(registry, registry.filters.TraceVerified!(key, first, tokensHash(traces.get(first)!)), Number(firstBlock));
+        return recordedBy(registry, registry.filters.TraceVerified(key, first, tokensHash(traces.get(first)!)), Number(firstBlock));
       },
     };
   }
@@ -140,24 +140,24 @@ export class SubmissionContracts {
    * An oracle request: "already done" is the request's status. Fulfilled with this proof's input
    * commitment is this record's answer, whoever sent it; fulfilled with another is someone else's.
    */
-  private fulfillment(request: InferenceProofRequest, proof: bigint[], signals: readonly string[], decode: () => Promise<[bigint, bigint]>): Submission {
-    const { oracle } = this;
+  private fulfillment(request: InferenceProofRequest, proof: bigint[], signals: string[], decode: () => Promise<Decoded>): Submission {
+    const { oracle, registry } = this;
     const ref = request.oracle!;
-    const from = this.deployment.from_block;
+    const { oracle: address, from_block: from } = this.deployment;
     return {
-      target: oracle,
-      method: "fulfill",
-      args: [ref.request_id, ref.input, proof, signals],
+      contract: address,
+      errors: [oracle.interface, registry.interface],
+      transaction: () => oracle.fulfill.populateTransaction(ref.request_id, [...ref.input], proof, signals),
       sendsFirst: true,
-      inputCommitment: async () => (await decode())[0].toString(),
+      inputCommitment: async () => (await decode()).inputCommitment.toString(),
       async onChain() {
-        const status = ((await oracle.requests(ref.request_id)) as unknown[])[3] as bigint;
-        if (status === 1n) return { state: "absent" }; // still pending
-        if (status === 0n) return { state: "conflict", reason: `the oracle at ${oracle.target} has no request ${ref.request_id}` };
-        const fulfilled = (await oracle.queryFilter(oracle.filters.InferenceFulfilled!(ref.request_id), from))[0];
-        if (!fulfilled) return { state: "conflict", reason: `oracle request ${ref.request_id} was ${status === 3n ? "refunded" : "closed"} before it could be fulfilled` };
-        const [commitment] = await decode();
-        const answered = oracle.interface.parseLog(fulfilled)!.args[2] as bigint;
+        const { status } = await oracle.requests(ref.request_id);
+        if (status === InferenceOracleStatus.Pending) return { state: "absent" };
+        if (status === InferenceOracleStatus.None) return { state: "conflict", reason: `the oracle at ${address} has no request ${ref.request_id}` };
+        const fulfilled = (await oracle.queryFilter(oracle.filters.InferenceFulfilled(ref.request_id), from))[0];
+        if (!fulfilled) return { state: "conflict", reason: `oracle request ${ref.request_id} was ${status === InferenceOracleStatus.Refunded ? "refunded" : "closed"} before it could be fulfilled` };
+        const { inputCommitment: commitment } = await decode();
+        const answered = fulfilled.args.inputCommitment;
         if (answered !== commitment) return { state: "conflict", reason: `oracle request ${ref.request_id} was fulfilled in ${fulfilled.transactionHash} with another proof (input commitment ${answered})` };
         return { state: "recorded", log: fulfilled };
       },
@@ -165,8 +165,11 @@ export class SubmissionContracts {
   }
 }
 
+/** What the registry records an inference under, and its output: `InferenceRegistry.decode`. */
+type Decoded = Awaited<ReturnType<InferenceRegistry["decode"]>>;
+
 /** The event that recorded it, by its indexed topics, in the block the registry says recorded it. */
-async function recordedBy(registry: Contract, filter: Parameters<Contract["queryFilter"]>[0], block: number): Promise<OnChain> {
+async function recordedBy(registry: InferenceRegistry, filter: TypedDeferredTopicFilter<TypedContractEvent>, block: number): Promise<OnChain> {
   const log = (await registry.queryFilter(filter, block, block))[0];
   if (!log) throw new Error(`the registry says block ${block} recorded it, but that block has no such event`);
   return { state: "recorded", log };

@@ -1,4 +1,4 @@
-/** `proofgate contracts build`: regenerates contracts/generated/ and compiles every contract (src/chain/contract-build.ts). */
+/** `proofgate contracts build`: regenerates contracts/generated/, compiles every contract and writes the bindings (src/chain/contract-build.ts). */
 import { relative } from "node:path";
 import { buildContracts, CONTRACTS_ARTIFACT } from "../chain/contract-build.js";
 import type { Verb } from "./verb.js";
@@ -7,7 +7,7 @@ export const contractsBuild: Verb = {
   path: ["contracts", "build"],
   usage: "contracts build",
   description:
-    "Writes contracts/generated/ (the registry with the shipped circuits' verifying keys built in, the Poseidon hashers their commitments need), compiles contracts/ and each shipped snarkjs verifier with solc, and writes artifacts/contracts/contracts.json, which serve deploys from.",
+    "Writes contracts/generated/ (the registry with the shipped circuits' verifying keys built in, the Poseidon hashers their commitments need), compiles contracts/ and each shipped snarkjs verifier with solc, writes artifacts/contracts/contracts.json, which serve deploys from, and the typed bindings in src/chain/bindings/.",
   options: {},
   async run() {
     const artifact = await buildContracts();

@@ -84,7 +84,7 @@ export interface Config {
   readonly proverConcurrency: number;
   /** $PROVER_THREADS: snarkjs threads of a proving process; default null = one per job it proves at once (one proof ≈ one core). */
   readonly proverThreads: number | null;
-  /** $PROOFGATE_PROOF_LEASE_MS, default 30000: how long a silent worker keeps a job (queue lock and record lease). */
+  /** $PROOFGATE_PROOF_LEASE_MS, default DEFAULT_PROOF_LEASE_MS: how long a silent worker keeps a job (queue lock and record lease). */
   readonly proofLeaseMs: number;
   /** $PROOFGATE_SWEEP_INTERVAL_MS, default 30000: how often pending records are re-enqueued from the store. */
   readonly sweepIntervalMs: number;
@@ -118,6 +118,12 @@ export interface Config {
 }
 
 export const DEFAULT_MODEL_ROOT = "artifacts/models";
+
+/**
+ * How long a record's holder (a prover, a generating gateway, the chain submitter) may stay silent
+ * before it counts as gone and another takes the record over: the one default of every such lease.
+ */
+export const DEFAULT_PROOF_LEASE_MS = 30_000;
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
   const raw = env[name];
@@ -190,7 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     provers: integer(env, "PROVERS", 1, 0),
     proverConcurrency: integer(env, "PROVER_CONCURRENCY", 2, 1),
     proverThreads: env.PROVER_THREADS ? integer(env, "PROVER_THREADS", 1, 1) : null,
-    proofLeaseMs: integer(env, "PROOFGATE_PROOF_LEASE_MS", 30_000, 100),
+    proofLeaseMs: integer(env, "PROOFGATE_PROOF_LEASE_MS", DEFAULT_PROOF_LEASE_MS, 100),
     sweepIntervalMs: integer(env, "PROOFGATE_SWEEP_INTERVAL_MS", 30_000, 100),
     jobAttempts: integer(env, "PROOFGATE_JOB_ATTEMPTS", 3, 1),
     jobBackoffMs: integer(env, "PROOFGATE_JOB_BACKOFF_MS", 1000, 0),

@@ -1,6 +1,8 @@
 /**
  * One error type for the whole project: a closed set of codes, each with its HTTP status and OpenAI
- * error type, so the API, the CLI and the job runner all decide by code, never by message text.
+ * error type, so the API, the CLI and the job runner all decide by code, never by message text; and
+ * one answer to "can a retry fix it?" (`retryable`, read by `isRetryable`), which the job queue, the
+ * chain submitter and the oracle watcher all go by.
  */
 export const ERROR_CODES = {
   invalid_argument: { status: 400, type: "invalid_request_error" },
@@ -56,4 +58,12 @@ export class ProofgateError extends Error {
 
 export function isProofgateError(err: unknown, code?: ErrorCode): err is ProofgateError {
   return err instanceof ProofgateError && (code === undefined || err.code === code);
+}
+
+/**
+ * Whether trying again can succeed. A ProofgateError says so itself; anything else (a library's
+ * RPC, Redis, database or file-system failure) is taken for a blip.
+ */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof ProofgateError ? err.retryable : true;
 }

@@ -7,7 +7,7 @@
  * This is the only file that imports bullmq (STYLE §2); ioredis comes through it, from the URL.
  */
 import { FlowProducer, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from "bullmq";
-import { ProofgateError } from "../core/errors.js";
+import { isRetryable, ProofgateError } from "../core/errors.js";
 import { urlForLogs } from "../core/secret.js";
 import { JobQueueEmitter } from "./job-queue-emitter.js";
 import {
@@ -19,7 +19,6 @@ import {
   resolveFlowIds,
   resolveJobQueueOptions,
   resolveProcessOptions,
-  UnrecoverableJobError,
   type EnqueueFlowResult,
   type EnqueueOptions,
   type EnqueueResult,
@@ -167,7 +166,8 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
       try {
         await handler({ id: job.id!, payload: job.data, role, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 });
       } catch (err) {
-        if (err instanceof UnrecoverableJobError) throw new UnrecoverableError(err.message);
+        // the one place an error no retry can fix becomes BullMQ's
+        if (!isRetryable(err)) throw new UnrecoverableError(toError(err).message);
         throw toError(err);
       }
     };

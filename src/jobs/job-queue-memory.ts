@@ -4,7 +4,7 @@
  * exponential backoff, unrecoverable errors, graceful and forced close). Its jobs live in this
  * process only; after a restart the store's re-enqueue sweep brings pending records back.
  */
-import { ProofgateError } from "../core/errors.js";
+import { isRetryable, ProofgateError } from "../core/errors.js";
 import { JobQueueEmitter } from "./job-queue-emitter.js";
 import {
   assertJobId,
@@ -15,7 +15,6 @@ import {
   resolveFlowIds,
   resolveJobQueueOptions,
   resolveProcessOptions,
-  UnrecoverableJobError,
   type EnqueueFlowResult,
   type EnqueueOptions,
   type EnqueueResult,
@@ -283,7 +282,7 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
 
   #retryOrFail(job: MemoryJob, error: Error): void {
     job.attemptsMade++;
-    if (error instanceof UnrecoverableJobError || job.attemptsMade >= this.#options.attempts) {
+    if (!isRetryable(error) || job.attemptsMade >= this.#options.attempts) {
       this.#fail(job, error.message);
       return;
     }

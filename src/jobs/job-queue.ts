@@ -32,21 +32,11 @@ export interface JobContext {
 }
 
 /**
- * Does the work of one job. Resolving completes it. Throwing `UnrecoverableJobError` fails it at once;
- * any other error retries it with backoff until the queue's `attempts` are spent.
+ * Does the work of one job. Resolving completes it. Throwing an error no retry can fix (a
+ * ProofgateError that is not `retryable`: a proof that can never succeed) fails it at once; any
+ * other error (a Redis or RPC blip) retries it with backoff until the queue's `attempts` are spent.
  */
 export type JobHandler = (job: JobContext) => Promise<void>;
-
-/**
- * Fails a job for good even when attempts remain: a proof that can never succeed (bad input, a
- * witness that does not satisfy the circuit), as opposed to a Redis or RPC blip (STYLE rule 6).
- */
-export class UnrecoverableJobError extends Error {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.name = "UnrecoverableJobError";
-  }
-}
 
 export interface EnqueueOptions {
   /**

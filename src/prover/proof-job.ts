@@ -6,16 +6,18 @@
  *
  * Faults: the store decides, not the queue. A record `proving` under a worker whose lease ran out
  * (it stopped writing for `leaseMs`) is taken over; a live worker keeps its lease fresh with a
- * heartbeat. A retryable error hands the record back to `queued` until the queue's last attempt;
- * then, or on an error no retry can fix, the record ends `failed` with the reason. A record claimed
+ * heartbeat. A retryable error (`isRetryable`) hands the record back to `queued` until the queue's
+ * last attempt; then, or on an error no retry can fix, the record ends `failed` with the reason. A record claimed
  * more than `maxClaims` times (a proof that kills its worker every time) fails instead of looping.
  */
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import { DEFAULT_PROOF_LEASE_MS } from "../config/config.js";
+import { isRetryable, ProofgateError } from "../core/errors.js";
 import { round } from "../core/numbers.js";
 import type { ProofRecord, ProofStep, ProofTimings } from "../core/proof-record.js";
 import { sleep } from "../core/sleep.js";
-import { UnrecoverableJobError, type JobContext, type JobHandler } from "../jobs/job-queue.js";
+import type { JobContext, JobHandler } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
 import { decodingStepWindows } from "../witness/step-windows.js";
 import type { CompiledCatalog } from "./compiled-catalog.js";
@@ -31,7 +33,7 @@ export interface ProofJobProcessorOptions {
   readonly logger: Logger;
   /** Recorded as the record's (and step's) `prover`. @defaultValue `host:pid` */
   readonly prover?: string;
-  /** A record not written for this long while `proving` has lost its worker. @defaultValue 60000 */
+  /** A record not written for this long while `proving` has lost its worker. @defaultValue DEFAULT_PROOF_LEASE_MS */
   readonly leaseMs?: number;
   /** Claims of one record before it fails for good. @defaultValue 5 */
   readonly maxClaims?: number;
@@ -39,7 +41,7 @@ export interface ProofJobProcessorOptions {
   readonly now?: () => number;
 }
 
-export const PROOF_JOB_DEFAULTS = { leaseMs: 60_000, maxClaims: 5 } as const;
+export const PROOF_JOB_DEFAULTS = { leaseMs: DEFAULT_PROOF_LEASE_MS, maxClaims: 5 } as const;
 
 const FINAL_FOR_PROVERS = new Set(["proved", "submitted", "verified", "failed"]);
 
@@ -70,7 +72,7 @@ export class ProofJobProcessor {
     const { store } = this.options;
     const { proofId, step } = job.payload;
     const record = await store.get(proofId);
-    if (!record) throw new UnrecoverableJobError(`no proof record ${proofId}`);
+    if (!record) throw new ProofgateError("not_found", `no proof record ${proofId}`);
     if (FINAL_FOR_PROVERS.has(record.status)) return;
     try {
       if (step !== undefined) await this.proveStep(record, step);
@@ -116,7 +118,7 @@ export class ProofJobProcessor {
     const { file, verifyMs } = await this.withHeartbeat(record.id, () => this.proveAndVerify(compiled, request.sample, BigInt(request.nonce)));
     const served = compiled.manifest.output === "argmax" ? request.served.argmax : request.served.logits;
     if (JSON.stringify(file.output) !== JSON.stringify(served)) {
-      throw new UnrecoverableJobError(`the served output ${JSON.stringify(served)} is not the proven output ${JSON.stringify(file.output)}`);
+      throw unprovable(`the served output ${JSON.stringify(served)} is not the proven output ${JSON.stringify(file.output)}`);
     }
     const timings: ProofTimings = { witness: file.timings.witness_ms, prove: file.timings.prove_ms, verify: verifyMs, total: round(claim.queuedMs + this.now() - started, 1) };
     // a worker that stalled past its lease may have been taken over: then the new claim's result stands
@@ -129,11 +131,11 @@ export class ProofJobProcessor {
   private async proveStep(initial: ProofRecord, index: number): Promise<void> {
     const { store } = this.options;
     const step = initial.steps.find((s) => s.index === index);
-    if (!step) throw new UnrecoverableJobError(`proof ${initial.id} has no step ${index}`);
+    if (!step) throw new ProofgateError("not_found", `proof ${initial.id} has no step ${index}`);
     if (step.status === "proved") return;
     let record = initial;
     if (record.status === "queued") {
-      if (record.attempts >= this.maxClaims) throw new UnrecoverableJobError(`gave up after ${record.attempts} claims`);
+      if (record.attempts >= this.maxClaims) throw unprovable(`gave up after ${record.attempts} claims`);
       // the first step to start moves the whole record to proving; the others find it there
       const queuedMs = Math.max(0, this.now() - record.updatedAtMs);
       record = (await store.transition(record.id, "queued", "proving", { timings: { queued: queuedMs } })) ?? (await store.get(record.id)) ?? record;
@@ -147,7 +149,7 @@ export class ProofJobProcessor {
     await store.updateStep(record.id, index, { status: "proving", prover: this.prover });
     const { file, verifyMs } = await this.withHeartbeat(record.id, () => this.proveAndVerify(compiled, window, nonce));
     if (file.output !== output.token) {
-      throw new UnrecoverableJobError(`the served token ${output.token} is not the model's greedy choice ${String(file.output)}`);
+      throw unprovable(`the served token ${output.token} is not the model's greedy choice ${String(file.output)}`);
     }
     await store.updateStep(record.id, index, {
       status: "proved",
@@ -163,14 +165,14 @@ export class ProofJobProcessor {
     const request = record.request as GenerationProofRequest;
     const choice = (record.output as GenerationProofOutput).choices.find((c) => c.index === step.choice);
     const prompt = choice ? request.prompt_tokens[choice.prompt_index] : undefined;
-    if (!choice || !prompt) throw new UnrecoverableJobError(`proof ${record.id}: step of unknown choice ${step.choice}`);
+    if (!choice || !prompt) throw unprovable(`proof ${record.id}: step of unknown choice ${step.choice}`);
     return decodingStepWindows(prompt, choice.tokens.slice(0, step.position + 1), context, request.pad_token)[step.position]!;
   }
 
   private async finishSequence(record: ProofRecord): Promise<void> {
-    if (record.status !== "proving") throw new Error(`proof ${record.id} is ${record.status}; its steps have not started`);
+    if (record.status !== "proving") throw new ProofgateError("conflict", `proof ${record.id} is ${record.status}; its steps have not started`, { retryable: true });
     const pending = record.steps.filter((s) => s.status !== "proved");
-    if (pending.length > 0) throw new Error(`proof ${record.id}: steps ${pending.map((s) => s.index).join(", ")} are not proved yet`);
+    if (pending.length > 0) throw new ProofgateError("conflict", `proof ${record.id}: steps ${pending.map((s) => s.index).join(", ")} are not proved yet`, { retryable: true });
     const request = record.request as GenerationProofRequest;
     const compiled = await this.compiledFor(request);
     const started = performance.now();
@@ -178,10 +180,10 @@ export class ProofJobProcessor {
       const steps = record.steps.filter((s) => (s.output as StepOutput).choice === choice.index).sort((a, b) => (a.output as StepOutput).position - (b.output as StepOutput).position);
       const files = steps.map((s) => this.stepProofFile(compiled, record, s));
       const trace = await verifyTrace(compiled.manifest, compiled.vkey, files);
-      if (!trace.valid) throw new UnrecoverableJobError(`choice ${choice.index}: ${trace.reason}`);
-      if (trace.tokens!.join() !== choice.tokens.join()) throw new UnrecoverableJobError(`choice ${choice.index}: the proven tokens are not the served ones`);
+      if (!trace.valid) throw unprovable(`choice ${choice.index}: ${trace.reason}`);
+      if (trace.tokens!.join() !== choice.tokens.join()) throw unprovable(`choice ${choice.index}: the proven tokens are not the served ones`);
       if (choice.completion_tokens !== undefined && choice.completion_tokens !== steps.length) {
-        throw new UnrecoverableJobError(`choice ${choice.index}: ${steps.length} steps proven for ${choice.completion_tokens} tokens served`);
+        throw unprovable(`choice ${choice.index}: ${steps.length} steps proven for ${choice.completion_tokens} tokens served`);
       }
     }
     const sum = (stage: string) => round(record.steps.reduce((total, s) => total + (s.timings[stage] ?? 0), 0), 1);
@@ -214,7 +216,7 @@ export class ProofJobProcessor {
   private async compiledFor(request: ProofRequest): Promise<CompiledModel> {
     const compiled = await this.options.catalog.get(request.circuit);
     // another worker with this circuit can still take it: not the record's fault, so retryable
-    if (!compiled) throw new Error(`worker ${this.prover} has no compiled circuit ${request.circuit}`);
+    if (!compiled) throw new ProofgateError("not_ready", `worker ${this.prover} has no compiled circuit ${request.circuit}`, { retryable: true });
     return compiled;
   }
 
@@ -222,7 +224,7 @@ export class ProofJobProcessor {
     const file = await prove(compiled, { sample, nonce });
     const started = performance.now();
     const verdict = await verifyProof(compiled.manifest, compiled.vkey, file);
-    if (!verdict.valid) throw new UnrecoverableJobError(`the proof does not verify: ${verdict.reason}`);
+    if (!verdict.valid) throw unprovable(`the proof does not verify: ${verdict.reason}`);
     return { file, verifyMs: round(performance.now() - started, 1) };
   }
 
@@ -242,7 +244,7 @@ export class ProofJobProcessor {
   private async recordFailure(job: JobContext, err: unknown): Promise<void> {
     const { store, logger } = this.options;
     const reason = err instanceof Error ? err.message : String(err);
-    const final = err instanceof UnrecoverableJobError || job.attempt >= job.maxAttempts;
+    const final = !isRetryable(err) || job.attempt >= job.maxAttempts;
     const { proofId, step } = job.payload;
     logger.warn({ proofId, step, attempt: job.attempt, final, reason }, "proof job failed");
     try {
@@ -264,13 +266,18 @@ function stepNonce(record: ProofRecord, step: StepOutput): string {
   const request = record.request as GenerationProofRequest;
   const choice = (record.output as GenerationProofOutput).choices.find((c) => c.index === step.choice);
   const nonce = choice ? request.nonces?.[choice.prompt_index] : undefined;
-  if (nonce === undefined) throw new UnrecoverableJobError(`proof ${record.id}: no nonce for the prompt of choice ${step.choice}`);
+  if (nonce === undefined) throw unprovable(`proof ${record.id}: no nonce for the prompt of choice ${step.choice}`);
   return nonce;
 }
 
 /** The context length of a decoding-step circuit. */
 function stepContext(compiled: CompiledModel): number {
   const { packing } = compiled.manifest;
-  if (packing.kind !== "token-step") throw new UnrecoverableJobError(`circuit ${compiled.manifest.model_id} does not prove decoding steps`);
+  if (packing.kind !== "token-step") throw unprovable(`circuit ${compiled.manifest.model_id} does not prove decoding steps`);
   return packing.context;
+}
+
+/** A proof no retry can make: the record's data contradicts itself or the circuit. */
+function unprovable(message: string): ProofgateError {
+  return new ProofgateError("internal", message, { retryable: false });
 }

@@ -12,7 +12,7 @@ import { newProofRecord, type ProofRecord, type ProofStatus, type ProofStep } fr
 import { MAX_JOB_PRIORITY, type JobQueue } from "../jobs/job-queue.js";
 import type { ProofStore } from "../store/proof-store.js";
 import type { ProofBacklog } from "./proof-backlog.js";
-import type { ProofOrder, SubmitPolicy } from "../config/config.js";
+import { DEFAULT_PROOF_LEASE_MS, type ProofOrder, type SubmitPolicy } from "../config/config.js";
 import type { CircuitManifest } from "../model/circuit-manifest.js";
 import { generationContentHash, HASHED_NONCE_BITS, randomSalt, requestNonce } from "../core/request-binding.js";
 import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest, type OracleRequestRef, type StepOutput } from "./proof-request.js";
@@ -108,7 +108,7 @@ export interface ProofSchedulerOptions {
   /**
    * A `generating` record is written at least every third of this while its answer is produced, so
    * the sweep can tell one whose gateway died (not written for this long) from a long generation.
-   * @defaultValue 60000
+   * @defaultValue DEFAULT_PROOF_LEASE_MS
    */
   readonly generationLeaseMs?: number;
 }
@@ -187,7 +187,7 @@ export class ProofScheduler {
       ...newProofRecord({ id: options.id, model: options.model, request, output: { choices: [] }, vkeyHash: options.circuit.vkeyHash, status: "generating" }),
       timings,
     });
-    const leaseMs = this.options.generationLeaseMs ?? 60_000;
+    const leaseMs = this.options.generationLeaseMs ?? DEFAULT_PROOF_LEASE_MS;
     const heartbeat = setInterval(() => {
       store.update(record.id, {}).catch((err: unknown) => this.options.logger.warn({ err, proofId: record.id }, "could not refresh a generating record"));
     }, Math.max(50, Math.floor(leaseMs / 3)));

@@ -223,7 +223,7 @@ describe("a restarted gateway re-checks its verified records against the chain",
     // submit: false keeps the submitter off it, so it can be read as the re-check left it
     const id = await storeVerifiedRecord(gw!.proofs.store, base, { publicSignals: signals, proof: base.proof, nonce: randomNonce() }, { chainId: 31337, contract: gw!.chain.deployment.registry, txHash: FAKE_TX, blockNumber: 9n, gasUsed: 1n, submittedBy: null }, false);
     const logger = pino({ level: "silent" });
-    const result = await recheckVerified({ store: gw!.proofs.store, chain: gw!.chain.connection, deployment: gw!.chain.deployment, artifact: await loadContracts(), logger, pageSize: 2 });
+    const result = await recheckVerified({ store: gw!.proofs.store, chain: gw!.chain.connection, deployment: gw!.chain.deployment, logger, pageSize: 2 });
     assert.deepEqual(result, { checked: first.length + 1, held: first.length, moved: 1, repointed: 0, unchecked: 0 }, "paged two at a time, every record seen once");
     const moved = (await gw!.proofs.store.get(id))!;
     assert.equal(moved.status, "proved");

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { bindingFiles, committedBindings } from "../../src/chain/contract-bindings.js";
 import { CONTRACTS_ARTIFACT, GENERATED_DIR, commitmentHashInputs, contractSources, shippedCircuits, sourcesHash, type ContractsArtifact } from "../../src/chain/contract-build.js";
 import { poseidonSolidity } from "../../src/chain/poseidon-contract.js";
-import { builtInRegistrySource, verifyingKeyWords } from "../../src/chain/registry-source.js";
+import { InferenceRegistryKind } from "../../src/chain/bindings/enums.js";
+import { builtInRegistrySource, MODEL_KIND, verifyingKeyWords } from "../../src/chain/registry-source.js";
 import { compileSolidity } from "../../src/chain/solidity.js";
 
 const artifact = JSON.parse(readFileSync(CONTRACTS_ARTIFACT, "utf8")) as ContractsArtifact;
@@ -24,6 +26,19 @@ test("the committed artifact was compiled from the current sources, and every co
     assert.ok(c, `${name} is in the artifact`);
     assert.ok(c.deployedSize > 0 && c.deployedSize < 24_576, `${name}: ${c.deployedSize} bytes`);
   }
+});
+
+test("src/chain/bindings/ is what the artifact's ABIs and the contracts' enums generate (run `make contracts` after changing them)", async () => {
+  const generated = await bindingFiles(artifact, contractSources());
+  const committed = await committedBindings();
+  assert.deepEqual(Object.keys(committed).sort(), Object.keys(generated).sort(), "the same files");
+  for (const [path, text] of Object.entries(generated)) assert.equal(committed[path], text, `src/chain/bindings/${path} is stale`);
+  assert.match(generated["enums.ts"], /InferenceOracleStatus = \{\n {2}None: 0n,\n {2}Pending: 1n,\n {2}Fulfilled: 2n,\n {2}Refunded: 3n,/);
+});
+
+test("the registry source numbers model kinds as the contract's Kind enum does", () => {
+  const { TokenStep, Classify, Tensor } = InferenceRegistryKind;
+  assert.deepEqual(MODEL_KIND, { "token-step": Number(TokenStep), classify: Number(Classify), tensor: Number(Tensor) });
 });
 
 test("the verifying key words follow the precompile's G2 order (imaginary part first)", () => {

@@ -9,9 +9,9 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Wallet, solidityPackedKeccak256, type ContractTransactionResponse, type EventLog, type TransactionReceipt, type Interface, type JsonRpcProvider } from "ethers";
+import { Wallet, solidityPackedKeccak256, type TransactionReceipt, type Interface, type JsonRpcProvider } from "ethers";
 import { ANVIL_DEV_KEY } from "../../src/chain/anvil.js";
-import { loadContracts } from "../../src/chain/contract-build.js";
+import { InferenceOracleStatus } from "../../src/chain/bindings/enums.js";
 import { oracleProofId } from "../../src/chain/oracle-watcher.js";
 import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
@@ -120,7 +120,7 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
   before(async () => {
     gw = await startChainGateway({ env: { PROOFGATE_ANVIL_STATE: "none" } });
     provider = gw.chain.connection.provider;
-    chain = chainContracts(await loadContracts(), gw.chain.deployment, provider);
+    chain = chainContracts(gw.chain.deployment, provider);
     bot = new Wallet(BOT_KEY, provider);
     await provider.send("evm_setAutomine", [false]);
     runner = new FrontRunner(provider, bot, gateway.toLowerCase(), [gw.chain.deployment.registry, gw.chain.deployment.oracle].map((a) => a.toLowerCase()));
@@ -156,8 +156,8 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     const record = await waitForProof(gw.url, (res.body as { proof: { id: string } }).proof.id, 60);
     await assertTakenByBot(record);
     const key = gw.chain.deployment.models[(record.request as InferenceProofRequest).circuit]!.key;
-    const [commitment] = (await chain.registry.decode(key, record.public_signals)) as [bigint];
-    const events = (await chain.registry.queryFilter(chain.registry.filters.InferenceVerified!(key, commitment), gw.chain.deployment.from_block)) as EventLog[];
+    const { inputCommitment: commitment } = await chain.registry.decode(key, record.public_signals!);
+    const events = await chain.registry.queryFilter(chain.registry.filters.InferenceVerified(key, commitment), gw.chain.deployment.from_block);
     assert.deepEqual(events.map((e) => e.transactionHash), [record.chain!.tx_hash], "recorded once, by the bot");
     assert.equal(record.chain!.input_commitment, commitment.toString());
     assert.ok(gw.logs.some((l) => l.includes(record.id) && l.includes("recorded on-chain by another transaction")));
@@ -184,11 +184,12 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
 
   it("an oracle fulfilment copied from the pool: the copy reverts (the nonce names the gateway), the gateway's own fulfils and the record names it", async () => {
     const user = new Wallet(USER_KEY, provider);
-    const board = chainContracts(await loadContracts(), gw.chain.deployment, user).board;
+    const board = chainContracts(gw.chain.deployment, user).board;
     const spamKey = gw.chain.deployment.models[gw.proofs.catalog.modelIds.find((id) => gw.proofs.catalog.manifest(id)!.kind === "classify")!]!.key;
-    const fee = (await chain.oracle.fee(spamKey, 500_000)) as bigint;
-    const receipt: TransactionReceipt = (await ((await board.submit!(TEXTS[2], 500_000, { value: fee })) as ContractTransactionResponse).wait())!;
-    const requestId = chain.board.interface.parseLog(receipt.logs.find((l) => l.address === gw.chain.deployment.message_board)!)!.args[0] as bigint;
+    const fee = await chain.oracle.fee(spamKey, 500_000);
+    const receipt: TransactionReceipt = (await (await board.submit(TEXTS[2], 500_000, { value: fee })).wait())!;
+    const [submitted] = await board.queryFilter(board.filters.Submitted(), receipt.blockNumber, receipt.blockNumber);
+    const { requestId } = submitted!.args;
     const id = oracleProofId(31337, gw.chain.deployment.oracle, requestId);
     await until(() => gw.proofs.store.get(id), (r) => r !== null, { what: `record ${id}`, timeoutMs: 30_000 });
     const record = await waitForProof(gw.url, id, 60);
@@ -197,7 +198,7 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     assert.equal(fulfilled.status, 1);
     assert.equal(record.chain!.submitted_by, fulfilled.from);
     assert.ok(fulfilled.logs.some((l) => chain.oracle.interface.parseLog(l)?.name === "InferenceFulfilled"), "the named transaction fulfilled the request");
-    assert.equal(((await chain.oracle.requests(requestId)) as unknown[])[3], 2n, "Fulfilled");
+    assert.equal((await chain.oracle.requests(requestId)).status, InferenceOracleStatus.Fulfilled);
     assert.ok(runner.copiedTo.has(gw.chain.deployment.oracle.toLowerCase()), "the bot copied the gateway's fulfill");
     // the nonce is bound to the fulfiller: the copy is worthless and reverts, the gateway's own transaction fulfils
     assert.equal([...runner.copies].find(([, copy]) => copy === record.chain!.tx_hash), undefined, "the record names the bot's copy");
@@ -217,9 +218,9 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     for (const choice of [0, 1]) {
       const steps = record.steps.filter((st) => (st.output as StepOutput).choice === choice).sort((a, b) => a.index - b.index);
       const tokensHash = solidityPackedKeccak256(["uint256[]"], [steps.map((st) => (st.output as StepOutput).token)]);
-      const block = (await chain.registry.traceBlock(key, steps[0]!.public_signals![0], tokensHash)) as bigint;
+      const block = await chain.registry.traceBlock(key, steps[0]!.public_signals![0], tokensHash);
       assert.notEqual(block, 0n, `trace of choice ${choice} is recorded`);
-      const [event] = (await chain.registry.queryFilter(chain.registry.filters.TraceVerified!(key, steps[0]!.public_signals![0], tokensHash), Number(block), Number(block))) as EventLog[];
+      const [event] = await chain.registry.queryFilter(chain.registry.filters.TraceVerified(key, steps[0]!.public_signals![0], tokensHash), Number(block), Number(block));
       senders.add((await provider.getTransactionReceipt(event!.transactionHash))!.from);
     }
     assert.deepEqual([...senders].sort(), [bot.address, gateway].sort(), "the bot recorded the first trace, the gateway then the second");

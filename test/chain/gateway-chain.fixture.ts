@@ -7,12 +7,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Contract, type InterfaceAbi, type Provider, type Signer } from "ethers";
+import type { Provider, Signer } from "ethers";
 import OpenAI from "openai";
 import { pino } from "pino";
 import { toChainInfo } from "../../src/api/chain/protocol.js";
 import { startGateway, type Gateway } from "../../src/api/start-gateway.js";
-import { contract, type ContractsArtifact } from "../../src/chain/contract-build.js";
+import { CompletionStore__factory, InferenceOracle__factory, InferenceRegistry__factory, MessageBoard__factory, type CompletionStore, type InferenceOracle, type InferenceRegistry, type MessageBoard } from "../../src/chain/bindings/index.js";
 import type { Deployment } from "../../src/chain/deployment.js";
 import type { ChainServices, ProofServices } from "../../src/api/gateway-services.js";
 import { openChainServices, openProofServices } from "../../src/compose.js";
@@ -86,24 +86,24 @@ export async function startChainGateway(options: StartChainGatewayOptions = {}):
   }
 }
 
-/** The deployed contracts, as ethers objects on `runner` (a provider to read, a signer to send). */
+/** The deployed contracts, through their typed bindings on `runner` (a provider to read, a signer to send). */
 export interface ChainContracts {
-  readonly registry: Contract;
-  readonly oracle: Contract;
-  readonly board: Contract;
-  readonly store: Contract;
+  readonly registry: InferenceRegistry;
+  readonly oracle: InferenceOracle;
+  readonly board: MessageBoard;
+  readonly store: CompletionStore;
 }
 
-export function chainContracts(artifact: ContractsArtifact, deployment: Deployment, runner: Provider | Signer): ChainContracts {
-  const at = (address: string | null, name: string): Contract => {
+export function chainContracts(deployment: Deployment, runner: Provider | Signer): ChainContracts {
+  const deployed = (address: string | null, name: string): string => {
     if (!address) throw new Error(`${name} is not deployed`);
-    return new Contract(address, contract(artifact, name).abi as InterfaceAbi, runner);
+    return address;
   };
   return {
-    registry: at(deployment.registry, "InferenceRegistry"),
-    oracle: at(deployment.oracle, "InferenceOracle"),
-    board: at(deployment.message_board, "MessageBoard"),
-    store: at(deployment.completion_store, "CompletionStore"),
+    registry: InferenceRegistry__factory.connect(deployment.registry, runner),
+    oracle: InferenceOracle__factory.connect(deployment.oracle, runner),
+    board: MessageBoard__factory.connect(deployed(deployment.message_board, "MessageBoard"), runner),
+    store: CompletionStore__factory.connect(deployed(deployment.completion_store, "CompletionStore"), runner),
   };
 }
 

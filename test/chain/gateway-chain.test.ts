@@ -9,11 +9,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { AbiCoder, Contract, NonceManager, Wallet, keccak256, solidityPackedKeccak256, type ContractTransactionResponse, type EventLog, type Log, type TransactionReceipt } from "ethers";
+import { AbiCoder, NonceManager, Wallet, keccak256, solidityPackedKeccak256, type BaseContract, type ContractTransactionResponse, type Log, type TransactionReceipt } from "ethers";
 import OpenAI from "openai";
 import type { ChainInfo } from "../../src/api/chain/protocol.js";
 import { ANVIL_DEV_KEY } from "../../src/chain/anvil.js";
-import { loadContracts, type ContractsArtifact } from "../../src/chain/contract-build.js";
+import { InferenceOracleStatus, InferenceRegistryKind } from "../../src/chain/bindings/enums.js";
 import { oracleProofId } from "../../src/chain/oracle-watcher.js";
 import { proofWords, type Groth16ProofJson } from "../../src/chain/proof-calldata.js";
 import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
@@ -52,7 +52,7 @@ function assertNoSecret(texts: readonly string[], where: string): void {
 }
 
 /** The events of `contract` among a receipt's logs, parsed. */
-function eventsOf(contract: Contract, logs: readonly Log[], name: string): { args: Record<string, unknown> & unknown[]; log: Log }[] {
+function eventsOf(contract: BaseContract, logs: readonly Log[], name: string): { args: Record<string, unknown> & unknown[]; log: Log }[] {
   const address = String(contract.target).toLowerCase();
   return logs
     .filter((l) => l.address.toLowerCase() === address)
@@ -68,7 +68,7 @@ async function mined(tx: Promise<ContractTransactionResponse>): Promise<Transact
 }
 
 /** A custom error's name from a call that reverted (ethers decodes it for staticCall). */
-async function revertName(call: Promise<unknown>, contract: Contract): Promise<string> {
+async function revertName(call: Promise<unknown>, contract: BaseContract): Promise<string> {
   try {
     await call;
   } catch (err) {
@@ -90,7 +90,6 @@ async function storeProvedRecord(store: ProofStore, base: { model: string; reque
 
 describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
   let gw: ChainGateway;
-  let artifact: ContractsArtifact;
   /** Read-only views. */
   let chain: ChainContracts;
   /** The same contracts, sending as the user account. */
@@ -105,13 +104,12 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
 
   before(async () => {
     gw = await startChainGateway();
-    artifact = await loadContracts();
     const { provider } = gw.chain.connection;
-    chain = chainContracts(artifact, gw.chain.deployment, provider);
+    chain = chainContracts(gw.chain.deployment, provider);
     const wallet = new Wallet(USER_KEY, provider);
     userAddress = wallet.address;
     user = new NonceManager(wallet);
-    asUser = chainContracts(artifact, gw.chain.deployment, user);
+    asUser = chainContracts(gw.chain.deployment, user);
     client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0, fetch: capturingFetch });
     const models = gw.proofs.catalog.modelIds.map((id) => gw.proofs.catalog.manifest(id)!);
     spamKey = `0x${models.find((m) => m.kind === "classify")!.vkey_hash}`;
@@ -141,8 +139,8 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.deepEqual(Object.keys(body.models).sort(), [...catalog.modelIds].sort());
     for (const [modelId, m] of Object.entries(body.models)) {
       assert.equal(m.key, `0x${catalog.manifest(modelId)!.vkey_hash}`);
-      const [, kind] = (await chain.registry.models(m.key)) as [string, bigint];
-      assert.notEqual(kind, 0n, `model ${modelId} is registered`);
+      const { kind } = await chain.registry.models(m.key);
+      assert.notEqual(kind, InferenceRegistryKind.Unknown, `model ${modelId} is registered`);
     }
   });
 
@@ -167,10 +165,10 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(onChain.gas_used, String(receipt.gasUsed));
     assert.ok(record.timings.submit !== undefined);
 
-    const [commitment, label] = (await chain.registry.decode(spamKey, record.public_signals)) as [bigint, bigint];
+    const { inputCommitment: commitment, output: label } = await chain.registry.decode(spamKey, record.public_signals!);
     assert.equal(label, 0n);
-    const [verified, output, block] = (await chain.registry.inference(spamKey, commitment)) as [boolean, bigint, bigint];
-    assert.deepEqual([verified, output, block], [true, BigInt(res.body.output.label_id), BigInt(receipt.blockNumber)]);
+    const { verified, output, blockNumber } = await chain.registry.inference(spamKey, commitment);
+    assert.deepEqual([verified, output, blockNumber], [true, BigInt(res.body.output.label_id), BigInt(receipt.blockNumber)]);
     const [event] = eventsOf(chain.registry, receipt.logs, "InferenceVerified");
     assert.equal(event?.args[1], commitment);
 
@@ -183,7 +181,7 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const [posted] = eventsOf(chain.board, postReceipt.logs, "Posted");
     assert.ok(posted, "Posted");
     assert.deepEqual([posted.args[1], posted.args[2], posted.args[3], posted.args[4]], [userAddress, 0n, commitment, HAM]);
-    const [author, text] = (await chain.board.posts(posted.args[0])) as [string, string];
+    const { author, text } = await chain.board.posts(posted.args[0] as bigint);
     assert.deepEqual([author, text], [userAddress, HAM]);
     // the verdict publishes one post, and fits no other text
     assert.equal(await revertName(asUser.board.post.staticCall(HAM, salt), chain.board), "VerdictUsed");
@@ -195,8 +193,8 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(res.body.output.label, "spam");
     const record = await waitForProof(gw.url, proofOf(res.body));
     assert.equal(record.status, "verified", record.error ?? "");
-    const [commitment] = (await chain.registry.decode(spamKey, record.public_signals)) as [bigint];
-    const [verified, label] = (await chain.registry.inference(spamKey, commitment)) as [boolean, bigint];
+    const { inputCommitment: commitment } = await chain.registry.decode(spamKey, record.public_signals!);
+    const { verified, output: label } = await chain.registry.inference(spamKey, commitment);
     assert.deepEqual([verified, label], [true, 1n]);
     const salt = (record.request as InferenceProofRequest).salt!;
     assert.equal(await revertName(asUser.board.post.staticCall(SPAM, salt), chain.board), "Spam");
@@ -238,13 +236,13 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
       const choice = choices.find((c) => record.steps.find((s) => (s.output as StepOutput).choice === c.index)!.public_signals![0] === state)!;
       assert.equal(choice.completion_tokens, choice.tokens.length);
       // the request as the record holds it: the store recomputes its nonce and first state
-      const asked = { prompt: request.prompt_tokens[choice.prompt_index], maxTokens: request.max_tokens, stop: request.stop, salt: request.salt };
+      const asked = { prompt: [...request.prompt_tokens[choice.prompt_index]!], maxTokens: request.max_tokens, stop: [...request.stop], salt: request.salt! };
       assert.equal(String(await chain.store.promptState(asked)), state, "the trace starts at the request's own state");
-      const storeReceipt = await mined(asUser.store.store(asked, choice.tokens));
+      const storeReceipt = await mined(asUser.store.store(asked, [...choice.tokens]));
       const [stored] = eventsOf(chain.store, storeReceipt.logs, "CompletionStored");
       assert.ok(stored, "CompletionStored");
       assert.equal(stored.args[4], served[choice.index]!.text, "the stored text is the served one");
-      const [storedBy, , text] = (await chain.store.completion(stored.args[0])) as [string, string, string];
+      const { storedBy, text } = await chain.store.completion(stored.args[0] as string);
       assert.deepEqual([storedBy, text], [userAddress, served[choice.index]!.text]);
     }
   }
@@ -293,15 +291,15 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
   });
 
   it("an oracle request from a contract is proven and fulfilled through the gateway: Posted for ham, Rejected for spam", async () => {
-    const [enabled, baseFee, perGas] = (await chain.oracle.services(spamKey)) as [boolean, bigint, bigint];
-    assert.deepEqual([enabled, baseFee, perGas], [true, gw.config.oracleFeeWei, gw.config.oracleFeePerGasWei]);
-    const fee = (await chain.oracle.fee(spamKey, 500_000)) as bigint;
-    assert.equal(fee, baseFee + 500_000n * perGas);
+    const { enabled, baseFee, feePerGas } = await chain.oracle.services(spamKey);
+    assert.deepEqual([enabled, baseFee, feePerGas], [true, gw.config.oracleFeeWei, gw.config.oracleFeePerGasWei]);
+    const fee = await chain.oracle.fee(spamKey, 500_000);
+    assert.equal(fee, baseFee + 500_000n * feePerGas);
     assert.equal(await revertName(asUser.board.submit.staticCall(HAM_2, 500_000, { value: fee - 1n }), chain.oracle), "WrongFee");
     const requestIdOf = (receipt: TransactionReceipt): bigint => eventsOf(chain.board, receipt.logs, "Submitted")[0]!.args[0] as bigint;
     const hamRequest = requestIdOf(await mined(asUser.board.submit(HAM_2, 500_000, { value: fee })));
     const spamRequest = requestIdOf(await mined(asUser.board.submit(SPAM, 500_000, { value: fee })));
-    const postsBefore = (await chain.board.postCount()) as bigint;
+    const postsBefore = await chain.board.postCount();
 
     const ids = [hamRequest, spamRequest].map((r) => oracleProofId(31337, gw.chain.deployment.oracle, r));
     const records: WireProof[] = [];
@@ -332,7 +330,7 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.deepEqual([posted.args[1], posted.args[2], posted.args[4]], [userAddress, hamRequest, HAM_2]);
     assert.equal(await chain.board.postCount(), postsBefore + 1n);
     // the verdict the oracle recorded is in the registry like any other
-    const [verified, label] = (await chain.registry.inference(spamKey, fulfilled?.args[2])) as [boolean, bigint];
+    const { verified, output: label } = await chain.registry.inference(spamKey, fulfilled?.args[2] as bigint);
     assert.deepEqual([verified, label], [true, 0n]);
 
     const spamReceipt = (await gw.chain.connection.provider.getTransactionReceipt(spamRecordOracle!.chain!.tx_hash))!;
@@ -340,7 +338,7 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.ok(rejected, "Rejected in the fulfilling transaction");
     assert.deepEqual([rejected.args[0], rejected.args[1], rejected.args[2]], [spamRequest, userAddress, 1n]);
     assert.equal(eventsOf(chain.board, spamReceipt.logs, "Posted").length, 0);
-    for (const r of [hamRequest, spamRequest]) assert.equal(((await chain.oracle.requests(r)) as unknown[])[3], 2n, "Fulfilled");
+    for (const r of [hamRequest, spamRequest]) assert.equal((await chain.oracle.requests(r)).status, InferenceOracleStatus.Fulfilled);
 
     const list = await api<{ data: WireProof[] }>(`${gw.url}/v1/proofs?model=pg-spam&limit=100`);
     assert.equal(list.status, 200);
@@ -357,8 +355,8 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const record = await waitForProof(gw.url, id, 30);
     assert.equal(record.status, "failed");
     assert.match(record.error ?? "", /InvalidProof/);
-    const [commitment] = (await chain.registry.decode(spamKey, signals)) as [bigint];
-    assert.equal(((await chain.registry.inference(spamKey, commitment)) as [boolean])[0], false);
+    const { inputCommitment: commitment } = await chain.registry.decode(spamKey, signals);
+    assert.equal((await chain.registry.inference(spamKey, commitment)).verified, false);
     await sleep(200); // several submitter passes: a failed record stays failed
     assert.equal((await gw.proofs.store.get(id))!.status, "failed");
   });
@@ -370,7 +368,7 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const nonce = randomNonce();
     const file = await prove(compiled, { sample: request.sample, nonce });
     // someone else submits this proof first
-    const byHand = await mined(asUser.registry.verifyAndRecord(spamKey, proofWords(file.proof as Groth16ProofJson), file.public_signals));
+    const byHand = await mined(asUser.registry.verifyAndRecord(spamKey, proofWords(file.proof as Groth16ProofJson), [...file.public_signals]));
     const id = await storeProvedRecord(gw.proofs.store, { model: stored.model, request, output: stored.output, vkeyHash: stored.vkeyHash }, { nonce, publicSignals: [...file.public_signals], proof: file.proof });
     const record = await waitForProof(gw.url, id, 30);
     assert.equal(record.status, "verified", record.error ?? "");
@@ -378,8 +376,8 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(record.chain!.block_number, String(byHand.blockNumber));
     assert.equal(record.chain!.gas_used, String(byHand.gasUsed));
     assert.equal(record.chain!.submitted_by, userAddress, "sent by whoever recorded it first");
-    const [commitment] = (await chain.registry.decode(spamKey, file.public_signals)) as [bigint];
-    const events = (await chain.registry.queryFilter(chain.registry.filters.InferenceVerified!(spamKey, commitment), gw.chain.deployment.from_block)) as EventLog[];
+    const { inputCommitment: commitment } = await chain.registry.decode(spamKey, [...file.public_signals]);
+    const events = await chain.registry.queryFilter(chain.registry.filters.InferenceVerified(spamKey, commitment), gw.chain.deployment.from_block);
     assert.equal(events.length, 1);
     assert.equal(events[0]!.transactionHash, byHand.hash);
     assert.ok(gw.logs.some((l) => l.includes(id) && l.includes("already on-chain")));

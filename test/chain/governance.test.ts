@@ -11,6 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Interface, id as keccakText, type Contract } from "ethers";
 import { pino } from "pino";
+import { InferenceRegistryKind } from "../../src/chain/bindings/enums.js";
+import { InferenceOracle__factory, InferenceRegistry__factory, type InferenceOracle, type InferenceRegistry } from "../../src/chain/bindings/index.js";
 import { contract } from "../../src/chain/contract-build.js";
 import { deployContracts, deploymentFile } from "../../src/chain/deployment.js";
 import { MANIFEST_FILE } from "../../src/model/circuit-manifest.js";
@@ -22,10 +24,15 @@ const FEE = 10n ** 15n;
 
 let c: TestChain;
 let timelock: Contract;
+/** The registry and the oracle through their typed bindings: struct reads by field name. */
+let registry: InferenceRegistry;
+let oracle: InferenceOracle;
 
 before(async () => {
   c = await openTestChain({ feeWei: FEE, timeoutS: 600 });
   timelock = c.timelock;
+  registry = InferenceRegistry__factory.connect(c.deployment.registry, c.chain.provider);
+  oracle = InferenceOracle__factory.connect(c.deployment.oracle, c.chain.provider);
 });
 
 after(async () => {
@@ -57,7 +64,8 @@ test("deployed: the timelock owns the registry and the oracle, its delay and pro
   assert.deepEqual(writers("InferenceOracle"), ["acceptOwnership", "fulfill", "refund", "requestInference", "setService", "transferOwnership"]);
   assert.deepEqual(writers("InferenceRegistry"), ["acceptOwnership", "recordTraces", "registerModel", "transferOwnership", "verifyAndRecord"]);
   assert.deepEqual(writers("Timelock"), ["acceptOwnership", "cancel", "execute", "schedule"]);
-  assert.equal(((await c.oracle.hashers(7)) as unknown[])[0], c.deployment.hashers["7"]);
+  // by position: the struct's field `at` is shadowed by Array.prototype.at on ethers' Result
+  assert.equal((await oracle.hashers(7))[0], c.deployment.hashers["7"]);
 });
 
 test("a swapped hasher is impossible: no setter, neither directly nor through the timelock after its delay", async () => {
@@ -68,7 +76,7 @@ test("a swapped hasher is impossible: no setter, neither directly nor through th
   await mined(timelock.schedule(c.deployment.oracle, 0, setHasher, salt));
   await advance(TIMELOCK_DELAY_S);
   await revertsInside(timelock.execute(c.deployment.oracle, 0, setHasher, salt), null);
-  assert.equal(((await c.oracle.hashers(7)) as unknown[])[0], c.deployment.hashers["7"], "the hasher is the one deployed");
+  assert.equal((await oracle.hashers(7))[0], c.deployment.hashers["7"], "the hasher is the one deployed");
 });
 
 test("a rule change waits out the delay in public: CallScheduled with the exact call, NotReady before, CallExecuted after", async () => {
@@ -109,7 +117,7 @@ test("a scheduled change can be cancelled (by the proposer), and then never runs
   await revertsWith(timelock.cancel(id), "NotScheduled", [id]);
   await advance(TIMELOCK_DELAY_S);
   await revertsWith(timelock.execute(c.deployment.oracle, 0, data, salt), "NotScheduled", [id]);
-  assert.equal(((await c.oracle.services(c.spamKey)) as unknown[])[0], true);
+  assert.equal((await oracle.services(c.spamKey)).enabled, true);
 });
 
 test("attaching a verifier to an unused key goes through the delay too; the deployer's direct call is refused", async () => {
@@ -162,8 +170,7 @@ test("a model added to an existing deployment: its registration is scheduled at 
     const pending = first.scheduled["cd".repeat(32)]!;
     assert.equal(pending.calls.length, 2, "registerModel, then setService");
     assert.ok(lines.some((l) => /waits on the timelock/.test(l)), "the log says why the model is skipped");
-    const [, kind] = (await c.registry.models(key)) as [string, bigint];
-    assert.equal(kind, 0n);
+    assert.equal((await registry.models(key)).kind, InferenceRegistryKind.Unknown);
     for (const call of pending.calls) assert.ok((await timelock.readyAt(await timelock.hashCall(call.target, 0, call.data, call.salt))) > 1n, "scheduled");
     // a restart before the delay: nothing new is scheduled, nothing executed
     const again = await deployContracts(c.chain, c.artifact, catalog, options);

@@ -11,6 +11,8 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { id as keccakText, NonceManager, Wallet, ZeroHash, type Contract, type TransactionReceipt } from "ethers";
 import { pino } from "pino";
+import { InferenceOracleStatus } from "../../src/chain/bindings/enums.js";
+import { InferenceOracle__factory, type InferenceOracle } from "../../src/chain/bindings/index.js";
 import { contractSources } from "../../src/chain/contract-build.js";
 import { fulfillGasEstimate, oracleProofId, oracleSample, OracleWatcher } from "../../src/chain/oracle-watcher.js";
 import { compileSolidity } from "../../src/chain/solidity.js";
@@ -50,7 +52,6 @@ const FEE = 3n * 10n ** 15n;
 const TIMEOUT_S = 600;
 const BOARD_GAS = 500_000;
 const MAX_CALLBACK_GAS = 5_000_000;
-const Status = { None: 0n, Pending: 1n, Fulfilled: 2n, Refunded: 3n } as const;
 
 /** A consumer that records what it is called back with and the gas it got, then burns `burn` gas. */
 const CONSUMER_PATH = "test/chain/TestConsumer.sol";
@@ -97,6 +98,8 @@ contract TestConsumer is IInferenceConsumer {
 
 let c: TestChain;
 let oracle: Contract;
+/** The oracle through its typed binding: reads of its structs by field name. */
+let reader: InferenceOracle;
 let asFulfiller: Contract;
 let consumer: Contract;
 let consumerAddress: string;
@@ -107,6 +110,7 @@ let tokenizer: Tokenizer;
 before(async () => {
   c = await openTestChain({ feeWei: FEE, timeoutS: TIMEOUT_S });
   ({ oracle, spamKey, studentKey } = c);
+  reader = InferenceOracle__factory.connect(c.deployment.oracle, c.chain.provider);
   asFulfiller = oracle.connect(c.second) as Contract;
   // the consumer compiles against the project's oracle source, and only what that imports
   const all = contractSources();
@@ -165,7 +169,7 @@ async function fulfill(r: Requested, answer: Calldata, overrides: Record<string,
 }
 
 async function status(requestId: bigint): Promise<bigint> {
-  return ((await oracle.requests(requestId)) as unknown[])[3] as bigint;
+  return (await reader.requests(requestId)).status;
 }
 
 /** The fee a transaction's sender paid for gas. */
@@ -179,7 +183,8 @@ test("deployContracts set the oracle up: a service per model at the fee, the Pos
   assert.equal(await oracle.ORACLE_DOMAIN(), keccakText("proofgate.oracle.v1"));
   for (const key of [spamKey, studentKey]) assert.deepEqual([...(await oracle.services(key))], [true, FEE, 0n]);
   assert.deepEqual(Object.keys(c.deployment.hashers), ["7"]);
-  assert.equal(((await oracle.hashers(7)) as unknown[])[0], c.deployment.hashers["7"]);
+  // by position: the struct's field `at` is shadowed by Array.prototype.at on ethers' Result
+  assert.equal((await reader.hashers(7))[0], c.deployment.hashers["7"]);
   assert.equal(await oracle.requestCount(), 0n);
 });
 
@@ -221,7 +226,7 @@ test("requestInference refuses a wrong fee, an unknown or disabled model, callba
   // the limits themselves are fine
   const atMax = await request(spamKey, words, consumerAddress, MAX_CALLBACK_GAS);
   assert.equal(atMax.requestId, 1n);
-  assert.equal(await status(1n), Status.Pending);
+  assert.equal(await status(1n), InferenceOracleStatus.Pending);
   assert.equal(await c.chain.provider.getBalance(c.deployment.oracle), FEE);
 });
 
@@ -273,7 +278,7 @@ test("MessageBoard.submit → InferenceRequested → proof under the fulfiller's
   assert.deepEqual([...eventOf(receipt, c.registry, "InferenceVerified").args], [spamKey, commitment, BigInt(HAM)]);
   assert.deepEqual([...(await c.registry.inference(spamKey, commitment))], [true, BigInt(HAM), BigInt(receipt.blockNumber)]);
   assert.equal(await c.chain.provider.getBalance(c.secondAddress), balance + FEE - gasCost(receipt), "the fulfiller got the fee");
-  assert.equal(await status(r.requestId), Status.Fulfilled);
+  assert.equal(await status(r.requestId), InferenceOracleStatus.Fulfilled);
   t.diagnostic(`fulfill of a MessageBoard request (verify, record, Poseidon, store the post): ${receipt.gasUsed} gas`);
 
   await revertsWith(asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals), "NotPending", [r.requestId]);
@@ -315,7 +320,7 @@ test("a proof answers one request and one input: another request's proof or anot
   await revertsWith(asFulfiller.fulfill(b.requestId, b.input, answer.proof, [answer.signals[0] ^ 1n]), "InvalidProof", [spamKey]);
   await revertsWith(asFulfiller.fulfill(b.requestId, b.input, a.proof, answer.signals), "InvalidProof", [spamKey]);
   await revertsWith(asFulfiller.fulfill(b.requestId, b.input, answer.proof, [...answer.signals, 0n]), "WrongSignalCount", [2n, 1n]);
-  assert.equal(await status(b.requestId), Status.Pending, "nothing above touched B");
+  assert.equal(await status(b.requestId), InferenceOracleStatus.Pending, "nothing above touched B");
   const receipt = await fulfill(b, answer);
   assert.equal(eventOf(receipt, c.board, "Posted").args.text, HAM_TEXT);
 });
@@ -356,7 +361,7 @@ test("a callback that fails (runs out of its gas) does not undo the answer: fulf
   assert.equal(event.args.callbackSucceeded, false);
   assert.deepEqual([...event.args.output], [BigInt(SPAM)]);
   assert.equal(await consumer.calls(), calls, "the callback's writes were undone");
-  assert.equal(await status(r.requestId), Status.Fulfilled);
+  assert.equal(await status(r.requestId), InferenceOracleStatus.Fulfilled);
   assert.equal(await c.chain.provider.getBalance(c.secondAddress), balance + FEE - gasCost(receipt));
   assert.deepEqual([...(await c.registry.inference(spamKey, clearLabel(answer.signals[0])))].slice(0, 2), [true, BigInt(SPAM)]);
   // a callback to an address without code is no success either
@@ -413,7 +418,7 @@ test("refund: NotExpired before the deadline; after it the requester gets the fe
   assert.deepEqual([...eventOf(receipt, oracle, "RequestRefunded").args], [r.requestId, c.chain.address, FEE]);
   assert.equal(await c.chain.provider.getBalance(c.chain.address), balance + FEE - gasCost(receipt), "the fee is back, less the refund's gas");
   assert.equal(await c.chain.provider.getBalance(c.deployment.oracle), held - FEE);
-  assert.equal(await status(r.requestId), Status.Refunded);
+  assert.equal(await status(r.requestId), InferenceOracleStatus.Refunded);
   await revertsWith(oracle.refund(r.requestId), "NotPending", [r.requestId]);
   // a valid proof of it comes too late
   const answer = await spamAnswer(r);
@@ -450,7 +455,7 @@ test(
     await c.chain.provider.send("evm_increaseTime", [TIMEOUT_S + 1]);
     await c.chain.provider.send("evm_mine", []);
     await mined(oracle.refund(r.requestId));
-    assert.equal(await status(r.requestId), Status.Refunded);
+    assert.equal(await status(r.requestId), InferenceOracleStatus.Refunded);
     assert.equal(await c.chain.provider.getBalance(c.deployment.message_board!), FEE, "the oracle refunded the board, its requester");
     const author = c.chain.address;
     const before = await c.chain.provider.getBalance(author);
@@ -496,7 +501,7 @@ test("a bot copying the gateway's pending fulfill (automine off, higher gas pric
   assert.ok(botReceipt.index < gatewayReceipt.index, "the bot's copy ran first");
   assert.equal(botReceipt.status, 0, "the bot's copy reverted");
   assert.equal(gatewayReceipt.status, 1, "the gateway's fulfill succeeded");
-  assert.equal(await status(r.requestId), Status.Fulfilled);
+  assert.equal(await status(r.requestId), InferenceOracleStatus.Fulfilled);
   assert.equal(eventOf(gatewayReceipt, c.board, "Posted").args.text, HAM_TEXT_2);
   assert.equal(await c.chain.provider.getBalance(c.secondAddress), fulfillerBalance + FEE - gasCost(gatewayReceipt), "the fee went to the fulfiller the nonce names");
   assert.equal(await c.chain.provider.getBalance(botAddress), botBalance - gasCost(botReceipt), "the bot only paid gas");
@@ -508,7 +513,7 @@ test("a bot that records the copied proof in the registry first only records it:
   const r = await request(spamKey, spamWords(HAM_TEXT), consumerAddress, 100_000);
   const answer = await spamAnswer(r);
   await mined((c.registry.connect(bot) as Contract).verifyAndRecord(spamKey, answer.proof, answer.signals));
-  assert.equal(await status(r.requestId), Status.Pending, "recording the proof answers no request");
+  assert.equal(await status(r.requestId), InferenceOracleStatus.Pending, "recording the proof answers no request");
   // nor can the bot fulfil with it: the proof names the gateway
   await revertsWith((oracle.connect(bot) as Contract).fulfill(r.requestId, r.input, answer.proof, answer.signals), "WrongRequest");
   const balance = await c.chain.provider.getBalance(c.secondAddress);
@@ -547,7 +552,7 @@ test("callback gas griefing: the fee grows with the callback gas asked (5 M gas 
   await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS + 1, { value: owed }), "CallbackGasTooHigh", [BigInt(MAX_CALLBACK_GAS + 1)]);
   await mined(consumer.setBurn(MAX_CALLBACK_GAS));
   const r = requested(await mined(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS, { value: owed })));
-  assert.equal(((await oracle.requests(r.requestId)) as unknown[])[5], owed, "the request holds the whole fee");
+  assert.equal((await reader.requests(r.requestId)).fee, owed, "the request holds the whole fee");
   const answer = await spamAnswer(r);
   const balance = await c.chain.provider.getBalance(c.secondAddress);
   const receipt = await fulfill(r, answer, { gasLimit: 6_000_000n, maxFeePerGas: 15n * GWEI, maxPriorityFeePerGas: 1n * GWEI });
@@ -566,7 +571,7 @@ test("the gateway prices a request before it works on it: underpriced → a fail
   const store = new MemoryProofStore();
   const scheduler = new ProofScheduler({ store, queue: new MemoryJobQueue(), logger: pino({ level: "silent" }), submitPolicy: "all" });
   const catalog = await CompiledCatalog.open({ roots: ["artifacts/models"], dirs: [] });
-  const watcher = new OracleWatcher({ chain: c.chain, deployment: { ...c.deployment, from_block: await c.chain.provider.getBlockNumber() }, artifact: c.artifact, catalog, scheduler, store, logger: pino({ level: "silent" }), feeMargin: 1.2 });
+  const watcher = new OracleWatcher({ chain: c.chain, deployment: { ...c.deployment, from_block: await c.chain.provider.getBlockNumber() }, catalog, scheduler, store, logger: pino({ level: "silent" }), feeMargin: 1.2 });
   // the flat fee of FEE wei covers little callback gas at 1,000 gwei
   await c.chain.provider.send("anvil_setNextBlockBaseFeePerGas", [`0x${(1000n * GWEI).toString(16)}`]);
   await c.chain.provider.send("evm_mine", []);

@@ -10,9 +10,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Contract, type EventLog, type InterfaceAbi } from "ethers";
 import { ANVIL_DEV_KEY, freePort, startAnvil, type Anvil } from "../../src/chain/anvil.js";
-import { contract, loadContracts } from "../../src/chain/contract-build.js";
+import { InferenceRegistry__factory } from "../../src/chain/bindings/index.js";
 import { deploymentFile, type Deployment } from "../../src/chain/deployment.js";
 import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { InferenceProofRequest } from "../../src/prover/proof-request.js";
@@ -68,11 +67,10 @@ describe("an RPC outage in the middle of a submission", () => {
     assert.equal(record.chain!.contract, deployment.registry);
 
     const { provider } = gw.chain.connection;
-    const artifact = await loadContracts();
-    const registry = new Contract(deployment.registry, contract(artifact, "InferenceRegistry").abi as InterfaceAbi, provider);
+    const registry = InferenceRegistry__factory.connect(deployment.registry, provider);
     const key = deployment.models[(record.request as InferenceProofRequest).circuit]!.key;
-    const [commitment] = (await registry.decode(key, record.public_signals)) as [bigint];
-    const events = (await registry.queryFilter(registry.filters.InferenceVerified!(key, commitment), deployment.from_block)) as EventLog[];
+    const { inputCommitment: commitment } = await registry.decode(key, record.public_signals!);
+    const events = await registry.queryFilter(registry.filters.InferenceVerified(key, commitment), deployment.from_block);
     assert.equal(events.length, 1, "verified on-chain exactly once");
     assert.equal(record.chain!.tx_hash, events[0]!.transactionHash);
     assert.equal(record.chain!.block_number, String(events[0]!.blockNumber));
@@ -105,9 +103,8 @@ describe("an RPC outage in the middle of a submission", () => {
     const record = await waitForProof(gw.url, id, 60);
     assert.equal(record.status, "verified", record.error ?? "");
     await sleep(300); // more submitter passes: nothing goes on-chain twice
-    const artifact = await loadContracts();
-    const registry = new Contract(before.registry, contract(artifact, "InferenceRegistry").abi as InterfaceAbi, gw.chain.connection.provider);
-    const events = (await registry.queryFilter(registry.filters.InferenceVerified!(), before.from_block)) as EventLog[];
+    const registry = InferenceRegistry__factory.connect(before.registry, gw.chain.connection.provider);
+    const events = await registry.queryFilter(registry.filters.InferenceVerified(), before.from_block);
     assert.equal(events.length, 1);
     assert.equal(events[0]!.transactionHash, record.chain!.tx_hash);
   });

@@ -4,9 +4,8 @@
  */
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { isProofgateError } from "../../src/core/errors.js";
+import { isProofgateError, ProofgateError } from "../../src/core/errors.js";
 import {
-  UnrecoverableJobError,
   type JobContext,
   type JobQueue,
   type JobQueueOptions,
@@ -134,7 +133,9 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       const attempts: { attempt: number; at: number }[] = [];
       await work(queue, async (job) => {
         attempts.push({ attempt: job.attempt, at: Date.now() });
-        if (job.attempt < 3) throw new Error(`flaky ${job.attempt}`);
+        // a library's error and a ProofgateError that says it is retryable: both tried again
+        if (job.attempt === 1) throw new Error("flaky 1");
+        if (job.attempt === 2) throw new ProofgateError("not_ready", "flaky 2", { retryable: true });
       });
       await queue.enqueue({ proofId: "proof-flaky" });
       await until(() => log.completed.length === 1, "the completion");
@@ -160,13 +161,13 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       assert.deepEqual(log.completed, []);
     });
 
-    test("an UnrecoverableJobError fails the job at once though attempts remain", async () => {
+    test("a ProofgateError that is not retryable fails the job at once though attempts remain", async () => {
       const queue = await open({ attempts: 5 });
       const log = record(queue);
       let runs = 0;
       await work(queue, async () => {
         runs++;
-        throw new UnrecoverableJobError("witness does not satisfy the circuit");
+        throw new ProofgateError("internal", "witness does not satisfy the circuit");
       });
       await queue.enqueue({ proofId: "proof-bad" });
       await until(() => log.failed.length === 1, "the failure");
@@ -233,7 +234,7 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       const ran: string[] = [];
       await work(queue, async (job) => {
         ran.push(job.id);
-        if (job.payload.step === 1) throw new UnrecoverableJobError("step 1 cannot be proved");
+        if (job.payload.step === 1) throw new ProofgateError("internal", "step 1 cannot be proved");
       });
       await queue.enqueueFlow({ payload: { proofId: "proof-f" } }, [0, 1, 2].map((step) => ({ payload: { proofId: "proof-f", step } })));
       await until(() => log.failed.some((f) => f.jobId === "proof-f"), "the parent's failure");

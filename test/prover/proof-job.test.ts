@@ -16,7 +16,8 @@ import type { Groth16Proof } from "snarkjs";
 import type { ProofRecord, ProofStatus } from "../../src/core/proof-record.js";
 import { newId } from "../../src/core/ids.js";
 import { MemoryJobQueue } from "../../src/jobs/job-queue-memory.js";
-import { UnrecoverableJobError, type JobContext, type JobHandler, type JobQueue, type JobWorker } from "../../src/jobs/job-queue.js";
+import { isProofgateError, isRetryable } from "../../src/core/errors.js";
+import type { JobContext, JobHandler, JobQueue, JobWorker } from "../../src/jobs/job-queue.js";
 import { argmaxFirst, runIntegerModel, traceIntegerModel } from "../../src/model/integer-model.js";
 import { SPAM_FEATURIZER, spamFeatures, type SpamFeaturizerJSON } from "../../src/model/spam-features.js";
 import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
@@ -313,11 +314,11 @@ describe("failures", () => {
     }
   });
 
-  test("handle throws UnrecoverableJobError for a served class that is not the proven one", async () => {
+  test("handle throws an error no retry can fix for a served class that is not the proven one", async () => {
     const t = rig();
     try {
       const { id } = await scheduleSpam(t.scheduler, "cheap meds online, no prescription", (s) => ({ ...s, argmax: 1 - s.argmax }));
-      await assert.rejects(t.processor.handle(context(id, 1, 3)), (err) => err instanceof UnrecoverableJobError && /is not the proven output/.test(err.message));
+      await assert.rejects(t.processor.handle(context(id, 1, 3)), (err) => isProofgateError(err) && !isRetryable(err) && /is not the proven output/.test(err.message));
       assert.equal((await record(t.store, id)).status, "failed");
     } finally {
       await t.close();
@@ -519,7 +520,7 @@ describe("maxClaims", () => {
       const id = await scheduleStudent(t.scheduler, [prompt], [choice(0, 0, [1, 2])]);
       await t.store.transition(id, "queued", "proving");
       await t.store.transition(id, "proving", "queued");
-      await assert.rejects(t.processor.handle(context(id, 1, 3, 0)), (err) => err instanceof UnrecoverableJobError && err.message === "gave up after 1 claims");
+      await assert.rejects(t.processor.handle(context(id, 1, 3, 0)), (err) => isProofgateError(err) && !isRetryable(err) && err.message === "gave up after 1 claims");
       const r = await record(t.store, id);
       assert.equal(r.status, "failed");
       assert.equal(r.error, "step 0: gave up after 1 claims");
