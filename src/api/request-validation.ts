@@ -3,7 +3,7 @@
  * the field as OpenAI does (`messages[0].content`); fields we do not know are dropped, never rejected,
  * and reported so they can be logged.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { ProofgateError } from "../core/errors.js";
 
 export interface ParsedRequest<T> {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
+import type { z } from "zod";
 import { ProofgateError } from "./errors.js";
 
 /** Issues listed in one message; the rest are counted. */

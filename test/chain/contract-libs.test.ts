@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { Contract, ContractFactory, JsonRpcProvider, Wallet, isError } from "ethers";
+import { type Contract, ContractFactory, JsonRpcProvider, Wallet, isError } from "ethers";
 import { ANVIL_DEV_KEY, startAnvil, type Anvil } from "../../src/chain/anvil.js";
 import { compileSolidity } from "../../src/chain/solidity.js";
 import type { CircuitManifest } from "../../src/model/circuit-manifest.js";

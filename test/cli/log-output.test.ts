@@ -19,10 +19,10 @@ describe("CLI log output", () => {
   it("pretty on a terminal, pino's JSON lines elsewhere, forced by PROOFGATE_LOG_FORMAT", () => {
     const tty = terminal(true);
     cliLogger(loadConfig({}), tty).info({ port: 8080 }, "listening");
-    assert.match(tty.lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} INFO  listening port=8080\n$/);
+    assert.match(tty.lines[0]!, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}listening port=8080\n$/);
     const forced = terminal(false);
     cliLogger(loadConfig({ PROOFGATE_LOG_FORMAT: "pretty" }), forced).info("x");
-    assert.match(forced.lines[0]!, / INFO  x\n$/);
+    assert.match(forced.lines[0]!, / INFO {2}x\n$/);
     assert.throws(() => loadConfig({ PROOFGATE_LOG_FORMAT: "xml" }), /PROOFGATE_LOG_FORMAT must be auto, json, pretty/);
   });
 });

@@ -12,14 +12,14 @@ import type { CompiledCatalog } from "../../prover/compiled-catalog.js";
 import { readFeaturizer } from "../../model/spam-features.js";
 import type { ListProofsOptions, ProofStore } from "../../store/proof-store.js";
 import { decodePublicSignals } from "../../witness/circuit-input.js";
-import {
-  type CircuitLayout,
-  type CircuitSummary,
-  type ProofCircuit,
-  type ProofList,
-  type ProofListQuery,
-  type TextFeaturizer,
-  type VerificationKey,
+import type {
+  CircuitLayout,
+  CircuitSummary,
+  ProofCircuit,
+  ProofList,
+  ProofListQuery,
+  TextFeaturizer,
+  VerificationKey,
 } from "./protocol.js";
 
 /** How often a waiting request re-reads the store. */
