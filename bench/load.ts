@@ -139,8 +139,10 @@ function rssSlope(rss: readonly [number, number][]): number {
 /** The memory and loop columns of a case's row. */
 function memoryColumns(m: Measured<unknown>): string[] {
   const slope = rssSlope(m.rss);
+  // a slope over a few seconds says nothing: only for cases of half a minute or more
+  const trend = m.rss.at(-1)![0] >= 30 ? `; ${slope >= 0 ? "+" : ""}${slope.toFixed(1)}/min after warm-up` : "";
   return [
-    `${m.rss[0]![1]} → ${m.rss.at(-1)![1]} (max ${Math.max(...m.rss.map(([, y]) => y))}; ${slope >= 0 ? "+" : ""}${slope.toFixed(1)}/min after warm-up)`,
+    `${m.rss[0]![1]} → ${m.rss.at(-1)![1]} (max ${Math.max(...m.rss.map(([, y]) => y))}${trend})`,
     `${m.before.memory.heapUsed} → ${m.after.memory.heapUsed}`,
     `${m.after.loop.p99} / ${m.after.loop.max}`,
     ms(m.health, 0.99),
