@@ -91,6 +91,7 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
   const { config, logger } = options;
   const store = options.store ?? (await openProofStore(config));
   let queue: JobQueue | undefined;
+  let snark: SnarkThreads | undefined;
   try {
     queue = options.queue ?? (await openJobQueue({ config, logger, requireRedis: options.requireRedis }));
     queue.on("error", (err) => logger.warn({ err }, "job queue error"));
@@ -102,11 +103,12 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", backlog, generationLeaseMs: config.proofLeaseMs });
     const snarkThreads = config.proverThreads ?? provers * config.proverConcurrency;
     // the workers' proofs run off this event loop, which serves the API (src/prover/snark-work.ts)
-    const snark = provers > 0 ? new SnarkThreads(snarkThreads) : undefined;
+    snark = provers > 0 ? new SnarkThreads(snarkThreads) : undefined;
     const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName, snark });
     const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs, observer: metrics });
     const workers: JobWorker[] = [];
     if (provers > 0) setSnarkThreads(snarkThreads);
+    await snark?.ready();
     for (let k = 0; k < provers; k++) {
       workers.push(await queue.process(processor.handler, { concurrency: config.proverConcurrency, lockMs: config.proofLeaseMs }));
     }
@@ -123,6 +125,7 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
       })());
     return { store, queue, catalog, scheduler, processor, sweep, workers, backlog, metrics, close };
   } catch (err) {
+    await snark?.close();
     await queue?.close();
     await store.close();
     throw err;

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { MANIFEST_FILE, type CircuitManifest } from "../circuit/compile.js";
+import { MANIFEST_FILE, type CircuitManifest } from "../circuit/circuit-manifest.js";
 import { integerModelFromOnnx, type IntegerModel } from "../model/integer-model.js";
 import { CircuitWitness } from "../witness/witness-calculator.js";
 

@@ -29,6 +29,8 @@ async function answer(call: SnarkCall): Promise<unknown> {
       return snarkInThisThread.verify(await compiled(call.dir), call.file);
     case "verifyTrace":
       return snarkInThisThread.verifyTrace(await compiled(call.dir), call.files);
+    case "ready":
+      return undefined;
     case "close":
       return releaseSnarkWorkers();
   }

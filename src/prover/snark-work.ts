@@ -34,6 +34,7 @@ export type SnarkCall =
   | { readonly id: number; readonly op: "prove"; readonly dir: string; readonly sample: readonly number[]; readonly nonce: bigint }
   | { readonly id: number; readonly op: "verify"; readonly dir: string; readonly file: ProofFile }
   | { readonly id: number; readonly op: "verifyTrace"; readonly dir: string; readonly files: readonly ProofFile[] }
+  | { readonly id: number; readonly op: "ready" }
   | { readonly id: number; readonly op: "close" };
 
 export type SnarkReply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: string };
@@ -80,6 +81,11 @@ class SnarkThread implements SnarkWork {
 
   verifyTrace(compiled: CompiledModel, files: readonly ProofFile[]): Promise<TraceResult> {
     return this.#call({ op: "verifyTrace", dir: compiled.dir, files }) as Promise<TraceResult>;
+  }
+
+  /** Resolves once the thread can prove (its curve built). */
+  async ready(): Promise<void> {
+    await this.#call({ op: "ready" });
   }
 
   /** Lets the calls in flight finish, releases snarkjs's threads, and ends the thread. */
@@ -137,7 +143,7 @@ class SnarkThread implements SnarkWork {
   }
 }
 
-/** `threads` snark threads, started on first use. */
+/** `threads` snark threads, started by `ready()` or the first call. */
 export class SnarkThreads implements SnarkWork {
   readonly #threads: SnarkThread[];
 
@@ -155,6 +161,11 @@ export class SnarkThreads implements SnarkWork {
 
   verifyTrace(compiled: CompiledModel, files: readonly ProofFile[]): Promise<TraceResult> {
     return this.#least().verifyTrace(compiled, files);
+  }
+
+  /** Resolves once every thread can prove, so that no first proof waits for a thread to start. */
+  async ready(): Promise<void> {
+    await Promise.all(this.#threads.map((t) => t.ready()));
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,8 @@
  * field instead of throwing.
  */
 import * as snarkjs from "snarkjs";
-import { vkeyHash, type CircuitManifest } from "../circuit/compile.js";
+import type { CircuitManifest } from "../circuit/circuit-manifest.js";
+import { vkeyHash } from "../circuit/vkey-hash.js";
 import { FIELD_PRIME } from "../circuit/r1cs.js";
 import { sharedBn128 } from "../circuit/snark-workers.js";
 import { requestNonce, sampleContentHash } from "../core/request-binding.js";

@@ -19,6 +19,7 @@ before(async () => {
   spam = await loadCompiledModel("artifacts/models/pg-spam");
   const featurizer: SpamFeaturizerJSON = { ...SPAM_FEATURIZER, ...(JSON.parse(await readFile("artifacts/models/pg-spam/featurizer.json", "utf8")) as Partial<SpamFeaturizerJSON>) };
   sample = Array.from(spamFeatures("win money now, click here", featurizer));
+  await threads.ready();
 });
 
 after(async () => {
