@@ -1,45 +1,61 @@
 /**
  * bench/load: the gateway as a separate `proofgate serve` process (its own RSS, measured from /proc),
  * on loopback only, under bounded load and abuse:
- *   1. a proof backlog on an empty queue, under each PROOFGATE_PROOF_ORDER (fifo = before fair
- *      scheduling, fair = after), each on a gateway of its own: one 256-step completion, then small
- *      inferences sent while it proves — their time to `proved`, p50/p99/max;
+ *   1. a proof backlog on an empty queue: one 256-step completion, then small inferences — their
+ *      time to `proved`;
  *   2. mixed traffic for LOAD_SECONDS: interactive chat, long unproven completions, inferences and
  *      malformed requests from the API fuzzer, several clients at once;
  *   3. abuse cases, each with /health polled beside it: 300 prompts of ~1 MB, each one long distinct
  *      "word"; 100 streams that never read; oversized answers (n × max_tokens × logprobs).
- * Reports requests/s, p50/p99, 5xx (target 0), RSS before/after (target flat; < 1 GB in the word
- * attack) and /health p99 (target < 100 ms) per case, into docs/BENCHMARKS.md.
- * Run: node --import tsx bench/load.ts [load seconds, default 120] [small proofs, default 8]   (after `make build`)
+ * Reports requests/s, p50/p99, 5xx (target 0), RSS (target flat; < 1 GB in the word attack), the
+ * heap after a full GC and the server's own event loop delay (bench/serve-probe.ts), and /health
+ * p99 (target < 100 ms) per case, into docs/BENCHMARKS.md.
+ * Run: node --import tsx bench/load.ts [load seconds, default 120] [cases, default all: backlog,mixed,words,silent,oversized]
+ * (after `make build`; a run of some cases prints its table and leaves docs/BENCHMARKS.md alone)
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../src/chain/anvil.js";
-import type { ProofOrder } from "../src/config/config.js";
 import { ApiFuzzer } from "../test/fixtures/api-fuzz.js";
 import { seededRandom } from "../test/fixtures/seeded-random.js";
 import { machineLine, markdownTable, percentile, writeSection } from "./report.js";
+import type { ProbeSample } from "./serve-probe.js";
+import type { ProofOrder } from "../src/config/config.js";
 
 const LOAD_SECONDS = Number(process.argv[2] ?? 120);
-const SMALL_PROOFS = Number(process.argv[3] ?? 8);
+const CASES = ["backlog", "mixed", "words", "silent", "oversized"] as const;
+const selected = new Set(process.argv[3]?.split(",") ?? CASES);
+for (const name of selected) if (!CASES.includes(name as (typeof CASES)[number])) throw new Error(`unknown case ${name}; the cases: ${CASES.join(",")}`);
+const SMALL_PROOFS = 8;
 /** A small proof is sent this often while the long completion proves. */
 const SMALL_EVERY_MS = 2000;
+/** The backlog case runs once per proof order, each on a gateway of its own: fifo is the "before". */
 const PROOF_ORDERS: readonly { order: ProofOrder; label: string }[] = [
   { order: "fifo", label: "before: fifo" },
   { order: "fair", label: "after: fair" },
 ];
+/** PROVERS=0 runs the same traffic with proving off, to tell proving's share of the server's CPU. */
+const serveProvers = process.env.PROVERS ?? "1";
 
 const rssMb = (pid: number): number => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024);
 
-async function startServe(env: NodeJS.ProcessEnv = {}): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+interface Serve {
+  readonly url: string;
+  readonly pid: number;
+  /** The server's loop delay since the last probe, then its memory after a full GC (the GC is not in the delay). */
+  probe(): Promise<ProbeSample>;
+  stop(): Promise<void>;
+}
+
+async function startServe(env: NodeJS.ProcessEnv = {}): Promise<Serve> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "pg-load-"));
-  const child = spawn(process.execPath, ["bin/proofgate.js", "serve"], {
-    env: { ...process.env, PORT: String(port), PROOFGATE_DATA_DIR: dataDir, PROOFGATE_SUBMIT: "none", PROOFGATE_LOG_LEVEL: "warn", PROVERS: "1", REDIS_URL: "redis://127.0.0.1:1", ...env },
-    stdio: ["ignore", "ignore", "inherit"],
+  const child = spawn(process.execPath, ["--expose-gc", "--import", "./dist/bench/serve-probe.js", "bin/proofgate.js", "serve"], {
+    env: { ...process.env, PORT: String(port), PROOFGATE_DATA_DIR: dataDir, PROOFGATE_SUBMIT: "none", PROOFGATE_LOG_LEVEL: "warn", PROVERS: serveProvers, REDIS_URL: "redis://127.0.0.1:1", ...env },
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
@@ -50,6 +66,11 @@ async function startServe(env: NodeJS.ProcessEnv = {}): Promise<{ url: string; p
   return {
     url,
     pid: child.pid!,
+    probe: () =>
+      new Promise((resolve) => {
+        child.once("message", (sample) => resolve(sample as ProbeSample));
+        child.send("sample");
+      }),
     async stop() {
       child.kill("SIGTERM");
       await new Promise((resolve) => child.once("exit", resolve));
@@ -78,15 +99,62 @@ process.stdin.on("data", () => (running = false));
 })();
 `;
 
-async function withHealth<T>(url: string, during: () => Promise<T>): Promise<{ result: T; health: number[] }> {
-  const poller = spawn(process.execPath, ["-e", HEALTH_POLLER, url], { stdio: ["pipe", "pipe", "inherit"] });
+interface Measured<T> {
+  readonly result: T;
+  /** /health latencies, ascending. */
+  readonly health: number[];
+  /** [seconds since the start, RSS MB] every RSS_EVERY_MS. */
+  readonly rss: [number, number][];
+  readonly before: ProbeSample;
+  readonly after: ProbeSample;
+}
+
+const RSS_EVERY_MS = 2000;
+
+/**
+ * Runs `during` with /health polled beside it, from a process of its own (this one is busy sending
+ * the load, and its event loop would add its own delays to the server's), and the server's RSS
+ * sampled from /proc; the probe before and after gives the heap after GC and the loop's delay.
+ */
+async function measure<T>(serve: Serve, during: () => Promise<T>): Promise<Measured<T>> {
+  const before = await serve.probe();
+  const poller = spawn(process.execPath, ["-e", HEALTH_POLLER, serve.url], { stdio: ["pipe", "pipe", "inherit"] });
   let out = "";
   poller.stdout.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise((resolve) => poller.once("exit", resolve));
+  const started = performance.now();
+  const rss: [number, number][] = [[0, rssMb(serve.pid)]];
+  const sampler = setInterval(() => rss.push([(performance.now() - started) / 1000, rssMb(serve.pid)]), RSS_EVERY_MS);
   const result = await during();
+  clearInterval(sampler);
+  rss.push([(performance.now() - started) / 1000, rssMb(serve.pid)]);
   poller.stdin.end("stop\n");
   await exited;
-  return { result, health: (JSON.parse(out) as number[]).sort((a, b) => a - b) };
+  const after = await serve.probe();
+  return { result, health: (JSON.parse(out) as number[]).sort((a, b) => a - b), rss, before, after };
+}
+
+/** Least-squares slope of RSS over the second half of a case (the first is warm-up), MB per minute. */
+function rssSlope(rss: readonly [number, number][]): number {
+  const tail = rss.slice(Math.floor(rss.length / 2));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const t = mean(tail.map(([x]) => x));
+  const m = mean(tail.map(([, y]) => y));
+  const variance = tail.reduce((sum, [x]) => sum + (x - t) ** 2, 0);
+  return variance === 0 ? 0 : (tail.reduce((sum, [x, y]) => sum + (x - t) * (y - m), 0) / variance) * 60;
+}
+
+/** The memory and loop columns of a case's row. */
+function memoryColumns(m: Measured<unknown>): string[] {
+  const slope = rssSlope(m.rss);
+  // a slope over a few seconds says nothing: only for cases of half a minute or more
+  const trend = m.rss.at(-1)![0] >= 30 ? `; ${slope >= 0 ? "+" : ""}${slope.toFixed(1)}/min after warm-up` : "";
+  return [
+    `${m.rss[0]![1]} → ${m.rss.at(-1)![1]} (max ${Math.max(...m.rss.map(([, y]) => y))}${trend})`,
+    `${m.before.memory.heapUsed} → ${m.after.memory.heapUsed}`,
+    `${m.after.loop.p99} / ${m.after.loop.max}`,
+    ms(m.health, 0.99),
+  ];
 }
 
 const post = (url: string, path: string, body: unknown) =>
@@ -134,53 +202,33 @@ async function provedAfter(url: string, id: string, started: number): Promise<nu
   }
 }
 
-interface BacklogResult {
-  /** Seconds from each small proof's POST to `proved`, ascending. */
-  readonly times: number[];
-  /** Step proofs of the long completion (its generated tokens). */
-  readonly longSteps: number;
-  readonly health: number[];
-  readonly rss: string;
-}
-
-/**
- * Small proofs' time to proved while a long completion's step proofs are queued ahead of them, under
- * one proof order, on a gateway of its own with an empty queue: the long completion first, then a
- * small inference every SMALL_EVERY_MS (not waiting for the last one), each timed to `proved`.
- */
-async function backlog(order: ProofOrder): Promise<BacklogResult> {
-  const serve = await startServe({ PROOFGATE_PROOF_ORDER: order });
-  try {
-    const before = rssMb(serve.pid);
-    const { result, health } = await withHealth(serve.url, async () => {
-      const long = (await (await post(serve.url, "/v1/completions", { model: "pg-student", prompt: "The sea", max_tokens: 256, stop: null })).json()) as {
-        proof?: { id: string };
-        usage: { completion_tokens: number };
-      };
-      if (!long.proof) throw new Error("the long completion was not proven");
-      const times = await Promise.all(
-        Array.from({ length: SMALL_PROOFS }, async (_, i) => {
-          await new Promise((resolve) => setTimeout(resolve, i * SMALL_EVERY_MS));
-          const started = performance.now();
-          const small = (await (await post(serve.url, "/v1/inferences", { model: "pg-spam", input: `note ${i}: lunch at noon?` })).json()) as { proof: { id: string } };
-          return provedAfter(serve.url, small.proof.id, started);
-        }),
-      );
-      return { times: times.sort((a, b) => a - b), longSteps: long.usage.completion_tokens };
-    });
-    return { ...result, health, rss: `${before} → ${rssMb(serve.pid)} MB` };
-  } finally {
-    await serve.stop();
-  }
+/** Small proofs' time to proved while a long completion's 256 step proofs are queued ahead of them. */
+/** Times to proved of small proofs sent every SMALL_EVERY_MS while a 256-step completion proves. */
+async function backlog(url: string): Promise<{ times: number[]; longSteps: number }> {
+  const long = (await (await post(url, "/v1/completions", { model: "pg-student", prompt: "The sea", max_tokens: 256, stop: null })).json()) as {
+    proof?: { id: string };
+    usage: { completion_tokens: number };
+  };
+  if (!long.proof) throw new Error("the long completion was not proven");
+  const times = await Promise.all(
+    Array.from({ length: SMALL_PROOFS }, async (_, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i * SMALL_EVERY_MS));
+      const started = performance.now();
+      const small = (await (await post(url, "/v1/inferences", { model: "pg-spam", input: `note ${i}: lunch at noon?` })).json()) as { proof: { id: string } };
+      return provedAfter(url, small.proof.id, started);
+    }),
+  );
+  return { times: times.sort((a, b) => a - b), longSteps: long.usage.completion_tokens };
 }
 
 /** Answers by status to 300 prompts of ~1 MB, each a distinct random "word". */
 async function wordAttack(url: string, bodies: readonly string[]): Promise<Record<string, number>> {
   const statuses: Record<string, number> = {};
   for (const body of bodies) {
-    const res = await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(120_000) }).catch(() => null);
-    await res?.arrayBuffer().catch(() => undefined);
-    const key = res ? String(res.status) : "no answer";
+    const res = await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(120_000) }).catch((err: unknown) => err as Error);
+    if (!(res instanceof Error)) await res.arrayBuffer().catch(() => undefined);
+    // a request with no answer is counted by why: a timeout, or the socket's error code
+    const key = res instanceof Error ? `no answer (${(res.cause as { code?: string } | undefined)?.code ?? res.name})` : String(res.status);
     statuses[key] = (statuses[key] ?? 0) + 1;
   }
   return statuses;
@@ -220,54 +268,66 @@ async function oversized(url: string): Promise<number> {
 
 const rows: (string | number)[][] = [];
 const ms = (xs: number[], p: number) => (xs.length ? percentile(xs, p).toFixed(1) : "–");
-// first, each on an empty queue: the small proofs wait for nothing but the long completion ahead of them
-for (const { order, label } of PROOF_ORDERS) {
-  const proofs = await backlog(order);
-  const s = (p: number) => percentile(proofs.times, p).toFixed(1);
-  rows.push([
-    `${SMALL_PROOFS} small proofs behind a 256-step completion (${proofs.longSteps} steps), ${label}`,
-    `time to proved p50 ${s(0.5)} s, p99 ${s(0.99)} s, max ${proofs.times.at(-1)!.toFixed(1)} s`,
-    0,
-    proofs.rss,
-    ms(proofs.health, 0.99),
-  ]);
+// first, each order on a gateway of its own with an empty queue: the small proofs wait for nothing but the long completion
+for (const { order, label } of selected.has("backlog") ? PROOF_ORDERS : []) {
+  const own = await startServe({ PROOFGATE_PROOF_ORDER: order });
+  try {
+    const proofs = await measure(own, () => backlog(own.url));
+    const s = (p: number) => percentile(proofs.result.times, p).toFixed(1);
+    rows.push([
+      `${SMALL_PROOFS} small proofs behind a 256-step completion (${proofs.result.longSteps} steps), ${label}`,
+      `time to proved p50 ${s(0.5)} s, p99 ${s(0.99)} s, max ${proofs.result.times.at(-1)!.toFixed(1)} s`,
+      0,
+      ...memoryColumns(proofs),
+    ]);
+  } finally {
+    await own.stop();
+  }
 }
 
 const serve = await startServe();
 try {
-  let at = rssMb(serve.pid);
-  const load = await withHealth(serve.url, () => mixedLoad(serve.url, LOAD_SECONDS));
-  rows.push([`mixed traffic, 8 clients, ${LOAD_SECONDS} s`, `${(load.result.requests / LOAD_SECONDS).toFixed(1)} req/s, p50 ${ms(load.result.latencies, 0.5)} ms, p99 ${ms(load.result.latencies, 0.99)} ms`, load.result.fivexx, `${at} → ${rssMb(serve.pid)} MB`, ms(load.health, 0.99)]);
 
-  // the 300 distinct words are made before the clock runs: making them would busy this process
-  const random = seededRandom(3);
-  const letters = "abcdefghijklmnopqrstuvwxyz";
-  const bodies = Array.from({ length: 300 }, () => {
-    const word = Array.from({ length: 1_000_000 - 200 }, () => letters[Math.floor(random() * 26)]).join("");
-    return JSON.stringify({ model: "pg-teacher", prompt: word, max_tokens: 1, proof: false });
-  });
-  at = rssMb(serve.pid);
-  const words = await withHealth(serve.url, () => wordAttack(serve.url, bodies));
-  const fivexx = Object.entries(words.result).filter(([status]) => !/^[1-4]/.test(status)).reduce((sum, [, n]) => sum + n, 0);
-  const answers = Object.entries(words.result).map(([status, n]) => `${status}: ${n}`).join(", ");
-  rows.push(["300 prompts of ~1 MB, each one distinct word", answers, fivexx, `${at} → ${rssMb(serve.pid)} MB`, ms(words.health, 0.99)]);
+  if (selected.has("mixed")) {
+    const load = await measure(serve, () => mixedLoad(serve.url, LOAD_SECONDS));
+    rows.push([`mixed traffic, 8 clients, ${LOAD_SECONDS} s`, `${(load.result.requests / LOAD_SECONDS).toFixed(1)} req/s, p50 ${ms(load.result.latencies, 0.5)} ms, p99 ${ms(load.result.latencies, 0.99)} ms`, load.result.fivexx, ...memoryColumns(load)]);
+  }
 
-  at = rssMb(serve.pid);
-  const streams = await withHealth(serve.url, () => silentStreams(serve.url));
-  rows.push(["100 streams that never read (45 s)", `${streams.result} of 100 dropped by the server`, 0, `${at} → ${rssMb(serve.pid)} MB`, ms(streams.health, 0.99)]);
+  if (selected.has("words")) {
+    // the 300 distinct words are made before the clock runs: making them would busy this process
+    const random = seededRandom(3);
+    const letters = "abcdefghijklmnopqrstuvwxyz";
+    const bodies = Array.from({ length: 300 }, () => {
+      const word = Array.from({ length: 1_000_000 - 200 }, () => letters[Math.floor(random() * 26)]).join("");
+      return JSON.stringify({ model: "pg-teacher", prompt: word, max_tokens: 1, proof: false });
+    });
+    // Making them blocks this loop for longer than the server's 5 s keep-alive: the sockets pooled
+    // from the last case are closed by then, but only a turn of the loop tells fetch so, and without
+    // it the first request is written into a closed socket (ECONNRESET, the one "no answer" of before).
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const words = await measure(serve, () => wordAttack(serve.url, bodies));
+    const fivexx = Object.entries(words.result).filter(([status]) => !/^[1-4]/.test(status)).reduce((sum, [, n]) => sum + n, 0);
+    const answers = Object.entries(words.result).map(([status, n]) => `${status}: ${n}`).join(", ");
+    rows.push(["300 prompts of ~1 MB, each one distinct word", answers, fivexx, ...memoryColumns(words)]);
+  }
 
-  at = rssMb(serve.pid);
-  const big = await withHealth(serve.url, () => oversized(serve.url));
-  rows.push(["20 answers of 4096 tokens × n 16 × 20 logprobs", `${big.result} of 20 refused with 400`, 0, `${at} → ${rssMb(serve.pid)} MB`, ms(big.health, 0.99)]);
+  if (selected.has("silent")) {
+    const streams = await measure(serve, () => silentStreams(serve.url));
+    rows.push(["100 streams that never read (45 s)", `${streams.result} of 100 dropped by the server`, 0, ...memoryColumns(streams)]);
+  }
+
+  if (selected.has("oversized")) {
+    const big = await measure(serve, () => oversized(serve.url));
+    rows.push(["20 answers of 4096 tokens × n 16 × 20 logprobs", `${big.result} of 20 refused with 400`, 0, ...memoryColumns(big)]);
+  }
 } finally {
   await serve.stop();
 }
-await writeSection(
-  "load",
-  `## Load and abuse
+const section = `## Load and abuse
 
-${machineLine()}. \`node --import tsx bench/load.ts ${LOAD_SECONDS}\`: \`proofgate serve\` in its own process (SQLite, in-process queue, one prover, no chain), loopback only; RSS of that process from /proc; /health polled every 50 ms beside each case, from a process of its own.
+${machineLine()}, load average ${os.loadavg()[0]!.toFixed(1)} at the end. \`node --import tsx bench/load.ts ${LOAD_SECONDS}\`: \`proofgate serve\` in its own process (SQLite, in-process queue, ${serveProvers} prover${serveProvers === "1" ? "" : "s"}, no chain), loopback only. RSS of that process from /proc every ${RSS_EVERY_MS / 1000} s, its slope fitted over each case's second half; heap after a full GC and the server's event loop delay (monitorEventLoopDelay) from bench/serve-probe.ts inside it; /health polled every 50 ms beside each case, from a process of its own.
 
-${markdownTable(["case", "result", "5xx", "gateway RSS", "/health p99 (ms)"], rows)}
-`,
-);
+${markdownTable(["case", "result", "5xx", "gateway RSS (MB)", "heap after GC (MB)", "server loop delay p99 / max (ms)", "/health p99 (ms)"], rows)}
+`;
+if (selected.size === CASES.length) await writeSection("load", section);
+else console.log(section);

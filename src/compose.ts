@@ -27,6 +27,7 @@ import { ProofBacklog } from "./prover/proof-backlog.js";
 import { ProofJobProcessor } from "./prover/proof-job.js";
 import { ProofScheduler } from "./prover/proof-scheduler.js";
 import { ProofSweep } from "./prover/proof-sweep.js";
+import { SnarkThreads } from "./prover/snark-work.js";
 import { PostgresProofStore } from "./store/proof-store-postgres.js";
 import { SqliteProofStore } from "./store/proof-store-sqlite.js";
 import type { ProofStore } from "./store/proof-store.js";
@@ -75,6 +76,7 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
   const { config, logger } = options;
   const store = options.store ?? (await openProofStore(config));
   let queue: JobQueue | undefined;
+  let snark: SnarkThreads | undefined;
   try {
     queue = options.queue ?? (await openJobQueue({ config, logger, requireRedis: options.requireRedis }));
     queue.on("error", (err) => logger.warn({ err }, "job queue error"));
@@ -84,10 +86,14 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     const openQueue = queue;
     const metrics = new ProofMetrics({ store, queue, backlog, warn: (err, jobId) => logger.warn({ err, jobId }, "could not read a completed job's record for /metrics") });
     const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", backlog, generationLeaseMs: config.proofLeaseMs, order: config.proofOrder });
-    const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName });
+    const snarkThreads = config.proverThreads ?? provers * config.proverConcurrency;
+    // the workers' proofs run off this event loop, which serves the API (src/prover/snark-work.ts)
+    snark = provers > 0 ? new SnarkThreads(snarkThreads) : undefined;
+    const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName, snark });
     const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs, observer: metrics });
     const workers: JobWorker[] = [];
-    if (provers > 0) setSnarkThreads(config.proverThreads ?? provers * config.proverConcurrency);
+    if (provers > 0) setSnarkThreads(snarkThreads);
+    await snark?.ready();
     for (let k = 0; k < provers; k++) {
       workers.push(await queue.process(processor.handler, { concurrency: config.proverConcurrency, lockMs: config.proofLeaseMs }));
     }
@@ -98,11 +104,13 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
         metrics.stop();
         await sweep.stop();
         await Promise.allSettled(workers.map((w) => w.close()));
+        await snark?.close();
         await openQueue.close();
         await store.close();
       })());
     return { store, queue, catalog, scheduler, processor, sweep, workers, backlog, metrics, close };
   } catch (err) {
+    await snark?.close();
     await queue?.close();
     await store.close();
     throw err;

@@ -82,7 +82,7 @@ export interface Config {
   readonly provers: number;
   /** $PROVER_CONCURRENCY, default 2: jobs one worker proves at once. */
   readonly proverConcurrency: number;
-  /** $PROVER_THREADS: snarkjs threads of a proving process; default null = one per job it proves at once (one proof ≈ one core). */
+  /** $PROVER_THREADS: proving threads of a process (src/prover/snark-work.ts); default null = one per job it proves at once (one proof ≈ one core). */
   readonly proverThreads: number | null;
   /** $PROOFGATE_PROOF_LEASE_MS, default DEFAULT_PROOF_LEASE_MS: how long a silent worker keeps a job (queue lock and record lease). */
   readonly proofLeaseMs: number;

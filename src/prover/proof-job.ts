@@ -23,9 +23,8 @@ import { decodingStepWindows } from "../witness/step-windows.js";
 import type { CompiledCatalog } from "./compiled-catalog.js";
 import type { CompiledModel } from "./compiled-model.js";
 import type { GenerationProofOutput, GenerationProofRequest, InferenceProofRequest, ProofRequest, StepOutput } from "./proof-request.js";
-import { prove, type ProofFile } from "./prove.js";
-import { verifyProof } from "./verify.js";
-import { verifyTrace } from "./verify-trace.js";
+import type { ProofFile } from "./prove.js";
+import { snarkInThisThread, type SnarkWork } from "./snark-work.js";
 
 export interface ProofJobProcessorOptions {
   readonly store: ProofStore;
@@ -39,6 +38,8 @@ export interface ProofJobProcessorOptions {
   readonly maxClaims?: number;
   /** Milliseconds since the epoch; tests pass a fake clock. @defaultValue Date.now */
   readonly now?: () => number;
+  /** Where proving and verifying run (`serve`: a SnarkThread, off the gateway's event loop). @defaultValue snarkInThisThread */
+  readonly snark?: SnarkWork;
 }
 
 export const PROOF_JOB_DEFAULTS = { leaseMs: DEFAULT_PROOF_LEASE_MS, maxClaims: 5 } as const;
@@ -55,8 +56,10 @@ export class ProofJobProcessor {
   private readonly leaseMs: number;
   private readonly maxClaims: number;
   private readonly now: () => number;
+  private readonly snark: SnarkWork;
 
   constructor(private readonly options: ProofJobProcessorOptions) {
+    this.snark = options.snark ?? snarkInThisThread;
     this.prover = options.prover ?? defaultProverName();
     this.leaseMs = options.leaseMs ?? PROOF_JOB_DEFAULTS.leaseMs;
     this.maxClaims = options.maxClaims ?? PROOF_JOB_DEFAULTS.maxClaims;
@@ -179,7 +182,7 @@ export class ProofJobProcessor {
     for (const choice of (record.output as GenerationProofOutput).choices) {
       const steps = record.steps.filter((s) => (s.output as StepOutput).choice === choice.index).sort((a, b) => (a.output as StepOutput).position - (b.output as StepOutput).position);
       const files = steps.map((s) => this.stepProofFile(compiled, record, s));
-      const trace = await verifyTrace(compiled.manifest, compiled.vkey, files);
+      const trace = await this.snark.verifyTrace(compiled, files);
       if (!trace.valid) throw unprovable(`choice ${choice.index}: ${trace.reason}`);
       if (trace.tokens!.join() !== choice.tokens.join()) throw unprovable(`choice ${choice.index}: the proven tokens are not the served ones`);
       if (choice.completion_tokens !== undefined && choice.completion_tokens !== steps.length) {
@@ -221,9 +224,9 @@ export class ProofJobProcessor {
   }
 
   private async proveAndVerify(compiled: CompiledModel, sample: readonly number[], nonce: bigint): Promise<{ file: ProofFile; verifyMs: number }> {
-    const file = await prove(compiled, { sample, nonce });
+    const file = await this.snark.prove(compiled, sample, nonce);
     const started = performance.now();
-    const verdict = await verifyProof(compiled.manifest, compiled.vkey, file);
+    const verdict = await this.snark.verify(compiled, file);
     if (!verdict.valid) throw unprovable(`the proof does not verify: ${verdict.reason}`);
     return { file, verifyMs: round(performance.now() - started, 1) };
   }

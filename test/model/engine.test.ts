@@ -46,6 +46,20 @@ describe("sampler and logprobs", () => {
     assert.ok(new Set(draw(5)).size > 1, "temperature 1 samples more than one token");
   });
 
+  it("top_p 1 draws each token with its softmax probability", () => {
+    // weights 1 : 2 : 4 (logits ln 1, ln 2, ln 4 at temperature 1)
+    const logits = Float32Array.from([0, Math.LN2, 2 * Math.LN2]);
+    const r = new Random(11);
+    const counts = [0, 0, 0];
+    const draws = 14_000;
+    for (let k = 0; k < draws; k++) counts[chooseToken(logits, { temperature: 1, topP: 1, logitScale: 1 }, r)]!++;
+    // within 5 standard deviations of the expected 2,000 / 4,000 / 8,000
+    counts.forEach((count, i) => {
+      const p = 2 ** i / 7;
+      assert.ok(Math.abs(count - draws * p) < 5 * Math.sqrt(draws * p * (1 - p)), `token ${i}: ${count} of ${draws}`);
+    });
+  });
+
   it("topTokens lists the best, lower id first on ties, and log-softmax normalises", () => {
     const lp = logSoftmax(Float32Array.from([2, 5, 5, 1]), 1);
     assert.ok(Math.abs(Array.from(lp).reduce((a, b) => a + Math.exp(b), 0) - 1) < 1e-12);
