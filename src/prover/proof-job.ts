@@ -11,6 +11,7 @@
  * more than `maxClaims` times (a proof that kills its worker every time) fails instead of looping.
  */
 import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { ProofRecord, ProofStep, ProofTimings } from "../core/proof-record.js";
 import { UnrecoverableJobError, type JobContext, type JobHandler } from "../jobs/job-queue.js";
@@ -35,6 +36,8 @@ export interface ProofJobProcessorOptions {
   readonly maxClaims?: number;
   /** Milliseconds since the epoch; tests pass a fake clock. @defaultValue Date.now */
   readonly now?: () => number;
+  /** Waits between looks at a live worker's lease; tests pass one that moves their fake clock. @defaultValue a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export const PROOF_JOB_DEFAULTS = { leaseMs: 60_000, maxClaims: 5 } as const;
@@ -52,12 +55,14 @@ export class ProofJobProcessor {
   private readonly leaseMs: number;
   private readonly maxClaims: number;
   private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: ProofJobProcessorOptions) {
     this.prover = options.prover ?? defaultProverName();
     this.leaseMs = options.leaseMs ?? PROOF_JOB_DEFAULTS.leaseMs;
     this.maxClaims = options.maxClaims ?? PROOF_JOB_DEFAULTS.maxClaims;
     this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? sleep;
   }
 
   /** The handler to give `JobQueue.process`. */
@@ -99,7 +104,7 @@ export class ProofJobProcessor {
         const idleMs = this.now() - current.updatedAtMs;
         // its worker stopped writing: hand the record back, then claim it like any queued one
         if (idleMs >= this.leaseMs) await store.transition(current.id, "proving", "queued");
-        else await sleep(Math.min(this.leaseMs - idleMs + 10, 1000));
+        else await this.sleep(Math.min(this.leaseMs - idleMs + 10, 1000));
       }
       current = await store.get(record.id);
     }
@@ -272,8 +277,4 @@ function stepContext(compiled: CompiledModel): number {
   const { packing } = compiled.manifest;
   if (packing.kind !== "token-step") throw new UnrecoverableJobError(`circuit ${compiled.manifest.model_id} does not prove decoding steps`);
   return packing.context;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
