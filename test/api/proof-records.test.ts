@@ -15,6 +15,7 @@ import type { GenerationProofOutput, GenerationProofRequest, InferenceProofReque
 import { nonceBitsOf } from "../../src/prover/proof-scheduler.js";
 import { decodePublicSignals, expectedPublicSignals } from "../../src/witness/circuit-input.js";
 import { parseSse, postJson, startProvingTestGateway, type ProvingTestGateway } from "./gateway-fixture.js";
+import { settledProof } from "../fixtures/until.js";
 
 describe("proof records of served answers", () => {
   let gw: ProvingTestGateway;
@@ -31,7 +32,7 @@ describe("proof records of served answers", () => {
     assert.equal(res.status, 200, await res.clone().text());
     return (await res.json()) as T;
   };
-  const waitForProof = (id: string) => getJson<WireProof>(`/v1/proofs/${id}?wait=60`);
+  const waitForProof = (id: string) => settledProof(gw.url, id, ["proved", "failed"]);
 
   /** Every step proof verifies, each choice's steps chain, and the proven tokens are the served ones. */
   async function assertProvedGeneration(record: WireProof): Promise<void> {
