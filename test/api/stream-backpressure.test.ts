@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { request as httpRequest, type IncomingMessage } from "node:http";
-import { setTimeout as sleep } from "node:timers/promises";
+import { until } from "../fixtures/until.js";
 import { postJson, startTestGateway, type TestGateway } from "./gateway-fixture.js";
 
 describe("streams and slow readers", () => {
@@ -26,11 +26,7 @@ describe("streams and slow readers", () => {
     response.pause(); // read nothing for now: the answer piles up on the server's side
     // the slot is held while the stream runs, and comes free once the server has dropped the reader
     const chat = () => postJson(`${gw.url}/v1/chat/completions`, { model: "pg-teacher", messages: [{ role: "user", content: "Hi" }], max_tokens: 1 });
-    let next = 429;
-    for (let i = 0; i < 1_000 && next === 429; i++) {
-      next = (await chat()).status;
-      if (next === 429) await sleep(20);
-    }
+    const next = await until(async () => (await chat()).status, (s) => s !== 429, { what: "the stalled stream's slot to come free" });
     assert.equal(next, 200);
     const received = await new Promise<string>((resolve) => {
       let tail = "";
