@@ -6,7 +6,6 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import { newId } from "../../src/core/ids.js";
 import type { LanguageModel } from "../../src/model/served-model.js";
@@ -23,10 +22,7 @@ describe("records before the answer leaves", () => {
     gw = await startProvingTestGateway({ provers: 1, maxBatchSize: 1, maxWaiting: 4 });
     student = gw.registry.get("pg-student") as LanguageModel;
   });
-  after(async () => {
-    await gw.close();
-    await releaseSnarkWorkers();
-  });
+  after(() => gw.close());
 
   const getProof = async (id: string, wait = 0): Promise<{ status: number; record: WireProof }> => {
     const res = await fetch(`${gw.url}/v1/proofs/${id}${wait ? `?wait=${wait}` : ""}`);

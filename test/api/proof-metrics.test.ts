@@ -7,7 +7,6 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
 import { ProofMetrics } from "../../src/api/metrics/proof-metrics.js";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import { newProofRecord } from "../../src/core/proof-record.js";
 import { MemoryJobQueue } from "../../src/jobs/job-queue-memory.js";
 import { ProofBacklog } from "../../src/prover/proof-backlog.js";
@@ -41,10 +40,7 @@ describe("proof metrics after real traffic", () => {
   before(async () => {
     gw = await startProvingTestGateway({ provers: 1, proverConcurrency: 1 });
   });
-  after(async () => {
-    await gw.close();
-    await releaseSnarkWorkers();
-  });
+  after(() => gw.close());
 
   it("an inference proved: proving seconds +1 for its model and prover, records by status move, the next answer has an ETA", async () => {
     const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: SPAM_TEXT });

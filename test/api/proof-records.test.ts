@@ -6,7 +6,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as snarkjs from "snarkjs";
-import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import type { LanguageModel } from "../../src/model/served-model.js";
 import { generationContentHash, HASHED_NONCE_BITS, requestNonce, textContentHash } from "../../src/core/request-binding.js";
@@ -22,10 +21,7 @@ describe("proof records of served answers", () => {
   before(async () => {
     gw = await startProvingTestGateway({ provers: 1, proverConcurrency: 2 });
   });
-  after(async () => {
-    await gw.close();
-    await releaseSnarkWorkers(); // the test's own snarkjs verifications keep worker threads, and the process, alive
-  });
+  after(() => gw.close());
 
   const getJson = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${gw.url}${path}`);
