@@ -72,7 +72,7 @@ function bump(signal: string): string {
   return (BigInt(signal) + 1n).toString();
 }
 
-describe("the proof explorer, in chromium", { timeout: 5 * PATIENCE_MS }, () => {
+describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => {
   let gw: ChainGateway;
   let origin: { url: string };
   let browser: Browser;

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { settledProof } from "../fixtures/until.js";
+import { PATIENCE_MS, settledProof } from "../fixtures/until.js";
 import { freePort, startServe, type CliProcess } from "./prover-cluster.fixture.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "proofgate-restart-"));
@@ -41,7 +41,7 @@ async function getProof(base: string, id: string): Promise<Record<string, unknow
   return json;
 }
 
-test("serve: proofs recorded before a restart, with no prover and an in-process queue, are all proved after it", { timeout: 300_000 }, async () => {
+test("serve: proofs recorded before a restart, with no prover and an in-process queue, are all proved after it", { timeout: 2 * PATIENCE_MS }, async () => {
   const env = {
     PROOFGATE_DATA_DIR: dataDir,
     // nothing listens there: serve falls back to its in-process queue, which a restart empties
@@ -70,7 +70,9 @@ test("serve: proofs recorded before a restart, with no prover and an in-process 
   for (const id of ids) assert.equal((await getProof(base, id)).status, "queued", `${id} waits`);
   assert.deepEqual(await first.stop("SIGTERM"), { code: 0, signal: null }, "the first gateway stops cleanly");
 
-  const second = await startServe("serve-2", port, { ...env, PROVERS: "1", PROVER_CONCURRENCY: "2", PROOFGATE_SWEEP_INTERVAL_MS: "500", PROOFGATE_PROOF_LEASE_MS: "2000" });
+  // the sweep re-enqueues records queued past the lease; 10 s, so that on a loaded machine a live
+  // prover's late heartbeat does not get its records taken over and proved again
+  const second = await startServe("serve-2", port, { ...env, PROVERS: "1", PROVER_CONCURRENCY: "2", PROOFGATE_SWEEP_INTERVAL_MS: "500", PROOFGATE_PROOF_LEASE_MS: "10000" });
   processes.push(second);
   const finals = await Promise.all(ids.map((id) => settledProof(base, id, ["proved", "failed"])));
   assert.deepEqual(

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import * as snarkjs from "snarkjs";
 import type { ProofRecord } from "../../src/core/proof-record.js";
+import { PATIENCE_MS } from "../fixtures/until.js";
 import { clusterSuite, REDIS_URL, countByStatus, postgresUnreachable, readAll, redisUnreachable, untilRecords, waitAllFinal } from "./prover-cluster.fixture.js";
 
 const skip = (await redisUnreachable()) ?? (await postgresUnreachable());
@@ -39,7 +40,7 @@ function assertAllProved(records: readonly ProofRecord[]): void {
   }
 }
 
-test("postgres: two worker processes share 50 jobs; each record is proved exactly once, and the proofs verify", { skip, timeout: 300_000 }, async () => {
+test("postgres: two worker processes share 50 jobs; each record is proved exactly once, and the proofs verify", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const [a, b] = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
   const ids = await cluster.schedule(suite.work, JOBS);
@@ -70,7 +71,7 @@ test("postgres: two worker processes share 50 jobs; each record is proved exactl
   for (const w of [a, b]) assert.deepEqual(await w.stop("SIGTERM"), { code: 0, signal: null }, `${w.name} stops cleanly`);
 });
 
-test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes the records it had claimed", { skip, timeout: 300_000 }, async () => {
+test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes the records it had claimed", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const [victim, survivor] = await cluster.startWorkers([
     { name: "worker-victim", concurrency: 2 },
@@ -107,7 +108,7 @@ test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes 
   assert.deepEqual(await survivor.stop("SIGTERM"), { code: 0, signal: null });
 });
 
-test("postgres: Redis losing every key mid-run (FLUSHALL) loses no record; the sweep re-enqueues them from the store", { skip, timeout: 300_000 }, async () => {
+test("postgres: Redis losing every key mid-run (FLUSHALL) loses no record; the sweep re-enqueues them from the store", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const workers = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
   const ids = await cluster.schedule(suite.work, 30);

@@ -8,13 +8,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { ProofRecord } from "../../src/core/proof-record.js";
+import { PATIENCE_MS } from "../fixtures/until.js";
 import { clusterSuite, countByStatus, readAll, redisUnreachable, untilRecords, waitAllFinal } from "./prover-cluster.fixture.js";
 
 const skip = await redisUnreachable();
 
 const suite = clusterSuite("sqlite", skip);
 
-test("sqlite: two worker processes share the jobs through one SQLite file; each record is proved exactly once", { skip, timeout: 300_000 }, async () => {
+test("sqlite: two worker processes share the jobs through one SQLite file; each record is proved exactly once", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const [a, b] = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
   const ids = await cluster.schedule(suite.work, 16);
@@ -35,7 +36,7 @@ test("sqlite: two worker processes share the jobs through one SQLite file; each 
   }
 });
 
-test("sqlite: a worker sent SIGTERM while proving finishes the proofs it holds and exits 0; the other worker does the rest", { skip, timeout: 300_000 }, async () => {
+test("sqlite: a worker sent SIGTERM while proving finishes the proofs it holds and exits 0; the other worker does the rest", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const [leaving, staying] = await cluster.startWorkers([
     { name: "worker-leaving", concurrency: 2 },
