@@ -1,4 +1,4 @@
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
@@ -7,12 +7,16 @@ import { join } from "node:path";
 import * as snarkjs from "snarkjs";
 import { compileModel } from "../../src/circuit/compile.js";
 import { FIELD_PRIME, firstViolatedConstraint, type ConstraintSystem } from "../../src/circuit/r1cs.js";
+import { releaseSnarkWorkers } from "../../src/circuit/snark-workers.js";
 import { integerModelToOnnx, type IntegerModel } from "../../src/model/integer-model.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { prove, type ProofFile } from "../../src/prover/prove.js";
 import { verifyProof } from "../../src/prover/verify.js";
 import { buildCircuitInput, decodePublicSignals, toField } from "../../src/witness/circuit-input.js";
 import { cheatingWitness, honestConstraints, proofFromWitness } from "./cheating-prover.js";
+
+// snarkjs keeps its curve's worker threads alive; without this the file never exits
+after(releaseSnarkWorkers);
 
 /**
  * Every value packed into a public signal is range-checked to its slot: a value outside it would
