@@ -31,7 +31,7 @@ browser:
 ## the whole suite: type check, then every test file on node's test runner
 test: install browser
 	npx tsc -p tsconfig.json --noEmit
-	node --import tsx --test --test-concurrency=1 --test-force-exit $$(find test -name '*.test.ts' | sort)
+	node --import tsx --test --test-concurrency=1 $$(find test -name '*.test.ts' | sort)
 
 ## onnxruntime-node's CUDA provider, on demand (~180 MB download; never in install, test or CI): scripts/gpu-install.sh
 .PHONY: gpu
