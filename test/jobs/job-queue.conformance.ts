@@ -35,7 +35,6 @@ export interface JobQueueConformanceOptions {
   readonly shortLock?: ProcessOptions;
 }
 
-
 /** Records a queue's events. */
 function record(queue: JobQueue) {
   const log = { completed: [] as string[], failed: [] as { jobId: string; reason: string }[], stalled: [] as string[] };

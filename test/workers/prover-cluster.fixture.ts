@@ -295,7 +295,6 @@ export async function freePort(): Promise<number> {
 }
 
 
-
 export async function readAll(store: ProofStore, ids: readonly string[]): Promise<ProofRecord[]> {
   const records = await Promise.all(ids.map((id) => store.get(id)));
   return records.map((r, i) => {
