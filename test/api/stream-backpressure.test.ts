@@ -11,13 +11,14 @@ import { postJson, startTestGateway, type TestGateway } from "./gateway-fixture.
 describe("streams and slow readers", () => {
   let gw: TestGateway;
   before(async () => {
-    // room for an answer (16 × 4096 tokens × 21 alternatives, ~80 MB) no kernel socket buffer absorbs
+    // room for an answer (16 × 4096 tokens × 21 alternatives, ~80 MB) no kernel socket buffer absorbs;
+    // the request's seed fixes its length (an unseeded one could end at EOT early, and fit)
     gw = await startTestGateway({ maxBatchSize: 16, maxWaiting: 0, maxResponseTokens: 2_000_000 });
   });
   after(() => gw.close());
 
   it("a stream nobody reads is dropped, not buffered whole, and frees its slot", async () => {
-    const body = JSON.stringify({ model: "pg-teacher", messages: [{ role: "user", content: "Go on" }], max_tokens: 4096, n: 16, logprobs: true, top_logprobs: 20, stream: true });
+    const body = JSON.stringify({ model: "pg-teacher", messages: [{ role: "user", content: "Go on" }], max_tokens: 4096, n: 16, logprobs: true, top_logprobs: 20, stream: true, seed: 7 });
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = httpRequest(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, resolve);
       req.on("error", reject);
