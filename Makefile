@@ -34,7 +34,7 @@ browser:
 test: install browser
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p src/api/explorer/tsconfig.json
-	node --import tsx --test --test-concurrency=1 --test-force-exit $$(find test -name '*.test.ts' | sort)
+	node --import tsx --test --test-concurrency=1 $$(find test -name '*.test.ts' | sort)
 
 ## onnxruntime-node's CUDA provider, on demand (~180 MB download; never in install, test or CI): scripts/gpu-install.sh
 .PHONY: gpu

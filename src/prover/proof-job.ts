@@ -40,6 +40,8 @@ export interface ProofJobProcessorOptions {
   readonly now?: () => number;
   /** Where proving and verifying run (`serve`: a SnarkThread, off the gateway's event loop). @defaultValue snarkInThisThread */
   readonly snark?: SnarkWork;
+  /** Waits between looks at a live worker's lease; tests pass one that moves their fake clock. @defaultValue a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export const PROOF_JOB_DEFAULTS = { leaseMs: DEFAULT_PROOF_LEASE_MS, maxClaims: 5 } as const;
@@ -57,6 +59,7 @@ export class ProofJobProcessor {
   private readonly maxClaims: number;
   private readonly now: () => number;
   private readonly snark: SnarkWork;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: ProofJobProcessorOptions) {
     this.snark = options.snark ?? snarkInThisThread;
@@ -64,6 +67,7 @@ export class ProofJobProcessor {
     this.leaseMs = options.leaseMs ?? PROOF_JOB_DEFAULTS.leaseMs;
     this.maxClaims = options.maxClaims ?? PROOF_JOB_DEFAULTS.maxClaims;
     this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? sleep;
   }
 
   /** The handler to give `JobQueue.process`. */
@@ -105,7 +109,7 @@ export class ProofJobProcessor {
         const idleMs = this.now() - current.updatedAtMs;
         // its worker stopped writing: hand the record back, then claim it like any queued one
         if (idleMs >= this.leaseMs) await store.transition(current.id, "proving", "queued");
-        else await sleep(Math.min(this.leaseMs - idleMs + 10, 1000));
+        else await this.sleep(Math.min(this.leaseMs - idleMs + 10, 1000));
       }
       current = await store.get(record.id);
     }

@@ -10,6 +10,7 @@ import type { ProofgateError } from "../../src/core/errors.js";
 import { GatewayMetrics } from "../../src/api/metrics/gateway-metrics.js";
 import { ModelRegistry } from "../../src/model/model-registry.js";
 import { postJson, startTestGateway, testConfig, TEST_MODELS_DIR, type TestGateway } from "./gateway-fixture.js";
+import { until } from "../fixtures/until.js";
 
 const CHAT = { model: "pg-student", messages: [{ role: "user", content: "Hello" }], max_tokens: 2 };
 
@@ -211,11 +212,11 @@ describe("sequences per client", () => {
     await expectError(second, 429, "overloaded", null, "rate_limit_error");
     assert.equal((await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 1, max_tokens: 1 })).status, 200);
     controller.abort();
-    let status = 429;
-    for (let i = 0; i < 500 && status === 429; i++) {
-      status = (await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 4, max_tokens: 1 })).status;
-      if (status === 429) await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const status = await until(
+      async () => (await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 4, max_tokens: 1 })).status,
+      (s) => s !== 429,
+      { what: "the aborted stream's slots to come free", everyMs: 10 },
+    );
     assert.equal(status, 200);
   });
 });

@@ -12,6 +12,7 @@ import type { LanguageModel } from "../../src/model/served-model.js";
 import type { GenerationProofOutput, GenerationProofRequest, StepOutput } from "../../src/prover/proof-request.js";
 import { decodePublicSignals } from "../../src/witness/circuit-input.js";
 import { startProvingTestGateway, type ProvingTestGateway } from "./gateway-fixture.js";
+import { settledProof } from "../fixtures/until.js";
 
 type Json = Record<string, any>;
 
@@ -48,8 +49,8 @@ describe("explorer API: search, circuit, stats", () => {
     labelId = classified.output.label_id;
     const completed = await gw.client.completions.create({ model: "pg-student", prompt: "The sea", max_tokens: 3 });
     const completionId = (completed as unknown as { proof: { id: string } }).proof.id;
-    inference = (await ok(`/v1/proofs/${classified.proof.id}?wait=60`)) as WireProof;
-    completion = (await ok(`/v1/proofs/${completionId}?wait=60`)) as WireProof;
+    inference = await settledProof(gw.url, classified.proof.id, ["proved", "failed"]);
+    completion = await settledProof(gw.url, completionId, ["proved", "failed"]);
     assert.equal(inference.status, "proved", inference.error ?? "");
     assert.equal(completion.status, "proved", completion.error ?? "");
     // final already, so no worker or sweep picks it up

@@ -10,6 +10,7 @@ import OpenAI from "openai";
 import { pino } from "pino";
 import { startGateway, type Gateway } from "../../src/api/start-gateway.js";
 import type { ProofServices } from "../../src/api/gateway-services.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { openProofServices } from "../../src/compose.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import { BullmqJobQueue } from "../../src/jobs/job-queue-bullmq.js";
@@ -49,6 +50,8 @@ export async function startProvingTestGateway(overrides: Partial<Config> = {}): 
   const close = async (): Promise<void> => {
     await gateway.close();
     await proofs.close();
+    // the provers' (and the test's own verifications') snarkjs curve: its worker threads keep the process alive
+    await releaseSnarkWorkers();
     rmSync(dataDir, { recursive: true, force: true });
     if (proofs.queue instanceof BullmqJobQueue) {
       const leftover = await BullmqJobQueue.open({ url: config.redisUrl, prefix: config.queuePrefix });

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { startGateway } from "../../src/api/start-gateway.js";
 import { postJson, startTestGateway, testConfig, type TestGateway } from "./gateway-fixture.js";
+import { until } from "../fixtures/until.js";
 
 describe("health, metrics, openapi, request ids", () => {
   let gw: TestGateway;
@@ -58,9 +59,7 @@ describe("health, metrics, openapi, request ids", () => {
     await reader.read();
     assert.equal(await metric(/^proofgate_active_generations\{model="pg-student"\}/), 1);
     controller.abort();
-    const deadline = Date.now() + 5000;
-    while ((await metric(/^proofgate_active_generations\{model="pg-student"\}/)) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(await metric(/^proofgate_active_generations\{model="pg-student"\}/), 0);
+    await until(() => metric(/^proofgate_active_generations\{model="pg-student"\}/), (n) => n === 0, { what: "no active generation after the abort" });
   });
 
   it("/openapi.json is OpenAPI 3.1 covering every route, with the request schemas", async () => {

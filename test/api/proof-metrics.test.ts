@@ -7,14 +7,14 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
 import { ProofMetrics } from "../../src/api/metrics/proof-metrics.js";
-import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
-import { newProofRecord, type WireProof } from "../../src/core/proof-record.js";
+import { newProofRecord } from "../../src/core/proof-record.js";
 import { MemoryJobQueue } from "../../src/jobs/job-queue-memory.js";
 import { ProofBacklog } from "../../src/prover/proof-backlog.js";
 import { ProofScheduler } from "../../src/prover/proof-scheduler.js";
 import { ProofSweep } from "../../src/prover/proof-sweep.js";
 import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
 import { postJson, startProvingTestGateway, startTestGateway, type ProvingTestGateway, type TestGateway } from "./gateway-fixture.js";
+import { settledProof, until } from "../fixtures/until.js";
 
 const SPAM_TEXT = "Congratulations! You won a FREE prize, click here to claim cash now";
 
@@ -32,12 +32,7 @@ async function scrape(url: string): Promise<string> {
 
 /** Polls /metrics until `pattern`'s value is at least `atLeast` (metrics from queue events arrive a moment later). */
 async function untilMetric(url: string, pattern: RegExp, atLeast: number): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = sample(await scrape(url), pattern) ?? 0;
-    if (value >= atLeast || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return until(async () => sample(await scrape(url), pattern) ?? 0, (value) => value >= atLeast, { what: `${pattern.source} ≥ ${atLeast}`, everyMs: 50 });
 }
 
 describe("proof metrics after real traffic", () => {
@@ -45,17 +40,14 @@ describe("proof metrics after real traffic", () => {
   before(async () => {
     gw = await startProvingTestGateway({ provers: 1, proverConcurrency: 1 });
   });
-  after(async () => {
-    await gw.close();
-    await releaseSnarkWorkers();
-  });
+  after(() => gw.close());
 
   it("an inference proved: proving seconds +1 for its model and prover, records by status move, the next answer has an ETA", async () => {
     const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: SPAM_TEXT });
     assert.equal(res.status, 200);
     const { proof } = (await res.json()) as { proof: { id: string; eta_s: number | null } };
     assert.ok("eta_s" in proof, "the answer's proof says its ETA");
-    const record = (await (await fetch(`${gw.url}/v1/proofs/${proof.id}?wait=60`)).json()) as WireProof;
+    const record = await settledProof(gw.url, proof.id, ["proved", "failed"]);
     assert.equal(record.status, "proved", record.error ?? "");
     const histogram = new RegExp(`^proofgate_proving_seconds_count\\{model="pg-spam",prover="${record.prover}",kind="inference"\\}`);
     assert.equal(await untilMetric(gw.url, histogram, 1), 1);
@@ -72,7 +64,7 @@ describe("proof metrics after real traffic", () => {
     assert.equal(typeof nextProof.eta_s, "number");
     const stored = await gw.proofs.store.get(nextProof.id);
     assert.equal(stored?.timings.eta, Math.round(nextProof.eta_s! * 1000));
-    await fetch(`${gw.url}/v1/proofs/${nextProof.id}?wait=60`);
+    await settledProof(gw.url, nextProof.id, ["proved", "failed"]);
   });
 
   it("a proven completion: one step-proof observation and one step proved per token", async () => {
@@ -81,7 +73,7 @@ describe("proof metrics after real traffic", () => {
     const res = await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "The", max_tokens: 2, temperature: 0 });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { proof: { id: string }; usage: { completion_tokens: number } };
-    const record = (await (await fetch(`${gw.url}/v1/proofs/${body.proof.id}?wait=60`)).json()) as WireProof;
+    const record = await settledProof(gw.url, body.proof.id, ["proved", "failed"]);
     assert.equal(record.status, "proved", record.error ?? "");
     const tokens = body.usage.completion_tokens;
     assert.equal(await untilMetric(gw.url, /^proofgate_proof_steps_proved_total\{model="pg-student"\}/, stepsBefore + tokens), stepsBefore + tokens);
@@ -104,7 +96,8 @@ describe("backpressure on a full proof backlog", () => {
     assert.equal(first.status, 200);
     const accepted = ((await first.json()) as { proof: { id: string; eta_s: number | null } }).proof;
     assert.equal(accepted.eta_s, null, "nothing proved yet: no estimate");
-    await new Promise((r) => setTimeout(r, 1100)); // the backlog's look at the queue is reused for a second
+    // the backlog's look at the queue is reused for a while: until it has seen the accepted job
+    await until(() => gw.proofs.backlog.estimate(), (e) => e.pending >= 1, { what: "the backlog to count the accepted job" });
 
     for (const body of [
       { model: "pg-spam", input: SPAM_TEXT },

@@ -6,7 +6,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as snarkjs from "snarkjs";
-import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import type { LanguageModel } from "../../src/model/served-model.js";
 import { generationContentHash, HASHED_NONCE_BITS, requestNonce, textContentHash } from "../../src/core/request-binding.js";
@@ -15,23 +14,21 @@ import type { GenerationProofOutput, GenerationProofRequest, InferenceProofReque
 import { nonceBitsOf } from "../../src/prover/proof-scheduler.js";
 import { decodePublicSignals, expectedPublicSignals } from "../../src/witness/circuit-input.js";
 import { parseSse, postJson, startProvingTestGateway, type ProvingTestGateway } from "./gateway-fixture.js";
+import { settledProof } from "../fixtures/until.js";
 
 describe("proof records of served answers", () => {
   let gw: ProvingTestGateway;
   before(async () => {
     gw = await startProvingTestGateway({ provers: 1, proverConcurrency: 2 });
   });
-  after(async () => {
-    await gw.close();
-    await releaseSnarkWorkers(); // the test's own snarkjs verifications keep worker threads, and the process, alive
-  });
+  after(() => gw.close());
 
   const getJson = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${gw.url}${path}`);
     assert.equal(res.status, 200, await res.clone().text());
     return (await res.json()) as T;
   };
-  const waitForProof = (id: string) => getJson<WireProof>(`/v1/proofs/${id}?wait=60`);
+  const waitForProof = (id: string) => settledProof(gw.url, id, ["proved", "failed"]);
 
   /** Every step proof verifies, each choice's steps chain, and the proven tokens are the served ones. */
   async function assertProvedGeneration(record: WireProof): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Contract, Wallet, type InterfaceAbi } from "ethers";
@@ -23,7 +23,7 @@ import { newProofRecord, type ProofChainReceipt, type WireProof } from "../../sr
 import type { InferenceProofRequest } from "../../src/prover/proof-request.js";
 import { prove, randomNonce } from "../../src/prover/prove.js";
 import type { ProofStore } from "../../src/store/proof-store.js";
-import { postJson, sleep, startChainGateway, until, waitForProof, type ChainGateway } from "./gateway-chain.fixture.js";
+import { postJson, readProof, startChainGateway, until, waitForProof, type ChainGateway } from "./gateway-chain.fixture.js";
 
 const HAM = "Hi Bob, are we still meeting for lunch tomorrow at noon? Thanks, Alice";
 
@@ -46,8 +46,9 @@ describe("the embedded chain's state file", () => {
     const to = Wallet.createRandom().address;
     const tx = await provider.signer.sendTransaction({ to, value: 12_345n });
     await tx.wait();
-    await until(async () => existsSync(statePath) && statSync(statePath).mtimeMs > Date.now() - 900, Boolean, { what: "a state dump after the transfer", timeoutMs: 5000 });
-    await sleep(1200); // one more interval: the dump holds the transfer's block
+    // a periodic dump that holds the transfer: its recipient and its transaction
+    const dumped = () => existsSync(statePath) && [to.slice(2), tx.hash.slice(2)].every((hex) => readFileSync(statePath, "utf8").toLowerCase().includes(hex.toLowerCase()));
+    await until(dumped, Boolean, { what: "a state dump holding the transfer" });
     await provider.close();
     process.kill(anvil.pid, "SIGKILL");
     await anvil.stop();
@@ -167,7 +168,7 @@ describe("a restarted gateway re-checks its verified records against the chain",
     assert.ok(gw.logs.some((l) => l.includes("contracts already deployed")), "the same contracts, from the saved chain");
     assert.deepEqual(recheckLog(gw), { ...recheckLog(gw), checked: 2, held: 2, moved: 0, repointed: 0, unchecked: 0 });
     for (const before of first) {
-      const now = await waitForProof(gw.url, before.id, 0);
+      const now = await readProof(gw.url, before.id);
       assert.equal(now.status, "verified");
       assert.deepEqual(now.chain, before.chain);
       await assertOnChain(gw, now);
@@ -185,7 +186,7 @@ describe("a restarted gateway re-checks its verified records against the chain",
     await gw.close();
     gw = await startChainGateway({ dataDir });
     assert.deepEqual(recheckLog(gw), { ...recheckLog(gw), checked: 4, held: 2, moved: 1, repointed: 1, unchecked: 0 });
-    const repointed = await waitForProof(gw.url, copied, 0);
+    const repointed = await readProof(gw.url, copied);
     assert.equal(repointed.status, "verified");
     assert.equal(repointed.chain!.tx_hash, base.chain!.tx_hash, "names the transaction that really recorded it");
     await assertOnChain(gw, repointed);

@@ -153,7 +153,7 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
   it("an inference: the gateway's verifyAndRecord reverts, the record ends verified with the bot's transaction", async () => {
     const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: TEXTS[0] });
     assert.equal(res.status, 200, res.text);
-    const record = await waitForProof(gw.url, (res.body as { proof: { id: string } }).proof.id, 60);
+    const record = await waitForProof(gw.url, (res.body as { proof: { id: string } }).proof.id);
     await assertTakenByBot(record);
     const key = gw.chain.deployment.models[(record.request as InferenceProofRequest).circuit]!.key;
     const { inputCommitment: commitment } = await chain.registry.decode(key, record.public_signals!);
@@ -173,7 +173,7 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     const completion = await gw.client.completions.create({ model: "pg-student", prompt: "The sea", temperature: 0, max_tokens: 2 });
     ids.push((completion as unknown as { proof: { id: string } }).proof.id);
     const records = [];
-    for (const id of ids) records.push(await waitForProof(gw.url, id, 60));
+    for (const id of ids) records.push(await waitForProof(gw.url, id));
     for (const record of records) await assertTakenByBot(record);
     assert.ok(runner.copies.size >= 5, `${runner.copies.size} transactions copied`);
     const traced = records.at(-1)!;
@@ -191,8 +191,8 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
     const [submitted] = await board.queryFilter(board.filters.Submitted(), receipt.blockNumber, receipt.blockNumber);
     const { requestId } = submitted!.args;
     const id = oracleProofId(31337, gw.chain.deployment.oracle, requestId);
-    await until(() => gw.proofs.store.get(id), (r) => r !== null, { what: `record ${id}`, timeoutMs: 30_000 });
-    const record = await waitForProof(gw.url, id, 60);
+    await until(() => gw.proofs.store.get(id), (r) => r !== null, { what: `record ${id}` });
+    const record = await waitForProof(gw.url, id);
     assert.equal(record.status, "verified", `front-run oracle record ended ${record.status}: ${record.error}`);
     const fulfilled = (await provider.getTransactionReceipt(record.chain!.tx_hash))!;
     assert.equal(fulfilled.status, 1);
@@ -208,7 +208,7 @@ describe("a bot copying the gateway's pending transactions (automine off)", () =
   it("a bot that records only the first trace of a completion: the gateway's transaction reverts, it sends the rest, the record ends verified", async () => {
     runner.firstTraceOnly = chain.registry.interface;
     const completion = await gw.client.completions.create({ model: "pg-student", prompt: ["The whale", "The ship"], temperature: 0, max_tokens: 2 });
-    const record = await waitForProof(gw.url, (completion as unknown as { proof: { id: string } }).proof.id, 60);
+    const record = await waitForProof(gw.url, (completion as unknown as { proof: { id: string } }).proof.id);
     assert.equal(record.status, "verified", `record ended ${record.status}: ${record.error}`);
     assert.equal(runner.firstTraceOnly, null, "the bot took the first trace");
     // the first trace stands for the record: the bot's transaction recorded it

@@ -19,7 +19,9 @@ import { openChainServices, openProofServices } from "../../src/compose.js";
 import { loadConfig, type Config } from "../../src/config/config.js";
 import type { WireProof } from "../../src/core/proof-record.js";
 import { MemoryJobQueue } from "../../src/jobs/job-queue-memory.js";
-import { sleep } from "../../src/core/sleep.js";
+import { settledProof } from "../fixtures/until.js";
+
+export { sleep, until } from "../fixtures/until.js";
 
 export interface ChainGateway {
   readonly url: string;
@@ -108,15 +110,18 @@ export function chainContracts(deployment: Deployment, runner: Provider | Signer
 }
 
 
-export async function getJson<T>(url: string): Promise<{ status: number; body: T; text: string }> {
-  const res = await fetch(url);
+export async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T; text: string }> {
+  const res = await fetch(url, init);
   const text = await res.text();
   return { status: res.status, body: JSON.parse(text) as T, text };
 }
 
-/** GET /v1/proofs/{id}?wait=60 (up to a minute until the record is final). */
-export async function waitForProof(url: string, id: string, waitSeconds = 60): Promise<WireProof> {
-  const { status, body, text } = await getJson<WireProof>(`${url}/v1/proofs/${id}?wait=${waitSeconds}`);
+/** The record once it is final on a chain gateway: verified or failed. */
+export const waitForProof = (url: string, id: string): Promise<WireProof> => settledProof(url, id, ["verified", "failed"]);
+
+/** GET /v1/proofs/{id}, as it is now. */
+export async function readProof(url: string, id: string): Promise<WireProof> {
+  const { status, body, text } = await getJson<WireProof>(`${url}/v1/proofs/${id}`);
   if (status !== 200) throw new Error(`GET /v1/proofs/${id}: ${status} ${text}`);
   return body;
 }
@@ -127,15 +132,3 @@ export async function postJson(url: string, body: unknown): Promise<{ status: nu
   return { status: res.status, body: JSON.parse(text) as unknown, text, headers: res.headers };
 }
 
-export { sleep };
-
-/** Polls `read` every `everyMs` until `done` holds, or throws after `timeoutMs`. */
-export async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, { timeoutMs = 60_000, everyMs = 20, what = "condition" } = {}): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))?.slice(0, 500)}`);
-    await sleep(everyMs);
-  }
-}

@@ -15,7 +15,7 @@ import { InferenceRegistry__factory } from "../../src/chain/bindings/index.js";
 import { deploymentFile, type Deployment } from "../../src/chain/deployment.js";
 import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { InferenceProofRequest } from "../../src/prover/proof-request.js";
-import { getJson, postJson, sleep, startChainGateway, until, waitForProof, type ChainGateway } from "./gateway-chain.fixture.js";
+import { getJson, postJson, startChainGateway, until, waitForProof, type ChainGateway } from "./gateway-chain.fixture.js";
 
 const HAM = "Hi Bob, are we still meeting for lunch tomorrow at noon? Thanks, Alice";
 
@@ -51,8 +51,8 @@ describe("an RPC outage in the middle of a submission", () => {
 
     const retries = (): string[] => gw!.logs.filter((l) => l.includes(id) && l.includes("will retry"));
     // proved without the chain, then the submission fails and is retried
-    await until(async () => retries().length, (n) => n >= 1, { what: "a logged submission retry", timeoutMs: 30_000 });
-    await sleep(4000);
+    await until(async () => retries().length, (n) => n >= 1, { what: "a logged submission retry" });
+    await until(async () => retries().length, (n) => n >= 2, { what: "a second submission retry, after its backoff" });
     const during = (await gw.proofs.store.get(id))!;
     assert.ok(during.status === "proved" || during.status === "submitted", `a record whose RPC is away is ${during.status}, not failed`);
     assert.match(during.error ?? "", /submission retrying/);
@@ -62,7 +62,7 @@ describe("an RPC outage in the middle of a submission", () => {
 
     // back on the same port, from the state it saved
     anvil = await startAnvil({ port, statePath });
-    const record = await until(() => waitForProof(gw!.url, id, 5), (r) => r.status === "verified" || r.status === "failed", { what: `record ${id} final`, timeoutMs: 60_000, everyMs: 0 });
+    const record = await waitForProof(gw.url, id);
     assert.equal(record.status, "verified", record.error ?? "");
     assert.equal(record.chain!.contract, deployment.registry);
 
@@ -100,9 +100,9 @@ describe("an RPC outage in the middle of a submission", () => {
     gw = await startChainGateway({ env: { RPC_URL: anvil.url, PRIVATE_KEY: ANVIL_DEV_KEY }, dataDir });
     assert.deepEqual(gw.chain.deployment, before);
     assert.ok(gw.logs.some((l) => l.includes("contracts already deployed")));
-    const record = await waitForProof(gw.url, id, 60);
+    const record = await waitForProof(gw.url, id);
     assert.equal(record.status, "verified", record.error ?? "");
-    await sleep(300); // more submitter passes: nothing goes on-chain twice
+    await gw.chain.submitter.pass(); // one more pass after it was verified: nothing goes on-chain twice
     const registry = InferenceRegistry__factory.connect(before.registry, gw.chain.connection.provider);
     const events = await registry.queryFilter(registry.filters.InferenceVerified(), before.from_block);
     assert.equal(events.length, 1);

@@ -1,4 +1,4 @@
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import ort from "onnxruntime-node";
 import { compileModel, type CompileResult } from "../../src/circuit/compile.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { OnnxGraph } from "../../src/onnx/onnx-graph.js";
 import { argmaxFirst, runIntegerModel } from "../../src/model/integer-model.js";
 import { quantizeInput } from "../../src/model/quantize.js";
@@ -13,6 +14,9 @@ import { loadCompiledModel } from "../../src/prover/compiled-model.js";
 import { prove } from "../../src/prover/prove.js";
 import { verifyProof } from "../../src/prover/verify.js";
 import { buildMnistShapedMlp, mnistShapedCalibration } from "../fixtures/mnist-mlp.js";
+
+// snarkjs keeps its curve's worker threads alive; without this the file never exits
+after(releaseSnarkWorkers);
 
 const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { encoding: "utf8" });
 

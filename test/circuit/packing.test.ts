@@ -1,4 +1,4 @@
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
@@ -10,11 +10,15 @@ import { firstViolatedConstraint, type ConstraintSystem } from "../../src/circui
 import { FIELD_PRIME } from "../../src/snark/field.js";
 import type { IntegerModel } from "../../src/model/integer-model.js";
 import { integerModelToOnnx } from "../../src/onnx/integer-onnx-export.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { prove, type ProofFile } from "../../src/prover/prove.js";
 import { verifyProof } from "../../src/prover/verify.js";
 import { buildCircuitInput, decodePublicSignals, toField } from "../../src/witness/circuit-input.js";
 import { cheatingWitness, honestConstraints, proofFromWitness } from "./cheating-prover.js";
+
+// snarkjs keeps its curve's worker threads alive; without this the file never exits
+after(releaseSnarkWorkers);
 
 /**
  * Every value packed into a public signal is range-checked to its slot: a value outside it would

@@ -23,12 +23,16 @@ import { loadCompiledModel } from "../../src/prover/compiled-model.js";
 import { prove, type ProofFile } from "../../src/prover/prove.js";
 import { verifyProof } from "../../src/prover/verify.js";
 import { postJson, startChainGateway, type ChainGateway } from "../chain/gateway-chain.fixture.js";
+import { PATIENCE_MS } from "../fixtures/until.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = "test/screenshots";
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-/** Proving a 3-token completion and recording it takes a few seconds; the page must get there on its own (live updates). */
-const FINAL_TIMEOUT_MS = 60_000;
+/**
+ * Proving a 3-token completion and recording it takes a few seconds; the page must get there on its
+ * own (live updates). The cap on any wait of the page: far more than that, so only a hang reaches it.
+ */
+const FINAL_TIMEOUT_MS = PATIENCE_MS;
 
 /**
  * A copy of `record`, proved, with one public signal changed: what a lying server would show. Marked
@@ -68,7 +72,7 @@ function bump(signal: string): string {
   return (BigInt(signal) + 1n).toString();
 }
 
-describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
+describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => {
   let gw: ChainGateway;
   let origin: { url: string };
   let browser: Browser;
@@ -116,7 +120,7 @@ describe("the proof explorer, in chromium", { timeout: 120_000 }, () => {
   async function verify(): Promise<string> {
     await page.getByRole("button", { name: "Verify in your browser" }).click();
     const result = page.locator("#verify-result");
-    await page.waitForFunction(() => ["valid", "invalid"].includes(document.querySelector("#verify-result")?.getAttribute("data-state") ?? ""), null, { timeout: 30_000 });
+    await page.waitForFunction(() => ["valid", "invalid"].includes(document.querySelector("#verify-result")?.getAttribute("data-state") ?? ""), null, { timeout: FINAL_TIMEOUT_MS });
     return (await result.textContent())!.trim();
   }
 

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemoryJobQueue } from "../../src/jobs/job-queue-memory.js";
+import { until } from "../fixtures/until.js";
 import { runJobQueueConformance } from "./job-queue.conformance.js";
 
 runJobQueueConformance("memory", {
@@ -24,7 +25,7 @@ test("events: once fires once, off removes a once listener, and a throwing liste
   const worker = await queue.process(async () => {});
   await queue.enqueue({ proofId: "proof-1" });
   await queue.enqueue({ proofId: "proof-2" });
-  while (seen.filter((s) => s.startsWith("error")).length < 2) await new Promise((r) => setTimeout(r, 5));
+  await until(() => seen.filter((s) => s.startsWith("error")).length, (errors) => errors >= 2, { what: "two listener errors" });
   assert.deepEqual(seen, ["once proof-1", "error listener broke", "error listener broke"]);
   await worker.close();
   await queue.close();

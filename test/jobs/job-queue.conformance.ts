@@ -12,7 +12,7 @@ import {
   type JobWorker,
   type ProcessOptions,
 } from "../../src/jobs/job-queue.js";
-import { sleep } from "../../src/core/sleep.js";
+import { sleep, until, untilIdle } from "../fixtures/until.js";
 
 export interface OpenedQueue {
   readonly queue: JobQueue;
@@ -32,15 +32,6 @@ export interface JobQueueConformanceOptions {
   readonly skip?: string;
   /** Claim settings for the force-close test: short, so a lost job is handed on quickly. */
   readonly shortLock?: ProcessOptions;
-}
-
-/** Resolves when `predicate` holds, polling; fails with `what` after `timeoutMs`. */
-async function until(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 /** Records a queue's events. */
@@ -91,8 +82,8 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
 
       const runs: string[] = [];
       await work(queue, async (job) => void runs.push(`${job.id} ${job.role} ${JSON.stringify(job.payload)}`));
-      await until(() => log.completed.length === 2, "2 completions");
-      await sleep(50);
+      await until(() => log.completed.length === 2, Boolean, { what: "2 completions" });
+      await untilIdle(queue);
       assert.deepEqual(runs.sort(), ['proof-a standalone {"proofId":"proof-a"}', 'proof-a#2 standalone {"proofId":"proof-a","step":2}']);
 
       for (const jobId of ["a:b", "42", ""]) {
@@ -116,15 +107,14 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       const ids = Array.from({ length: 50 }, (_, i) => `proof-${i}`);
       await Promise.all(ids.map((proofId, i) => (i % 2 ? queue : other).enqueue({ proofId })));
 
-      await until(() => log.completed.length >= 50, "50 completions");
-      await sleep(50);
+      await until(() => log.completed.length >= 50, Boolean, { what: "50 completions" });
+      await untilIdle(queue);
       assert.deepEqual([...done.keys()].sort(), [...ids].sort());
       assert.ok([...done.values()].every((by) => by.length === 1), "a job ran twice");
       assert.equal(new Set(log.completed).size, 50);
       assert.equal(log.completed.length, 50);
       const byA = [...done.values()].filter((by) => by[0] === "a").length;
       assert.ok(byA > 0 && byA < 50, `both workers should take jobs; a took ${byA} of 50`);
-      assert.deepEqual(await queue.counts(), { waiting: 0, active: 0, delayed: 0, waitingChildren: 0 });
     });
 
     test("a job that fails twice is retried with backoff and then completes", async () => {
@@ -138,7 +128,7 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
         if (job.attempt === 2) throw new ProofgateError("not_ready", "flaky 2", { retryable: true });
       });
       await queue.enqueue({ proofId: "proof-flaky" });
-      await until(() => log.completed.length === 1, "the completion");
+      await until(() => log.completed.length === 1, Boolean, { what: "the completion" });
       assert.deepEqual(attempts.map((a) => a.attempt), [1, 2, 3]);
       assert.ok(attempts[1].at - attempts[0].at >= 25, "first retry waits about backoffMs");
       assert.ok(attempts[2].at - attempts[1].at >= 55, "second retry waits about twice backoffMs");
@@ -154,8 +144,8 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
         throw new Error("always broken");
       });
       await queue.enqueue({ proofId: "proof-broken" });
-      await until(() => log.failed.length === 1, "the failure");
-      await sleep(100);
+      await until(() => log.failed.length === 1, Boolean, { what: "the failure" });
+      await untilIdle(queue);
       assert.equal(runs, 2);
       assert.deepEqual(log.failed, [{ jobId: "proof-broken", reason: "always broken" }]);
       assert.deepEqual(log.completed, []);
@@ -170,8 +160,8 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
         throw new ProofgateError("internal", "witness does not satisfy the circuit");
       });
       await queue.enqueue({ proofId: "proof-bad" });
-      await until(() => log.failed.length === 1, "the failure");
-      await sleep(100);
+      await until(() => log.failed.length === 1, Boolean, { what: "the failure" });
+      await untilIdle(queue);
       assert.equal(runs, 1);
       assert.deepEqual(log.failed, [{ jobId: "proof-bad", reason: "witness does not satisfy the circuit" }]);
     });
@@ -198,8 +188,8 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
         },
         { concurrency: 4 },
       );
-      await until(() => log.completed.includes("proof-seq"), "the parent's completion");
-      await sleep(50);
+      await until(() => log.completed.includes("proof-seq"), Boolean, { what: "the parent's completion" });
+      await untilIdle(queue);
       const parentStarts = events.filter((e) => e === "start parent proof-seq");
       assert.equal(parentStarts.length, 1, events.join("\n"));
       const parentStart = events.indexOf("start parent proof-seq");
@@ -221,7 +211,7 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       await queue.enqueue({ proofId: "short-c" }, { priority: 1 });
       const order: string[] = [];
       await work(queue, async (job) => void order.push(job.id), { concurrency: 1 });
-      await until(() => log.completed.length === 8, "every job");
+      await until(() => log.completed.length === 8, Boolean, { what: "every job" });
       assert.deepEqual(order, ["short-a", "short-c", "short-b", "long#3", "long#4", "long#5", "long", "batch"]);
       for (const priority of [0, -1, 1.5, 2 ** 22]) {
         await assert.rejects(queue.enqueue({ proofId: "bad" }, { priority }), (err) => isProofgateError(err, "invalid_argument"));
@@ -237,8 +227,8 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
         if (job.payload.step === 1) throw new ProofgateError("internal", "step 1 cannot be proved");
       });
       await queue.enqueueFlow({ payload: { proofId: "proof-f" } }, [0, 1, 2].map((step) => ({ payload: { proofId: "proof-f", step } })));
-      await until(() => log.failed.some((f) => f.jobId === "proof-f"), "the parent's failure");
-      await sleep(100);
+      await until(() => log.failed.some((f) => f.jobId === "proof-f"), Boolean, { what: "the parent's failure" });
+      await untilIdle(queue); // the failed child's siblings may still run; the failed parent must not
       assert.ok(!ran.includes("proof-f"), "the parent must not run");
       assert.deepEqual(log.failed.map((f) => f.jobId).sort(), ["proof-f", "proof-f#1"]);
     });
@@ -259,13 +249,11 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       const closing = worker.close();
       assert.equal(worker.close(), closing, "a second close returns the first one's promise");
       await closing;
-      await until(() => log.completed.length === 1, "the in-flight completion");
+      await until(() => log.completed.length === 1, Boolean, { what: "the in-flight completion" });
       assert.deepEqual(log.completed, ["proof-1"]);
-      await sleep(50);
       assert.deepEqual(ran, ["proof-1"]);
-      const counts = await queue.counts();
-      assert.equal(counts.waiting, 1);
-      assert.equal(counts.active, 0);
+      // proof-2 still waits: the closed worker took nothing after its job in flight
+      assert.deepEqual(await queue.counts(), { waiting: 1, active: 0, delayed: 0, waitingChildren: 0 });
     });
 
     test("a worker that dies mid-job (force close) loses it to another worker, which completes it once", async () => {
@@ -289,8 +277,8 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
 
       const ran: JobContext[] = [];
       await work(other, async (job) => void ran.push(job), options.shortLock);
-      await until(() => log.completed.length === 1, "the completion by the second worker");
-      await sleep(Math.max(200, 2 * (options.shortLock?.stalledIntervalMs ?? 0)));
+      await until(() => log.completed.length === 1 && log.stalled.length === 1, Boolean, { what: "the stall and the completion by the second worker" });
+      await untilIdle(queue);
       assert.equal(deadRuns, 1);
       assert.equal(ran.length, 1);
       assert.equal(ran[0].id, "proof-orphan");

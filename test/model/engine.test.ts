@@ -10,6 +10,7 @@ import { loadServedModel, type LanguageModel } from "../../src/model/served-mode
 import { StopMatcher } from "../../src/model/stop-sequences.js";
 import { generateText } from "../../src/model/text-generation.js";
 import { logSoftmax, topTokens } from "../../src/model/token-logprobs.js";
+import { until } from "../fixtures/until.js";
 
 const MODELS_DIR = resolve(process.env.PROOFGATE_TEST_MODELS_DIR ?? "artifacts/models");
 
@@ -123,8 +124,7 @@ describe("generation engine on pg-student", () => {
   it("aborting a generation frees its slot", async () => {
     const controller = new AbortController();
     const running = greedy(student, "It was", 100_000, controller.signal);
-    await new Promise((r) => setTimeout(r, 30));
-    assert.equal(student.batcher.activeCount, 1);
+    await until(() => student.batcher.activeCount, (n) => n === 1, { what: "the generation to take a slot" });
     controller.abort(new Error("client left"));
     await assert.rejects(running, /client left/);
     assert.equal(student.batcher.activeCount, 0);

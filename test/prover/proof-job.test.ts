@@ -32,7 +32,7 @@ import type { ProofRecordPatch } from "../../src/store/proof-store.js";
 import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
 import { decodePublicSignals, expectedPublicSignals } from "../../src/witness/circuit-input.js";
 import { decodingStepWindows } from "../../src/witness/step-windows.js";
-import { sleep } from "../../src/core/sleep.js";
+import { until, untilIdle } from "../fixtures/until.js";
 
 const logger = pino({ level: "silent" });
 const EOT = 319;
@@ -69,13 +69,17 @@ function fakeClock(start = 1_700_000_000_000) {
   return { now: () => t, advance: (ms: number) => void (t += ms) };
 }
 
-/** The memory store, with every status move it made (and when, by the real clock). */
+/** The memory store, with every status move it made (and when, by the store's clock). */
 class SpyStore extends MemoryProofStore {
   readonly moves: { id: string; from: ProofStatus; to: ProofStatus; won: boolean; at: number }[] = [];
 
+  constructor(private readonly clock: () => number = Date.now) {
+    super({ now: clock });
+  }
+
   override async transition(id: string, from: ProofStatus, to: ProofStatus, patch?: ProofRecordPatch): Promise<ProofRecord | null> {
     const result = await super.transition(id, from, to, patch);
-    this.moves.push({ id, from, to, won: result !== null, at: Date.now() });
+    this.moves.push({ id, from, to, won: result !== null, at: this.clock() });
     return result;
   }
 }
@@ -93,17 +97,9 @@ class QueueLog {
     return this.events.filter((e) => e.jobId === jobId);
   }
 
-  async outcome(jobId: string, timeoutMs = 20_000) {
-    await until(() => this.of(jobId).length > 0, timeoutMs, `job ${jobId} to complete or fail`);
+  async outcome(jobId: string) {
+    await until(() => this.of(jobId).length > 0, Boolean, { what: `job ${jobId} to complete or fail` });
     return this.of(jobId)[0];
-  }
-}
-
-async function until(done: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
   }
 }
 
@@ -118,8 +114,10 @@ interface Rig {
   close(): Promise<void>;
 }
 
-function rig(options: { now?: () => number; leaseMs?: number; maxClaims?: number; attempts?: number; prover?: string } = {}): Rig {
-  const store = new SpyStore({ now: options.now });
+function rig(
+  options: { now?: () => number; sleep?: (ms: number) => Promise<void>; leaseMs?: number; maxClaims?: number; attempts?: number; prover?: string } = {},
+): Rig {
+  const store = new SpyStore(options.now);
   const queue = new MemoryJobQueue({ attempts: options.attempts ?? 2, backoffMs: 10 });
   const log = new QueueLog(queue);
   const scheduler = new ProofScheduler({ store, queue, logger });
@@ -131,6 +129,7 @@ function rig(options: { now?: () => number; leaseMs?: number; maxClaims?: number
     leaseMs: options.leaseMs,
     maxClaims: options.maxClaims,
     now: options.now,
+    sleep: options.sleep,
   });
   return {
     store,
@@ -255,7 +254,7 @@ describe("proving", () => {
       const prompts = [bytes("The whale"), bytes("Call me Ishmael. Some years ago")];
       const choices = [choice(0, 0, greedy(prompts[0], 3)), choice(1, 1, greedy(prompts[1], 3))];
       const id = await scheduleStudent(t.scheduler, prompts, choices);
-      assert.deepEqual(await t.log.outcome(id, 30_000), { kind: "completed", jobId: id });
+      assert.deepEqual(await t.log.outcome(id), { kind: "completed", jobId: id });
       for (let k = 0; k < 6; k++) assert.deepEqual(t.log.of(`${id}#${k}`).map((e) => e.kind), ["completed"]);
       const r = await record(t.store, id);
       assert.equal(r.status, "proved", r.error ?? undefined);
@@ -291,8 +290,6 @@ describe("proving", () => {
 // ---- 3, 4: failures ----
 
 describe("failures", () => {
-  let stepFailure: { error: string; expected: string } | undefined;
-
   test("a served class that is not the proven one fails at once, without retries", async () => {
     const t = rig({ attempts: 3 });
     try {
@@ -302,7 +299,7 @@ describe("failures", () => {
       const outcome = await t.log.outcome(id);
       assert.equal(outcome.kind, "failed");
       assert.match(outcome.reason!, /served output .* is not the proven output/);
-      await sleep(100);
+      await untilIdle(t.queue);
       assert.equal(runs, 1, "an unrecoverable error is not retried");
       const r = await record(t.store, id);
       assert.equal(r.status, "failed");
@@ -341,12 +338,11 @@ describe("failures", () => {
       assert.equal(child.length, 1);
       assert.equal(child[0].kind, "failed");
       assert.match(child[0].reason!, new RegExp(`the served token ${wrong} is not the model's greedy choice ${second}$`));
-      await sleep(100);
+      await untilIdle(t.queue);
       assert.deepEqual(runs, [0, 1], "the failing step ran once; the parent never ran");
       const r = await record(t.store, id);
       assert.equal(r.status, "failed");
-      assert.match(r.error!, new RegExp(`^step 1: .*the served token ${wrong} is not the model's greedy choice ${second}$`));
-      stepFailure = { error: r.error!, expected: `step 1: the served token ${wrong} is not the model's greedy choice ${second}` };
+      assert.equal(r.error, `step 1: the served token ${wrong} is not the model's greedy choice ${second}`, "the record's error names the step once");
       assert.deepEqual(
         r.steps.map((s) => s.status),
         ["proved", "failed"],
@@ -355,11 +351,6 @@ describe("failures", () => {
     } finally {
       await t.close();
     }
-  });
-
-  test("a failed step's record error names the step once", () => {
-    assert.ok(stepFailure, "the test above ran");
-    assert.equal(stepFailure.error, stepFailure.expected);
   });
 
   test("a retryable error fails the record after the queue's attempts, handed back to queued between them", async () => {
@@ -379,7 +370,7 @@ describe("failures", () => {
       const outcome = await t.log.outcome(id);
       const reason = `worker test-prover has no compiled circuit ${UNKNOWN_CIRCUIT}`;
       assert.deepEqual(outcome, { kind: "failed", jobId: id, reason });
-      await sleep(200);
+      await untilIdle(t.queue);
       assert.deepEqual(seen, [`attempt 1/2: queued (${reason})`, `attempt 2/2: failed (${reason})`], "two runs, not a loop");
       const r = await record(t.store, id);
       assert.equal(r.status, "failed");
@@ -389,7 +380,6 @@ describe("failures", () => {
         t.store.moves.filter((m) => m.id === id && m.won).map((m) => `${m.from}→${m.to}`),
         ["queued→proving", "proving→queued", "queued→proving", "proving→failed"],
       );
-      assert.deepEqual(await t.queue.counts(), { waiting: 0, active: 0, delayed: 0, waitingChildren: 0 });
     } finally {
       await t.close();
     }
@@ -424,21 +414,27 @@ describe("leases", () => {
 
   test("while the lease is fresh the processor waits, then takes over when it runs out", async () => {
     const leaseMs = 300;
-    const t = rig({ leaseMs, prover: "taker" });
+    const clock = fakeClock();
+    // each wait of the processor: what the record looked like then, and the fake time moving on
+    const duringWaits: { status: ProofStatus; prover: string | null; attempts: number }[] = [];
+    let id = "";
+    const sleep = async (ms: number) => {
+      const r = await record(t.store, id);
+      duringWaits.push({ status: r.status, prover: r.prover, attempts: r.attempts });
+      clock.advance(ms);
+    };
+    const t = rig({ now: clock.now, sleep, leaseMs, prover: "taker" });
     try {
-      const { id } = await scheduleSpam(t.scheduler, "lunch at noon?");
+      ({ id } = await scheduleSpam(t.scheduler, "lunch at noon?"));
       const claimed = await t.store.transition(id, "queued", "proving", deadClaim("dead"));
       await t.work();
-      await sleep(150);
-      let r = await record(t.store, id);
-      assert.equal(r.status, "proving");
-      assert.equal(r.prover, "dead", "not taken over while the lease is fresh");
-      assert.equal(r.attempts, 1);
       assert.equal((await t.log.outcome(id)).kind, "completed");
+      assert.ok(duringWaits.length > 0, "the processor waited on the fresh lease");
+      for (const seen of duringWaits) assert.deepEqual(seen, { status: "proving", prover: "dead", attempts: 1 }, "not taken over while the lease is fresh");
       const handBack = t.store.moves.find((m) => m.from === "proving" && m.to === "queued");
       assert.ok(handBack, "handed back after the lease");
       assert.ok(handBack.at - claimed!.updatedAtMs >= leaseMs, `taken over ${handBack.at - claimed!.updatedAtMs} ms after the last write; lease ${leaseMs} ms`);
-      r = await record(t.store, id);
+      const r = await record(t.store, id);
       await assertSingleProved(r, "taker");
       assert.equal(r.attempts, 2);
     } finally {
@@ -448,20 +444,23 @@ describe("leases", () => {
 
   test("a live worker that keeps its lease fresh is never taken over; its result stands", async () => {
     const leaseMs = 300;
-    const t = rig({ leaseMs, prover: "taker" });
+    const clock = fakeClock();
+    const beats = 8; // the live worker writes within every wait, for more than two leases, then proves
+    let waited = 0;
+    let id = "";
+    const sleep = async (ms: number) => {
+      clock.advance(ms);
+      waited += ms;
+      if (waited < beats * leaseMs) await t.store.update(id, {});
+      else await t.store.transition(id, "proving", "proved", { publicSignals: ["1"], proof: { by: "live" }, prover: "live" });
+    };
+    const t = rig({ now: clock.now, sleep, leaseMs, prover: "taker" });
     try {
-      const { id } = await scheduleSpam(t.scheduler, "see you tomorrow");
+      ({ id } = await scheduleSpam(t.scheduler, "see you tomorrow"));
       await t.store.transition(id, "queued", "proving", deadClaim("live"));
-      const heartbeat = setInterval(() => void t.store.update(id, {}), 100);
-      const started = Date.now();
       await t.work();
-      await sleep(800);
-      clearInterval(heartbeat);
-      assert.equal((await record(t.store, id)).status, "proving");
-      assert.equal(t.log.of(id).length, 0, "the job is still waiting on the live worker");
-      await t.store.transition(id, "proving", "proved", { publicSignals: ["1"], proof: { by: "live" }, prover: "live" });
       assert.equal((await t.log.outcome(id)).kind, "completed");
-      assert.ok(Date.now() - started >= 800);
+      assert.ok(waited >= beats * leaseMs, `the processor waited ${waited} ms of fake time`);
       const r = await record(t.store, id);
       assert.equal(r.prover, "live");
       assert.deepEqual(r.proof, { by: "live" });
@@ -560,7 +559,6 @@ describe("sweep", () => {
 
   test("a queued record whose job was lost is enqueued by the sweep and proved", async () => {
     const { id } = await scheduleSpam(lost, "the job of this one was lost");
-    await sleep(50);
     assert.equal((await record(t.store, id)).status, "queued");
     assert.deepEqual(await t.queue.counts(), { waiting: 0, active: 0, delayed: 0, waitingChildren: 0 }, "nothing on the queue");
     assert.deepEqual(await sweep.sweepOnce(), { queued: 1, orphaned: 0, abandoned: 0 });

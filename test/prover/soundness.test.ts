@@ -1,8 +1,9 @@
-import { before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as snarkjs from "snarkjs";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { firstViolatedConstraint, loadConstraintSystem, type ConstraintSystem } from "../../src/circuit/r1cs.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { prove, type ProofFile } from "../../src/prover/prove.js";
@@ -10,6 +11,9 @@ import { verifyProof } from "../../src/prover/verify.js";
 import { NonceLedgerMemory } from "../../src/prover/nonce-ledger-memory.js";
 import { buildCircuitInput, decodePublicSignals } from "../../src/witness/circuit-input.js";
 import { cheatingWitness, proofFromWitness } from "../circuit/cheating-prover.js";
+
+// snarkjs keeps its curve's worker threads alive; without this the file never exits
+after(releaseSnarkWorkers);
 
 describe("soundness of the spam classifier's circuit", () => {
   let spam: CompiledModel;

@@ -26,7 +26,7 @@ import { HASHED_NONCE_BITS, textContentHash } from "../../src/core/request-bindi
 import { PostgresProofStore } from "../../src/store/proof-store-postgres.js";
 import { SqliteProofStore } from "../../src/store/proof-store-sqlite.js";
 import type { ProofStore } from "../../src/store/proof-store.js";
-import { sleep } from "../../src/core/sleep.js";
+import { PATIENCE_MS, until } from "../fixtures/until.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export const MAIN = join(REPO_ROOT, "src/main.ts");
@@ -175,7 +175,7 @@ export class CliProcess {
   }
 
   /** Resolves on the first log line (seen already or to come) with this `msg`; rejects if the process exits first or after `timeoutMs`. */
-  async logged(msg: string, timeoutMs = 60_000): Promise<void> {
+  async logged(msg: string, timeoutMs = PATIENCE_MS): Promise<void> {
     const test = (line: Record<string, unknown>) => line.msg === msg;
     if (this.logs.some(test)) return;
     let timer: NodeJS.Timeout | undefined;
@@ -200,7 +200,7 @@ export class CliProcess {
   }
 
   /** Sends `signal` and waits up to `timeoutMs` for the exit; null when it still runs. */
-  async signal(signal: NodeJS.Signals, timeoutMs = 10_000): Promise<WorkerExit | null> {
+  async signal(signal: NodeJS.Signals, timeoutMs = PATIENCE_MS): Promise<WorkerExit | null> {
     if (!this.alive) return this.exit!;
     this.child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
@@ -215,7 +215,7 @@ export class CliProcess {
   }
 
   /** Sends `signal` and waits for the exit; after `timeoutMs` kills it with SIGKILL and throws. */
-  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 10_000): Promise<WorkerExit> {
+  async stop(signal: NodeJS.Signals = "SIGTERM", timeoutMs = PATIENCE_MS): Promise<WorkerExit> {
     const exit = await this.signal(signal, timeoutMs);
     if (exit) return exit;
     const last = this.logs.slice(-3).map((l) => l.msg);
@@ -261,25 +261,23 @@ export async function startWorker(name: string, env: Record<string, string>, con
 }
 
 /** Spawns `proofgate serve` on `port` and waits until GET /health answers 200. */
-export async function startServe(name: string, port: number, env: Record<string, string>, timeoutMs = 90_000): Promise<CliProcess> {
+export async function startServe(name: string, port: number, env: Record<string, string>): Promise<CliProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve"], {
     cwd: REPO_ROOT,
     env: childEnv({ ...env, PORT: String(port), HOST: "127.0.0.1" }),
     stdio: ["ignore", "pipe", "pipe"],
   });
   const serve = new CliProcess(name, child);
-  const deadline = Date.now() + timeoutMs;
   try {
-    for (;;) {
+    const health = async () => {
       if (!serve.alive) throw new Error(`${name} exited (${serve.exit!.code ?? serve.exit!.signal}) before it was healthy; stderr: ${serve.stderr.slice(-2000)}`);
-      const status = await fetch(`http://127.0.0.1:${port}/health`).then(
+      return fetch(`http://127.0.0.1:${port}/health`).then(
         (r) => r.status,
         () => 0,
       );
-      if (status === 200) return serve;
-      if (Date.now() > deadline) throw new Error(`${name} was not healthy within ${timeoutMs} ms (last status ${status})`);
-      await sleep(200);
-    }
+    };
+    await until(health, (status) => status === 200, { what: `${name} to be healthy (GET /health 200)`, everyMs: 200 });
+    return serve;
   } catch (err) {
     await serve.kill();
     throw err;
@@ -297,17 +295,6 @@ export async function freePort(): Promise<number> {
 }
 
 
-/** Polls `check` until it returns a value other than undefined; throws with `describe()` after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number, describe: () => Promise<string> | string, pollMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
-    await sleep(pollMs);
-  }
-}
-
 export async function readAll(store: ProofStore, ids: readonly string[]): Promise<ProofRecord[]> {
   const records = await Promise.all(ids.map((id) => store.get(id)));
   return records.map((r, i) => {
@@ -323,17 +310,14 @@ export function countByStatus(records: readonly ProofRecord[]): Partial<Record<P
   return counts;
 }
 
+/** Polls the records until `done` holds for them; a failure names how many were in each status. */
+export function untilRecords(store: ProofStore, ids: readonly string[], done: (records: ProofRecord[]) => boolean, what: string, everyMs = 50): Promise<ProofRecord[]> {
+  return until(() => readAll(store, ids), done, { what, everyMs, describe: (records) => JSON.stringify(countByStatus(records)) });
+}
+
 /** Waits until every record is final for a prover (proved or failed) and returns them. */
-export async function waitAllFinal(store: ProofStore, ids: readonly string[], timeoutMs: number): Promise<ProofRecord[]> {
-  return waitFor(
-    async () => {
-      const records = await readAll(store, ids);
-      return records.every((r) => r.status === "proved" || r.status === "failed") ? records : undefined;
-    },
-    timeoutMs,
-    async () => `records not final: ${JSON.stringify(countByStatus(await readAll(store, ids)))}`,
-    250,
-  );
+export function waitAllFinal(store: ProofStore, ids: readonly string[]): Promise<ProofRecord[]> {
+  return untilRecords(store, ids, (records) => records.every((r) => r.status === "proved" || r.status === "failed"), "every record final", 250);
 }
 
 export type ClusterStore = "postgres" | "sqlite";
@@ -360,7 +344,9 @@ export class Cluster {
     const env: Record<string, string> = {
       REDIS_URL,
       PROOFGATE_QUEUE_PREFIX: prefix,
-      PROOFGATE_PROOF_LEASE_MS: "2000",
+      // short enough that a killed worker's records are taken over within the test, long enough that a
+      // live worker on a loaded machine (its heartbeat and queue lock late) is never taken for dead
+      PROOFGATE_PROOF_LEASE_MS: "10000",
       PROOFGATE_SWEEP_INTERVAL_MS: "500",
       ...settings,
     };

@@ -10,7 +10,8 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import * as snarkjs from "snarkjs";
 import type { ProofRecord } from "../../src/core/proof-record.js";
-import { clusterSuite, REDIS_URL, countByStatus, postgresUnreachable, readAll, redisUnreachable, waitAllFinal, waitFor } from "./prover-cluster.fixture.js";
+import { PATIENCE_MS } from "../fixtures/until.js";
+import { clusterSuite, REDIS_URL, countByStatus, postgresUnreachable, readAll, redisUnreachable, untilRecords, waitAllFinal } from "./prover-cluster.fixture.js";
 
 const skip = (await redisUnreachable()) ?? (await postgresUnreachable());
 const JOBS = 50;
@@ -21,7 +22,6 @@ const JOBS = 50;
  */
 const FLUSHALL = process.env.CI === "true" || process.env.PROOFGATE_TEST_FLUSHALL === "1";
 const DELETE_MATCHING = "local keys = redis.call('KEYS', ARGV[1]) for _, key in ipairs(keys) do redis.call('DEL', key) end return #keys";
-const FINISH_MS = 120_000;
 
 const suite = clusterSuite("postgres", skip);
 
@@ -40,12 +40,12 @@ function assertAllProved(records: readonly ProofRecord[]): void {
   }
 }
 
-test("postgres: two worker processes share 50 jobs; each record is proved exactly once, and the proofs verify", { skip, timeout: 180_000 }, async () => {
+test("postgres: two worker processes share 50 jobs; each record is proved exactly once, and the proofs verify", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const [a, b] = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
   const ids = await cluster.schedule(suite.work, JOBS);
 
-  const records = await waitAllFinal(cluster.store, ids, FINISH_MS);
+  const records = await waitAllFinal(cluster.store, ids);
   assertAllProved(records);
   for (const r of records) {
     assert.equal(r.attempts, 1, `${r.id} was claimed once`);
@@ -71,7 +71,7 @@ test("postgres: two worker processes share 50 jobs; each record is proved exactl
   for (const w of [a, b]) assert.deepEqual(await w.stop("SIGTERM"), { code: 0, signal: null }, `${w.name} stops cleanly`);
 });
 
-test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes the records it had claimed", { skip, timeout: 180_000 }, async () => {
+test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes the records it had claimed", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const [victim, survivor] = await cluster.startWorkers([
     { name: "worker-victim", concurrency: 2 },
@@ -80,15 +80,11 @@ test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes 
   const ids = await cluster.schedule(suite.work, JOBS);
 
   // once some work is done and the victim holds records, kill it without warning
-  await waitFor(
-    async () => {
-      const records = await readAll(cluster.store, ids);
-      const proved = records.filter((r) => r.status === "proved").length;
-      const held = records.filter((r) => r.status === "proving" && r.prover === victim.name).length;
-      return proved >= 5 && held > 0 ? true : undefined;
-    },
-    60_000,
-    async () => `no moment with work done and records held by the victim: ${JSON.stringify(countByStatus(await readAll(cluster.store, ids)))}`,
+  await untilRecords(
+    cluster.store,
+    ids,
+    (records) => records.filter((r) => r.status === "proved").length >= 5 && records.some((r) => r.status === "proving" && r.prover === victim.name),
+    "a moment with work done and records held by the victim",
     25,
   );
   victim.child.kill("SIGKILL");
@@ -96,7 +92,7 @@ test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes 
   const orphaned = (await readAll(cluster.store, ids)).filter((r) => r.status === "proving" && r.prover === victim.name).map((r) => r.id);
   assert.ok(orphaned.length > 0, "the victim died holding records");
 
-  const records = await waitAllFinal(cluster.store, ids, FINISH_MS);
+  const records = await waitAllFinal(cluster.store, ids);
   assertAllProved(records);
   const byId = new Map(records.map((r) => [r.id, r]));
   for (const id of orphaned) {
@@ -112,17 +108,12 @@ test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes 
   assert.deepEqual(await survivor.stop("SIGTERM"), { code: 0, signal: null });
 });
 
-test("postgres: Redis losing every key mid-run (FLUSHALL) loses no record; the sweep re-enqueues them from the store", { skip, timeout: 180_000 }, async () => {
+test("postgres: Redis losing every key mid-run (FLUSHALL) loses no record; the sweep re-enqueues them from the store", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const workers = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
   const ids = await cluster.schedule(suite.work, 30);
 
-  await waitFor(
-    async () => ((await readAll(cluster.store, ids)).filter((r) => r.status === "proved").length >= 8 ? true : undefined),
-    60_000,
-    async () => `no progress before the flush: ${JSON.stringify(countByStatus(await readAll(cluster.store, ids)))}`,
-    50,
-  );
+  await untilRecords(cluster.store, ids, (records) => records.filter((r) => r.status === "proved").length >= 8, "progress before the flush");
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
     if (FLUSHALL) assert.equal(await redis.flushall(), "OK");
@@ -133,7 +124,7 @@ test("postgres: Redis losing every key mid-run (FLUSHALL) loses no record; the s
   const atFlush = countByStatus(await readAll(cluster.store, ids));
   assert.ok((atFlush.queued ?? 0) > 0, `records were still waiting when Redis was flushed: ${JSON.stringify(atFlush)}`);
 
-  const records = await waitAllFinal(cluster.store, ids, FINISH_MS);
+  const records = await waitAllFinal(cluster.store, ids);
   assertAllProved(records);
   for (const r of records) assert.ok(workers.some((w) => w.name === r.prover), `${r.id} was proved by ${r.prover}`);
   for (const w of workers) {

@@ -7,19 +7,20 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { clusterSuite, countByStatus, readAll, redisUnreachable, waitAllFinal, waitFor } from "./prover-cluster.fixture.js";
+import type { ProofRecord } from "../../src/core/proof-record.js";
+import { PATIENCE_MS } from "../fixtures/until.js";
+import { clusterSuite, countByStatus, readAll, redisUnreachable, untilRecords, waitAllFinal } from "./prover-cluster.fixture.js";
 
 const skip = await redisUnreachable();
-const FINISH_MS = 90_000;
 
 const suite = clusterSuite("sqlite", skip);
 
-test("sqlite: two worker processes share the jobs through one SQLite file; each record is proved exactly once", { skip, timeout: 120_000 }, async () => {
+test("sqlite: two worker processes share the jobs through one SQLite file; each record is proved exactly once", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const [a, b] = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
   const ids = await cluster.schedule(suite.work, 16);
 
-  const records = await waitAllFinal(cluster.store, ids, FINISH_MS);
+  const records = await waitAllFinal(cluster.store, ids);
   assert.deepEqual(countByStatus(records), { proved: ids.length });
   const counts: Record<string, number> = {};
   for (const r of records) {
@@ -35,7 +36,7 @@ test("sqlite: two worker processes share the jobs through one SQLite file; each 
   }
 });
 
-test("sqlite: a worker sent SIGTERM while proving finishes the proofs it holds and exits 0; the other worker does the rest", { skip, timeout: 120_000 }, async () => {
+test("sqlite: a worker sent SIGTERM while proving finishes the proofs it holds and exits 0; the other worker does the rest", { skip, timeout: 2 * PATIENCE_MS }, async () => {
   const cluster = await suite.open();
   const [leaving, staying] = await cluster.startWorkers([
     { name: "worker-leaving", concurrency: 2 },
@@ -43,15 +44,8 @@ test("sqlite: a worker sent SIGTERM while proving finishes the proofs it holds a
   ]);
   const ids = await cluster.schedule(suite.work, 10);
 
-  const held = await waitFor(
-    async () => {
-      const mine = (await readAll(cluster.store, ids)).filter((r) => r.status === "proving" && r.prover === leaving.name);
-      return mine.length > 0 ? mine.map((r) => r.id) : undefined;
-    },
-    60_000,
-    async () => `the leaving worker never held a record: ${JSON.stringify(countByStatus(await readAll(cluster.store, ids)))}`,
-    25,
-  );
+  const mine = (records: readonly ProofRecord[]) => records.filter((r) => r.status === "proving" && r.prover === leaving.name).map((r) => r.id);
+  const held = mine(await untilRecords(cluster.store, ids, (records) => mine(records).length > 0, "the leaving worker to hold a record", 25));
   const exit = await leaving.signal("SIGTERM");
   assert.ok(leaving.logs.some((l) => l.msg === "stopping: finishing the proofs in flight"), "it said it was finishing");
 
@@ -68,7 +62,7 @@ test("sqlite: a worker sent SIGTERM while proving finishes the proofs it holds a
   const lastLines = JSON.stringify(leaving.logs.slice(-3).map((l) => l.msg));
   assert.deepEqual(exit, { code: 0, signal: null }, `exits 0 soon after SIGTERM (last log lines: ${lastLines}; stderr: ${leaving.stderr.slice(-1000)})`);
 
-  const records = await waitAllFinal(cluster.store, ids, FINISH_MS);
+  const records = await waitAllFinal(cluster.store, ids);
   assert.deepEqual(countByStatus(records), { proved: ids.length });
   for (const r of records) assert.equal(r.attempts, 1, `${r.id} was claimed once`);
   assert.ok(records.some((r) => r.prover === staying.name), "the other worker proved the rest");
