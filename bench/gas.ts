@@ -69,7 +69,7 @@ function calldataGas(data: string): number {
 async function send(target: Contract, method: string, args: readonly unknown[], gasLimit: bigint, value = 0n): Promise<Sent> {
   const tx = await target.getFunction(method).send(...args, { gasLimit, value });
   const receipt = await tx.wait();
-  if (!receipt || receipt.status !== 1) throw new Error(`${method} failed`);
+  if (receipt?.status !== 1) throw new Error(`${method} failed`);
   if (receipt.gasUsed >= gasLimit) throw new Error(`${method} used its whole gas limit`);
   return { gasUsed: Number(receipt.gasUsed), calldataGas: calldataGas(tx.data), logs: receipt.logs };
 }

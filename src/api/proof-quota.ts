@@ -50,7 +50,10 @@ export class ProofStepQuota {
     if (used + steps > quota) {
       // the oldest charges expire first: wait until enough of them have for this request to fit
       let freed = 0;
-      const fits = buckets.find((b) => used - (freed += b.steps) + steps <= quota)!;
+      const fits = buckets.find((b) => {
+        freed += b.steps;
+        return used - freed + steps <= quota;
+      })!;
       const retryAfterS = Math.max(1, Math.ceil((fits.last + HOUR_MS - t) / 1000));
       this.spent.set(key.name, buckets);
       this.onRefused();

@@ -15,7 +15,7 @@ import type { ProofRecord } from "../core/proof-record.js";
 import type { ProofStore } from "../store/proof-store.js";
 import type { ChainConnection } from "./chain-connection.js";
 import type { Deployment } from "./deployment.js";
-import { SubmissionContracts } from "./submission.js";
+import { type Submission, SubmissionContracts } from "./submission.js";
 
 export interface ChainRecheckOptions {
   readonly store: ProofStore;
@@ -75,7 +75,7 @@ async function recheck(record: ProofRecord, options: ChainRecheckOptions, contra
   if (mined && mined.status === 1 && BigInt(mined.blockNumber) === receipt.blockNumber && mined.logs.some((log) => log.address.toLowerCase() === contract)) return "held";
   const gone = `chain ${chain.chainId} no longer holds transaction ${receipt.txHash} (block ${receipt.blockNumber})`;
   let why = gone;
-  let submission;
+  let submission: Submission | undefined;
   try {
     submission = contracts.submissionFor(record);
   } catch (err) {

@@ -80,6 +80,7 @@ function run(cmd: string, args: string[], cwd: string): Promise<string> {
     child.on("error", reject);
     child.on("close", (code) => {
       // circom prints colored text; strip it so the first error line reads cleanly
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the ESC that starts an ANSI color code is what this strips
       const text = out.replace(/\x1b\[[0-9;]*m/g, "");
       if (code === 0 && !/^error/im.test(text)) return resolve(text);
       // the first error and the file:line it points at

@@ -69,7 +69,9 @@ function emitCommitment(e: Emission, context: OutputContext): { inputBits: numbe
   const hashed = [`${context.modelIdField}`, "nonce", ...packed];
   e.includes.add("commitment");
   e.body.push(`    component commit = HashWords(${hashed.length});`);
-  hashed.forEach((h, i) => e.body.push(`    commit.in[${i}] <== ${h};`));
+  hashed.forEach((h, i) => {
+    e.body.push(`    commit.in[${i}] <== ${h};`);
+  });
   return { inputBits, inputOffset: inMin, perWord: Math.floor(WORD_BITS / inputBits), words: packed.length, inputName: e.model.input.kind === "bits" ? "features" : "values" };
 }
 

@@ -1,6 +1,7 @@
 /** `proofgate serve`: the OpenAI-compatible gateway and its in-process provers until SIGTERM or SIGINT (see SPEC.md, src/api). */
-import { startGateway } from "../api/start-gateway.js";
+import { type Gateway, startGateway } from "../api/start-gateway.js";
 import { toChainInfo } from "../api/chain/protocol.js";
+import type { ChainServices } from "../api/gateway-services.js";
 import { openChainServices, openProofServices } from "../compose.js";
 import { loadConfig } from "../config/config.js";
 import { stopSignal } from "./stop-signal.js";
@@ -19,7 +20,7 @@ export const serve: Verb = {
     const stopRequested = stopSignal();
     const proofs = await openProofServices({ config, logger, submitPolicy: config.submitPolicy });
     logger.info({ store: config.databaseUrl ? "postgresql" : "sqlite", queue: proofs.queue.constructor.name, provers: proofs.workers.length }, "proof services ready");
-    let chain;
+    let chain: ChainServices | null;
     try {
       chain = await openChainServices({ config, logger, proofs });
     } catch (err) {
@@ -27,7 +28,7 @@ export const serve: Verb = {
       throw err;
     }
     const policy = config.submitPolicy;
-    let gateway;
+    let gateway: Gateway;
     try {
       gateway = await startGateway({ config, logger, proofs, chain: chain && policy !== "none" ? toChainInfo(chain, policy) : null });
     } catch (err) {
@@ -38,7 +39,9 @@ export const serve: Verb = {
     }
     let loadError: unknown = null;
     // serve until a signal, or stop early when a model fails to load
-    await Promise.race([stopRequested, gateway.loaded.then(() => stopRequested, (err: unknown) => void (loadError = err))]);
+    await Promise.race([stopRequested, gateway.loaded.then(() => stopRequested, (err: unknown) => {
+      loadError = err;
+    })]);
     logger.info("shutting down: finishing the proofs in flight");
     await gateway.close();
     await chain?.close();

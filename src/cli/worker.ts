@@ -1,6 +1,6 @@
 /** `proofgate worker`: a prover worker only, for other machines sharing the gateway's Redis and database. */
 import { openProofServices } from "../compose.js";
-import { environmentWith, loadConfig } from "../config/config.js";
+import { type Config, environmentWith, loadConfig } from "../config/config.js";
 import { cliLogger } from "./log-output.js";
 import { stopSignal } from "./stop-signal.js";
 import { UsageError, type Verb } from "./verb.js";
@@ -16,7 +16,7 @@ export const worker: Verb = {
   },
   async run({ values }) {
     const overrides: Record<string, string> = values.concurrency === undefined ? {} : { PROVER_CONCURRENCY: String(values.concurrency) };
-    let config;
+    let config: Config;
     try {
       config = loadConfig(environmentWith(overrides));
     } catch (err) {

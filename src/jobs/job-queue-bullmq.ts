@@ -104,7 +104,9 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
     const queue = new BullmqJobQueue(options);
     let timer: NodeJS.Timeout | undefined;
     let lastError: Error | null = null;
-    const noteError = (err: Error) => void (lastError = err);
+    const noteError = (err: Error) => {
+      lastError = err;
+    };
     queue.on("error", noteError);
     try {
       await Promise.race([
@@ -228,7 +230,7 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
   }
 
   #assertOpen(): void {
-    if (this.#closing) throw new ProofgateError("not_ready", "the job queue is closed");
+    if (this.#closing !== null) throw new ProofgateError("not_ready", "the job queue is closed");
   }
 
   #newFlowProducer(): FlowProducer {
@@ -239,7 +241,7 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
 
   async #listen(): Promise<void> {
     const client = await this.#queue.waitUntilReady();
-    if (this.#closing) return;
+    if (this.#closing !== null) return;
     client.defineCommand("proofgateLastEventId", LAST_EVENT_ID_SCRIPT);
     const lastEventId = String(await client.runCommand("proofgateLastEventId", [this.#queue.keys.events]));
     const events = new QueueEvents(this.name, { connection: this.#connection(), prefix: this.prefix, lastEventId, autorun: true });

@@ -6,14 +6,17 @@
 import type { JobQueueEventName, JobQueueEvents } from "./job-queue.js";
 
 /** One map holds the listeners of every event, so their types meet here. */
-type AnyListener = (...args: any[]) => void;
+type AnyListener = (...args: unknown[]) => void;
 
 export class JobQueueEmitter {
   readonly #listeners = new Map<JobQueueEventName, Set<AnyListener>>();
 
   on<E extends JobQueueEventName>(event: E, listener: JobQueueEvents[E]): this {
     let set = this.#listeners.get(event);
-    if (!set) this.#listeners.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
     set.add(listener as AnyListener);
     return this;
   }

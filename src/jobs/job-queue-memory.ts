@@ -72,7 +72,7 @@ class MemoryJobWorker implements JobWorker {
   }
 
   close(force = false): Promise<void> {
-    if (this.#closing) return this.#closing;
+    if (this.#closing !== null) return this.#closing;
     const pending = force ? [] : [...this.inFlight.values()].map((f) => f.settled);
     if (force) for (const flight of [...this.inFlight.values()]) this.queue.handBack(this, flight);
     this.#closing = Promise.allSettled(pending).then(() => this.queue.detach(this));
@@ -181,7 +181,7 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
   }
 
   #assertOpen(): void {
-    if (this.#closing) throw new ProofgateError("not_ready", "the job queue is closed");
+    if (this.#closing !== null) throw new ProofgateError("not_ready", "the job queue is closed");
   }
 
   #add(id: string, payload: ProofJobPayload, role: JobRole, parentId: string | null, priority: number): MemoryJob {
@@ -231,7 +231,7 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
 
   /** Hands waiting jobs to workers with a free slot, taking workers in turn so they share the load. */
   #pump(): void {
-    while (this.#waiting.length > 0 && !this.#closing) {
+    while (this.#waiting.length > 0 && this.#closing === null) {
       const worker = this.#pickWorker();
       if (!worker) return;
       const job = this.#jobs.get(this.#waiting.shift()!);

@@ -53,8 +53,7 @@ export function probeRedis(url: string, timeoutMs = 1000): Promise<RedisProbeRes
     socket.once(parsed.protocol === "rediss:" ? "secureConnect" : "connect", () => socket.write(requests.join("")));
     socket.on("data", (chunk) => {
       buffer += chunk.toString("utf8");
-      let end: number;
-      while ((end = buffer.indexOf("\r\n")) >= 0) {
+      for (let end = buffer.indexOf("\r\n"); end >= 0; end = buffer.indexOf("\r\n")) {
         const line = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         if (line.startsWith("-")) return finish({ reachable: false, reason: `${host}:${port} answered ${line.slice(1)}` });

@@ -30,5 +30,5 @@ export interface ChatTurn {
 export const CHAT_TEMPLATE_STOPS: readonly string[] = ["\nUser:"];
 
 export function renderChatPrompt(turns: readonly ChatTurn[]): string {
-  return turns.map((t) => `${CHAT_ROLE_LABELS[t.role]}: ${t.content}\n`).join("") + `${CHAT_ROLE_LABELS.assistant}:`;
+  return `${turns.map((t) => `${CHAT_ROLE_LABELS[t.role]}: ${t.content}\n`).join("")}${CHAT_ROLE_LABELS.assistant}:`;
 }

@@ -165,13 +165,17 @@ export class ContinuousBatcher {
       this.inputs.set(rows.length, input);
     }
     const data = input.data as BigInt64Array;
-    rows.forEach((row, r) => data.set(row.window, r * contextLength));
+    rows.forEach((row, r) => {
+      data.set(row.window, r * contextLength);
+    });
     const started = performance.now();
     try {
       const out = await session.run({ [inputName]: input }, [logitsName]);
       const logits = out[logitsName]!.data as Float32Array;
       observer?.batchRan(modelId, rows.length, (performance.now() - started) / 1000);
-      rows.forEach((row, r) => row.resolve(logits.subarray(r * vocabSize, (r + 1) * vocabSize)));
+      rows.forEach((row, r) => {
+        row.resolve(logits.subarray(r * vocabSize, (r + 1) * vocabSize));
+      });
     } catch (err) {
       for (const row of rows) row.reject(err);
     } finally {

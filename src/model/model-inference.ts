@@ -124,7 +124,9 @@ function flattenToShape(value: NestedNumbers, shape: readonly (number | string)[
       return;
     }
     if (!Array.isArray(v) || v.length !== got[depth]) throw new ProofgateError("invalid_argument", `${path} must be an array of ${got[depth]} entries (shape ${expected})`, { param });
-    (v as readonly NestedNumbers[]).forEach((item, i) => walk(item, depth + 1, `${path}[${i}]`));
+    (v as readonly NestedNumbers[]).forEach((item, i) => {
+      walk(item, depth + 1, `${path}[${i}]`);
+    });
   };
   walk(value, 0, param);
   return out;

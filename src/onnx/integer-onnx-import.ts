@@ -114,7 +114,7 @@ class GraphReader {
   }
 
   /** The one consumer of `node`'s output, which the pattern says must be `op`. */
-  then(node: Node, op: string): Node {
+  followedBy(node: Node, op: string): Node {
     const users = this.usersOf(out(node));
     if (users.length !== 1 || users[0].opType !== op) fail(node, `must be followed by ${op} alone`);
     this.used.add(users[0]);
@@ -167,10 +167,10 @@ function matchPositionalTables(g: GraphReader, node: Node, cur: string, context:
   // offsets p·V turn (position, token) into a row of the stacked per-position tables
   if (node.opType !== "Add") fail(node, "token inputs must go through Add(offsets) → Gather(table) → ReduceSum");
   const offsets = g.tensor(node, node.input?.find((n) => n !== cur));
-  const gather = g.then(node, "Gather");
+  const gather = g.followedBy(node, "Gather");
   if (gather.input?.[1] !== out(node) || (intAttr(gather, "axis") ?? 0) !== 0) fail(gather, "must look up rows (axis 0) of a constant table by the offset tokens");
   const table = g.tensor(gather, gather.input?.[0]);
-  const reduce = g.then(gather, "ReduceSum");
+  const reduce = g.followedBy(gather, "ReduceSum");
   const axes = reduce.input?.[1] ? Array.from(g.tensor(reduce, reduce.input[1]).data) : (reduce.attribute?.find((a) => a.name === "axes")?.ints ?? []).map(Number);
   if (axes.length !== 1 || (axes[0] !== 1 && axes[0] !== -2) || (intAttr(reduce, "keepdims") ?? 1) !== 0) fail(reduce, "must sum over the positions (axes [1], keepdims 0)");
   const vocabSize = (table.dims[0] ?? 0) / context;
@@ -195,7 +195,7 @@ const matchRequantize: LayerPattern = (g, node, cur, width) => {
   // exact in float32 only for a power of two, and a shift of 0 would be no rescale at all
   const factor = g.scalar(node, node.input?.find((n) => n !== cur), "the scale");
   if (!(factor > 0 && factor <= 0.5 && isPowerOfTwo(1 / factor))) fail(node, `scale ${factor} is not a power of two ≤ 1/2 (2^-k, k ≥ 1)`);
-  const clip = g.then(g.then(node, "Floor"), "Clip");
+  const clip = g.followedBy(g.followedBy(node, "Floor"), "Clip");
   const bound = (index: number, attr: string): number => {
     if (clip.input?.[index]) return g.scalar(clip, clip.input[index], attr);
     const a = g.opset < 11 ? clip.attribute?.find((x) => x.name === attr) : undefined;

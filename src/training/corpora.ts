@@ -31,7 +31,9 @@ export function loadLanguageCorpus(): Split<Document> {
   const train: Document[] = [];
   const heldOut: Document[] = [];
   for (const docs of [moby, sotu]) {
-    docs.forEach((d, i) => ((i + 1) % HELD_OUT_EVERY === 0 ? heldOut : train).push(d));
+    docs.forEach((d, i) => {
+      ((i + 1) % HELD_OUT_EVERY === 0 ? heldOut : train).push(d);
+    });
   }
   return { train, heldOut };
 }

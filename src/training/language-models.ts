@@ -117,7 +117,9 @@ export async function trainTeacher(layers: readonly Layer[], shape: TeacherShape
     nextBatch: () => {
       const { tokens, next } = sampleBatch(o, shape.context);
       const target = new Float32Array(o.batchSize * o.vocabSize);
-      next.forEach((t, b) => (target[b * o.vocabSize + t] = 1));
+      next.forEach((t, b) => {
+        target[b * o.vocabSize + t] = 1;
+      });
       return { input: new ort.Tensor("int64", tokens, [o.batchSize, shape.context]), target };
     },
   });
@@ -148,7 +150,9 @@ export async function distillStudent(layers: readonly Layer[], shape: StudentSha
         const { tokens, next } = sampleBatch(o, o.teacherContext);
         const out = await teacher.run({ tokens: new ort.Tensor("int64", tokens, [o.batchSize, o.teacherContext]) });
         const target = softmaxRows(out[LOGITS_OUTPUT].data as Float32Array, V, 1 - o.hardWeight);
-        next.forEach((t, b) => (target[b * V + t] += o.hardWeight));
+        next.forEach((t, b) => {
+          target[b * V + t] += o.hardWeight;
+        });
         const studentTokens = new BigInt64Array(o.batchSize * shape.context);
         const drop = o.teacherContext - shape.context;
         for (let b = 0; b < o.batchSize; b++) {

@@ -116,7 +116,10 @@ export function trainTokenizer(options: TrainTokenizerOptions): Tokenizer {
       touched.add(key);
       if (sign > 0) {
         let set = pairWords.get(key);
-        if (set === undefined) pairWords.set(key, (set = new Set()));
+        if (set === undefined) {
+          set = new Set();
+          pairWords.set(key, set);
+        }
         set.add(w);
       }
     }

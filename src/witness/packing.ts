@@ -18,7 +18,9 @@ export function packWords(values: readonly number[], { bits, offset, perWord }: 
   const words: bigint[] = [];
   for (let w = 0; w * perWord < values.length; w++) {
     let word = 0n;
-    values.slice(w * perWord, (w + 1) * perWord).forEach((v, k) => (word += BigInt(v - offset) << BigInt(bits * k)));
+    values.slice(w * perWord, (w + 1) * perWord).forEach((v, k) => {
+      word += BigInt(v - offset) << BigInt(bits * k);
+    });
     words.push(word);
   }
   return words;

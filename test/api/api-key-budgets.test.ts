@@ -115,7 +115,11 @@ describe("the hourly step quota", () => {
     const req = { headers: bearer("sk-q") } as unknown as Request;
     requireApiKey([{ name: "q", sha256: keySha256("sk-q"), limits: { proofStepsPerHour: 20 } }])(req, {} as Response, () => undefined);
     const headers: Record<string, string> = {};
-    const res = { setHeader: (name: string, value: string) => void (headers[name] = value) } as unknown as Response;
+    const res = {
+      setHeader: (name: string, value: string) => {
+        headers[name] = value;
+      },
+    } as unknown as Response;
     const minute = 60_000;
     quota.charge(req, res, 8);
     t = 10 * minute;

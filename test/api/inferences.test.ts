@@ -4,6 +4,24 @@ import { argmaxFirst, runIntegerModel } from "../../src/model/integer-model.js";
 import type { LanguageModel } from "../../src/model/served-model.js";
 import { postJson, startTestGateway, type TestGateway } from "./gateway-fixture.js";
 
+/** The fields these tests read, of an inference or of an error body; `res.json()` is taken on trust. */
+interface InferenceReply {
+  object: string;
+  model: string;
+  id: string;
+  output: {
+    label: string;
+    label_id: number;
+    probabilities: Record<string, number>;
+    logits: number[];
+    argmax: number;
+    next_token: { id: number };
+    top_tokens: { id: number }[];
+    context_tokens: number;
+  };
+  error: { param: string; code: string; type: string; message: string };
+}
+
 describe("POST /v1/inferences", () => {
   let gw: TestGateway;
   before(async () => {
@@ -13,7 +31,7 @@ describe("POST /v1/inferences", () => {
 
   const infer = async (body: unknown) => {
     const res = await postJson(`${gw.url}/v1/inferences`, body);
-    return { status: res.status, json: (await res.json()) as Record<string, any> };
+    return { status: res.status, json: (await res.json()) as InferenceReply };
   };
 
   it("classifies text with the spam model: label, probabilities, integer logits", async () => {

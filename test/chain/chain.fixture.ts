@@ -264,7 +264,10 @@ const proofs = new Map<string, Promise<ProofFile>>();
 
 export function compiledModel(dir: string): Promise<CompiledModel> {
   let model = models.get(dir);
-  if (!model) models.set(dir, (model = loadCompiledModel(dir)));
+  if (!model) {
+    model = loadCompiledModel(dir);
+    models.set(dir, model);
+  }
   return model;
 }
 
@@ -272,7 +275,10 @@ export function compiledModel(dir: string): Promise<CompiledModel> {
 export function proofOf(dir: string, sample: readonly number[], nonce: bigint, copy = 0): Promise<ProofFile> {
   const key = `${dir}|${nonce}|${copy}|${sample.join(",")}`;
   let proof = proofs.get(key);
-  if (!proof) proofs.set(key, (proof = compiledModel(dir).then((model) => prove(model, { sample, nonce }))));
+  if (!proof) {
+    proof = compiledModel(dir).then((model) => prove(model, { sample, nonce }));
+    proofs.set(key, proof);
+  }
   return proof;
 }
 

@@ -87,7 +87,7 @@ describe("phase 2 with outside contributors and a beacon", () => {
     const bobHash = await contributePhase2({ input: exported, output: join(work, "bob.zkey"), name: "bob" });
     await installPhase2({ dir, zkey: join(work, "bob.zkey") });
 
-    const beaconRun = cli("ceremony", "phase2", "beacon", "--model", dir, "--beacon", "0x" + "ab".repeat(32), "--iterations", "10", "--source", "test value");
+    const beaconRun = cli("ceremony", "phase2", "beacon", "--model", dir, "--beacon", `0x${"ab".repeat(32)}`, "--iterations", "10", "--source", "test value");
     assert.equal(beaconRun.status, 0, beaconRun.stderr);
     const verifyRun = cli("ceremony", "phase2", "verify", "--model", dir);
     assert.equal(verifyRun.status, 0, verifyRun.stderr);

@@ -88,5 +88,7 @@ test("quantization tracks the float model and keeps every intermediate below 2^2
   for (const s of samples.slice(200)) if (argmaxFirst(runFloatModel(float, s).at(-1)!) === argmaxFirst(runIntegerModel(q.model, s))) agree++;
   assert.ok(agree >= 190, `quantized top-1 agrees with float on ${agree}/200`);
   const onnx = await onnxLogits(integerModelToOnnx(q.model, "q"), samples, "bits");
-  samples.forEach((s, i) => assert.deepEqual(Array.from(onnx.logits.subarray(i * 4, i * 4 + 4)), Array.from(runIntegerModel(q.model, s))));
+  samples.forEach((s, i) => {
+    assert.deepEqual(Array.from(onnx.logits.subarray(i * 4, i * 4 + 4)), Array.from(runIntegerModel(q.model, s)));
+  });
 });

@@ -34,7 +34,9 @@ function logits(imported: ImportedModel, sample: number[]): number[] {
 
 function assertClose(actual: number[], expected: number[], what: string): void {
   assert.equal(actual.length, expected.length, `${what}: width`);
-  actual.forEach((v, j) => assert.ok(Math.abs(v - expected[j]) <= TOLERANCE, `${what}[${j}]: ${v} vs onnxruntime ${expected[j]}`));
+  actual.forEach((v, j) => {
+    assert.ok(Math.abs(v - expected[j]) <= TOLERANCE, `${what}[${j}]: ${v} vs onnxruntime ${expected[j]}`);
+  });
 }
 
 const argmaxOf = (values: number[]): number => values.reduce((best, v, i) => (v > values[best] ? i : best), 0);
@@ -77,7 +79,9 @@ test("MNIST-shaped PyTorch MLP (Flatten, Gemm transB=1, Relu, Gemm) matches onnx
   assert.equal(imported.argmax, false);
   const samples = [...mnistShapedCalibration(SAMPLES / 2, 1), ...Array.from({ length: SAMPLES / 2 }, (_, i) => Array.from(new Random(100 + i).normalArray(784, 0.5)))];
   const expected = await runOrt(bytes, "input", samples, [1, 28, 28], "float32");
-  samples.forEach((s, i) => assertClose(logits(imported, s), expected[i], `sample ${i}`));
+  samples.forEach((s, i) => {
+    assertClose(logits(imported, s), expected[i], `sample ${i}`);
+  });
   // the calibration inputs look like pixels
   const pixels = mnistShapedCalibration(20, 2).flat();
   assert.ok(pixels.every((v) => v >= 0 && v <= 1));
@@ -93,7 +97,9 @@ test("PyTorch x.view(x.size(0), -1) (Shape, Gather, Unsqueeze, Concat, Reshape) 
   assert.ok(imported.ops.some((o) => o.startsWith("Reshape") && o.includes("[batch,1,28,28] → [batch,784]")), imported.ops.join("\n"));
   const samples = [...mnistShapedCalibration(SAMPLES / 2, 3), ...randomFloats(new Random(8), SAMPLES / 2, 784)];
   const expected = await runOrt(bytes, "input", samples, [1, 28, 28], "float32");
-  samples.forEach((s, i) => assertClose(logits(imported, s), expected[i], `sample ${i}`));
+  samples.forEach((s, i) => {
+    assertClose(logits(imported, s), expected[i], `sample ${i}`);
+  });
 });
 
 test("shape sub-graphs with Slice and Cast, and a bias built by Concat of constants, fold", async () => {
@@ -115,7 +121,9 @@ test("shape sub-graphs with Slice and Cast, and a bias built by Concat of consta
   assert.deepEqual(imported.model.layers.map((l) => l.kind), ["dense", "relu", "dense"]);
   const samples = randomFloats(new Random(14), SAMPLES, 12);
   const expected = await runOrt(bytes, "x", samples, [2, 6], "float32");
-  samples.forEach((s, i) => assertClose(logits(imported, s), expected[i], `sample ${i}`));
+  samples.forEach((s, i) => {
+    assertClose(logits(imported, s), expected[i], `sample ${i}`);
+  });
 });
 
 test("MatMul + Add with a scalar Mul and a per-channel Div folds into the linear layers", async () => {
@@ -150,7 +158,9 @@ test("MatMul + Add with a scalar Mul and a per-channel Div folds into the linear
   assert.ok(imported.ops.some((o) => o.startsWith("Div") && o.includes("folded")), imported.ops.join("\n"));
   const samples = randomFloats(new Random(12), SAMPLES, 20);
   const expected = await runOrt(bytes, "x", samples, [20], "float32");
-  samples.forEach((s, i) => assertClose(logits(imported, s), expected[i], `sample ${i}`));
+  samples.forEach((s, i) => {
+    assertClose(logits(imported, s), expected[i], `sample ${i}`);
+  });
 });
 
 test("input normalisation (Sub mean, Div std) and consecutive linear layers fold into one dense layer", async () => {
@@ -198,7 +208,9 @@ test("TensorFlow-style graph (MatMul, Add, Relu, Identity, final Softmax) import
   assert.ok(imported.ops.some((o) => o.startsWith("Softmax") && o.includes("dropped")), imported.ops.join("\n"));
   const samples = randomFloats(new Random(32), SAMPLES, 32);
   const expected = await runOrt(bytes, "dense_input", samples, [32], "float32");
-  samples.forEach((s, i) => assertClose(softmax(logits(imported, s)), expected[i], `sample ${i}`));
+  samples.forEach((s, i) => {
+    assertClose(softmax(logits(imported, s)), expected[i], `sample ${i}`);
+  });
 });
 
 /** An embedding model as PyTorch exports it: Gather → Reshape(-1, C·D) → Gemm → Relu → Gemm (→ ArgMax). */
@@ -309,7 +321,9 @@ test("ReLU6 (Clip 0..6) imports as a capped ReLU and quantizes to saturate exact
   assert.equal((imported.model.layers[1] as { cap?: number }).cap, 6);
   const samples = randomFloats(rng, 64, 12);
   const ort = await runOrt(bytes, "x", samples, [12], "float32");
-  samples.forEach((s, i) => assertClose(logits(imported, s), ort[i], `sample ${i}`));
+  samples.forEach((s, i) => {
+    assertClose(logits(imported, s), ort[i], `sample ${i}`);
+  });
 
   const q = quantizeModel(imported.model, { calibration: samples });
   const requantize = q.model.layers[1];

@@ -112,15 +112,15 @@ test("an inference record's nonce recomputes from its salt and content hash: 248
 test("an oracle record keeps the oracle's nonce and has no salt", async () => {
   const oracle: OracleRequestRef = {
     chain_id: 31337,
-    contract: "0x" + "11".repeat(20),
+    contract: `0x${"11".repeat(20)}`,
     request_id: "7",
-    requester: "0x" + "22".repeat(20),
-    callback: "0x" + "33".repeat(20),
+    requester: `0x${"22".repeat(20)}`,
+    callback: `0x${"33".repeat(20)}`,
     gas_limit: 100_000,
     fee_wei: "1000",
     deadline: 0,
     input: ["5"],
-    tx_hash: "0x" + "44".repeat(32),
+    tx_hash: `0x${"44".repeat(32)}`,
     block_number: 1,
   };
   const ref = await scheduler.scheduleInference({ id: newId("proof"), model: "pg-spam", circuit, endpoint: "oracle", input: { words: ["5"] }, sample: [1], served: { argmax: 0, logits: [1, 0] }, output: 0, nonce: 123456789n, oracle });

@@ -84,9 +84,9 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
           model: "tiny-chat",
           created: 1_750_000_000,
           // Key order is part of what was committed: `z` before `a` must come back that way.
-          request: { z: 1, a: [1.5, -2, 0], prompt: "héllo 👋 中文 \"quoted\" \\ \n\t \u0000 end", nonce: "0x" + "ab".repeat(32) },
+          request: { z: 1, a: [1.5, -2, 0], prompt: "héllo 👋 中文 \"quoted\" \\ \n\t \u0000 end", nonce: `0x${"ab".repeat(32)}` },
           output: { text: "Ünïcödé ✓", big: "12345678901234567890", tokens: [1, 2, 3] },
-          vkeyHash: "0x" + "cd".repeat(32),
+          vkeyHash: `0x${"cd".repeat(32)}`,
           steps: [
             { index: 0, status: "proved", publicSignals: ["1", "2"], proof: { pi_a: ["1", "2", "1"], protocol: "groth16" }, output: 17, timings: { prove: 812.5 }, prover: "host-a/1" },
             { index: 1, status: "queued", publicSignals: null, proof: null, output: null, timings: {}, prover: null },
@@ -95,7 +95,7 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         publicSignals: signals,
         proof: { pi_a: ["1", "2", "1"], pi_b: [["1", "2"], ["3", "4"], ["1", "0"]], pi_c: ["5", "6", "1"], protocol: "groth16", curve: "bn128" },
         timings: { queued: 3, witness: 41.25 },
-        chain: { chainId: 31337, contract: "0x" + "11".repeat(20), txHash: "0x" + "22".repeat(32), blockNumber: 12n, gasUsed: 2n ** 60n, inputCommitment: signals[0] },
+        chain: { chainId: 31337, contract: `0x${"11".repeat(20)}`, txHash: `0x${"22".repeat(32)}`, blockNumber: 12n, gasUsed: 2n ** 60n, inputCommitment: signals[0] },
         prover: "host-a/2",
         attempts: 2,
       };
@@ -175,7 +175,7 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
     });
 
     describe("list with search", () => {
-      const TX = "0x" + "Ab".repeat(32);
+      const TX = `0x${"Ab".repeat(32)}`;
       const proofJson = { pi_a: ["424242", "2", "1"], protocol: "groth16" };
       const step = (index: number, publicSignals: string[] | null): ProofStep => ({
         index,
@@ -206,7 +206,7 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
           ...make("proof-s4", 1_750_000_004, "model-b"),
           status: "submitted",
           steps: [step(0, ["6", "8"])],
-          chain: { chainId: 1, contract: "0xc", txHash: "0x" + "ef".repeat(32), blockNumber: null, gasUsed: null },
+          chain: { chainId: 1, contract: "0xc", txHash: `0x${"ef".repeat(32)}`, blockNumber: null, gasUsed: null },
         });
       });
 

@@ -21,7 +21,9 @@ async function checkGradients(layers: Layer[], input: GraphInput, feed: ort.Tens
   }
   const run = async () => {
     const feeds: Record<string, ort.Tensor> = { [input.name]: feed, [TARGET_INPUT]: new ort.Tensor("float32", target, [batch, classes]) };
-    graph.params.forEach((p, i) => (feeds[graph.paramInputs[i]] = new ort.Tensor("float32", Float32Array.from(p.data), p.shape as number[])));
+    graph.params.forEach((p, i) => {
+      feeds[graph.paramInputs[i]] = new ort.Tensor("float32", Float32Array.from(p.data), p.shape as number[]);
+    });
     return session.run(feeds);
   };
   const out = await run();

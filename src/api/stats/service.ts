@@ -58,12 +58,18 @@ export function aggregateStats(records: readonly ProofRecord[], models: readonly
   const byWorker = new Map<string, { proofs: number; proveMs: number[] }>();
   const modelEntry = (model: string) => {
     let entry = byModel.get(model);
-    if (!entry) byModel.set(model, (entry = { counts: emptyCounts(), proveMs: [] }));
+    if (!entry) {
+      entry = { counts: emptyCounts(), proveMs: [] };
+      byModel.set(model, entry);
+    }
     return entry;
   };
   const workerEntry = (prover: string) => {
     let entry = byWorker.get(prover);
-    if (!entry) byWorker.set(prover, (entry = { proofs: 0, proveMs: [] }));
+    if (!entry) {
+      entry = { proofs: 0, proveMs: [] };
+      byWorker.set(prover, entry);
+    }
     return entry;
   };
 

@@ -365,7 +365,7 @@ function later(fn, ms) {
 /** @param {string | null} url */
 function navigate(url) {
   history.pushState(null, "", url);
-  route();
+  void route();
 }
 
 function route() {
@@ -437,31 +437,31 @@ async function listPage(signal) {
   const older = h("button", { type: "button", id: "page-older", text: "Older →" });
   const pageInfo = h("span", { class: "muted" });
   const notice = h("div");
+  const card = h("div", { class: "card table-card" }, h("table", { class: "proofs" }, thead(["Proof", "Model", "Status", "Kind", "Created", "Prove#", "Total#", "On-chain"]), tbody));
 
   clear(
     app,
     h("div", { class: "page-head" }, h("h1", { text: "Proofs" }), live),
     h(
       "form",
-      { class: "filters", role: "search", onsubmit: (e) => (e.preventDefault(), apply()) },
+      { class: "filters", role: "search", onsubmit: (e) => {
+        e.preventDefault();
+        apply();
+      } },
       search,
       modelSelect,
       statusSelect,
       h("button", { type: "submit", class: "primary", text: "Search" }),
-      h("button", { type: "button", text: "Clear", onclick: () => ((search.value = ""), (modelSelect.value = ""), (statusSelect.value = ""), apply()) }),
+      h("button", { type: "button", text: "Clear", onclick: () => {
+        search.value = "";
+        modelSelect.value = "";
+        statusSelect.value = "";
+        apply();
+      } }),
       hint,
     ),
     notice,
-    h(
-      "div",
-      { class: "card table-card" },
-      h(
-        "table",
-        { class: "proofs" },
-        thead(["Proof", "Model", "Status", "Kind", "Created", "Prove#", "Total#", "On-chain"]),
-        tbody,
-      ),
-    ),
+    card,
     h("div", { class: "pager" }, newer, pageInfo, older),
   );
 
@@ -494,7 +494,7 @@ async function listPage(signal) {
     }
     hint.textContent = "";
     Object.assign(state, { model: modelSelect.value, status: statusSelect.value, q, cursors: [] });
-    refresh(true);
+    void refresh(true);
   }
   modelSelect.addEventListener("change", apply);
   statusSelect.addEventListener("change", apply);
@@ -506,13 +506,13 @@ async function listPage(signal) {
   });
   newer.addEventListener("click", () => {
     state.cursors.pop();
-    refresh(true);
+    void refresh(true);
   });
   older.addEventListener("click", () => {
     const last = /** @type {HTMLElement | null} */ (tbody.lastElementChild)?.dataset.id;
     if (!last) return;
     state.cursors.push(last);
-    refresh(true);
+    void refresh(true);
   });
 
   let generation = 0;
@@ -534,7 +534,7 @@ async function listPage(signal) {
       newer.disabled = state.cursors.length === 0;
       older.disabled = !page.has_more;
       pageInfo.textContent = `page ${state.cursors.length + 1}`;
-      /** @type {HTMLElement} */ (tbody.parentElement?.parentElement).dataset.loaded = "true";
+      card.dataset.loaded = "true";
     } catch (err) {
       if (mine !== generation || signal.aborted) return;
       // a cursor that no longer exists (a filter changed under it): start over from the newest
@@ -582,7 +582,7 @@ async function listPage(signal) {
     );
   }
 
-  refresh(true);
+  void refresh(true);
 }
 
 // ---------- a proof ----------
@@ -629,7 +629,7 @@ async function proofPage(id, signal) {
     try {
       const next = /** @type {ProofRecord} */ (await api(`/proofs/${encodeURIComponent(id)}?wait=${WAIT_SECONDS}`, { signal }));
       record = next;
-    } catch (err) {
+    } catch {
       if (signal.aborted) return;
       // the gateway went away for a moment: try again shortly
       await /** @type {Promise<void>} */ (new Promise((resolve) => later(resolve, 2000)));
@@ -1076,7 +1076,7 @@ function verifyCard(p, steps) {
   const rpcUrl = h("input", { type: "url", id: "rpc-url", spellcheck: "false", autocomplete: "off", placeholder: "https://… (a node you trust)", size: "40" });
   const registry = h("input", { type: "text", id: "registry-address", spellcheck: "false", autocomplete: "off", placeholder: "0x… registry address", size: "44" });
   const registryNote = h("span", { class: "small muted", id: "registry-note" });
-  gatewayChain().then((chain) => {
+  void gatewayChain().then((chain) => {
     if (chain.contracts?.registry && !registry.value) {
       registry.value = chain.contracts.registry;
       registryNote.textContent = ` taken from this server's /v1/chain (chain ${chain.chain_id}); change it to check against another`;
@@ -1379,7 +1379,7 @@ async function modelsPage(signal) {
     renderModels(stats, error, models);
     later(tick, STATS_POLL_MS);
   };
-  tick();
+  void tick();
 }
 
 /**
@@ -1459,7 +1459,10 @@ function latencyChart(points) {
   const ys = points.map((pt) => pt.total_ms);
   let x0 = Math.min(...xs);
   let x1 = Math.max(...xs);
-  if (x1 === x0) (x0 -= 30), (x1 += 30);
+  if (x1 === x0) {
+    x0 -= 30;
+    x1 += 30;
+  }
   const y1 = niceCeil(Math.max(...ys) * 1.05);
   /** @param {number} x */
   const X = (x) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);
@@ -1519,7 +1522,7 @@ async function workersPage(signal) {
     renderWorkers(stats, error);
     later(tick, STATS_POLL_MS);
   };
-  tick();
+  void tick();
 }
 
 /**
@@ -1577,7 +1580,7 @@ keyInput.addEventListener("change", () => {
     typedKey = key;
   }
   modelsCache = null;
-  route();
+  void route();
 });
 
-route();
+void route();

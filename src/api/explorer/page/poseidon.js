@@ -38,7 +38,10 @@ export function poseidonFromConstants(constants) {
   /** @param {number} t */
   const table = (t) => {
     let tb = tables.get(t);
-    if (!tb) tables.set(t, (tb = { C: constants.C[t - 2].map((c) => BigInt(c)), M: constants.M[t - 2].map((row) => row.map((m) => BigInt(m))) }));
+    if (!tb) {
+      tb = { C: constants.C[t - 2].map((c) => BigInt(c)), M: constants.M[t - 2].map((row) => row.map((m) => BigInt(m))) };
+      tables.set(t, tb);
+    }
     return tb;
   };
   return function poseidon(inputs) {

@@ -251,7 +251,9 @@ function pack(values, bits, offset, perWord) {
   const words = [];
   for (let w = 0; w * perWord < values.length; w++) {
     let word = 0n;
-    values.slice(w * perWord, (w + 1) * perWord).forEach((x, k) => (word += BigInt(x - offset) << BigInt(bits * k)));
+    values.slice(w * perWord, (w + 1) * perWord).forEach((x, k) => {
+      word += BigInt(x - offset) << BigInt(bits * k);
+    });
     words.push(word);
   }
   return words;
@@ -422,8 +424,14 @@ function generationBindingChecks(layout, request, check) {
     const which = prompts.length > 1 ? ` (prompt ${k})` : "";
     const why = nonceReason(layout, nonces[k]);
     check(why === null, `Request nonce${which}`, why ? `the record's nonce ${why}: not the canonical nonce` : `${nonces[k]}, canonical (below 2^${nonceBits(layout)})`);
-    if (why) return void (ok = false);
-    if (!BYTES32.test(hashes[k] ?? "") || !BYTES32.test(request.salt ?? "")) return check(false, `Request binding${which}`, "the record's content hash or salt is not a 32-byte hex string");
+    if (why) {
+      ok = false;
+      return;
+    }
+    if (!BYTES32.test(hashes[k] ?? "") || !BYTES32.test(request.salt ?? "")) {
+      check(false, `Request binding${which}`, "the record's content hash or salt is not a 32-byte hex string");
+      return;
+    }
     const salt = /** @type {string} */ (request.salt);
     const bound = requestNonce(hashes[k], salt, nonceBits(layout)) === nonces[k];
     check(bound, `Request binding${which}`, "the nonce is keccak(content hash, salt), recomputed here", "the nonce is not keccak(content hash, salt): the proof answers another request");
@@ -595,7 +603,7 @@ function generationChecks(record, request, layout, check, decoded) {
       continue;
     }
     const mine = steps.filter((st) => (st.output?.choice ?? 0) === choice.index).sort((a, b) => (a.output?.position ?? 0) - (b.output?.position ?? 0));
-    mine.forEach((st) => claimed.add(st));
+    for (const st of mine) claimed.add(st);
     const nonce = nonces[choice.prompt_index ?? 0];
     const tokens = choice.tokens ?? [];
     if (mine.length !== tokens.length) {
@@ -610,7 +618,10 @@ function generationChecks(record, request, layout, check, decoded) {
     /** @type {string | null} */
     let why = null;
     mine.forEach((st, k) => {
-      if (!Array.isArray(st.public_signals)) return (why ??= `step ${st.index} has no signals`);
+      if (!Array.isArray(st.public_signals)) {
+        why ??= `step ${st.index} has no signals`;
+        return;
+      }
       const d = decodeSignals(layout, st.public_signals);
       proven.push(d.next_token);
       // every step's token is shown decoded; the first difference is the one named
@@ -628,6 +639,8 @@ function generationChecks(record, request, layout, check, decoded) {
   }
   const stray = steps.filter((st) => !claimed.has(st));
   if (stray.length) check(false, "Steps", `${stray.length} step${stray.length === 1 ? "" : "s"} belong to no choice shown`);
-  nonces.forEach((nonce, k) => decoded.push({ label: nonces.length > 1 ? `nonce of prompt ${k}` : "nonce", value: nonce }));
+  nonces.forEach((nonce, k) => {
+    decoded.push({ label: nonces.length > 1 ? `nonce of prompt ${k}` : "nonce", value: nonce });
+  });
   return firstStates;
 }
