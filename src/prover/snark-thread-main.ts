@@ -7,7 +7,9 @@ import { snarkInThisThread, type SnarkCall, type SnarkReply } from "./snark-work
 
 const port = parentPort!;
 // the curve every proof and verification here takes (sharedBn128 finds it): single-threaded, see snark-work.ts
-const curve = snarkjs.curves.getCurveFromName("bn128", { singleThread: true }).then((built) => void ((globalThis as { curve_bn128?: unknown }).curve_bn128 = built));
+const curve = snarkjs.curves.getCurveFromName("bn128", { singleThread: true }).then((built) => {
+  (globalThis as { curve_bn128?: unknown }).curve_bn128 = built;
+});
 const loaded = new Map<string, Promise<CompiledModel>>();
 
 function compiled(dir: string): Promise<CompiledModel> {

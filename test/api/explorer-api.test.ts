@@ -22,7 +22,7 @@ describe("explorer API: search, circuit, stats", () => {
   let completion: WireProof;
   let labelId: number;
   /** A record of a model this gateway no longer serves, put straight into the store, with a chain receipt. */
-  const retired = { id: "proof-retired-1", txHash: "0x" + "aB".repeat(32), inputCommitment: "123456789012345678901234567890" };
+  const retired = { id: "proof-retired-1", txHash: `0x${"aB".repeat(32)}`, inputCommitment: "123456789012345678901234567890" };
 
   const get = async (path: string): Promise<{ status: number; body: Json }> => {
     const res = await fetch(`${gw.url}${path}`);
@@ -58,7 +58,7 @@ describe("explorer API: search, circuit, stats", () => {
       ...newProofRecord({ id: retired.id, model: "retired-model", created: 1_600_000_000, request: { kind: "inference", circuit: "f".repeat(64), nonce: "1" } }),
       status: "failed",
       error: "its circuit is gone",
-      chain: { chainId: 31337, contract: "0x" + "11".repeat(20), txHash: retired.txHash, blockNumber: null, gasUsed: null, inputCommitment: retired.inputCommitment },
+      chain: { chainId: 31337, contract: `0x${"11".repeat(20)}`, txHash: retired.txHash, blockNumber: null, gasUsed: null, inputCommitment: retired.inputCommitment },
     });
   });
   after(() => gw.close());

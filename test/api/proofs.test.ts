@@ -42,7 +42,12 @@ function expectError(res: request.Response, status: number, code: string, param:
 function countingReads(store: MemoryProofStore): { store: MemoryProofStore; reads: (id: string) => number } {
   const counts = new Map<string, number>();
   const counting = Object.create(store, {
-    get: { value: (id: string) => (counts.set(id, (counts.get(id) ?? 0) + 1), store.get(id)) },
+    get: {
+      value: (id: string) => {
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+        return store.get(id);
+      },
+    },
   }) as MemoryProofStore;
   return { store: counting, reads: (id) => counts.get(id) ?? 0 };
 }
@@ -179,8 +184,16 @@ describe("/v1/proofs", () => {
     let readsAtAbort: number | null = null;
     const get = service.get.bind(service);
     service.get = (id, options = {}) => {
-      options.signal?.addEventListener("abort", () => (readsAtAbort = counted.reads(id)), { once: true });
-      return (waiting = get(id, options));
+      options.signal?.addEventListener(
+        "abort",
+        () => {
+          readsAtAbort = counted.reads(id);
+        },
+        { once: true },
+      );
+      const answer = get(id, options);
+      waiting = answer;
+      return answer;
     };
     const server = buildTestApp(service).listen(0);
     try {

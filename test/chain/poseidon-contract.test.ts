@@ -2,7 +2,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { buildPoseidon } from "circomlibjs";
-import { Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, isError } from "ethers";
+import { type Contract, ContractFactory, JsonRpcProvider, NonceManager, Wallet, isError } from "ethers";
 import { ANVIL_DEV_KEY, startAnvil, type Anvil } from "../../src/chain/anvil.js";
 import { poseidonLayout, poseidonSolidity } from "../../src/chain/poseidon-contract.js";
 import { FIELD_PRIME as P } from "../../src/snark/field.js";

@@ -60,7 +60,7 @@ async function forgedUnderOwnKey(vkey: Record<string, any>, signals: readonly st
   const curve = (await snarkjs.curves.getCurveFromName("bn128")) as unknown as { G1: G1; Fr: { e(v: bigint): unknown } };
   const point = (xyz: string[]) => curve.G1.fromObject(xyz.map(BigInt));
   let sum = point(vkey.IC[0]);
-  signals.forEach((s, i) => (sum = curve.G1.add(sum, curve.G1.timesFr(point(vkey.IC[i + 1]), curve.Fr.e(BigInt(s))))));
+  for (const [i, s] of signals.entries()) sum = curve.G1.add(sum, curve.G1.timesFr(point(vkey.IC[i + 1]), curve.Fr.e(BigInt(s))));
   const c = curve.G1.toObject(curve.G1.toAffine(curve.G1.neg(sum))).map(String);
   const forged = { ...vkey, vk_delta_2: vkey.vk_gamma_2 };
   const proof = { pi_a: vkey.vk_alpha_1, pi_b: vkey.vk_beta_2, pi_c: c, protocol: "groth16", curve: "bn128" };

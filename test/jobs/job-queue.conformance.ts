@@ -5,12 +5,12 @@
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { isProofgateError, ProofgateError } from "../../src/core/errors.js";
-import {
-  type JobContext,
-  type JobQueue,
-  type JobQueueOptions,
-  type JobWorker,
-  type ProcessOptions,
+import type {
+  JobContext,
+  JobQueue,
+  JobQueueOptions,
+  JobWorker,
+  ProcessOptions,
 } from "../../src/jobs/job-queue.js";
 import { sleep, until, untilIdle } from "../fixtures/until.js";
 

@@ -5,7 +5,9 @@ import net from "node:net";
 import { isRedisReachable, probeRedis } from "../../src/jobs/redis-available.js";
 
 const servers: net.Server[] = [];
-after(() => servers.forEach((s) => s.close()));
+after(() => {
+  for (const s of servers) s.close();
+});
 
 /** A TCP server on a free port that answers each received chunk with `answer(chunk)`; null stays silent. */
 async function fakeServer(answer: (received: string) => string | null): Promise<string> {
@@ -27,7 +29,7 @@ test("a server answering PONG is reachable; AUTH and SELECT go first when the UR
     received += chunk;
     return "+OK\r\n+OK\r\n+PONG\r\n";
   });
-  const withAuth = url.replace("redis://", "redis://proofs:s%40cret@") + "/2";
+  const withAuth = `${url.replace("redis://", "redis://proofs:s%40cret@")}/2`;
   assert.deepEqual(await probeRedis(withAuth, 1000), { reachable: true, reason: null });
   assert.equal(received, "*3\r\n$4\r\nAUTH\r\n$6\r\nproofs\r\n$6\r\ns@cret\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*1\r\n$4\r\nPING\r\n");
 });

@@ -66,7 +66,10 @@ const deadClaim = (prover: string) => ({ prover, error: null, timings: { queued:
 /** A clock the tests move by hand. */
 function fakeClock(start = 1_700_000_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return { now: () => t, advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 /** The memory store, with every status move it made (and when, by the store's clock). */
@@ -294,7 +297,10 @@ describe("failures", () => {
     const t = rig({ attempts: 3 });
     try {
       let runs = 0;
-      await t.work((job) => (runs++, t.processor.handle(job)));
+      await t.work((job) => {
+        runs++;
+        return t.processor.handle(job);
+      });
       const { id, served } = await scheduleSpam(t.scheduler, "meeting notes for tuesday, see attached agenda", (s) => ({ ...s, argmax: 1 - s.argmax }));
       const outcome = await t.log.outcome(id);
       assert.equal(outcome.kind, "failed");
@@ -326,7 +332,10 @@ describe("failures", () => {
     const t = rig({ attempts: 3 });
     try {
       const runs: number[] = [];
-      await t.work((job) => (runs.push(job.payload.step ?? -1), t.processor.handle(job)));
+      await t.work((job) => {
+        runs.push(job.payload.step ?? -1);
+        return t.processor.handle(job);
+      });
       const prompt = bytes("It was the best of times");
       const [first, second] = greedy(prompt, 2);
       const wrong = (second + 1) % 320;

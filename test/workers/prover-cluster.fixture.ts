@@ -142,8 +142,7 @@ export class CliProcess {
     let buffered = "";
     child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
       buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
+      for (let newline = buffered.indexOf("\n"); newline >= 0; newline = buffered.indexOf("\n")) {
         const text = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
         let line: Record<string, unknown>;
@@ -161,7 +160,9 @@ export class CliProcess {
         }
       }
     });
-    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => void (this.stderr += chunk));
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+      this.stderr += chunk;
+    });
     this.exited = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
         this.exit = { code, signal };
