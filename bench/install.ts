@@ -5,7 +5,7 @@
  * Run: node --import tsx bench/install.ts [--omit=dev]
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { machineLine, markdownTable, writeSection } from "./report.js";
@@ -34,7 +34,8 @@ const lock = JSON.parse(readFileSync("package-lock.json", "utf8")) as { packages
 const top = Object.entries(lock.packages)
   .filter(([path]) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(path))
   .map(([path, meta]) => ({ name: path.slice("node_modules/".length), dev: meta.dev === true, path: join(dir, path) }))
-  .filter((p) => !(omitDev && p.dev))
+  // optional packages of other platforms are in the lock file, not on disk
+  .filter((p) => !(omitDev && p.dev) && existsSync(p.path))
   .map((p) => ({ ...p, bytes: sizeOf(p.path) }))
   .sort((a, b) => b.bytes - a.bytes);
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;

@@ -87,8 +87,8 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     const metrics = new ProofMetrics({ store, queue, backlog, warn: (err, jobId) => logger.warn({ err, jobId }, "could not read a completed job's record for /metrics") });
     const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", backlog, generationLeaseMs: config.proofLeaseMs, order: config.proofOrder });
     const snarkThreads = config.proverThreads ?? provers * config.proverConcurrency;
-    // the workers' proofs run off this event loop, which serves the API (src/prover/snark-work.ts)
-    snark = provers > 0 ? new SnarkThreads(snarkThreads) : undefined;
+    // the workers' proofs off this event loop, which serves the API, when asked (src/prover/snark-work.ts)
+    snark = provers > 0 && config.snarkThreads ? new SnarkThreads(snarkThreads) : undefined;
     const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName, snark });
     const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs, observer: metrics });
     const workers: JobWorker[] = [];

@@ -84,6 +84,12 @@ export interface Config {
   readonly proverConcurrency: number;
   /** $PROVER_THREADS: proving threads of a process (src/prover/snark-work.ts); default null = one per job it proves at once (one proof ≈ one core). */
   readonly proverThreads: number | null;
+  /**
+   * $PROOFGATE_SNARK_THREADS=on: prove and verify in worker threads (src/prover/snark-work.ts), off the
+   * event loop that serves the API. Default off: with onnxruntime-node in the same process, a native
+   * crash at exit (double free) was seen in about 1 of 3 test runs, and its cause is not found yet.
+   */
+  readonly snarkThreads: boolean;
   /** $PROOFGATE_PROOF_LEASE_MS, default DEFAULT_PROOF_LEASE_MS: how long a silent worker keeps a job (queue lock and record lease). */
   readonly proofLeaseMs: number;
   /** $PROOFGATE_SWEEP_INTERVAL_MS, default 30000: how often pending records are re-enqueued from the store. */
@@ -196,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     provers: integer(env, "PROVERS", 1, 0),
     proverConcurrency: integer(env, "PROVER_CONCURRENCY", 2, 1),
     proverThreads: env.PROVER_THREADS ? integer(env, "PROVER_THREADS", 1, 1) : null,
+    snarkThreads: oneOf(env, "PROOFGATE_SNARK_THREADS", ["off", "on"] as const, "off") === "on",
     proofLeaseMs: integer(env, "PROOFGATE_PROOF_LEASE_MS", DEFAULT_PROOF_LEASE_MS, 100),
     sweepIntervalMs: integer(env, "PROOFGATE_SWEEP_INTERVAL_MS", 30_000, 100),
     jobAttempts: integer(env, "PROOFGATE_JOB_ATTEMPTS", 3, 1),
