@@ -30,10 +30,11 @@ run: build
 browser:
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
-## the whole suite: type check, then every test file on node's test runner
+## the whole suite: type checks (server and explorer page), lint and format (biome.json), then every test file on node's test runner (the stage rules are a test: test/dependencies/)
 test: install browser
 	npx tsc -p tsconfig.json --noEmit
 	npx tsc -p src/api/explorer/tsconfig.json
+	npx biome check .
 	node --import tsx --test --test-concurrency=1 $$(find test -name '*.test.ts' | sort)
 
 ## onnxruntime-node's CUDA provider, on demand (~180 MB download; never in install, test or CI): scripts/gpu-install.sh

@@ -31,7 +31,8 @@ await poll;
 const rssAfter = process.memoryUsage().rss;
 await gw.close();
 health.sort((a, b) => a - b);
-for (const f of report.failures.slice(0, 20)) console.error(`${f.status} ${f.why}: ${f.case.method} ${f.case.url.slice(0, 160)} → ${f.answer}`);
+for (const f of report.failures.slice(0, 20))
+  console.error(`${f.status} ${f.why}: ${f.case.method} ${f.case.url.slice(0, 160)} → ${f.answer}`);
 
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 await writeSection(
@@ -41,8 +42,26 @@ await writeSection(
 ${machineLine()}. \`node --import tsx bench/fuzz.ts ${cases} ${seed}\`: seeded cases over every route of /openapi.json (mostly valid requests mutated at one place, hostile paths and queries), one at a time, SQLite store.
 
 ${markdownTable(
-  ["cases", "cases/s", "answers by status", "failures (5xx, non-envelope errors)", "RSS before → after", "/health p50 / p99 during"],
-  [[cases, Math.round(cases / seconds), Object.entries(report.byStatus).map(([s, n]) => `${s}: ${n}`).join(", "), report.failures.length, `${mb(rssBefore)} → ${mb(rssAfter)} MB`, `${percentile(health, 0.5).toFixed(1)} / ${percentile(health, 0.99).toFixed(1)} ms`]],
+  [
+    "cases",
+    "cases/s",
+    "answers by status",
+    "failures (5xx, non-envelope errors)",
+    "RSS before → after",
+    "/health p50 / p99 during",
+  ],
+  [
+    [
+      cases,
+      Math.round(cases / seconds),
+      Object.entries(report.byStatus)
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(", "),
+      report.failures.length,
+      `${mb(rssBefore)} → ${mb(rssAfter)} MB`,
+      `${percentile(health, 0.5).toFixed(1)} / ${percentile(health, 0.99).toFixed(1)} ms`,
+    ],
+  ],
 )}
 `,
 );

@@ -43,7 +43,9 @@ interface LevelResult {
 async function rawStepMs(modelDir: string, batch: number): Promise<number> {
   const session = await ort.InferenceSession.create(join(modelDir, "model.onnx"), sessionOptions("cpu"));
   const meta = session.inputMetadata[0]!;
-  const context = Number((meta as ort.InferenceSession.ValueMetadata & { shape: readonly (number | string)[] }).shape[1]);
+  const context = Number(
+    (meta as ort.InferenceSession.ValueMetadata & { shape: readonly (number | string)[] }).shape[1],
+  );
   const tokens = new BigInt64Array(batch * context).map((_, i) => BigInt((i * 7) % 200));
   const step = async (): Promise<void> => {
     const out = await session.run({ [meta.name]: new ort.Tensor("int64", tokens, [batch, context]) }, ["logits"]);
@@ -73,12 +75,22 @@ const agent = new Agent({ keepAlive: true, maxSockets: Math.max(...CONCURRENCY) 
 function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown }> {
   const payload = JSON.stringify(body);
   return new Promise((resolvePost, reject) => {
-    const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolvePost({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
-      res.on("error", reject);
-    });
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolvePost({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) }),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(payload);
   });
@@ -86,13 +98,23 @@ function postJson(url: string, body: unknown): Promise<{ status: number; body: u
 
 async function runLevel(baseUrl: string, model: string, concurrency: number, requests: number): Promise<LevelResult> {
   const { latencies, tokens, seconds } = await closedLoop(concurrency, requests, async (i) => {
-    const res = await postJson(`${baseUrl}/v1/completions`, { model, prompt: PROMPTS[i % PROMPTS.length], max_tokens: MAX_TOKENS, temperature: 0 });
+    const res = await postJson(`${baseUrl}/v1/completions`, {
+      model,
+      prompt: PROMPTS[i % PROMPTS.length],
+      max_tokens: MAX_TOKENS,
+      temperature: 0,
+    });
     const body = res.body as { usage?: { completion_tokens: number }; error?: unknown };
     if (res.status !== 200 || !body.usage) throw new Error(`request failed: ${res.status} ${JSON.stringify(body)}`);
     return body.usage.completion_tokens;
   });
   const meanLatency = latencies.reduce((a, b) => a + b, 0) / latencies.length;
-  return { p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), tokensPerSecond: tokens / seconds, msPerToken: meanLatency / (tokens / latencies.length) };
+  return {
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    tokensPerSecond: tokens / seconds,
+    msPerToken: meanLatency / (tokens / latencies.length),
+  };
 }
 
 async function startServer(): Promise<{ url: string; stop(): Promise<void> }> {
@@ -111,7 +133,10 @@ async function startServer(): Promise<{ url: string; stop(): Promise<void> }> {
   });
   const url = `http://127.0.0.1:${PORT}`;
   for (let i = 0; i < 600; i++) {
-    const ok = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -126,7 +151,8 @@ async function startServer(): Promise<{ url: string; stop(): Promise<void> }> {
 }
 
 const raw = new Map<string, number>();
-for (const model of MODELS) for (const c of CONCURRENCY) raw.set(`${model}/${c}`, await rawStepMs(join(MODELS_DIR, model), c));
+for (const model of MODELS)
+  for (const c of CONCURRENCY) raw.set(`${model}/${c}`, await rawStepMs(join(MODELS_DIR, model), c));
 
 const server = await startServer();
 const rows: string[] = [];
@@ -140,12 +166,16 @@ try {
       const r = await runLevel(server.url, model, c, REQUESTS[c]);
       results.set(c, r);
       const step = raw.get(`${model}/${c}`)!;
-      rows.push(`| ${model} | ${c} | ${REQUESTS[c]} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.tokensPerSecond.toFixed(0)} | ${step.toFixed(3)} | ${((c * 1000) / step).toFixed(0)} |`);
+      rows.push(
+        `| ${model} | ${c} | ${REQUESTS[c]} | ${r.p50Ms.toFixed(1)} | ${r.p99Ms.toFixed(1)} | ${r.tokensPerSecond.toFixed(0)} | ${step.toFixed(3)} | ${((c * 1000) / step).toFixed(0)} |`,
+      );
     }
     const one = results.get(1)!;
     const overhead = one.msPerToken / raw.get(`${model}/1`)! - 1;
     const lift = results.get(32)!.tokensPerSecond / one.tokensPerSecond;
-    summary.push(`- ${model}: gateway per-token time at concurrency 1 is ${one.msPerToken.toFixed(3)} ms vs raw step ${raw.get(`${model}/1`)!.toFixed(3)} ms → overhead ${(overhead * 100).toFixed(1)}% (target ≤ 10%); tokens/s lift at 32 vs 1: ${lift.toFixed(1)}× (target ≥ 4×)`);
+    summary.push(
+      `- ${model}: gateway per-token time at concurrency 1 is ${one.msPerToken.toFixed(3)} ms vs raw step ${raw.get(`${model}/1`)!.toFixed(3)} ms → overhead ${(overhead * 100).toFixed(1)}% (target ≤ 10%); tokens/s lift at 32 vs 1: ${lift.toFixed(1)}× (target ≥ 4×)`,
+    );
   }
 } finally {
   agent.destroy();

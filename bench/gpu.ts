@@ -49,7 +49,9 @@ const MODELS = ["pg-student", "pg-teacher"] as const;
 const CONCURRENCY = [1, 8, 32, 128] as const;
 const MAX_TOKENS = 64;
 /** Requests per level: enough for a p99 at concurrency 1, and at least 4 rounds at 128 (2 quick). */
-const REQUESTS: Record<number, number> = QUICK ? { 1: 24, 8: 48, 32: 96, 128: 256 } : { 1: 100, 8: 160, 32: 320, 128: 640 };
+const REQUESTS: Record<number, number> = QUICK
+  ? { 1: 24, 8: 48, 32: 96, 128: 256 }
+  : { 1: 100, 8: 160, 32: 320, 128: 640 };
 const STEPS = Number(process.env.BENCH_GPU_STEPS ?? 10_240);
 const MAX_BATCH = process.env.BENCH_GPU_MAX_BATCH ? Number(process.env.BENCH_GPU_MAX_BATCH) : null;
 const OUT = process.env.BENCH_GPU_OUT ? resolve(process.env.BENCH_GPU_OUT) : null;
@@ -64,10 +66,18 @@ const PROMPTS = [
 const require = createRequire(import.meta.url);
 
 function gpuLine(): string | null {
-  const smi = spawnSync("nvidia-smi", ["--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"], { encoding: "utf8", timeout: 20_000 });
+  const smi = spawnSync("nvidia-smi", ["--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"], {
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   if (smi.error || smi.status !== 0) return null;
   const gpus = smi.stdout.trim().split("\n").filter(Boolean);
-  return gpus.length > 0 ? gpus.map((g) => g.split(",").map((s) => s.trim())).map(([name, driver, mem]) => `${name} (${mem}, driver ${driver})`).join("; ") : null;
+  return gpus.length > 0
+    ? gpus
+        .map((g) => g.split(",").map((s) => s.trim()))
+        .map(([name, driver, mem]) => `${name} (${mem}, driver ${driver})`)
+        .join("; ")
+    : null;
 }
 
 function providerLine(): string {
@@ -112,14 +122,34 @@ class StepStats implements EngineObserver {
 function runLevel(model: LanguageModel, concurrency: number, requests: number): Promise<ClosedLoopResult> {
   const prompts = PROMPTS.map((p) => model.tokenizer.encode(p));
   return closedLoop(concurrency, requests, async (i) => {
-    const result = await generateText({ model, promptTokens: prompts[i % prompts.length]!, maxTokens: MAX_TOKENS, temperature: 0, topP: 1, seed: 0, stop: [], topLogprobs: null });
+    const result = await generateText({
+      model,
+      promptTokens: prompts[i % prompts.length]!,
+      maxTokens: MAX_TOKENS,
+      temperature: 0,
+      topP: 1,
+      seed: 0,
+      stop: [],
+      topLogprobs: null,
+    });
     return result.completionTokens;
   });
 }
 
-async function throughput(device: Device, maxBatchSize: number | null, concurrency: readonly number[]): Promise<LevelResult[]> {
+async function throughput(
+  device: Device,
+  maxBatchSize: number | null,
+  concurrency: readonly number[],
+): Promise<LevelResult[]> {
   const stats = new StepStats();
-  const registry = new ModelRegistry({ roots: [], dirs: MODELS.map((m) => join(MODELS_DIR, m)), device, maxBatchSize, maxWaiting: 4096, observer: stats });
+  const registry = new ModelRegistry({
+    roots: [],
+    dirs: MODELS.map((m) => join(MODELS_DIR, m)),
+    device,
+    maxBatchSize,
+    maxWaiting: 4096,
+    observer: stats,
+  });
   await registry.load();
   const maxBatch = registry.maxBatchSize!;
   const results: LevelResult[] = [];
@@ -145,7 +175,9 @@ async function throughput(device: Device, maxBatchSize: number | null, concurren
           runMsPerStep: (s.seconds * 1000) / s.steps,
         };
         results.push(r);
-        console.log(`${id} ${device} (max batch ${maxBatch}) c=${c}: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.rowsPerStep.toFixed(1)} rows/step, run ${r.runMsPerStep.toFixed(3)} ms/step`);
+        console.log(
+          `${id} ${device} (max batch ${maxBatch}) c=${c}: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.rowsPerStep.toFixed(1)} rows/step, run ${r.runMsPerStep.toFixed(3)} ms/step`,
+        );
       }
     }
   } finally {
@@ -176,7 +208,9 @@ function exactnessPrompts(model: LanguageModel, random: Random): { prompts: numb
   while (total < STEPS) {
     const i = prompts.length;
     if (i % 4 === 3) {
-      prompts.push(Array.from({ length: 1 + random.int(2 * model.contextLength) }, () => random.int(model.tokenizer.vocabSize)));
+      prompts.push(
+        Array.from({ length: 1 + random.int(2 * model.contextLength) }, () => random.int(model.tokenizer.vocabSize)),
+      );
     } else {
       const text = texts[random.int(texts.length)]!;
       const at = random.int(Math.max(1, text.length - 200));
@@ -192,10 +226,23 @@ function exactnessPrompts(model: LanguageModel, random: Random): { prompts: numb
 
 async function exactness(devices: readonly Device[]): Promise<ExactnessResult> {
   const sizes: number[] = [];
-  const observer: EngineObserver = { batchRan: (_m, n) => void sizes.push(n), activeChanged() {}, waitingChanged() {}, tokensGenerated() {} };
+  const observer: EngineObserver = {
+    batchRan: (_m, n) => void sizes.push(n),
+    activeChanged() {},
+    waitingChanged() {},
+    tokensGenerated() {},
+  };
   const dir = join(MODELS_DIR, "pg-student");
-  const cpu = (await loadServedModel({ dir, device: "cpu", maxBatchSize: 64, maxWaiting: 4096, observer })) as LanguageModel;
-  const cuda = devices.includes("cuda") ? ((await loadServedModel({ dir, device: "cuda", maxBatchSize: 64, maxWaiting: 4096 })) as LanguageModel) : null;
+  const cpu = (await loadServedModel({
+    dir,
+    device: "cpu",
+    maxBatchSize: 64,
+    maxWaiting: 4096,
+    observer,
+  })) as LanguageModel;
+  const cuda = devices.includes("cuda")
+    ? ((await loadServedModel({ dir, device: "cuda", maxBatchSize: 64, maxWaiting: 4096 })) as LanguageModel)
+    : null;
   const { tokenizer, contextLength, integer } = cpu;
   if (!integer) throw new Error("pg-student has no integer-exact graph");
   const { prompts, lengths } = exactnessPrompts(cpu, new Random(20261125));
@@ -214,7 +261,10 @@ async function exactness(devices: readonly Device[]): Promise<ExactnessResult> {
       for (let s = 0; s < length; s++) {
         const [a, b] = await Promise.all([cpuSlot.step(next), cudaSlot?.step(next)]);
         const tail = history.slice(-contextLength);
-        const reference = runIntegerModel(integer, [...new Array<number>(contextLength - tail.length).fill(tokenizer.eotId), ...tail]);
+        const reference = runIntegerModel(integer, [
+          ...new Array<number>(contextLength - tail.length).fill(tokenizer.eotId),
+          ...tail,
+        ]);
         if (a.some((v, i) => v !== reference[i])) cpuVsReference++;
         const token = argmaxFirst(a);
         if (b) {
@@ -255,10 +305,13 @@ const provider = providerLine();
 console.log(`machine: ${machineLine()}`);
 console.log(`GPU: ${gpu ?? "none found (no nvidia-smi)"}; ${provider}`);
 const devices: Device[] = WANTED.has("cpu") ? ["cpu"] : [];
-const cudaReason: string | null = WANTED.has("cuda") ? await cudaUnavailableReason(join(MODELS_DIR, "pg-student", "model.onnx")) : "not requested (BENCH_GPU_DEVICES)";
+const cudaReason: string | null = WANTED.has("cuda")
+  ? await cudaUnavailableReason(join(MODELS_DIR, "pg-student", "model.onnx"))
+  : "not requested (BENCH_GPU_DEVICES)";
 if (cudaReason === null) devices.push("cuda");
 else console.log(`CUDA unavailable: ${cudaReason}`);
-if (devices.length === 0) throw new Error("no device to measure: BENCH_GPU_DEVICES names neither cpu nor a CUDA that loads");
+if (devices.length === 0)
+  throw new Error("no device to measure: BENCH_GPU_DEVICES names neither cpu nor a CUDA that loads");
 
 const levels: LevelResult[] = [];
 for (const device of devices) levels.push(...(await throughput(device, MAX_BATCH, CONCURRENCY)));
@@ -273,12 +326,32 @@ if (exact) console.log(`exactness: ${JSON.stringify(exact)}`);
 
 /** The best tokens/s of `device` for (model, concurrency) over the batch sizes measured. */
 const at = (model: string, device: Device, c: number): LevelResult | undefined =>
-  levels.filter((l) => l.model === model && l.device === device && l.concurrency === c).sort((a, b) => b.tokensPerSecond - a.tokensPerSecond)[0];
-levels.sort((a, b) => MODELS.indexOf(a.model as (typeof MODELS)[number]) - MODELS.indexOf(b.model as (typeof MODELS)[number]) || a.device.localeCompare(b.device) || a.concurrency - b.concurrency || a.maxBatch - b.maxBatch);
+  levels
+    .filter((l) => l.model === model && l.device === device && l.concurrency === c)
+    .sort((a, b) => b.tokensPerSecond - a.tokensPerSecond)[0];
+levels.sort(
+  (a, b) =>
+    MODELS.indexOf(a.model as (typeof MODELS)[number]) - MODELS.indexOf(b.model as (typeof MODELS)[number]) ||
+    a.device.localeCompare(b.device) ||
+    a.concurrency - b.concurrency ||
+    a.maxBatch - b.maxBatch,
+);
 const rows = levels.map((l) => {
   const cpuLevel = at(l.model, "cpu", l.concurrency);
   const ratio = l.device === "cuda" && cpuLevel ? `${(l.tokensPerSecond / cpuLevel.tokensPerSecond).toFixed(1)}×` : "";
-  return [l.model, l.device, l.maxBatch, l.concurrency, l.requests, l.p50Ms.toFixed(1), l.p99Ms.toFixed(1), Math.round(l.tokensPerSecond), ratio, l.rowsPerStep.toFixed(1), l.runMsPerStep.toFixed(3)];
+  return [
+    l.model,
+    l.device,
+    l.maxBatch,
+    l.concurrency,
+    l.requests,
+    l.p50Ms.toFixed(1),
+    l.p99Ms.toFixed(1),
+    Math.round(l.tokensPerSecond),
+    ratio,
+    l.rowsPerStep.toFixed(1),
+    l.runMsPerStep.toFixed(3),
+  ];
 });
 const cpuOnly = !devices.includes("cuda");
 const teacherCpu = at("pg-teacher", "cpu", 128);
@@ -297,10 +370,27 @@ const lines = [
     : []),
   `In-process on the gateway's engine (ModelRegistry, continuous batcher, generateText; no HTTP): greedy completions of ${PROMPTS.length} fixed prompts,`,
   `${MAX_TOKENS} max tokens each, closed loop at each concurrency${QUICK ? " (BENCH_GPU_QUICK: fewer requests per level)" : ""}; each device at its default batch size (${DEFAULT_MAX_BATCH.cpu} on CPU, ${DEFAULT_MAX_BATCH.cuda} on CUDA) unless BENCH_GPU_MAX_BATCH,`,
-  cpuAtTop ? `and the CPU also at batch ${top} for concurrency ${top}; CUDA / CPU divides by the better CPU row.` : "CUDA / CPU divides by the CPU row.",
+  cpuAtTop
+    ? `and the CPU also at batch ${top} for concurrency ${top}; CUDA / CPU divides by the better CPU row.`
+    : "CUDA / CPU divides by the CPU row.",
   "Tokens/s counts generated tokens; rows/step and session.run ms/step are the engine's batched steps during the level.",
   "",
-  markdownTable(["model", "device", "max batch", "concurrency", "requests", "p50 ms", "p99 ms", "tokens/s", "CUDA / CPU", "rows/step", "session.run ms/step"], rows),
+  markdownTable(
+    [
+      "model",
+      "device",
+      "max batch",
+      "concurrency",
+      "requests",
+      "p50 ms",
+      "p99 ms",
+      "tokens/s",
+      "CUDA / CPU",
+      "rows/step",
+      "session.run ms/step",
+    ],
+    rows,
+  ),
   "",
   teacherCpu && teacherCuda
     ? `pg-teacher at concurrency 128: CUDA ${Math.round(teacherCuda.tokensPerSecond)} vs CPU ${Math.round(teacherCpu.tokensPerSecond)} tokens/s = **${(teacherCuda.tokensPerSecond / teacherCpu.tokensPerSecond).toFixed(1)}×** (target ≥ 10×).`
@@ -310,7 +400,9 @@ const lines = [
     ? [
         `Exactness: ${exact.steps.toLocaleString("en-US")} greedy decoding steps of pg-student (${exact.sequences} sequences over held-out text and random tokens, batch sizes ${exact.batchSizes[0]}–${exact.batchSizes[1]}, ${exact.distinctBatchSizes} distinct), ${exact.seconds.toFixed(1)} s:`,
         `CPU logits ≠ integer reference in **${exact.cpuVsReference}** steps; ` +
-          (exact.cudaVsCpu === null ? "CUDA vs CPU: pending a CUDA run." : `CUDA logits ≠ CPU logits in **${exact.cudaVsCpu}** steps, greedy token differs in **${exact.cudaTokenDiffs}** (target 0).`),
+          (exact.cudaVsCpu === null
+            ? "CUDA vs CPU: pending a CUDA run."
+            : `CUDA logits ≠ CPU logits in **${exact.cudaVsCpu}** steps, greedy token differs in **${exact.cudaTokenDiffs}** (target 0).`),
       ]
     : ["Exactness: not run (needs the CPU device)."]),
   "",
@@ -319,6 +411,13 @@ const section = lines.join("\n");
 if (OUT) {
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, "section.md"), section);
-  writeFileSync(join(OUT, "results.json"), JSON.stringify({ machine: machineLine(), cpus: os.cpus().length, gpu, provider, cudaReason, levels, exactness: exact }, null, 2));
+  writeFileSync(
+    join(OUT, "results.json"),
+    JSON.stringify(
+      { machine: machineLine(), cpus: os.cpus().length, gpu, provider, cudaReason, levels, exactness: exact },
+      null,
+      2,
+    ),
+  );
 }
 await writeSection("gpu", section);

@@ -13,17 +13,32 @@ import { machineLine, markdownTable, writeSection } from "./report.js";
 const omitDev = process.argv.includes("--omit=dev");
 const dir = mkdtempSync(join(tmpdir(), "proofgate-install-"));
 for (const f of ["package.json", "package-lock.json"]) copyFileSync(f, join(dir, f));
-const args = ["ci", "--no-audit", "--no-fund", "--loglevel=timing", `--cache=${join(dir, ".npm-cache")}`, ...(omitDev ? ["--omit=dev"] : [])];
+const args = [
+  "ci",
+  "--no-audit",
+  "--no-fund",
+  "--loglevel=timing",
+  `--cache=${join(dir, ".npm-cache")}`,
+  ...(omitDev ? ["--omit=dev"] : []),
+];
 const started = performance.now();
 // JOBS=max as the Makefile's install does
-const run = spawnSync("npm", args, { cwd: dir, encoding: "utf8", env: { ...process.env, JOBS: "max" }, maxBuffer: 1 << 28 });
+const run = spawnSync("npm", args, {
+  cwd: dir,
+  encoding: "utf8",
+  env: { ...process.env, JOBS: "max" },
+  maxBuffer: 1 << 28,
+});
 const seconds = (performance.now() - started) / 1000;
 if (run.status !== 0) throw new Error(`npm ci failed: ${run.stderr.slice(-2000)}`);
 
 const timings = new Map<string, number>();
-for (const m of (run.stdout + run.stderr).matchAll(/npm timing (\S+) Completed in (\d+)ms/g)) timings.set(m[1]!, Number(m[2]) / 1000);
+for (const m of (run.stdout + run.stderr).matchAll(/npm timing (\S+) Completed in (\d+)ms/g))
+  timings.set(m[1]!, Number(m[2]) / 1000);
 const phase = (name: string) => (timings.get(name) ?? 0).toFixed(0);
-const scripts = [...timings].filter(([k]) => k.startsWith("build:run:install:node_modules/")).map(([k, s]) => [k.slice("build:run:install:node_modules/".length), `${s.toFixed(0)} s`]);
+const scripts = [...timings]
+  .filter(([k]) => k.startsWith("build:run:install:node_modules/"))
+  .map(([k, s]) => [k.slice("build:run:install:node_modules/".length), `${s.toFixed(0)} s`]);
 
 function sizeOf(path: string): number {
   const st = statSync(path);
@@ -51,7 +66,16 @@ ${machineLine()}. \`node --import tsx bench/install.ts${omitDev ? " --omit=dev" 
 
 ${markdownTable(
   ["total", "resolve", "download + unpack", "install scripts", "unpacked", "of which dev-only"],
-  [[`${seconds.toFixed(0)} s`, `${phase("idealTree")} s`, `${phase("reify:unpack")} s`, `${phase("build:run:install")} s`, mb(total), mb(devTotal)]],
+  [
+    [
+      `${seconds.toFixed(0)} s`,
+      `${phase("idealTree")} s`,
+      `${phase("reify:unpack")} s`,
+      `${phase("build:run:install")} s`,
+      mb(total),
+      mb(devTotal),
+    ],
+  ],
 )}
 
 Install scripts (package.json's \`allowScripts\` lets only these run):
@@ -62,7 +86,9 @@ Biggest packages, unpacked:
 
 ${markdownTable(
   ["package", "size", "needed by"],
-  top.slice(0, 10).map((p) => [p.name, mb(p.bytes), p.dev ? "tests, builds or training only (devDependencies)" : "run time"]),
+  top
+    .slice(0, 10)
+    .map((p) => [p.name, mb(p.bytes), p.dev ? "tests, builds or training only (devDependencies)" : "run time"]),
 )}
 `,
 );

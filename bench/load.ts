@@ -28,7 +28,9 @@ import type { ProofOrder } from "../src/config/config.js";
 const LOAD_SECONDS = Number(process.argv[2] ?? 120);
 const CASES = ["backlog", "mixed", "words", "silent", "oversized"] as const;
 const selected = new Set(process.argv[3]?.split(",") ?? CASES);
-for (const name of selected) if (!CASES.includes(name as (typeof CASES)[number])) throw new Error(`unknown case ${name}; the cases: ${CASES.join(",")}`);
+for (const name of selected)
+  if (!CASES.includes(name as (typeof CASES)[number]))
+    throw new Error(`unknown case ${name}; the cases: ${CASES.join(",")}`);
 const SMALL_PROOFS = 8;
 /** A small proof is sent this often while the long completion proves. */
 const SMALL_EVERY_MS = 2000;
@@ -40,7 +42,8 @@ const PROOF_ORDERS: readonly { order: ProofOrder; label: string }[] = [
 /** PROVERS=0 runs the same traffic with proving off, to tell proving's share of the server's CPU. */
 const serveProvers = process.env.PROVERS ?? "1";
 
-const rssMb = (pid: number): number => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024);
+const rssMb = (pid: number): number =>
+  Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024);
 
 interface Serve {
   readonly url: string;
@@ -53,13 +56,29 @@ interface Serve {
 async function startServe(env: NodeJS.ProcessEnv = {}): Promise<Serve> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), "pg-load-"));
-  const child = spawn(process.execPath, ["--expose-gc", "--import", "./dist/bench/serve-probe.js", "bin/proofgate.js", "serve"], {
-    env: { ...process.env, PORT: String(port), PROOFGATE_DATA_DIR: dataDir, PROOFGATE_SUBMIT: "none", PROOFGATE_LOG_LEVEL: "warn", PROVERS: serveProvers, REDIS_URL: "redis://127.0.0.1:1", ...env },
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--expose-gc", "--import", "./dist/bench/serve-probe.js", "bin/proofgate.js", "serve"],
+    {
+      env: {
+        ...process.env,
+        PORT: String(port),
+        PROOFGATE_DATA_DIR: dataDir,
+        PROOFGATE_SUBMIT: "none",
+        PROOFGATE_LOG_LEVEL: "warn",
+        PROVERS: serveProvers,
+        REDIS_URL: "redis://127.0.0.1:1",
+        ...env,
+      },
+      stdio: ["ignore", "ignore", "inherit", "ipc"],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
-    const up = await fetch(`${url}/health`).then((r) => r.status === 200, () => false);
+    const up = await fetch(`${url}/health`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (up) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -158,7 +177,12 @@ function memoryColumns(m: Measured<unknown>): string[] {
 }
 
 const post = (url: string, path: string, body: unknown) =>
-  fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(120_000) });
+  fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(120_000),
+  });
 
 interface LoadResult {
   readonly requests: number;
@@ -170,12 +194,22 @@ async function mixedLoad(url: string, seconds: number): Promise<LoadResult> {
   const document = (await (await fetch(`${url}/openapi.json`)).json()) as ConstructorParameters<typeof ApiFuzzer>[0];
   const fuzzer = new ApiFuzzer(document, seededRandom(7));
   const kinds: (() => Promise<Response>)[] = [
-    () => post(url, "/v1/chat/completions", { model: "pg-student", messages: [{ role: "user", content: "Call me Ishmael." }], max_tokens: 8 }),
+    () =>
+      post(url, "/v1/chat/completions", {
+        model: "pg-student",
+        messages: [{ role: "user", content: "Call me Ishmael." }],
+        max_tokens: 8,
+      }),
     () => post(url, "/v1/completions", { model: "pg-teacher", prompt: "The whale", max_tokens: 256 }),
     () => post(url, "/v1/inferences", { model: "pg-spam", input: "Win money now, click here" }),
     () => {
       const c = fuzzer.next();
-      return fetch(`${url}${c.url}`, { method: c.method, headers: c.headers, body: c.body, signal: AbortSignal.timeout(120_000) });
+      return fetch(`${url}${c.url}`, {
+        method: c.method,
+        headers: c.headers,
+        body: c.body,
+        signal: AbortSignal.timeout(120_000),
+      });
     },
   ];
   const latencies: number[] = [];
@@ -205,7 +239,9 @@ async function provedAfter(url: string, id: string, started: number): Promise<nu
 /** Small proofs' time to proved while a long completion's 256 step proofs are queued ahead of them. */
 /** Times to proved of small proofs sent every SMALL_EVERY_MS while a 256-step completion proves. */
 async function backlog(url: string): Promise<{ times: number[]; longSteps: number }> {
-  const long = (await (await post(url, "/v1/completions", { model: "pg-student", prompt: "The sea", max_tokens: 256, stop: null })).json()) as {
+  const long = (await (
+    await post(url, "/v1/completions", { model: "pg-student", prompt: "The sea", max_tokens: 256, stop: null })
+  ).json()) as {
     proof?: { id: string };
     usage: { completion_tokens: number };
   };
@@ -214,7 +250,9 @@ async function backlog(url: string): Promise<{ times: number[]; longSteps: numbe
     Array.from({ length: SMALL_PROOFS }, async (_, i) => {
       await new Promise((resolve) => setTimeout(resolve, i * SMALL_EVERY_MS));
       const started = performance.now();
-      const small = (await (await post(url, "/v1/inferences", { model: "pg-spam", input: `note ${i}: lunch at noon?` })).json()) as { proof: { id: string } };
+      const small = (await (
+        await post(url, "/v1/inferences", { model: "pg-spam", input: `note ${i}: lunch at noon?` })
+      ).json()) as { proof: { id: string } };
       return provedAfter(url, small.proof.id, started);
     }),
   );
@@ -225,29 +263,48 @@ async function backlog(url: string): Promise<{ times: number[]; longSteps: numbe
 async function wordAttack(url: string, bodies: readonly string[]): Promise<Record<string, number>> {
   const statuses: Record<string, number> = {};
   for (const body of bodies) {
-    const res = await fetch(`${url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(120_000) }).catch((err: unknown) => err as Error);
+    const res = await fetch(`${url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+      signal: AbortSignal.timeout(120_000),
+    }).catch((err: unknown) => err as Error);
     if (!(res instanceof Error)) await res.arrayBuffer().catch(() => undefined);
     // a request with no answer is counted by why: a timeout, or the socket's error code
-    const key = res instanceof Error ? `no answer (${(res.cause as { code?: string } | undefined)?.code ?? res.name})` : String(res.status);
+    const key =
+      res instanceof Error
+        ? `no answer (${(res.cause as { code?: string } | undefined)?.code ?? res.name})`
+        : String(res.status);
     statuses[key] = (statuses[key] ?? 0) + 1;
   }
   return statuses;
 }
 
 async function silentStreams(url: string): Promise<number> {
-  const body = JSON.stringify({ model: "pg-teacher", messages: [{ role: "user", content: "Go on" }], max_tokens: 4096, logprobs: true, top_logprobs: 20, stream: true });
+  const body = JSON.stringify({
+    model: "pg-teacher",
+    messages: [{ role: "user", content: "Go on" }],
+    max_tokens: 4096,
+    logprobs: true,
+    top_logprobs: 20,
+    stream: true,
+  });
   const closed = await Promise.all(
     Array.from(
       { length: 100 },
       () =>
         new Promise<boolean>((resolve) => {
-          const req = httpRequest(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
-            res.pause(); // never read
-            setTimeout(() => {
-              resolve(res.socket?.destroyed ?? true);
-              req.destroy();
-            }, 45_000);
-          });
+          const req = httpRequest(
+            `${url}/v1/chat/completions`,
+            { method: "POST", headers: { "content-type": "application/json" } },
+            (res) => {
+              res.pause(); // never read
+              setTimeout(() => {
+                resolve(res.socket?.destroyed ?? true);
+                req.destroy();
+              }, 45_000);
+            },
+          );
           req.on("error", () => resolve(true));
           req.end(body);
         }),
@@ -259,7 +316,14 @@ async function silentStreams(url: string): Promise<number> {
 async function oversized(url: string): Promise<number> {
   let refused = 0;
   for (let i = 0; i < 20; i++) {
-    const res = await post(url, "/v1/chat/completions", { model: "pg-teacher", messages: [{ role: "user", content: "x" }], max_tokens: 4096, n: 16, logprobs: true, top_logprobs: 20 });
+    const res = await post(url, "/v1/chat/completions", {
+      model: "pg-teacher",
+      messages: [{ role: "user", content: "x" }],
+      max_tokens: 4096,
+      n: 16,
+      logprobs: true,
+      top_logprobs: 20,
+    });
     await res.arrayBuffer();
     if (res.status === 400) refused++;
   }
@@ -287,10 +351,14 @@ for (const { order, label } of selected.has("backlog") ? PROOF_ORDERS : []) {
 
 const serve = await startServe();
 try {
-
   if (selected.has("mixed")) {
     const load = await measure(serve, () => mixedLoad(serve.url, LOAD_SECONDS));
-    rows.push([`mixed traffic, 8 clients, ${LOAD_SECONDS} s`, `${(load.result.requests / LOAD_SECONDS).toFixed(1)} req/s, p50 ${ms(load.result.latencies, 0.5)} ms, p99 ${ms(load.result.latencies, 0.99)} ms`, load.result.fivexx, ...memoryColumns(load)]);
+    rows.push([
+      `mixed traffic, 8 clients, ${LOAD_SECONDS} s`,
+      `${(load.result.requests / LOAD_SECONDS).toFixed(1)} req/s, p50 ${ms(load.result.latencies, 0.5)} ms, p99 ${ms(load.result.latencies, 0.99)} ms`,
+      load.result.fivexx,
+      ...memoryColumns(load),
+    ]);
   }
 
   if (selected.has("words")) {
@@ -306,19 +374,33 @@ try {
     // it the first request is written into a closed socket (ECONNRESET, the one "no answer" of before).
     await new Promise((resolve) => setTimeout(resolve, 100));
     const words = await measure(serve, () => wordAttack(serve.url, bodies));
-    const fivexx = Object.entries(words.result).filter(([status]) => !/^[1-4]/.test(status)).reduce((sum, [, n]) => sum + n, 0);
-    const answers = Object.entries(words.result).map(([status, n]) => `${status}: ${n}`).join(", ");
+    const fivexx = Object.entries(words.result)
+      .filter(([status]) => !/^[1-4]/.test(status))
+      .reduce((sum, [, n]) => sum + n, 0);
+    const answers = Object.entries(words.result)
+      .map(([status, n]) => `${status}: ${n}`)
+      .join(", ");
     rows.push(["300 prompts of ~1 MB, each one distinct word", answers, fivexx, ...memoryColumns(words)]);
   }
 
   if (selected.has("silent")) {
     const streams = await measure(serve, () => silentStreams(serve.url));
-    rows.push(["100 streams that never read (45 s)", `${streams.result} of 100 dropped by the server`, 0, ...memoryColumns(streams)]);
+    rows.push([
+      "100 streams that never read (45 s)",
+      `${streams.result} of 100 dropped by the server`,
+      0,
+      ...memoryColumns(streams),
+    ]);
   }
 
   if (selected.has("oversized")) {
     const big = await measure(serve, () => oversized(serve.url));
-    rows.push(["20 answers of 4096 tokens × n 16 × 20 logprobs", `${big.result} of 20 refused with 400`, 0, ...memoryColumns(big)]);
+    rows.push([
+      "20 answers of 4096 tokens × n 16 × 20 logprobs",
+      `${big.result} of 20 refused with 400`,
+      0,
+      ...memoryColumns(big),
+    ]);
   }
 } finally {
   await serve.stop();

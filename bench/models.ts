@@ -10,7 +10,14 @@ import { Tokenizer } from "../src/model/tokenizer.js";
 import { loadLanguageCorpus } from "../src/training/corpora.js";
 import { PRESETS, MODEL_IDS, RECIPES } from "../src/training/build-models.js";
 import {
-  distillStudent, encodeStream, fillContext, STUDENT_SHAPE, studentLayers, TEACHER_SHAPE, teacherLayers, trainTeacher,
+  distillStudent,
+  encodeStream,
+  fillContext,
+  STUDENT_SHAPE,
+  studentLayers,
+  TEACHER_SHAPE,
+  teacherLayers,
+  trainTeacher,
 } from "../src/training/language-models.js";
 import { buildInferenceGraph } from "../src/training/training-graph.js";
 import { machineLine, markdownTable, percentile, writeSection } from "./report.js";
@@ -18,13 +25,20 @@ import { machineLine, markdownTable, percentile, writeSection } from "./report.j
 const STEPS = 40;
 const RUNS = 400;
 
-async function perTokenLatency(path: string, context: number, stream: Uint16Array, eot: number, batch: number): Promise<{ p50: number; p99: number; perToken: number }> {
+async function perTokenLatency(
+  path: string,
+  context: number,
+  stream: Uint16Array,
+  eot: number,
+  batch: number,
+): Promise<{ p50: number; p99: number; perToken: number }> {
   const session = await ort.InferenceSession.create(await readFile(path), { executionProviders: ["cpu"] });
   const rng = new Random(1);
   const times: number[] = [];
   for (let r = 0; r < RUNS / (batch > 1 ? 4 : 1) + 20; r++) {
     const tokens = new BigInt64Array(batch * context);
-    for (let b = 0; b < batch; b++) fillContext(stream, 1 + rng.int(stream.length - 1), context, eot, tokens, b * context);
+    for (let b = 0; b < batch; b++)
+      fillContext(stream, 1 + rng.int(stream.length - 1), context, eot, tokens, b * context);
     const t0 = performance.now();
     await session.run({ tokens: new ort.Tensor("int64", tokens, [batch, context]) });
     if (r >= 20) times.push(performance.now() - t0);
@@ -34,9 +48,14 @@ async function perTokenLatency(path: string, context: number, stream: Uint16Arra
   return { p50: percentile(times, 0.5), p99: percentile(times, 0.99), perToken: percentile(times, 0.5) / batch };
 }
 
-const tokenizer = Tokenizer.fromJSON(JSON.parse(await readFile(`artifacts/models/${MODEL_IDS.student}/tokenizer.json`, "utf8")));
+const tokenizer = Tokenizer.fromJSON(
+  JSON.parse(await readFile(`artifacts/models/${MODEL_IDS.student}/tokenizer.json`, "utf8")),
+);
 const corpus = loadLanguageCorpus();
-const stream = encodeStream(tokenizer, corpus.train.slice(0, 40).map((d) => d.text));
+const stream = encodeStream(
+  tokenizer,
+  corpus.train.slice(0, 40).map((d) => d.text),
+);
 const V = tokenizer.vocabSize;
 const eot = tokenizer.eotId;
 const { batchSize, teacherSteps, studentSteps } = PRESETS.full;
@@ -44,16 +63,39 @@ const common = { stream, vocabSize: V, eot, steps: STEPS, batchSize, rng: new Ra
 
 const teacher = teacherLayers(V, TEACHER_SHAPE, new Random(3));
 const teacherRun = await trainTeacher(teacher, TEACHER_SHAPE, { ...common, optimizer: RECIPES.teacher.optimizer });
-const teacherOnnx = buildInferenceGraph("bench-teacher", teacher, { name: "tokens", type: "int64", shape: [TEACHER_SHAPE.context] }, V);
-const studentRun = await distillStudent(studentLayers(V, STUDENT_SHAPE, new Random(4)), STUDENT_SHAPE, { ...common, optimizer: RECIPES.student.optimizer, teacherOnnx, teacherContext: TEACHER_SHAPE.context, hardWeight: RECIPES.student.hardWeight });
+const teacherOnnx = buildInferenceGraph(
+  "bench-teacher",
+  teacher,
+  { name: "tokens", type: "int64", shape: [TEACHER_SHAPE.context] },
+  V,
+);
+const studentRun = await distillStudent(studentLayers(V, STUDENT_SHAPE, new Random(4)), STUDENT_SHAPE, {
+  ...common,
+  optimizer: RECIPES.student.optimizer,
+  teacherOnnx,
+  teacherContext: TEACHER_SHAPE.context,
+  hardWeight: RECIPES.student.hardWeight,
+});
 const teacherMs = (teacherRun.seconds * 1000) / STEPS;
 const studentMs = (studentRun.seconds * 1000) / STEPS;
 
 const training = markdownTable(
   ["model", "ms per step (256 tokens)", "tokens/s", "steps in `models build`", "projected training time"],
   [
-    [MODEL_IDS.teacher, teacherMs.toFixed(1), Math.round((batchSize * 1000) / teacherMs), teacherSteps, `${((teacherMs * teacherSteps) / 60000).toFixed(1)} min`],
-    [`${MODEL_IDS.student} (incl. teacher forward)`, studentMs.toFixed(1), Math.round((batchSize * 1000) / studentMs), studentSteps, `${((studentMs * studentSteps) / 60000).toFixed(1)} min`],
+    [
+      MODEL_IDS.teacher,
+      teacherMs.toFixed(1),
+      Math.round((batchSize * 1000) / teacherMs),
+      teacherSteps,
+      `${((teacherMs * teacherSteps) / 60000).toFixed(1)} min`,
+    ],
+    [
+      `${MODEL_IDS.student} (incl. teacher forward)`,
+      studentMs.toFixed(1),
+      Math.round((batchSize * 1000) / studentMs),
+      studentSteps,
+      `${((studentMs * studentSteps) / 60000).toFixed(1)} min`,
+    ],
   ],
 );
 
@@ -65,9 +107,17 @@ for (const [id, file, context] of [
 ] as const) {
   const one = await perTokenLatency(`artifacts/models/${id}/${file}`, context, stream, eot, 1);
   const many = await perTokenLatency(`artifacts/models/${id}/${file}`, context, stream, eot, 32);
-  rows.push([`${id} ${file === "float.onnx" ? "(float)" : id === MODEL_IDS.student ? "(integer-exact)" : "(float)"}`, one.p50.toFixed(3), one.p99.toFixed(3), many.perToken.toFixed(4)]);
+  rows.push([
+    `${id} ${file === "float.onnx" ? "(float)" : id === MODEL_IDS.student ? "(integer-exact)" : "(float)"}`,
+    one.p50.toFixed(3),
+    one.p99.toFixed(3),
+    many.perToken.toFixed(4),
+  ]);
 }
-const inference = markdownTable(["model", "batch 1: p50 ms/token", "batch 1: p99 ms/token", "batch 32: ms/token"], rows);
+const inference = markdownTable(
+  ["model", "batch 1: p50 ms/token", "batch 1: p99 ms/token", "batch 32: ms/token"],
+  rows,
+);
 
 await writeSection(
   "models",

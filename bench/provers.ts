@@ -20,11 +20,23 @@ import { machineLine, markdownTable, writeSection } from "./report.js";
 const REQUESTS = 8;
 const TOKENS = 6;
 const LATENCY_RUNS = 3;
-const PROMPTS = ["The sea", "The President", "Call me Ishmael", "Whales and ships", "Congress shall", "In the morning", "The captain said", "Our nation"];
-
+const PROMPTS = [
+  "The sea",
+  "The President",
+  "Call me Ishmael",
+  "Whales and ships",
+  "Congress shall",
+  "In the morning",
+  "The captain said",
+  "Our nation",
+];
 
 async function post(gateway: Gateway, body: unknown): Promise<string> {
-  const res = await fetch(`${gateway.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${gateway.url}/v1/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   if (res.status !== 200) throw new Error(`completion failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { proof: { id: string } }).proof.id;
 }
@@ -55,18 +67,32 @@ async function measure(setup: Setup): Promise<Measured> {
   let proofs: ProofServices | undefined;
   let gateway: Gateway | undefined;
   try {
-    await cluster.startWorkers(Array.from({ length: setup.workers }, (_, k) => ({ name: `bench-w${k + 1}`, concurrency: setup.concurrency })));
-    const config = { ...loadConfig({ ...cluster.env, PROVERS: "0", PROOFGATE_LOG_LEVEL: "silent" }), device: "cpu" as const, port: 0 };
+    await cluster.startWorkers(
+      Array.from({ length: setup.workers }, (_, k) => ({ name: `bench-w${k + 1}`, concurrency: setup.concurrency })),
+    );
+    const config = {
+      ...loadConfig({ ...cluster.env, PROVERS: "0", PROOFGATE_LOG_LEVEL: "silent" }),
+      device: "cpu" as const,
+      port: 0,
+    };
     const logger = pino({ level: "silent" });
     proofs = await openProofServices({ config, logger, provers: 0 });
     gateway = await startGateway({ config, logger, proofs });
     await gateway.loaded;
     const gw = gateway;
     // warm-up: each worker loads the circuit and builds its curve once
-    await Promise.all(Array.from({ length: setup.workers * setup.concurrency }, (_, k) => post(gw, { model: "pg-student", prompt: PROMPTS[k % PROMPTS.length], max_tokens: 1 }).then((id) => waitProved(gw, id))));
+    await Promise.all(
+      Array.from({ length: setup.workers * setup.concurrency }, (_, k) =>
+        post(gw, { model: "pg-student", prompt: PROMPTS[k % PROMPTS.length], max_tokens: 1 }).then((id) =>
+          waitProved(gw, id),
+        ),
+      ),
+    );
 
     const started = performance.now();
-    const ids = await Promise.all(PROMPTS.slice(0, REQUESTS).map((prompt) => post(gw, { model: "pg-student", prompt, max_tokens: TOKENS })));
+    const ids = await Promise.all(
+      PROMPTS.slice(0, REQUESTS).map((prompt) => post(gw, { model: "pg-student", prompt, max_tokens: TOKENS })),
+    );
     const records = await Promise.all(ids.map((id) => waitProved(gw, id)));
     const seconds = (performance.now() - started) / 1000;
     const steps = records.reduce((sum, r) => sum + r.steps.length, 0);
@@ -98,7 +124,9 @@ const setups: Setup[] = [
 const results: Measured[] = [];
 for (const setup of setups) {
   const result = await measure(setup);
-  console.error(`${setup.label}: ${result.proofs} step proofs in ${result.seconds.toFixed(1)} s, 16-token request → proved ${Math.round(result.latencyMs)} ms`);
+  console.error(
+    `${setup.label}: ${result.proofs} step proofs in ${result.seconds.toFixed(1)} s, 16-token request → proved ${Math.round(result.latencyMs)} ms`,
+  );
   results.push(result);
 }
 const one = results[0]!.perMinute;

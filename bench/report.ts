@@ -14,7 +14,11 @@ export function machineLine(): string {
 }
 
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
 }
 
 export async function writeSection(name: string, body: string): Promise<void> {
@@ -22,10 +26,15 @@ export async function writeSection(name: string, body: string): Promise<void> {
   const begin = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
   const section = `${begin}\n${body.trim()}\n${end}`;
-  let doc = existsSync(FILE) ? await readFile(FILE, "utf8") : "# Benchmarks\n\nLatest results of `bench/`; each section is rewritten by its bench.\n";
+  let doc = existsSync(FILE)
+    ? await readFile(FILE, "utf8")
+    : "# Benchmarks\n\nLatest results of `bench/`; each section is rewritten by its bench.\n";
   const at = doc.indexOf(begin);
   const stop = doc.indexOf(end);
-  doc = at >= 0 && stop > at ? doc.slice(0, at) + section + doc.slice(stop + end.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  doc =
+    at >= 0 && stop > at
+      ? doc.slice(0, at) + section + doc.slice(stop + end.length)
+      : `${doc.trimEnd()}\n\n${section}\n`;
   await writeFile(FILE, doc);
 }
 
@@ -45,7 +54,11 @@ export interface ClosedLoopResult {
  * Closed-loop load: `concurrency` clients send `requests` requests in all, each the next as soon as its
  * last one answered. `request(i)` sends request i and resolves to the tokens it generated.
  */
-export async function closedLoop(concurrency: number, requests: number, request: (i: number) => Promise<number>): Promise<ClosedLoopResult> {
+export async function closedLoop(
+  concurrency: number,
+  requests: number,
+  request: (i: number) => Promise<number>,
+): Promise<ClosedLoopResult> {
   const latencies: number[] = [];
   let tokens = 0;
   let next = 0;

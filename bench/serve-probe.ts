@@ -11,7 +11,12 @@ export interface ProbeSample {
   /** Event loop delay since the previous sample, milliseconds. */
   readonly loop: { readonly p50: number; readonly p99: number; readonly max: number };
   /** process.memoryUsage() after a full GC, MB. */
-  readonly memory: { readonly rss: number; readonly heapUsed: number; readonly external: number; readonly arrayBuffers: number };
+  readonly memory: {
+    readonly rss: number;
+    readonly heapUsed: number;
+    readonly external: number;
+    readonly arrayBuffers: number;
+  };
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -27,7 +32,10 @@ if (process.send && gc) {
     gc(); // the second collects what the first one's finalizers released
     const m = process.memoryUsage();
     delay.reset();
-    process.send!({ loop, memory: { rss: mb(m.rss), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) } } satisfies ProbeSample);
+    process.send!({
+      loop,
+      memory: { rss: mb(m.rss), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) },
+    } satisfies ProbeSample);
   });
   // the channel must not keep the server alive after SIGTERM
   process.channel?.unref();

@@ -31,7 +31,6 @@ interface Measured {
   peakRssMb: number;
 }
 
-
 async function measure(name: string): Promise<Measured> {
   let dir: string;
   let compileSeconds: number | undefined;
@@ -39,7 +38,11 @@ async function measure(name: string): Promise<Measured> {
   if (name === "mnist") {
     await mkdir("data/bench", { recursive: true });
     const t0 = performance.now();
-    const compiled = await compileModel({ onnx: buildMnistShapedMlp(1), outDir: MNIST_DIR, calibration: mnistShapedCalibration(256, 2) });
+    const compiled = await compileModel({
+      onnx: buildMnistShapedMlp(1),
+      outDir: MNIST_DIR,
+      calibration: mnistShapedCalibration(256, 2),
+    });
     compileSeconds = compiled.reused ? undefined : (performance.now() - t0) / 1000;
     dir = MNIST_DIR;
     const images = mnistShapedCalibration(RUNS + 1, 3);
@@ -65,7 +68,8 @@ async function measure(name: string): Promise<Measured> {
     witness.push(file.timings.witness_ms);
     proving.push(file.timings.prove_ms);
     const t0 = performance.now();
-    if (!(await snarkjs.groth16.verify(compiled.vkey, file.public_signals, file.proof))) throw new Error(`${name}: a proof did not verify`);
+    if (!(await snarkjs.groth16.verify(compiled.vkey, file.public_signals, file.proof)))
+      throw new Error(`${name}: a proof did not verify`);
     verifying.push(performance.now() - t0);
   }
   await releaseSnarkWorkers();
@@ -87,14 +91,29 @@ if (only) {
 } else {
   const rows: Measured[] = [];
   for (const name of ["student", "spam", "mnist"]) {
-    const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), name], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), name], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     if (child.status !== 0) throw new Error(`bench/zk ${name} failed`);
     rows.push(JSON.parse(child.stdout.trim().split("\n").at(-1)!) as Measured);
   }
-  const label: Record<string, string> = { student: "pg-student decoding step", spam: "pg-spam classifier", mnist: "784-56-10 float MLP (PyTorch-style ONNX)" };
+  const label: Record<string, string> = {
+    student: "pg-student decoding step",
+    spam: "pg-spam classifier",
+    mnist: "784-56-10 float MLP (PyTorch-style ONNX)",
+  };
   const table = markdownTable(
     ["circuit", "constraints", "public signals", "witness ms", "prove ms (median of 5)", "verify ms", "peak RSS MB"],
-    rows.map((r) => [label[r.name], r.constraints, r.publicSignals, r.witnessMs.toFixed(1), r.proveMs.toFixed(0), r.verifyMs.toFixed(0), r.peakRssMb]),
+    rows.map((r) => [
+      label[r.name],
+      r.constraints,
+      r.publicSignals,
+      r.witnessMs.toFixed(1),
+      r.proveMs.toFixed(0),
+      r.verifyMs.toFixed(0),
+      r.peakRssMb,
+    ]),
   );
   const mnist = rows.find((r) => r.name === "mnist")!;
   await writeSection(

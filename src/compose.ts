@@ -35,7 +35,11 @@ import type { ProofStore } from "./store/proof-store.js";
 export const SQLITE_FILE = "proofgate.sqlite";
 
 export async function openProofStore(config: Config): Promise<ProofStore> {
-  if (config.databaseUrl) return PostgresProofStore.open({ connectionString: config.databaseUrl, schema: config.databaseSchema ?? undefined });
+  if (config.databaseUrl)
+    return PostgresProofStore.open({
+      connectionString: config.databaseUrl,
+      schema: config.databaseSchema ?? undefined,
+    });
   return SqliteProofStore.open({ path: join(config.dataDir, SQLITE_FILE) });
 }
 
@@ -49,7 +53,8 @@ export interface OpenJobQueueOptions {
 export async function openJobQueue({ config, logger, requireRedis = false }: OpenJobQueueOptions): Promise<JobQueue> {
   const queueOptions = { attempts: config.jobAttempts, backoffMs: config.jobBackoffMs };
   const probe = await probeRedis(config.redisUrl);
-  if (probe.reachable) return BullmqJobQueue.open({ ...queueOptions, url: config.redisUrl, prefix: config.queuePrefix });
+  if (probe.reachable)
+    return BullmqJobQueue.open({ ...queueOptions, url: config.redisUrl, prefix: config.queuePrefix });
   const why = `Redis at ${urlForLogs(config.redisUrl)} is not reachable (${probe.reason})`;
   if (requireRedis) throw new ProofgateError("not_ready", `${why}; a worker needs the shared queue (set REDIS_URL)`);
   logger.warn(`${why}: proof jobs use an in-process queue`);
@@ -82,20 +87,54 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
     queue.on("error", (err) => logger.warn({ err }, "job queue error"));
     const catalog = await CompiledCatalog.open({ roots: config.modelRoots, dirs: config.modelDirs });
     const provers = options.provers ?? config.provers;
-    const backlog = new ProofBacklog({ queue, maxJobs: config.maxProofBacklog, maxEtaS: config.maxProofEtaS, slots: provers * config.proverConcurrency });
+    const backlog = new ProofBacklog({
+      queue,
+      maxJobs: config.maxProofBacklog,
+      maxEtaS: config.maxProofEtaS,
+      slots: provers * config.proverConcurrency,
+    });
     const openQueue = queue;
-    const metrics = new ProofMetrics({ store, queue, backlog, warn: (err, jobId) => logger.warn({ err, jobId }, "could not read a completed job's record for /metrics") });
-    const scheduler = new ProofScheduler({ store, queue, logger, submitPolicy: options.submitPolicy ?? "none", backlog, generationLeaseMs: config.proofLeaseMs, order: config.proofOrder });
+    const metrics = new ProofMetrics({
+      store,
+      queue,
+      backlog,
+      warn: (err, jobId) => logger.warn({ err, jobId }, "could not read a completed job's record for /metrics"),
+    });
+    const scheduler = new ProofScheduler({
+      store,
+      queue,
+      logger,
+      submitPolicy: options.submitPolicy ?? "none",
+      backlog,
+      generationLeaseMs: config.proofLeaseMs,
+      order: config.proofOrder,
+    });
     const snarkThreads = config.proverThreads ?? provers * config.proverConcurrency;
     // the workers' proofs off this event loop, which serves the API, when asked (src/prover/snark-work.ts)
     snark = provers > 0 && config.snarkThreads ? new SnarkThreads(snarkThreads) : undefined;
-    const processor = new ProofJobProcessor({ store, catalog, logger, leaseMs: config.proofLeaseMs, prover: options.proverName, snark });
-    const sweep = new ProofSweep({ store, scheduler, logger, leaseMs: config.proofLeaseMs, queuedGraceMs: config.proofLeaseMs, observer: metrics });
+    const processor = new ProofJobProcessor({
+      store,
+      catalog,
+      logger,
+      leaseMs: config.proofLeaseMs,
+      prover: options.proverName,
+      snark,
+    });
+    const sweep = new ProofSweep({
+      store,
+      scheduler,
+      logger,
+      leaseMs: config.proofLeaseMs,
+      queuedGraceMs: config.proofLeaseMs,
+      observer: metrics,
+    });
     const workers: JobWorker[] = [];
     if (provers > 0) setSnarkThreads(snarkThreads);
     await snark?.ready();
     for (let k = 0; k < provers; k++) {
-      workers.push(await queue.process(processor.handler, { concurrency: config.proverConcurrency, lockMs: config.proofLeaseMs }));
+      workers.push(
+        await queue.process(processor.handler, { concurrency: config.proverConcurrency, lockMs: config.proofLeaseMs }),
+      );
     }
     sweep.start(config.sweepIntervalMs);
     let closing: Promise<void> | undefined;
@@ -122,7 +161,15 @@ export async function openProofServices(options: OpenProofServicesOptions): Prom
  * the contracts, re-check the records `verified` on this chain against it (those it no longer holds go
  * back to `proved`), then submit proved records and answer oracle requests. Null when PROOFGATE_SUBMIT=none.
  */
-export async function openChainServices({ config, logger, proofs }: { config: Config; logger: Logger; proofs: ProofServices }): Promise<ChainServices | null> {
+export async function openChainServices({
+  config,
+  logger,
+  proofs,
+}: {
+  config: Config;
+  logger: Logger;
+  proofs: ProofServices;
+}): Promise<ChainServices | null> {
   const connection = await openChain(config, logger);
   if (!connection) return null;
   try {
@@ -137,7 +184,12 @@ export async function openChainServices({ config, logger, proofs }: { config: Co
     await recheckVerified({ store: proofs.store, chain: connection, deployment, logger });
     const common = { chain: connection, deployment, store: proofs.store, logger, pollMs: config.chainPollMs };
     const submitter = new ChainSubmitter({ ...common, leaseMs: config.proofLeaseMs, observer: proofs.metrics });
-    const watcher = new OracleWatcher({ ...common, catalog: proofs.catalog, scheduler: proofs.scheduler, feeMargin: config.oracleFeeMargin });
+    const watcher = new OracleWatcher({
+      ...common,
+      catalog: proofs.catalog,
+      scheduler: proofs.scheduler,
+      feeMargin: config.oracleFeeMargin,
+    });
     submitter.start();
     watcher.start();
     let closing: Promise<void> | undefined;

@@ -18,7 +18,11 @@ export interface ApiKey {
 /** Every key of the config: the plain ones (named by their place in PROOFGATE_API_KEYS, server limits) and the named ones. */
 export function apiKeysOf(config: Pick<Config, "apiKeys" | "namedApiKeys">): NamedApiKey[] {
   // "#" is not allowed in a file's names, so these never clash with them
-  const plain = config.apiKeys.map((key, i) => ({ name: `PROOFGATE_API_KEYS#${i + 1}`, sha256: keySha256(key), limits: {} }));
+  const plain = config.apiKeys.map((key, i) => ({
+    name: `PROOFGATE_API_KEYS#${i + 1}`,
+    sha256: keySha256(key),
+    limits: {},
+  }));
   return [...plain, ...config.namedApiKeys];
 }
 

@@ -62,7 +62,8 @@ const OVERLOAD_RETRY_AFTER_SECONDS = 1;
  * is a 400 here rather than a failed query.
  */
 const refuseNulInUrl: RequestHandler = (req, _res, next) => {
-  if (/%00/.test(req.originalUrl) || req.originalUrl.includes("\0")) throw new ProofgateError("invalid_argument", "The request path or query contains a NUL byte");
+  if (/%00/.test(req.originalUrl) || req.originalUrl.includes("\0"))
+    throw new ProofgateError("invalid_argument", "The request path or query contains a NUL byte");
   next();
 };
 
@@ -77,7 +78,8 @@ const PROVABLE_ROUTES = [...chatRoutes, ...completionsRoutes, ...inferencesRoute
 function admitProofs(registry: ModelRegistry, backlog: ProofBacklog, refused: () => void): RequestHandler {
   return async (req, _res, next) => {
     const body = req.body as { model?: unknown; proof?: unknown } | undefined;
-    if (typeof body !== "object" || body === null || body.proof === false || typeof body.model !== "string") return next();
+    if (typeof body !== "object" || body === null || body.proof === false || typeof body.model !== "string")
+      return next();
     const model = registry.list().find((m) => m.id === body.model);
     if (!model?.provable || !model.circuit) return next();
     try {
@@ -101,7 +103,15 @@ export function redactRequestHeaders<T extends { headers?: Record<string, unknow
   return { ...req, headers };
 }
 
-export function buildApp({ config, registry, metrics, logger, version, proofs = null, chain = null }: BuildAppOptions): Express {
+export function buildApp({
+  config,
+  registry,
+  metrics,
+  logger,
+  version,
+  proofs = null,
+  chain = null,
+}: BuildAppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", false);
@@ -115,7 +125,8 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
         res.setHeader(REQUEST_ID_HEADER, id);
         return id;
       },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info"),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "warn" : "info",
       serializers: { req: redactRequestHeaders },
       // a request's key by its name, never the key
       customProps: (req) => {
@@ -132,7 +143,19 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   attachMetricsRouter(open, metrics);
   // the page loads without an API key; the JSON it reads is under /v1, with the key the user gives it
   attachExplorerRouter(open);
-  const routes = [...healthRoutes, ...metricsRoutes, ...openApiRoutes, ...modelsRoutes, ...chatRoutes, ...completionsRoutes, ...inferencesRoutes, ...proofsRoutes, ...statsRoutes, ...chainRoutes, ...explorerRoutes];
+  const routes = [
+    ...healthRoutes,
+    ...metricsRoutes,
+    ...openApiRoutes,
+    ...modelsRoutes,
+    ...chatRoutes,
+    ...completionsRoutes,
+    ...inferencesRoutes,
+    ...proofsRoutes,
+    ...statsRoutes,
+    ...chainRoutes,
+    ...explorerRoutes,
+  ];
   attachOpenApiRouter(open, buildOpenApiDocument({ routes, version }));
   app.use(open);
 
@@ -141,10 +164,14 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
   const keys = apiKeysOf(config);
   if (keys.length > 0) v1.use(requireApiKey(keys));
   if (config.rateLimitPerMinute > 0 || keys.some((k) => k.limits.requestsPerMinute !== undefined)) {
-    v1.use(new RequestRateLimiter(config.rateLimitPerMinute, { onRefused: () => metrics.rateLimited("requests") }).middleware);
+    v1.use(
+      new RequestRateLimiter(config.rateLimitPerMinute, { onRefused: () => metrics.rateLimited("requests") })
+        .middleware,
+    );
   }
   v1.use((_req, _res, next) => {
-    if (!registry.ready) throw new ProofgateError("not_ready", "Models are loading; try again shortly", { retryable: true });
+    if (!registry.ready)
+      throw new ProofgateError("not_ready", "Models are loading; try again shortly", { retryable: true });
     next();
   });
   attachModelsRouter(v1, new ModelsService(registry));
@@ -160,8 +187,15 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
     proofSteps: new ProofStepQuota({ onRefused: () => metrics.rateLimited("proof_quota") }),
   };
   attachChatRouter(v1, new ChatService({ registry, config, observer: metrics, proofs: scheduler }), admission);
-  attachCompletionsRouter(v1, new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }), admission);
-  attachInferencesRouter(v1, new InferencesService({ registry, proofs: scheduler, maxPromptChars: config.maxPromptChars }));
+  attachCompletionsRouter(
+    v1,
+    new CompletionsService({ registry, config, observer: metrics, proofs: scheduler }),
+    admission,
+  );
+  attachInferencesRouter(
+    v1,
+    new InferencesService({ registry, proofs: scheduler, maxPromptChars: config.maxPromptChars }),
+  );
   if (proofs) {
     attachProofsRouter(v1, new ProofsService({ store: proofs.store, catalog: proofs.catalog }));
     attachStatsRouter(v1, new StatsService({ store: proofs.store, models: registry }));
@@ -180,7 +214,8 @@ export function buildApp({ config, registry, metrics, logger, version, proofs = 
     // a refused or failed answer has no proof record
     res.removeHeader(PROOF_ID_HEADER);
     if (error instanceof BacklogFullError) res.setHeader("retry-after", String(error.retryAfterS));
-    else if (error.code === "overloaded" || error.code === "not_ready") res.setHeader("retry-after", String(OVERLOAD_RETRY_AFTER_SECONDS));
+    else if (error.code === "overloaded" || error.code === "not_ready")
+      res.setHeader("retry-after", String(OVERLOAD_RETRY_AFTER_SECONDS));
     res.status(error.status).json(errorEnvelope(error));
   };
   app.use(sendError);

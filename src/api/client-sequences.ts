@@ -24,7 +24,11 @@ export class ClientSequences {
     const held = this.active.get(client) ?? 0;
     if (held + count > limit) {
       this.onRefused();
-      throw new ProofgateError("overloaded", `This client already generates ${held} sequence(s); at most ${limit} at once (this request asks for ${count})`, { retryable: true });
+      throw new ProofgateError(
+        "overloaded",
+        `This client already generates ${held} sequence(s); at most ${limit} at once (this request asks for ${count})`,
+        { retryable: true },
+      );
     }
     this.active.set(client, held + count);
     let released = false;

@@ -25,13 +25,19 @@ interface BodyParserError {
 }
 
 function isBodyParserError(err: unknown): err is BodyParserError {
-  return typeof err === "object" && err !== null && typeof (err as BodyParserError).type === "string" && typeof (err as BodyParserError).status === "number";
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    typeof (err as BodyParserError).type === "string" &&
+    typeof (err as BodyParserError).status === "number"
+  );
 }
 
 /** A client error raised below our code (http-errors style: the router's path decoding, body reading). */
 function clientStatus(err: unknown): number | null {
   if (typeof err !== "object" || err === null) return null;
-  const status = (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
+  const status =
+    (err as { status?: unknown; statusCode?: unknown }).status ?? (err as { statusCode?: unknown }).statusCode;
   return typeof status === "number" && status >= 400 && status < 500 ? status : null;
 }
 
@@ -45,13 +51,21 @@ function isZlibError(err: unknown): boolean {
 export function toProofgateError(err: unknown): ProofgateError {
   if (err instanceof ProofgateError) return err;
   if (isBodyParserError(err)) {
-    if (err.type === "entity.too.large") return new ProofgateError("payload_too_large", "Request body is too large", { cause: err });
-    if (err.type === "entity.parse.failed") return new ProofgateError("invalid_json", `Request body is not valid JSON: ${err.message}`, { cause: err });
-    if (err.status >= 400 && err.status < 500) return new ProofgateError("invalid_argument", err.message, { cause: err });
+    if (err.type === "entity.too.large")
+      return new ProofgateError("payload_too_large", "Request body is too large", { cause: err });
+    if (err.type === "entity.parse.failed")
+      return new ProofgateError("invalid_json", `Request body is not valid JSON: ${err.message}`, { cause: err });
+    if (err.status >= 400 && err.status < 500)
+      return new ProofgateError("invalid_argument", err.message, { cause: err });
   }
-  if (err instanceof URIError) return new ProofgateError("invalid_argument", "The request path has a malformed %-escape", { cause: err });
-  if (isZlibError(err)) return new ProofgateError("invalid_argument", "The request body does not match its Content-Encoding", { cause: err });
-  if (clientStatus(err) !== null) return new ProofgateError("invalid_argument", err instanceof Error ? err.message : "Bad request", { cause: err });
+  if (err instanceof URIError)
+    return new ProofgateError("invalid_argument", "The request path has a malformed %-escape", { cause: err });
+  if (isZlibError(err))
+    return new ProofgateError("invalid_argument", "The request body does not match its Content-Encoding", {
+      cause: err,
+    });
+  if (clientStatus(err) !== null)
+    return new ProofgateError("invalid_argument", err instanceof Error ? err.message : "Bad request", { cause: err });
   return new ProofgateError("internal", "The server failed to handle the request", { cause: err });
 }
 
@@ -63,5 +77,7 @@ function bounded(message: string): string {
 }
 
 export function errorEnvelope(err: ProofgateError): ErrorEnvelope {
-  return { error: { message: bounded(err.message), type: err.type, param: err.param && bounded(err.param), code: err.code } };
+  return {
+    error: { message: bounded(err.message), type: err.type, param: err.param && bounded(err.param), code: err.code },
+  };
 }

@@ -14,7 +14,12 @@ export const StopParam = z.union([z.string().min(1), z.array(z.string().min(1)).
 export const generationFields = {
   model: z.string().min(1),
   max_tokens: z.int().min(1).nullish(),
-  temperature: z.number().min(0).max(2).nullish().describe("0 = greedy (default 1; 0 for provable models, whose proofs cover greedy decoding)"),
+  temperature: z
+    .number()
+    .min(0)
+    .max(2)
+    .nullish()
+    .describe("0 = greedy (default 1; 0 for provable models, whose proofs cover greedy decoding)"),
   top_p: z.number().min(0).max(1).nullish(),
   n: z.int().min(1).max(16).nullish(),
   seed: z.int().nullish().describe("same seed and parameters → same output"),
@@ -25,7 +30,9 @@ export const generationFields = {
   user: z.string().nullish(),
 };
 
-export const Usage = z.object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() }).meta({ id: "Usage" });
+export const Usage = z
+  .object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() })
+  .meta({ id: "Usage" });
 export type Usage = z.infer<typeof Usage>;
 
 export interface GenerationPlan {
@@ -101,10 +108,16 @@ function checkBudget(options: PlanGenerationOptions, maxTokens: number, n: numbe
 export function planGeneration(options: PlanGenerationOptions): GenerationPlan {
   const { fields, maxTokens, maxTokensParam, config, defaultTemperature } = options;
   if (maxTokens != null && maxTokens > config.maxTokensLimit) {
-    throw new ProofgateError("invalid_argument", `${maxTokensParam} is ${maxTokens}; at most ${config.maxTokensLimit} is allowed`, { param: maxTokensParam });
+    throw new ProofgateError(
+      "invalid_argument",
+      `${maxTokensParam} is ${maxTokens}; at most ${config.maxTokensLimit} is allowed`,
+      { param: maxTokensParam },
+    );
   }
   if (fields.stream_options != null && !fields.stream) {
-    throw new ProofgateError("invalid_argument", "stream_options is only allowed when stream is true", { param: "stream_options" });
+    throw new ProofgateError("invalid_argument", "stream_options is only allowed when stream is true", {
+      param: "stream_options",
+    });
   }
   const stop = fields.stop == null ? [] : typeof fields.stop === "string" ? [fields.stop] : [...fields.stop];
   // a proven answer's default length keeps its proof cheap; an explicit max_tokens is the client's choice

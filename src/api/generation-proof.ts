@@ -16,7 +16,11 @@ import { choiceStops } from "./run-choices.js";
 export type ProofParam = boolean | { readonly submit: boolean } | null | undefined;
 
 /** A new proof id when this request is proven, else null. */
-export function proofIdFor(scheduler: ProofScheduler | null | undefined, model: LanguageModel, proof: ProofParam): string | null {
+export function proofIdFor(
+  scheduler: ProofScheduler | null | undefined,
+  model: LanguageModel,
+  proof: ProofParam,
+): string | null {
   return scheduler && model.provable && model.circuit && proof !== false ? newId("proof") : null;
 }
 

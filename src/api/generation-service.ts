@@ -49,7 +49,13 @@ export interface GenerationJobFields {
 
 /** A prepared job: a fresh answer id, created now, as many sequences as prompts × n. */
 export function generationJob({ idPrefix, proof, ...fields }: GenerationJobFields): GenerationJob {
-  return { ...fields, id: newId(idPrefix), created: Math.floor(Date.now() / 1000), sequences: fields.prompts.length * fields.plan.n, proofSubmit: submitAsked(proof) };
+  return {
+    ...fields,
+    id: newId(idPrefix),
+    created: Math.floor(Date.now() / 1000),
+    sequences: fields.prompts.length * fields.plan.n,
+    proofSubmit: submitAsked(proof),
+  };
 }
 
 export interface GenerateChoicesOptions extends Pick<RunChoicesOptions, "onDelta" | "onFinish" | "extraStops"> {
@@ -67,11 +73,29 @@ export async function generateChoices(
 ): Promise<{ results: GenerateTextResult[]; proof: { proof?: ProofRef } }> {
   const generate = () => {
     start?.();
-    return runChoices({ model: job.model, prompts: job.prompts, plan: job.plan, topLogprobs: job.topLogprobs, signal, observer: deps.observer, ...choiceOptions });
+    return runChoices({
+      model: job.model,
+      prompts: job.prompts,
+      plan: job.plan,
+      topLogprobs: job.topLogprobs,
+      signal,
+      observer: deps.observer,
+      ...choiceOptions,
+    });
   };
   if (!job.proofId || !deps.proofs) return { results: await generate(), proof: {} };
   const { results, proof } = await provenGeneration(
-    { scheduler: deps.proofs, proofId: job.proofId, model: job.model, endpoint, prompts: job.prompts, plan: job.plan, extraStops: choiceOptions.extraStops, submit: job.proofSubmit, signal },
+    {
+      scheduler: deps.proofs,
+      proofId: job.proofId,
+      model: job.model,
+      endpoint,
+      prompts: job.prompts,
+      plan: job.plan,
+      extraStops: choiceOptions.extraStops,
+      submit: job.proofSubmit,
+      signal,
+    },
     generate,
   );
   return { results, proof: { proof } };
@@ -80,5 +104,9 @@ export async function generateChoices(
 export function generationUsage(job: GenerationJob, results: readonly { readonly completionTokens: number }[]): Usage {
   const promptTokens = job.prompts.reduce((sum, p) => sum + p.length, 0);
   const completionTokens = results.reduce((sum, r) => sum + r.completionTokens, 0);
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
 }

@@ -5,10 +5,14 @@ import type { GeneratedTokenLogprob } from "../model/text-generation.js";
 
 const TopLogprob = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.int()).nullable() });
 
-export const ChatTokenLogprob = TopLogprob.extend({ top_logprobs: z.array(TopLogprob) }).meta({ id: "ChatTokenLogprob" });
+export const ChatTokenLogprob = TopLogprob.extend({ top_logprobs: z.array(TopLogprob) }).meta({
+  id: "ChatTokenLogprob",
+});
 export type ChatTokenLogprob = z.infer<typeof ChatTokenLogprob>;
 
-export const ChatChoiceLogprobs = z.object({ content: z.array(ChatTokenLogprob).nullable(), refusal: z.null() }).meta({ id: "ChatChoiceLogprobs" });
+export const ChatChoiceLogprobs = z
+  .object({ content: z.array(ChatTokenLogprob).nullable(), refusal: z.null() })
+  .meta({ id: "ChatChoiceLogprobs" });
 export type ChatChoiceLogprobs = z.infer<typeof ChatChoiceLogprobs>;
 
 export const CompletionLogprobs = z
@@ -22,12 +26,26 @@ export const CompletionLogprobs = z
 export type CompletionLogprobs = z.infer<typeof CompletionLogprobs>;
 
 export function toChatLogprobs(tokenizer: Tokenizer, logprobs: readonly GeneratedTokenLogprob[]): ChatChoiceLogprobs {
-  const entry = (id: number, logprob: number) => ({ token: tokenizer.decode([id]), logprob, bytes: Array.from(tokenizer.tokenBytes(id)) });
-  return { content: logprobs.map((t) => ({ ...entry(t.id, t.logprob), top_logprobs: t.top.map((a) => entry(a.id, a.logprob)) })), refusal: null };
+  const entry = (id: number, logprob: number) => ({
+    token: tokenizer.decode([id]),
+    logprob,
+    bytes: Array.from(tokenizer.tokenBytes(id)),
+  });
+  return {
+    content: logprobs.map((t) => ({
+      ...entry(t.id, t.logprob),
+      top_logprobs: t.top.map((a) => entry(a.id, a.logprob)),
+    })),
+    refusal: null,
+  };
 }
 
 /** `textOffset` is where each token's text starts in the completion, plus `base` (the echoed prompt, if any). */
-export function toCompletionLogprobs(tokenizer: Tokenizer, logprobs: readonly GeneratedTokenLogprob[], base = 0): CompletionLogprobs {
+export function toCompletionLogprobs(
+  tokenizer: Tokenizer,
+  logprobs: readonly GeneratedTokenLogprob[],
+  base = 0,
+): CompletionLogprobs {
   return {
     tokens: logprobs.map((t) => tokenizer.decode([t.id])),
     token_logprobs: logprobs.map((t) => t.logprob),

@@ -42,7 +42,10 @@ export class ProofStepQuota {
     const quota = key?.limits.proofStepsPerHour;
     if (!key || quota === undefined || steps === 0) return;
     if (steps > quota) {
-      throw new ProofgateError("invalid_argument", `This request may cost ${steps} step proofs; this API key may spend ${quota} per hour. Lower max_tokens or n, or send "proof": false`);
+      throw new ProofgateError(
+        "invalid_argument",
+        `This request may cost ${steps} step proofs; this API key may spend ${quota} per hour. Lower max_tokens or n, or send "proof": false`,
+      );
     }
     const t = this.now();
     const buckets = (this.spent.get(key.name) ?? []).filter((b) => t - b.last < HOUR_MS);

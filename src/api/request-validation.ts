@@ -27,7 +27,8 @@ function tooDeep(body: unknown, limit: number): PropertyKey[] | null {
     const { value, path } = stack.pop()!;
     if (typeof value !== "object" || value === null) continue;
     if (path.length >= limit) return path;
-    for (const [key, child] of Object.entries(value)) stack.push({ value: child, path: [...path, Array.isArray(value) ? Number(key) : key] });
+    for (const [key, child] of Object.entries(value))
+      stack.push({ value: child, path: [...path, Array.isArray(value) ? Number(key) : key] });
   }
   return null;
 }
@@ -39,13 +40,17 @@ export function parseRequest<S extends z.ZodObject>(schema: S, body: unknown): P
   const deep = tooDeep(body, MAX_BODY_DEPTH);
   if (deep) {
     const param = paramPath(deep.slice(0, 1));
-    throw new ProofgateError("invalid_argument", `Invalid ${param}: nested deeper than ${MAX_BODY_DEPTH} levels`, { param });
+    throw new ProofgateError("invalid_argument", `Invalid ${param}: nested deeper than ${MAX_BODY_DEPTH} levels`, {
+      param,
+    });
   }
   const result = schema.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const param = paramPath(issue.path);
-    throw new ProofgateError("invalid_argument", param ? `Invalid ${param}: ${issue.message}` : issue.message, { param });
+    throw new ProofgateError("invalid_argument", param ? `Invalid ${param}: ${issue.message}` : issue.message, {
+      param,
+    });
   }
   const known = new Set(Object.keys(schema.shape));
   return { value: result.data, ignoredFields: Object.keys(body).filter((k) => !known.has(k)) };
@@ -57,6 +62,10 @@ export function parseRequest<S extends z.ZodObject>(schema: S, body: unknown): P
  */
 export function checkPromptChars(chars: number, limit: number, param: string): void {
   if (chars > limit) {
-    throw new ProofgateError("invalid_argument", `${param} has ${chars} characters; at most ${limit} are read (PROOFGATE_MAX_PROMPT_CHARS)`, { param });
+    throw new ProofgateError(
+      "invalid_argument",
+      `${param} has ${chars} characters; at most ${limit} are read (PROOFGATE_MAX_PROMPT_CHARS)`,
+      { param },
+    );
   }
 }

@@ -25,6 +25,10 @@ export interface RouteDoc {
  * Registers `handler` for `route`: its method, and its OpenAPI path (`{id}`) in Express's syntax
  * (`:id`). Such a parameter is one path segment, so a string (Express types allow arrays for `*name`).
  */
-export function mount<P extends Record<string, string> = Record<string, string>>(router: Router, route: RouteDoc, handler: RequestHandler<P>): void {
+export function mount<P extends Record<string, string> = Record<string, string>>(
+  router: Router,
+  route: RouteDoc,
+  handler: RequestHandler<P>,
+): void {
   router[route.method](route.path.replace(/\{(\w+)\}/g, ":$1"), handler as unknown as RequestHandler);
 }

@@ -50,10 +50,17 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
       : new ProofgateError("invalid_argument", "The request is not valid HTTP");
   const body = JSON.stringify(errorEnvelope(error));
   const reason = error.status === 431 ? "Request Header Fields Too Large" : "Bad Request";
-  socket.end(`HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${error.status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
-export async function startGateway({ config, logger, proofs = null, chain = null }: StartGatewayOptions): Promise<Gateway> {
+export async function startGateway({
+  config,
+  logger,
+  proofs = null,
+  chain = null,
+}: StartGatewayOptions): Promise<Gateway> {
   const metrics = new GatewayMetrics();
   const registry = new ModelRegistry({
     roots: config.modelRoots,
@@ -70,7 +77,10 @@ export async function startGateway({ config, logger, proofs = null, chain = null
   server.listen(config.port, config.host);
   await once(server, "listening").catch((err: NodeJS.ErrnoException) => {
     if (err.code !== "EADDRINUSE") throw err;
-    throw new Error(`${config.host}:${config.port} is already in use: stop what listens there, or set PORT (0 = any free port)`, { cause: err });
+    throw new Error(
+      `${config.host}:${config.port} is already in use: stop what listens there, or set PORT (0 = any free port)`,
+      { cause: err },
+    );
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -79,7 +89,10 @@ export async function startGateway({ config, logger, proofs = null, chain = null
   const started = performance.now();
   const loaded = registry.load().then(() => {
     const models = registry.list().map((m) => ({ id: m.id, task: m.task, provable: m.provable }));
-    logger.info({ device: registry.device, models, seconds: Math.round(performance.now() - started) / 1000 }, "models loaded");
+    logger.info(
+      { device: registry.device, models, seconds: Math.round(performance.now() - started) / 1000 },
+      "models loaded",
+    );
   });
 
   let closing: Promise<void> | undefined;

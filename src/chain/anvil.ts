@@ -48,14 +48,21 @@ export async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
 
 /** The chain id an RPC endpoint answers `eth_chainId` with; throws when it does not answer in time. */
 export async function rpcChainId(url: string, timeoutMs = 10_000): Promise<number> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }), signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   const body = (await res.json()) as { result?: string };
   if (!body.result) throw new Error(`${url} did not answer eth_chainId`);
   return Number(BigInt(body.result));
@@ -79,7 +86,12 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<Anvil> {
   const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
-  while (!(await rpcChainId(url, 1000).then(() => true, () => false))) {
+  while (
+    !(await rpcChainId(url, 1000).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");
       if (pidFile) rmSync(pidFile, { force: true });
@@ -119,7 +131,13 @@ async function stopOrphan(pidFile: string, statePath: string): Promise<void> {
   } catch {
     return; // no pid file, or that process is gone
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !cmdline.includes(anvilBinary()) || !cmdline.includes(`--state ${statePath} `)) return;
+  if (
+    !Number.isInteger(pid) ||
+    pid <= 0 ||
+    !cmdline.includes(anvilBinary()) ||
+    !cmdline.includes(`--state ${statePath} `)
+  )
+    return;
   process.kill(pid, "SIGTERM");
   const deadline = Date.now() + 10_000;
   while (alive(pid)) {

@@ -40,11 +40,19 @@ export async function openChain(config: Config, logger: Logger): Promise<ChainCo
     const chainId = await rpcChainId(url);
     // a static network: ethers would otherwise re-detect it, and retry forever, whenever the RPC blinks;
     // no response cache: a nonce read right after a failed send must be the chain's, not a cached one
-    const provider = new JsonRpcProvider(url, chainId, { staticNetwork: true, polling: true, pollingInterval: 250, cacheTimeout: -1 });
+    const provider = new JsonRpcProvider(url, chainId, {
+      staticNetwork: true,
+      polling: true,
+      pollingInterval: 250,
+      cacheTimeout: -1,
+    });
     const signer = new NonceManager((await wallet(config)).connect(provider));
     const address = await signer.getAddress();
     const state = anvil ? { state: config.anvilStatePath ?? "none (a fresh chain)" } : {};
-    logger.info({ chainId, rpc: anvil ? `embedded anvil on port ${anvil.port}` : urlForLogs(url), ...state, account: address }, "chain connected");
+    logger.info(
+      { chainId, rpc: anvil ? `embedded anvil on port ${anvil.port}` : urlForLogs(url), ...state, account: address },
+      "chain connected",
+    );
     return {
       provider,
       signer,
@@ -59,7 +67,8 @@ export async function openChain(config: Config, logger: Logger): Promise<ChainCo
   } catch (err) {
     await anvil?.stop();
     // errors of ethers and fetch quote the URL they failed on: an RPC_URL's key must not reach the log
-    if (config.rpcUrl) throw new Error(`chain at ${urlForLogs(config.rpcUrl)}: ${withoutUrl((err as Error).message, config.rpcUrl)}`);
+    if (config.rpcUrl)
+      throw new Error(`chain at ${urlForLogs(config.rpcUrl)}: ${withoutUrl((err as Error).message, config.rpcUrl)}`);
     throw err;
   }
 }
@@ -71,6 +80,9 @@ async function startEmbeddedChain(config: Config): Promise<Anvil> {
     return await startAnvil({ statePath: statePath ?? undefined });
   } catch (err) {
     if (!statePath) throw err;
-    throw new Error(`${(err as Error).message} (its state file is ${statePath}: move it away, or set PROOFGATE_ANVIL_STATE=none for a fresh chain)`, { cause: err });
+    throw new Error(
+      `${(err as Error).message} (its state file is ${statePath}: move it away, or set PROOFGATE_ANVIL_STATE=none for a fresh chain)`,
+      { cause: err },
+    );
   }
 }

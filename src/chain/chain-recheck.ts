@@ -48,13 +48,21 @@ export async function recheckVerified(options: ChainRecheckOptions): Promise<Cha
   let checked = 0;
   let after: string | undefined;
   for (;;) {
-    const page = await store.findOnChain({ status: "verified", chainId: chain.chainId, after, limit: options.pageSize ?? 100 });
+    const page = await store.findOnChain({
+      status: "verified",
+      chainId: chain.chainId,
+      after,
+      limit: options.pageSize ?? 100,
+    });
     if (page.length === 0) break;
     after = page.at(-1)!.id;
     const verdicts = await Promise.all(
       page.map((record) =>
         recheck(record, options, contracts).catch((err: unknown) => {
-          logger.warn({ proofId: record.id, err: (err as Error).message }, "could not re-check a verified record against the chain; left verified");
+          logger.warn(
+            { proofId: record.id, err: (err as Error).message },
+            "could not re-check a verified record against the chain; left verified",
+          );
           return "unchecked" as const;
         }),
       ),
@@ -63,16 +71,29 @@ export async function recheckVerified(options: ChainRecheckOptions): Promise<Cha
     checked += page.length;
   }
   const result = { checked, ...counts };
-  logger.info({ chainId: chain.chainId, ...result }, `re-checked ${checked} verified records against chain ${chain.chainId}: ${counts.moved} no longer on it, moved back to proved`);
+  logger.info(
+    { chainId: chain.chainId, ...result },
+    `re-checked ${checked} verified records against chain ${chain.chainId}: ${counts.moved} no longer on it, moved back to proved`,
+  );
   return result;
 }
 
-async function recheck(record: ProofRecord, options: ChainRecheckOptions, contracts: SubmissionContracts): Promise<Verdict> {
+async function recheck(
+  record: ProofRecord,
+  options: ChainRecheckOptions,
+  contracts: SubmissionContracts,
+): Promise<Verdict> {
   const { store, chain, logger } = options;
   const receipt = record.chain!;
   const mined = await chain.provider.getTransactionReceipt(receipt.txHash);
   const contract = receipt.contract.toLowerCase();
-  if (mined && mined.status === 1 && BigInt(mined.blockNumber) === receipt.blockNumber && mined.logs.some((log) => log.address.toLowerCase() === contract)) return "held";
+  if (
+    mined &&
+    mined.status === 1 &&
+    BigInt(mined.blockNumber) === receipt.blockNumber &&
+    mined.logs.some((log) => log.address.toLowerCase() === contract)
+  )
+    return "held";
   const gone = `chain ${chain.chainId} no longer holds transaction ${receipt.txHash} (block ${receipt.blockNumber})`;
   let why = gone;
   let submission: Submission | undefined;
@@ -88,15 +109,31 @@ async function recheck(record: ProofRecord, options: ChainRecheckOptions, contra
       const other = await chain.provider.getTransactionReceipt(onChain.log.transactionHash);
       if (!other) throw new Error(`no receipt for ${onChain.log.transactionHash}`);
       const inputCommitment = await submission.inputCommitment();
-      const chainReceipt = { ...receipt, txHash: other.hash, blockNumber: BigInt(other.blockNumber), gasUsed: other.gasUsed, inputCommitment, submittedBy: other.from };
+      const chainReceipt = {
+        ...receipt,
+        txHash: other.hash,
+        blockNumber: BigInt(other.blockNumber),
+        gasUsed: other.gasUsed,
+        inputCommitment,
+        submittedBy: other.from,
+      };
       await store.update(record.id, { chain: chainReceipt });
-      logger.info({ proofId: record.id, was: receipt.txHash, tx: other.hash }, "re-check: the chain holds this record in another transaction; recording that one");
+      logger.info(
+        { proofId: record.id, was: receipt.txHash, tx: other.hash },
+        "re-check: the chain holds this record in another transaction; recording that one",
+      );
       return "repointed";
     }
     if (onChain.state === "conflict") why = `${gone}; ${onChain.reason}`;
   }
-  const moved = await store.transition(record.id, "verified", "proved", { chain: null, error: `re-check at start: ${why}; submitting again` });
+  const moved = await store.transition(record.id, "verified", "proved", {
+    chain: null,
+    error: `re-check at start: ${why}; submitting again`,
+  });
   if (!moved) return "unchecked"; // another gateway on this store moved it first
-  logger.warn({ proofId: record.id, tx: receipt.txHash, reason: why }, "re-check: a verified record is not on the chain; moved back to proved");
+  logger.warn(
+    { proofId: record.id, tx: receipt.txHash, reason: why },
+    "re-check: a verified record is not on the chain; moved back to proved",
+  );
   return "moved";
 }

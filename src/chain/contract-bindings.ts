@@ -17,7 +17,9 @@ const ENUMS_FILE = "enums.ts";
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map(async (e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)])));
+  const nested = await Promise.all(
+    entries.map(async (e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)])),
+  );
   return nested.flat().sort();
 }
 
@@ -28,7 +30,9 @@ async function filesUnder(dir: string): Promise<string[]> {
  */
 function boundAbis(artifact: ContractsArtifact): [string, ContractsArtifact["contracts"][string]["abi"]][] {
   const byInterface = new Map<string, [string, ContractsArtifact["contracts"][string]["abi"]]>();
-  for (const name of Object.keys(artifact.contracts).filter((n) => !n.includes(":")).sort()) {
+  for (const name of Object.keys(artifact.contracts)
+    .filter((n) => !n.includes(":"))
+    .sort()) {
     const { abi } = artifact.contracts[name];
     const key = JSON.stringify(abi.filter((e) => e.type !== "constructor"));
     const bound = byInterface.get(key);
@@ -38,15 +42,32 @@ function boundAbis(artifact: ContractsArtifact): [string, ContractsArtifact["con
 }
 
 /** Every file of the bindings (path relative to BINDINGS_DIR → text), as the artifact and the sources make them. */
-export async function bindingFiles(artifact: ContractsArtifact, sources: Readonly<Record<string, string>>): Promise<Record<string, string>> {
+export async function bindingFiles(
+  artifact: ContractsArtifact,
+  sources: Readonly<Record<string, string>>,
+): Promise<Record<string, string>> {
   const { glob, runTypeChain } = await import("typechain");
   const work = await mkdtemp(join(tmpdir(), "proofgate-typechain-"));
   try {
     await mkdir(join(work, "abi"));
-    for (const [name, abi] of boundAbis(artifact)) await writeFile(join(work, "abi", `${name}.json`), JSON.stringify(abi));
+    for (const [name, abi] of boundAbis(artifact))
+      await writeFile(join(work, "abi", `${name}.json`), JSON.stringify(abi));
     const abis = glob(work, ["abi/*.json"]);
     const out = join(work, "out");
-    await runTypeChain({ cwd: work, filesToProcess: abis, allFiles: abis, outDir: out, target: "ethers-v6", flags: { node16Modules: true, alwaysGenerateOverloads: false, discriminateTypes: false, tsNocheck: false, environment: undefined } });
+    await runTypeChain({
+      cwd: work,
+      filesToProcess: abis,
+      allFiles: abis,
+      outDir: out,
+      target: "ethers-v6",
+      flags: {
+        node16Modules: true,
+        alwaysGenerateOverloads: false,
+        discriminateTypes: false,
+        tsNocheck: false,
+        environment: undefined,
+      },
+    });
     const files: Record<string, string> = {};
     for (const file of await filesUnder(out)) files[relative(out, file)] = await readFile(file, "utf8");
     files[ENUMS_FILE] = enumsModule(solidityEnums(sources));
@@ -68,7 +89,10 @@ function enumsModule(enums: Record<string, string[]>): string {
 }
 
 /** Rewrites BINDINGS_DIR. */
-export async function writeBindings(artifact: ContractsArtifact, sources: Readonly<Record<string, string>>): Promise<void> {
+export async function writeBindings(
+  artifact: ContractsArtifact,
+  sources: Readonly<Record<string, string>>,
+): Promise<void> {
   const files = await bindingFiles(artifact, sources);
   await rm(BINDINGS_DIR, { recursive: true, force: true });
   for (const [path, text] of Object.entries(files)) {

@@ -26,7 +26,11 @@ const SHIPPED_MODELS = join(PROJECT_ROOT, "artifacts", "models");
 export const ContractsArtifact = z.object({
   solc: z.string(),
   /** SOLC_SETTINGS when the file was written. */
-  settings: z.object({ optimizer: z.object({ enabled: z.boolean(), runs: z.int() }), viaIR: z.boolean(), evmVersion: z.string() }),
+  settings: z.object({
+    optimizer: z.object({ enabled: z.boolean(), runs: z.int() }),
+    viaIR: z.boolean(),
+    evmVersion: z.string(),
+  }),
   /** sha256 over the sources, path by path: what decides whether this file is current. */
   sources_sha256: z.string(),
   contracts: z.record(z.string(), CompiledContract),
@@ -35,7 +39,9 @@ export type ContractsArtifact = z.infer<typeof ContractsArtifact>;
 
 function solidityFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? solidityFiles(join(dir, e.name)) : e.name.endsWith(".sol") ? [join(dir, e.name)] : []))
+    .flatMap((e) =>
+      e.isDirectory() ? solidityFiles(join(dir, e.name)) : e.name.endsWith(".sol") ? [join(dir, e.name)] : [],
+    )
     .sort();
 }
 
@@ -55,7 +61,11 @@ export function shippedCircuits(root = SHIPPED_MODELS): (BuiltInCircuit & { dir:
 export function contractSources(): Record<string, string> {
   const sources: Record<string, string> = {};
   for (const file of solidityFiles(CONTRACTS_DIR)) sources[relative(PROJECT_ROOT, file)] = readFileSync(file, "utf8");
-  for (const { dir, manifest } of shippedCircuits()) sources[relative(PROJECT_ROOT, join(dir, manifest.files.verifier_sol))] = readFileSync(join(dir, manifest.files.verifier_sol), "utf8");
+  for (const { dir, manifest } of shippedCircuits())
+    sources[relative(PROJECT_ROOT, join(dir, manifest.files.verifier_sol))] = readFileSync(
+      join(dir, manifest.files.verifier_sol),
+      "utf8",
+    );
   return sources;
 }
 
@@ -86,7 +96,12 @@ export async function buildContracts(): Promise<ContractsArtifact> {
   const arities = new Set(circuits.map((c) => commitmentHashInputs(c.manifest)).filter((n): n is number => n !== null));
   for (const n of arities) await writeFile(join(GENERATED_DIR, `PoseidonT${n + 1}.sol`), poseidonSolidity(n));
   const sources = contractSources();
-  const artifact: ContractsArtifact = { solc: solcVersion(), settings: SOLC_SETTINGS, sources_sha256: sourcesHash(sources), contracts: compileSolidity(sources) };
+  const artifact: ContractsArtifact = {
+    solc: solcVersion(),
+    settings: SOLC_SETTINGS,
+    sources_sha256: sourcesHash(sources),
+    contracts: compileSolidity(sources),
+  };
   await mkdir(dirname(CONTRACTS_ARTIFACT), { recursive: true });
   await writeFile(CONTRACTS_ARTIFACT, `${JSON.stringify(artifact, null, 1)}\n`);
   await writeBindings(artifact, sources);

@@ -54,7 +54,9 @@ export const Deployment = z.object({
   /** Circuit model id → registry key (its verification key hash) and external verifier, if any. */
   models: z.record(z.string(), z.object({ key: hex32, verifier: address.nullable() })),
   /** Models added after deployment, waiting on the timelock: their calls, executable from `ready_at` (unix s). */
-  scheduled: z.record(z.string(), z.object({ key: hex32, verifier: address, calls: z.array(ScheduledCall), ready_at: z.int() })).default({}),
+  scheduled: z
+    .record(z.string(), z.object({ key: hex32, verifier: address, calls: z.array(ScheduledCall), ready_at: z.int() }))
+    .default({}),
 });
 export type Deployment = z.infer<typeof Deployment>;
 
@@ -77,7 +79,12 @@ export function packMerges(merges: readonly (readonly [number, number])[]): stri
 }
 
 /** Deploys `compiled` (bytecode from the artifact) and returns it through its binding's `connect`, on the signer. */
-async function deploy<T>(chain: ChainConnection, compiled: CompiledContract, connect: (address: string, runner: ContractRunner) => T, args: unknown[] = []): Promise<T> {
+async function deploy<T>(
+  chain: ChainConnection,
+  compiled: CompiledContract,
+  connect: (address: string, runner: ContractRunner) => T,
+  args: unknown[] = [],
+): Promise<T> {
   const factory = new ContractFactory(compiled.abi as InterfaceAbi, compiled.bytecode, chain.signer);
   const deployed = await factory.deploy(...args);
   await deployed.waitForDeployment();
@@ -94,22 +101,41 @@ async function send(call: Promise<{ wait(): Promise<unknown> }>): Promise<void> 
 /** The snarkjs verifier of a circuit the registry does not have built in, deployed. */
 async function deployVerifier(chain: ChainConnection, catalog: CompiledCatalog, m: CircuitManifest): Promise<string> {
   const source = await readFile(join(catalog.dir(m.model_id)!, m.files.verifier_sol), "utf8");
-  const compiled = compileSolidity({ [`${m.model_id}/Verifier.sol`]: source })[`${m.model_id}/Verifier.sol:Groth16Verifier`];
+  const compiled = compileSolidity({ [`${m.model_id}/Verifier.sol`]: source })[
+    `${m.model_id}/Verifier.sol:Groth16Verifier`
+  ];
   return deploy(chain, compiled, addressOnly);
 }
 
 /** What the owner calls to add a model: register its verifier, then serve it through the oracle at the fee. */
-function registrationCalls(d: Pick<Deployment, "registry" | "oracle">, m: CircuitManifest, verifier: string, fee: OracleFee): ScheduledCall[] {
+function registrationCalls(
+  d: Pick<Deployment, "registry" | "oracle">,
+  m: CircuitManifest,
+  verifier: string,
+  fee: OracleFee,
+): ScheduledCall[] {
   const registry = InferenceRegistry__factory.createInterface();
   const oracle = InferenceOracle__factory.createInterface();
   const info = modelInfo(m);
   return [
     {
       target: d.registry,
-      data: registry.encodeFunctionData("registerModel", [modelKey(m), verifier, info.kind, info.signals, info.bits, info.context, m.model_id_field]),
+      data: registry.encodeFunctionData("registerModel", [
+        modelKey(m),
+        verifier,
+        info.kind,
+        info.signals,
+        info.bits,
+        info.context,
+        m.model_id_field,
+      ]),
       salt: randomSalt(),
     },
-    { target: d.oracle, data: oracle.encodeFunctionData("setService", [modelKey(m), true, fee.baseWei, fee.perGasWei]), salt: randomSalt() },
+    {
+      target: d.oracle,
+      data: oracle.encodeFunctionData("setService", [modelKey(m), true, fee.baseWei, fee.perGasWei]),
+      salt: randomSalt(),
+    },
   ];
 }
 
@@ -135,9 +161,15 @@ async function writeDeployment(file: string, deployment: Deployment): Promise<vo
  * first start after its delay; until then the model is left out of `models` (not submitted, not served
  * by the oracle) and the log says when it will be. Null when the contracts are gone.
  */
-async function resume(chain: ChainConnection, catalog: CompiledCatalog, recorded: Deployment, options: DeployOptions): Promise<Deployment | null> {
+async function resume(
+  chain: ChainConnection,
+  catalog: CompiledCatalog,
+  recorded: Deployment,
+  options: DeployOptions,
+): Promise<Deployment | null> {
   const { logger } = options;
-  for (const at of [recorded.registry, recorded.oracle, recorded.timelock.address]) if ((await chain.provider.getCode(at)) === "0x") return null;
+  for (const at of [recorded.registry, recorded.oracle, recorded.timelock.address])
+    if ((await chain.provider.getCode(at)) === "0x") return null;
   const registry = InferenceRegistry__factory.connect(recorded.registry, chain.provider);
   const timelock = Timelock__factory.connect(recorded.timelock.address, chain.signer);
   const models = { ...recorded.models };
@@ -147,7 +179,10 @@ async function resume(chain: ChainConnection, catalog: CompiledCatalog, recorded
     const { verifier, kind } = await registry.models(modelKey(m));
     if (kind !== InferenceRegistryKind.Unknown) {
       // a built-in key names the registry itself as its verifier
-      models[m.model_id] = { key: modelKey(m), verifier: verifier.toLowerCase() === recorded.registry.toLowerCase() ? null : verifier };
+      models[m.model_id] = {
+        key: modelKey(m),
+        verifier: verifier.toLowerCase() === recorded.registry.toLowerCase() ? null : verifier,
+      };
       continue;
     }
     delete models[m.model_id];
@@ -165,13 +200,20 @@ async function resume(chain: ChainConnection, catalog: CompiledCatalog, recorded
       let readyAt = 0;
       for (const call of calls) {
         await send(timelock.schedule(call.target, 0, call.data, call.salt));
-        readyAt = Math.max(readyAt, Number(await timelock.readyAt(await timelock.hashCall(call.target, 0, call.data, call.salt))));
+        readyAt = Math.max(
+          readyAt,
+          Number(await timelock.readyAt(await timelock.hashCall(call.target, 0, call.data, call.salt))),
+        );
       }
       pending = scheduled[m.model_id] = { key: modelKey(m), verifier, calls, ready_at: readyAt };
     }
     if (pending.ready_at > now) {
       logger.warn(
-        { model: m.model_id, timelock: recorded.timelock.address, ready_at: new Date(pending.ready_at * 1000).toISOString() },
+        {
+          model: m.model_id,
+          timelock: recorded.timelock.address,
+          ready_at: new Date(pending.ready_at * 1000).toISOString(),
+        },
         "model not registered on chain: its registration waits on the timelock; restart after ready_at to execute it (skipped until then)",
       );
       continue;
@@ -181,7 +223,10 @@ async function resume(chain: ChainConnection, catalog: CompiledCatalog, recorded
       for (const call of pending.calls) await send(timelock.execute(call.target, 0, call.data, call.salt));
     } catch (err) {
       // cancelled, say: the next start schedules it again
-      logger.warn({ model: m.model_id, err: (err as Error).message }, "the timelocked registration of this model could not be executed; skipped");
+      logger.warn(
+        { model: m.model_id, err: (err as Error).message },
+        "the timelocked registration of this model could not be executed; skipped",
+      );
       chain.signer.reset();
       continue;
     }
@@ -191,7 +236,12 @@ async function resume(chain: ChainConnection, catalog: CompiledCatalog, recorded
   return { ...recorded, models, scheduled };
 }
 
-export async function deployContracts(chain: ChainConnection, artifact: ContractsArtifact, catalog: CompiledCatalog, options: DeployOptions): Promise<Deployment> {
+export async function deployContracts(
+  chain: ChainConnection,
+  artifact: ContractsArtifact,
+  catalog: CompiledCatalog,
+  options: DeployOptions,
+): Promise<Deployment> {
   const { logger } = options;
   const manifests = catalog.modelIds.map((id) => catalog.manifest(id)!);
   const file = deploymentFile(options.dataDir, chain.chainId);
@@ -199,7 +249,10 @@ export async function deployContracts(chain: ChainConnection, artifact: Contract
   const resumed = recorded && (await resume(chain, catalog, recorded, options));
   if (resumed) {
     await writeDeployment(file, resumed);
-    logger.info({ registry: resumed.registry, oracle: resumed.oracle, timelock: resumed.timelock.address }, "contracts already deployed on this chain");
+    logger.info(
+      { registry: resumed.registry, oracle: resumed.oracle, timelock: resumed.timelock.address },
+      "contracts already deployed on this chain",
+    );
     return resumed;
   }
   const fromBlock = await chain.provider.getBlockNumber();
@@ -215,7 +268,9 @@ export async function deployContracts(chain: ChainConnection, artifact: Contract
     if (kind === InferenceRegistryKind.Unknown) {
       verifier = await deployVerifier(chain, catalog, m);
       const info = modelInfo(m);
-      await send(registry.registerModel(key, verifier, info.kind, info.signals, info.bits, info.context, m.model_id_field));
+      await send(
+        registry.registerModel(key, verifier, info.kind, info.signals, info.bits, info.context, m.model_id_field),
+      );
     }
     models[m.model_id] = { key, verifier };
   }
@@ -229,23 +284,52 @@ export async function deployContracts(chain: ChainConnection, artifact: Contract
     }
   }
   const arities = Object.keys(hashers).map(Number);
-  const oracle = await deploy(chain, contract(artifact, "InferenceOracle"), InferenceOracle__factory.connect, [registryAddress, options.timeoutS, arities, arities.map((n) => hashers[n])]);
-  for (const m of manifests) await send(oracle.setService(modelKey(m), true, options.fee.baseWei, options.fee.perGasWei));
+  const oracle = await deploy(chain, contract(artifact, "InferenceOracle"), InferenceOracle__factory.connect, [
+    registryAddress,
+    options.timeoutS,
+    arities,
+    arities.map((n) => hashers[n]),
+  ]);
+  for (const m of manifests)
+    await send(oracle.setService(modelKey(m), true, options.fee.baseWei, options.fee.perGasWei));
   const oracleAddress = await oracle.getAddress();
-  const timelock = await deploy(chain, contract(artifact, "Timelock"), Timelock__factory.connect, [options.timelockDelayS, chain.address]);
+  const timelock = await deploy(chain, contract(artifact, "Timelock"), Timelock__factory.connect, [
+    options.timelockDelayS,
+    chain.address,
+  ]);
   const timelockAddress = await timelock.getAddress();
   for (const owned of [registry, oracle]) {
     await send(owned.transferOwnership(timelockAddress));
     await send(timelock.acceptOwnership(await owned.getAddress()));
   }
-  const spam = manifests.find((m) => m.packing.kind === "classify" && m.packing.words === 5 && m.packing.inputBits === 1 && existsSync(join(catalog.dir(m.model_id)!, "featurizer.json")));
+  const spam = manifests.find(
+    (m) =>
+      m.packing.kind === "classify" &&
+      m.packing.words === 5 &&
+      m.packing.inputBits === 1 &&
+      existsSync(join(catalog.dir(m.model_id)!, "featurizer.json")),
+  );
   const board =
-    spam && hashers[7] ? await deploy(chain, contract(artifact, "MessageBoard"), addressOnly, [registryAddress, oracleAddress, modelKey(spam), hashers[7]]) : null;
-  const student = manifests.find((m) => m.kind === "token-step" && existsSync(join(catalog.dir(m.model_id)!, "tokenizer.json")));
+    spam && hashers[7]
+      ? await deploy(chain, contract(artifact, "MessageBoard"), addressOnly, [
+          registryAddress,
+          oracleAddress,
+          modelKey(spam),
+          hashers[7],
+        ])
+      : null;
+  const student = manifests.find(
+    (m) => m.kind === "token-step" && existsSync(join(catalog.dir(m.model_id)!, "tokenizer.json")),
+  );
   let store: string | null = null;
   if (student) {
     const tokenizer = await readArtifact(join(catalog.dir(student.model_id)!, "tokenizer.json"), TokenizerJSON);
-    store = await deploy(chain, contract(artifact, "CompletionStore"), addressOnly, [registryAddress, modelKey(student), packMerges(tokenizer.merges), tokenizer.eot_id]);
+    store = await deploy(chain, contract(artifact, "CompletionStore"), addressOnly, [
+      registryAddress,
+      modelKey(student),
+      packMerges(tokenizer.merges),
+      tokenizer.eot_id,
+    ]);
   }
   const deployment: Deployment = {
     chain_id: chain.chainId,
@@ -260,6 +344,15 @@ export async function deployContracts(chain: ChainConnection, artifact: Contract
     scheduled: {},
   };
   await writeDeployment(file, deployment);
-  logger.info({ registry: registryAddress, oracle: oracleAddress, timelock: timelockAddress, message_board: board, completion_store: store }, "contracts deployed");
+  logger.info(
+    {
+      registry: registryAddress,
+      oracle: oracleAddress,
+      timelock: timelockAddress,
+      message_board: board,
+      completion_store: store,
+    },
+    "contracts deployed",
+  );
   return deployment;
 }

@@ -63,7 +63,12 @@ export interface OracleQuote {
 }
 
 /** What answering a request would cost this gateway at `gasPrice`. */
-export function quoteFulfillment(manifest: CircuitManifest, callbackGas: bigint, gasPrice: bigint, margin: number): OracleQuote {
+export function quoteFulfillment(
+  manifest: CircuitManifest,
+  callbackGas: bigint,
+  gasPrice: bigint,
+  margin: number,
+): OracleQuote {
   const fulfillGas = fulfillGasEstimate(manifest);
   const cost = ((fulfillGas + callbackGas) * gasPrice * BigInt(Math.round(margin * 10_000))) / 10_000n;
   return { fulfillGas, callbackGas, gasPrice, margin, cost };
@@ -84,9 +89,11 @@ export function oracleProofId(chainId: number, oracle: string, requestId: bigint
 export function oracleSample(manifest: CircuitManifest, words: readonly bigint[]): number[] {
   const p = manifest.packing;
   if (p.kind === "token-step") {
-    if (words.length !== p.context) throw unanswerable(`a decoding step takes ${p.context} token ids, got ${words.length}`);
+    if (words.length !== p.context)
+      throw unanswerable(`a decoding step takes ${p.context} token ids, got ${words.length}`);
     return words.map((w) => {
-      if (w >= BigInt(manifest.input.kind === "tokens" ? manifest.input.vocabSize : 0)) throw unanswerable(`token id ${w} is not in the vocabulary`);
+      if (w >= BigInt(manifest.input.kind === "tokens" ? manifest.input.vocabSize : 0))
+        throw unanswerable(`token id ${w} is not in the vocabulary`);
       return Number(w);
     });
   }
@@ -114,7 +121,11 @@ export class OracleWatcher {
     this.oracle = InferenceOracle__factory.connect(deployment.oracle, chain.provider);
     for (const [modelId, m] of Object.entries(deployment.models)) this.byKey.set(m.key.toLowerCase(), modelId);
     this.nextBlock = deployment.from_block;
-    this.loop = new PollingLoop(() => this.poll(), options.pollMs ?? 250, (err) => options.logger.warn({ err: (err as Error).message }, "oracle watch failed; retrying"));
+    this.loop = new PollingLoop(
+      () => this.poll(),
+      options.pollMs ?? 250,
+      (err) => options.logger.warn({ err: (err as Error).message }, "oracle watch failed; retrying"),
+    );
   }
 
   start(): void {
@@ -168,10 +179,16 @@ export class OracleWatcher {
           `= (${quote.fulfillGas} gas to fulfil + ${quote.callbackGas} gas of callback) × ${quote.gasPrice} wei/gas × margin ${quote.margin}; ` +
           `not fulfilled (the requester can refund it after ${new Date(Number(deadline) * 1000).toISOString()})`;
         await this.fail(id, modelId, this.failedRequest(oracle, modelId, requestId), why);
-        logger.warn({ proofId: id, requestId: oracle.request_id, fee: fee.toString(), cost: quote.cost.toString() }, "oracle request underpriced; not fulfilled");
+        logger.warn(
+          { proofId: id, requestId: oracle.request_id, fee: fee.toString(), cost: quote.cost.toString() },
+          "oracle request underpriced; not fulfilled",
+        );
         return;
       }
-      const nonce = oracleNonce({ chainId: deployment.chain_id, oracle: deployment.oracle, requestId, fulfiller: chain.address }, nonceBits(manifest));
+      const nonce = oracleNonce(
+        { chainId: deployment.chain_id, oracle: deployment.oracle, requestId, fulfiller: chain.address },
+        nonceBits(manifest),
+      );
       const sample = oracleSample(manifest, input);
       const logits = traceIntegerModel(compiled.model, sample).at(-1)!;
       const argmax = argmaxFirst(logits);
@@ -193,20 +210,37 @@ export class OracleWatcher {
       if (isRetryable(err)) throw err;
       // no proof can answer it: record why; the requester takes the fee back after the deadline
       const circuit = modelId ?? modelKey;
-      await this.fail(id, circuit, this.failedRequest(oracle, circuit, requestId), `oracle request ${requestId} cannot be proven: ${(err as Error).message}`);
+      await this.fail(
+        id,
+        circuit,
+        this.failedRequest(oracle, circuit, requestId),
+        `oracle request ${requestId} cannot be proven: ${(err as Error).message}`,
+      );
     }
   }
 
   /** The request of a record that will not be proven: nothing to submit, the nonce left as the request id. */
   private failedRequest(oracle: OracleRequestRef, circuit: string, requestId: bigint): InferenceProofRequest {
     const served = { argmax: -1, logits: [] };
-    return { kind: "inference", endpoint: "oracle", circuit, nonce: requestId.toString(), submit: false, input: { words: oracle.input }, sample: [], served, oracle };
+    return {
+      kind: "inference",
+      endpoint: "oracle",
+      circuit,
+      nonce: requestId.toString(),
+      submit: false,
+      input: { words: oracle.input },
+      sample: [],
+      served,
+      oracle,
+    };
   }
 
   /** A record, failed with `reason`, for a request this gateway does not answer (once: another watcher may have made it). */
   private async fail(id: string, model: string, request: InferenceProofRequest, reason: string): Promise<void> {
     const { store, catalog } = this.options;
-    const created = await store.create(newProofRecord({ id, model: catalog.dir(model) ? basename(catalog.dir(model)!) : model, request })).catch(() => null);
+    const created = await store
+      .create(newProofRecord({ id, model: catalog.dir(model) ? basename(catalog.dir(model)!) : model, request }))
+      .catch(() => null);
     if (created) await store.transition(id, "queued", "failed", { error: reason });
   }
 }

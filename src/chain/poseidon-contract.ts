@@ -63,8 +63,14 @@ function poseidonConstants(): PoseidonConstants {
     const require = createRequire(import.meta.url);
     const main = require.resolve("circomlibjs"); // <pkg>/build/main.cjs
     const file = join(dirname(main), "..", "src", "poseidon_constants.json");
-    const field = z.string().regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/).transform((x) => BigInt(x));
-    constantsCache = readArtifactSync(file, z.object({ C: z.array(z.array(field)), M: z.array(z.array(z.array(field))) }));
+    const field = z
+      .string()
+      .regex(/^(0x[0-9a-fA-F]+|[0-9]+)$/)
+      .transform((x) => BigInt(x));
+    constantsCache = readArtifactSync(
+      file,
+      z.object({ C: z.array(z.array(field)), M: z.array(z.array(z.array(field))) }),
+    );
   }
   return constantsCache;
 }
@@ -80,7 +86,8 @@ function matVec(a: Matrix, v: readonly bigint[]): bigint[] {
   return a.map((row) => row.reduce((acc, x, j) => (acc + x * v[j]) % p, 0n));
 }
 
-const identity = (n: number): Matrix => Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1n : 0n)));
+const identity = (n: number): Matrix =>
+  Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1n : 0n)));
 
 /** Multiplications in one block of k partial rounds (see the file comment). */
 function blockTerms(t: number, k: number): number {
@@ -131,7 +138,8 @@ interface Term {
  */
 function dot(terms: readonly Term[], lit: (c: bigint) => string): string {
   const live = terms.filter((x) => x.coef % p !== 0n);
-  const product = ({ coef, addr }: Term): string => (coef === 1n ? `mload(${hex(addr)})` : `mulmod(${lit(coef)}, mload(${hex(addr)}), p)`);
+  const product = ({ coef, addr }: Term): string =>
+    coef === 1n ? `mload(${hex(addr)})` : `mulmod(${lit(coef)}, mload(${hex(addr)}), p)`;
   const nest = (parts: readonly string[], op: (a: string, b: string) => string): string =>
     parts.reduceRight((acc, part) => (acc === "" ? part : op(part, acc)), "");
   if (live.length === 0) return "let a := 0";
@@ -141,12 +149,18 @@ function dot(terms: readonly Term[], lit: (c: bigint) => string): string {
   const addmod = (a: string, b: string) => `addmod(${a}, ${b}, p)`;
   const add = (a: string, b: string) => `add(${a}, ${b})`;
   if (groups.length === 1) return `let a := ${addmod(groups[0][0], nest(groups[0].slice(1), add))}`;
-  return `let a := ${nest(groups.map((g) => nest(g, add)), addmod)}`;
+  return `let a := ${nest(
+    groups.map((g) => nest(g, add)),
+    addmod,
+  )}`;
 }
 
 /** Statements computing x⁵ mod p into mem[dst], for x < 2p given as a Yul expression. */
 function sbox(x: string, dst: number): Unit {
-  return { weight: 3, lines: [`let x := ${x}`, "let x2 := mulmod(x, x, p)", `mstore(${hex(dst)}, mulmod(mulmod(x2, x2, p), x, p))`] };
+  return {
+    weight: 3,
+    lines: [`let x := ${x}`, "let x2 := mulmod(x, x, p)", `mstore(${hex(dst)}, mulmod(mulmod(x2, x2, p), x, p))`],
+  };
 }
 
 /** A scoped piece of straight-line Yul; weight counts its mulmods. */
@@ -200,7 +214,8 @@ export function poseidonSolidity(nInputs: number): string {
   const { C: allC, M: allM } = poseidonConstants();
   const C = allC[t - 2];
   const M: Matrix = allM[t - 2].map((row) => [...row]);
-  if (C.length !== (nF + nP) * t || M.length !== t) throw new Error(`circomlibjs constants for t=${t} have an unexpected shape`);
+  if (C.length !== (nF + nP) * t || M.length !== t)
+    throw new Error(`circomlibjs constants for t=${t} have an unexpected shape`);
   const layout = poseidonLayout(n);
 
   // Word 0 is the modulus: read from memory, `p` stays a stack variable (as a literal the optimizer
@@ -255,14 +270,31 @@ export function poseidonSolidity(nInputs: number): string {
   emit(`${I2}mstore(${hex(s(0))}, 0)`);
   for (let i = 0; i < n; i++) {
     emit(`${I2}{`, `${I3}let v := calldataload(add(inputs, ${hex(32 * i)}))`);
-    emit(`${I3}if iszero(lt(v, p)) {`, `${I4}mstore(0, notInField)`, `${I4}mstore(4, ${i})`, `${I4}revert(0, 0x24)`, `${I3}}`);
+    emit(
+      `${I3}if iszero(lt(v, p)) {`,
+      `${I4}mstore(0, notInField)`,
+      `${I4}mstore(4, ${i})`,
+      `${I4}revert(0, 0x24)`,
+      `${I3}}`,
+    );
     emit(`${I3}mstore(${hex(s(i + 1))}, v)`, `${I2}}`);
   }
 
   // Full round, first half: constants and S-boxes, S → X. Second half: MDS, X → S.
   const fullArk: Unit[] = Array.from({ length: t }, (_, i) => sbox(`add(mload(${hex(s(i))}), ${rcAt(i)})`, x(i)));
-  const mdsRow = (i: number): Unit => ({ weight: t, lines: [dot(M[i].map((coef, j) => ({ coef, addr: x(j) })), lit)] });
-  const mds: Unit[] = Array.from({ length: t }, (_, i) => mdsRow(i)).map((u, i) => ({ weight: u.weight, lines: [...u.lines, `mstore(${hex(s(i))}, a)`] }));
+  const mdsRow = (i: number): Unit => ({
+    weight: t,
+    lines: [
+      dot(
+        M[i].map((coef, j) => ({ coef, addr: x(j) })),
+        lit,
+      ),
+    ],
+  });
+  const mds: Unit[] = Array.from({ length: t }, (_, i) => mdsRow(i)).map((u, i) => ({
+    weight: u.weight,
+    lines: [...u.lines, `mstore(${hex(s(i))}, a)`],
+  }));
 
   emit(`${I2}let cp := ${hex(RC)}`);
   emit(`${I2}for { } 1 { } {`);
@@ -274,11 +306,17 @@ export function poseidonSolidity(nInputs: number): string {
     const col0 = M.map((row) => row[0]);
     const v = powers.map((pw) => matVec(pw, col0)); // v[d] = M'^d · M[·][0]
 
-    emit(`${I3}// full round: constants and S-boxes (S → X)`, ...guarded(fullArk, I3), `${I3}cp := add(cp, ${hex(32 * t)})`);
+    emit(
+      `${I3}// full round: constants and S-boxes (S → X)`,
+      ...guarded(fullArk, I3),
+      `${I3}cp := add(cp, ${hex(32 * t)})`,
+    );
     emit(`${I3}if eq(cp, ${hex(RC_END)}) { break }`);
     emit(`${I3}// MDS (X → S)`, ...guarded(mds, I3));
     emit(`${I3}if eq(cp, ${hex(PART_START)}) {`);
-    emit(`${I4}// the ${nP} partial rounds, ${k} per iteration: S-box outputs in Y, new state in S[0] and X, copied to S`);
+    emit(
+      `${I4}// the ${nP} partial rounds, ${k} per iteration: S-box outputs in Y, new state in S[0] and X, copied to S`,
+    );
     emit(`${I4}for { } lt(cp, ${hex(PART_END)}) { cp := add(cp, ${hex(32 * k)}) } {`);
     const units: Unit[] = [sbox(`add(mload(${hex(s(0))}), mload(cp))`, y(0))];
     for (let m = 1; m < k; m++) {
@@ -300,7 +338,12 @@ export function poseidonSolidity(nInputs: number): string {
     emit(`${I4}}`, `${I3}}`);
   } else {
     emit(`${I3}switch and(iszero(lt(cp, ${hex(PART_START)})), lt(cp, ${hex(PART_END)}))`);
-    emit(`${I3}case 0 {`, `${I4}// full round: constants and S-boxes (S → X)`, ...guarded(fullArk, I4), `${I4}cp := add(cp, ${hex(32 * t)})`);
+    emit(
+      `${I3}case 0 {`,
+      `${I4}// full round: constants and S-boxes (S → X)`,
+      ...guarded(fullArk, I4),
+      `${I4}cp := add(cp, ${hex(32 * t)})`,
+    );
     emit(`${I4}if eq(cp, ${hex(RC_END)}) { break }`, `${I3}}`);
     emit(`${I3}default {`, `${I4}// partial round: constant and S-box on lane 0 only (S → X)`);
     emit(...guarded([sbox(`add(mload(${hex(s(0))}), mload(cp))`, x(0))], I4));
@@ -314,7 +357,8 @@ export function poseidonSolidity(nInputs: number): string {
 
   if (rc.slice(1).some((c) => c < 0n || c >= p)) throw new Error("round constants must be reduced"); // the lazy sums rely on it
   const rcHex = rc.map((c) => c.toString(16).padStart(64, "0")).join("");
-  const layoutNote = layout.kind === "block" ? `partial rounds ${layout.k} at a time` : "partial rounds through the full-round MDS code";
+  const layoutNote =
+    layout.kind === "block" ? `partial rounds ${layout.k} at a time` : "partial rounds through the full-round MDS code";
   return `// SPDX-License-Identifier: MIT
 // Generated by src/chain/poseidon-contract.ts (poseidonSolidity(${n})): do not edit.
 pragma solidity ^0.8.24;

@@ -37,7 +37,13 @@ export function verifyingKeyWords(vkey: Record<string, unknown>): bigint[] {
     const [x, y] = p as string[][];
     return [x[1], x[0], y[1], y[0]].map(BigInt);
   };
-  return [...g1(vkey.vk_alpha_1), ...g2(vkey.vk_beta_2), ...g2(vkey.vk_gamma_2), ...g2(vkey.vk_delta_2), ...(vkey.IC as unknown[]).flatMap(g1)];
+  return [
+    ...g1(vkey.vk_alpha_1),
+    ...g2(vkey.vk_beta_2),
+    ...g2(vkey.vk_gamma_2),
+    ...g2(vkey.vk_delta_2),
+    ...(vkey.IC as unknown[]).flatMap(g1),
+  ];
 }
 
 const KIND_NAME = { "token-step": "TokenStep", classify: "Classify", tensor: "Tensor" } as const;
@@ -55,7 +61,13 @@ function packedInfo(manifest: CircuitManifest): bigint {
 function singleProofAssembly(words: readonly bigint[], signals: number, indent: string): string[] {
   const at = (k: number) => words[k].toString();
   const ic = (j: number) => [at(14 + 2 * j), at(15 + 2 * j)];
-  const lines = ["let p := mload(0x40)", "let q := add(p, 0xa0)", "valid := 1", `mstore(p, ${ic(0)[0]})`, `mstore(add(p, 0x20), ${ic(0)[1]})`];
+  const lines = [
+    "let p := mload(0x40)",
+    "let q := add(p, 0xa0)",
+    "valid := 1",
+    `mstore(p, ${ic(0)[0]})`,
+    `mstore(add(p, 0x20), ${ic(0)[1]})`,
+  ];
   for (let j = 0; j < signals; j++) {
     lines.push(
       `let s${j} := calldataload(add(signals.offset, ${j * 32}))`,

@@ -27,5 +27,9 @@ export function readRevert(err: unknown, errors: readonly Interface[]): Revert |
     }
   }
   const { revert } = call;
-  return { error: revert?.name ?? null, reason: revert ? `${revert.name}(${revert.args.map(String).join(", ")})` : call.shortMessage, cause: call };
+  return {
+    error: revert?.name ?? null,
+    reason: revert ? `${revert.name}(${revert.args.map(String).join(", ")})` : call.shortMessage,
+    cause: call,
+  };
 }

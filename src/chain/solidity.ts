@@ -25,7 +25,13 @@ export function solcVersion(): string {
 interface SolcOutput {
   errors?: { severity: string; formattedMessage: string }[];
   sources?: Record<string, { ast: AstNode }>;
-  contracts?: Record<string, Record<string, { abi: Record<string, unknown>[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>>;
+  contracts?: Record<
+    string,
+    Record<
+      string,
+      { abi: Record<string, unknown>[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }
+    >
+  >;
 }
 
 interface AstNode {
@@ -36,13 +42,18 @@ interface AstNode {
   readonly members?: readonly AstNode[];
 }
 
-function compile(sources: Readonly<Record<string, string>>, outputSelection: Record<string, Record<string, string[]>>): SolcOutput {
+function compile(
+  sources: Readonly<Record<string, string>>,
+  outputSelection: Record<string, Record<string, string[]>>,
+): SolcOutput {
   const input = {
     language: "Solidity",
     sources: Object.fromEntries(Object.entries(sources).map(([path, content]) => [path, { content }])),
     settings: { ...SOLC_SETTINGS, outputSelection },
   };
-  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: (path: string) => ({ error: `${path} is not among the sources` }) })) as SolcOutput;
+  const output = JSON.parse(
+    solc.compile(JSON.stringify(input), { import: (path: string) => ({ error: `${path} is not among the sources` }) }),
+  ) as SolcOutput;
   const errors = (output.errors ?? []).filter((e) => e.severity === "error");
   if (errors.length > 0) throw new Error(`solc: ${errors.map((e) => e.formattedMessage).join("\n")}`);
   return output;
@@ -74,7 +85,11 @@ export function compileSolidity(sources: Readonly<Record<string, string>>): Reco
   for (const [path, contracts] of Object.entries(output.contracts ?? {})) {
     for (const [name, c] of Object.entries(contracts)) {
       if (!c.evm.bytecode.object || !c.abi.some((f) => f.type === "function")) continue; // interfaces, abstract contracts, internal libraries
-      const compiled = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}`, deployedSize: c.evm.deployedBytecode.object.length / 2 };
+      const compiled = {
+        abi: c.abi,
+        bytecode: `0x${c.evm.bytecode.object}`,
+        deployedSize: c.evm.deployedBytecode.object.length / 2,
+      };
       byPath[`${path}:${name}`] = compiled;
       byName.set(name, [...(byName.get(name) ?? []), compiled]);
     }

@@ -26,7 +26,10 @@ export function sendFailure(err: unknown, errors: readonly Interface[], simulate
   const revert = readRevert(err, errors);
   if (!revert) return err;
   const stands = simulated && revert.error !== null && revert.error !== "AlreadyRecorded";
-  return new ProofgateError("conflict", `reverted on-chain: ${revert.reason}`, { cause: revert.cause, retryable: !stands });
+  return new ProofgateError("conflict", `reverted on-chain: ${revert.reason}`, {
+    cause: revert.cause,
+    retryable: !stands,
+  });
 }
 
 /** Whether `sendFailure` made this of a revert. */
@@ -47,7 +50,11 @@ export type NextStep =
  * After `failure`: `lookup` is what the contracts said when asked then, or why asking failed;
  * `reverts` the unexplained reverts in a row before this one.
  */
-export function afterFailure(failure: Error, lookup: { readonly onChain: OnChain } | { readonly error: Error }, reverts: number): NextStep {
+export function afterFailure(
+  failure: Error,
+  lookup: { readonly onChain: OnChain } | { readonly error: Error },
+  reverts: number,
+): NextStep {
   // the chain cannot be asked now (a revert included: it is not taken at face value): ask again after a backoff
   if ("error" in lookup) return { action: "backoff", err: isRevert(failure) ? lookup.error : failure };
   const { onChain } = lookup;

@@ -6,12 +6,23 @@
  * before it sends and after anything fails; the start-up re-check asks for records whose transaction
  * is gone.
  */
-import { solidityPackedKeccak256, type ContractRunner, type ContractTransaction, type Interface, type Log } from "ethers";
+import {
+  solidityPackedKeccak256,
+  type ContractRunner,
+  type ContractTransaction,
+  type Interface,
+  type Log,
+} from "ethers";
 import type { ProofRecord } from "../core/proof-record.js";
 import type { InferenceProofRequest, ProofRequest } from "../prover/proof-request.js";
 import type { TypedContractEvent, TypedDeferredTopicFilter } from "./bindings/common.js";
 import { InferenceOracleStatus } from "./bindings/enums.js";
-import { InferenceOracle__factory, InferenceRegistry__factory, type InferenceOracle, type InferenceRegistry } from "./bindings/index.js";
+import {
+  InferenceOracle__factory,
+  InferenceRegistry__factory,
+  type InferenceOracle,
+  type InferenceRegistry,
+} from "./bindings/index.js";
 import type { Deployment } from "./deployment.js";
 import { proofWords, type Groth16ProofJson } from "./proof-calldata.js";
 
@@ -70,10 +81,11 @@ export class SubmissionContracts {
     const proof = proofWords(record.proof as Groth16ProofJson);
     // what the registry records the inference under, and its output: asked once per submission
     let decoded: Promise<Decoded> | undefined;
-    const decode = (): Promise<Decoded> => (decoded ??= registry.decode(key, signals).catch((err: unknown) => {
-      decoded = undefined; // an RPC failure is asked again next time
-      throw err;
-    }));
+    const decode = (): Promise<Decoded> =>
+      (decoded ??= registry.decode(key, signals).catch((err: unknown) => {
+        decoded = undefined; // an RPC failure is asked again next time
+        throw err;
+      }));
     const inputCommitment = async (): Promise<string> => (await decode()).inputCommitment.toString();
     if (request.oracle) return this.fulfillment(request, proof, signals, decode);
     return {
@@ -87,7 +99,11 @@ export class SubmissionContracts {
         const recorded = await registry.inference(key, commitment);
         if (!recorded.verified) return { state: "absent" };
         // the same input under the same nonce, but another output: not this proof's transaction
-        if (recorded.output !== output) return { state: "conflict", reason: `the registry holds output ${recorded.output} for input commitment ${commitment}, not this proof's ${output}` };
+        if (recorded.output !== output)
+          return {
+            state: "conflict",
+            reason: `the registry holds output ${recorded.output} for input commitment ${commitment}, not this proof's ${output}`,
+          };
         return recordedBy(registry, registry.filters.InferenceVerified(key, commitment), Number(recorded.blockNumber));
       },
     };
@@ -107,7 +123,8 @@ export class SubmissionContracts {
       byChoice.set(choice, [...(byChoice.get(choice) ?? []), step]);
     }
     const traces = new Map<string, ProofRecord["steps"]>();
-    for (const trace of byChoice.values()) if (!traces.has(trace[0].publicSignals![0])) traces.set(trace[0].publicSignals![0], trace);
+    for (const trace of byChoice.values())
+      if (!traces.has(trace[0].publicSignals![0])) traces.set(trace[0].publicSignals![0], trace);
     const first = [...traces.keys()][0];
     // what still has to go: traces found on-chain already are left out of the transaction
     const pending = new Map(traces);
@@ -116,7 +133,12 @@ export class SubmissionContracts {
       errors: [registry.interface],
       transaction() {
         const steps = [...pending.values()].flat();
-        return registry.recordTraces.populateTransaction(key, steps.map((s) => proofWords(s.proof as Groth16ProofJson)), steps.flatMap((s) => s.publicSignals!), [...pending.values()].map((t) => t.length));
+        return registry.recordTraces.populateTransaction(
+          key,
+          steps.map((s) => proofWords(s.proof as Groth16ProofJson)),
+          steps.flatMap((s) => s.publicSignals!),
+          [...pending.values()].map((t) => t.length),
+        );
       },
       get sendsFirst() {
         return pending.has(first);
@@ -131,7 +153,11 @@ export class SubmissionContracts {
           if (block !== 0n) pending.delete(prompt);
         }
         if (pending.size > 0) return { state: "absent" };
-        return recordedBy(registry, registry.filters.TraceVerified(key, first, tokensHash(traces.get(first)!)), Number(firstBlock));
+        return recordedBy(
+          registry,
+          registry.filters.TraceVerified(key, first, tokensHash(traces.get(first)!)),
+          Number(firstBlock),
+        );
       },
     };
   }
@@ -140,7 +166,12 @@ export class SubmissionContracts {
    * An oracle request: "already done" is the request's status. Fulfilled with this proof's input
    * commitment is this record's answer, whoever sent it; fulfilled with another is someone else's.
    */
-  private fulfillment(request: InferenceProofRequest, proof: bigint[], signals: string[], decode: () => Promise<Decoded>): Submission {
+  private fulfillment(
+    request: InferenceProofRequest,
+    proof: bigint[],
+    signals: string[],
+    decode: () => Promise<Decoded>,
+  ): Submission {
     const { oracle, registry } = this;
     const ref = request.oracle!;
     const { oracle: address, from_block: from } = this.deployment;
@@ -153,12 +184,21 @@ export class SubmissionContracts {
       async onChain() {
         const { status } = await oracle.requests(ref.request_id);
         if (status === InferenceOracleStatus.Pending) return { state: "absent" };
-        if (status === InferenceOracleStatus.None) return { state: "conflict", reason: `the oracle at ${address} has no request ${ref.request_id}` };
+        if (status === InferenceOracleStatus.None)
+          return { state: "conflict", reason: `the oracle at ${address} has no request ${ref.request_id}` };
         const fulfilled = (await oracle.queryFilter(oracle.filters.InferenceFulfilled(ref.request_id), from))[0];
-        if (!fulfilled) return { state: "conflict", reason: `oracle request ${ref.request_id} was ${status === InferenceOracleStatus.Refunded ? "refunded" : "closed"} before it could be fulfilled` };
+        if (!fulfilled)
+          return {
+            state: "conflict",
+            reason: `oracle request ${ref.request_id} was ${status === InferenceOracleStatus.Refunded ? "refunded" : "closed"} before it could be fulfilled`,
+          };
         const { inputCommitment: commitment } = await decode();
         const answered = fulfilled.args.inputCommitment;
-        if (answered !== commitment) return { state: "conflict", reason: `oracle request ${ref.request_id} was fulfilled in ${fulfilled.transactionHash} with another proof (input commitment ${answered})` };
+        if (answered !== commitment)
+          return {
+            state: "conflict",
+            reason: `oracle request ${ref.request_id} was fulfilled in ${fulfilled.transactionHash} with another proof (input commitment ${answered})`,
+          };
         return { state: "recorded", log: fulfilled };
       },
     };
@@ -169,7 +209,11 @@ export class SubmissionContracts {
 type Decoded = Awaited<ReturnType<InferenceRegistry["decode"]>>;
 
 /** The event that recorded it, by its indexed topics, in the block the registry says recorded it. */
-async function recordedBy(registry: InferenceRegistry, filter: TypedDeferredTopicFilter<TypedContractEvent>, block: number): Promise<OnChain> {
+async function recordedBy(
+  registry: InferenceRegistry,
+  filter: TypedDeferredTopicFilter<TypedContractEvent>,
+  block: number,
+): Promise<OnChain> {
   const log = (await registry.queryFilter(filter, block, block))[0];
   if (!log) throw new Error(`the registry says block ${block} recorded it, but that block has no such event`);
   return { state: "recorded", log };

@@ -61,7 +61,11 @@ export class ChainSubmitter {
     this.contracts = new SubmissionContracts(options.deployment, options.chain.signer);
     this.now = options.now ?? Date.now;
     this.retries = new RetrySchedule(options.backoffMs ?? 500, this.now);
-    this.loop = new PollingLoop(() => this.pass(), options.pollMs ?? 250, (err) => options.logger.error({ err }, "chain submission pass failed"));
+    this.loop = new PollingLoop(
+      () => this.pass(),
+      options.pollMs ?? 250,
+      (err) => options.logger.error({ err }, "chain submission pass failed"),
+    );
   }
 
   start(): void {
@@ -78,9 +82,16 @@ export class ChainSubmitter {
     const { store } = this.options;
     const leaseMs = this.options.leaseMs ?? DEFAULT_PROOF_LEASE_MS;
     // records this process claimed and must retry stay `submitted` and fresh: take them on their backoff
-    const own = this.retries.size > 0 ? (await store.findByStatus({ statuses: ["submitted"], limit: 1000 })).filter((r) => this.retries.has(r.id)) : [];
+    const own =
+      this.retries.size > 0
+        ? (await store.findByStatus({ statuses: ["submitted"], limit: 1000 })).filter((r) => this.retries.has(r.id))
+        : [];
     const stale = await store.findByStatus({ statuses: ["submitted"], olderThanMs: leaseMs, limit: 100 });
-    const due = [...(await store.findByStatus({ statuses: ["proved"], limit: 100 })), ...own, ...stale.filter((r) => !this.retries.has(r.id))].filter(wantsChain);
+    const due = [
+      ...(await store.findByStatus({ statuses: ["proved"], limit: 100 })),
+      ...own,
+      ...stale.filter((r) => !this.retries.has(r.id)),
+    ].filter(wantsChain);
     for (const record of due) {
       if (this.loop.isStopped) return;
       if (this.retries.isWaiting(record.id)) continue;
@@ -93,7 +104,10 @@ export class ChainSubmitter {
     const { store, logger } = this.options;
     const started = this.now();
     // claim it: proved → submitted, or refresh a stale submitted record's lease (a takeover)
-    const claimed = record.status === "proved" ? await store.transition(record.id, "proved", "submitted") : await store.update(record.id, { error: null });
+    const claimed =
+      record.status === "proved"
+        ? await store.transition(record.id, "proved", "submitted")
+        : await store.update(record.id, { error: null });
     if (!claimed) return;
     let submission: Submission;
     try {
@@ -106,7 +120,10 @@ export class ChainSubmitter {
       const onChain = await submission.onChain();
       if (onChain.state === "conflict") return await this.fail(record.id, onChain.reason);
       if (onChain.state === "recorded") {
-        logger.info({ proofId: record.id, tx: onChain.log.transactionHash }, "already on-chain; recording that transaction");
+        logger.info(
+          { proofId: record.id, tx: onChain.log.transactionHash },
+          "already on-chain; recording that transaction",
+        );
         return await this.verified(record.id, submission, await this.receipt(onChain.log.transactionHash), started);
       }
       const sendsFirst = submission.sendsFirst;
@@ -131,7 +148,10 @@ export class ChainSubmitter {
       case "take":
         try {
           const receipt = await this.receipt(next.log.transactionHash);
-          logger.info({ proofId: id, tx: receipt.hash, submittedBy: receipt.from, failure: err.message }, "recorded on-chain by another transaction; taking that one");
+          logger.info(
+            { proofId: id, tx: receipt.hash, submittedBy: receipt.from, failure: err.message },
+            "recorded on-chain by another transaction; taking that one",
+          );
           return await this.verified(id, submission, receipt, started);
         } catch (takeErr) {
           return this.backoff(id, isRevert(err) ? (takeErr as Error) : err);
@@ -140,7 +160,10 @@ export class ChainSubmitter {
         return this.fail(id, next.reason);
       case "again":
         this.retries.again(id, next.reverts);
-        logger.warn({ proofId: id, err: err.message }, "submission reverted, and the chain does not hold the record; trying again");
+        logger.warn(
+          { proofId: id, err: err.message },
+          "submission reverted, and the chain does not hold the record; trying again",
+        );
         return;
       case "backoff":
         return this.backoff(id, next.err);
@@ -160,7 +183,12 @@ export class ChainSubmitter {
     this.retries.clear(id);
   }
 
-  private async verified(id: string, submission: Submission, receipt: TransactionReceipt, started: number): Promise<void> {
+  private async verified(
+    id: string,
+    submission: Submission,
+    receipt: TransactionReceipt,
+    started: number,
+  ): Promise<void> {
     const { store, deployment } = this.options;
     const timings: ProofTimings = { submit: Math.round(this.now() - started) };
     const { contract } = submission;
@@ -205,7 +233,14 @@ export class ChainSubmitter {
     }
     // room above the estimate: the pairing precompile's cost is exact, but storage refunds are not
     const sent = await chain.signer.sendTransaction({ ...tx, gasLimit: (gas * 12n) / 10n + 20_000n });
-    const pending = { chainId: deployment.chain_id, contract: submission.contract, txHash: sent.hash, blockNumber: null, gasUsed: null, inputCommitment: await submission.inputCommitment() };
+    const pending = {
+      chainId: deployment.chain_id,
+      contract: submission.contract,
+      txHash: sent.hash,
+      blockNumber: null,
+      gasUsed: null,
+      inputCommitment: await submission.inputCommitment(),
+    };
     await store.update(record.id, { chain: pending });
     let receipt: TransactionReceipt | null;
     try {

@@ -48,7 +48,8 @@ function hex(bytes: Uint8Array): string {
 
 export async function runCeremony(options: CeremonyOptions): Promise<CeremonyTranscript> {
   const { power, outDir } = options;
-  if (!Number.isInteger(power) || power < 8 || power > 28) throw new RangeError(`power must be an integer in [8, 28], got ${power}`);
+  if (!Number.isInteger(power) || power < 8 || power > 28)
+    throw new RangeError(`power must be an integer in [8, 28], got ${power}`);
   const rounds = options.contributions ?? 2;
   // snarkjs's new accumulator reports progress through logger.log (every 100,000 points: power 16 and up), the rest through info/debug
   const logger = options.logger ? { ...options.logger, log: options.logger.debug } : undefined;
@@ -71,7 +72,9 @@ export async function runCeremony(options: CeremonyOptions): Promise<CeremonyTra
       curve: "bn128",
       power,
       file,
-      sha256: createHash("sha256").update(await readFile(join(outDir, file))).digest("hex"),
+      sha256: createHash("sha256")
+        .update(await readFile(join(outDir, file)))
+        .digest("hex"),
       contributions,
       made_with: "proofgate ceremony (snarkjs powersoftau new → contribute × n → prepare phase2)",
     };
@@ -111,7 +114,19 @@ export async function describePhase1(ptau: string, shownAs: string): Promise<Pha
   const ceremonyPath = join(dirname(ptau), TRANSCRIPT_FILE);
   const ceremony = existsSync(ceremonyPath) ? await readCeremony(ceremonyPath) : null;
   if (ceremony?.sha256 === hashes.sha256) {
-    return { file: shownAs, power, ...hashes, contributions: [...ceremony.contributions], source: `proofgate ceremony (${join(dirname(shownAs), TRANSCRIPT_FILE)})` };
+    return {
+      file: shownAs,
+      power,
+      ...hashes,
+      contributions: [...ceremony.contributions],
+      source: `proofgate ceremony (${join(dirname(shownAs), TRANSCRIPT_FILE)})`,
+    };
   }
-  return { file: shownAs, power, ...hashes, contributions: [], source: "made elsewhere: compare blake2b with the file's published hash and run snarkjs powersoftau verify" };
+  return {
+    file: shownAs,
+    power,
+    ...hashes,
+    contributions: [],
+    source: "made elsewhere: compare blake2b with the file's published hash and run snarkjs powersoftau verify",
+  };
 }

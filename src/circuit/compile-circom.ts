@@ -44,14 +44,21 @@ export async function compileCircom(options: CompileCircomOptions): Promise<Comp
   const work = await mkdtemp(join(tmpdir(), "pg-circom-"));
   try {
     await cp(CIRCUITS_DIR, join(work, "circuits"), { recursive: true });
-    await cp(join(dirname(require.resolve("circomlib/package.json")), "circuits"), join(work, "circomlib"), { recursive: true });
-    for (const [file, source] of Object.entries(options.templateOverrides ?? {})) await writeFile(join(work, file), source);
+    await cp(join(dirname(require.resolve("circomlib/package.json")), "circuits"), join(work, "circomlib"), {
+      recursive: true,
+    });
+    for (const [file, source] of Object.entries(options.templateOverrides ?? {}))
+      await writeFile(join(work, file), source);
     const main = `${options.name}.circom`;
     await writeFile(join(work, main), options.source);
     const cli = join(dirname(require.resolve("circom2/package.json")), "cli.js");
     await mkdir(join(work, "out"));
     const targets = options.targets ?? ["r1cs", "wasm", "sym"];
-    const log = await run(process.execPath, [cli, main, ...targets.map((t) => `--${t}`), `--${options.optimization ?? "O1"}`, "-l", ".", "-o", "out"], work);
+    const log = await run(
+      process.execPath,
+      [cli, main, ...targets.map((t) => `--${t}`), `--${options.optimization ?? "O1"}`, "-l", ".", "-o", "out"],
+      work,
+    );
     await mkdir(options.outDir, { recursive: true });
     const produced = join(work, "out");
     const take = async (target: "r1cs" | "wasm" | "sym", from: string): Promise<string> => {
@@ -86,7 +93,13 @@ function run(cmd: string, args: string[], cwd: string): Promise<string> {
       // the first error and the file:line it points at
       const lines = text.split("\n");
       const at = lines.findIndex((l) => /^error/i.test(l));
-      const where = at >= 0 ? lines.slice(at + 1).find((l) => l.includes("┌─"))?.replace(/.*┌─\s*/, "") : undefined;
+      const where =
+        at >= 0
+          ? lines
+              .slice(at + 1)
+              .find((l) => l.includes("┌─"))
+              ?.replace(/.*┌─\s*/, "")
+          : undefined;
       reject(new Error(`circom failed: ${at >= 0 ? lines[at] : lines[0]}${where ? ` at ${where}` : ""}`));
     });
   });

@@ -67,7 +67,8 @@ function syntheticCalibration(model: FloatModel, count: number): number[][] {
   const rng = new Random(1);
   const n = model.input.kind === "tokens" ? model.input.context : model.input.size;
   const sample = (): number[] => {
-    if (model.input.kind === "tokens") return Array.from({ length: n }, () => rng.int((model.input as { vocabSize: number }).vocabSize));
+    if (model.input.kind === "tokens")
+      return Array.from({ length: n }, () => rng.int((model.input as { vocabSize: number }).vocabSize));
     if (model.input.kind === "bits") return Array.from({ length: n }, () => rng.int(2));
     return Array.from({ length: n }, () => rng.next() * 2 - 1);
   };
@@ -84,7 +85,10 @@ function prepareModel(onnx: Uint8Array, calibration?: readonly (readonly number[
   const integer = integerModelFromOnnx(onnx);
   if (integer) {
     const task = onnxProto.onnx.ModelProto.decode(onnx).metadataProps.find((p) => p.key === "proofgate.task")?.value;
-    return { model: integer, output: task === "text-generation" || task === "text-classification" ? "argmax" : "logits" };
+    return {
+      model: integer,
+      output: task === "text-generation" || task === "text-classification" ? "argmax" : "logits",
+    };
   }
   // the same integer patterns without proofgate's metadata (made elsewhere): compiled as they are
   const plain = importIntegerOnnxGraph(onnx);
@@ -170,8 +174,18 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
   if (existing) return { manifest: existing, dir, reused: true };
 
   const ptau = options.ptau ?? ptauFromEnvironment() ?? DEFAULT_PTAU;
-  if (!existsSync(ptau)) throw new Error(`powers of tau file not found: ${ptau} (run proofgate ceremony, or set PROOFGATE_PTAU)`);
-  const files = { onnx: "model.onnx", r1cs: "circuit.r1cs", wasm: "witness.wasm", witness_map: "witness.map", zkey: "circuit.zkey", vkey: "verification_key.json", verifier_sol: "Verifier.sol", circom: "circuit.circom" };
+  if (!existsSync(ptau))
+    throw new Error(`powers of tau file not found: ${ptau} (run proofgate ceremony, or set PROOFGATE_PTAU)`);
+  const files = {
+    onnx: "model.onnx",
+    r1cs: "circuit.r1cs",
+    wasm: "witness.wasm",
+    witness_map: "witness.map",
+    zkey: "circuit.zkey",
+    vkey: "verification_key.json",
+    verifier_sol: "Verifier.sol",
+    circom: "circuit.circom",
+  };
   const scratch = await mkdtemp(join(tmpdir(), "pg-compile-"));
   try {
     // full linear simplification for the constraints (it removes the linear constraints of Poseidon's
@@ -180,14 +194,29 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
     // value there under the same name
     const optimization = emitted.pinnedTerms <= O2_TERM_LIMIT ? "O2" : "O1";
     phase(`circom: constraints (--${optimization})`);
-    const constraints = await compileCircom({ source: emitted.constraintSource, name: "circuit", outDir: join(scratch, "c"), targets: ["r1cs", "sym"], optimization });
+    const constraints = await compileCircom({
+      source: emitted.constraintSource,
+      name: "circuit",
+      outDir: join(scratch, "c"),
+      targets: ["r1cs", "sym"],
+      optimization,
+    });
     phase("circom: witness generator");
-    const witness = await compileCircom({ source: emitted.witnessSource, name: "witness", outDir: join(scratch, "w"), targets: ["wasm", "sym"], optimization: "O0" });
+    const witness = await compileCircom({
+      source: emitted.witnessSource,
+      name: "witness",
+      outDir: join(scratch, "w"),
+      targets: ["wasm", "sym"],
+      optimization: "O0",
+    });
     const witnessMap = await buildWitnessMap(constraints.sym, witness.sym);
     const info = await loadConstraintSystemInfo(constraints.r1cs);
     const needed = Math.ceil(Math.log2(info.nConstraints + info.nPublic + 1));
     const power = await ptauPower(ptau);
-    if (needed > power) throw new Error(`the circuit has ${info.nConstraints} constraints and needs a powers of tau of 2^${needed}; ${ptau} has 2^${power}`);
+    if (needed > power)
+      throw new Error(
+        `the circuit has ${info.nConstraints} constraints and needs a powers of tau of 2^${needed}; ${ptau} has 2^${power}`,
+      );
 
     // the first contribution of the chain; others add theirs with `proofgate ceremony phase2`
     phase("groth16 phase 2");
@@ -206,8 +235,14 @@ export async function compileModel(options: CompileOptions): Promise<CompileResu
     await writeFile(join(dir, files.vkey), `${JSON.stringify(vkey, null, 1)}\n`);
     await writeFile(join(dir, files.verifier_sol), verifier);
     const onnxPath = join(dir, files.onnx);
-    const integerOnnx = integerModelFromOnnx(options.onnx) ? options.onnx : integerModelToOnnx(model, `compiled-${id.slice(0, 12)}`, { "proofgate.model_id": id, "proofgate.task": output === "argmax" ? "classification" : "tensor" });
-    if (!existsSync(onnxPath) || !(await readFile(onnxPath)).equals(Buffer.from(integerOnnx))) await writeFile(onnxPath, integerOnnx);
+    const integerOnnx = integerModelFromOnnx(options.onnx)
+      ? options.onnx
+      : integerModelToOnnx(model, `compiled-${id.slice(0, 12)}`, {
+          "proofgate.model_id": id,
+          "proofgate.task": output === "argmax" ? "classification" : "tensor",
+        });
+    if (!existsSync(onnxPath) || !(await readFile(onnxPath)).equals(Buffer.from(integerOnnx)))
+      await writeFile(onnxPath, integerOnnx);
     const manifest: CircuitManifest = {
       format: CIRCUIT_FORMAT,
       model_id: id,

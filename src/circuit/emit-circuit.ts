@@ -15,7 +15,13 @@ import { layerBounds, type IntegerModel } from "../model/integer-model.js";
 import type { HintLayer } from "./ops/emission.js";
 import { emitLayer } from "./ops/index.js";
 import { INPUT_SIGNAL, startEmission } from "./ops/inputs.js";
-import { CLAIM_VALUE_BITS, OUTPUT_EMITTERS, type CircuitKind, type Packing, type PublicSignal } from "./public-signals.js";
+import {
+  CLAIM_VALUE_BITS,
+  OUTPUT_EMITTERS,
+  type CircuitKind,
+  type Packing,
+  type PublicSignal,
+} from "./public-signals.js";
 
 export { CLAIM_VALUE_BITS, WORD_BITS, type CircuitKind, type Packing, type PublicSignal } from "./public-signals.js";
 export type { HintLayer } from "./ops/emission.js";
@@ -41,12 +47,22 @@ export interface EmitOptions {
 }
 
 export function emitCircuit(model: IntegerModel, options: EmitOptions): EmittedCircuit {
-  const kind: CircuitKind = model.input.kind === "tokens" && options.output === "argmax" ? "token-step" : options.output === "argmax" ? "classify" : "tensor";
+  const kind: CircuitKind =
+    model.input.kind === "tokens" && options.output === "argmax"
+      ? "token-step"
+      : options.output === "argmax"
+        ? "classify"
+        : "tensor";
   // ArgMax proves index < classes; the packing needs index < the slot it is written into
   if (kind === "token-step" && model.input.kind === "tokens" && model.classes > model.input.vocabSize) {
-    throw new Error(`a token model's next token must be a token it reads: ${model.classes} classes exceed the vocabulary of ${model.input.vocabSize}`);
+    throw new Error(
+      `a token model's next token must be a token it reads: ${model.classes} classes exceed the vocabulary of ${model.input.vocabSize}`,
+    );
   }
-  if (kind === "classify" && model.classes > 2 ** CLAIM_VALUE_BITS) throw new Error(`a classifier's label must fit the claim's ${CLAIM_VALUE_BITS} bits: ${model.classes} classes exceed ${2 ** CLAIM_VALUE_BITS}`);
+  if (kind === "classify" && model.classes > 2 ** CLAIM_VALUE_BITS)
+    throw new Error(
+      `a classifier's label must fit the claim's ${CLAIM_VALUE_BITS} bits: ${model.classes} classes exceed ${2 ** CLAIM_VALUE_BITS}`,
+    );
   const e = startEmission(model);
   // the packed commitment reads the raw input, whatever the layers make of the current value
   const inputAt = e.x;
@@ -59,13 +75,25 @@ export function emitCircuit(model: IntegerModel, options: EmitOptions): EmittedC
 
   const header = [
     "pragma circom 2.1.0;",
-    ...[...e.includes].sort().map((t) => (t === "bitify" ? 'include "circomlib/bitify.circom";' : `include "circuits/${t}.circom";`)),
+    ...[...e.includes]
+      .sort()
+      .map((t) => (t === "bitify" ? 'include "circomlib/bitify.circom";' : `include "circuits/${t}.circom";`)),
     "",
     "template Model() {",
     ...e.decl,
     ...e.outputs,
     ...e.body,
   ];
-  const program = (withPins: boolean) => [...header, ...(withPins ? e.pinned : []), "}", "", "component main = Model();", ""].join("\n");
-  return { constraintSource: program(true), witnessSource: program(false), kind, packing, publicSignals, hints: e.hints, inputSignal: INPUT_SIGNAL[model.input.kind], pinnedTerms: e.pinnedTerms };
+  const program = (withPins: boolean) =>
+    [...header, ...(withPins ? e.pinned : []), "}", "", "component main = Model();", ""].join("\n");
+  return {
+    constraintSource: program(true),
+    witnessSource: program(false),
+    kind,
+    packing,
+    publicSignals,
+    hints: e.hints,
+    inputSignal: INPUT_SIGNAL[model.input.kind],
+    pinnedTerms: e.pinnedTerms,
+  };
 }

@@ -42,7 +42,8 @@ function emitArgMax(e: Emission): void {
   e.includes.add("argmax");
   e.body.push(`    component best = ArgMax(${e.model.classes}, ${bitsFor(hi - lo + 1)});`);
   if (e.signal) e.body.push(`    best.in <== ${e.signal};`);
-  else e.body.push(`    for (var j = 0; j < ${e.model.classes}; j++) {`, `        best.in[j] <== ${e.x("j")};`, "    }");
+  else
+    e.body.push(`    for (var j = 0; j < ${e.model.classes}; j++) {`, `        best.in[j] <== ${e.x("j")};`, "    }");
 }
 
 /** Consecutive values packed into as few words as fit, each value `bits` wide. */
@@ -61,18 +62,29 @@ function packWords(count: number, bits: number, value: (k: number) => string): s
 }
 
 /** `commit`: Poseidon(model id, nonce, the packed sample). */
-function emitCommitment(e: Emission, context: OutputContext): { inputBits: number; inputOffset: number; perWord: number; words: number; inputName: string } {
+function emitCommitment(
+  e: Emission,
+  context: OutputContext,
+): { inputBits: number; inputOffset: number; perWord: number; words: number; inputName: string } {
   const n = inputLength(e.model.input);
   const [inMin, inMax] = inputRange(e.model.input);
   const inputBits = bitsFor(inMax - inMin);
-  const packed = packWords(n, inputBits, (i) => (inMin === 0 ? context.inputAt(i) : `(${context.inputAt(i)} - (${inMin}))`));
+  const packed = packWords(n, inputBits, (i) =>
+    inMin === 0 ? context.inputAt(i) : `(${context.inputAt(i)} - (${inMin}))`,
+  );
   const hashed = [`${context.modelIdField}`, "nonce", ...packed];
   e.includes.add("commitment");
   e.body.push(`    component commit = HashWords(${hashed.length});`);
   hashed.forEach((h, i) => {
     e.body.push(`    commit.in[${i}] <== ${h};`);
   });
-  return { inputBits, inputOffset: inMin, perWord: Math.floor(WORD_BITS / inputBits), words: packed.length, inputName: e.model.input.kind === "bits" ? "features" : "values" };
+  return {
+    inputBits,
+    inputOffset: inMin,
+    perWord: Math.floor(WORD_BITS / inputBits),
+    words: packed.length,
+    inputName: e.model.input.kind === "bits" ? "features" : "values",
+  };
 }
 
 const emitTokenStep: OutputEmitter = (e) => {
@@ -81,7 +93,10 @@ const emitTokenStep: OutputEmitter = (e) => {
   emitArgMax(e);
   const tokenBits = bitsFor(input.vocabSize - 1);
   const nonceBits = WORD_BITS - tokenBits * input.context;
-  if (nonceBits < 64) throw new Error(`a context of ${input.context} tokens of ${tokenBits} bits leaves ${nonceBits} bits for the nonce; at most ${Math.floor((WORD_BITS - 64) / tokenBits)} tokens fit`);
+  if (nonceBits < 64)
+    throw new Error(
+      `a context of ${input.context} tokens of ${tokenBits} bits leaves ${nonceBits} bits for the nonce; at most ${Math.floor((WORD_BITS - 64) / tokenBits)} tokens fit`,
+    );
   const shift = (p: number) => (1n << BigInt(tokenBits * p)).toString();
   const nonceShift = (1n << BigInt(tokenBits * input.context)).toString();
   const inTerms = Array.from({ length: input.context }, (_, p) => `tokens[${p}] * ${shift(p)}`);
@@ -97,8 +112,14 @@ const emitTokenStep: OutputEmitter = (e) => {
   return {
     packing: { kind: "token-step", tokenBits, context: input.context, nonceBits },
     publicSignals: [
-      { name: "state_in", meaning: `the context window before the step: token p in bits [${tokenBits}p, ${tokenBits}p + ${tokenBits}), oldest first; the request nonce above bit ${tokenBits * input.context}` },
-      { name: "state_out", meaning: "the window after the step: shifted by one token, the proven next token last, the same nonce" },
+      {
+        name: "state_in",
+        meaning: `the context window before the step: token p in bits [${tokenBits}p, ${tokenBits}p + ${tokenBits}), oldest first; the request nonce above bit ${tokenBits * input.context}`,
+      },
+      {
+        name: "state_out",
+        meaning: "the window after the step: shifted by one token, the proven next token last, the same nonce",
+      },
     ],
   };
 };
@@ -107,10 +128,20 @@ const emitClassify: OutputEmitter = (e, context) => {
   emitArgMax(e);
   const { inputName, ...packed } = emitCommitment(e, context);
   e.outputs.push("    signal output claim;");
-  e.body.push(`    component claimed = Claim(${CLAIM_VALUE_BITS});`, "    claimed.commitment <== commit.out;", "    claimed.value <== best.index;", "    claim <== claimed.out;");
+  e.body.push(
+    `    component claimed = Claim(${CLAIM_VALUE_BITS});`,
+    "    claimed.commitment <== commit.out;",
+    "    claimed.value <== best.index;",
+    "    claim <== claimed.out;",
+  );
   return {
     packing: { kind: "classify", ...packed, valueBits: CLAIM_VALUE_BITS },
-    publicSignals: [{ name: "claim", meaning: `Poseidon(model_id, nonce, packed ${inputName}) with its low ${CLAIM_VALUE_BITS} bits replaced by the proven class index` }],
+    publicSignals: [
+      {
+        name: "claim",
+        meaning: `Poseidon(model_id, nonce, packed ${inputName}) with its low ${CLAIM_VALUE_BITS} bits replaced by the proven class index`,
+      },
+    ],
   };
 };
 
@@ -125,12 +156,26 @@ const emitTensor: OutputEmitter = (e, context) => {
   e.outputs.push("    signal output commitment;", `    signal output outputs[${outputs.length}];`);
   e.body.push("    commitment <== commit.out;", ...outputs.map((word, w) => `    outputs[${w}] <== ${word};`));
   return {
-    packing: { kind: "tensor", ...packed, outputBits, outputOffset: logitLo, outputsPerWord, outputWords: outputs.length },
+    packing: {
+      kind: "tensor",
+      ...packed,
+      outputBits,
+      outputOffset: logitLo,
+      outputsPerWord,
+      outputWords: outputs.length,
+    },
     publicSignals: [
       { name: "commitment", meaning: `Poseidon(model_id, nonce, packed ${inputName})` },
-      ...outputs.map((_, w) => ({ name: `outputs[${w}]`, meaning: `output values ${w * outputsPerWord}… as ${outputBits}-bit fields, each offset by ${-logitLo}` })),
+      ...outputs.map((_, w) => ({
+        name: `outputs[${w}]`,
+        meaning: `output values ${w * outputsPerWord}… as ${outputBits}-bit fields, each offset by ${-logitLo}`,
+      })),
     ],
   };
 };
 
-export const OUTPUT_EMITTERS: { readonly [K in CircuitKind]: OutputEmitter } = { "token-step": emitTokenStep, classify: emitClassify, tensor: emitTensor };
+export const OUTPUT_EMITTERS: { readonly [K in CircuitKind]: OutputEmitter } = {
+  "token-step": emitTokenStep,
+  classify: emitClassify,
+  tensor: emitTensor,
+};

@@ -24,7 +24,9 @@ export async function loadConstraintSystem(path: string): Promise<ConstraintSyst
 }
 
 /** Sizes only, without reading the constraints. */
-export async function loadConstraintSystemInfo(path: string): Promise<{ nConstraints: number; nPublic: number; nVars: number }> {
+export async function loadConstraintSystemInfo(
+  path: string,
+): Promise<{ nConstraints: number; nPublic: number; nVars: number }> {
   const file = await readR1cs(path, false, false, true);
   await file.curve.terminate();
   return { nConstraints: file.nConstraints, nPublic: file.nOutputs + file.nPubInputs, nVars: file.nVars };
@@ -38,7 +40,10 @@ function evaluate(lc: LinearCombination, witness: readonly bigint[]): bigint {
 
 /** Index of the first constraint the witness violates, or -1 when it satisfies them all. */
 export function firstViolatedConstraint(system: ConstraintSystem, witness: readonly bigint[]): number {
-  if (witness.length !== system.nVars) throw new RangeError(`witness has ${witness.length} values; circuit has ${system.nVars}`);
+  if (witness.length !== system.nVars)
+    throw new RangeError(`witness has ${witness.length} values; circuit has ${system.nVars}`);
   if (witness[0] !== 1n) return 0;
-  return system.constraints.findIndex(([a, b, c]) => (evaluate(a, witness) * evaluate(b, witness) - evaluate(c, witness)) % FIELD_PRIME !== 0n);
+  return system.constraints.findIndex(
+    ([a, b, c]) => (evaluate(a, witness) * evaluate(b, witness) - evaluate(c, witness)) % FIELD_PRIME !== 0n,
+  );
 }

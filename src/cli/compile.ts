@@ -9,11 +9,18 @@ import { readInputFile, Sample, UsageError, type Verb } from "./verb.js";
 export const compile: Verb = {
   path: ["compile"],
   usage: "compile <model.onnx> --out <dir> [--calibration <inputs.json>] [--ptau <file>] [--verbose]",
-  description: "Compiles an ONNX model (the project's integer-exact graphs, or float models as PyTorch or TensorFlow export them, quantized here) into a Groth16 circuit with its keys and Solidity verifier. Prints one JSON object. A directory already holding the same model id is reused.",
+  description:
+    "Compiles an ONNX model (the project's integer-exact graphs, or float models as PyTorch or TensorFlow export them, quantized here) into a Groth16 circuit with its keys and Solidity verifier. Prints one JSON object. A directory already holding the same model id is reused.",
   options: {
     out: { type: "string", description: "output directory (required)" },
-    calibration: { type: "string", description: 'JSON file {"inputs": [sample, ...]} used to choose quantization scales' },
-    ptau: { type: "string", description: "phase-1 powers of tau (default artifacts/ptau/pot15_final.ptau or $PROOFGATE_PTAU)" },
+    calibration: {
+      type: "string",
+      description: 'JSON file {"inputs": [sample, ...]} used to choose quantization scales',
+    },
+    ptau: {
+      type: "string",
+      description: "phase-1 powers of tau (default artifacts/ptau/pot15_final.ptau or $PROOFGATE_PTAU)",
+    },
     verbose: { type: "boolean", description: "log compiler and snarkjs phases" },
   },
   async run({ positionals, values }) {
@@ -35,24 +42,30 @@ export const compile: Verb = {
       onPhase: (phase) => process.stderr.write(`compile: ${phase}\n`),
     });
     const path = (f: string) => join(dir, f);
-    console.log(JSON.stringify({
-      model_id: manifest.model_id,
-      reused,
-      kind: manifest.kind,
-      constraints: manifest.constraints,
-      public_signals: manifest.public_signals.length,
-      public_signal_layout: manifest.public_signals,
-      vkey_hash: manifest.vkey_hash,
-      quantization_error: manifest.quantization ?? null,
-      onnx: path(manifest.files.onnx),
-      r1cs: path(manifest.files.r1cs),
-      wasm: path(manifest.files.wasm),
-      zkey: path(manifest.files.zkey),
-      vkey: path(manifest.files.vkey),
-      verifier_sol: path(manifest.files.verifier_sol),
-      circom: path(manifest.files.circom),
-      setup: path(SETUP_FILE),
-    }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          model_id: manifest.model_id,
+          reused,
+          kind: manifest.kind,
+          constraints: manifest.constraints,
+          public_signals: manifest.public_signals.length,
+          public_signal_layout: manifest.public_signals,
+          vkey_hash: manifest.vkey_hash,
+          quantization_error: manifest.quantization ?? null,
+          onnx: path(manifest.files.onnx),
+          r1cs: path(manifest.files.r1cs),
+          wasm: path(manifest.files.wasm),
+          zkey: path(manifest.files.zkey),
+          vkey: path(manifest.files.vkey),
+          verifier_sol: path(manifest.files.verifier_sol),
+          circom: path(manifest.files.circom),
+          setup: path(SETUP_FILE),
+        },
+        null,
+        2,
+      ),
+    );
     return 0;
   },
 };

@@ -11,7 +11,8 @@ export const contractsBuild: Verb = {
   options: {},
   async run() {
     const artifact = await buildContracts();
-    for (const [name, c] of Object.entries(artifact.contracts)) if (!name.includes(":")) console.log(`${name}: ${c.deployedSize} bytes deployed`);
+    for (const [name, c] of Object.entries(artifact.contracts))
+      if (!name.includes(":")) console.log(`${name}: ${c.deployedSize} bytes deployed`);
     console.log(`solc ${artifact.solc} → ${relative(process.cwd(), CONTRACTS_ARTIFACT)}`);
     return 0;
   },

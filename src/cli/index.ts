@@ -13,7 +13,17 @@ import { worker } from "./worker.js";
 import { debugRequested } from "../config/config.js";
 import { parseVerbArgs, UsageError, verbHelp, type Verb } from "./verb.js";
 
-export const VERBS: readonly Verb[] = [serve, worker, modelsBuild, compile, proveVerb, verifyVerb, ceremony, ...phase2Verbs, contractsBuild];
+export const VERBS: readonly Verb[] = [
+  serve,
+  worker,
+  modelsBuild,
+  compile,
+  proveVerb,
+  verifyVerb,
+  ceremony,
+  ...phase2Verbs,
+  contractsBuild,
+];
 
 export function overallHelp(): string {
   const lines = ["usage: proofgate <command> [options]", "", "commands:"];
@@ -24,7 +34,9 @@ export function overallHelp(): string {
 
 function findVerb(argv: readonly string[]): { verb: Verb; rest: readonly string[] } | undefined {
   const words = argv.filter((a) => !a.startsWith("-"));
-  const matches = VERBS.filter((v) => v.path.every((w, i) => words[i] === w)).sort((a, b) => b.path.length - a.path.length);
+  const matches = VERBS.filter((v) => v.path.every((w, i) => words[i] === w)).sort(
+    (a, b) => b.path.length - a.path.length,
+  );
   const verb = matches[0];
   if (!verb) return undefined;
   const rest = [...argv];
@@ -40,7 +52,9 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
   const found = findVerb(argv);
   if (!found) {
-    console.error(`proofgate: unknown command "${argv.filter((a) => !a.startsWith("-")).join(" ")}" (see proofgate --help)`);
+    console.error(
+      `proofgate: unknown command "${argv.filter((a) => !a.startsWith("-")).join(" ")}" (see proofgate --help)`,
+    );
     return 2;
   }
   const { verb, rest } = found;

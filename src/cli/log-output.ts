@@ -35,7 +35,10 @@ function prettyStream(out: NodeJS.WriteStream): DestinationStream {
   return { write: (line: string) => void out.write(`${prettyLine(line)}\n`) };
 }
 
-export function cliLogger(config: Pick<Config, "logLevel" | "logFormat">, out: NodeJS.WriteStream = process.stdout): Logger {
+export function cliLogger(
+  config: Pick<Config, "logLevel" | "logFormat">,
+  out: NodeJS.WriteStream = process.stdout,
+): Logger {
   const pretty = config.logFormat === "pretty" || (config.logFormat === "auto" && out.isTTY === true);
   return pretty ? pino({ level: config.logLevel }, prettyStream(out)) : pino({ level: config.logLevel });
 }

@@ -19,7 +19,14 @@ export const serve: Verb = {
     const logger = cliLogger(config);
     const stopRequested = stopSignal();
     const proofs = await openProofServices({ config, logger, submitPolicy: config.submitPolicy });
-    logger.info({ store: config.databaseUrl ? "postgresql" : "sqlite", queue: proofs.queue.constructor.name, provers: proofs.workers.length }, "proof services ready");
+    logger.info(
+      {
+        store: config.databaseUrl ? "postgresql" : "sqlite",
+        queue: proofs.queue.constructor.name,
+        provers: proofs.workers.length,
+      },
+      "proof services ready",
+    );
     let chain: ChainServices | null;
     try {
       chain = await openChainServices({ config, logger, proofs });
@@ -30,7 +37,12 @@ export const serve: Verb = {
     const policy = config.submitPolicy;
     let gateway: Gateway;
     try {
-      gateway = await startGateway({ config, logger, proofs, chain: chain && policy !== "none" ? toChainInfo(chain, policy) : null });
+      gateway = await startGateway({
+        config,
+        logger,
+        proofs,
+        chain: chain && policy !== "none" ? toChainInfo(chain, policy) : null,
+      });
     } catch (err) {
       // close what is open, so the CLI's one-line reason is the last thing printed and the process exits
       await chain?.close();
@@ -39,9 +51,15 @@ export const serve: Verb = {
     }
     let loadError: unknown = null;
     // serve until a signal, or stop early when a model fails to load
-    await Promise.race([stopRequested, gateway.loaded.then(() => stopRequested, (err: unknown) => {
-      loadError = err;
-    })]);
+    await Promise.race([
+      stopRequested,
+      gateway.loaded.then(
+        () => stopRequested,
+        (err: unknown) => {
+          loadError = err;
+        },
+      ),
+    ]);
     logger.info("shutting down: finishing the proofs in flight");
     await gateway.close();
     await chain?.close();

@@ -48,7 +48,8 @@ export const Sample = z.array(Nested).transform((values) => values.flatMap(flatt
 
 export function parseVerbArgs(verb: Verb, argv: readonly string[]): VerbArgs {
   const options: ParseArgsConfig["options"] = {};
-  for (const [name, o] of Object.entries(verb.options)) options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
+  for (const [name, o] of Object.entries(verb.options))
+    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
   try {
     const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
     return { positionals, values: values as VerbArgs["values"] };
@@ -62,7 +63,8 @@ export function verbHelp(verb: Verb): string {
   const entries = Object.entries(verb.options);
   if (entries.length) {
     lines.push("", "options:");
-    for (const [name, o] of entries) lines.push(`  --${name}${o.type === "string" ? " <value>" : ""}`.padEnd(30) + o.description);
+    for (const [name, o] of entries)
+      lines.push(`  --${name}${o.type === "string" ? " <value>" : ""}`.padEnd(30) + o.description);
   }
   return lines.join("\n");
 }

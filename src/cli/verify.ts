@@ -22,7 +22,10 @@ export const verifyVerb: Verb = {
   async run({ positionals, values }) {
     if (positionals.length !== 1) throw new UsageError("expects exactly one <proof.json>");
     const file = await readInputFile(positionals[0], ProofFileInput);
-    const dir = typeof values.model === "string" ? values.model : (await CompiledCatalog.open(servedModelFolders())).dir(file.model_id);
+    const dir =
+      typeof values.model === "string"
+        ? values.model
+        : (await CompiledCatalog.open(servedModelFolders())).dir(file.model_id);
     if (!dir) {
       console.error(`invalid: no compiled model with id ${file.model_id} (pass --model <dir>)`);
       return 1;

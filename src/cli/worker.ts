@@ -15,7 +15,8 @@ export const worker: Verb = {
     name: { type: "string", description: "identity recorded as each proof's prover (default host:pid)" },
   },
   async run({ values }) {
-    const overrides: Record<string, string> = values.concurrency === undefined ? {} : { PROVER_CONCURRENCY: String(values.concurrency) };
+    const overrides: Record<string, string> =
+      values.concurrency === undefined ? {} : { PROVER_CONCURRENCY: String(values.concurrency) };
     let config: Config;
     try {
       config = loadConfig(environmentWith(overrides));
@@ -24,8 +25,22 @@ export const worker: Verb = {
     }
     const logger = cliLogger(config);
     const stopRequested = stopSignal();
-    const proofs = await openProofServices({ config, logger, provers: 1, requireRedis: true, proverName: typeof values.name === "string" ? values.name : undefined });
-    logger.info({ prover: proofs.processor.prover, concurrency: config.proverConcurrency, store: config.databaseUrl ? "postgresql" : "sqlite", circuits: proofs.catalog.modelIds.length }, "prover worker ready");
+    const proofs = await openProofServices({
+      config,
+      logger,
+      provers: 1,
+      requireRedis: true,
+      proverName: typeof values.name === "string" ? values.name : undefined,
+    });
+    logger.info(
+      {
+        prover: proofs.processor.prover,
+        concurrency: config.proverConcurrency,
+        store: config.databaseUrl ? "postgresql" : "sqlite",
+        circuits: proofs.catalog.modelIds.length,
+      },
+      "prover worker ready",
+    );
     const signal = await stopRequested;
     logger.info({ signal }, "stopping: finishing the proofs in flight");
     await proofs.close();

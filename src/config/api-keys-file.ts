@@ -41,7 +41,10 @@ const KeyEntry = z
     name: z.string().regex(/^[\w.@-]{1,64}$/, "must be 1–64 letters, digits or _ . @ -"),
     // a bearer token has no whitespace (see bearerToken)
     key: z.string().regex(/^\S+$/, "must be a non-empty string without whitespace").optional(),
-    key_sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits").optional(),
+    key_sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex digits")
+      .optional(),
     max_proof_steps: limit,
     max_sequences: limit,
     requests_per_minute: limit,
@@ -65,16 +68,31 @@ export function loadApiKeysFile(path: string): NamedApiKey[] {
   const parsed = KeysFile.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return fail(`${issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") || "(top level)"}: ${issue.message}`);
+    return fail(
+      `${
+        issue.path
+          .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+          .join("")
+          .replace(/^\./, "") || "(top level)"
+      }: ${issue.message}`,
+    );
   }
   const keys = parsed.data.keys.map((e) => ({
     name: e.name,
     sha256: e.key_sha256?.toLowerCase() ?? keySha256(e.key!),
-    limits: { maxProofSteps: e.max_proof_steps, maxSequences: e.max_sequences, requestsPerMinute: e.requests_per_minute, proofStepsPerHour: e.proof_steps_per_hour },
+    limits: {
+      maxProofSteps: e.max_proof_steps,
+      maxSequences: e.max_sequences,
+      requestsPerMinute: e.requests_per_minute,
+      proofStepsPerHour: e.proof_steps_per_hour,
+    },
   }));
   keys.forEach((key, i) => {
     const earlier = keys.findIndex((k) => k.name === key.name || k.sha256 === key.sha256);
-    if (earlier < i) fail(`keys[${i}]: ${keys[earlier]!.name === key.name ? `the name "${key.name}"` : "the key"} is already keys[${earlier}]'s`);
+    if (earlier < i)
+      fail(
+        `keys[${i}]: ${keys[earlier]!.name === key.name ? `the name "${key.name}"` : "the key"} is already keys[${earlier}]'s`,
+      );
   });
   return keys;
 }

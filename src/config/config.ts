@@ -16,7 +16,9 @@ export type ProofOrder = "fair" | "fifo";
 export type SubmitPolicy = "all" | "none" | "requested";
 
 /** Who signs transactions on $RPC_URL. The embedded chain uses anvil's first dev account. */
-export type ChainSigner = { readonly kind: "key"; readonly privateKey: Secret } | { readonly kind: "keystore"; readonly path: string; readonly password: Secret };
+export type ChainSigner =
+  | { readonly kind: "key"; readonly privateKey: Secret }
+  | { readonly kind: "keystore"; readonly path: string; readonly password: Secret };
 
 export interface Config {
   /** $PORT, default 8080. */
@@ -147,7 +149,10 @@ function wei(env: NodeJS.ProcessEnv, name: string, fallback: bigint): bigint {
 }
 
 function list(raw: string | undefined): string[] {
-  return (raw ?? "").split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  return (raw ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -161,9 +166,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const rpcUrl = env.RPC_URL || null;
   const chainSigner = signerFrom(env);
-  if (rpcUrl && submitPolicy !== "none" && !chainSigner) throw new Error("RPC_URL needs PRIVATE_KEY or PROOFGATE_KEYSTORE (with PROOFGATE_KEYSTORE_PASSWORD) to sign submissions");
+  if (rpcUrl && submitPolicy !== "none" && !chainSigner)
+    throw new Error(
+      "RPC_URL needs PRIVATE_KEY or PROOFGATE_KEYSTORE (with PROOFGATE_KEYSTORE_PASSWORD) to sign submissions",
+    );
   const margin = Number(env.PROOFGATE_ORACLE_FEE_MARGIN || "1.2");
-  if (!Number.isFinite(margin) || margin < 1) throw new Error(`PROOFGATE_ORACLE_FEE_MARGIN must be a number >= 1, got "${env.PROOFGATE_ORACLE_FEE_MARGIN}"`);
+  if (!Number.isFinite(margin) || margin < 1)
+    throw new Error(`PROOFGATE_ORACLE_FEE_MARGIN must be a number >= 1, got "${env.PROOFGATE_ORACLE_FEE_MARGIN}"`);
   const dataDir = resolve(env.PROOFGATE_DATA_DIR || "data");
   const apiKeys = list(env.PROOFGATE_API_KEYS);
   const namedApiKeys = env.PROOFGATE_API_KEYS_FILE ? loadApiKeysFile(resolve(env.PROOFGATE_API_KEYS_FILE)) : [];
@@ -222,7 +231,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 function oneOf<const T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
   const value = env[name] || fallback;
-  if (!(values as readonly string[]).includes(value)) throw new Error(`${name} must be ${values.join(", ")}; got "${value}"`);
+  if (!(values as readonly string[]).includes(value))
+    throw new Error(`${name} must be ${values.join(", ")}; got "${value}"`);
   return value as T;
 }
 
@@ -273,11 +283,19 @@ function anvilStatePath(raw: string | undefined, dataDir: string): string | null
 function signerFrom(env: NodeJS.ProcessEnv): ChainSigner | null {
   if (env.PRIVATE_KEY) {
     if (!/^(0x)?[0-9a-fA-F]{64}$/.test(env.PRIVATE_KEY)) throw new Error("PRIVATE_KEY must be 32 bytes of hex");
-    return { kind: "key", privateKey: new Secret(env.PRIVATE_KEY.startsWith("0x") ? env.PRIVATE_KEY : `0x${env.PRIVATE_KEY}`) };
+    return {
+      kind: "key",
+      privateKey: new Secret(env.PRIVATE_KEY.startsWith("0x") ? env.PRIVATE_KEY : `0x${env.PRIVATE_KEY}`),
+    };
   }
   if (env.PROOFGATE_KEYSTORE) {
-    if (env.PROOFGATE_KEYSTORE_PASSWORD === undefined) throw new Error("PROOFGATE_KEYSTORE needs PROOFGATE_KEYSTORE_PASSWORD");
-    return { kind: "keystore", path: resolve(env.PROOFGATE_KEYSTORE), password: new Secret(env.PROOFGATE_KEYSTORE_PASSWORD) };
+    if (env.PROOFGATE_KEYSTORE_PASSWORD === undefined)
+      throw new Error("PROOFGATE_KEYSTORE needs PROOFGATE_KEYSTORE_PASSWORD");
+    return {
+      kind: "keystore",
+      path: resolve(env.PROOFGATE_KEYSTORE),
+      password: new Secret(env.PROOFGATE_KEYSTORE_PASSWORD),
+    };
   }
   return null;
 }

@@ -10,4 +10,7 @@ import { readArtifactSync } from "../core/read-artifact.js";
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..").replace(/\/dist$/, "");
 
-export const PACKAGE_VERSION = readArtifactSync(join(PROJECT_ROOT, "package.json"), z.object({ version: z.string() })).version;
+export const PACKAGE_VERSION = readArtifactSync(
+  join(PROJECT_ROOT, "package.json"),
+  z.object({ version: z.string() }),
+).version;

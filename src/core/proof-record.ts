@@ -186,11 +186,15 @@ export const WireProofChain = z
     input_commitment: z
       .string()
       .nullable()
-      .describe("decimal: the input commitment the registry recorded (a generation: the first state of its first trace); null when not known"),
+      .describe(
+        "decimal: the input commitment the registry recorded (a generation: the first state of its first trace); null when not known",
+      ),
     submitted_by: z
       .string()
       .nullable()
-      .describe("the sender of the transaction that recorded it (the gateway's account, or whoever got there first); null until mined or when not known"),
+      .describe(
+        "the sender of the transaction that recorded it (the gateway's account, or whoever got there first); null until mined or when not known",
+      ),
   })
   .meta({ id: "ProofChain" });
 export type WireProofChain = z.infer<typeof WireProofChain>;
@@ -255,7 +259,12 @@ export function toWireChain(chain: ProofChainReceipt | null): WireProofChain | n
 
 /** Takes rows stored before `input_commitment` or `submitted_by` existed too: each is left out when absent or null. */
 export function fromWireChain(
-  wire: (Omit<WireProofChain, "input_commitment" | "submitted_by"> & { input_commitment?: string | null; submitted_by?: string | null }) | null,
+  wire:
+    | (Omit<WireProofChain, "input_commitment" | "submitted_by"> & {
+        input_commitment?: string | null;
+        submitted_by?: string | null;
+      })
+    | null,
 ): ProofChainReceipt | null {
   if (wire === null) return null;
   return {

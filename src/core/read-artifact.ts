@@ -15,14 +15,19 @@ const SHOWN_ISSUES = 3;
 const formatFields = new WeakMap<z.ZodType, { readonly field: string; readonly version: number }>();
 
 /** Marks a schema whose `field` holds its format's version (a number literal in the schema): readArtifact checks it first. */
-export function versioned<F extends string, S extends z.ZodObject<Record<F, z.ZodLiteral<number>>>>(field: F, schema: S): S {
+export function versioned<F extends string, S extends z.ZodObject<Record<F, z.ZodLiteral<number>>>>(
+  field: F,
+  schema: S,
+): S {
   formatFields.set(schema, { field, version: schema.shape[field].value });
   return schema;
 }
 
 /** zod's issues as one line: each wrong field's path and what is wrong with it. */
 export function summarizeIssues(error: z.ZodError): string {
-  const shown = error.issues.slice(0, SHOWN_ISSUES).map((issue) => `${issue.path.join(".") || "(the whole file)"}: ${issue.message}`);
+  const shown = error.issues
+    .slice(0, SHOWN_ISSUES)
+    .map((issue) => `${issue.path.join(".") || "(the whole file)"}: ${issue.message}`);
   const more = error.issues.length - shown.length;
   return more > 0 ? `${shown.join("; ")}; and ${more} more` : shown.join("; ");
 }
@@ -44,7 +49,10 @@ export function parseArtifact<S extends z.ZodType>(path: string, text: string, s
     const found = (json as Record<string, unknown>)[format.field];
     if (found !== format.version) {
       const got = found === undefined ? `no ${format.field}` : `${format.field} ${JSON.stringify(found)}`;
-      throw artifactError(path, `${got} found; this proofgate reads ${format.field} ${format.version} (rebuild the file)`);
+      throw artifactError(
+        path,
+        `${got} found; this proofgate reads ${format.field} ${format.version} (rebuild the file)`,
+      );
     }
   }
   const parsed = schema.safeParse(json);

@@ -38,7 +38,11 @@ export function textContentHash(text: string): string {
 }
 
 /** What a generation is about: its whole prompt (token ids), its length limit and its stop strings. */
-export function generationContentHash(promptTokens: readonly number[], maxTokens: number, stop: readonly string[]): string {
+export function generationContentHash(
+  promptTokens: readonly number[],
+  maxTokens: number,
+  stop: readonly string[],
+): string {
   const stopHash = keccak256(abi.encode(["string[]"], [stop]));
   return keccak256(abi.encode(["uint256[]", "uint256", "bytes32"], [promptTokens, maxTokens, stopHash]));
 }
@@ -63,6 +67,9 @@ export interface OracleBinding {
 
 /** The nonce an oracle request expects from this fulfiller (InferenceOracle computes the same). */
 export function oracleNonce(binding: OracleBinding, bits: number): bigint {
-  const encoded = abi.encode(["bytes32", "uint256", "address", "uint256", "address"], [ORACLE_DOMAIN, binding.chainId, binding.oracle, binding.requestId, binding.fulfiller]);
+  const encoded = abi.encode(
+    ["bytes32", "uint256", "address", "uint256", "address"],
+    [ORACLE_DOMAIN, binding.chainId, binding.oracle, binding.requestId, binding.fulfiller],
+  );
   return topBits(keccak256(encoded), bits);
 }

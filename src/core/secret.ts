@@ -47,7 +47,8 @@ export function withoutUrl(message: string, url: string): string {
   let out = message.split(url).join(urlForLogs(url));
   try {
     const u = new URL(url);
-    for (const part of [u.password, u.username, u.pathname.length > 1 ? u.pathname : "", u.search]) if (part) out = out.split(part).join("***");
+    for (const part of [u.password, u.username, u.pathname.length > 1 ? u.pathname : "", u.search])
+      if (part) out = out.split(part).join("***");
   } catch {
     // an unparseable URL was replaced whole above
   }

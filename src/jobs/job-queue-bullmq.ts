@@ -6,7 +6,16 @@
  * lock runs out and another worker's stalled check hands its job on (`lockMs`, `stalledIntervalMs`).
  * This is the only file that imports bullmq (STYLE §2); ioredis comes through it, from the URL.
  */
-import { FlowProducer, Queue, QueueEvents, UnrecoverableError, Worker, type ConnectionOptions, type Job, type JobsOptions } from "bullmq";
+import {
+  FlowProducer,
+  Queue,
+  QueueEvents,
+  UnrecoverableError,
+  Worker,
+  type ConnectionOptions,
+  type Job,
+  type JobsOptions,
+} from "bullmq";
 import { isRetryable, ProofgateError } from "../core/errors.js";
 import { urlForLogs } from "../core/secret.js";
 import { JobQueueEmitter } from "./job-queue-emitter.js";
@@ -44,7 +53,12 @@ export interface BullmqJobQueueOptions extends JobQueueOptions {
   readonly connectTimeoutMs?: number;
 }
 
-export const BULLMQ_DEFAULTS = { url: "redis://127.0.0.1:6379", name: "proofs", prefix: "proofgate", connectTimeoutMs: 5000 } as const;
+export const BULLMQ_DEFAULTS = {
+  url: "redis://127.0.0.1:6379",
+  name: "proofs",
+  prefix: "proofgate",
+  connectTimeoutMs: 5000,
+} as const;
 
 const ROLES: ReadonlySet<string> = new Set<JobRole>(["standalone", "child", "parent"]);
 
@@ -92,7 +106,12 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
     this.prefix = options.prefix ?? BULLMQ_DEFAULTS.prefix;
     // Finished jobs are removed at once: the store keeps the outcome, and a freed id lets the
     // re-enqueue sweep bring back a record whose job was lost or failed by a stall.
-    this.#jobOptions = { attempts, backoff: { type: "exponential", delay: backoffMs }, removeOnComplete: true, removeOnFail: true };
+    this.#jobOptions = {
+      attempts,
+      backoff: { type: "exponential", delay: backoffMs },
+      removeOnComplete: true,
+      removeOnFail: true,
+    };
     this.#queue = new Queue<ProofJobPayload>(this.name, { connection: this.#connection(), prefix: this.prefix });
     this.#queue.on("error", (err) => this.emit("error", toError(err)));
   }
@@ -121,10 +140,14 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
       return queue;
     } catch (err) {
       await queue.#disconnect();
-      throw new ProofgateError("not_ready", `job queue: Redis at ${urlForLogs(queue.#url)} is not reachable (${toError(err).message})`, {
-        cause: err,
-        retryable: true,
-      });
+      throw new ProofgateError(
+        "not_ready",
+        `job queue: Redis at ${urlForLogs(queue.#url)} is not reachable (${toError(err).message})`,
+        {
+          cause: err,
+          retryable: true,
+        },
+      );
     } finally {
       clearTimeout(timer);
       queue.off("error", noteError);
@@ -137,7 +160,11 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
     const jobId = options.jobId ?? jobIdFor(payload);
     assertJobId(jobId);
     // every job carries a priority: BullMQ runs jobs without one before all prioritized ones
-    await this.#queue.add("standalone", payload, { ...this.#jobOptions, jobId, priority: jobPriority(options.priority) });
+    await this.#queue.add("standalone", payload, {
+      ...this.#jobOptions,
+      jobId,
+      priority: jobPriority(options.priority),
+    });
     return { jobId };
   }
 
@@ -154,7 +181,12 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
         name: "child",
         queueName: this.name,
         data: child.payload,
-        opts: { ...this.#jobOptions, jobId: ids.childIds[i], failParentOnFailure: true, priority: jobPriority(child.priority, `children[${i}].priority`) },
+        opts: {
+          ...this.#jobOptions,
+          jobId: ids.childIds[i],
+          failParentOnFailure: true,
+          priority: jobPriority(child.priority, `children[${i}].priority`),
+        },
       })),
     });
     return ids;
@@ -166,7 +198,13 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
     const processor = async (job: Job<ProofJobPayload>): Promise<void> => {
       const role = (ROLES.has(job.name) ? job.name : "standalone") as JobRole;
       try {
-        await handler({ id: job.id!, payload: job.data, role, attempt: job.attemptsMade + 1, maxAttempts: job.opts.attempts ?? 1 });
+        await handler({
+          id: job.id!,
+          payload: job.data,
+          role,
+          attempt: job.attemptsMade + 1,
+          maxAttempts: job.opts.attempts ?? 1,
+        });
       } catch (err) {
         // the one place an error no retry can fix becomes BullMQ's
         if (!isRetryable(err)) throw new UnrecoverableError(toError(err).message);
@@ -189,7 +227,10 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
       await worker.waitUntilReady();
     } catch (err) {
       await handle.close(true);
-      throw new ProofgateError("not_ready", `job queue: worker could not connect to ${urlForLogs(this.#url)}`, { cause: err, retryable: true });
+      throw new ProofgateError("not_ready", `job queue: worker could not connect to ${urlForLogs(this.#url)}`, {
+        cause: err,
+        retryable: true,
+      });
     }
     return handle;
   }
@@ -244,7 +285,12 @@ export class BullmqJobQueue extends JobQueueEmitter implements JobQueue {
     if (this.#closing !== null) return;
     client.defineCommand("proofgateLastEventId", LAST_EVENT_ID_SCRIPT);
     const lastEventId = String(await client.runCommand("proofgateLastEventId", [this.#queue.keys.events]));
-    const events = new QueueEvents(this.name, { connection: this.#connection(), prefix: this.prefix, lastEventId, autorun: true });
+    const events = new QueueEvents(this.name, {
+      connection: this.#connection(),
+      prefix: this.prefix,
+      lastEventId,
+      autorun: true,
+    });
     this.#events = events;
     events.on("error", (err) => this.emit("error", toError(err)));
     events.on("completed", ({ jobId }) => this.emit("completed", { jobId }));

@@ -111,7 +111,13 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
     const ids = resolveFlowIds(parent, children);
     let parentJob = this.#jobs.get(ids.parentId);
     if (!parentJob) {
-      parentJob = this.#add(ids.parentId, parent.payload, "parent", null, jobPriority(parent.priority, "parent.priority"));
+      parentJob = this.#add(
+        ids.parentId,
+        parent.payload,
+        "parent",
+        null,
+        jobPriority(parent.priority, "parent.priority"),
+      );
       // Held back until its children are in (an empty flow's parent runs at once).
       this.#unqueue(parentJob.id);
       parentJob.state = "waiting-children";
@@ -120,7 +126,13 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
     children.forEach((child, i) => {
       const id = ids.childIds[i];
       if (this.#jobs.has(id)) return;
-      this.#add(id, child.payload, "child", attachTo?.id ?? null, jobPriority(child.priority, `children[${i}].priority`));
+      this.#add(
+        id,
+        child.payload,
+        "child",
+        attachTo?.id ?? null,
+        jobPriority(child.priority, `children[${i}].priority`),
+      );
       attachTo?.pendingChildren.add(id);
     });
     if (attachTo && attachTo.pendingChildren.size === 0) this.#makeWaiting(attachTo);
@@ -206,7 +218,8 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
 
   /** Inserts a job among the waiting ones by (priority, arrival), as BullMQ orders prioritized jobs. */
   #queueWaiting(job: MemoryJob): void {
-    const before = (other: MemoryJob) => job.priority < other.priority || (job.priority === other.priority && job.seq < other.seq);
+    const before = (other: MemoryJob) =>
+      job.priority < other.priority || (job.priority === other.priority && job.seq < other.seq);
     let lo = 0;
     let hi = this.#waiting.length;
     while (lo < hi) {
@@ -253,7 +266,13 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
   #start(job: MemoryJob, worker: MemoryJobWorker): void {
     job.state = "active";
     const run = ++job.run;
-    const context = { id: job.id, payload: { ...job.payload }, role: job.role, attempt: job.attemptsMade + 1, maxAttempts: this.#options.attempts };
+    const context = {
+      id: job.id,
+      payload: { ...job.payload },
+      role: job.role,
+      attempt: job.attemptsMade + 1,
+      maxAttempts: this.#options.attempts,
+    };
     const settled = Promise.resolve()
       .then(() => worker.handler(context))
       .then(
@@ -275,7 +294,12 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
     this.#jobs.delete(job.id);
     this.emit("completed", { jobId: job.id });
     const parent = job.parentId === null ? undefined : this.#jobs.get(job.parentId);
-    if (parent && parent.state === "waiting-children" && parent.pendingChildren.delete(job.id) && parent.pendingChildren.size === 0) {
+    if (
+      parent &&
+      parent.state === "waiting-children" &&
+      parent.pendingChildren.delete(job.id) &&
+      parent.pendingChildren.size === 0
+    ) {
       this.#makeWaiting(parent);
     }
   }
@@ -287,11 +311,14 @@ export class MemoryJobQueue extends JobQueueEmitter implements JobQueue {
       return;
     }
     job.state = "delayed";
-    job.timer = setTimeout(() => {
-      if (this.#jobs.get(job.id) !== job) return;
-      this.#makeWaiting(job);
-      this.#pump();
-    }, backoffDelayMs(this.#options.backoffMs, job.attemptsMade));
+    job.timer = setTimeout(
+      () => {
+        if (this.#jobs.get(job.id) !== job) return;
+        this.#makeWaiting(job);
+        this.#pump();
+      },
+      backoffDelayMs(this.#options.backoffMs, job.attemptsMade),
+    );
   }
 
   #fail(job: MemoryJob, reason: string): void {

@@ -156,7 +156,11 @@ export const MAX_JOB_PRIORITY = 2_097_152;
 export function jobPriority(priority: number | undefined, param = "priority"): number {
   const value = priority ?? 1;
   if (!Number.isInteger(value) || value < 1 || value > MAX_JOB_PRIORITY) {
-    throw new ProofgateError("invalid_argument", `${param} must be an integer in 1..${MAX_JOB_PRIORITY}; got ${String(priority)}`, { param });
+    throw new ProofgateError(
+      "invalid_argument",
+      `${param} must be an integer in 1..${MAX_JOB_PRIORITY}; got ${String(priority)}`,
+      { param },
+    );
   }
   return value;
 }
@@ -173,9 +177,13 @@ export function backoffDelayMs(backoffMs: number, attemptsMade: number): number 
 
 export function assertPayload(payload: ProofJobPayload, param = "payload"): void {
   if (typeof payload?.proofId !== "string" || payload.proofId === "") {
-    throw new ProofgateError("invalid_argument", `${param}.proofId must be a non-empty string; got ${JSON.stringify(payload?.proofId)}`, {
-      param: `${param}.proofId`,
-    });
+    throw new ProofgateError(
+      "invalid_argument",
+      `${param}.proofId must be a non-empty string; got ${JSON.stringify(payload?.proofId)}`,
+      {
+        param: `${param}.proofId`,
+      },
+    );
   }
   if (payload.step !== undefined && !(Number.isInteger(payload.step) && payload.step >= 0)) {
     throw new ProofgateError("invalid_argument", `${param}.step must be an integer ≥ 0; got ${String(payload.step)}`, {
@@ -187,20 +195,28 @@ export function assertPayload(payload: ProofJobPayload, param = "payload"): void
 /** BullMQ's rules for custom ids, applied by both implementations so they accept the same ids. */
 export function assertJobId(jobId: string, param = "jobId"): void {
   if (typeof jobId !== "string" || jobId === "") {
-    throw new ProofgateError("invalid_argument", `${param} must be a non-empty string; got ${JSON.stringify(jobId)}`, { param });
+    throw new ProofgateError("invalid_argument", `${param} must be a non-empty string; got ${JSON.stringify(jobId)}`, {
+      param,
+    });
   }
   if (jobId.includes(":")) {
-    throw new ProofgateError("invalid_argument", `${param} must not contain ":"; got ${JSON.stringify(jobId)}`, { param });
+    throw new ProofgateError("invalid_argument", `${param} must not contain ":"; got ${JSON.stringify(jobId)}`, {
+      param,
+    });
   }
   if (`${parseInt(jobId, 10)}` === jobId) {
-    throw new ProofgateError("invalid_argument", `${param} must not be an integer; got ${JSON.stringify(jobId)}`, { param });
+    throw new ProofgateError("invalid_argument", `${param} must not be an integer; got ${JSON.stringify(jobId)}`, {
+      param,
+    });
   }
 }
 
 /** Validates a positive integer option, naming it in the message. */
 export function assertPositiveInteger(value: number, param: string, minimum = 1): void {
   if (!Number.isInteger(value) || value < minimum) {
-    throw new ProofgateError("invalid_argument", `${param} must be an integer ≥ ${minimum}; got ${String(value)}`, { param });
+    throw new ProofgateError("invalid_argument", `${param} must be an integer ≥ ${minimum}; got ${String(value)}`, {
+      param,
+    });
   }
 }
 
@@ -215,9 +231,13 @@ export function resolveFlowIds(parent: JobSpec, children: readonly JobSpec[]): E
     const id = child.jobId ?? jobIdFor(child.payload);
     assertJobId(id, `children[${i}].jobId`);
     if (seen.has(id)) {
-      throw new ProofgateError("invalid_argument", `children[${i}].jobId ${JSON.stringify(id)} appears twice in the flow`, {
-        param: `children[${i}].jobId`,
-      });
+      throw new ProofgateError(
+        "invalid_argument",
+        `children[${i}].jobId ${JSON.stringify(id)} appears twice in the flow`,
+        {
+          param: `children[${i}].jobId`,
+        },
+      );
     }
     seen.add(id);
     return id;

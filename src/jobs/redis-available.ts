@@ -26,14 +26,19 @@ export function probeRedis(url: string, timeoutMs = 1000): Promise<RedisProbeRes
     return Promise.resolve({ reachable: false, reason: `not a URL: ${JSON.stringify(url)}` });
   }
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    return Promise.resolve({ reachable: false, reason: `expected a redis:// or rediss:// URL; got ${parsed.protocol}` });
+    return Promise.resolve({
+      reachable: false,
+      reason: `expected a redis:// or rediss:// URL; got ${parsed.protocol}`,
+    });
   }
   const host = parsed.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
   const port = Number(parsed.port || 6379);
   const requests: string[] = [];
   if (parsed.password) {
     const password = decodeURIComponent(parsed.password);
-    requests.push(parsed.username ? command("AUTH", decodeURIComponent(parsed.username), password) : command("AUTH", password));
+    requests.push(
+      parsed.username ? command("AUTH", decodeURIComponent(parsed.username), password) : command("AUTH", password),
+    );
   }
   const db = parsed.pathname.replace(/^\//, "");
   if (db) requests.push(command("SELECT", db));
@@ -41,7 +46,9 @@ export function probeRedis(url: string, timeoutMs = 1000): Promise<RedisProbeRes
 
   return new Promise((resolve) => {
     const socket =
-      parsed.protocol === "rediss:" ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host }) : net.connect({ host, port });
+      parsed.protocol === "rediss:"
+        ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host })
+        : net.connect({ host, port });
     let buffer = "";
     let replies = 0;
     const finish = (result: RedisProbeResult) => {
@@ -49,16 +56,24 @@ export function probeRedis(url: string, timeoutMs = 1000): Promise<RedisProbeRes
       socket.destroy();
       resolve(result);
     };
-    const timer = setTimeout(() => finish({ reachable: false, reason: `no answer from ${host}:${port} within ${timeoutMs} ms` }), timeoutMs);
+    const timer = setTimeout(
+      () => finish({ reachable: false, reason: `no answer from ${host}:${port} within ${timeoutMs} ms` }),
+      timeoutMs,
+    );
     socket.once(parsed.protocol === "rediss:" ? "secureConnect" : "connect", () => socket.write(requests.join("")));
     socket.on("data", (chunk) => {
       buffer += chunk.toString("utf8");
       for (let end = buffer.indexOf("\r\n"); end >= 0; end = buffer.indexOf("\r\n")) {
         const line = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        if (line.startsWith("-")) return finish({ reachable: false, reason: `${host}:${port} answered ${line.slice(1)}` });
+        if (line.startsWith("-"))
+          return finish({ reachable: false, reason: `${host}:${port} answered ${line.slice(1)}` });
         if (++replies === requests.length) {
-          return finish(line === "+PONG" ? { reachable: true, reason: null } : { reachable: false, reason: `${host}:${port} answered ${line} to PING` });
+          return finish(
+            line === "+PONG"
+              ? { reachable: true, reason: null }
+              : { reachable: false, reason: `${host}:${port} answered ${line} to PING` },
+          );
         }
       }
     });

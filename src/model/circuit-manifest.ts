@@ -27,7 +27,14 @@ export type PublicSignal = z.infer<typeof PublicSignal>;
 /** How public signals encode the request and the answer; witness/ and verifiers read it. */
 export const Packing = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("token-step"), tokenBits: z.int(), context: z.int(), nonceBits: z.int() }),
-  z.object({ kind: z.literal("classify"), inputBits: z.int(), inputOffset: z.int(), perWord: z.int(), words: z.int(), valueBits: z.int() }),
+  z.object({
+    kind: z.literal("classify"),
+    inputBits: z.int(),
+    inputOffset: z.int(),
+    perWord: z.int(),
+    words: z.int(),
+    valueBits: z.int(),
+  }),
   z.object({
     kind: z.literal("tensor"),
     inputBits: z.int(),
@@ -95,12 +102,20 @@ export const CircuitManifest = versioned(
 export type CircuitManifest = z.infer<typeof CircuitManifest>;
 
 /** A snarkjs Groth16 verification key (`verification_key.json`): the fields proofgate reads, the rest kept as written. */
-export const VerificationKeyFile = z.looseObject({ protocol: z.literal("groth16"), curve: z.string(), nPublic: z.int() });
+export const VerificationKeyFile = z.looseObject({
+  protocol: z.literal("groth16"),
+  curve: z.string(),
+  nPublic: z.int(),
+});
 export type VerificationKeyFile = z.infer<typeof VerificationKeyFile>;
 
 /** A compiled model directory's manifest: how the prover, the CLI and the setup tools read one. */
 export async function loadManifest(dir: string): Promise<CircuitManifest> {
   const path = join(dir, MANIFEST_FILE);
-  if (!existsSync(path)) throw new ProofgateError("invalid_argument", `${dir} is not a compiled model directory (no ${MANIFEST_FILE}; run proofgate compile)`);
+  if (!existsSync(path))
+    throw new ProofgateError(
+      "invalid_argument",
+      `${dir} is not a compiled model directory (no ${MANIFEST_FILE}; run proofgate compile)`,
+    );
   return readArtifact(path, CircuitManifest);
 }

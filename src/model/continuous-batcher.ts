@@ -106,7 +106,11 @@ export class ContinuousBatcher {
     const { maxBatchSize, maxWaiting, modelId } = this.options;
     const free = Math.max(0, maxBatchSize - this.members.size) + maxWaiting - this.waiting.length;
     if (count > free) {
-      throw new ProofgateError("overloaded", `model ${modelId} is at capacity (${this.members.size} running, ${this.waiting.length} waiting); retry shortly`, { retryable: true });
+      throw new ProofgateError(
+        "overloaded",
+        `model ${modelId} is at capacity (${this.members.size} running, ${this.waiting.length} waiting); retry shortly`,
+        { retryable: true },
+      );
     }
   }
 

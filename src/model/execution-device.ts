@@ -68,11 +68,15 @@ export async function selectDevice(options: ResolveDeviceOptions): Promise<Devic
 }
 
 /** Null when a CUDA session of `probeModelPath` can be created, else why not, in one line. */
-export async function cudaUnavailableReason(probeModelPath: string, providerDir: string = ortNativeDir()): Promise<string | null> {
+export async function cudaUnavailableReason(
+  probeModelPath: string,
+  providerDir: string = ortNativeDir(),
+): Promise<string | null> {
   const libraries = cudaProviderLibraries();
   if (!libraries) return `onnxruntime-node has no CUDA provider for ${process.platform}`;
   const missing = libraries.filter((lib) => !existsSync(join(providerDir, lib)));
-  if (missing.length > 0) return `CUDA provider not installed (run make gpu): ${missing.join(", ")} not in ${providerDir}`;
+  if (missing.length > 0)
+    return `CUDA provider not installed (run make gpu): ${missing.join(", ")} not in ${providerDir}`;
   // A provider library that fails to load is reported by ORT's process-wide logger (not the session's)
   // as an [E:onnxruntime] line on stderr, before the exception says it again with less detail. That
   // logger's level is fixed when the process creates its first session, which the probe is in
@@ -81,7 +85,10 @@ export async function cudaUnavailableReason(probeModelPath: string, providerDir:
   const before = ort.env.logLevel;
   ort.env.logLevel = "fatal";
   try {
-    const probe = await ort.InferenceSession.create(probeModelPath, { executionProviders: ["cuda"], logSeverityLevel: 4 });
+    const probe = await ort.InferenceSession.create(probeModelPath, {
+      executionProviders: ["cuda"],
+      logSeverityLevel: 4,
+    });
     await probe.release();
     return null;
   } catch (err) {

@@ -18,9 +18,22 @@ export type IntegerInput = z.infer<typeof IntegerInput>;
 
 export type IntegerLayer =
   /** h_j = bias_j + Σ_p table[p·V + token_p][j] */
-  | { readonly kind: "positional_tables"; readonly vocabSize: number; readonly context: number; readonly width: number; readonly table: Int32Array; readonly bias: Int32Array }
+  | {
+      readonly kind: "positional_tables";
+      readonly vocabSize: number;
+      readonly context: number;
+      readonly width: number;
+      readonly table: Int32Array;
+      readonly bias: Int32Array;
+    }
   /** y_j = bias_j + Σ_i x_i · weight[i][j] */
-  | { readonly kind: "dense"; readonly inputs: number; readonly outputs: number; readonly weight: Int32Array; readonly bias: Int32Array }
+  | {
+      readonly kind: "dense";
+      readonly inputs: number;
+      readonly outputs: number;
+      readonly weight: Int32Array;
+      readonly bias: Int32Array;
+    }
   /** y = min(max(floor(x / 2^shift), 0), max): rescale, ReLU and saturation in one step */
   | { readonly kind: "requantize"; readonly width: number; readonly shift: number; readonly max: number };
 
@@ -195,7 +208,8 @@ export function integerModelFromOnnx(bytes: Uint8Array): IntegerModel | null {
     const floats = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
     const out = new Int32Array(floats.length);
     for (let i = 0; i < floats.length; i++) {
-      if (!Number.isInteger(floats[i])) throw new Error(`integer model: ${name}[${i}] = ${floats[i]} is not an integer`);
+      if (!Number.isInteger(floats[i]))
+        throw new Error(`integer model: ${name}[${i}] = ${floats[i]} is not an integer`);
       out[i] = floats[i];
     }
     return out;

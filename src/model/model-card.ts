@@ -6,7 +6,11 @@
 import { z } from "zod";
 
 /** Per-op constraint costs of the circuit the compiler will emit (an estimate until it exists). */
-export const CircuitEstimate = z.object({ constraints: z.int(), breakdown: z.record(z.string(), z.number()), note: z.string() });
+export const CircuitEstimate = z.object({
+  constraints: z.int(),
+  breakdown: z.record(z.string(), z.number()),
+  note: z.string(),
+});
 export type CircuitEstimate = z.infer<typeof CircuitEstimate>;
 
 /** Facts for the card's tables: free-form, rendered as they are. */

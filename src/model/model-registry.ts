@@ -83,15 +83,26 @@ export class ModelRegistry {
     try {
       const dirs = this.modelDirs();
       if (dirs.length === 0) throw new Error(`no models found in ${this.options.roots.join(", ")} or PROOFGATE_MODELS`);
-      const selection = await selectDevice({ choice: this.options.device, probeModelPath: join(dirs[0]!, "model.onnx"), warn: this.options.warn });
+      const selection = await selectDevice({
+        choice: this.options.device,
+        probeModelPath: join(dirs[0]!, "model.onnx"),
+        warn: this.options.warn,
+      });
       const { device } = selection;
       const maxBatchSize = this.options.maxBatchSize ?? DEFAULT_MAX_BATCH[device];
       this.selection = selection;
       this.batchSize = maxBatchSize;
       this.options.observer?.deviceSelected?.(selection, maxBatchSize);
       for (const dir of dirs) {
-        const model = await loadServedModel({ dir, device, maxBatchSize, maxWaiting: this.options.maxWaiting, observer: this.options.observer });
-        if (this.models.has(model.id)) throw new Error(`model id ${model.id} is served twice (${this.models.get(model.id)!.dir} and ${dir})`);
+        const model = await loadServedModel({
+          dir,
+          device,
+          maxBatchSize,
+          maxWaiting: this.options.maxWaiting,
+          observer: this.options.observer,
+        });
+        if (this.models.has(model.id))
+          throw new Error(`model id ${model.id} is served twice (${this.models.get(model.id)!.dir} and ${dir})`);
         this.models.set(model.id, model);
       }
       this.state = "ready";

@@ -7,8 +7,21 @@
 import { maxIntermediate, type IntegerInput, type IntegerLayer, type IntegerModel } from "./integer-model.js";
 
 export type FloatLayer =
-  | { readonly kind: "positional_tables"; readonly vocabSize: number; readonly context: number; readonly width: number; readonly table: Float32Array; readonly bias: Float32Array }
-  | { readonly kind: "dense"; readonly inputs: number; readonly outputs: number; readonly weight: Float32Array; readonly bias: Float32Array }
+  | {
+      readonly kind: "positional_tables";
+      readonly vocabSize: number;
+      readonly context: number;
+      readonly width: number;
+      readonly table: Float32Array;
+      readonly bias: Float32Array;
+    }
+  | {
+      readonly kind: "dense";
+      readonly inputs: number;
+      readonly outputs: number;
+      readonly weight: Float32Array;
+      readonly bias: Float32Array;
+    }
   /** max(x, 0), and min(·, cap) when capped (ONNX Clip(0, cap), e.g. ReLU6) */
   | { readonly kind: "relu"; readonly cap?: number };
 
@@ -90,15 +103,21 @@ function percentileOf(values: number[], fraction: number): number {
  * 8-bit input quantization from calibration samples: unsigned [0, 255] when no sample is negative
  * (pixels, probabilities), else signed [−127, 127]; the scale maps the largest magnitude seen to the end.
  */
-export function chooseInputQuantization(size: number, calibration: readonly (readonly number[])[]): IntegerInput & { kind: "int" } {
+export function chooseInputQuantization(
+  size: number,
+  calibration: readonly (readonly number[])[],
+): IntegerInput & { kind: "int" } {
   let min = 0;
   let maxAbs = 0;
-  for (const s of calibration) for (const v of s) {
-    min = Math.min(min, v);
-    maxAbs = Math.max(maxAbs, Math.abs(v));
-  }
+  for (const s of calibration)
+    for (const v of s) {
+      min = Math.min(min, v);
+      maxAbs = Math.max(maxAbs, Math.abs(v));
+    }
   maxAbs ||= 1;
-  return min >= 0 ? { kind: "int", size, min: 0, max: 255, scale: maxAbs / 255 } : { kind: "int", size, min: -127, max: 127, scale: maxAbs / 127 };
+  return min >= 0
+    ? { kind: "int", size, min: 0, max: 255, scale: maxAbs / 255 }
+    : { kind: "int", size, min: -127, max: 127, scale: maxAbs / 127 };
 }
 
 /** Real input values → the integers an "int" input takes (round to nearest, saturate). */
@@ -122,14 +141,22 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
     Math.max(1, Math.ceil(Math.log2(percentileOf(activations, percentile) / (accScale * activationMax))));
   const shifts: number[] = [];
   // bits inputs are exact integers; token inputs only index tables, so their scale never enters
-  const input: IntegerInput = model.input.kind === "float" ? chooseInputQuantization(model.input.size, options.calibration) : model.input;
+  const input: IntegerInput =
+    model.input.kind === "float" ? chooseInputQuantization(model.input.size, options.calibration) : model.input;
   let inputScale = input.kind === "int" ? input.scale : 1;
   model.layers.forEach((layer, i) => {
     if (layer.kind === "relu") {
       const prev = layers[layers.length - 1];
-      if (!prev || prev.kind === "requantize") throw new Error(`quantizeModel: layer ${i} (relu) must follow a linear layer`);
+      if (!prev || prev.kind === "requantize")
+        throw new Error(`quantizeModel: layer ${i} (relu) must follow a linear layer`);
       const accScale = outputScales[outputScales.length - 1];
-      const shift = layer.cap !== undefined ? cappedShifts[i] : percentileShift(floatOutputs.flatMap((o) => Array.from(o[i]).filter((v) => v > 0)), accScale);
+      const shift =
+        layer.cap !== undefined
+          ? cappedShifts[i]
+          : percentileShift(
+              floatOutputs.flatMap((o) => Array.from(o[i]).filter((v) => v > 0)),
+              accScale,
+            );
       // round to nearest: add half a step before the floor, folded into the bias
       const bias = prev.bias;
       for (let j = 0; j < bias.length; j++) bias[j] += 2 ** (shift - 1);
@@ -140,7 +167,8 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
       return;
     }
     if (layer.kind === "positional_tables") {
-      if (model.layers[i + 1]?.kind === "relu" && (model.layers[i + 1] as { cap?: number }).cap !== undefined) throw new Error("quantizeModel: a capped ReLU after positional tables is not supported");
+      if (model.layers[i + 1]?.kind === "relu" && (model.layers[i + 1] as { cap?: number }).cap !== undefined)
+        throw new Error("quantizeModel: a capped ReLU after positional tables is not supported");
       const scale = maxAbs(layer.table) / (2 ** (tableBits - 1) - 1);
       layers.push({ ...layer, table: quantizeArray(layer.table, scale), bias: quantizeArray(layer.bias, scale) });
       outputScales.push(scale);
@@ -151,12 +179,19 @@ export function quantizeModel(model: FloatModel, options: QuantizeOptions): Quan
         // saturate exactly at the cap: pick the weight scale so that 2^shift units of the
         // accumulator are cap / activationMax, with the largest shift whose weights still fit
         const activationScale = next.cap / activationMax;
-        const shift = Math.max(1, Math.floor(Math.log2((activationScale * (2 ** (weightBits - 1) - 1)) / (inputScale * maxAbs(layer.weight)))));
+        const shift = Math.max(
+          1,
+          Math.floor(Math.log2((activationScale * (2 ** (weightBits - 1) - 1)) / (inputScale * maxAbs(layer.weight)))),
+        );
         cappedShifts[i + 1] = shift;
         weightScale = activationScale / (2 ** shift * inputScale);
       }
       const accScale = inputScale * weightScale;
-      layers.push({ ...layer, weight: quantizeArray(layer.weight, weightScale), bias: quantizeArray(layer.bias, accScale) });
+      layers.push({
+        ...layer,
+        weight: quantizeArray(layer.weight, weightScale),
+        bias: quantizeArray(layer.bias, accScale),
+      });
       outputScales.push(accScale);
     }
   });

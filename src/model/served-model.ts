@@ -82,12 +82,15 @@ export async function loadServedModel(options: LoadServedModelOptions): Promise<
   const { dir, device } = options;
   const onnxPath = join(dir, "model.onnx");
   const bytes = readFileSync(onnxPath);
-  const metadata = new Map(onnxProto.onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key ?? "", p.value ?? ""]));
+  const metadata = new Map(
+    onnxProto.onnx.ModelProto.decode(bytes).metadataProps.map((p) => [p.key ?? "", p.value ?? ""]),
+  );
   const cardPath = join(dir, "card.json");
   const card = existsSync(cardPath) ? await readArtifact(cardPath, ModelCard) : null;
   const integer = integerModelFromOnnx(bytes);
   const logitScale = integer ? lastOutputScale(card) : 1;
-  if (logitScale === undefined) throw new Error(`${dir}: integer-exact model without quantization.output_scales in card.json`);
+  if (logitScale === undefined)
+    throw new Error(`${dir}: integer-exact model without quantization.output_scales in card.json`);
 
   const session = await ort.InferenceSession.create(bytes, sessionOptions(device));
   const meta = session.inputMetadata[0];
@@ -116,7 +119,8 @@ export async function loadServedModel(options: LoadServedModelOptions): Promise<
   if (existsSync(tokenizerPath)) {
     const tokenizer = Tokenizer.fromJSON(await readArtifact(tokenizerPath, TokenizerJSON));
     const contextLength = input.shape[0];
-    if (typeof contextLength !== "number") throw new Error(`${dir}: a language model's input must have a fixed context length`);
+    if (typeof contextLength !== "number")
+      throw new Error(`${dir}: a language model's input must have a fixed context length`);
     const batcher = new ContinuousBatcher({
       modelId: id,
       session,
@@ -134,7 +138,11 @@ export async function loadServedModel(options: LoadServedModelOptions): Promise<
   const featurizerPath = join(dir, "featurizer.json");
   if (existsSync(featurizerPath)) {
     const featurizer = await readFeaturizer(featurizerPath);
-    const labels = parseArtifact(`${onnxPath} metadata proofgate.labels`, metadata.get("proofgate.labels") ?? "[]", z.array(z.string()));
+    const labels = parseArtifact(
+      `${onnxPath} metadata proofgate.labels`,
+      metadata.get("proofgate.labels") ?? "[]",
+      z.array(z.string()),
+    );
     return { ...base, kind: "classifier", task: "text-classification", featurizer, labels };
   }
   return { ...base, kind: "tensor", task: card?.task ?? metadata.get("proofgate.task") ?? "tensor" };

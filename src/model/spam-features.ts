@@ -6,10 +6,20 @@
 import { z } from "zod";
 import { readArtifact } from "../core/read-artifact.js";
 
-export const SpamFeaturizerJSON = z.object({ type: z.literal("hashed-words"), buckets: z.int(), hash: z.literal("fnv1a-32"), pattern: z.string() });
+export const SpamFeaturizerJSON = z.object({
+  type: z.literal("hashed-words"),
+  buckets: z.int(),
+  hash: z.literal("fnv1a-32"),
+  pattern: z.string(),
+});
 export type SpamFeaturizerJSON = z.infer<typeof SpamFeaturizerJSON>;
 
-export const SPAM_FEATURIZER: SpamFeaturizerJSON = { type: "hashed-words", buckets: 1024, hash: "fnv1a-32", pattern: "[a-z0-9]+" };
+export const SPAM_FEATURIZER: SpamFeaturizerJSON = {
+  type: "hashed-words",
+  buckets: 1024,
+  hash: "fnv1a-32",
+  pattern: "[a-z0-9]+",
+};
 
 /** A classifier folder's `featurizer.json`: what it leaves out is SPAM_FEATURIZER's. */
 export async function readFeaturizer(path: string): Promise<SpamFeaturizerJSON> {

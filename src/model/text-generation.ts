@@ -100,7 +100,10 @@ export async function generateText(options: GenerateTextOptions): Promise<Genera
       }
       next = [id];
       if (options.topLogprobs !== null) {
-        unreleased.push({ ...chosenTokenLogprob(logits, model.logitScale, id, options.topLogprobs), textOffset: decodedLength });
+        unreleased.push({
+          ...chosenTokenLogprob(logits, model.logitScale, id, options.topLogprobs),
+          textOffset: decodedLength,
+        });
       }
       const text = decoder.push([id]);
       decodedLength += text.length;
@@ -130,6 +133,12 @@ export async function generateText(options: GenerateTextOptions): Promise<Genera
   }
 
   function finish(): GenerateTextResult {
-    return { text: pieces.join(""), finishReason, completionTokens: chosen.length, tokens: chosen, logprobs: options.topLogprobs === null ? null : allLogprobs };
+    return {
+      text: pieces.join(""),
+      finishReason,
+      completionTokens: chosen.length,
+      tokens: chosen,
+      logprobs: options.topLogprobs === null ? null : allLogprobs,
+    };
   }
 }

@@ -38,7 +38,12 @@ export function topTokens(logprobs: Float64Array, count: number): TokenLogprob[]
   return top;
 }
 
-export function chosenTokenLogprob(logits: Float32Array, logitScale: number, id: number, topCount: number): ChosenTokenLogprob {
+export function chosenTokenLogprob(
+  logits: Float32Array,
+  logitScale: number,
+  id: number,
+  topCount: number,
+): ChosenTokenLogprob {
   const logprobs = logSoftmax(logits, logitScale);
   return { id, logprob: logprobs[id]!, top: topTokens(logprobs, topCount) };
 }

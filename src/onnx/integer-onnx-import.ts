@@ -18,7 +18,13 @@
  * caller gives another range: nothing in the graph says what the producer fed it.
  */
 import onnxProto from "onnx-proto";
-import { FLOAT32_EXACT_LIMIT, maxIntermediate, type IntegerInput, type IntegerLayer, type IntegerModel } from "../model/integer-model.js";
+import {
+  FLOAT32_EXACT_LIMIT,
+  maxIntermediate,
+  type IntegerInput,
+  type IntegerLayer,
+  type IntegerModel,
+} from "../model/integer-model.js";
 import { constantNodeTensor, decodeTensor, nodeLabel, type Tensor } from "./onnx-import.js";
 
 const { onnx } = onnxProto;
@@ -53,18 +59,25 @@ export function importIntegerOnnx(bytes: Uint8Array, options: IntegerImportOptio
 }
 
 /** As `importIntegerOnnx`, also saying whether the graph outputs an ArgMax. */
-export function importIntegerOnnxGraph(bytes: Uint8Array, options: IntegerImportOptions = {}): ImportedIntegerGraph | null {
+export function importIntegerOnnxGraph(
+  bytes: Uint8Array,
+  options: IntegerImportOptions = {},
+): ImportedIntegerGraph | null {
   const model = onnx.ModelProto.decode(bytes);
   const graph = model.graph;
   if (!graph || !isIntegerGraph(graph.node ?? [])) return null;
-  const g = new GraphReader(graph, Number(model.opsetImport.find((o) => !o.domain || o.domain === "ai.onnx")?.version ?? 1));
+  const g = new GraphReader(
+    graph,
+    Number(model.opsetImport.find((o) => !o.domain || o.domain === "ai.onnx")?.version ?? 1),
+  );
   const start = chainInput(g, graph, options);
   const chain = followChain(g, start);
   checkCovered(g, graph, chain);
   if (chain.layers.length === 0) throw new Error("integer onnx: the graph has no layer");
   const result: IntegerModel = { input: chain.input, layers: chain.layers, classes: chain.width };
   const bound = maxIntermediate(result);
-  if (bound >= FLOAT32_EXACT_LIMIT) throw new Error(`integer onnx: an intermediate can reach ${bound}; float32 is exact only below 2^24`);
+  if (bound >= FLOAT32_EXACT_LIMIT)
+    throw new Error(`integer onnx: an intermediate can reach ${bound}; float32 is exact only below 2^24`);
   return { model: result, argmax: chain.argmax !== null };
 }
 
@@ -81,12 +94,16 @@ class GraphReader {
   readonly consumers = new Map<string, Node[]>();
   readonly used = new Set<Node>();
 
-  constructor(graph: onnxProto.onnx.IGraphProto, readonly opset: number) {
+  constructor(
+    graph: onnxProto.onnx.IGraphProto,
+    readonly opset: number,
+  ) {
     this.nodes = graph.node ?? [];
     for (const t of graph.initializer ?? []) this.constants.set(t.name ?? "", t);
     for (const node of this.nodes) {
       if (node.opType === "Constant") this.constants.set(out(node), constantNodeTensor(node));
-      for (const name of new Set(node.input ?? [])) if (name) this.consumers.set(name, [...(this.consumers.get(name) ?? []), node]);
+      for (const name of new Set(node.input ?? []))
+        if (name) this.consumers.set(name, [...(this.consumers.get(name) ?? []), node]);
     }
   }
 
@@ -96,13 +113,16 @@ class GraphReader {
 
   tensor(node: Node, name: string | null | undefined): Tensor {
     const t = name ? this.constants.get(name) : undefined;
-    return t ? decodeTensor(t, `integer onnx: ${nodeLabel(node)}: constant "${name}"`) : fail(node, `operand "${name ?? ""}" is not a constant`);
+    return t
+      ? decodeTensor(t, `integer onnx: ${nodeLabel(node)}: constant "${name}"`)
+      : fail(node, `operand "${name ?? ""}" is not a constant`);
   }
 
   /** A weight or bias: every value an integer that float32 holds exactly. */
   integers(node: Node, name: string | null | undefined, size: number): Int32Array {
     const t = this.tensor(node, name);
-    if (t.data.length !== size) fail(node, `"${name}" has ${t.data.length} values (shape [${t.dims}]); expected ${size}`);
+    if (t.data.length !== size)
+      fail(node, `"${name}" has ${t.data.length} values (shape [${t.dims}]); expected ${size}`);
     const bad = t.data.findIndex((v) => !Number.isInteger(v) || Math.abs(v) >= FLOAT32_EXACT_LIMIT);
     if (bad >= 0) fail(node, `"${name}"[${bad}] = ${t.data[bad]} is not an integer below 2^24`);
     return Int32Array.from(t.data);
@@ -127,7 +147,14 @@ class GraphReader {
     if (users.length !== 1 || users[0].opType !== "Add") return { bias: new Int32Array(width), end: out(node) };
     const add = users[0];
     this.used.add(add);
-    return { bias: this.integers(add, add.input?.find((n) => n !== out(node)), width), end: out(add) };
+    return {
+      bias: this.integers(
+        add,
+        add.input?.find((n) => n !== out(node)),
+        width,
+      ),
+      end: out(add),
+    };
   }
 }
 
@@ -146,9 +173,11 @@ function chainInput(g: GraphReader, graph: onnxProto.onnx.IGraphProto, options: 
   const tensorType = inputs[0].type?.tensorType;
   const dims = tensorType?.shape?.dim ?? [];
   const size = Number(dims[1]?.dimValue ?? 0);
-  if (dims.length !== 2 || !(size > 0)) throw new Error(`integer onnx: input "${inputs[0].name}" must be [batch, n] with a fixed n`);
+  if (dims.length !== 2 || !(size > 0))
+    throw new Error(`integer onnx: input "${inputs[0].name}" must be [batch, n] with a fixed n`);
   const tokens = tensorType?.elemType === onnx.TensorProto.DataType.INT64;
-  if (!tokens && tensorType?.elemType !== onnx.TensorProto.DataType.FLOAT) throw new Error(`integer onnx: input "${inputs[0].name}" must be int64 tokens or float`);
+  if (!tokens && tensorType?.elemType !== onnx.TensorProto.DataType.FLOAT)
+    throw new Error(`integer onnx: input "${inputs[0].name}" must be int64 tokens or float`);
   const [min, max] = options.inputRange ?? [-128, 127];
   return { name: inputs[0].name ?? "", size, tokens, input: { kind: "int", size, min, max, scale: 1 } };
 }
@@ -163,43 +192,76 @@ interface Matched<L extends IntegerLayer = IntegerLayer> {
 type LayerPattern = (g: GraphReader, node: Node, cur: string, width: number) => Matched;
 
 /** tokens → Add(offsets p·V) → Gather(table, axis 0) → ReduceSum(axis 1) [→ Add(bias)]; the context is the input's size. */
-function matchPositionalTables(g: GraphReader, node: Node, cur: string, context: number): Matched<Extract<IntegerLayer, { kind: "positional_tables" }>> {
+function matchPositionalTables(
+  g: GraphReader,
+  node: Node,
+  cur: string,
+  context: number,
+): Matched<Extract<IntegerLayer, { kind: "positional_tables" }>> {
   // offsets p·V turn (position, token) into a row of the stacked per-position tables
   if (node.opType !== "Add") fail(node, "token inputs must go through Add(offsets) → Gather(table) → ReduceSum");
-  const offsets = g.tensor(node, node.input?.find((n) => n !== cur));
+  const offsets = g.tensor(
+    node,
+    node.input?.find((n) => n !== cur),
+  );
   const gather = g.followedBy(node, "Gather");
-  if (gather.input?.[1] !== out(node) || (intAttr(gather, "axis") ?? 0) !== 0) fail(gather, "must look up rows (axis 0) of a constant table by the offset tokens");
+  if (gather.input?.[1] !== out(node) || (intAttr(gather, "axis") ?? 0) !== 0)
+    fail(gather, "must look up rows (axis 0) of a constant table by the offset tokens");
   const table = g.tensor(gather, gather.input?.[0]);
   const reduce = g.followedBy(gather, "ReduceSum");
-  const axes = reduce.input?.[1] ? Array.from(g.tensor(reduce, reduce.input[1]).data) : (reduce.attribute?.find((a) => a.name === "axes")?.ints ?? []).map(Number);
-  if (axes.length !== 1 || (axes[0] !== 1 && axes[0] !== -2) || (intAttr(reduce, "keepdims") ?? 1) !== 0) fail(reduce, "must sum over the positions (axes [1], keepdims 0)");
+  const axes = reduce.input?.[1]
+    ? Array.from(g.tensor(reduce, reduce.input[1]).data)
+    : (reduce.attribute?.find((a) => a.name === "axes")?.ints ?? []).map(Number);
+  if (axes.length !== 1 || (axes[0] !== 1 && axes[0] !== -2) || (intAttr(reduce, "keepdims") ?? 1) !== 0)
+    fail(reduce, "must sum over the positions (axes [1], keepdims 0)");
   const vocabSize = (table.dims[0] ?? 0) / context;
-  if (table.dims.length !== 2 || !Number.isInteger(vocabSize) || vocabSize < 1) fail(gather, `table of shape [${table.dims}] is not [context·vocab, width] for context ${context}`);
-  if (offsets.data.length !== context || offsets.data.some((v, p) => v !== p * vocabSize)) fail(node, `offsets must be p·${vocabSize} for p < ${context}`);
+  if (table.dims.length !== 2 || !Number.isInteger(vocabSize) || vocabSize < 1)
+    fail(gather, `table of shape [${table.dims}] is not [context·vocab, width] for context ${context}`);
+  if (offsets.data.length !== context || offsets.data.some((v, p) => v !== p * vocabSize))
+    fail(node, `offsets must be p·${vocabSize} for p < ${context}`);
   const width = table.dims[1];
   const { bias, end } = g.biasAfter(reduce, width);
-  return { layer: { kind: "positional_tables", vocabSize, context, width, table: g.integers(gather, gather.input?.[0], context * vocabSize * width), bias }, end };
+  return {
+    layer: {
+      kind: "positional_tables",
+      vocabSize,
+      context,
+      width,
+      table: g.integers(gather, gather.input?.[0], context * vocabSize * width),
+      bias,
+    },
+    end,
+  };
 }
 
 /** x → MatMul(W) [→ Add(b)] */
 const matchDense: LayerPattern = (g, node, _cur, width) => {
   const w = g.tensor(node, node.input?.[1]);
-  if (w.dims.length !== 2 || w.dims[0] !== width) fail(node, `weight of shape [${w.dims}] does not fit ${width} inputs`);
+  if (w.dims.length !== 2 || w.dims[0] !== width)
+    fail(node, `weight of shape [${w.dims}] does not fit ${width} inputs`);
   const outputs = w.dims[1];
   const { bias, end } = g.biasAfter(node, outputs);
-  return { layer: { kind: "dense", inputs: width, outputs, weight: g.integers(node, node.input?.[1], width * outputs), bias }, end };
+  return {
+    layer: { kind: "dense", inputs: width, outputs, weight: g.integers(node, node.input?.[1], width * outputs), bias },
+    end,
+  };
 };
 
 /** x → Mul(2^-k) → Floor → Clip(0, 2^b − 1) */
 const matchRequantize: LayerPattern = (g, node, cur, width) => {
   // exact in float32 only for a power of two, and a shift of 0 would be no rescale at all
-  const factor = g.scalar(node, node.input?.find((n) => n !== cur), "the scale");
-  if (!(factor > 0 && factor <= 0.5 && isPowerOfTwo(1 / factor))) fail(node, `scale ${factor} is not a power of two ≤ 1/2 (2^-k, k ≥ 1)`);
+  const factor = g.scalar(
+    node,
+    node.input?.find((n) => n !== cur),
+    "the scale",
+  );
+  if (!(factor > 0 && factor <= 0.5 && isPowerOfTwo(1 / factor)))
+    fail(node, `scale ${factor} is not a power of two ≤ 1/2 (2^-k, k ≥ 1)`);
   const clip = g.followedBy(g.followedBy(node, "Floor"), "Clip");
   const bound = (index: number, attr: string): number => {
     if (clip.input?.[index]) return g.scalar(clip, clip.input[index], attr);
     const a = g.opset < 11 ? clip.attribute?.find((x) => x.name === attr) : undefined;
-    return a ? a.f ?? NaN : fail(clip, `needs a ${attr}`);
+    return a ? (a.f ?? NaN) : fail(clip, `needs a ${attr}`);
   };
   const [lo, hi] = [bound(1, "min"), bound(2, "max")];
   if (lo !== 0 || !isPowerOfTwo(hi + 1)) fail(clip, `bounds [${lo}, ${hi}] are not [0, 2^b − 1]`);
@@ -225,7 +287,8 @@ function takeArgMax(g: GraphReader, users: readonly Node[], found: Node | null):
     if (argmax) fail(node, "only one ArgMax output is supported");
     const axis = intAttr(node, "axis") ?? 0;
     if (axis !== 1 && axis !== -1) fail(node, `axis ${axis}: only the class axis (1) is supported`);
-    if (intAttr(node, "select_last_index")) fail(node, "select_last_index=1 is not supported (ties go to the first index)");
+    if (intAttr(node, "select_last_index"))
+      fail(node, "select_last_index=1 is not supported (ties go to the first index)");
     argmax = node;
     g.used.add(node);
   }
@@ -248,13 +311,16 @@ function followChain(g: GraphReader, start: ChainStart): Chain {
     const node = rest[0];
     if (rest.length > 1) fail(node, `"${cur}" also feeds ${nodeLabel(rest[1])}; only a straight chain is supported`);
     if (argmax && node.opType !== "Identity") fail(argmax, "must read the logits, the last value of the chain");
-    if (node.input?.[0] !== cur && node.opType !== "Add" && node.opType !== "Mul") fail(node, `"${cur}" must be its first operand`);
+    if (node.input?.[0] !== cur && node.opType !== "Add" && node.opType !== "Mul")
+      fail(node, `"${cur}" must be its first operand`);
     g.used.add(node);
     if (!tokens && node.opType === "Identity") {
       cur = out(node);
       continue;
     }
-    const pattern = (tokens ? matchPositionalTables : LAYER_PATTERNS[node.opType ?? ""]) ?? fail(node, "is not part of a layer (MatMul [→ Add], Mul → Floor → Clip, or Add → Gather → ReduceSum on tokens)");
+    const pattern =
+      (tokens ? matchPositionalTables : LAYER_PATTERNS[node.opType ?? ""]) ??
+      fail(node, "is not part of a layer (MatMul [→ Add], Mul → Floor → Clip, or Add → Gather → ReduceSum on tokens)");
     const { layer, end } = pattern(g, node, cur, width);
     if (layer.kind === "positional_tables") {
       input = { kind: "tokens", vocabSize: layer.vocabSize, context: layer.context };
@@ -273,5 +339,8 @@ function checkCovered(g: GraphReader, graph: onnxProto.onnx.IGraphProto, chain: 
   if (leftover) fail(leftover, "is not on the chain from the input to the logits");
   const outputs = (graph.output ?? []).map((o) => o.name ?? "");
   const expected = new Set([chain.end, ...(chain.argmax ? [out(chain.argmax)] : [])]);
-  if (!outputs.includes(chain.end) || outputs.some((o) => !expected.has(o))) throw new Error(`integer onnx: the chain ends at "${chain.end}" but the graph outputs are ${outputs.map((o) => `"${o}"`).join(", ")}`);
+  if (!outputs.includes(chain.end) || outputs.some((o) => !expected.has(o)))
+    throw new Error(
+      `integer onnx: the chain ends at "${chain.end}" but the graph outputs are ${outputs.map((o) => `"${o}"`).join(", ")}`,
+    );
 }

@@ -45,7 +45,8 @@ export class OnnxGraph {
   /** A named constant tensor stored in the model. */
   initializer(name: string, data: Float32Array | BigInt64Array, dims: readonly number[]): string {
     const size = dims.reduce((a, b) => a * b, 1);
-    if (size !== data.length) throw new Error(`initializer ${name}: ${data.length} values for dims [${dims.join(",")}]`);
+    if (size !== data.length)
+      throw new Error(`initializer ${name}: ${data.length} values for dims [${dims.join(",")}]`);
     const tensor: onnxProto.onnx.ITensorProto = { name, dims: [...dims] };
     if (data instanceof Float32Array) {
       tensor.dataType = DATA_TYPE.float32;
@@ -65,8 +66,16 @@ export class OnnxGraph {
   }
 
   /** Adds a node; returns its output names (fresh ones when a count is given). */
-  node(opType: string, inputs: readonly string[], outputs: readonly string[] | number = 1, attrs: Record<string, AttrValue> = {}): string[] {
-    const outs = typeof outputs === "number" ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase())) : [...outputs];
+  node(
+    opType: string,
+    inputs: readonly string[],
+    outputs: readonly string[] | number = 1,
+    attrs: Record<string, AttrValue> = {},
+  ): string[] {
+    const outs =
+      typeof outputs === "number"
+        ? Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()))
+        : [...outputs];
     this.nodes.push({
       opType,
       name: this.fresh(`n_${opType}`),

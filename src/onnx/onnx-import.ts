@@ -28,8 +28,24 @@ export interface ImportedModel {
 }
 
 const SUPPORTED = [
-  "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Clip", "Flatten", "Reshape", "Identity", "Dropout",
-  "Cast", "Gather", "ArgMax", "Softmax", "LogSoftmax", "Constant",
+  "Gemm",
+  "MatMul",
+  "Add",
+  "Sub",
+  "Mul",
+  "Div",
+  "Relu",
+  "Clip",
+  "Flatten",
+  "Reshape",
+  "Identity",
+  "Dropout",
+  "Cast",
+  "Gather",
+  "ArgMax",
+  "Softmax",
+  "LogSoftmax",
+  "Constant",
   "Shape, Concat, Slice, Squeeze, Unsqueeze (on constants and shapes)",
 ];
 
@@ -70,14 +86,20 @@ export const nodeLabel = (node: Node): string => `${node.opType} (node "${node.n
 export function decodeTensor(t: onnxProto.onnx.ITensorProto, what: string): Tensor {
   const dims = (t.dims ?? []).map(num);
   const size = product(dims);
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) throw new Error(`${what}: external tensor data is not supported`);
-  const raw = t.rawData && t.rawData.length > 0 ? new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength) : null;
+  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
+    throw new Error(`${what}: external tensor data is not supported`);
+  const raw =
+    t.rawData && t.rawData.length > 0
+      ? new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength)
+      : null;
   const data = new Float64Array(size);
   if (t.dataType === FLOAT) {
-    if (raw ? raw.byteLength !== 4 * size : (t.floatData?.length ?? 0) !== size) throw new Error(`${what}: float data does not match dims [${dims}]`);
+    if (raw ? raw.byteLength !== 4 * size : (t.floatData?.length ?? 0) !== size)
+      throw new Error(`${what}: float data does not match dims [${dims}]`);
     for (let i = 0; i < size; i++) data[i] = raw ? raw.getFloat32(4 * i, true) : t.floatData![i];
   } else if (t.dataType === INT64) {
-    if (raw ? raw.byteLength !== 8 * size : (t.int64Data?.length ?? 0) !== size) throw new Error(`${what}: int64 data does not match dims [${dims}]`);
+    if (raw ? raw.byteLength !== 8 * size : (t.int64Data?.length ?? 0) !== size)
+      throw new Error(`${what}: int64 data does not match dims [${dims}]`);
     for (let i = 0; i < size; i++) data[i] = raw ? Number(raw.getBigInt64(8 * i, true)) : num(t.int64Data![i]);
   } else {
     const type = onnx.TensorProto.DataType[t.dataType ?? 0] ?? t.dataType;
@@ -139,25 +161,39 @@ class Importer {
   argmax = false;
   logitsName: string | null = null;
 
-  constructor(readonly graph: onnxProto.onnx.IGraphProto, readonly opset: number) {
+  constructor(
+    readonly graph: onnxProto.onnx.IGraphProto,
+    readonly opset: number,
+  ) {
     for (const t of graph.initializer ?? []) this.constants.set(t.name ?? "", t);
     for (const node of graph.node ?? []) {
-      if (node.opType === "Constant" && !node.domain) this.constants.set(node.output?.[0] ?? "", constantNodeTensor(node));
-      for (const name of new Set(node.input ?? [])) if (name) this.consumers.set(name, [...(this.consumers.get(name) ?? []), node]);
+      if (node.opType === "Constant" && !node.domain)
+        this.constants.set(node.output?.[0] ?? "", constantNodeTensor(node));
+      for (const name of new Set(node.input ?? []))
+        if (name) this.consumers.set(name, [...(this.consumers.get(name) ?? []), node]);
       for (const name of node.output ?? []) if (name) this.producers.set(name, node);
     }
     const inputs = (graph.input ?? []).filter((i) => !this.constants.has(i.name ?? ""));
-    if (inputs.length !== 1) throw new Error(`onnx import: expected one graph input, found ${inputs.length} (${inputs.map((i) => i.name).join(", ")})`);
+    if (inputs.length !== 1)
+      throw new Error(
+        `onnx import: expected one graph input, found ${inputs.length} (${inputs.map((i) => i.name).join(", ")})`,
+      );
     this.graphOutputs = (graph.output ?? []).map((o) => o.name ?? "");
     const input = inputs[0];
     const tensorType = input.type?.tensorType;
     const dtype = tensorType?.elemType === FLOAT ? "float" : tensorType?.elemType === INT64 ? "int64" : null;
-    if (!dtype) throw new Error(`onnx import: input "${input.name}" has element type ${tensorType?.elemType}; only float and int64 inputs are supported`);
+    if (!dtype)
+      throw new Error(
+        `onnx import: input "${input.name}" has element type ${tensorType?.elemType}; only float and int64 inputs are supported`,
+      );
     const dims = (tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : num(d.dimValue)));
-    if (dims.length < 2) throw new Error(`onnx import: input "${input.name}" needs a batch dimension and a sample shape, got [${dims}]`);
+    if (dims.length < 2)
+      throw new Error(`onnx import: input "${input.name}" needs a batch dimension and a sample shape, got [${dims}]`);
     const [batch, ...sample] = dims;
-    if (typeof batch === "number" && batch > 1) throw new Error(`onnx import: input "${input.name}" has batch dimension ${batch}; it must be symbolic or 1`);
-    if (sample.some((d) => typeof d !== "number" || d <= 0)) throw new Error(`onnx import: input "${input.name}" has a non-concrete sample shape [${dims}]`);
+    if (typeof batch === "number" && batch > 1)
+      throw new Error(`onnx import: input "${input.name}" has batch dimension ${batch}; it must be symbolic or 1`);
+    if (sample.some((d) => typeof d !== "number" || d <= 0))
+      throw new Error(`onnx import: input "${input.name}" has a non-concrete sample shape [${dims}]`);
     this.batchIsOne = batch === 1;
     this.inputName = input.name ?? "";
     this.cur = { name: this.inputName, dtype, shape: sample as number[] };
@@ -168,7 +204,8 @@ class Importer {
   constant(node: Node, name: string | null | undefined, batch = false): Tensor {
     const t = name ? this.evaluate(name, node) : null;
     if (!t) throw new Error(`${nodeLabel(node)}: operand "${name ?? ""}" is not a constant`);
-    if (!batch && t.data.some(Number.isNaN)) throw new Error(`${nodeLabel(node)}: operand "${name}" depends on the batch size`);
+    if (!batch && t.data.some(Number.isNaN))
+      throw new Error(`${nodeLabel(node)}: operand "${name}" depends on the batch size`);
     return t;
   }
 
@@ -231,7 +268,7 @@ class Importer {
 
   float(node: Node, name: string, fallback: number): number {
     const a = this.attr(node, name);
-    return a ? (a.type === onnx.AttributeProto.AttributeType.INT ? num(a.i) : a.f ?? fallback) : fallback;
+    return a ? (a.type === onnx.AttributeProto.AttributeType.INT ? num(a.i) : (a.f ?? fallback)) : fallback;
   }
 
   /** The walk: follow the single consumer of the current value until none is left. */
@@ -240,23 +277,36 @@ class Importer {
     // a Concat of data would join two branches of the chain; say so before the branch itself is hit
     for (const node of this.graph.node ?? []) {
       const data = node.opType === "Concat" ? (node.input ?? []).filter((n) => n && this.isData(n)) : [];
-      if (data.length) throw new Error(`${nodeLabel(node)}: concatenates data tensors (${data.map((n) => `"${n}"`).join(", ")}); only constants and shape values can be concatenated`);
+      if (data.length)
+        throw new Error(
+          `${nodeLabel(node)}: concatenates data tensors (${data.map((n) => `"${n}"`).join(", ")}); only constants and shape values can be concatenated`,
+        );
     }
     const visited = new Set<Node>();
     for (;;) {
       // Shape reads only the sample shape, which is static: it is not a branch of the data
       const next = (this.consumers.get(this.cur.name) ?? []).filter((n) => n.opType !== "Shape");
       if (next.length === 0) break;
-      if (next.length > 1) throw new Error(`${this.producerLabel()}: its output "${this.cur.name}" feeds ${next.length} nodes (${next.map((n) => `"${n.name}"`).join(", ")}); only a straight chain is supported`);
+      if (next.length > 1)
+        throw new Error(
+          `${this.producerLabel()}: its output "${this.cur.name}" feeds ${next.length} nodes (${next.map((n) => `"${n.name}"`).join(", ")}); only a straight chain is supported`,
+        );
       const node = next[0];
       if (this.graphOutputs.includes(this.cur.name) && node.opType !== "ArgMax") {
-        throw new Error(`${nodeLabel(node)}: reads "${this.cur.name}", which is also a graph output; only a final ArgMax may follow an output`);
+        throw new Error(
+          `${nodeLabel(node)}: reads "${this.cur.name}", which is also a graph output; only a final ArgMax may follow an output`,
+        );
       }
-      if (this.finalOp && !(this.finalOp !== "ArgMax" && node.opType === "ArgMax")) throw new Error(`${nodeLabel(node)}: nothing may follow ${this.finalOp}`);
+      if (this.finalOp && !(this.finalOp !== "ArgMax" && node.opType === "ArgMax"))
+        throw new Error(`${nodeLabel(node)}: nothing may follow ${this.finalOp}`);
       const handler = node.domain && node.domain !== "ai.onnx" ? undefined : HANDLERS[node.opType ?? ""];
-      if (!handler) throw new Error(`unsupported op ${node.domain ? `${node.domain}.` : ""}${node.opType} (node "${node.name}"); supported: ${SUPPORTED.join(", ")}`);
+      if (!handler)
+        throw new Error(
+          `unsupported op ${node.domain ? `${node.domain}.` : ""}${node.opType} (node "${node.name}"); supported: ${SUPPORTED.join(", ")}`,
+        );
       for (const extra of (node.output ?? []).slice(1)) {
-        if (extra && (this.consumers.has(extra) || this.graphOutputs.includes(extra))) throw new Error(`${nodeLabel(node)}: its extra output "${extra}" is used; only the first output may be`);
+        if (extra && (this.consumers.has(extra) || this.graphOutputs.includes(extra)))
+          throw new Error(`${nodeLabel(node)}: its extra output "${extra}" is used; only the first output may be`);
       }
       this.producer = node;
       this.ops.push(`${nodeLabel(node)}: ${handler(this, node)}`);
@@ -264,20 +314,41 @@ class Importer {
       this.shapes.set(this.cur.name, [...this.cur.shape]);
       visited.add(node);
     }
-    const leftover = (this.graph.node ?? []).find((n) => !visited.has(n) && !this.folded.has(n) && n.opType !== "Constant");
-    if (leftover) throw new Error(`${nodeLabel(leftover)}: not on the chain from input "${inputName}" to the output; only a straight chain is supported`);
+    const leftover = (this.graph.node ?? []).find(
+      (n) => !visited.has(n) && !this.folded.has(n) && n.opType !== "Constant",
+    );
+    if (leftover)
+      throw new Error(
+        `${nodeLabel(leftover)}: not on the chain from input "${inputName}" to the output; only a straight chain is supported`,
+      );
     const expectedOutputs = new Set([this.cur.name, ...(this.argmax && this.logitsName ? [this.logitsName] : [])]);
     if (!this.graphOutputs.includes(this.cur.name) || this.graphOutputs.some((o) => !expectedOutputs.has(o))) {
-      throw new Error(`onnx import: the chain ends at "${this.cur.name}" but the graph outputs are ${this.graphOutputs.map((o) => `"${o}"`).join(", ")}`);
+      throw new Error(
+        `onnx import: the chain ends at "${this.cur.name}" but the graph outputs are ${this.graphOutputs.map((o) => `"${o}"`).join(", ")}`,
+      );
     }
-    if (this.pre) throw new Error(`${nodeLabel(this.pre.node)}: constant arithmetic at the end of the model cannot be folded into a linear layer`);
-    if (!this.open) throw new Error(`onnx import: the model must end with a linear layer (Gemm or MatMul), not ${this.layers.length ? "Relu" : "without one"}`);
+    if (this.pre)
+      throw new Error(
+        `${nodeLabel(this.pre.node)}: constant arithmetic at the end of the model cannot be folded into a linear layer`,
+      );
+    if (!this.open)
+      throw new Error(
+        `onnx import: the model must end with a linear layer (Gemm or MatMul), not ${this.layers.length ? "Relu" : "without one"}`,
+      );
     this.closeSegment();
     const first = this.layers[0];
-    const input: FloatInput = this.tokens ? { kind: "tokens", ...this.tokens } : { kind: "float", size: first.kind === "dense" ? first.inputs : 0 };
+    const input: FloatInput = this.tokens
+      ? { kind: "tokens", ...this.tokens }
+      : { kind: "float", size: first.kind === "dense" ? first.inputs : 0 };
     const last = this.layers[this.layers.length - 1];
     const classes = last.kind === "dense" ? last.outputs : last.kind === "positional_tables" ? last.width : 0;
-    return { model: { input, layers: this.layers, classes }, inputName, outputName: this.cur.name, argmax: this.argmax, ops: this.ops };
+    return {
+      model: { input, layers: this.layers, classes },
+      inputName,
+      outputName: this.cur.name,
+      argmax: this.argmax,
+      ops: this.ops,
+    };
   }
 
   private producer: Node | null = null;
@@ -286,8 +357,12 @@ class Importer {
   }
 
   requireFloat(node: Node, rank1 = false): void {
-    if (this.cur.dtype !== "float") throw new Error(`${nodeLabel(node)}: expects a float tensor, got int64 "${this.cur.name}"`);
-    if (rank1 && this.cur.shape.length !== 1) throw new Error(`${nodeLabel(node)}: expects a [batch, features] tensor, got [batch,${this.cur.shape}] (Flatten it first)`);
+    if (this.cur.dtype !== "float")
+      throw new Error(`${nodeLabel(node)}: expects a float tensor, got int64 "${this.cur.name}"`);
+    if (rank1 && this.cur.shape.length !== 1)
+      throw new Error(
+        `${nodeLabel(node)}: expects a [batch, features] tensor, got [batch,${this.cur.shape}] (Flatten it first)`,
+      );
   }
 
   /** The constant operand of a binary op, and whether the chain value is the first operand. */
@@ -370,7 +445,8 @@ class Importer {
 
   relu(node: Node, cap?: number): string {
     this.requireFloat(node);
-    if (this.pre) throw new Error(`${nodeLabel(this.pre.node)}: constant arithmetic before a ReLU must follow a linear layer`);
+    if (this.pre)
+      throw new Error(`${nodeLabel(this.pre.node)}: constant arithmetic before a ReLU must follow a linear layer`);
     if (!this.open) {
       if (this.layers[this.layers.length - 1]?.kind === "relu") return "dropped (ReLU of a ReLU)";
       throw new Error(`${nodeLabel(node)}: a ReLU must follow a linear layer`);
@@ -384,15 +460,25 @@ class Importer {
     const o = this.open!;
     const weight = Float32Array.from(o.weight);
     const bias = Float32Array.from(o.bias);
-    this.layers.push(o.positional
-      ? { kind: "positional_tables", vocabSize: this.tokens!.vocabSize, context: this.tokens!.context, width: o.cols, table: weight, bias }
-      : { kind: "dense", inputs: o.rows, outputs: o.cols, weight, bias });
+    this.layers.push(
+      o.positional
+        ? {
+            kind: "positional_tables",
+            vocabSize: this.tokens!.vocabSize,
+            context: this.tokens!.context,
+            width: o.cols,
+            table: weight,
+            bias,
+          }
+        : { kind: "dense", inputs: o.rows, outputs: o.cols, weight, bias },
+    );
     this.open = null;
   }
 
   /** Reshape/Flatten: any layout change that keeps the batch dimension leaves the flattened sample as is. */
   reshape(node: Node, shape: number[]): string {
-    if (product(shape) !== product(this.cur.shape)) throw new Error(`${nodeLabel(node)}: cannot reshape [batch,${this.cur.shape}] to [batch,${shape}]`);
+    if (product(shape) !== product(this.cur.shape))
+      throw new Error(`${nodeLabel(node)}: cannot reshape [batch,${this.cur.shape}] to [batch,${shape}]`);
     const from = this.cur.shape;
     this.cur.shape = shape;
     return `[batch,${from}] → [batch,${shape}]`;
@@ -400,7 +486,8 @@ class Importer {
 
   normalizeAxis(node: Node, axis: number): number {
     const rank = this.cur.shape.length + 1;
-    if (axis < -rank || axis >= rank) throw new Error(`${nodeLabel(node)}: axis ${axis} is out of range for rank ${rank}`);
+    if (axis < -rank || axis >= rank)
+      throw new Error(`${nodeLabel(node)}: axis ${axis} is out of range for rank ${rank}`);
     return axis < 0 ? axis + rank : axis;
   }
 }
@@ -409,12 +496,18 @@ export function constantNodeTensor(node: Node): onnxProto.onnx.ITensorProto {
   const a = node.attribute?.[0];
   if (!a || node.attribute!.length !== 1) throw new Error(`${nodeLabel(node)}: expects exactly one value attribute`);
   switch (a.name) {
-    case "value": return a.t ?? {};
-    case "value_float": return { dataType: FLOAT, dims: [], floatData: [a.f ?? 0] };
-    case "value_floats": return { dataType: FLOAT, dims: [a.floats?.length ?? 0], floatData: a.floats ?? [] };
-    case "value_int": return { dataType: INT64, dims: [], int64Data: [a.i ?? 0] };
-    case "value_ints": return { dataType: INT64, dims: [a.ints?.length ?? 0], int64Data: a.ints ?? [] };
-    default: throw new Error(`${nodeLabel(node)}: attribute ${a.name} is not supported`);
+    case "value":
+      return a.t ?? {};
+    case "value_float":
+      return { dataType: FLOAT, dims: [], floatData: [a.f ?? 0] };
+    case "value_floats":
+      return { dataType: FLOAT, dims: [a.floats?.length ?? 0], floatData: a.floats ?? [] };
+    case "value_int":
+      return { dataType: INT64, dims: [], int64Data: [a.i ?? 0] };
+    case "value_ints":
+      return { dataType: INT64, dims: [a.ints?.length ?? 0], int64Data: a.ints ?? [] };
+    default:
+      throw new Error(`${nodeLabel(node)}: attribute ${a.name} is not supported`);
   }
 }
 
@@ -433,10 +526,14 @@ const HANDLERS: Record<string, Handler> = {
     const beta = im.float(node, "beta", 1);
     const B = im.constant(node, b);
     const k = im.cur.shape[0];
-    if (B.dims.length !== 2 || B.dims[transB ? 1 : 0] !== k) throw new Error(`${nodeLabel(node)}: weight of shape [${B.dims}] does not fit ${k} inputs (transB=${Number(transB)})`);
+    if (B.dims.length !== 2 || B.dims[transB ? 1 : 0] !== k)
+      throw new Error(
+        `${nodeLabel(node)}: weight of shape [${B.dims}] does not fit ${k} inputs (transB=${Number(transB)})`,
+      );
     const m = B.dims[transB ? 0 : 1];
     const w = new Float64Array(k * m);
-    for (let i = 0; i < k; i++) for (let j = 0; j < m; j++) w[i * m + j] = alpha * B.data[transB ? j * k + i : i * m + j];
+    for (let i = 0; i < k; i++)
+      for (let j = 0; j < m; j++) w[i * m + j] = alpha * B.data[transB ? j * k + i : i * m + j];
     const bias = c ? broadcast(im.constant(node, c), [m], nodeLabel(node)).map((v) => beta * v) : new Float64Array(m);
     const what = im.linear(w, bias, k, m);
     im.cur.shape = [m];
@@ -448,7 +545,8 @@ const HANDLERS: Record<string, Handler> = {
     if (a !== im.cur.name) throw new Error(`${nodeLabel(node)}: the layer input must be the left operand`);
     const B = im.constant(node, b);
     const k = im.cur.shape[0];
-    if (B.dims.length !== 2 || B.dims[0] !== k) throw new Error(`${nodeLabel(node)}: weight of shape [${B.dims}] does not fit ${k} inputs`);
+    if (B.dims.length !== 2 || B.dims[0] !== k)
+      throw new Error(`${nodeLabel(node)}: weight of shape [${B.dims}] does not fit ${k} inputs`);
     const m = B.dims[1];
     const what = im.linear(B.data, new Float64Array(m), k, m);
     im.cur.shape = [m];
@@ -464,7 +562,13 @@ const HANDLERS: Record<string, Handler> = {
     const { other, curFirst } = im.binary(node);
     const v = broadcast(other, im.cur.shape, nodeLabel(node));
     // x − c, or c − x = (−1)·x + c
-    return curFirst ? im.affine(node, null, v.map((x) => -x)) : im.affine(node, new Float64Array(v.length).fill(-1), v);
+    return curFirst
+      ? im.affine(
+          node,
+          null,
+          v.map((x) => -x),
+        )
+      : im.affine(node, new Float64Array(v.length).fill(-1), v);
   },
   Mul(im, node) {
     im.requireFloat(node);
@@ -475,7 +579,11 @@ const HANDLERS: Record<string, Handler> = {
     im.requireFloat(node);
     const { other, curFirst } = im.binary(node);
     if (!curFirst) throw new Error(`${nodeLabel(node)}: dividing a constant by the layer's value is not affine`);
-    return im.affine(node, broadcast(other, im.cur.shape, nodeLabel(node)).map((x) => 1 / x), null);
+    return im.affine(
+      node,
+      broadcast(other, im.cur.shape, nodeLabel(node)).map((x) => 1 / x),
+      null,
+    );
   },
   Relu: (im, node) => im.relu(node),
   Clip(im, node) {
@@ -492,12 +600,16 @@ const HANDLERS: Record<string, Handler> = {
     const min = bound(1, "min", -Infinity);
     const max = bound(2, "max", Infinity);
     if (min === -Infinity && max === Infinity) return "pass-through (no bounds)";
-    if (min !== 0) throw new Error(`${nodeLabel(node)}: min ${min} is not supported; only Clip(min=0[, max > 0]) (a ReLU, capped or not)`);
+    if (min !== 0)
+      throw new Error(
+        `${nodeLabel(node)}: min ${min} is not supported; only Clip(min=0[, max > 0]) (a ReLU, capped or not)`,
+      );
     if (!(max > 0)) throw new Error(`${nodeLabel(node)}: max ${max} must be above 0`);
     return `${im.relu(node, Number.isFinite(max) ? max : undefined)} (Clip)`;
   },
   Flatten(im, node) {
-    if (im.normalizeAxis(node, im.int(node, "axis", 1)) !== 1) throw new Error(`${nodeLabel(node)}: only axis 1 keeps the batch dimension`);
+    if (im.normalizeAxis(node, im.int(node, "axis", 1)) !== 1)
+      throw new Error(`${nodeLabel(node)}: only axis 1 keeps the batch dimension`);
     return im.reshape(node, [product(im.cur.shape)]);
   },
   Reshape(im, node) {
@@ -506,31 +618,45 @@ const HANDLERS: Record<string, Handler> = {
     const [batch, ...rest] = target;
     const shown = target.map((d) => (Number.isNaN(d) ? "batch" : d));
     // 0 copies the batch dimension, a folded Shape yields it symbolically (BATCH)
-    if (!(Number.isNaN(batch) || batch === 0 || batch === -1 || (batch === 1 && im.batchIsOne))) throw new Error(`${nodeLabel(node)}: target [${shown}] does not keep the batch dimension first`);
+    if (!(Number.isNaN(batch) || batch === 0 || batch === -1 || (batch === 1 && im.batchIsOne)))
+      throw new Error(`${nodeLabel(node)}: target [${shown}] does not keep the batch dimension first`);
     const dims = rest.map((d, i) => (d === 0 ? im.cur.shape[i] : d));
     const known = product(dims.filter((d) => d !== -1));
     const inferred = dims.filter((d) => d === -1).length;
-    if (inferred > (batch === -1 ? 0 : 1) || dims.some((d) => d === undefined || Number.isNaN(d) || d < -1)) throw new Error(`${nodeLabel(node)}: target [${shown}] is not a [batch, …] shape`);
-    return im.reshape(node, dims.map((d) => (d === -1 ? product(im.cur.shape) / known : d)));
+    if (inferred > (batch === -1 ? 0 : 1) || dims.some((d) => d === undefined || Number.isNaN(d) || d < -1))
+      throw new Error(`${nodeLabel(node)}: target [${shown}] is not a [batch, …] shape`);
+    return im.reshape(
+      node,
+      dims.map((d) => (d === -1 ? product(im.cur.shape) / known : d)),
+    );
   },
   Identity: passThrough,
   Dropout(im, node) {
     const training = node.input?.[2];
-    if (training && im.constant(node, training).data[0] !== 0) throw new Error(`${nodeLabel(node)}: training_mode=true is not an inference model`);
+    if (training && im.constant(node, training).data[0] !== 0)
+      throw new Error(`${nodeLabel(node)}: training_mode=true is not an inference model`);
     return "pass-through (inference)";
   },
   Cast(im, node) {
     const to = im.int(node, "to", 0);
-    if (to !== (im.cur.dtype === "float" ? FLOAT : INT64)) throw new Error(`${nodeLabel(node)}: cast of ${im.cur.dtype} to ${onnx.TensorProto.DataType[to] ?? to} is not supported`);
+    if (to !== (im.cur.dtype === "float" ? FLOAT : INT64))
+      throw new Error(
+        `${nodeLabel(node)}: cast of ${im.cur.dtype} to ${onnx.TensorProto.DataType[to] ?? to} is not supported`,
+      );
     return "pass-through";
   },
   Gather(im, node) {
     const [data, indices] = node.input ?? [];
-    if (im.cur.dtype !== "int64" || indices !== im.cur.name) throw new Error(`${nodeLabel(node)}: only an embedding lookup (constant table indexed by the int64 token input) is supported`);
+    if (im.cur.dtype !== "int64" || indices !== im.cur.name)
+      throw new Error(
+        `${nodeLabel(node)}: only an embedding lookup (constant table indexed by the int64 token input) is supported`,
+      );
     if (im.int(node, "axis", 0) !== 0) throw new Error(`${nodeLabel(node)}: only axis 0 (embedding rows) is supported`);
-    if (im.cur.shape.length !== 1) throw new Error(`${nodeLabel(node)}: token input must be [batch, context], got [batch,${im.cur.shape}]`);
+    if (im.cur.shape.length !== 1)
+      throw new Error(`${nodeLabel(node)}: token input must be [batch, context], got [batch,${im.cur.shape}]`);
     const table = im.constant(node, data);
-    if (table.dims.length !== 2) throw new Error(`${nodeLabel(node)}: embedding table must be [vocab, dim], got [${table.dims}]`);
+    if (table.dims.length !== 2)
+      throw new Error(`${nodeLabel(node)}: embedding table must be [vocab, dim], got [${table.dims}]`);
     const [vocabSize, dim] = table.dims;
     const context = im.cur.shape[0];
     im.tokens = { vocabSize, context };
@@ -541,8 +667,10 @@ const HANDLERS: Record<string, Handler> = {
   },
   ArgMax(im, node) {
     im.requireFloat(node, true);
-    if (im.normalizeAxis(node, im.int(node, "axis", 0)) !== 1) throw new Error(`${nodeLabel(node)}: only the last axis (1) is supported`);
-    if (im.int(node, "select_last_index", 0) !== 0) throw new Error(`${nodeLabel(node)}: select_last_index=1 is not supported`);
+    if (im.normalizeAxis(node, im.int(node, "axis", 0)) !== 1)
+      throw new Error(`${nodeLabel(node)}: only the last axis (1) is supported`);
+    if (im.int(node, "select_last_index", 0) !== 0)
+      throw new Error(`${nodeLabel(node)}: select_last_index=1 is not supported`);
     im.logitsName = im.cur.name;
     im.argmax = true;
     im.finalOp = "ArgMax";
@@ -557,7 +685,8 @@ type Fold = (im: Importer, node: Node, args: readonly (Tensor | null | undefined
 
 const strides = (dims: readonly number[]): number[] => dims.map((_, k) => product(dims.slice(k + 1)));
 const axisOf = (node: Node, axis: number, rank: number): number => {
-  if (axis < -rank || axis >= rank) throw new Error(`${nodeLabel(node)}: axis ${axis} is out of range for rank ${rank}`);
+  if (axis < -rank || axis >= rank)
+    throw new Error(`${nodeLabel(node)}: axis ${axis} is out of range for rank ${rank}`);
   return axis < 0 ? axis + rank : axis;
 };
 
@@ -579,12 +708,18 @@ function select(t: Tensor, picks: readonly number[][]): Tensor {
 }
 
 const every = (dims: readonly number[]): number[][] => dims.map((d) => Array.from({ length: d }, (_, i) => i));
-const FLOAT_TYPES = new Set([onnx.TensorProto.DataType.FLOAT, onnx.TensorProto.DataType.DOUBLE, onnx.TensorProto.DataType.FLOAT16, onnx.TensorProto.DataType.BFLOAT16]);
+const FLOAT_TYPES = new Set([
+  onnx.TensorProto.DataType.FLOAT,
+  onnx.TensorProto.DataType.DOUBLE,
+  onnx.TensorProto.DataType.FLOAT16,
+  onnx.TensorProto.DataType.BFLOAT16,
+]);
 
 const FOLDS: Record<string, Fold> = {
   Shape: (im, node) => im.shapeOf(node),
   Identity: (_im, _node, [x]) => x!,
-  Cast: (im, node, [x]) => (FLOAT_TYPES.has(im.int(node, "to", 0)) ? x! : { dims: x!.dims, data: x!.data.map(Math.trunc) }),
+  Cast: (im, node, [x]) =>
+    FLOAT_TYPES.has(im.int(node, "to", 0)) ? x! : { dims: x!.dims, data: x!.data.map(Math.trunc) },
   Gather(im, node, [data, indices]) {
     const axis = axisOf(node, im.int(node, "axis", 0), data!.dims.length);
     const n = data!.dims[axis];
@@ -627,7 +762,8 @@ const FOLDS: Record<string, Fold> = {
     const rank = data!.dims.length;
     const listed = im.ints(node, axesArg, "axes")?.map((a) => axisOf(node, a, rank));
     const drop = (d: number, k: number) => (listed ? listed.includes(k) : d === 1);
-    if (data!.dims.some((d, k) => drop(d, k) && d !== 1)) throw new Error(`${nodeLabel(node)}: cannot squeeze an axis of size other than 1 in [${data!.dims}]`);
+    if (data!.dims.some((d, k) => drop(d, k) && d !== 1))
+      throw new Error(`${nodeLabel(node)}: cannot squeeze an axis of size other than 1 in [${data!.dims}]`);
     return { dims: data!.dims.filter((d, k) => !drop(d, k)), data: data!.data };
   },
   Concat(im, node, args) {
@@ -636,14 +772,17 @@ const FOLDS: Record<string, Fold> = {
     const rank = parts[0].dims.length;
     const axis = axisOf(node, im.int(node, "axis", 0), rank);
     if (parts.some((p) => p.dims.length !== rank || p.dims.some((d, k) => k !== axis && d !== parts[0].dims[k]))) {
-      throw new Error(`${nodeLabel(node)}: operands of shapes ${parts.map((p) => `[${p.dims}]`).join(", ")} do not concatenate along axis ${axis}`);
+      throw new Error(
+        `${nodeLabel(node)}: operands of shapes ${parts.map((p) => `[${p.dims}]`).join(", ")} do not concatenate along axis ${axis}`,
+      );
     }
     const outer = product(parts[0].dims.slice(0, axis));
     const data: number[] = [];
-    for (let o = 0; o < outer; o++) for (const p of parts) {
-      const block = p.data.length / outer;
-      data.push(...p.data.subarray(o * block, (o + 1) * block));
-    }
+    for (let o = 0; o < outer; o++)
+      for (const p of parts) {
+        const block = p.data.length / outer;
+        data.push(...p.data.subarray(o * block, (o + 1) * block));
+      }
     const dims = [...parts[0].dims];
     dims[axis] = parts.reduce((sum, p) => sum + p.dims[axis], 0);
     return { dims, data: Float64Array.from(data) };

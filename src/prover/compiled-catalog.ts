@@ -18,10 +18,21 @@ export interface CompiledCatalogOptions {
 export class CompiledCatalog {
   private readonly loaded = new Map<string, Promise<CompiledModel>>();
 
-  private constructor(private readonly manifests: ReadonlyMap<string, { readonly dir: string; readonly manifest: CircuitManifest }>) {}
+  private constructor(
+    private readonly manifests: ReadonlyMap<string, { readonly dir: string; readonly manifest: CircuitManifest }>,
+  ) {}
 
   static async open(options: CompiledCatalogOptions): Promise<CompiledCatalog> {
-    const dirs = [...options.roots.flatMap((root) => (existsSync(root) ? readdirSync(root).sort().map((d) => join(root, d)) : [])), ...options.dirs];
+    const dirs = [
+      ...options.roots.flatMap((root) =>
+        existsSync(root)
+          ? readdirSync(root)
+              .sort()
+              .map((d) => join(root, d))
+          : [],
+      ),
+      ...options.dirs,
+    ];
     const manifests = new Map<string, { dir: string; manifest: CircuitManifest }>();
     for (const dir of dirs.filter((d) => existsSync(join(d, MANIFEST_FILE)))) {
       const manifest = await loadManifest(dir);

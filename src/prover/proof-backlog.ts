@@ -86,7 +86,9 @@ export class ProofBacklog {
     const overEta = maxEtaS > 0 && estimate.etaS !== null && estimate.etaS > maxEtaS;
     if (!overDepth && !overEta) return estimate;
     const eta = estimate.etaS === null ? "no estimate yet" : `about ${Math.ceil(estimate.etaS)} s to prove`;
-    const limit = overDepth ? `${maxJobs} jobs (PROOFGATE_MAX_PROOF_BACKLOG)` : `${maxEtaS} s (PROOFGATE_MAX_PROOF_ETA_S)`;
+    const limit = overDepth
+      ? `${maxJobs} jobs (PROOFGATE_MAX_PROOF_BACKLOG)`
+      : `${maxEtaS} s (PROOFGATE_MAX_PROOF_ETA_S)`;
     throw new BacklogFullError(
       `The proof backlog is full: ${estimate.pending} proof jobs pending, ${eta}; the limit is ${limit}. Retry later, or send "proof": false to be served unproven now`,
       this.retryAfterS(estimate),
@@ -112,7 +114,10 @@ export class ProofBacklog {
     const counts = await this.options.queue.counts();
     const pending = counts.waiting + counts.active + counts.delayed;
     const mean = this.meanProofSeconds;
-    const estimate = { pending, etaS: mean === null ? null : Math.round(((pending + 1) * mean * 10) / this.slots) / 10 };
+    const estimate = {
+      pending,
+      etaS: mean === null ? null : Math.round(((pending + 1) * mean * 10) / this.slots) / 10,
+    };
     this.last = estimate;
     return estimate;
   }

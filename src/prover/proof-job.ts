@@ -22,7 +22,13 @@ import type { ProofStore } from "../store/proof-store.js";
 import { decodingStepWindows } from "../witness/step-windows.js";
 import type { CompiledCatalog } from "./compiled-catalog.js";
 import type { CompiledModel } from "./compiled-model.js";
-import type { GenerationProofOutput, GenerationProofRequest, InferenceProofRequest, ProofRequest, StepOutput } from "./proof-request.js";
+import type {
+  GenerationProofOutput,
+  GenerationProofRequest,
+  InferenceProofRequest,
+  ProofRequest,
+  StepOutput,
+} from "./proof-request.js";
 import type { ProofFile } from "./prove.js";
 import { snarkInThisThread, type SnarkWork } from "./snark-work.js";
 
@@ -51,7 +57,6 @@ const FINAL_FOR_PROVERS = new Set(["proved", "submitted", "verified", "failed"])
 export function defaultProverName(): string {
   return `${hostname()}:${process.pid}`;
 }
-
 
 export class ProofJobProcessor {
   readonly prover: string;
@@ -99,11 +104,17 @@ export class ProofJobProcessor {
       if (!current || FINAL_FOR_PROVERS.has(current.status)) return null;
       if (current.status === "queued") {
         if (current.attempts >= this.maxClaims) {
-          await store.transition(current.id, "queued", "failed", { error: `gave up after ${current.attempts} claims: ${current.error ?? "its worker stopped each time"}` });
+          await store.transition(current.id, "queued", "failed", {
+            error: `gave up after ${current.attempts} claims: ${current.error ?? "its worker stopped each time"}`,
+          });
           return null;
         }
         const queuedMs = Math.max(0, this.now() - current.updatedAtMs);
-        const claimed = await store.transition(current.id, "queued", "proving", { prover: this.prover, error: null, timings: current.attempts === 0 ? { queued: queuedMs } : {} });
+        const claimed = await store.transition(current.id, "queued", "proving", {
+          prover: this.prover,
+          error: null,
+          timings: current.attempts === 0 ? { queued: queuedMs } : {},
+        });
         if (claimed) return { record: claimed, queuedMs };
       } else {
         const idleMs = this.now() - current.updatedAtMs;
@@ -122,17 +133,34 @@ export class ProofJobProcessor {
     const request = record.request as InferenceProofRequest;
     const compiled = await this.compiledFor(request);
     const started = this.now();
-    const { file, verifyMs } = await this.withHeartbeat(record.id, () => this.proveAndVerify(compiled, request.sample, BigInt(request.nonce)));
+    const { file, verifyMs } = await this.withHeartbeat(record.id, () =>
+      this.proveAndVerify(compiled, request.sample, BigInt(request.nonce)),
+    );
     const served = compiled.manifest.output === "argmax" ? request.served.argmax : request.served.logits;
     if (JSON.stringify(file.output) !== JSON.stringify(served)) {
-      throw unprovable(`the served output ${JSON.stringify(served)} is not the proven output ${JSON.stringify(file.output)}`);
+      throw unprovable(
+        `the served output ${JSON.stringify(served)} is not the proven output ${JSON.stringify(file.output)}`,
+      );
     }
-    const timings: ProofTimings = { witness: file.timings.witness_ms, prove: file.timings.prove_ms, verify: verifyMs, total: round(claim.queuedMs + this.now() - started, 1) };
+    const timings: ProofTimings = {
+      witness: file.timings.witness_ms,
+      prove: file.timings.prove_ms,
+      verify: verifyMs,
+      total: round(claim.queuedMs + this.now() - started, 1),
+    };
     // a worker that stalled past its lease may have been taken over: then the new claim's result stands
     const current = await this.options.store.get(record.id);
     const stillOurs = current?.status === "proving" && current.attempts === record.attempts;
-    const done = stillOurs && (await this.options.store.transition(record.id, "proving", "proved", { publicSignals: [...file.public_signals], proof: file.proof, prover: this.prover, timings }));
-    if (!done) this.options.logger.warn({ proofId: record.id }, "proof finished after its record moved on; result dropped");
+    const done =
+      stillOurs &&
+      (await this.options.store.transition(record.id, "proving", "proved", {
+        publicSignals: [...file.public_signals],
+        proof: file.proof,
+        prover: this.prover,
+        timings,
+      }));
+    if (!done)
+      this.options.logger.warn({ proofId: record.id }, "proof finished after its record moved on; result dropped");
   }
 
   private async proveStep(initial: ProofRecord, index: number): Promise<void> {
@@ -145,7 +173,10 @@ export class ProofJobProcessor {
       if (record.attempts >= this.maxClaims) throw unprovable(`gave up after ${record.attempts} claims`);
       // the first step to start moves the whole record to proving; the others find it there
       const queuedMs = Math.max(0, this.now() - record.updatedAtMs);
-      record = (await store.transition(record.id, "queued", "proving", { timings: { queued: queuedMs } })) ?? (await store.get(record.id)) ?? record;
+      record =
+        (await store.transition(record.id, "queued", "proving", { timings: { queued: queuedMs } })) ??
+        (await store.get(record.id)) ??
+        record;
       if (FINAL_FOR_PROVERS.has(record.status)) return;
     }
     const request = record.request as GenerationProofRequest;
@@ -173,27 +204,46 @@ export class ProofJobProcessor {
     const choice = (record.output as GenerationProofOutput).choices.find((c) => c.index === step.choice);
     const prompt = choice ? request.prompt_tokens[choice.prompt_index] : undefined;
     if (!choice || !prompt) throw unprovable(`proof ${record.id}: step of unknown choice ${step.choice}`);
-    return decodingStepWindows(prompt, choice.tokens.slice(0, step.position + 1), context, request.pad_token)[step.position]!;
+    return decodingStepWindows(prompt, choice.tokens.slice(0, step.position + 1), context, request.pad_token)[
+      step.position
+    ]!;
   }
 
   private async finishSequence(record: ProofRecord): Promise<void> {
-    if (record.status !== "proving") throw new ProofgateError("conflict", `proof ${record.id} is ${record.status}; its steps have not started`, { retryable: true });
+    if (record.status !== "proving")
+      throw new ProofgateError("conflict", `proof ${record.id} is ${record.status}; its steps have not started`, {
+        retryable: true,
+      });
     const pending = record.steps.filter((s) => s.status !== "proved");
-    if (pending.length > 0) throw new ProofgateError("conflict", `proof ${record.id}: steps ${pending.map((s) => s.index).join(", ")} are not proved yet`, { retryable: true });
+    if (pending.length > 0)
+      throw new ProofgateError(
+        "conflict",
+        `proof ${record.id}: steps ${pending.map((s) => s.index).join(", ")} are not proved yet`,
+        { retryable: true },
+      );
     const request = record.request as GenerationProofRequest;
     const compiled = await this.compiledFor(request);
     const started = performance.now();
     for (const choice of (record.output as GenerationProofOutput).choices) {
-      const steps = record.steps.filter((s) => (s.output as StepOutput).choice === choice.index).sort((a, b) => (a.output as StepOutput).position - (b.output as StepOutput).position);
+      const steps = record.steps
+        .filter((s) => (s.output as StepOutput).choice === choice.index)
+        .sort((a, b) => (a.output as StepOutput).position - (b.output as StepOutput).position);
       const files = steps.map((s) => this.stepProofFile(compiled, record, s));
       const trace = await this.snark.verifyTrace(compiled, files);
       if (!trace.valid) throw unprovable(`choice ${choice.index}: ${trace.reason}`);
-      if (trace.tokens!.join() !== choice.tokens.join()) throw unprovable(`choice ${choice.index}: the proven tokens are not the served ones`);
+      if (trace.tokens!.join() !== choice.tokens.join())
+        throw unprovable(`choice ${choice.index}: the proven tokens are not the served ones`);
       if (choice.completion_tokens !== undefined && choice.completion_tokens !== steps.length) {
-        throw unprovable(`choice ${choice.index}: ${steps.length} steps proven for ${choice.completion_tokens} tokens served`);
+        throw unprovable(
+          `choice ${choice.index}: ${steps.length} steps proven for ${choice.completion_tokens} tokens served`,
+        );
       }
     }
-    const sum = (stage: string) => round(record.steps.reduce((total, s) => total + (s.timings[stage] ?? 0), 0), 1);
+    const sum = (stage: string) =>
+      round(
+        record.steps.reduce((total, s) => total + (s.timings[stage] ?? 0), 0),
+        1,
+      );
     const provers = [...new Set(record.steps.map((s) => s.prover).filter((p): p is string => p !== null))];
     const timings: ProofTimings = {
       witness: sum("witness"),
@@ -223,11 +273,18 @@ export class ProofJobProcessor {
   private async compiledFor(request: ProofRequest): Promise<CompiledModel> {
     const compiled = await this.options.catalog.get(request.circuit);
     // another worker with this circuit can still take it: not the record's fault, so retryable
-    if (!compiled) throw new ProofgateError("not_ready", `worker ${this.prover} has no compiled circuit ${request.circuit}`, { retryable: true });
+    if (!compiled)
+      throw new ProofgateError("not_ready", `worker ${this.prover} has no compiled circuit ${request.circuit}`, {
+        retryable: true,
+      });
     return compiled;
   }
 
-  private async proveAndVerify(compiled: CompiledModel, sample: readonly number[], nonce: bigint): Promise<{ file: ProofFile; verifyMs: number }> {
+  private async proveAndVerify(
+    compiled: CompiledModel,
+    sample: readonly number[],
+    nonce: bigint,
+  ): Promise<{ file: ProofFile; verifyMs: number }> {
     const file = await this.snark.prove(compiled, sample, nonce);
     const started = performance.now();
     const verdict = await this.snark.verify(compiled, file);
@@ -237,9 +294,14 @@ export class ProofJobProcessor {
 
   /** Keeps the record's lease fresh while `work` runs, so no sweep or worker takes it over. */
   private async withHeartbeat<T>(proofId: string, work: () => Promise<T>): Promise<T> {
-    const timer = setInterval(() => {
-      this.options.store.update(proofId, {}).catch((err: unknown) => this.options.logger.warn({ err, proofId }, "proof heartbeat failed"));
-    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    const timer = setInterval(
+      () => {
+        this.options.store
+          .update(proofId, {})
+          .catch((err: unknown) => this.options.logger.warn({ err, proofId }, "proof heartbeat failed"));
+      },
+      Math.max(50, Math.floor(this.leaseMs / 3)),
+    );
     try {
       return await work();
     } finally {
@@ -261,7 +323,8 @@ export class ProofJobProcessor {
       if (step !== undefined) await store.updateStep(proofId, step, { status: final ? "failed" : "queued" });
       if (final) await store.transition(proofId, record.status, "failed", { error });
       // a single proof is handed back; a sequence stays `proving` while its other steps go on
-      else if (record.status === "proving" && record.steps.length === 0) await store.transition(proofId, "proving", "queued", { error });
+      else if (record.status === "proving" && record.steps.length === 0)
+        await store.transition(proofId, "proving", "queued", { error });
     } catch (storeErr) {
       logger.error({ err: storeErr, proofId }, "could not record the failure; the sweep will bring the record back");
     }
@@ -280,7 +343,8 @@ function stepNonce(record: ProofRecord, step: StepOutput): string {
 /** The context length of a decoding-step circuit. */
 function stepContext(compiled: CompiledModel): number {
   const { packing } = compiled.manifest;
-  if (packing.kind !== "token-step") throw unprovable(`circuit ${compiled.manifest.model_id} does not prove decoding steps`);
+  if (packing.kind !== "token-step")
+    throw unprovable(`circuit ${compiled.manifest.model_id} does not prove decoding steps`);
   return packing.context;
 }
 

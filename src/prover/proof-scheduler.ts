@@ -15,7 +15,14 @@ import type { ProofBacklog } from "./proof-backlog.js";
 import { DEFAULT_PROOF_LEASE_MS, type ProofOrder, type SubmitPolicy } from "../config/config.js";
 import type { CircuitManifest } from "../model/circuit-manifest.js";
 import { generationContentHash, HASHED_NONCE_BITS, randomSalt, requestNonce } from "../core/request-binding.js";
-import { stepOutputs, type GeneratedChoice, type GenerationProofRequest, type InferenceProofRequest, type OracleRequestRef, type StepOutput } from "./proof-request.js";
+import {
+  stepOutputs,
+  type GeneratedChoice,
+  type GenerationProofRequest,
+  type InferenceProofRequest,
+  type OracleRequestRef,
+  type StepOutput,
+} from "./proof-request.js";
 
 /** What a response carries about its proof (SPEC: `proof` object). */
 export interface ProofRef {
@@ -76,7 +83,12 @@ export interface ScheduleGenerationOptions {
 export type InferenceBinding =
   | { readonly contentHash: string; readonly nonceBits: number; readonly nonce?: never; readonly oracle?: never }
   // the on-chain request this inference answers, and the nonce it expects
-  | { readonly nonce: bigint; readonly oracle: OracleRequestRef; readonly contentHash?: never; readonly nonceBits?: never };
+  | {
+      readonly nonce: bigint;
+      readonly oracle: OracleRequestRef;
+      readonly contentHash?: never;
+      readonly nonceBits?: never;
+    };
 
 export type ScheduleInferenceOptions = ScheduleInferenceBase & InferenceBinding;
 
@@ -114,7 +126,12 @@ export interface ProofSchedulerOptions {
 }
 
 export function proofRef(record: Pick<ProofRecord, "id" | "status">, etaS?: number | null): ProofRef {
-  return { id: record.id, status: record.status, url: `/v1/proofs/${record.id}`, ...(etaS === undefined ? {} : { eta_s: etaS }) };
+  return {
+    id: record.id,
+    status: record.status,
+    url: `/v1/proofs/${record.id}`,
+    ...(etaS === undefined ? {} : { eta_s: etaS }),
+  };
 }
 
 /** A gateway request's nonce under a fresh salt, with what it derives from. */
@@ -149,7 +166,11 @@ export class ProofScheduler {
   }
 
   /** What every record commits to: the endpoint and the circuit; and whether it goes on-chain. */
-  private commonRequest(options: { readonly endpoint: string; readonly circuit: CircuitIdentity; readonly submitAsked?: boolean }) {
+  private commonRequest(options: {
+    readonly endpoint: string;
+    readonly circuit: CircuitIdentity;
+    readonly submitAsked?: boolean;
+  }) {
     const submit = submitFor(this.options.submitPolicy ?? "none", options.submitAsked ?? false);
     return { endpoint: options.endpoint, circuit: options.circuit.modelId, submit };
   }
@@ -169,7 +190,9 @@ export class ProofScheduler {
     const { store } = this.options;
     // one salt for the record; each prompt's nonce commits to that prompt, max_tokens and the stops
     const salt = randomSalt();
-    const contentHashes = options.promptTokens.map((prompt) => generationContentHash(prompt, options.maxTokens, options.stop));
+    const contentHashes = options.promptTokens.map((prompt) =>
+      generationContentHash(prompt, options.maxTokens, options.stop),
+    );
     const request: GenerationProofRequest = {
       kind: "generation",
       ...this.commonRequest(options),
@@ -184,16 +207,31 @@ export class ProofScheduler {
     };
     const { etaS, timings } = options.temperature > 0 ? { etaS: undefined, timings: {} } : this.eta();
     const record = await store.create({
-      ...newProofRecord({ id: options.id, model: options.model, request, output: { choices: [] }, vkeyHash: options.circuit.vkeyHash, status: "generating" }),
+      ...newProofRecord({
+        id: options.id,
+        model: options.model,
+        request,
+        output: { choices: [] },
+        vkeyHash: options.circuit.vkeyHash,
+        status: "generating",
+      }),
       timings,
     });
     const leaseMs = this.options.generationLeaseMs ?? DEFAULT_PROOF_LEASE_MS;
-    const heartbeat = setInterval(() => {
-      store.update(record.id, {}).catch((err: unknown) => this.options.logger.warn({ err, proofId: record.id }, "could not refresh a generating record"));
-    }, Math.max(50, Math.floor(leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        store
+          .update(record.id, {})
+          .catch((err: unknown) =>
+            this.options.logger.warn({ err, proofId: record.id }, "could not refresh a generating record"),
+          );
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
     heartbeat.unref();
     // a record the sweep failed meanwhile (its lease ran out) is answered as it stands
-    const settle = async (moved: ProofRecord | null) => proofRef(moved ?? (await store.get(record.id)) ?? record, moved?.status === "queued" ? etaS : undefined);
+    const settle = async (moved: ProofRecord | null) =>
+      proofRef(moved ?? (await store.get(record.id)) ?? record, moved?.status === "queued" ? etaS : undefined);
     return {
       ref: proofRef(record, etaS),
       finish: async (choices) => {
@@ -226,12 +264,29 @@ export class ProofScheduler {
   async scheduleInference(options: ScheduleInferenceOptions): Promise<ProofRef> {
     const { input, sample, served, oracle } = options;
     const common = this.commonRequest(options);
-    const binding = oracle ? { nonce: options.nonce!.toString() } : saltedNonce(options.contentHash!, options.nonceBits!);
+    const binding = oracle
+      ? { nonce: options.nonce!.toString() }
+      : saltedNonce(options.contentHash!, options.nonceBits!);
     // an oracle request is answered on-chain whatever the policy: that is what it paid for
-    const request: InferenceProofRequest = { kind: "inference", ...common, ...binding, submit: common.submit || oracle !== undefined, input, sample, served, ...(oracle ? { oracle } : {}) };
+    const request: InferenceProofRequest = {
+      kind: "inference",
+      ...common,
+      ...binding,
+      submit: common.submit || oracle !== undefined,
+      input,
+      sample,
+      served,
+      ...(oracle ? { oracle } : {}),
+    };
     const { etaS, timings } = this.eta();
     const record = await this.options.store.create({
-      ...newProofRecord({ id: options.id, model: options.model, request, output: options.output, vkeyHash: options.circuit.vkeyHash }),
+      ...newProofRecord({
+        id: options.id,
+        model: options.model,
+        request,
+        output: options.output,
+        vkeyHash: options.circuit.vkeyHash,
+      }),
       timings,
     });
     await this.enqueue(record);
@@ -257,12 +312,20 @@ export class ProofScheduler {
         ? queue.enqueue({ proofId: record.id })
         : queue.enqueueFlow(
             { payload: { proofId: record.id } },
-            pending.map((s) => ({ payload: { proofId: record.id, step: s.index }, priority: stepPriority(s, this.options.order) })),
+            pending.map((s) => ({
+              payload: { proofId: record.id, step: s.index },
+              priority: stepPriority(s, this.options.order),
+            })),
           ))();
     let timer: NodeJS.Timeout | undefined;
     try {
       // a Redis that went away makes its client retry for long; the answer must not wait for it
-      await Promise.race([adding, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)))]);
+      await Promise.race([
+        adding,
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+        ),
+      ]);
       return true;
     } catch (err) {
       adding.catch(() => undefined);

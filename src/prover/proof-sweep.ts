@@ -54,7 +54,8 @@ export class ProofSweep {
   /** Sweeps now, then every `intervalMs` until `stop`. Errors are logged, never thrown. */
   start(intervalMs: number): void {
     if (this.timer) return;
-    const tick = () => void this.sweepOnce().catch((err: unknown) => this.options.logger.warn({ err }, "proof sweep failed"));
+    const tick = () =>
+      void this.sweepOnce().catch((err: unknown) => this.options.logger.warn({ err }, "proof sweep failed"));
     tick();
     this.timer = setInterval(tick, intervalMs);
     this.timer.unref();
@@ -74,13 +75,17 @@ export class ProofSweep {
     for (const record of [...queued, ...orphaned]) await scheduler.enqueue(record);
     this.options.observer?.reenqueued("queued", queued.length);
     this.options.observer?.reenqueued("orphaned", orphaned.length);
-    if (orphaned.length > 0) logger.info({ orphaned: orphaned.map((r) => r.id) }, "re-enqueued proofs whose worker stopped");
+    if (orphaned.length > 0)
+      logger.info({ orphaned: orphaned.map((r) => r.id) }, "re-enqueued proofs whose worker stopped");
     const leaseMs = this.options.generationLeaseMs ?? this.options.leaseMs;
     const stale = await store.findByStatus({ statuses: ["generating"], olderThanMs: leaseMs, limit });
     const error = `not proven: the gateway stopped while generating this answer (no sign of it for ${Math.round(leaseMs / 1000)} s); nothing was served in full to prove`;
     // a record refreshed or finished since it was read stays as it is: the compare-and-set misses
-    const abandoned = (await Promise.all(stale.map((r) => store.transition(r.id, "generating", "failed", { error })))).filter((r) => r !== null);
-    if (abandoned.length > 0) logger.warn({ abandoned: abandoned.map((r) => r.id) }, "failed generations whose gateway stopped");
+    const abandoned = (
+      await Promise.all(stale.map((r) => store.transition(r.id, "generating", "failed", { error })))
+    ).filter((r) => r !== null);
+    if (abandoned.length > 0)
+      logger.warn({ abandoned: abandoned.map((r) => r.id) }, "failed generations whose gateway stopped");
     return { queued: queued.length, orphaned: orphaned.length, abandoned: abandoned.length };
   }
 }

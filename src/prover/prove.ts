@@ -52,10 +52,17 @@ export async function prove(compiled: CompiledModel, options: ProveOptions): Pro
   const wtns = await compiled.witness.wtns(input);
   const t1 = performance.now();
   await sharedBn128();
-  const { proof, publicSignals } = await snarkjs.groth16.prove({ type: "mem", data: compiled.zkey }, { type: "mem", data: wtns }, options.logger);
+  const { proof, publicSignals } = await snarkjs.groth16.prove(
+    { type: "mem", data: compiled.zkey },
+    { type: "mem", data: wtns },
+    options.logger,
+  );
   const t2 = performance.now();
   const expected = (await expectedPublicSignals(compiled.manifest, options.sample, nonce, output)).map(String);
-  if (expected.join() !== publicSignals.join()) throw new Error(`internal: public signals ${publicSignals.join(",")} differ from the expected ${expected.join(",")}`);
+  if (expected.join() !== publicSignals.join())
+    throw new Error(
+      `internal: public signals ${publicSignals.join(",")} differ from the expected ${expected.join(",")}`,
+    );
   return {
     object: "proofgate.proof",
     model_id: compiled.manifest.model_id,

@@ -42,6 +42,7 @@ async function answer(call: SnarkCall): Promise<unknown> {
 port.on("message", (call: SnarkCall) => {
   answer(call).then(
     (value) => port.postMessage({ id: call.id, value } satisfies SnarkReply),
-    (err: unknown) => port.postMessage({ id: call.id, error: err instanceof Error ? err.message : String(err) } satisfies SnarkReply),
+    (err: unknown) =>
+      port.postMessage({ id: call.id, error: err instanceof Error ? err.message : String(err) } satisfies SnarkReply),
   );
 });

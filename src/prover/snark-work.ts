@@ -31,13 +31,21 @@ export const snarkInThisThread: SnarkWork = {
 
 /** A call into the thread: the compiled model goes by its folder, which the thread loads once. */
 export type SnarkCall =
-  | { readonly id: number; readonly op: "prove"; readonly dir: string; readonly sample: readonly number[]; readonly nonce: bigint }
+  | {
+      readonly id: number;
+      readonly op: "prove";
+      readonly dir: string;
+      readonly sample: readonly number[];
+      readonly nonce: bigint;
+    }
   | { readonly id: number; readonly op: "verify"; readonly dir: string; readonly file: ProofFile }
   | { readonly id: number; readonly op: "verifyTrace"; readonly dir: string; readonly files: readonly ProofFile[] }
   | { readonly id: number; readonly op: "ready" }
   | { readonly id: number; readonly op: "close" };
 
-export type SnarkReply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: string };
+export type SnarkReply =
+  | { readonly id: number; readonly value: unknown }
+  | { readonly id: number; readonly error: string };
 
 /**
  * What web-worker (loaded by ffjavascript) evaluates in any thread but the main one, taking it for
@@ -51,10 +59,14 @@ const WEB_WORKER_DATA = { mod: "data:,", type: "classic" } as const;
  */
 function startWorker(): Worker {
   const workerData = WEB_WORKER_DATA;
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./snark-thread-main.js", import.meta.url), { workerData });
+  if (!import.meta.url.endsWith(".ts"))
+    return new Worker(new URL("./snark-thread-main.js", import.meta.url), { workerData });
   const entry = JSON.stringify(new URL("./snark-thread-main.ts", import.meta.url).href);
   const api = JSON.stringify(import.meta.resolve("tsx/esm/api"));
-  return new Worker(`import(${api}).then(({ tsImport }) => tsImport(${entry}, ${JSON.stringify(import.meta.url)}))`, { eval: true, workerData });
+  return new Worker(`import(${api}).then(({ tsImport }) => tsImport(${entry}, ${JSON.stringify(import.meta.url)}))`, {
+    eval: true,
+    workerData,
+  });
 }
 
 type Pending = { resolve(value: unknown): void; reject(err: Error): void };

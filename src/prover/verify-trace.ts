@@ -13,8 +13,13 @@ export interface TraceResult extends VerifyResult {
   readonly tokens?: readonly number[];
 }
 
-export async function verifyTrace(manifest: CircuitManifest, vkey: Record<string, unknown>, steps: readonly ProofFile[]): Promise<TraceResult> {
-  if (manifest.kind !== "token-step") return { valid: false, reason: `model ${manifest.model_id} does not prove decoding steps` };
+export async function verifyTrace(
+  manifest: CircuitManifest,
+  vkey: Record<string, unknown>,
+  steps: readonly ProofFile[],
+): Promise<TraceResult> {
+  if (manifest.kind !== "token-step")
+    return { valid: false, reason: `model ${manifest.model_id} does not prove decoding steps` };
   if (steps.length === 0) return { valid: false, reason: "a trace needs at least one step" };
   const tokens: number[] = [];
   for (const [k, step] of steps.entries()) {
@@ -24,7 +29,8 @@ export async function verifyTrace(manifest: CircuitManifest, vkey: Record<string
     if (decoded.kind !== "token-step") return { valid: false, reason: `step ${k} is not a decoding step` };
     if (k > 0) {
       const previous = steps[k - 1];
-      if (step.public_signals[0] !== previous.public_signals[1]) return { valid: false, reason: `step ${k} does not start from the state step ${k - 1} ended in` };
+      if (step.public_signals[0] !== previous.public_signals[1])
+        return { valid: false, reason: `step ${k} does not start from the state step ${k - 1} ended in` };
     }
     tokens.push(decoded.next_token);
   }

@@ -14,7 +14,12 @@ import { FIELD_PRIME } from "../snark/field.js";
 import { sharedBn128 } from "../snark/snark-workers.js";
 import { requestNonce, sampleContentHash } from "../core/request-binding.js";
 import { checkIntegerInput } from "../model/integer-model.js";
-import { decodePublicSignals, expectedPublicSignals, nonceBits, type DecodedSignals } from "../witness/circuit-input.js";
+import {
+  decodePublicSignals,
+  expectedPublicSignals,
+  nonceBits,
+  type DecodedSignals,
+} from "../witness/circuit-input.js";
 import type { NonceLedger } from "./nonce-ledger.js";
 import type { ClaimedProof } from "./prove.js";
 
@@ -31,9 +36,16 @@ export interface VerifyOptions {
 const invalid = (reason: string): VerifyResult => ({ valid: false, reason });
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
-export async function verifyProof(manifest: CircuitManifest, vkey: Record<string, unknown>, file: ClaimedProof, options: VerifyOptions = {}): Promise<VerifyResult> {
-  if (file.model_id !== manifest.model_id) return invalid(`proof is for model ${file.model_id}, key is for ${manifest.model_id}`);
-  if (file.vkey_hash !== manifest.vkey_hash) return invalid(`vkey_hash: the file names key ${file.vkey_hash}, the model's key is ${manifest.vkey_hash}`);
+export async function verifyProof(
+  manifest: CircuitManifest,
+  vkey: Record<string, unknown>,
+  file: ClaimedProof,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
+  if (file.model_id !== manifest.model_id)
+    return invalid(`proof is for model ${file.model_id}, key is for ${manifest.model_id}`);
+  if (file.vkey_hash !== manifest.vkey_hash)
+    return invalid(`vkey_hash: the file names key ${file.vkey_hash}, the model's key is ${manifest.vkey_hash}`);
   if (vkeyHash(vkey) !== manifest.vkey_hash) return invalid("verification key does not match the model's vkey_hash");
   if (file.kind !== manifest.kind) return invalid(`kind: the file says ${file.kind}, the circuit is ${manifest.kind}`);
   if (file.public_signals.length !== manifest.public_signals.length) {
@@ -53,28 +65,47 @@ export async function verifyProof(manifest: CircuitManifest, vkey: Record<string
   if (options.ledger && !(await options.ledger.claim(manifest.model_id, replayKey(manifest, signals)))) {
     return invalid(`this inference (its nonce and input) was already accepted for this model (replay)`);
   }
-  const said = decoded.kind === "token-step" ? { next_token: decoded.next_token } : decoded.kind === "classify" ? { label: decoded.label } : { outputs: decoded.outputs };
-  return { valid: true, reason: `valid under vkey_hash ${manifest.vkey_hash} (model ${manifest.model_id}): ${JSON.stringify(said)}` };
+  const said =
+    decoded.kind === "token-step"
+      ? { next_token: decoded.next_token }
+      : decoded.kind === "classify"
+        ? { label: decoded.label }
+        : { outputs: decoded.outputs };
+  return {
+    valid: true,
+    reason: `valid under vkey_hash ${manifest.vkey_hash} (model ${manifest.model_id}): ${JSON.stringify(said)}`,
+  };
 }
 
 /** The first claim of the file that its signals do not say, canonically; null when every claim holds. */
-async function misstatedClaim(manifest: CircuitManifest, file: ClaimedProof, signals: readonly bigint[], decoded: DecodedSignals): Promise<string | null> {
+async function misstatedClaim(
+  manifest: CircuitManifest,
+  file: ClaimedProof,
+  signals: readonly bigint[],
+  decoded: DecodedSignals,
+): Promise<string | null> {
   const bits = nonceBits(manifest);
-  if (typeof file.nonce !== "string" || !DECIMAL.test(file.nonce)) return `nonce: ${JSON.stringify(file.nonce)} is not a decimal integer`;
+  if (typeof file.nonce !== "string" || !DECIMAL.test(file.nonce))
+    return `nonce: ${JSON.stringify(file.nonce)} is not a decimal integer`;
   const nonce = BigInt(file.nonce);
-  if (nonce >= 1n << BigInt(bits)) return `nonce: ${file.nonce} is not below 2^${bits}, so it is not the canonical nonce`;
+  if (nonce >= 1n << BigInt(bits))
+    return `nonce: ${file.nonce} is not below 2^${bits}, so it is not the canonical nonce`;
   if (!Array.isArray(file.input)) return "input: not a list of integers";
   const inputReason = checkIntegerInput(manifest.input, file.input);
   if (inputReason) return `input: ${inputReason}`;
   const outputReason = outputDomain(manifest, file.output);
   if (outputReason) return `output: ${outputReason}`;
   if (decoded.kind === "token-step") {
-    if (decoded.nonce !== file.nonce) return `nonce: the signals carry nonce ${decoded.nonce}, the file says ${file.nonce}`;
+    if (decoded.nonce !== file.nonce)
+      return `nonce: the signals carry nonce ${decoded.nonce}, the file says ${file.nonce}`;
     const bad = decoded.context.findIndex((t, i) => t !== file.input[i]);
-    if (bad >= 0) return `input: the signals carry token ${decoded.context[bad]} at ${bad}, the file says ${file.input[bad]}`;
-    if (decoded.next_token !== file.output) return `output: the signals carry next token ${decoded.next_token}, the file says ${JSON.stringify(file.output)}`;
+    if (bad >= 0)
+      return `input: the signals carry token ${decoded.context[bad]} at ${bad}, the file says ${file.input[bad]}`;
+    if (decoded.next_token !== file.output)
+      return `output: the signals carry next token ${decoded.next_token}, the file says ${JSON.stringify(file.output)}`;
   } else if (decoded.kind === "classify") {
-    if (decoded.label !== file.output) return `output: the signals carry label ${decoded.label}, the file says ${JSON.stringify(file.output)}`;
+    if (decoded.label !== file.output)
+      return `output: the signals carry label ${decoded.label}, the file says ${JSON.stringify(file.output)}`;
   } else if (JSON.stringify(decoded.outputs) !== JSON.stringify(file.output)) {
     return `output: the signals carry outputs [${decoded.outputs.join(", ")}], the file says ${JSON.stringify(file.output)}`;
   }
@@ -94,9 +125,12 @@ async function misstatedClaim(manifest: CircuitManifest, file: ClaimedProof, sig
 function outputDomain(manifest: CircuitManifest, output: unknown): string | null {
   if (manifest.output === "argmax") {
     const index = output as number;
-    return Number.isInteger(index) && index >= 0 && index < manifest.classes ? null : `${JSON.stringify(output)} is not a class index in [0, ${manifest.classes})`;
+    return Number.isInteger(index) && index >= 0 && index < manifest.classes
+      ? null
+      : `${JSON.stringify(output)} is not a class index in [0, ${manifest.classes})`;
   }
-  if (!Array.isArray(output) || output.length !== manifest.classes || !output.every(Number.isInteger)) return `not ${manifest.classes} integer logits`;
+  if (!Array.isArray(output) || output.length !== manifest.classes || !output.every(Number.isInteger))
+    return `not ${manifest.classes} integer logits`;
   return null;
 }
 
@@ -104,11 +138,14 @@ function outputDomain(manifest: CircuitManifest, output: unknown): string | null
 function requestBinding(manifest: CircuitManifest, file: ClaimedProof, nonce: bigint, bits: number): string | null {
   const { content_hash: contentHash, salt } = file.request ?? {};
   const bytes32 = /^0x[0-9a-fA-F]{64}$/;
-  if (typeof contentHash !== "string" || !bytes32.test(contentHash)) return "request.content_hash: not a 32-byte hex string";
+  if (typeof contentHash !== "string" || !bytes32.test(contentHash))
+    return "request.content_hash: not a 32-byte hex string";
   if (typeof salt !== "string" || !bytes32.test(salt)) return "request.salt: not a 32-byte hex string";
-  if (requestNonce(contentHash, salt, bits) !== nonce) return "nonce: not the nonce that request.content_hash and request.salt make";
+  if (requestNonce(contentHash, salt, bits) !== nonce)
+    return "nonce: not the nonce that request.content_hash and request.salt make";
   // a tensor model's content is its sample, which the file holds; a text's or a prompt's bytes it does not
-  if (manifest.kind === "tensor" && sampleContentHash(file.input) !== contentHash) return "request.content_hash: not the hash of the file's input";
+  if (manifest.kind === "tensor" && sampleContentHash(file.input) !== contentHash)
+    return "request.content_hash: not the hash of the file's input";
   return null;
 }
 

@@ -15,7 +15,13 @@ import {
   type ProofStatus,
   type ProofStep,
 } from "../core/proof-record.js";
-import type { FindByStatusOptions, FindOnChainOptions, ListProofsOptions, ProofRecordPatch, ProofStepPatch } from "./proof-store.js";
+import type {
+  FindByStatusOptions,
+  FindOnChainOptions,
+  ListProofsOptions,
+  ProofRecordPatch,
+  ProofStepPatch,
+} from "./proof-store.js";
 
 export interface ProofRow {
   id: string;
@@ -133,10 +139,17 @@ export function applyRecordPatch(record: ProofRecord, patch: ProofRecordPatch): 
 }
 
 /** Returns the steps with one changed; throws `not_found` (param `index`) when there is no such step. */
-export function applyStepPatch(id: string, steps: readonly ProofStep[], index: number, patch: ProofStepPatch): ProofStep[] {
+export function applyStepPatch(
+  id: string,
+  steps: readonly ProofStep[],
+  index: number,
+  patch: ProofStepPatch,
+): ProofStep[] {
   const at = steps.findIndex((step) => step.index === index);
   if (at < 0) {
-    throw new ProofgateError("not_found", `proof ${id} has no step ${index}; it has ${steps.length} steps`, { param: "index" });
+    throw new ProofgateError("not_found", `proof ${id} has no step ${index}; it has ${steps.length} steps`, {
+      param: "index",
+    });
   }
   const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
   const next = [...steps];
@@ -192,7 +205,9 @@ export function matchesSearch(record: ProofRecord, terms: SearchTerms): boolean 
   const number = terms.number;
   if (number === null) return false;
   if (record.chain?.inputCommitment === number) return true;
-  return [record.publicSignals, ...record.steps.map((step) => step.publicSignals)].some((signals) => signals?.includes(number) ?? false);
+  return [record.publicSignals, ...record.steps.map((step) => step.publicSignals)].some(
+    (signals) => signals?.includes(number) ?? false,
+  );
 }
 
 export function checkListOptions(options: ListProofsOptions = {}): CheckedListOptions {
@@ -203,21 +218,37 @@ export function checkListOptions(options: ListProofsOptions = {}): CheckedListOp
     });
   }
   if (options.status !== undefined && !isProofStatus(options.status)) {
-    throw new ProofgateError("invalid_argument", `status is ${JSON.stringify(options.status)}; expected a proof status`, {
-      param: "status",
-    });
+    throw new ProofgateError(
+      "invalid_argument",
+      `status is ${JSON.stringify(options.status)}; expected a proof status`,
+      {
+        param: "status",
+      },
+    );
   }
   const search = options.search;
   if (search !== undefined && (typeof search !== "string" || search.length < 1 || search.length > SEARCH_MAX_LENGTH)) {
-    throw new ProofgateError("invalid_argument", `search is ${JSON.stringify(search)}; expected 1 to ${SEARCH_MAX_LENGTH} characters`, {
-      param: "search",
-    });
+    throw new ProofgateError(
+      "invalid_argument",
+      `search is ${JSON.stringify(search)}; expected 1 to ${SEARCH_MAX_LENGTH} characters`,
+      {
+        param: "search",
+      },
+    );
   }
-  return { status: options.status, model: options.model, limit, after: options.after, search: search === undefined ? undefined : parseSearch(search) };
+  return {
+    status: options.status,
+    model: options.model,
+    limit,
+    after: options.after,
+    search: search === undefined ? undefined : parseSearch(search),
+  };
 }
 
 export function unknownCursor(after: string): ProofgateError {
-  return new ProofgateError("invalid_argument", `after is ${JSON.stringify(after)}, which is not a proof id`, { param: "after" });
+  return new ProofgateError("invalid_argument", `after is ${JSON.stringify(after)}, which is not a proof id`, {
+    param: "after",
+  });
 }
 
 export interface CheckedFindOptions {
@@ -231,10 +262,14 @@ export function checkFindOptions(options: FindByStatusOptions): CheckedFindOptio
   const limit = options.limit ?? FIND_LIMIT_DEFAULT;
   const bad = options.statuses.find((status) => !isProofStatus(status));
   if (bad !== undefined) {
-    throw new ProofgateError("invalid_argument", `statuses holds ${JSON.stringify(bad)}; expected proof statuses`, { param: "statuses" });
+    throw new ProofgateError("invalid_argument", `statuses holds ${JSON.stringify(bad)}; expected proof statuses`, {
+      param: "statuses",
+    });
   }
   if (!(olderThanMs >= 0)) {
-    throw new ProofgateError("invalid_argument", `olderThanMs is ${olderThanMs}; expected a number ≥ 0`, { param: "olderThanMs" });
+    throw new ProofgateError("invalid_argument", `olderThanMs is ${olderThanMs}; expected a number ≥ 0`, {
+      param: "olderThanMs",
+    });
   }
   if (!Number.isInteger(limit) || limit < 1) {
     throw new ProofgateError("invalid_argument", `limit is ${limit}; expected a positive integer`, { param: "limit" });
@@ -252,10 +287,18 @@ export interface CheckedFindOnChainOptions {
 export function checkFindOnChainOptions(options: FindOnChainOptions): CheckedFindOnChainOptions {
   const limit = options.limit ?? FIND_LIMIT_DEFAULT;
   if (!isProofStatus(options.status)) {
-    throw new ProofgateError("invalid_argument", `status is ${JSON.stringify(options.status)}; expected a proof status`, { param: "status" });
+    throw new ProofgateError(
+      "invalid_argument",
+      `status is ${JSON.stringify(options.status)}; expected a proof status`,
+      { param: "status" },
+    );
   }
   if (!Number.isSafeInteger(options.chainId) || options.chainId < 0) {
-    throw new ProofgateError("invalid_argument", `chainId is ${options.chainId}; expected a chain id (an integer ≥ 0)`, { param: "chainId" });
+    throw new ProofgateError(
+      "invalid_argument",
+      `chainId is ${options.chainId}; expected a chain id (an integer ≥ 0)`,
+      { param: "chainId" },
+    );
   }
   if (!Number.isInteger(limit) || limit < 1) {
     throw new ProofgateError("invalid_argument", `limit is ${limit}; expected a positive integer`, { param: "limit" });

@@ -76,7 +76,12 @@ export class MemoryProofStore implements ProofStore {
     return { data: page.slice(0, limit).map(fromProofRow), hasMore: page.length > limit };
   }
 
-  async transition(id: string, from: ProofStatus, to: ProofStatus, patch: ProofRecordPatch = {}): Promise<ProofRecord | null> {
+  async transition(
+    id: string,
+    from: ProofStatus,
+    to: ProofStatus,
+    patch: ProofRecordPatch = {},
+  ): Promise<ProofRecord | null> {
     assertTransition(from, to);
     const current = this.read(id);
     if (!current) throw proofNotFound(id);
@@ -111,7 +116,10 @@ export class MemoryProofStore implements ProofStore {
     const { status, chainId, after, limit } = checkFindOnChainOptions(options);
     return [...this.rows.values()]
       .map(fromProofRow)
-      .filter((r) => r.status === status && r.chain?.chainId === chainId && (after === undefined || byteOrder(r.id, after) > 0))
+      .filter(
+        (r) =>
+          r.status === status && r.chain?.chainId === chainId && (after === undefined || byteOrder(r.id, after) > 0),
+      )
       .sort((a, b) => byteOrder(a.id, b.id))
       .slice(0, limit);
   }
@@ -124,7 +132,8 @@ export class MemoryProofStore implements ProofStore {
       if (group) {
         group.count++;
         group.oldestCreated = Math.min(group.oldestCreated, row.created);
-      } else groups.set(key, { status: row.status as ProofStatus, model: row.model, count: 1, oldestCreated: row.created });
+      } else
+        groups.set(key, { status: row.status as ProofStatus, model: row.model, count: 1, oldestCreated: row.created });
     }
     // as the SQL stores' ORDER BY status, model (byte order)
     return [...groups.values()].sort((a, b) => byteOrder(a.status, b.status) || byteOrder(a.model, b.model));

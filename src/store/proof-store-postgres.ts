@@ -74,9 +74,13 @@ export class PostgresProofStore implements ProofStore {
   static async open(options: PostgresProofStoreOptions): Promise<PostgresProofStore> {
     const schema = options.schema;
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-      throw new ProofgateError("invalid_argument", `schema is ${JSON.stringify(schema)}; expected a lowercase SQL identifier`, {
-        param: "schema",
-      });
+      throw new ProofgateError(
+        "invalid_argument",
+        `schema is ${JSON.stringify(schema)}; expected a lowercase SQL identifier`,
+        {
+          param: "schema",
+        },
+      );
     }
     const pool = new pg.Pool({
       connectionString: options.connectionString,
@@ -147,7 +151,12 @@ export class PostgresProofStore implements ProofStore {
     return { data: rows.slice(0, limit).map(fromProofRow), hasMore: rows.length > limit };
   }
 
-  async transition(id: string, from: ProofStatus, to: ProofStatus, patch: ProofRecordPatch = {}): Promise<ProofRecord | null> {
+  async transition(
+    id: string,
+    from: ProofStatus,
+    to: ProofStatus,
+    patch: ProofRecordPatch = {},
+  ): Promise<ProofRecord | null> {
     assertTransition(from, to);
     const params: unknown[] = [to, to === "proving" ? 1 : 0, this.now()];
     const sets = patchSql(patch, params);
@@ -217,7 +226,10 @@ export class PostgresProofStore implements ProofStore {
   private async updateRow(db: Queryable, id: string, patch: ProofRecordPatch): Promise<ProofRecord> {
     const params: unknown[] = [this.now()];
     const sets = patchSql(patch, params);
-    const { rows } = await db.query<ProofRow>(`UPDATE proofs SET updated_at = $1${sets} WHERE id = $${params.push(id)} RETURNING *`, params);
+    const { rows } = await db.query<ProofRow>(
+      `UPDATE proofs SET updated_at = $1${sets} WHERE id = $${params.push(id)} RETURNING *`,
+      params,
+    );
     if (!rows[0]) throw proofNotFound(id);
     return fromProofRow(rows[0]);
   }

@@ -122,12 +122,19 @@ export class SqliteProofStore implements ProofStore {
     return { data: rows.slice(0, limit).map(fromProofRow), hasMore: rows.length > limit };
   }
 
-  async transition(id: string, from: ProofStatus, to: ProofStatus, patch: ProofRecordPatch = {}): Promise<ProofRecord | null> {
+  async transition(
+    id: string,
+    from: ProofStatus,
+    to: ProofStatus,
+    patch: ProofRecordPatch = {},
+  ): Promise<ProofRecord | null> {
     assertTransition(from, to);
     const { sets, params } = patchSql(patch);
     // One statement: the WHERE on status is the compare-and-set.
     const sql = `UPDATE proofs SET status = ?, attempts = attempts + ?, updated_at = ?${sets} WHERE id = ? AND status = ? RETURNING *`;
-    const row = this.db.prepare(sql).get(to, to === "proving" ? 1 : 0, this.now(), ...params, id, from) as ProofRow | undefined;
+    const row = this.db.prepare(sql).get(to, to === "proving" ? 1 : 0, this.now(), ...params, id, from) as
+      | ProofRow
+      | undefined;
     if (row) return fromProofRow(row);
     if (!this.getRow(id)) throw proofNotFound(id);
     return null;
@@ -149,7 +156,9 @@ export class SqliteProofStore implements ProofStore {
       if (!current) throw proofNotFound(id);
       const steps = applyStepPatch(id, fromProofRow(current).steps, index, patch);
       const { sets, params } = patchSql({ steps });
-      return this.db.prepare(`UPDATE proofs SET updated_at = ?${sets} WHERE id = ? RETURNING *`).get(this.now(), ...params, id) as ProofRow;
+      return this.db
+        .prepare(`UPDATE proofs SET updated_at = ?${sets} WHERE id = ? RETURNING *`)
+        .get(this.now(), ...params, id) as ProofRow;
     });
     return fromProofRow(write.immediate());
   }
@@ -165,12 +174,15 @@ export class SqliteProofStore implements ProofStore {
   async findOnChain(options: FindOnChainOptions): Promise<ProofRecord[]> {
     const { status, chainId, after, limit } = checkFindOnChainOptions(options);
     const sql = `SELECT * FROM proofs WHERE status = ? AND json_extract(chain, '$.chain_id') = ?${after === undefined ? "" : " AND id > ?"} ORDER BY id LIMIT ?`;
-    const rows = this.db.prepare(sql).all(status, chainId, ...(after === undefined ? [] : [after]), limit) as ProofRow[];
+    const rows = this.db
+      .prepare(sql)
+      .all(status, chainId, ...(after === undefined ? [] : [after]), limit) as ProofRow[];
     return rows.map(fromProofRow);
   }
 
   async countByStatus(): Promise<ProofStatusCount[]> {
-    const sql = "SELECT status, model, COUNT(*) AS count, MIN(created) AS oldestCreated FROM proofs GROUP BY status, model ORDER BY status, model";
+    const sql =
+      "SELECT status, model, COUNT(*) AS count, MIN(created) AS oldestCreated FROM proofs GROUP BY status, model ORDER BY status, model";
     return this.db.prepare(sql).all() as ProofStatusCount[];
   }
 
@@ -195,7 +207,9 @@ function patchSql(patch: ProofRecordPatch): { sets: string; params: unknown[] } 
 function migrate(db: Database.Database): void {
   db.transaction(() => {
     db.exec(SCHEMA_MIGRATIONS_DDL.sqlite);
-    const applied = (db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version);
+    const applied = (db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map(
+      (r) => r.version,
+    );
     for (const migration of pendingMigrations(applied)) {
       db.exec(migration.sql.sqlite);
       db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(

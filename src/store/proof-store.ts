@@ -8,7 +8,10 @@ import type { NewProofRecord, ProofRecord, ProofStatus, ProofStep } from "../cor
 
 /** Fields a worker may change. Each replaces the stored value, except `timings`, which merges key by key. */
 export type ProofRecordPatch = Partial<
-  Pick<ProofRecord, "output" | "publicSignals" | "proof" | "vkeyHash" | "steps" | "timings" | "chain" | "prover" | "error">
+  Pick<
+    ProofRecord,
+    "output" | "publicSignals" | "proof" | "vkeyHash" | "steps" | "timings" | "chain" | "prover" | "error"
+  >
 >;
 
 /** Fields of one step a worker may change; `timings` merges key by key, as in `ProofRecordPatch`. */

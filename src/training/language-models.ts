@@ -42,7 +42,11 @@ export function teacherLayers(vocabSize: number, shape: TeacherShape, rng: Rando
 }
 
 export function studentLayers(vocabSize: number, shape: StudentShape, rng: Random): Layer[] {
-  return [new PositionalTables("context", vocabSize, shape.context, shape.hidden, rng), new Relu(), new Dense("out", shape.hidden, vocabSize, rng, 1)];
+  return [
+    new PositionalTables("context", vocabSize, shape.context, shape.hidden, rng),
+    new Relu(),
+    new Dense("out", shape.hidden, vocabSize, rng, 1),
+  ];
 }
 
 /** The student as a plain float model, ready to quantize. */
@@ -52,7 +56,14 @@ export function studentFloatModel(layers: readonly Layer[], vocabSize: number): 
     input: { kind: "tokens", vocabSize, context: tables.context },
     classes: vocabSize,
     layers: [
-      { kind: "positional_tables", vocabSize, context: tables.context, width: tables.width, table: tables.params[0].data, bias: tables.params[1].data },
+      {
+        kind: "positional_tables",
+        vocabSize,
+        context: tables.context,
+        width: tables.width,
+        table: tables.params[0].data,
+        bias: tables.params[1].data,
+      },
       { kind: "relu" },
       { kind: "dense", inputs: out.inputs, outputs: out.outputs, weight: out.weight.data, bias: out.bias.data },
     ],
@@ -70,7 +81,14 @@ export function encodeStream(tokenizer: Tokenizer, texts: readonly string[]): Ui
 }
 
 /** The `context` tokens before `position`, left-padded with end-of-text, written at `out[offset…]`. */
-export function fillContext(stream: Uint16Array, position: number, context: number, eot: number, out: BigInt64Array, offset: number): void {
+export function fillContext(
+  stream: Uint16Array,
+  position: number,
+  context: number,
+  eot: number,
+  out: BigInt64Array,
+  offset: number,
+): void {
   for (let k = 0; k < context; k++) {
     const p = position - context + k;
     out[offset + k] = BigInt(p >= 0 ? stream[p] : eot);
@@ -105,8 +123,17 @@ function sampleBatch(o: LmTrainOptions, context: number): { tokens: BigInt64Arra
   return { tokens, next };
 }
 
-export async function trainTeacher(layers: readonly Layer[], shape: TeacherShape, o: LmTrainOptions): Promise<TrainResult> {
-  const graph = buildTrainingGraph(layers, { name: "tokens", type: "int64", shape: [shape.context] }, o.vocabSize, o.batchSize);
+export async function trainTeacher(
+  layers: readonly Layer[],
+  shape: TeacherShape,
+  o: LmTrainOptions,
+): Promise<TrainResult> {
+  const graph = buildTrainingGraph(
+    layers,
+    { name: "tokens", type: "int64", shape: [shape.context] },
+    o.vocabSize,
+    o.batchSize,
+  );
   return train({
     graph,
     inputName: "tokens",
@@ -134,9 +161,18 @@ export interface DistillOptions extends LmTrainOptions {
 }
 
 /** Knowledge distillation (Hinton et al. 2015): the student learns the teacher's full next-token distribution. */
-export async function distillStudent(layers: readonly Layer[], shape: StudentShape, o: DistillOptions): Promise<TrainResult> {
+export async function distillStudent(
+  layers: readonly Layer[],
+  shape: StudentShape,
+  o: DistillOptions,
+): Promise<TrainResult> {
   const teacher = await ort.InferenceSession.create(o.teacherOnnx, trainingSessionOptions());
-  const graph = buildTrainingGraph(layers, { name: "tokens", type: "int64", shape: [shape.context] }, o.vocabSize, o.batchSize);
+  const graph = buildTrainingGraph(
+    layers,
+    { name: "tokens", type: "int64", shape: [shape.context] },
+    o.vocabSize,
+    o.batchSize,
+  );
   const V = o.vocabSize;
   try {
     return await train({
@@ -156,7 +192,10 @@ export async function distillStudent(layers: readonly Layer[], shape: StudentSha
         const studentTokens = new BigInt64Array(o.batchSize * shape.context);
         const drop = o.teacherContext - shape.context;
         for (let b = 0; b < o.batchSize; b++) {
-          studentTokens.set(tokens.subarray(b * o.teacherContext + drop, (b + 1) * o.teacherContext), b * shape.context);
+          studentTokens.set(
+            tokens.subarray(b * o.teacherContext + drop, (b + 1) * o.teacherContext),
+            b * shape.context,
+          );
         }
         return { input: new ort.Tensor("int64", studentTokens, [o.batchSize, shape.context]), target };
       },
@@ -190,7 +229,15 @@ export interface PositionScores {
  * Scores an ONNX language model at the given positions. `logitScale` turns integer logits of a
  * quantized model into real ones (1 for float models).
  */
-export async function scoreModel(onnx: Uint8Array, stream: Uint16Array, positions: Int32Array, context: number, eot: number, vocabSize: number, logitScale = 1): Promise<PositionScores> {
+export async function scoreModel(
+  onnx: Uint8Array,
+  stream: Uint16Array,
+  positions: Int32Array,
+  context: number,
+  eot: number,
+  vocabSize: number,
+  logitScale = 1,
+): Promise<PositionScores> {
   const session = await ort.InferenceSession.create(onnx, trainingSessionOptions());
   const nll = new Float64Array(positions.length);
   const top1 = new Int32Array(positions.length);
@@ -227,7 +274,13 @@ export interface LmMetrics {
   readonly top1_agreement_with_teacher?: number;
 }
 
-export function lmMetrics(scores: PositionScores, stream: Uint16Array, positions: Int32Array, charsPerToken: number, teacher?: PositionScores): LmMetrics {
+export function lmMetrics(
+  scores: PositionScores,
+  stream: Uint16Array,
+  positions: Int32Array,
+  charsPerToken: number,
+  teacher?: PositionScores,
+): LmMetrics {
   const n = positions.length;
   const meanNll = scores.nll.reduce((a, b) => a + b, 0) / n;
   let correct = 0;
@@ -243,4 +296,3 @@ export function lmMetrics(scores: PositionScores, stream: Uint16Array, positions
     ...(teacher ? { top1_agreement_with_teacher: round(agree / n, 4) } : {}),
   };
 }
-

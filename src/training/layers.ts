@@ -44,7 +44,13 @@ export class Embedding implements Layer {
   readonly params: readonly Param[];
   private readonly table: Param;
 
-  constructor(readonly name: string, readonly vocabSize: number, readonly dim: number, readonly context: number, rng: Random) {
+  constructor(
+    readonly name: string,
+    readonly vocabSize: number,
+    readonly dim: number,
+    readonly context: number,
+    rng: Random,
+  ) {
     this.table = param(`${name}.weight`, [vocabSize, dim], (n) => rng.normalArray(n, 0.5));
     this.params = [this.table];
   }
@@ -75,7 +81,13 @@ export class PositionalTables implements Layer {
   private readonly table: Param;
   private readonly bias: Param;
 
-  constructor(readonly name: string, readonly vocabSize: number, readonly context: number, readonly width: number, rng: Random) {
+  constructor(
+    readonly name: string,
+    readonly vocabSize: number,
+    readonly context: number,
+    readonly width: number,
+    rng: Random,
+  ) {
     const std = Math.sqrt(2 / context);
     this.table = param(`${name}.tables`, [context * vocabSize, width], (n) => rng.normalArray(n, std));
     this.bias = param(`${name}.bias`, [width], (n) => new Float32Array(n));
@@ -84,7 +96,11 @@ export class PositionalTables implements Layer {
 
   /** The row index of each context position: p·V + token. */
   static wireRowIndex(g: OnnxGraph, tokens: string, vocabSize: number, context: number): string {
-    const offsets = g.constant(Array.from({ length: context }, (_, p) => p * vocabSize), "int64", [1, context]);
+    const offsets = g.constant(
+      Array.from({ length: context }, (_, p) => p * vocabSize),
+      "int64",
+      [1, context],
+    );
     return g.op("Add", [tokens, offsets]);
   }
 
@@ -96,7 +112,10 @@ export class PositionalTables implements Layer {
     return {
       y,
       backward: (gy) => {
-        const perPosition = g.op("Expand", [g.op("Unsqueeze", [gy, g.constant([1], "int64")]), g.constant([1, this.context, 1], "int64")]);
+        const perPosition = g.op("Expand", [
+          g.op("Unsqueeze", [gy, g.constant([1], "int64")]),
+          g.constant([1, this.context, 1], "int64"),
+        ]);
         return {
           grads: new Map([
             [this.table, wireGatherGradient(g, perPosition, idx, this.context * this.vocabSize, this.width)],
@@ -118,7 +137,13 @@ export class Dense implements Layer {
   readonly weight: Param;
   readonly bias: Param;
 
-  constructor(readonly name: string, readonly inputs: number, readonly outputs: number, rng: Random, gain = 2) {
+  constructor(
+    readonly name: string,
+    readonly inputs: number,
+    readonly outputs: number,
+    rng: Random,
+    gain = 2,
+  ) {
     const std = Math.sqrt(gain / inputs);
     this.weight = param(`${name}.weight`, [inputs, outputs], (n) => rng.normalArray(n, std));
     this.bias = param(`${name}.bias`, [outputs], (n) => new Float32Array(n));

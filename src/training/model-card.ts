@@ -30,7 +30,11 @@ export function estimateConstraints(model: IntegerModel): CircuitEstimate {
   breakdown.argmax = model.classes * (Math.ceil(Math.log2(2 * bound + 1)) + 2);
   breakdown.commitments = 600;
   const constraints = Object.values(breakdown).reduce((a, b) => a + b, 0);
-  return { constraints, breakdown, note: "dense layers with constant weights fold into linear combinations and cost no constraints" };
+  return {
+    constraints,
+    breakdown,
+    note: "dense layers with constant weights fold into linear combinations and cost no constraints",
+  };
 }
 
 /** A fraction in percent, without float noise (0.07 → 7, not 7.000000000000001). */
@@ -48,7 +52,11 @@ export function optimizerCard(o: OptimizerSettings): { optimizer: string; learni
 export type QuantizationSettings = Required<Omit<QuantizeOptions, "calibration">>;
 
 /** The quantization as a card states it: the settings used, what they gave, and (when given) what it was calibrated on. */
-export function quantizationCard(settings: QuantizationSettings, result: QuantizeResult, calibratedOn?: string): NonNullable<ModelCard["quantization"]> {
+export function quantizationCard(
+  settings: QuantizationSettings,
+  result: QuantizeResult,
+  calibratedOn?: string,
+): NonNullable<ModelCard["quantization"]> {
   const tables = result.model.layers.some((l) => l.kind === "positional_tables");
   return {
     method: "post-training, symmetric per-tensor weights, power-of-two requantization",
@@ -57,7 +65,9 @@ export function quantizationCard(settings: QuantizationSettings, result: Quantiz
     activation_bits: settings.activationBits,
     requantize_shifts: result.shifts,
     output_scales: result.outputScales,
-    ...(calibratedOn ? { calibration: `${calibratedOn}, ${percent(settings.percentile)}th percentile of activations` } : {}),
+    ...(calibratedOn
+      ? { calibration: `${calibratedOn}, ${percent(settings.percentile)}th percentile of activations` }
+      : {}),
     max_intermediate: result.maxIntermediate,
   };
 }
@@ -67,19 +77,38 @@ export function sha256(bytes: Uint8Array | string): string {
 }
 
 function table(rows: [string, unknown][]): string {
-  return ["| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${typeof v === "object" ? `\`${JSON.stringify(v)}\`` : String(v)} |`)].join("\n");
+  return [
+    "| | |",
+    "|---|---|",
+    ...rows.map(([k, v]) => `| ${k} | ${typeof v === "object" ? `\`${JSON.stringify(v)}\`` : String(v)} |`),
+  ].join("\n");
 }
 
 export function cardReadme(card: ModelCard): string {
   const sections: string[] = [`# ${card.id}`, "", card.summary, ""];
-  sections.push("## Architecture", "", table(Object.entries(card.architecture)), "", `Parameters: ${card.parameters.toLocaleString("en-US")}`, "");
+  sections.push(
+    "## Architecture",
+    "",
+    table(Object.entries(card.architecture)),
+    "",
+    `Parameters: ${card.parameters.toLocaleString("en-US")}`,
+    "",
+  );
   sections.push("## Data", "", table(Object.entries(card.data)), "");
   if (card.tokenizer) sections.push("## Tokenizer", "", table(Object.entries(card.tokenizer)), "");
   if (card.featurizer) sections.push("## Featurizer", "", table(Object.entries(card.featurizer)), "");
   sections.push("## Training", "", table(Object.entries(card.training)), "");
-  if (card.quantization) sections.push("## Quantization (integer-exact)", "", table(Object.entries(card.quantization)), "");
+  if (card.quantization)
+    sections.push("## Quantization (integer-exact)", "", table(Object.entries(card.quantization)), "");
   if (card.circuit_estimate) {
-    sections.push("## Circuit estimate", "", `About ${card.circuit_estimate.constraints.toLocaleString("en-US")} constraints (${card.circuit_estimate.note}).`, "", table(Object.entries(card.circuit_estimate.breakdown)), "");
+    sections.push(
+      "## Circuit estimate",
+      "",
+      `About ${card.circuit_estimate.constraints.toLocaleString("en-US")} constraints (${card.circuit_estimate.note}).`,
+      "",
+      table(Object.entries(card.circuit_estimate.breakdown)),
+      "",
+    );
   }
   sections.push("## Held-out metrics", "");
   for (const [name, metrics] of Object.entries(card.metrics)) {

@@ -22,7 +22,13 @@ export function spamFloatModel(layers: readonly Layer[], features: number): Floa
     input: { kind: "bits", size: features },
     classes: 2,
     layers: [
-      { kind: "dense", inputs: hidden.inputs, outputs: hidden.outputs, weight: hidden.weight.data, bias: hidden.bias.data },
+      {
+        kind: "dense",
+        inputs: hidden.inputs,
+        outputs: hidden.outputs,
+        weight: hidden.weight.data,
+        bias: hidden.bias.data,
+      },
       { kind: "relu" },
       { kind: "dense", inputs: out.inputs, outputs: out.outputs, weight: out.weight.data, bias: out.bias.data },
     ],
@@ -87,5 +93,10 @@ export function classifierMetrics(predictedSpam: readonly boolean[], labels: rea
     if (!p && labels[i]) fn++;
   });
   const r = (x: number) => Math.round(x * 10000) / 10000;
-  return { accuracy: r(correct / labels.length), precision: r(tp / Math.max(1, tp + fp)), recall: r(tp / Math.max(1, tp + fn)), examples: labels.length };
+  return {
+    accuracy: r(correct / labels.length),
+    precision: r(tp / Math.max(1, tp + fp)),
+    recall: r(tp / Math.max(1, tp + fn)),
+    examples: labels.length,
+  };
 }

@@ -1,11 +1,4 @@
-import {
-  BYTE_VOCAB,
-  GPT2_PATTERN,
-  Tokenizer,
-  compilePattern,
-  forEachChunk,
-  mergePair,
-} from "../model/tokenizer.js";
+import { BYTE_VOCAB, GPT2_PATTERN, Tokenizer, compilePattern, forEachChunk, mergePair } from "../model/tokenizer.js";
 
 export interface TrainTokenizerOptions {
   texts: readonly string[];

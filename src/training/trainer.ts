@@ -73,7 +73,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const out = await session.run(feeds);
       const loss = (out[LOSS_OUTPUT].data as Float32Array)[0];
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss ${loss}`);
-      adam.step(graph.gradOutputs.map((name) => out[name].data as Float32Array), cosineSchedule(step, steps, learningRate, warmup));
+      adam.step(
+        graph.gradOutputs.map((name) => out[name].data as Float32Array),
+        cosineSchedule(step, steps, learningRate, warmup),
+      );
       finalLoss = loss;
       sinceReport += loss;
       reportCount++;

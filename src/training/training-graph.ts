@@ -44,7 +44,12 @@ export function allParams(layers: readonly Layer[]): Param[] {
  * Cross-entropy against a target distribution (one-hot labels, or a teacher's soft targets for
  * distillation), averaged over the batch. Its gradient w.r.t. the logits is (softmax − target)/B.
  */
-export function buildTrainingGraph(layers: readonly Layer[], input: GraphInput, classes: number, batchSize: number): TrainingGraph {
+export function buildTrainingGraph(
+  layers: readonly Layer[],
+  input: GraphInput,
+  classes: number,
+  batchSize: number,
+): TrainingGraph {
   const g = new OnnxGraph("train_step");
   const params = allParams(layers);
   const x = g.input(input.name, input.type, [batchSize, ...input.shape]);
@@ -79,7 +84,13 @@ export function buildTrainingGraph(layers: readonly Layer[], input: GraphInput, 
 }
 
 /** The float model: `input.name` [batch, ...shape] → `logits` [batch, classes]. */
-export function buildInferenceGraph(name: string, layers: readonly Layer[], input: GraphInput, classes: number, metadata: Record<string, string> = {}): Uint8Array {
+export function buildInferenceGraph(
+  name: string,
+  layers: readonly Layer[],
+  input: GraphInput,
+  classes: number,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const g = new OnnxGraph(name);
   const batch: Dim = "batch";
   const x = g.input(input.name, input.type, [batch, ...input.shape]);

@@ -35,11 +35,20 @@ export function nonceBits(manifest: CircuitManifest): number {
   return manifest.packing.kind === "token-step" ? manifest.packing.nonceBits : HASHED_NONCE_BITS;
 }
 
-export function buildCircuitInput(manifest: CircuitManifest, model: IntegerModel, sample: readonly number[], nonce: bigint): PreparedInput {
+export function buildCircuitInput(
+  manifest: CircuitManifest,
+  model: IntegerModel,
+  sample: readonly number[],
+  nonce: bigint,
+): PreparedInput {
   const bits = nonceBits(manifest);
-  if (nonce < 0n || nonce >= 1n << BigInt(bits)) throw new RangeError(`nonce must be in [0, 2^${bits}) for ${manifest.model_id.slice(0, 12)}`);
+  if (nonce < 0n || nonce >= 1n << BigInt(bits))
+    throw new RangeError(`nonce must be in [0, 2^${bits}) for ${manifest.model_id.slice(0, 12)}`);
   const trace = traceIntegerModel(model, sample);
-  const input: Record<string, bigint | bigint[]> = { [manifest.input_signal]: sample.map(toField), nonce: toField(nonce) };
+  const input: Record<string, bigint | bigint[]> = {
+    [manifest.input_signal]: sample.map(toField),
+    nonce: toField(nonce),
+  };
   for (const hint of manifest.hints) input[hint.signal] = Array.from(trace[hint.layer], toField);
   const logits = trace[trace.length - 1];
   return { input, output: manifest.output === "argmax" ? argmaxFirst(logits) : Array.from(logits) };
@@ -57,7 +66,11 @@ export async function hashWords(words: readonly bigint[]): Promise<bigint> {
 }
 
 /** The input commitment of a classify/tensor circuit: Poseidon(model_id, nonce, packed input). */
-export async function inputCommitment(manifest: CircuitManifest, sample: readonly number[], nonce: bigint): Promise<bigint> {
+export async function inputCommitment(
+  manifest: CircuitManifest,
+  sample: readonly number[],
+  nonce: bigint,
+): Promise<bigint> {
   return hashWords([BigInt(manifest.model_id_field), toField(nonce), ...packWords(sample, inputLayout(manifest))]);
 }
 
@@ -72,14 +85,21 @@ function outputLayout(p: Extract<Packing, { kind: "tensor" }>): WordLayout {
 }
 
 /** The public signals a valid proof of (sample, nonce) → output must carry, in circuit order. */
-export async function expectedPublicSignals(manifest: CircuitManifest, sample: readonly number[], nonce: bigint, output: ProvenOutput): Promise<bigint[]> {
+export async function expectedPublicSignals(
+  manifest: CircuitManifest,
+  sample: readonly number[],
+  nonce: bigint,
+  output: ProvenOutput,
+): Promise<bigint[]> {
   const p = manifest.packing;
   if (p.kind === "token-step") {
-    const state = (tokens: readonly number[]) => packWords(tokens, stateLayout(p))[0] + (nonce << BigInt(p.tokenBits * p.context));
+    const state = (tokens: readonly number[]) =>
+      packWords(tokens, stateLayout(p))[0] + (nonce << BigInt(p.tokenBits * p.context));
     return [state(sample), state([...sample.slice(1), output as number])];
   }
   const commitment = await inputCommitment(manifest, sample, nonce);
-  if (p.kind === "classify") return [((commitment >> BigInt(p.valueBits)) << BigInt(p.valueBits)) + BigInt(output as number)];
+  if (p.kind === "classify")
+    return [((commitment >> BigInt(p.valueBits)) << BigInt(p.valueBits)) + BigInt(output as number)];
   return [commitment, ...packWords(output as readonly number[], outputLayout(p))];
 }
 
@@ -101,7 +121,8 @@ export type DecodedSignals = z.infer<typeof DecodedSignals>;
 /** Reads what public signals say, without trusting anything else. */
 export function decodePublicSignals(manifest: CircuitManifest, signals: readonly bigint[]): DecodedSignals {
   const p = manifest.packing;
-  if (signals.length !== manifest.public_signals.length) throw new RangeError(`${signals.length} public signals; the circuit has ${manifest.public_signals.length}`);
+  if (signals.length !== manifest.public_signals.length)
+    throw new RangeError(`${signals.length} public signals; the circuit has ${manifest.public_signals.length}`);
   const field = (v: bigint, shift: number, bits: number) => Number((v >> BigInt(shift)) & ((1n << BigInt(bits)) - 1n));
   if (p.kind === "token-step") {
     const [stateIn, stateOut] = signals;
@@ -114,7 +135,8 @@ export function decodePublicSignals(manifest: CircuitManifest, signals: readonly
       state_out: stateOut.toString(),
     };
   }
-  if (p.kind === "classify") return { kind: "classify", label: field(signals[0], 0, p.valueBits), claim: signals[0].toString() };
+  if (p.kind === "classify")
+    return { kind: "classify", label: field(signals[0], 0, p.valueBits), claim: signals[0].toString() };
   const outputs = unpackWords(signals.slice(1), outputLayout(p), manifest.classes);
   return { kind: "tensor", commitment: signals[0].toString(), outputs };
 }

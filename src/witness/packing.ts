@@ -31,20 +31,24 @@ export function unpackWords(words: readonly bigint[], { bits, offset, perWord }:
   const mask = (1n << BigInt(bits)) - 1n;
   const values: number[] = [];
   words.forEach((word) => {
-    for (let k = 0; k < perWord && values.length < count; k++) values.push(Number((word >> BigInt(bits * k)) & mask) + offset);
+    for (let k = 0; k < perWord && values.length < count; k++)
+      values.push(Number((word >> BigInt(bits * k)) & mask) + offset);
   });
   return values;
 }
 
 /** The first word with bits set above the values it holds when `count` values are packed, or -1. */
 export function overfullWord(words: readonly bigint[], { bits, perWord }: WordLayout, count: number): number {
-  return words.findIndex((word, w) => word >> BigInt(bits * Math.max(0, Math.min(perWord, count - w * perWord))) !== 0n);
+  return words.findIndex(
+    (word, w) => word >> BigInt(bits * Math.max(0, Math.min(perWord, count - w * perWord))) !== 0n,
+  );
 }
 
 /** How a classify or tensor circuit packs its input sample, in how many words. */
 export function inputLayout(manifest: CircuitManifest): WordLayout & { readonly words: number } {
   const p = manifest.packing;
-  if (p.kind === "token-step") throw new Error("token-step circuits carry their input in the state, not in packed words");
+  if (p.kind === "token-step")
+    throw new Error("token-step circuits carry their input in the state, not in packed words");
   return { bits: p.inputBits, offset: p.inputOffset, perWord: p.perWord, words: p.words };
 }
 
@@ -56,9 +60,13 @@ export function inputLayout(manifest: CircuitManifest): WordLayout & { readonly 
 export function unpackInput(manifest: CircuitManifest, words: readonly bigint[]): number[] {
   const layout = inputLayout(manifest);
   const n = inputLength(manifest.input);
-  if (words.length !== layout.words) throw new RangeError(`this circuit commits to ${layout.words} input words, got ${words.length}`);
+  if (words.length !== layout.words)
+    throw new RangeError(`this circuit commits to ${layout.words} input words, got ${words.length}`);
   const overfull = overfullWord(words, layout, n);
-  if (overfull >= 0) throw new RangeError(`input word ${overfull} has bits above its ${Math.min(layout.perWord, n - overfull * layout.perWord)} values`);
+  if (overfull >= 0)
+    throw new RangeError(
+      `input word ${overfull} has bits above its ${Math.min(layout.perWord, n - overfull * layout.perWord)} values`,
+    );
   const [lo, hi] = inputRange(manifest.input);
   const sample = unpackWords(words, layout, n);
   const outside = sample.findIndex((v) => v < lo || v > hi);

@@ -22,7 +22,10 @@ export class CircuitWitness {
     const calculator = await WitnessCalculatorBuilder(await readFile(wasmPath));
     if (!mapPath) return new CircuitWitness(calculator, null);
     const bytes = await readFile(mapPath);
-    return new CircuitWitness(calculator, new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+    return new CircuitWitness(
+      calculator,
+      new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)),
+    );
   }
 
   /** Every signal's value in the constraint program's order (index 0 is the constant 1). */

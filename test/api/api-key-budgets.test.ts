@@ -41,17 +41,29 @@ const KEYS = {
 const PLAIN = "sk-plain-default";
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-const chat = (max_tokens: number, extra: Record<string, unknown> = {}) => ({ model: "pg-student", messages: [{ role: "user", content: "Tell me about the whale" }], max_tokens, ...extra });
+const chat = (max_tokens: number, extra: Record<string, unknown> = {}) => ({
+  model: "pg-student",
+  messages: [{ role: "user", content: "Tell me about the whale" }],
+  max_tokens,
+  ...extra,
+});
 
 describe("API keys with budgets of their own", () => {
   let gw: ProvingTestGateway;
   before(async () => {
-    const { apiKeys, namedApiKeys } = loadConfig({ PROOFGATE_API_KEYS: PLAIN, PROOFGATE_API_KEYS_FILE: keysFile("keys.json", KEYS) });
+    const { apiKeys, namedApiKeys } = loadConfig({
+      PROOFGATE_API_KEYS: PLAIN,
+      PROOFGATE_API_KEYS_FILE: keysFile("keys.json", KEYS),
+    });
     gw = await startProvingTestGateway({ provers: 0, apiKeys, namedApiKeys, maxProofSteps: 64 });
   });
   after(() => gw.close());
 
-  const post = (key: string, body: unknown) => request(gw.url).post("/v1/chat/completions").set(bearer(key)).send(body as object);
+  const post = (key: string, body: unknown) =>
+    request(gw.url)
+      .post("/v1/chat/completions")
+      .set(bearer(key))
+      .send(body as object);
 
   it("a key with a lower step ceiling gets the 400 the plain key does not", async () => {
     assert.equal((await post(PLAIN, chat(16))).status, 200);
@@ -113,7 +125,11 @@ describe("the hourly step quota", () => {
     let t = 0;
     const quota = new ProofStepQuota({ now: () => t });
     const req = { headers: bearer("sk-q") } as unknown as Request;
-    requireApiKey([{ name: "q", sha256: keySha256("sk-q"), limits: { proofStepsPerHour: 20 } }])(req, {} as Response, () => undefined);
+    requireApiKey([{ name: "q", sha256: keySha256("sk-q"), limits: { proofStepsPerHour: 20 } }])(
+      req,
+      {} as Response,
+      () => undefined,
+    );
     const headers: Record<string, string> = {};
     const res = {
       setHeader: (name: string, value: string) => {
@@ -125,15 +141,24 @@ describe("the hourly step quota", () => {
     t = 10 * minute;
     quota.charge(req, res, 8);
     t = 20 * minute;
-    assert.throws(() => quota.charge(req, res, 8), (err) => isProofgateError(err, "insufficient_quota"));
+    assert.throws(
+      () => quota.charge(req, res, 8),
+      (err) => isProofgateError(err, "insufficient_quota"),
+    );
     // the first 8 expire at minute 60, and then 8 + 8 fit
     assert.equal(headers["retry-after"], String(40 * 60));
     quota.charge(req, res, 4);
     t = 60 * minute - 1;
-    assert.throws(() => quota.charge(req, res, 8), (err) => isProofgateError(err, "insufficient_quota"));
+    assert.throws(
+      () => quota.charge(req, res, 8),
+      (err) => isProofgateError(err, "insufficient_quota"),
+    );
     t = 60 * minute;
     quota.charge(req, res, 8);
-    assert.throws(() => quota.charge(req, res, 21), (err) => isProofgateError(err, "invalid_argument"));
+    assert.throws(
+      () => quota.charge(req, res, 21),
+      (err) => isProofgateError(err, "invalid_argument"),
+    );
   });
 });
 
@@ -146,7 +171,10 @@ describe("a keys file", () => {
     try {
       await gateway.loaded;
       assert.equal((await request(gateway.url).get("/v1/models").set(bearer("sk-small-ceiling"))).status, 200);
-      assert.ok(lines.some((l) => l.includes('"api_key":"small"')), "the request's line names its key");
+      assert.ok(
+        lines.some((l) => l.includes('"api_key":"small"')),
+        "the request's line names its key",
+      );
       assert.ok(!lines.some((l) => l.includes("sk-small-ceiling")), "the key reached the log");
     } finally {
       await gateway.close();
@@ -157,25 +185,51 @@ describe("a keys file", () => {
     const bad: [unknown, RegExp][] = [
       ["{ not json", /not JSON/],
       [{ keys: [{ name: "a", key: "k1", max_proof_step: 8 }] }, /keys\[0\]: Unrecognized key: "max_proof_step"/],
-      [{ keys: [{ name: "a", key: "k1", key_sha256: keySha256("k1") }] }, /keys\[0\]: needs exactly one of key and key_sha256/],
+      [
+        { keys: [{ name: "a", key: "k1", key_sha256: keySha256("k1") }] },
+        /keys\[0\]: needs exactly one of key and key_sha256/,
+      ],
       [{ keys: [{ name: "a", key: "k1", proof_steps_per_hour: 0 }] }, /keys\[0\]\.proof_steps_per_hour: /],
       [{ keys: [{ name: "a b", key: "k1" }] }, /keys\[0\]\.name: must be 1–64 letters/],
-      [{ keys: [{ name: "a", key: "k1" }, { name: "b", key: "k1" }] }, /keys\[1\]: the key is already keys\[0\]'s/],
+      [
+        {
+          keys: [
+            { name: "a", key: "k1" },
+            { name: "b", key: "k1" },
+          ],
+        },
+        /keys\[1\]: the key is already keys\[0\]'s/,
+      ],
       [{ keys: [] }, /keys: /],
     ];
     bad.forEach(([content, says], i) => {
       const path = keysFile(`bad-${i}.json`, content);
       assert.throws(
         () => loadConfig({ PROOFGATE_API_KEYS_FILE: path }),
-        (err: Error) => err.message.startsWith(`PROOFGATE_API_KEYS_FILE ${path}: `) && says.test(err.message) && !err.message.includes("\n"),
+        (err: Error) =>
+          err.message.startsWith(`PROOFGATE_API_KEYS_FILE ${path}: `) &&
+          says.test(err.message) &&
+          !err.message.includes("\n"),
       );
     });
-    assert.throws(() => loadConfig({ PROOFGATE_API_KEYS_FILE: join(dir, "missing.json") }), /PROOFGATE_API_KEYS_FILE .*missing\.json: cannot read it/);
-    assert.throws(() => loadConfig({ PROOFGATE_API_KEYS: "k1", PROOFGATE_API_KEYS_FILE: keysFile("twice.json", { keys: [{ name: "a", key: "k1" }] }) }), /"a" is also in PROOFGATE_API_KEYS/);
+    assert.throws(
+      () => loadConfig({ PROOFGATE_API_KEYS_FILE: join(dir, "missing.json") }),
+      /PROOFGATE_API_KEYS_FILE .*missing\.json: cannot read it/,
+    );
+    assert.throws(
+      () =>
+        loadConfig({
+          PROOFGATE_API_KEYS: "k1",
+          PROOFGATE_API_KEYS_FILE: keysFile("twice.json", { keys: [{ name: "a", key: "k1" }] }),
+        }),
+      /"a" is also in PROOFGATE_API_KEYS/,
+    );
   });
 
   it("that is bad stops `proofgate serve` at start-up with one line, without the keys", () => {
-    const path = keysFile("serve.json", { keys: [{ name: "alice", key: "sk-alice-secret", requests_per_minute: "60" }] });
+    const path = keysFile("serve.json", {
+      keys: [{ name: "alice", key: "sk-alice-secret", requests_per_minute: "60" }],
+    });
     const run = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", "serve"], {
       encoding: "utf8",
       env: { ...process.env, PROOFGATE_API_KEYS_FILE: path, PROOFGATE_DATA_DIR: dir, PORT: "0" },
@@ -183,7 +237,10 @@ describe("a keys file", () => {
     });
     assert.equal(run.status, 1, run.stderr);
     assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
-    assert.match(run.stderr, /^proofgate serve: PROOFGATE_API_KEYS_FILE .*serve\.json: keys\[0\]\.requests_per_minute: /);
+    assert.match(
+      run.stderr,
+      /^proofgate serve: PROOFGATE_API_KEYS_FILE .*serve\.json: keys\[0\]\.requests_per_minute: /,
+    );
     assert.ok(!run.stderr.includes("sk-alice-secret"));
   });
 });

@@ -32,54 +32,117 @@ describe("POST /v1/chat/completions", () => {
   });
 
   it("greedy student answer equals a direct engine call on the chat template's prompt, with usage", async () => {
-    const res = await gw.client.chat.completions.create({ model: "pg-student", messages: MESSAGES, temperature: 0, max_tokens: 24 });
+    const res = await gw.client.chat.completions.create({
+      model: "pg-student",
+      messages: MESSAGES,
+      temperature: 0,
+      max_tokens: 24,
+    });
     const model = gw.registry.get("pg-student") as LanguageModel;
     const promptTokens = model.tokenizer.encode(renderChatPrompt(MESSAGES));
-    const direct = await generateText({ model, promptTokens, maxTokens: 24, temperature: 0, topP: 1, seed: 0, stop: ["\nUser:"], topLogprobs: null });
+    const direct = await generateText({
+      model,
+      promptTokens,
+      maxTokens: 24,
+      temperature: 0,
+      topP: 1,
+      seed: 0,
+      stop: ["\nUser:"],
+      topLogprobs: null,
+    });
     assert.equal(res.choices[0]!.message.content, direct.text);
     assert.equal(res.choices[0]!.finish_reason, direct.finishReason);
     assert.equal(res.object, "chat.completion");
     assert.equal(res.model, "pg-student");
     assert.match(res.id, /^chatcmpl-/);
-    assert.deepEqual(res.usage, { prompt_tokens: promptTokens.length, completion_tokens: direct.completionTokens, total_tokens: promptTokens.length + direct.completionTokens });
+    assert.deepEqual(res.usage, {
+      prompt_tokens: promptTokens.length,
+      completion_tokens: direct.completionTokens,
+      total_tokens: promptTokens.length + direct.completionTokens,
+    });
   });
 
   it("the same seed gives the same text; different seeds usually differ", async () => {
-    const ask = (seed: number) => gw.client.chat.completions.create({ model: "pg-teacher", messages: MESSAGES, temperature: 1, seed, max_tokens: 16 });
+    const ask = (seed: number) =>
+      gw.client.chat.completions.create({
+        model: "pg-teacher",
+        messages: MESSAGES,
+        temperature: 1,
+        seed,
+        max_tokens: 16,
+      });
     const a = await ask(7);
     const b = await ask(7);
     assert.equal(a.choices[0]!.message.content, b.choices[0]!.message.content);
     const others = await Promise.all([8, 9, 10, 11].map(ask));
-    assert.ok(others.some((o) => o.choices[0]!.message.content !== a.choices[0]!.message.content), "four other seeds all gave the same text");
+    assert.ok(
+      others.some((o) => o.choices[0]!.message.content !== a.choices[0]!.message.content),
+      "four other seeds all gave the same text",
+    );
   });
 
   it("n=3 gives three indexed choices, and max_tokens caps with finish_reason length", async () => {
-    const res = await gw.client.chat.completions.create({ model: "pg-student", messages: MESSAGES, n: 3, seed: 1, max_tokens: 5 });
-    assert.deepEqual(res.choices.map((c) => c.index), [0, 1, 2]);
+    const res = await gw.client.chat.completions.create({
+      model: "pg-student",
+      messages: MESSAGES,
+      n: 3,
+      seed: 1,
+      max_tokens: 5,
+    });
+    assert.deepEqual(
+      res.choices.map((c) => c.index),
+      [0, 1, 2],
+    );
     for (const c of res.choices) assert.ok(c.finish_reason === "length" || c.finish_reason === "stop");
     assert.ok(res.usage!.completion_tokens <= 15);
-    const capped = await gw.client.chat.completions.create({ model: "pg-student", messages: MESSAGES, temperature: 0, max_completion_tokens: 3 });
+    const capped = await gw.client.chat.completions.create({
+      model: "pg-student",
+      messages: MESSAGES,
+      temperature: 0,
+      max_completion_tokens: 3,
+    });
     if (capped.choices[0]!.finish_reason === "length") assert.equal(capped.usage!.completion_tokens, 3);
   });
 
   it("stop strings end the answer before the stop string", async () => {
-    const full = await gw.client.chat.completions.create({ model: "pg-teacher", messages: MESSAGES, temperature: 0, max_tokens: 40 });
+    const full = await gw.client.chat.completions.create({
+      model: "pg-teacher",
+      messages: MESSAGES,
+      temperature: 0,
+      max_tokens: 40,
+    });
     const text = full.choices[0]!.message.content!;
     assert.ok(text.length >= 10, `greedy answer too short to test stops: ${JSON.stringify(text)}`);
     const stop = text.slice(6, 9);
-    const cut = await gw.client.chat.completions.create({ model: "pg-teacher", messages: MESSAGES, temperature: 0, max_tokens: 40, stop: [stop, "\u0000never"] });
+    const cut = await gw.client.chat.completions.create({
+      model: "pg-teacher",
+      messages: MESSAGES,
+      temperature: 0,
+      max_tokens: 40,
+      stop: [stop, "\u0000never"],
+    });
     assert.equal(cut.choices[0]!.message.content, text.slice(0, text.indexOf(stop)));
     assert.equal(cut.choices[0]!.finish_reason, "stop");
   });
 
   it("logprobs: top_logprobs best-first, chosen token among or below them", async () => {
-    const res = await gw.client.chat.completions.create({ model: "pg-student", messages: MESSAGES, temperature: 0, max_tokens: 6, logprobs: true, top_logprobs: 3 });
+    const res = await gw.client.chat.completions.create({
+      model: "pg-student",
+      messages: MESSAGES,
+      temperature: 0,
+      max_tokens: 6,
+      logprobs: true,
+      top_logprobs: 3,
+    });
     const content = res.choices[0]!.logprobs!.content!;
     assert.ok(content.length > 0);
     for (const entry of content) {
       assert.equal(entry.top_logprobs.length, 3);
       const lps = entry.top_logprobs.map((t) => t.logprob);
-      assert.deepEqual(lps, [...lps].sort((x, y) => y - x));
+      assert.deepEqual(
+        lps,
+        [...lps].sort((x, y) => y - x),
+      );
       // greedy: the chosen token is the most likely one
       assert.equal(entry.logprob, entry.top_logprobs[0]!.logprob);
       assert.ok(entry.logprob <= 0);
@@ -93,12 +156,25 @@ describe("POST /v1/chat/completions", () => {
     const whole = await gw.client.chat.completions.create(params);
     const stream = gw.client.chat.completions.stream(params);
     const final = await stream.finalChatCompletion();
-    assert.deepEqual(final.choices.map((c) => c.message.content), whole.choices.map((c) => c.message.content));
-    assert.deepEqual(final.choices.map((c) => c.finish_reason), whole.choices.map((c) => c.finish_reason));
+    assert.deepEqual(
+      final.choices.map((c) => c.message.content),
+      whole.choices.map((c) => c.message.content),
+    );
+    assert.deepEqual(
+      final.choices.map((c) => c.finish_reason),
+      whole.choices.map((c) => c.finish_reason),
+    );
   });
 
   it("SSE framing: role first, one id, finish_reason only on the final chunk, usage only when asked, [DONE]", async () => {
-    const body = { model: "pg-student", messages: MESSAGES, seed: 3, max_tokens: 8, stream: true, stream_options: { include_usage: true } };
+    const body = {
+      model: "pg-student",
+      messages: MESSAGES,
+      seed: 3,
+      max_tokens: 8,
+      stream: true,
+      stream_options: { include_usage: true },
+    };
     const res = await postJson(`${gw.url}/v1/chat/completions`, body);
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type")!, /^text\/event-stream/);
@@ -116,16 +192,29 @@ describe("POST /v1/chat/completions", () => {
     assert.equal(finals[0], withChoices.at(-1));
     for (const c of withChoices) assert.equal(c.object, "chat.completion.chunk");
 
-    const plain = parseSse(await (await postJson(`${gw.url}/v1/chat/completions`, { ...body, stream_options: undefined })).text());
+    const plain = parseSse(
+      await (await postJson(`${gw.url}/v1/chat/completions`, { ...body, stream_options: undefined })).text(),
+    );
     const plainChunks = plain.slice(0, -1).map((e) => JSON.parse(e));
     assert.ok(plainChunks.every((c) => c.choices.length === 1 && !("usage" in c)));
     const streamed = plainChunks.map((c) => c.choices[0].delta.content ?? "").join("");
-    const whole = await gw.client.chat.completions.create({ model: "pg-student", messages: MESSAGES, seed: 3, max_tokens: 8 });
+    const whole = await gw.client.chat.completions.create({
+      model: "pg-student",
+      messages: MESSAGES,
+      seed: 3,
+      max_tokens: 8,
+    });
     assert.equal(streamed, whole.choices[0]!.message.content);
   });
 
   it("accepts proof: false and unknown fields", async () => {
-    const res = await postJson(`${gw.url}/v1/chat/completions`, { model: "pg-student", messages: MESSAGES, max_tokens: 2, proof: false, frobnicate: { x: 1 } });
+    const res = await postJson(`${gw.url}/v1/chat/completions`, {
+      model: "pg-student",
+      messages: MESSAGES,
+      max_tokens: 2,
+      proof: false,
+      frobnicate: { x: 1 },
+    });
     assert.equal(res.status, 200);
     const json = (await res.json()) as Record<string, unknown>;
     assert.equal("proof" in json, false);

@@ -14,7 +14,13 @@ import { until } from "../fixtures/until.js";
 
 const CHAT = { model: "pg-student", messages: [{ role: "user", content: "Hello" }], max_tokens: 2 };
 
-async function expectError(res: Response, status: number, code: string, param: string | null, type = "invalid_request_error"): Promise<void> {
+async function expectError(
+  res: Response,
+  status: number,
+  code: string,
+  param: string | null,
+  type = "invalid_request_error",
+): Promise<void> {
   const body = (await res.json()) as { error: { message: string; type: string; param: string | null; code: string } };
   assert.equal(res.status, status, JSON.stringify(body));
   assert.equal(body.error.code, code);
@@ -37,14 +43,34 @@ describe("error envelope", () => {
 
   it("400 naming the bad param", async () => {
     await expectError(await chat({ ...CHAT, temperature: 5 }), 400, "invalid_argument", "temperature");
-    await expectError(await chat({ ...CHAT, messages: [{ role: "captain", content: "x" }] }), 400, "invalid_argument", "messages[0].role");
+    await expectError(
+      await chat({ ...CHAT, messages: [{ role: "captain", content: "x" }] }),
+      400,
+      "invalid_argument",
+      "messages[0].role",
+    );
     await expectError(await chat({ ...CHAT, messages: [] }), 400, "invalid_argument", "messages");
-    await expectError(await chat({ ...CHAT, logprobs: true, top_logprobs: 21 }), 400, "invalid_argument", "top_logprobs");
+    await expectError(
+      await chat({ ...CHAT, logprobs: true, top_logprobs: 21 }),
+      400,
+      "invalid_argument",
+      "top_logprobs",
+    );
     await expectError(await chat({ ...CHAT, max_tokens: 1_000_000 }), 400, "invalid_argument", "max_tokens");
     await expectError(await chat({ ...CHAT, n: 0 }), 400, "invalid_argument", "n");
     await expectError(await chat({ ...CHAT, stop: 3 }), 400, "invalid_argument", "stop");
-    await expectError(await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "x", logprobs: 21 }), 400, "invalid_argument", "logprobs");
-    await expectError(await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: [1, 99999] }), 400, "invalid_argument", "prompt[1]");
+    await expectError(
+      await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "x", logprobs: 21 }),
+      400,
+      "invalid_argument",
+      "logprobs",
+    );
+    await expectError(
+      await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: [1, 99999] }),
+      400,
+      "invalid_argument",
+      "prompt[1]",
+    );
   });
 
   it("400 unsupported_model when the model cannot do the endpoint", async () => {
@@ -54,23 +80,35 @@ describe("error envelope", () => {
   it("404 model_not_found, also through the OpenAI client", async () => {
     await expectError(await chat({ ...CHAT, model: "no-such-model" }), 404, "model_not_found", "model");
     await expectError(await fetch(`${gw.url}/v1/models/no-such-model`), 404, "model_not_found", "id");
-    await assert.rejects(gw.client.chat.completions.create({ model: "nope", messages: [{ role: "user", content: "x" }] }), (err) => {
-      assert.ok(err instanceof OpenAI.NotFoundError);
-      assert.equal(err.code, "model_not_found");
-      return true;
-    });
+    await assert.rejects(
+      gw.client.chat.completions.create({ model: "nope", messages: [{ role: "user", content: "x" }] }),
+      (err) => {
+        assert.ok(err instanceof OpenAI.NotFoundError);
+        assert.equal(err.code, "model_not_found");
+        return true;
+      },
+    );
     await expectError(await fetch(`${gw.url}/v1/nothing-here`), 404, "not_found", null);
   });
 
   it("413 payload_too_large", async () => {
-    await expectError(await chat({ ...CHAT, messages: [{ role: "user", content: "x".repeat(10_000) }] }), 413, "payload_too_large", null);
+    await expectError(
+      await chat({ ...CHAT, messages: [{ role: "user", content: "x".repeat(10_000) }] }),
+      413,
+      "payload_too_large",
+      null,
+    );
   });
 
   it("4xx, not 5xx, for malformed input below the handlers", async () => {
     await expectError(await fetch(`${gw.url}/v1/models/%zz`), 400, "invalid_argument", null);
     await expectError(await fetch(`${gw.url}/v1/models/%E0%A4%A`), 400, "invalid_argument", null);
     for (const encoding of ["gzip", "deflate"]) {
-      const res = await fetch(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", "content-encoding": encoding }, body: "{}" });
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-encoding": encoding },
+        body: "{}",
+      });
       await expectError(res, 400, "invalid_argument", null);
     }
     const topZero = await chat({ ...CHAT, logprobs: true, top_logprobs: 0 });
@@ -83,10 +121,39 @@ describe("error envelope", () => {
     const small = await startTestGateway({ maxPromptChars: 100 });
     try {
       const long = "x".repeat(101);
-      await expectError(await postJson(`${small.url}/v1/chat/completions`, { ...CHAT, messages: [{ role: "user", content: long.slice(0, 60) }, { role: "user", content: long.slice(60) }] }), 400, "invalid_argument", "messages");
-      await expectError(await postJson(`${small.url}/v1/completions`, { model: "pg-student", prompt: [long.slice(0, 50), long.slice(50)], max_tokens: 1 }), 400, "invalid_argument", "prompt");
-      await expectError(await postJson(`${small.url}/v1/inferences`, { model: "pg-spam", input: long }), 400, "invalid_argument", "input");
-      assert.equal((await postJson(`${small.url}/v1/completions`, { model: "pg-student", prompt: "x".repeat(100), max_tokens: 1 })).status, 200);
+      await expectError(
+        await postJson(`${small.url}/v1/chat/completions`, {
+          ...CHAT,
+          messages: [
+            { role: "user", content: long.slice(0, 60) },
+            { role: "user", content: long.slice(60) },
+          ],
+        }),
+        400,
+        "invalid_argument",
+        "messages",
+      );
+      await expectError(
+        await postJson(`${small.url}/v1/completions`, {
+          model: "pg-student",
+          prompt: [long.slice(0, 50), long.slice(50)],
+          max_tokens: 1,
+        }),
+        400,
+        "invalid_argument",
+        "prompt",
+      );
+      await expectError(
+        await postJson(`${small.url}/v1/inferences`, { model: "pg-spam", input: long }),
+        400,
+        "invalid_argument",
+        "input",
+      );
+      assert.equal(
+        (await postJson(`${small.url}/v1/completions`, { model: "pg-student", prompt: "x".repeat(100), max_tokens: 1 }))
+          .status,
+        200,
+      );
     } finally {
       await small.close();
     }
@@ -137,9 +204,25 @@ describe("API keys and rate limits", () => {
   after(() => gw.close());
 
   it("401 without a valid bearer key; open endpoints stay open", async () => {
-    await expectError(await postJson(`${gw.url}/v1/chat/completions`, CHAT), 401, "unauthorized", null, "authentication_error");
-    await expectError(await postJson(`${gw.url}/v1/chat/completions`, CHAT, { authorization: "Bearer wrong" }), 401, "unauthorized", null, "authentication_error");
-    const ok = await gw.client.chat.completions.create({ model: "pg-student", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 });
+    await expectError(
+      await postJson(`${gw.url}/v1/chat/completions`, CHAT),
+      401,
+      "unauthorized",
+      null,
+      "authentication_error",
+    );
+    await expectError(
+      await postJson(`${gw.url}/v1/chat/completions`, CHAT, { authorization: "Bearer wrong" }),
+      401,
+      "unauthorized",
+      null,
+      "authentication_error",
+    );
+    const ok = await gw.client.chat.completions.create({
+      model: "pg-student",
+      messages: [{ role: "user", content: "Hi" }],
+      max_tokens: 2,
+    });
     assert.equal(ok.object, "chat.completion");
     assert.equal((await fetch(`${gw.url}/health`)).status, 200);
   });
@@ -163,7 +246,11 @@ describe("rate limits without API keys", () => {
 
   it("count per client address: a fresh random bearer token per request gets no fresh window", async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer random-${i}-${Math.random()}` } })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        (await fetch(`${gw.url}/v1/models`, { headers: { authorization: `Bearer random-${i}-${Math.random()}` } }))
+          .status,
+      );
     assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
   });
 
@@ -198,7 +285,13 @@ describe("sequences per client", () => {
   after(() => gw.close());
 
   it("one client cannot take more than its share of batch slots; they come back when its answer ends", async () => {
-    await expectError(await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: ["a", "b", "c"], n: 2, max_tokens: 1 }), 429, "overloaded", null, "rate_limit_error");
+    await expectError(
+      await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: ["a", "b", "c"], n: 2, max_tokens: 1 }),
+      429,
+      "overloaded",
+      null,
+      "rate_limit_error",
+    );
     const controller = new AbortController();
     const holding = await fetch(`${gw.url}/v1/completions`, {
       method: "POST",
@@ -207,13 +300,22 @@ describe("sequences per client", () => {
       signal: controller.signal,
     });
     await holding.body!.getReader().read();
-    const second = await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 2, max_tokens: 1 });
+    const second = await postJson(`${gw.url}/v1/completions`, {
+      model: "pg-student",
+      prompt: "y",
+      n: 2,
+      max_tokens: 1,
+    });
     assert.ok(Number(second.headers.get("retry-after")) >= 1);
     await expectError(second, 429, "overloaded", null, "rate_limit_error");
-    assert.equal((await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 1, max_tokens: 1 })).status, 200);
+    assert.equal(
+      (await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 1, max_tokens: 1 })).status,
+      200,
+    );
     controller.abort();
     const status = await until(
-      async () => (await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 4, max_tokens: 1 })).status,
+      async () =>
+        (await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "y", n: 4, max_tokens: 1 })).status,
       (s) => s !== 429,
       { what: "the aborted stream's slots to come free", everyMs: 10 },
     );
@@ -225,12 +327,21 @@ describe("before the models are loaded", () => {
   it("/health and /v1 answer 503 not_ready", async () => {
     const config = testConfig();
     const metrics = new GatewayMetrics();
-    const registry = new ModelRegistry({ roots: [TEST_MODELS_DIR], dirs: [], device: "cpu", maxBatchSize: 4, maxWaiting: 4 });
+    const registry = new ModelRegistry({
+      roots: [TEST_MODELS_DIR],
+      dirs: [],
+      device: "cpu",
+      maxBatchSize: 4,
+      maxWaiting: 4,
+    });
     const app = buildApp({ config, registry, metrics, logger: pino({ level: "silent" }), version: "test" });
     for (const path of ["/health", "/v1/models"]) {
       const res = await request(app).get(path);
       assert.equal(res.status, 503);
-      assert.deepEqual({ type: res.body.error.type, code: res.body.error.code, param: res.body.error.param }, { type: "server_error", code: "not_ready", param: null });
+      assert.deepEqual(
+        { type: res.body.error.type, code: res.body.error.code, param: res.body.error.param },
+        { type: "server_error", code: "not_ready", param: null },
+      );
     }
   });
 });

@@ -22,7 +22,11 @@ describe("explorer API: search, circuit, stats", () => {
   let completion: WireProof;
   let labelId: number;
   /** A record of a model this gateway no longer serves, put straight into the store, with a chain receipt. */
-  const retired = { id: "proof-retired-1", txHash: `0x${"aB".repeat(32)}`, inputCommitment: "123456789012345678901234567890" };
+  const retired = {
+    id: "proof-retired-1",
+    txHash: `0x${"aB".repeat(32)}`,
+    inputCommitment: "123456789012345678901234567890",
+  };
 
   const get = async (path: string): Promise<{ status: number; body: Json }> => {
     const res = await fetch(`${gw.url}${path}`);
@@ -33,7 +37,8 @@ describe("explorer API: search, circuit, stats", () => {
     assert.equal(status, 200, JSON.stringify(body));
     return body;
   };
-  const searchIds = async (query: string): Promise<string[]> => ((await ok(`/v1/proofs?${query}`)).data as WireProof[]).map((p) => p.id);
+  const searchIds = async (query: string): Promise<string[]> =>
+    ((await ok(`/v1/proofs?${query}`)).data as WireProof[]).map((p) => p.id);
   const expectError = async (path: string, status: number, code: string, param: string): Promise<void> => {
     const res = await get(path);
     assert.equal(res.status, status, `${path}: ${JSON.stringify(res.body)}`);
@@ -55,10 +60,22 @@ describe("explorer API: search, circuit, stats", () => {
     assert.equal(completion.status, "proved", completion.error ?? "");
     // final already, so no worker or sweep picks it up
     await gw.proofs.store.create({
-      ...newProofRecord({ id: retired.id, model: "retired-model", created: 1_600_000_000, request: { kind: "inference", circuit: "f".repeat(64), nonce: "1" } }),
+      ...newProofRecord({
+        id: retired.id,
+        model: "retired-model",
+        created: 1_600_000_000,
+        request: { kind: "inference", circuit: "f".repeat(64), nonce: "1" },
+      }),
       status: "failed",
       error: "its circuit is gone",
-      chain: { chainId: 31337, contract: `0x${"11".repeat(20)}`, txHash: retired.txHash, blockNumber: null, gasUsed: null, inputCommitment: retired.inputCommitment },
+      chain: {
+        chainId: 31337,
+        contract: `0x${"11".repeat(20)}`,
+        txHash: retired.txHash,
+        blockNumber: null,
+        gasUsed: null,
+        inputCommitment: retired.inputCommitment,
+      },
     });
   });
   after(() => gw.close());
@@ -80,7 +97,9 @@ describe("explorer API: search, circuit, stats", () => {
     it("finds a completion by a public signal of one of its steps; q combines with model and status", async () => {
       const state = completion.steps.at(-1)!.public_signals![1]!;
       assert.deepEqual(await searchIds(`q=${state}`), [completion.id]);
-      assert.deepEqual(await searchIds(`q=0x${BigInt(state).toString(16)}&model=pg-student&status=proved&limit=1`), [completion.id]);
+      assert.deepEqual(await searchIds(`q=0x${BigInt(state).toString(16)}&model=pg-student&status=proved&limit=1`), [
+        completion.id,
+      ]);
       assert.deepEqual(await searchIds(`q=${state}&model=pg-spam`), []);
       assert.deepEqual(await searchIds(`q=${state}&status=verified`), []);
     });
@@ -115,7 +134,13 @@ describe("explorer API: search, circuit, stats", () => {
         kind: "classify",
         constraints: manifest.constraints,
         public_signals: manifest.public_signals.map(({ name, meaning }) => ({ name, meaning })),
-        layout: { model_id_field: manifest.model_id_field, output: "argmax", classes: 2, input: { kind: "bits", size: 1024 }, packing: manifest.packing },
+        layout: {
+          model_id_field: manifest.model_id_field,
+          output: "argmax",
+          classes: 2,
+          input: { kind: "bits", size: 1024 },
+          packing: manifest.packing,
+        },
         featurizer: { type: "hashed-words", buckets: 1024, hash: "fnv1a-32", pattern: "[a-z0-9]+" },
         signals: [{ name: "claim", value: inference.public_signals![0] }],
         decoded: { kind: "classify", label: labelId, claim: inference.public_signals![0] },
@@ -130,12 +155,21 @@ describe("explorer API: search, circuit, stats", () => {
       assert.equal(body.object, "circuit");
       assert.equal(body.model_id, manifest.model_id);
       assert.equal(body.kind, "token-step");
-      assert.deepEqual(body.public_signals.map((s: Json) => s.name), ["state_in", "state_out"]);
+      assert.deepEqual(
+        body.public_signals.map((s: Json) => s.name),
+        ["state_in", "state_out"],
+      );
       assert.equal(body.signals, null);
       assert.equal(body.decoded, null);
       assert.equal(body.featurizer, null);
       // what the page needs to decode the signals and rebuild each step's window itself
-      assert.deepEqual(body.layout, { model_id_field: manifest.model_id_field, output: "argmax", classes: manifest.classes, input: manifest.input, packing: manifest.packing });
+      assert.deepEqual(body.layout, {
+        model_id_field: manifest.model_id_field,
+        output: "argmax",
+        classes: manifest.classes,
+        input: manifest.input,
+        packing: manifest.packing,
+      });
       const tokens = (completion.output as GenerationProofOutput).choices[0]!.tokens;
       assert.equal(body.steps.length, completion.steps.length);
       for (const [k, step] of (body.steps as Json[]).entries()) {
@@ -168,8 +202,20 @@ describe("explorer API: search, circuit, stats", () => {
       const zero = { total: 0, generating: 0, queued: 0, proving: 0, proved: 0, submitted: 0, verified: 0, failed: 0 };
       assert.deepEqual(byModel.get("pg-spam")!.proofs, { ...zero, total: 1, proved: 1 });
       assert.deepEqual(byModel.get("pg-student")!.proofs, { ...zero, total: 1, proved: 1 });
-      assert.deepEqual(byModel.get("pg-teacher"), { model: "pg-teacher", provable: false, circuit: null, proofs: zero, median_prove_ms: null });
-      assert.deepEqual(byModel.get("retired-model"), { model: "retired-model", provable: false, circuit: null, proofs: { ...zero, total: 1, failed: 1 }, median_prove_ms: null });
+      assert.deepEqual(byModel.get("pg-teacher"), {
+        model: "pg-teacher",
+        provable: false,
+        circuit: null,
+        proofs: zero,
+        median_prove_ms: null,
+      });
+      assert.deepEqual(byModel.get("retired-model"), {
+        model: "retired-model",
+        provable: false,
+        circuit: null,
+        proofs: { ...zero, total: 1, failed: 1 },
+        median_prove_ms: null,
+      });
 
       const spam = byModel.get("pg-spam")!;
       const manifest = gw.registry.get("pg-spam").circuit!;
@@ -208,25 +254,44 @@ describe("explorer API: search, circuit, stats", () => {
       const totals = (stats.models as Json[]).reduce((sum, m) => sum + m.proofs.total, 0);
       assert.equal(totals, 1);
       assert.equal((await ok("/v1/stats?window=10000")).window, 10000);
-      for (const window of ["0", "10001", "abc", "1.5", "-1", ""]) await expectError(`/v1/stats?window=${window}`, 400, "invalid_argument", "window");
+      for (const window of ["0", "10001", "abc", "1.5", "-1", ""])
+        await expectError(`/v1/stats?window=${window}`, 400, "invalid_argument", "window");
     });
   });
 
   it("/openapi.json documents the new routes, the q and window parameters and the input commitment", async () => {
     const doc = await ok("/openapi.json");
     const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
-    assert.deepEqual(doc.paths["/v1/proofs/{id}/circuit"].get.responses["200"].content["application/json"].schema, ref("ProofCircuit"));
-    assert.deepEqual(doc.paths["/v1/proofs/{id}/circuit"].get.parameters, [{ name: "id", in: "path", required: true, schema: { type: "string" } }]);
+    assert.deepEqual(
+      doc.paths["/v1/proofs/{id}/circuit"].get.responses["200"].content["application/json"].schema,
+      ref("ProofCircuit"),
+    );
+    assert.deepEqual(doc.paths["/v1/proofs/{id}/circuit"].get.parameters, [
+      { name: "id", in: "path", required: true, schema: { type: "string" } },
+    ]);
     assert.deepEqual(doc.paths["/v1/stats"].get.responses["200"].content["application/json"].schema, ref("Stats"));
     const q = (doc.paths["/v1/proofs"].get.parameters as Json[]).find((p) => p.name === "q")!;
     assert.equal(q.in, "query");
     assert.equal(q.required, false);
     assert.equal(q.schema.pattern, "^[0-9A-Za-z_-]{1,100}$");
     assert.match(q.description, /transaction hash/);
-    assert.deepEqual((doc.paths["/v1/proofs"].get.parameters as Json[]).map((p) => p.name), ["status", "model", "limit", "after", "q"]);
-    assert.deepEqual((doc.paths["/v1/stats"].get.parameters as Json[]).map((p) => [p.name, p.in]), [["window", "query"]]);
-    assert.deepEqual((doc.paths["/v1/proofs/{id}"].get.parameters as Json[]).map((p) => [p.name, p.in]), [["id", "path"], ["wait", "query"]]);
-    for (const id of ["ProofCircuit", "DecodedSignals", "CircuitSummary", "Stats", "ModelStats", "WorkerStats"]) assert.ok(doc.components.schemas[id], id);
+    assert.deepEqual(
+      (doc.paths["/v1/proofs"].get.parameters as Json[]).map((p) => p.name),
+      ["status", "model", "limit", "after", "q"],
+    );
+    assert.deepEqual(
+      (doc.paths["/v1/stats"].get.parameters as Json[]).map((p) => [p.name, p.in]),
+      [["window", "query"]],
+    );
+    assert.deepEqual(
+      (doc.paths["/v1/proofs/{id}"].get.parameters as Json[]).map((p) => [p.name, p.in]),
+      [
+        ["id", "path"],
+        ["wait", "query"],
+      ],
+    );
+    for (const id of ["ProofCircuit", "DecodedSignals", "CircuitSummary", "Stats", "ModelStats", "WorkerStats"])
+      assert.ok(doc.components.schemas[id], id);
     assert.ok(doc.components.schemas.ProofChain.required.includes("input_commitment"));
   });
 });

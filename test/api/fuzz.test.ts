@@ -10,11 +10,13 @@ import { runApiFuzz, type FuzzReport } from "../fixtures/api-fuzz.js";
 import { DATABASE_URL, dropSchema, postgresUnreachable } from "../workers/prover-cluster.fixture.js";
 import { startProvingTestGateway, type ProvingTestGateway } from "./gateway-fixture.js";
 
-
 function describeFailures(report: FuzzReport): string {
   return report.failures
     .slice(0, 5)
-    .map((f) => `${f.status} ${f.why}: ${f.case.method} ${f.case.url.slice(0, 200)} ${(f.case.body ?? "").slice(0, 200)} → ${f.answer}`)
+    .map(
+      (f) =>
+        `${f.status} ${f.why}: ${f.case.method} ${f.case.url.slice(0, 200)} ${(f.case.body ?? "").slice(0, 200)} → ${f.answer}`,
+    )
     .join("\n");
 }
 
@@ -31,7 +33,10 @@ describe("API fuzz (SQLite store)", () => {
     const heapBefore = process.memoryUsage().heapUsed;
     const report = await runApiFuzz(gw.url, 2_000, 1);
     assert.equal(report.failures.length, 0, describeFailures(report));
-    assert.ok((report.byStatus[200] ?? 0) > 200 && (report.byStatus[400] ?? 0) > 200, `a fuzzer that reaches both valid and invalid requests: ${JSON.stringify(report.byStatus)}`);
+    assert.ok(
+      (report.byStatus[200] ?? 0) > 200 && (report.byStatus[400] ?? 0) > 200,
+      `a fuzzer that reaches both valid and invalid requests: ${JSON.stringify(report.byStatus)}`,
+    );
     assert.equal((await fetch(`${gw.url}/health`)).status, 200);
     global.gc?.();
     const grown = process.memoryUsage().heapUsed - heapBefore;
@@ -55,7 +60,12 @@ describe("API fuzz (PostgreSQL store)", { skip: noPostgres }, () => {
   it("500 cases, NUL bytes in ids and filters included: no 5xx", async () => {
     const report = await runApiFuzz(gw.url, 500, 2);
     assert.equal(report.failures.length, 0, describeFailures(report));
-    for (const path of ["/v1/proofs/a%00b", "/v1/proofs?model=pg-spam%00", "/v1/proofs?after=x%00y", "/v1/proofs?q=%00"]) {
+    for (const path of [
+      "/v1/proofs/a%00b",
+      "/v1/proofs?model=pg-spam%00",
+      "/v1/proofs?after=x%00y",
+      "/v1/proofs?q=%00",
+    ]) {
       const res = await fetch(`${gw.url}${path}`);
       assert.ok(res.status < 500, `${path} → ${res.status}`);
     }

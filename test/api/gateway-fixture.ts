@@ -18,7 +18,14 @@ import { BullmqJobQueue } from "../../src/jobs/job-queue-bullmq.js";
 export const TEST_MODELS_DIR = resolve(process.env.PROOFGATE_TEST_MODELS_DIR ?? "artifacts/models");
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return Object.freeze({ ...loadConfig({}), port: 0, modelRoots: [TEST_MODELS_DIR], logLevel: "silent", device: "cpu", ...overrides });
+  return Object.freeze({
+    ...loadConfig({}),
+    port: 0,
+    modelRoots: [TEST_MODELS_DIR],
+    logLevel: "silent",
+    device: "cpu",
+    ...overrides,
+  });
 }
 
 export interface TestGateway extends Gateway {
@@ -28,7 +35,11 @@ export interface TestGateway extends Gateway {
 export async function startTestGateway(overrides: Partial<Config> = {}, apiKey = "unused"): Promise<TestGateway> {
   const gateway = await startGateway({ config: testConfig(overrides), logger: pino({ level: "silent" }) });
   await gateway.loaded;
-  return { ...gateway, close: gateway.close, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 }) };
+  return {
+    ...gateway,
+    close: gateway.close,
+    client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 }),
+  };
 }
 
 export interface ProvingTestGateway extends TestGateway {
@@ -59,11 +70,20 @@ export async function startProvingTestGateway(overrides: Partial<Config> = {}): 
       await leftover.close();
     }
   };
-  return { ...gateway, close, proofs, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 }) };
+  return {
+    ...gateway,
+    close,
+    proofs,
+    client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 }),
+  };
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 }
 
 /** Parses an SSE body into its `data:` payloads, checking the framing of every event. */
@@ -73,7 +93,8 @@ export function parseSse(body: string): string[] {
     .slice(0, -2)
     .split("\n\n")
     .map((event) => {
-      if (!event.startsWith("data: ") || event.includes("\n")) throw new Error(`malformed SSE event: ${JSON.stringify(event)}`);
+      if (!event.startsWith("data: ") || event.includes("\n"))
+        throw new Error(`malformed SSE event: ${JSON.stringify(event)}`);
       return event.slice("data: ".length);
     });
 }

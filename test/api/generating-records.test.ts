@@ -37,7 +37,12 @@ describe("records before the answer leaves", () => {
     const res = await fetch(`${gw.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "pg-student", messages: [{ role: "user", content: "Ahoy" }], max_tokens: 2, stream: true }),
+      body: JSON.stringify({
+        model: "pg-student",
+        messages: [{ role: "user", content: "Ahoy" }],
+        max_tokens: 2,
+        stream: true,
+      }),
       signal,
     });
     assert.equal(res.status, 200);
@@ -73,14 +78,21 @@ describe("records before the answer leaves", () => {
 
     slot.leave();
     let rest = "";
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) rest += Buffer.from(chunk.value).toString();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      rest += Buffer.from(chunk.value).toString();
     assert.ok(rest.endsWith("data: [DONE]\n\n"));
-    const last = JSON.parse(rest.split("\n\n").at(-3)!.slice("data: ".length)) as { proof: { id: string; status: string } };
+    const last = JSON.parse(rest.split("\n\n").at(-3)!.slice("data: ".length)) as {
+      proof: { id: string; status: string };
+    };
     assert.deepEqual([last.proof.id, last.proof.status], [id, "queued"]);
     const proved = await settledProof(gw.url, id, ["proved", "failed"]);
     assert.equal(proved.status, "proved", proved.error ?? "");
     assert.equal(proved.steps.length, 2);
-    assert.equal((proved.request as GenerationProofRequest).salt, request.salt, "the record keeps the request it was opened with");
+    assert.equal(
+      (proved.request as GenerationProofRequest).salt,
+      request.salt,
+      "the record keeps the request it was opened with",
+    );
   });
 
   it("a client that aborts mid-stream leaves a failed record with the reason, never a dangling id", async () => {
@@ -92,7 +104,10 @@ describe("records before the answer leaves", () => {
       abort.abort();
       const record = await settledProof(gw.url, id, ["failed", "proved"]);
       assert.equal(record.status, "failed");
-      assert.match(record.error!, /cut off before it was complete \(client disconnected\); nothing was served in full to prove/);
+      assert.match(
+        record.error!,
+        /cut off before it was complete \(client disconnected\); nothing was served in full to prove/,
+      );
       assert.deepEqual(record.steps, []);
     } finally {
       slot.leave();
@@ -102,9 +117,13 @@ describe("records before the answer leaves", () => {
   it("a non-streamed answer's record exists while it is generated", async () => {
     const slot = await holdSlot();
     const answer = postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "The sea", max_tokens: 1 });
-    const open = await until(async () => (await gw.proofs.store.list({ status: "generating" })).data, (records) => records.length > 0, {
-      what: "a generating record while the answer is held",
-    });
+    const open = await until(
+      async () => (await gw.proofs.store.list({ status: "generating" })).data,
+      (records) => records.length > 0,
+      {
+        what: "a generating record while the answer is held",
+      },
+    );
     assert.equal(open.length, 1);
     slot.leave();
     const res = await answer;
@@ -119,7 +138,12 @@ describe("records before the answer leaves", () => {
     try {
       const before = (await gw.proofs.store.list({ limit: 100 })).data.length;
       // one slot held, four waiting places: five choices cannot be admitted
-      const res = await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "The sea", n: 5, max_tokens: 1 });
+      const res = await postJson(`${gw.url}/v1/completions`, {
+        model: "pg-student",
+        prompt: "The sea",
+        n: 5,
+        max_tokens: 1,
+      });
       assert.equal(res.status, 429);
       assert.equal(((await res.json()) as { error: { code: string } }).error.code, "overloaded");
       assert.equal(res.headers.get("x-proof-id"), null);
@@ -131,12 +155,33 @@ describe("records before the answer leaves", () => {
 
   it("a generation that fails mid-way ends failed with its error; an unproven request has no record", async () => {
     const proofId = newId("proof");
-    const plan = { maxTokens: 3, temperature: 0, topP: 1, n: 1, seed: 1, stop: [], stream: false, includeUsage: false, proofSteps: 3 };
+    const plan = {
+      maxTokens: 3,
+      temperature: 0,
+      topP: 1,
+      n: 1,
+      seed: 1,
+      stop: [],
+      stream: false,
+      includeUsage: false,
+      proofSteps: 3,
+    };
     await assert.rejects(
-      provenGeneration({ scheduler: gw.proofs.scheduler, proofId, model: student, endpoint: "/v1/completions", prompts: [[1, 2]], plan, submit: false }, async () => {
-        assert.equal((await getProof(proofId)).record.status, "generating");
-        throw new Error("the model's session failed");
-      }),
+      provenGeneration(
+        {
+          scheduler: gw.proofs.scheduler,
+          proofId,
+          model: student,
+          endpoint: "/v1/completions",
+          prompts: [[1, 2]],
+          plan,
+          submit: false,
+        },
+        async () => {
+          assert.equal((await getProof(proofId)).record.status, "generating");
+          throw new Error("the model's session failed");
+        },
+      ),
       /the model's session failed/,
     );
     const { record } = await getProof(proofId);
@@ -144,7 +189,12 @@ describe("records before the answer leaves", () => {
     assert.equal(record.error, "not proven: the generation failed before it was complete (the model's session failed)");
 
     const before = (await gw.proofs.store.list({ limit: 100 })).data.length;
-    const res = await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "The sea", max_tokens: 1, proof: false });
+    const res = await postJson(`${gw.url}/v1/completions`, {
+      model: "pg-student",
+      prompt: "The sea",
+      max_tokens: 1,
+      proof: false,
+    });
     assert.equal(res.status, 200);
     assert.equal((await gw.proofs.store.list({ limit: 100 })).data.length, before);
   });

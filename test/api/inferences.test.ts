@@ -35,7 +35,11 @@ describe("POST /v1/inferences", () => {
   };
 
   it("classifies text with the spam model: label, probabilities, integer logits", async () => {
-    const { status, json } = await infer({ model: "pg-spam", input: "Congratulations! You won a FREE prize, click here to claim cash now", proof: false });
+    const { status, json } = await infer({
+      model: "pg-spam",
+      input: "Congratulations! You won a FREE prize, click here to claim cash now",
+      proof: false,
+    });
     assert.equal(status, 200);
     assert.equal(json.object, "inference");
     assert.equal(json.model, "pg-spam");

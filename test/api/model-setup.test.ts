@@ -42,7 +42,9 @@ describe("GET /v1/models/{id}/setup", () => {
   });
 
   it("is documented in /openapi.json", async () => {
-    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { paths: Record<string, { get?: { responses: Record<string, unknown> } }> };
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
+      paths: Record<string, { get?: { responses: Record<string, unknown> } }>;
+    };
     const route = doc.paths["/v1/models/{id}/setup"];
     assert.ok(route?.get, Object.keys(doc.paths).join(", "));
     assert.match(JSON.stringify(route.get.responses["200"]), /SetupTranscript/);

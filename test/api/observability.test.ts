@@ -36,14 +36,29 @@ describe("health, metrics, openapi, request ids", () => {
   });
 
   it("/metrics counts requests by route and status, tokens, and batch sizes", async () => {
-    const before = (await metric(/^proofgate_http_requests_total\{method="POST",route="\/v1\/completions",status="200"\}/)) ?? 0;
+    const before =
+      (await metric(/^proofgate_http_requests_total\{method="POST",route="\/v1\/completions",status="200"\}/)) ?? 0;
     const tokensBefore = (await metric(/^proofgate_tokens_generated_total\{model="pg-student"\}/)) ?? 0;
-    const res = await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "The", max_tokens: 3, n: 2, temperature: 0 });
+    const res = await postJson(`${gw.url}/v1/completions`, {
+      model: "pg-student",
+      prompt: "The",
+      max_tokens: 3,
+      n: 2,
+      temperature: 0,
+    });
     const usage = ((await res.json()) as { usage: { completion_tokens: number } }).usage;
-    assert.equal(await metric(/^proofgate_http_requests_total\{method="POST",route="\/v1\/completions",status="200"\}/), before + 1);
-    assert.equal(await metric(/^proofgate_tokens_generated_total\{model="pg-student"\}/), tokensBefore + usage.completion_tokens);
+    assert.equal(
+      await metric(/^proofgate_http_requests_total\{method="POST",route="\/v1\/completions",status="200"\}/),
+      before + 1,
+    );
+    assert.equal(
+      await metric(/^proofgate_tokens_generated_total\{model="pg-student"\}/),
+      tokensBefore + usage.completion_tokens,
+    );
     assert.ok(((await metric(/^proofgate_batch_size_count\{model="pg-student"\}/)) ?? 0) > 0);
-    assert.ok((await metric(/^proofgate_http_request_duration_seconds_count\{method="POST",route="\/v1\/completions"\}/))! >= 1);
+    assert.ok(
+      (await metric(/^proofgate_http_request_duration_seconds_count\{method="POST",route="\/v1\/completions"\}/))! >= 1,
+    );
   });
 
   it("a client that disconnects mid-stream frees its batch slot", async () => {
@@ -51,7 +66,12 @@ describe("health, metrics, openapi, request ids", () => {
     const res = await fetch(`${gw.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "pg-student", messages: [{ role: "user", content: "Go on" }], max_tokens: 4096, stream: true }),
+      body: JSON.stringify({
+        model: "pg-student",
+        messages: [{ role: "user", content: "Go on" }],
+        max_tokens: 4096,
+        stream: true,
+      }),
       signal: controller.signal,
     });
     const reader = res.body!.getReader();
@@ -59,15 +79,39 @@ describe("health, metrics, openapi, request ids", () => {
     await reader.read();
     assert.equal(await metric(/^proofgate_active_generations\{model="pg-student"\}/), 1);
     controller.abort();
-    await until(() => metric(/^proofgate_active_generations\{model="pg-student"\}/), (n) => n === 0, { what: "no active generation after the abort" });
+    await until(
+      () => metric(/^proofgate_active_generations\{model="pg-student"\}/),
+      (n) => n === 0,
+      { what: "no active generation after the abort" },
+    );
   });
 
   it("/openapi.json is OpenAPI 3.1 covering every route, with the request schemas", async () => {
-    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as { openapi: string; info: { version: string }; paths: Record<string, Record<string, any>>; components: { schemas: Record<string, any> } };
+    const doc = (await (await fetch(`${gw.url}/openapi.json`)).json()) as {
+      openapi: string;
+      info: { version: string };
+      paths: Record<string, Record<string, any>>;
+      components: { schemas: Record<string, any> };
+    };
     assert.equal(doc.openapi, "3.1.0");
-    assert.equal(doc.info.version, (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version, "the version is package.json's");
-    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
-    for (const r of ["GET /health", "GET /metrics", "GET /openapi.json", "GET /v1/models", "GET /v1/models/{id}", "POST /v1/chat/completions", "POST /v1/completions", "POST /v1/inferences"]) {
+    assert.equal(
+      doc.info.version,
+      (JSON.parse(readFileSync("package.json", "utf8")) as { version: string }).version,
+      "the version is package.json's",
+    );
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    for (const r of [
+      "GET /health",
+      "GET /metrics",
+      "GET /openapi.json",
+      "GET /v1/models",
+      "GET /v1/models/{id}",
+      "POST /v1/chat/completions",
+      "POST /v1/completions",
+      "POST /v1/inferences",
+    ]) {
       assert.ok(routes.includes(r), `${r} missing from ${routes.join(", ")}`);
     }
     const chat = doc.components.schemas.ChatCompletionRequest;
@@ -84,14 +128,18 @@ describe("request logs", () => {
     const gateway = await startGateway({ config: testConfig({ apiKeys: ["sk-very-secret-key"] }), logger });
     try {
       await gateway.loaded;
-      const attempts: Record<string, string>[] = [{ authorization: "Bearer sk-very-secret-key" }, { authorization: "Bearer sk-wrong-guess", "x-api-key": "sk-other" }];
+      const attempts: Record<string, string>[] = [
+        { authorization: "Bearer sk-very-secret-key" },
+        { authorization: "Bearer sk-wrong-guess", "x-api-key": "sk-other" },
+      ];
       for (const headers of attempts) {
         await fetch(`${gateway.url}/v1/models`, { headers });
       }
       const requests = lines.filter((l) => l.includes('"req"'));
       assert.ok(requests.length >= 2, "both requests were logged");
       assert.ok(requests.every((l) => l.includes('"authorization":"[redacted]"')));
-      for (const secret of ["sk-very-secret-key", "sk-wrong-guess", "sk-other"]) assert.ok(!lines.some((l) => l.includes(secret)), `${secret} reached the log`);
+      for (const secret of ["sk-very-secret-key", "sk-wrong-guess", "sk-other"])
+        assert.ok(!lines.some((l) => l.includes(secret)), `${secret} reached the log`);
     } finally {
       await gateway.close();
     }

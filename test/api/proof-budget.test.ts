@@ -12,7 +12,12 @@ const CHAT = { model: "pg-student", messages: [{ role: "user", content: "Tell me
 describe("proof and response budgets", () => {
   let gw: ProvingTestGateway;
   before(async () => {
-    gw = await startProvingTestGateway({ provers: 0, maxProofSteps: 64, provenDefaultMaxTokens: 8, defaultMaxTokens: 40 });
+    gw = await startProvingTestGateway({
+      provers: 0,
+      maxProofSteps: 64,
+      provenDefaultMaxTokens: 8,
+      defaultMaxTokens: 40,
+    });
   });
   after(() => gw.close());
 
@@ -34,7 +39,12 @@ describe("proof and response budgets", () => {
   });
 
   it("an unproven answer keeps the ordinary default", async () => {
-    const res = await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "The", proof: false, stop: null });
+    const res = await postJson(`${gw.url}/v1/completions`, {
+      model: "pg-student",
+      prompt: "The",
+      proof: false,
+      stop: null,
+    });
     const body = (await res.json()) as { usage: { completion_tokens: number }; choices: { finish_reason: string }[] };
     assert.equal(res.status, 200);
     // it may end early on end-of-text, never at the proven default of 8 unless it did
@@ -42,18 +52,37 @@ describe("proof and response budgets", () => {
   });
 
   it("more step proofs than the ceiling → 400 naming it; proof: false is served", async () => {
-    await refused(await postJson(`${gw.url}/v1/chat/completions`, { ...CHAT, max_tokens: 65 }), "max_tokens", /65 step proofs; at most 64 per request.*"proof": false/);
-    await refused(await postJson(`${gw.url}/v1/chat/completions`, { ...CHAT, max_completion_tokens: 16, n: 5 }), "max_completion_tokens", /5 choice\(s\) × 16 tokens needs up to 80 step proofs/);
-    await refused(await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: ["a", "b", "c"], max_tokens: 22 }), "max_tokens", /3 choice\(s\) × 22 tokens/);
+    await refused(
+      await postJson(`${gw.url}/v1/chat/completions`, { ...CHAT, max_tokens: 65 }),
+      "max_tokens",
+      /65 step proofs; at most 64 per request.*"proof": false/,
+    );
+    await refused(
+      await postJson(`${gw.url}/v1/chat/completions`, { ...CHAT, max_completion_tokens: 16, n: 5 }),
+      "max_completion_tokens",
+      /5 choice\(s\) × 16 tokens needs up to 80 step proofs/,
+    );
+    await refused(
+      await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: ["a", "b", "c"], max_tokens: 22 }),
+      "max_tokens",
+      /3 choice\(s\) × 22 tokens/,
+    );
     const unproven = await postJson(`${gw.url}/v1/chat/completions`, { ...CHAT, max_tokens: 65, proof: false });
     assert.equal(unproven.status, 200);
     // the teacher is not provable: no proof budget, only the response budget
-    assert.equal((await postJson(`${gw.url}/v1/chat/completions`, { ...CHAT, model: "pg-teacher", max_tokens: 65 })).status, 200);
+    assert.equal(
+      (await postJson(`${gw.url}/v1/chat/completions`, { ...CHAT, model: "pg-teacher", max_tokens: 65 })).status,
+      200,
+    );
   });
 
   it("an answer too large to build → 400, for any model", async () => {
     const huge = { ...CHAT, model: "pg-teacher", max_tokens: 4096, n: 16, logprobs: true, top_logprobs: 20 };
-    await refused(await postJson(`${gw.url}/v1/chat/completions`, huge), "max_tokens", /1376256 token entries; at most 131072 per answer/);
+    await refused(
+      await postJson(`${gw.url}/v1/chat/completions`, huge),
+      "max_tokens",
+      /1376256 token entries; at most 131072 per answer/,
+    );
     assert.equal((await fetch(`${gw.url}/health`)).status, 200);
   });
 });

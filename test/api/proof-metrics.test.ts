@@ -13,7 +13,13 @@ import { ProofBacklog } from "../../src/prover/proof-backlog.js";
 import { ProofScheduler } from "../../src/prover/proof-scheduler.js";
 import { ProofSweep } from "../../src/prover/proof-sweep.js";
 import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
-import { postJson, startProvingTestGateway, startTestGateway, type ProvingTestGateway, type TestGateway } from "./gateway-fixture.js";
+import {
+  postJson,
+  startProvingTestGateway,
+  startTestGateway,
+  type ProvingTestGateway,
+  type TestGateway,
+} from "./gateway-fixture.js";
 import { settledProof, until } from "../fixtures/until.js";
 
 const SPAM_TEXT = "Congratulations! You won a FREE prize, click here to claim cash now";
@@ -32,7 +38,11 @@ async function scrape(url: string): Promise<string> {
 
 /** Polls /metrics until `pattern`'s value is at least `atLeast` (metrics from queue events arrive a moment later). */
 async function untilMetric(url: string, pattern: RegExp, atLeast: number): Promise<number> {
-  return until(async () => sample(await scrape(url), pattern) ?? 0, (value) => value >= atLeast, { what: `${pattern.source} ≥ ${atLeast}`, everyMs: 50 });
+  return until(
+    async () => sample(await scrape(url), pattern) ?? 0,
+    (value) => value >= atLeast,
+    { what: `${pattern.source} ≥ ${atLeast}`, everyMs: 50 },
+  );
 }
 
 describe("proof metrics after real traffic", () => {
@@ -49,13 +59,20 @@ describe("proof metrics after real traffic", () => {
     assert.ok("eta_s" in proof, "the answer's proof says its ETA");
     const record = await settledProof(gw.url, proof.id, ["proved", "failed"]);
     assert.equal(record.status, "proved", record.error ?? "");
-    const histogram = new RegExp(`^proofgate_proving_seconds_count\\{model="pg-spam",prover="${record.prover}",kind="inference"\\}`);
+    const histogram = new RegExp(
+      `^proofgate_proving_seconds_count\\{model="pg-spam",prover="${record.prover}",kind="inference"\\}`,
+    );
     assert.equal(await untilMetric(gw.url, histogram, 1), 1);
     const text = await scrape(gw.url);
     assert.equal(sample(text, /^proofgate_proofs\{status="proved",model="pg-spam"\}/), 1);
-    assert.equal(sample(text, /^proofgate_proofs\{status="queued",model="pg-spam"\}/), null, "no record of it is left queued");
+    assert.equal(
+      sample(text, /^proofgate_proofs\{status="queued",model="pg-spam"\}/),
+      null,
+      "no record of it is left queued",
+    );
     assert.equal(sample(text, /^proofgate_proof_oldest_queued_age_seconds /), 0);
-    for (const state of ["waiting", "active", "delayed", "waitingChildren"]) assert.notEqual(sample(text, new RegExp(`^proofgate_proof_queue_jobs\\{state="${state}"\\}`)), null, state);
+    for (const state of ["waiting", "active", "delayed", "waitingChildren"])
+      assert.notEqual(sample(text, new RegExp(`^proofgate_proof_queue_jobs\\{state="${state}"\\}`)), null, state);
     assert.ok((sample(text, /^proofgate_proof_backlog_eta_seconds /) ?? -1) >= 0, "an ETA once a proof was measured");
 
     // a proof measured: the next answer, and its record, carry an estimate
@@ -70,13 +87,21 @@ describe("proof metrics after real traffic", () => {
   it("a proven completion: one step-proof observation and one step proved per token", async () => {
     const text = await scrape(gw.url);
     const stepsBefore = sample(text, /^proofgate_proof_steps_proved_total\{model="pg-student"\}/) ?? 0;
-    const res = await postJson(`${gw.url}/v1/completions`, { model: "pg-student", prompt: "The", max_tokens: 2, temperature: 0 });
+    const res = await postJson(`${gw.url}/v1/completions`, {
+      model: "pg-student",
+      prompt: "The",
+      max_tokens: 2,
+      temperature: 0,
+    });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { proof: { id: string }; usage: { completion_tokens: number } };
     const record = await settledProof(gw.url, body.proof.id, ["proved", "failed"]);
     assert.equal(record.status, "proved", record.error ?? "");
     const tokens = body.usage.completion_tokens;
-    assert.equal(await untilMetric(gw.url, /^proofgate_proof_steps_proved_total\{model="pg-student"\}/, stepsBefore + tokens), stepsBefore + tokens);
+    assert.equal(
+      await untilMetric(gw.url, /^proofgate_proof_steps_proved_total\{model="pg-student"\}/, stepsBefore + tokens),
+      stepsBefore + tokens,
+    );
     const prover = record.steps[0]!.prover!;
     const steps = new RegExp(`^proofgate_proving_seconds_count\\{model="pg-student",prover="${prover}",kind="step"\\}`);
     assert.equal(await untilMetric(gw.url, steps, tokens), tokens);
@@ -97,7 +122,11 @@ describe("backpressure on a full proof backlog", () => {
     const accepted = ((await first.json()) as { proof: { id: string; eta_s: number | null } }).proof;
     assert.equal(accepted.eta_s, null, "nothing proved yet: no estimate");
     // the backlog's look at the queue is reused for a while: until it has seen the accepted job
-    await until(() => gw.proofs.backlog.estimate(), (e) => e.pending >= 1, { what: "the backlog to count the accepted job" });
+    await until(
+      () => gw.proofs.backlog.estimate(),
+      (e) => e.pending >= 1,
+      { what: "the backlog to count the accepted job" },
+    );
 
     for (const body of [
       { model: "pg-spam", input: SPAM_TEXT },
@@ -116,7 +145,12 @@ describe("backpressure on a full proof backlog", () => {
     const unproven = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: SPAM_TEXT, proof: false });
     assert.equal(unproven.status, 200);
     assert.equal(((await unproven.json()) as { proof?: unknown }).proof, undefined);
-    const chat = await postJson(`${gw.url}/v1/chat/completions`, { model: "pg-student", messages: [{ role: "user", content: "hi" }], max_tokens: 2, proof: false });
+    const chat = await postJson(`${gw.url}/v1/chat/completions`, {
+      model: "pg-student",
+      messages: [{ role: "user", content: "hi" }],
+      max_tokens: 2,
+      proof: false,
+    });
     assert.equal(chat.status, 200);
     // an unprovable model is never held back
     const teacher = await postJson(`${gw.url}/v1/completions`, { model: "pg-teacher", prompt: "The", max_tokens: 2 });
@@ -128,7 +162,10 @@ describe("backpressure on a full proof backlog", () => {
     const text = await scrape(gw.url);
     assert.equal(sample(text, /^proofgate_rate_limited_total\{limit="proof_backlog"\}/), 2);
     assert.equal(sample(text, /^proofgate_proofs\{status="queued",model="pg-spam"\}/), 1);
-    assert.ok((sample(text, /^proofgate_proof_oldest_queued_age_seconds /) ?? 0) >= 1, "its record has waited over a second");
+    assert.ok(
+      (sample(text, /^proofgate_proof_oldest_queued_age_seconds /) ?? 0) >= 1,
+      "its record has waited over a second",
+    );
   });
 });
 
@@ -140,7 +177,12 @@ describe("refusals by limit", () => {
   after(() => gw.close());
 
   it("counts requests over the per-minute limit and sequences over the per-client limit", async () => {
-    const over = await postJson(`${gw.url}/v1/completions`, { model: "pg-teacher", prompt: "The", max_tokens: 2, n: 2 });
+    const over = await postJson(`${gw.url}/v1/completions`, {
+      model: "pg-teacher",
+      prompt: "The",
+      max_tokens: 2,
+      n: 2,
+    });
     assert.equal(over.status, 429);
     assert.equal(((await over.json()) as { error: { code: string } }).error.code, "overloaded");
     for (let i = 0; i < 2; i++) assert.equal((await fetch(`${gw.url}/v1/models`)).status, 200);
@@ -203,7 +245,9 @@ describe("ProofMetrics observers", () => {
 });
 
 describe("ProofBacklog", () => {
-  const counts = (waiting: number) => ({ counts: async () => ({ waiting, active: 1, delayed: 0, waitingChildren: 5 }) });
+  const counts = (waiting: number) => ({
+    counts: async () => ({ waiting, active: 1, delayed: 0, waitingChildren: 5 }),
+  });
 
   it("estimates pending × mean seconds ÷ slots, refuses past the ETA limit with the seconds to wait", async () => {
     let t = 0;
@@ -216,7 +260,10 @@ describe("ProofBacklog", () => {
     await assert.rejects(backlog.admit(), (err: { code: string; retryAfterS: number; message: string }) => {
       assert.equal(err.code, "overloaded");
       assert.equal(err.retryAfterS, 2);
-      assert.match(err.message, /10 proof jobs pending, about 22 s to prove; the limit is 20 s \(PROOFGATE_MAX_PROOF_ETA_S\)/);
+      assert.match(
+        err.message,
+        /10 proof jobs pending, about 22 s to prove; the limit is 20 s \(PROOFGATE_MAX_PROOF_ETA_S\)/,
+      );
       return true;
     });
     assert.deepEqual(backlog.latest, { pending: 10, etaS: 22 });
@@ -225,7 +272,9 @@ describe("ProofBacklog", () => {
   it("refuses at the depth limit and reuses one look at the queue within its cache time", async () => {
     let looks = 0;
     let t = 0;
-    const queue = { counts: async () => ({ waiting: looks++ === 0 ? 3 : 4, active: 0, delayed: 0, waitingChildren: 0 }) };
+    const queue = {
+      counts: async () => ({ waiting: looks++ === 0 ? 3 : 4, active: 0, delayed: 0, waitingChildren: 0 }),
+    };
     const backlog = new ProofBacklog({ queue, maxJobs: 4, maxEtaS: 0, slots: 1, now: () => t });
     assert.equal((await backlog.admit()).pending, 3);
     assert.equal((await backlog.admit()).pending, 3, "cached");

@@ -58,8 +58,15 @@ describe("/v1/proofs", () => {
   let app: express.Express;
   const created: ProofRecord[] = [];
 
-  const add = async (id: string, model: string, createdAt: number, circuit: unknown = SPAM_CIRCUIT): Promise<ProofRecord> => {
-    const record = await store.create(newProofRecord({ id, model, created: createdAt, request: { kind: "inference", circuit, nonce: "7" } }));
+  const add = async (
+    id: string,
+    model: string,
+    createdAt: number,
+    circuit: unknown = SPAM_CIRCUIT,
+  ): Promise<ProofRecord> => {
+    const record = await store.create(
+      newProofRecord({ id, model, created: createdAt, request: { kind: "inference", circuit, nonce: "7" } }),
+    );
     created.push(record);
     return record;
   };
@@ -73,7 +80,12 @@ describe("/v1/proofs", () => {
     // five records, newest first by created: p5 … p1; p2 and p4 belong to another model
     for (let i = 1; i <= 5; i++) await add(`proof-p${i}`, i % 2 === 0 ? "pg-student" : "pg-spam", 1_700_000_000 + i);
     await store.transition("proof-p1", "queued", "proving");
-    await store.transition("proof-p1", "proving", "proved", { publicSignals: ["1", "2"], proof: { pi_a: ["1"] }, prover: "w1", timings: { prove: 12 } });
+    await store.transition("proof-p1", "proving", "proved", {
+      publicSignals: ["1", "2"],
+      proof: { pi_a: ["1"] },
+      prover: "w1",
+      timings: { prove: 12 },
+    });
   });
   after(() => store.close());
 
@@ -81,13 +93,22 @@ describe("/v1/proofs", () => {
     const first = await request(app).get("/v1/proofs?limit=2");
     assert.equal(first.status, 200);
     assert.equal(first.body.object, "list");
-    assert.deepEqual(first.body.data.map((p: { id: string }) => p.id), ["proof-p5", "proof-p4"]);
+    assert.deepEqual(
+      first.body.data.map((p: { id: string }) => p.id),
+      ["proof-p5", "proof-p4"],
+    );
     assert.equal(first.body.has_more, true);
     const second = await request(app).get("/v1/proofs").query({ limit: 2, after: "proof-p4" });
-    assert.deepEqual(second.body.data.map((p: { id: string }) => p.id), ["proof-p3", "proof-p2"]);
+    assert.deepEqual(
+      second.body.data.map((p: { id: string }) => p.id),
+      ["proof-p3", "proof-p2"],
+    );
     assert.equal(second.body.has_more, true);
     const last = await request(app).get("/v1/proofs").query({ limit: 2, after: "proof-p2" });
-    assert.deepEqual(last.body.data.map((p: { id: string }) => p.id), ["proof-p1"]);
+    assert.deepEqual(
+      last.body.data.map((p: { id: string }) => p.id),
+      ["proof-p1"],
+    );
     assert.equal(last.body.has_more, false);
     const all = await request(app).get("/v1/proofs");
     assert.equal(all.body.data.length, 5);
@@ -96,15 +117,25 @@ describe("/v1/proofs", () => {
 
   it("filters by status and model", async () => {
     const proved = await request(app).get("/v1/proofs?status=proved");
-    assert.deepEqual(proved.body.data.map((p: { id: string }) => p.id), ["proof-p1"]);
+    assert.deepEqual(
+      proved.body.data.map((p: { id: string }) => p.id),
+      ["proof-p1"],
+    );
     const student = await request(app).get("/v1/proofs?model=pg-student");
-    assert.deepEqual(student.body.data.map((p: { id: string }) => p.id), ["proof-p4", "proof-p2"]);
+    assert.deepEqual(
+      student.body.data.map((p: { id: string }) => p.id),
+      ["proof-p4", "proof-p2"],
+    );
     const both = await request(app).get("/v1/proofs?model=pg-spam&status=queued");
-    assert.deepEqual(both.body.data.map((p: { id: string }) => p.id), ["proof-p5", "proof-p3"]);
+    assert.deepEqual(
+      both.body.data.map((p: { id: string }) => p.id),
+      ["proof-p5", "proof-p3"],
+    );
   });
 
   it("bad limit, status or cursor is a 400 naming the param", async () => {
-    for (const limit of ["0", "101", "abc", "2.5", "-1", ""]) expectError(await request(app).get(`/v1/proofs?limit=${limit}`), 400, "invalid_argument", "limit");
+    for (const limit of ["0", "101", "abc", "2.5", "-1", ""])
+      expectError(await request(app).get(`/v1/proofs?limit=${limit}`), 400, "invalid_argument", "limit");
     expectError(await request(app).get("/v1/proofs?status=done"), 400, "invalid_argument", "status");
     expectError(await request(app).get("/v1/proofs?status=queued&status=proved"), 400, "invalid_argument", "status");
     expectError(await request(app).get("/v1/proofs?after=proof-nope"), 400, "invalid_argument", "after");
@@ -140,9 +171,15 @@ describe("/v1/proofs", () => {
 
   it("wait answers with the record once it is final", async () => {
     await add("proof-w1", "pg-spam", 1_600_000_000);
-    const answer = request(app).get("/v1/proofs/proof-w1?wait=60").then((res) => res);
+    const answer = request(app)
+      .get("/v1/proofs/proof-w1?wait=60")
+      .then((res) => res);
     // the record goes final only while the request is already waiting on it
-    await until(() => reads("proof-w1"), (n) => n >= 2, { what: "the wait to poll proof-w1" });
+    await until(
+      () => reads("proof-w1"),
+      (n) => n >= 2,
+      { what: "the wait to poll proof-w1" },
+    );
     await store.transition("proof-w1", "queued", "proving");
     await store.transition("proof-w1", "proving", "failed", { error: "witness failed" });
     const res = await answer;
@@ -170,7 +207,8 @@ describe("/v1/proofs", () => {
   });
 
   it("wait outside 0..60 or not a number is a 400 naming wait", async () => {
-    for (const wait of ["61", "-1", "soon", ""]) expectError(await request(app).get(`/v1/proofs/proof-p1?wait=${wait}`), 400, "invalid_argument", "wait");
+    for (const wait of ["61", "-1", "soon", ""])
+      expectError(await request(app).get(`/v1/proofs/proof-p1?wait=${wait}`), 400, "invalid_argument", "wait");
     assert.equal((await request(app).get("/v1/proofs/proof-p1?wait=0.5")).status, 200);
   });
 
@@ -199,15 +237,24 @@ describe("/v1/proofs", () => {
     try {
       const { port } = server.address() as { port: number };
       const controller = new AbortController();
-      const pending = fetch(`http://127.0.0.1:${port}/v1/proofs/proof-w3?wait=60`, { signal: controller.signal }).catch(() => null);
-      await until(() => counted.reads("proof-w3"), (n) => n >= 2, { what: "the wait to poll proof-w3" });
+      const pending = fetch(`http://127.0.0.1:${port}/v1/proofs/proof-w3?wait=60`, { signal: controller.signal }).catch(
+        () => null,
+      );
+      await until(
+        () => counted.reads("proof-w3"),
+        (n) => n >= 2,
+        { what: "the wait to poll proof-w3" },
+      );
       controller.abort();
       await pending;
       await until(() => waiting, Boolean, { what: "the service's wait" });
       await waiting;
       assert.notEqual(readsAtAbort, null, "the request's signal aborted when the client left");
       // one last read may finish after the abort; a wait that ignored it would poll for its whole minute
-      assert.ok(counted.reads("proof-w3") - readsAtAbort! <= 1, `${counted.reads("proof-w3") - readsAtAbort!} reads after the client left`);
+      assert.ok(
+        counted.reads("proof-w3") - readsAtAbort! <= 1,
+        `${counted.reads("proof-w3") - readsAtAbort!} reads after the client left`,
+      );
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -18,16 +18,38 @@ describe("streams and slow readers", () => {
   after(() => gw.close());
 
   it("a stream nobody reads is dropped, not buffered whole, and frees its slot", async () => {
-    const body = JSON.stringify({ model: "pg-teacher", messages: [{ role: "user", content: "Go on" }], max_tokens: 4096, n: 16, logprobs: true, top_logprobs: 20, stream: true, seed: 7 });
+    const body = JSON.stringify({
+      model: "pg-teacher",
+      messages: [{ role: "user", content: "Go on" }],
+      max_tokens: 4096,
+      n: 16,
+      logprobs: true,
+      top_logprobs: 20,
+      stream: true,
+      seed: 7,
+    });
     const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const req = httpRequest(`${gw.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, resolve);
+      const req = httpRequest(
+        `${gw.url}/v1/chat/completions`,
+        { method: "POST", headers: { "content-type": "application/json" } },
+        resolve,
+      );
       req.on("error", reject);
       req.end(body);
     });
     response.pause(); // read nothing for now: the answer piles up on the server's side
     // the slot is held while the stream runs, and comes free once the server has dropped the reader
-    const chat = () => postJson(`${gw.url}/v1/chat/completions`, { model: "pg-teacher", messages: [{ role: "user", content: "Hi" }], max_tokens: 1 });
-    const next = await until(async () => (await chat()).status, (s) => s !== 429, { what: "the stalled stream's slot to come free" });
+    const chat = () =>
+      postJson(`${gw.url}/v1/chat/completions`, {
+        model: "pg-teacher",
+        messages: [{ role: "user", content: "Hi" }],
+        max_tokens: 1,
+      });
+    const next = await until(
+      async () => (await chat()).status,
+      (s) => s !== 429,
+      { what: "the stalled stream's slot to come free" },
+    );
     assert.equal(next, 200);
     const received = await new Promise<string>((resolve) => {
       let tail = "";

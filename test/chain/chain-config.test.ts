@@ -40,15 +40,35 @@ test("chain settings: defaults, and each bad value named without echoing a key",
   assert.equal(config.oracleFeePerGasWei, 5n * 10n ** 10n);
   assert.equal(config.oracleFeeMargin, 1.2);
   assert.equal(config.timelockDelayS, 2 * 24 * 3600);
-  assert.equal(loadConfig({ PROOFGATE_ORACLE_FEE_PER_GAS_WEI: "7", PROOFGATE_ORACLE_FEE_MARGIN: "1.5", PROOFGATE_TIMELOCK_DELAY_S: "0" }).oracleFeeMargin, 1.5);
-  assert.throws(() => loadConfig({ PROOFGATE_ORACLE_FEE_PER_GAS_WEI: "-1" }), /PROOFGATE_ORACLE_FEE_PER_GAS_WEI must be a whole number of wei/);
-  assert.throws(() => loadConfig({ PROOFGATE_ORACLE_FEE_MARGIN: "0.9" }), /PROOFGATE_ORACLE_FEE_MARGIN must be a number >= 1/);
-  assert.throws(() => loadConfig({ PROOFGATE_TIMELOCK_DELAY_S: "two days" }), /PROOFGATE_TIMELOCK_DELAY_S must be an integer >= 0/);
+  assert.equal(
+    loadConfig({
+      PROOFGATE_ORACLE_FEE_PER_GAS_WEI: "7",
+      PROOFGATE_ORACLE_FEE_MARGIN: "1.5",
+      PROOFGATE_TIMELOCK_DELAY_S: "0",
+    }).oracleFeeMargin,
+    1.5,
+  );
+  assert.throws(
+    () => loadConfig({ PROOFGATE_ORACLE_FEE_PER_GAS_WEI: "-1" }),
+    /PROOFGATE_ORACLE_FEE_PER_GAS_WEI must be a whole number of wei/,
+  );
+  assert.throws(
+    () => loadConfig({ PROOFGATE_ORACLE_FEE_MARGIN: "0.9" }),
+    /PROOFGATE_ORACLE_FEE_MARGIN must be a number >= 1/,
+  );
+  assert.throws(
+    () => loadConfig({ PROOFGATE_TIMELOCK_DELAY_S: "two days" }),
+    /PROOFGATE_TIMELOCK_DELAY_S must be an integer >= 0/,
+  );
 });
 
 test("a key in the config never prints: JSON, inspect and string conversion all redact it", () => {
   const config = loadConfig({ RPC_URL: "http://127.0.0.1:1", PRIVATE_KEY: KEY });
-  const printed = [JSON.stringify(config, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)), inspect(config, { depth: 10 }), `${(config.chainSigner as { privateKey: Secret }).privateKey}`];
+  const printed = [
+    JSON.stringify(config, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+    inspect(config, { depth: 10 }),
+    `${(config.chainSigner as { privateKey: Secret }).privateKey}`,
+  ];
   for (const text of printed) {
     assert.ok(!text.includes(KEY.slice(2)), text);
     assert.match(text, /\[redacted\]/);
@@ -56,7 +76,13 @@ test("a key in the config never prints: JSON, inspect and string conversion all 
   assert.equal(new Secret("s").reveal(), "s");
   assert.equal(urlForLogs("https://eth.example.com/v3/0123456789abcdef?key=secret"), "https://eth.example.com");
   assert.equal(urlForLogs("redis://:hunter2@cache.internal:6379/0"), "redis://cache.internal:6379");
-  assert.equal(withoutUrl("could not reach https://user:pw@eth.example.com/v3/abc (GET /v3/abc)", "https://user:pw@eth.example.com/v3/abc"), "could not reach https://eth.example.com (GET ***)");
+  assert.equal(
+    withoutUrl(
+      "could not reach https://user:pw@eth.example.com/v3/abc (GET /v3/abc)",
+      "https://user:pw@eth.example.com/v3/abc",
+    ),
+    "could not reach https://eth.example.com (GET ***)",
+  );
 });
 
 test("RPC_URL with PRIVATE_KEY signs as that key; with a keystore, as the keystore's account", async () => {
@@ -71,12 +97,34 @@ test("RPC_URL with PRIVATE_KEY signs as that key; with a keystore, as the keysto
   const dir = mkdtempSync(join(tmpdir(), "pg-keystore-"));
   const wallet = Wallet.createRandom();
   // a light scrypt keeps the test fast; the format is the standard encrypted JSON keystore
-  writeFileSync(join(dir, "key.json"), encryptKeystoreJsonSync({ address: wallet.address, privateKey: wallet.privateKey }, "pw", { scrypt: { N: 1 << 10 } }));
-  const byKeystore = await openChain(loadConfig({ RPC_URL: anvil.url, PROOFGATE_KEYSTORE: join(dir, "key.json"), PROOFGATE_KEYSTORE_PASSWORD: "pw" }), logger);
+  writeFileSync(
+    join(dir, "key.json"),
+    encryptKeystoreJsonSync({ address: wallet.address, privateKey: wallet.privateKey }, "pw", {
+      scrypt: { N: 1 << 10 },
+    }),
+  );
+  const byKeystore = await openChain(
+    loadConfig({ RPC_URL: anvil.url, PROOFGATE_KEYSTORE: join(dir, "key.json"), PROOFGATE_KEYSTORE_PASSWORD: "pw" }),
+    logger,
+  );
   assert.equal(byKeystore?.address, wallet.address);
   await byKeystore?.close();
-  await assert.rejects(openChain(loadConfig({ RPC_URL: anvil.url, PROOFGATE_KEYSTORE: join(dir, "key.json"), PROOFGATE_KEYSTORE_PASSWORD: "wrong" }), logger), /cannot open the keystore/);
-  assert.equal(await openChain(loadConfig({ PROOFGATE_SUBMIT: "none" }), logger), null, "no chain when nothing is submitted");
+  await assert.rejects(
+    openChain(
+      loadConfig({
+        RPC_URL: anvil.url,
+        PROOFGATE_KEYSTORE: join(dir, "key.json"),
+        PROOFGATE_KEYSTORE_PASSWORD: "wrong",
+      }),
+      logger,
+    ),
+    /cannot open the keystore/,
+  );
+  assert.equal(
+    await openChain(loadConfig({ PROOFGATE_SUBMIT: "none" }), logger),
+    null,
+    "no chain when nothing is submitted",
+  );
 });
 
 test("a chain that fails at start is named by its host: the RPC_URL's credentials and API key stay out of the error", async () => {
@@ -87,9 +135,13 @@ test("a chain that fails at start is named by its host: the RPC_URL's credential
   const { port } = server.address() as AddressInfo;
   const logger = pino({ level: "silent" });
   try {
-    for (const url of [`http://alice:s3cret-pw@127.0.0.1:${port}/v3/apikey0123456789`, "http://bob:0ther-pw@127.0.0.1:1/v3/apikey0123456789?token=t0ken"]) {
+    for (const url of [
+      `http://alice:s3cret-pw@127.0.0.1:${port}/v3/apikey0123456789`,
+      "http://bob:0ther-pw@127.0.0.1:1/v3/apikey0123456789?token=t0ken",
+    ]) {
       await assert.rejects(openChain(loadConfig({ RPC_URL: url, PRIVATE_KEY: KEY }), logger), (err: Error) => {
-        for (const secret of ["s3cret-pw", "0ther-pw", "apikey0123456789", "t0ken"]) assert.ok(!err.message.includes(secret), err.message);
+        for (const secret of ["s3cret-pw", "0ther-pw", "apikey0123456789", "t0ken"])
+          assert.ok(!err.message.includes(secret), err.message);
         assert.match(err.message, /^chain at http:\/\/127\.0\.0\.1:\d+: /);
         return true;
       });

@@ -23,7 +23,14 @@ import { newProofRecord, type ProofChainReceipt, type WireProof } from "../../sr
 import type { InferenceProofRequest } from "../../src/prover/proof-request.js";
 import { prove, randomNonce } from "../../src/prover/prove.js";
 import type { ProofStore } from "../../src/store/proof-store.js";
-import { postJson, readProof, startChainGateway, until, waitForProof, type ChainGateway } from "./gateway-chain.fixture.js";
+import {
+  postJson,
+  readProof,
+  startChainGateway,
+  until,
+  waitForProof,
+  type ChainGateway,
+} from "./gateway-chain.fixture.js";
 
 const HAM = "Hi Bob, are we still meeting for lunch tomorrow at noon? Thanks, Alice";
 
@@ -35,26 +42,39 @@ describe("the embedded chain's state file", () => {
 
   it("defaults to the data folder; PROOFGATE_ANVIL_STATE names another file, or none for a fresh chain", () => {
     assert.equal(loadConfig({ PROOFGATE_DATA_DIR: dir }).anvilStatePath, join(dir, ANVIL_STATE_FILE));
-    assert.equal(loadConfig({ PROOFGATE_DATA_DIR: dir, PROOFGATE_ANVIL_STATE: join(dir, "x.json") }).anvilStatePath, join(dir, "x.json"));
+    assert.equal(
+      loadConfig({ PROOFGATE_DATA_DIR: dir, PROOFGATE_ANVIL_STATE: join(dir, "x.json") }).anvilStatePath,
+      join(dir, "x.json"),
+    );
     assert.equal(loadConfig({ PROOFGATE_DATA_DIR: dir, PROOFGATE_ANVIL_STATE: "none" }).anvilStatePath, null);
   });
 
   it("is saved while anvil runs: a kill -9 loses at most the last interval", async () => {
     const statePath = join(dir, "deep", "folder", "state.json");
     const anvil = await startAnvil({ statePath, stateIntervalS: 1 });
-    const provider = (await openChain(loadConfig({ RPC_URL: anvil.url, PRIVATE_KEY: ANVIL_DEV_KEY }), pino({ level: "silent" })))!;
+    const provider = (await openChain(
+      loadConfig({ RPC_URL: anvil.url, PRIVATE_KEY: ANVIL_DEV_KEY }),
+      pino({ level: "silent" }),
+    ))!;
     const to = Wallet.createRandom().address;
     const tx = await provider.signer.sendTransaction({ to, value: 12_345n });
     await tx.wait();
     // a periodic dump that holds the transfer: its recipient and its transaction
-    const dumped = () => existsSync(statePath) && [to.slice(2), tx.hash.slice(2)].every((hex) => readFileSync(statePath, "utf8").toLowerCase().includes(hex.toLowerCase()));
+    const dumped = () =>
+      existsSync(statePath) &&
+      [to.slice(2), tx.hash.slice(2)].every((hex) =>
+        readFileSync(statePath, "utf8").toLowerCase().includes(hex.toLowerCase()),
+      );
     await until(dumped, Boolean, { what: "a state dump holding the transfer" });
     await provider.close();
     process.kill(anvil.pid, "SIGKILL");
     await anvil.stop();
     const again = await startAnvil({ statePath });
     try {
-      const chain = (await openChain(loadConfig({ RPC_URL: again.url, PRIVATE_KEY: ANVIL_DEV_KEY }), pino({ level: "silent" })))!;
+      const chain = (await openChain(
+        loadConfig({ RPC_URL: again.url, PRIVATE_KEY: ANVIL_DEV_KEY }),
+        pino({ level: "silent" }),
+      ))!;
       assert.equal(await chain.provider.getBalance(to), 12_345n);
       assert.equal((await chain.provider.getTransactionReceipt(tx.hash))?.status, 1, "the receipt survived the kill");
       await chain.close();
@@ -67,14 +87,24 @@ describe("the embedded chain's state file", () => {
     const statePath = join(dir, "orphan", "state.json");
     // a long interval: only the orphan's exit dump can carry the transfer
     const orphan = await startAnvil({ statePath, stateIntervalS: 3600 });
-    const chain = (await openChain(loadConfig({ RPC_URL: orphan.url, PRIVATE_KEY: ANVIL_DEV_KEY }), pino({ level: "silent" })))!;
+    const chain = (await openChain(
+      loadConfig({ RPC_URL: orphan.url, PRIVATE_KEY: ANVIL_DEV_KEY }),
+      pino({ level: "silent" }),
+    ))!;
     const to = Wallet.createRandom().address;
     await (await chain.signer.sendTransaction({ to, value: 777n })).wait();
     await chain.close();
     const next = await startAnvil({ statePath });
     try {
-      const again = (await openChain(loadConfig({ RPC_URL: next.url, PRIVATE_KEY: ANVIL_DEV_KEY }), pino({ level: "silent" })))!;
-      assert.equal(await again.provider.getBalance(to), 777n, "the orphan saved its chain when stopped, and the new anvil loaded it");
+      const again = (await openChain(
+        loadConfig({ RPC_URL: next.url, PRIVATE_KEY: ANVIL_DEV_KEY }),
+        pino({ level: "silent" }),
+      ))!;
+      assert.equal(
+        await again.provider.getBalance(to),
+        777n,
+        "the orphan saved its chain when stopped, and the new anvil loaded it",
+      );
       await again.close();
     } finally {
       await next.stop();
@@ -98,12 +128,31 @@ describe("the embedded chain's state file", () => {
 });
 
 /** A `verified` record made by hand, as a submitter would leave it. */
-async function storeVerifiedRecord(store: ProofStore, base: WireProof, proved: { publicSignals: string[]; proof: unknown; nonce?: bigint }, chain: ProofChainReceipt, submit = true): Promise<string> {
-  const request = { ...(base.request as InferenceProofRequest), ...(proved.nonce === undefined ? {} : { nonce: proved.nonce.toString() }), submit };
-  const record = await store.create(newProofRecord({ model: base.model, request, output: base.output, vkeyHash: base.vkey_hash }));
+async function storeVerifiedRecord(
+  store: ProofStore,
+  base: WireProof,
+  proved: { publicSignals: string[]; proof: unknown; nonce?: bigint },
+  chain: ProofChainReceipt,
+  submit = true,
+): Promise<string> {
+  const request = {
+    ...(base.request as InferenceProofRequest),
+    ...(proved.nonce === undefined ? {} : { nonce: proved.nonce.toString() }),
+    submit,
+  };
+  const record = await store.create(
+    newProofRecord({ model: base.model, request, output: base.output, vkeyHash: base.vkey_hash }),
+  );
   assert.ok(await store.transition(record.id, "queued", "proving", { prover: "test" }));
-  assert.ok(await store.transition(record.id, "proving", "proved", { publicSignals: proved.publicSignals, proof: proved.proof }));
-  assert.ok(await store.transition(record.id, "proved", "submitted", { chain: { ...chain, blockNumber: null, gasUsed: null } }));
+  assert.ok(
+    await store.transition(record.id, "proving", "proved", {
+      publicSignals: proved.publicSignals,
+      proof: proved.proof,
+    }),
+  );
+  assert.ok(
+    await store.transition(record.id, "proved", "submitted", { chain: { ...chain, blockNumber: null, gasUsed: null } }),
+  );
   assert.ok(await store.transition(record.id, "submitted", "verified", { chain }));
   return record.id;
 }
@@ -122,7 +171,9 @@ describe("a restarted gateway re-checks its verified records against the chain",
   let first: WireProof[] = [];
   let otherChain: string;
 
-  const recheckLog = (g: ChainGateway): { checked: number; held: number; moved: number; repointed: number; unchecked: number } => {
+  const recheckLog = (
+    g: ChainGateway,
+  ): { checked: number; held: number; moved: number; repointed: number; unchecked: number } => {
     const line = g.logs.find((l) => l.includes("re-checked"));
     assert.ok(line, "the re-check is logged");
     return JSON.parse(line) as { checked: number; held: number; moved: number; repointed: number; unchecked: number };
@@ -135,10 +186,21 @@ describe("a restarted gateway re-checks its verified records against the chain",
     assert.equal(receipt.status, 1);
     assert.equal(String(receipt.blockNumber), record.chain!.block_number);
     assert.equal(record.chain!.submitted_by, receipt.from);
-    const registry = new Contract(g.chain.deployment.registry, contract(await loadContracts(), "InferenceRegistry").abi as InterfaceAbi, provider);
+    const registry = new Contract(
+      g.chain.deployment.registry,
+      contract(await loadContracts(), "InferenceRegistry").abi as InterfaceAbi,
+      provider,
+    );
     const key = g.chain.deployment.models[(record.request as InferenceProofRequest).circuit]!.key;
     if (record.steps.length > 0) {
-      assert.notEqual(await registry.traceBlock(key, record.chain!.input_commitment, receipt.logs.map((l) => registry.interface.parseLog(l)).find((e) => e?.name === "TraceVerified")!.args[2]), 0n);
+      assert.notEqual(
+        await registry.traceBlock(
+          key,
+          record.chain!.input_commitment,
+          receipt.logs.map((l) => registry.interface.parseLog(l)).find((e) => e?.name === "TraceVerified")!.args[2],
+        ),
+        0n,
+      );
     } else {
       const [verified] = (await registry.inference(key, record.chain!.input_commitment)) as [boolean];
       assert.equal(verified, true, `the registry holds ${record.id}`);
@@ -149,14 +211,34 @@ describe("a restarted gateway re-checks its verified records against the chain",
     gw = await startChainGateway({ dataDir });
     assert.deepEqual(recheckLog(gw), { ...recheckLog(gw), checked: 0, moved: 0 });
     const inference = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: HAM });
-    const completion = await gw.client.completions.create({ model: "pg-student", prompt: "The sea", temperature: 0, max_tokens: 2 });
-    for (const id of [(inference.body as { proof: { id: string } }).proof.id, (completion as unknown as { proof: { id: string } }).proof.id]) {
+    const completion = await gw.client.completions.create({
+      model: "pg-student",
+      prompt: "The sea",
+      temperature: 0,
+      max_tokens: 2,
+    });
+    for (const id of [
+      (inference.body as { proof: { id: string } }).proof.id,
+      (completion as unknown as { proof: { id: string } }).proof.id,
+    ]) {
       const record = await waitForProof(gw.url, id);
       assert.equal(record.status, "verified", record.error ?? "");
       first.push(record);
     }
     // a record of another chain: this gateway cannot see that chain, and leaves the record alone
-    otherChain = await storeVerifiedRecord(gw.proofs.store, first[0]!, { publicSignals: first[0]!.public_signals!, proof: first[0]!.proof }, { chainId: 8453, contract: gw.chain.deployment.registry, txHash: FAKE_TX, blockNumber: 5n, gasUsed: 1n, submittedBy: null });
+    otherChain = await storeVerifiedRecord(
+      gw.proofs.store,
+      first[0]!,
+      { publicSignals: first[0]!.public_signals!, proof: first[0]!.proof },
+      {
+        chainId: 8453,
+        contract: gw.chain.deployment.registry,
+        txHash: FAKE_TX,
+        blockNumber: 5n,
+        gasUsed: 1n,
+        submittedBy: null,
+      },
+    );
     await gw.close();
     gw = undefined;
     assert.ok(existsSync(join(dataDir, ANVIL_STATE_FILE)), "anvil saved its state in the data folder");
@@ -165,7 +247,10 @@ describe("a restarted gateway re-checks its verified records against the chain",
   it("restart on the saved state: the records are still on-chain, the re-check keeps them; a forged verified record goes back and ends truly verified", async () => {
     await gw?.close(); // left open only by a failed step before
     gw = await startChainGateway({ dataDir });
-    assert.ok(gw.logs.some((l) => l.includes("contracts already deployed")), "the same contracts, from the saved chain");
+    assert.ok(
+      gw.logs.some((l) => l.includes("contracts already deployed")),
+      "the same contracts, from the saved chain",
+    );
     assert.deepEqual(recheckLog(gw), { ...recheckLog(gw), checked: 2, held: 2, moved: 0, repointed: 0, unchecked: 0 });
     for (const before of first) {
       const now = await readProof(gw.url, before.id);
@@ -177,12 +262,29 @@ describe("a restarted gateway re-checks its verified records against the chain",
     // forged: records claiming transactions this chain never had. One proof is on-chain under another
     // transaction (the re-check names that one); the other is nowhere (it goes back and is submitted).
     const base = first[0]!;
-    const stale = { chainId: 31337, contract: gw.chain.deployment.registry, txHash: FAKE_TX, blockNumber: 3n, gasUsed: 1n, submittedBy: null };
+    const stale = {
+      chainId: 31337,
+      contract: gw.chain.deployment.registry,
+      txHash: FAKE_TX,
+      blockNumber: 3n,
+      gasUsed: 1n,
+      submittedBy: null,
+    };
     const compiled = (await gw.proofs.catalog.get((base.request as InferenceProofRequest).circuit))!;
     const nonce = randomNonce();
     const fresh = await prove(compiled, { sample: (base.request as InferenceProofRequest).sample, nonce });
-    const copied = await storeVerifiedRecord(gw.proofs.store, base, { publicSignals: base.public_signals!, proof: base.proof }, stale);
-    const lost = await storeVerifiedRecord(gw.proofs.store, base, { publicSignals: [...fresh.public_signals], proof: fresh.proof, nonce }, { ...stale, txHash: LOST_TX });
+    const copied = await storeVerifiedRecord(
+      gw.proofs.store,
+      base,
+      { publicSignals: base.public_signals!, proof: base.proof },
+      stale,
+    );
+    const lost = await storeVerifiedRecord(
+      gw.proofs.store,
+      base,
+      { publicSignals: [...fresh.public_signals], proof: fresh.proof, nonce },
+      { ...stale, txHash: LOST_TX },
+    );
     await gw.close();
     gw = await startChainGateway({ dataDir });
     assert.deepEqual(recheckLog(gw), { ...recheckLog(gw), checked: 4, held: 2, moved: 1, repointed: 1, unchecked: 0 });
@@ -197,7 +299,11 @@ describe("a restarted gateway re-checks its verified records against the chain",
     assert.equal(resubmitted.error, null);
     await assertOnChain(gw, resubmitted);
     first = [...first, repointed, resubmitted];
-    assert.equal((await gw.proofs.store.get(otherChain))!.status, "verified", "a record of another chain id is left alone");
+    assert.equal(
+      (await gw.proofs.store.get(otherChain))!.status,
+      "verified",
+      "a record of another chain id is left alone",
+    );
     await gw.close();
     gw = undefined;
   });
@@ -206,15 +312,32 @@ describe("a restarted gateway re-checks its verified records against the chain",
     await gw?.close();
     gw = await startChainGateway({ dataDir, env: { PROOFGATE_ANVIL_STATE: "none" } });
     assert.ok(gw.logs.some((l) => l.includes('"state":"none (a fresh chain)"')));
-    assert.ok(gw.logs.some((l) => l.includes("contracts deployed")), "deployed anew");
-    assert.deepEqual(recheckLog(gw), { ...recheckLog(gw), checked: first.length, held: 0, moved: first.length, repointed: 0, unchecked: 0 });
+    assert.ok(
+      gw.logs.some((l) => l.includes("contracts deployed")),
+      "deployed anew",
+    );
+    assert.deepEqual(recheckLog(gw), {
+      ...recheckLog(gw),
+      checked: first.length,
+      held: 0,
+      moved: first.length,
+      repointed: 0,
+      unchecked: 0,
+    });
     for (const before of first) {
-      assert.ok(gw.logs.some((l) => l.includes(before.id) && l.includes("moved back to proved")), `${before.id} moved back`);
+      assert.ok(
+        gw.logs.some((l) => l.includes(before.id) && l.includes("moved back to proved")),
+        `${before.id} moved back`,
+      );
       const record = await waitForProof(gw.url, before.id);
       assert.equal(record.status, "verified", record.error ?? "");
       await assertOnChain(gw, record);
     }
-    assert.equal((await gw.proofs.store.get(otherChain))!.status, "verified", "a record of another chain id is left alone");
+    assert.equal(
+      (await gw.proofs.store.get(otherChain))!.status,
+      "verified",
+      "a record of another chain id is left alone",
+    );
   });
 
   it("a record moved back keeps the reason in error, names no transaction, and leaves verified records of this chain alone", async () => {
@@ -222,14 +345,40 @@ describe("a restarted gateway re-checks its verified records against the chain",
     const signals = [...base.public_signals!];
     signals[0] = (BigInt(signals[0]!) ^ (1n << 20n)).toString(); // an input commitment the registry does not hold
     // submit: false keeps the submitter off it, so it can be read as the re-check left it
-    const id = await storeVerifiedRecord(gw!.proofs.store, base, { publicSignals: signals, proof: base.proof, nonce: randomNonce() }, { chainId: 31337, contract: gw!.chain.deployment.registry, txHash: FAKE_TX, blockNumber: 9n, gasUsed: 1n, submittedBy: null }, false);
+    const id = await storeVerifiedRecord(
+      gw!.proofs.store,
+      base,
+      { publicSignals: signals, proof: base.proof, nonce: randomNonce() },
+      {
+        chainId: 31337,
+        contract: gw!.chain.deployment.registry,
+        txHash: FAKE_TX,
+        blockNumber: 9n,
+        gasUsed: 1n,
+        submittedBy: null,
+      },
+      false,
+    );
     const logger = pino({ level: "silent" });
-    const result = await recheckVerified({ store: gw!.proofs.store, chain: gw!.chain.connection, deployment: gw!.chain.deployment, logger, pageSize: 2 });
-    assert.deepEqual(result, { checked: first.length + 1, held: first.length, moved: 1, repointed: 0, unchecked: 0 }, "paged two at a time, every record seen once");
+    const result = await recheckVerified({
+      store: gw!.proofs.store,
+      chain: gw!.chain.connection,
+      deployment: gw!.chain.deployment,
+      logger,
+      pageSize: 2,
+    });
+    assert.deepEqual(
+      result,
+      { checked: first.length + 1, held: first.length, moved: 1, repointed: 0, unchecked: 0 },
+      "paged two at a time, every record seen once",
+    );
     const moved = (await gw!.proofs.store.get(id))!;
     assert.equal(moved.status, "proved");
     assert.equal(moved.chain, null);
-    assert.match(moved.error ?? "", new RegExp(`re-check at start: chain 31337 no longer holds transaction ${FAKE_TX} \\(block 9\\)`));
+    assert.match(
+      moved.error ?? "",
+      new RegExp(`re-check at start: chain 31337 no longer holds transaction ${FAKE_TX} \\(block 9\\)`),
+    );
     for (const record of first) assert.equal((await gw!.proofs.store.get(record.id))!.status, "verified");
   });
 });

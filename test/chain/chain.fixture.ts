@@ -8,7 +8,19 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Contract, ContractFactory, Interface, isError, JsonRpcProvider, NonceManager, Wallet, type InterfaceAbi, type Log, type LogDescription, type TransactionReceipt } from "ethers";
+import {
+  Contract,
+  ContractFactory,
+  Interface,
+  isError,
+  JsonRpcProvider,
+  NonceManager,
+  Wallet,
+  type InterfaceAbi,
+  type Log,
+  type LogDescription,
+  type TransactionReceipt,
+} from "ethers";
 import { pino } from "pino";
 import { ANVIL_DEV_KEY, startAnvil } from "../../src/chain/anvil.js";
 import type { ChainConnection } from "../../src/chain/chain-connection.js";
@@ -71,7 +83,12 @@ export interface TestChain {
    * Runs `target.method(args)` as its owner, the timelock: scheduled, the delay passed on anvil's
    * clock (evm_increaseTime), executed; a fresh salt unless given (a call id is used once). Returns both receipts.
    */
-  governed(target: Contract, method: string, args: readonly unknown[], salt?: string): Promise<{ scheduled: TransactionReceipt; executed: TransactionReceipt }>;
+  governed(
+    target: Contract,
+    method: string,
+    args: readonly unknown[],
+    salt?: string,
+  ): Promise<{ scheduled: TransactionReceipt; executed: TransactionReceipt }>;
   /** Deploys a contract (its ABI gets every project error too). */
   deploy(abi: readonly Record<string, unknown>[], bytecode: string, args?: unknown[]): Promise<Contract>;
   close(): Promise<void>;
@@ -127,11 +144,18 @@ export async function openTestChain(options: TestChainOptions): Promise<TestChai
     assert.ok(spam && student, "pg-spam and pg-student are in artifacts/models");
     assert.ok(deployment.message_board && deployment.completion_store, "both example consumers deployed");
     // by name: the errors two contracts share (NotOwner, UnknownModel) have the same arguments
-    const errors = [...new Map(Object.values(artifact.contracts).flatMap((c) => c.abi.filter((f) => f.type === "error").map((e) => [String(e.name), e] as const))).values()];
+    const errors = [
+      ...new Map(
+        Object.values(artifact.contracts).flatMap((c) =>
+          c.abi.filter((f) => f.type === "error").map((e) => [String(e.name), e] as const),
+        ),
+      ).values(),
+    ];
     const second = new NonceManager(new Wallet(SECOND_KEY).connect(provider));
     errorInterface = new Interface(errors as InterfaceAbi);
     managers.push(signer, second);
-    const at = (name: string, address: string, runner: NonceManager = signer) => new Contract(address, withErrors(contract(artifact, name).abi, errors), runner);
+    const at = (name: string, address: string, runner: NonceManager = signer) =>
+      new Contract(address, withErrors(contract(artifact, name).abi, errors), runner);
     const timelock = at("Timelock", deployment.timelock.address);
     return {
       chain,
@@ -240,7 +264,11 @@ export async function revertsWith(call: Promise<unknown>, name: string, args?: r
  * Awaits a timelock `execute` (or `governed`) that must fail with CallFailed around the custom error
  * `inner` (and these arguments, if given), or around a revert without data when `inner` is null.
  */
-export async function revertsInside(call: Promise<unknown>, inner: string | null, args?: readonly unknown[]): Promise<void> {
+export async function revertsInside(
+  call: Promise<unknown>,
+  inner: string | null,
+  args?: readonly unknown[],
+): Promise<void> {
   await assert.rejects(call, (err: unknown) => {
     const revert = revertOf(err);
     assert.equal(revert?.name, "CallFailed", `reverted with ${revert?.name}, not CallFailed`);

@@ -13,7 +13,18 @@ import { generationContentHash, requestNonce } from "../../src/core/request-bind
 import { argmaxFirst, runIntegerModel } from "../../src/model/integer-model.js";
 import { Tokenizer, type TokenizerJSON } from "../../src/model/tokenizer.js";
 import { decodingStepWindows } from "../../src/witness/step-windows.js";
-import { calldata, compiledModel, eventOf, mined, openTestChain, revertsWith, STUDENT_DIR, studentSteps, type Calldata, type TestChain } from "./chain.fixture.js";
+import {
+  calldata,
+  compiledModel,
+  eventOf,
+  mined,
+  openTestChain,
+  revertsWith,
+  STUDENT_DIR,
+  studentSteps,
+  type Calldata,
+  type TestChain,
+} from "./chain.fixture.js";
 
 const PROMPT = "The old man and the";
 const CONTEXT = 16;
@@ -47,8 +58,15 @@ after(async () => {
 const salt = (k: number) => `0x${k.toString(16).padStart(64, "0")}`;
 const nonceOf = (r: Request) => requestNonce(generationContentHash(r.prompt, r.maxTokens, r.stop), r.salt, NONCE_BITS);
 const windowOf = (r: Request) => decodingStepWindows(r.prompt, [0], CONTEXT, tokenizer.eotId)[0]!;
-const tokensHash = (list: readonly number[]) => keccak256(solidityPacked(list.map(() => "uint256"), list));
-const traceId = (state: bigint, tokens: readonly number[]) => keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "bytes32"], [state, tokensHash(tokens)]));
+const tokensHash = (list: readonly number[]) =>
+  keccak256(
+    solidityPacked(
+      list.map(() => "uint256"),
+      list,
+    ),
+  );
+const traceId = (state: bigint, tokens: readonly number[]) =>
+  keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "bytes32"], [state, tokensHash(tokens)]));
 
 /** `n` greedy steps of `request`, proven under its nonce: what the gateway proves for it. */
 async function provenSteps(request: Request, n: number): Promise<{ steps: Calldata[]; tokens: number[] }> {
@@ -58,7 +76,14 @@ async function provenSteps(request: Request, n: number): Promise<{ steps: Callda
 
 /** Records the trace of `steps` (from their first) in the registry, as anyone holding the step proofs can. */
 async function record(steps: readonly Calldata[]): Promise<void> {
-  await mined(c.registry.recordTraces(studentKey, steps.map((s) => s.proof), steps.flatMap((s) => s.signals), [steps.length]));
+  await mined(
+    c.registry.recordTraces(
+      studentKey,
+      steps.map((s) => s.proof),
+      steps.flatMap((s) => s.signals),
+      [steps.length],
+    ),
+  );
 }
 
 test("the store's nonce and first state are the gateway's: the same abi encoding, the same window", async () => {
@@ -78,8 +103,16 @@ test("the store's nonce and first state are the gateway's: the same abi encoding
     const state = window.reduce((acc, t, p) => acc | (BigInt(t) << BigInt(9 * p)), nonce << BigInt(9 * CONTEXT));
     assert.equal(await store.promptState(r), state, JSON.stringify(r));
   }
-  assert.notEqual(await store.requestNonce(requests[0]), await store.requestNonce(requests[1]), "stop strings are part of the request");
-  await revertsWith(store.promptState({ ...requests[0], prompt: [...prompt.slice(0, -1), 512 + prompt.at(-1)!] }), "TokenOutOfRange", [BigInt(512 + prompt.at(-1)!)]);
+  assert.notEqual(
+    await store.requestNonce(requests[0]),
+    await store.requestNonce(requests[1]),
+    "stop strings are part of the request",
+  );
+  await revertsWith(
+    store.promptState({ ...requests[0], prompt: [...prompt.slice(0, -1), 512 + prompt.at(-1)!] }),
+    "TokenOutOfRange",
+    [BigInt(512 + prompt.at(-1)!)],
+  );
 });
 
 test("a trace ending at max_tokens is stored with its text; cut short, extended or shifted it is refused", async (t) => {
@@ -97,18 +130,30 @@ test("a trace ending at max_tokens is stored with its text; cut short, extended 
   await revertsWith(store.store(request, tokens), "TooManyTokens", [5n, 4n]);
   // shifted: the first generated token presented as the prompt's last, the rest as the completion
   const shifted: Request = { ...request, prompt: [...prompt, tokens[0]!], maxTokens: 3 };
-  assert.equal(await c.registry.isTraceVerified(studentKey, steps[1]!.signals[0], tokens.slice(1)), true, "that trace is on-chain");
+  assert.equal(
+    await c.registry.isTraceVerified(studentKey, steps[1]!.signals[0], tokens.slice(1)),
+    true,
+    "that trace is on-chain",
+  );
   const shiftedState = await store.promptState(shifted);
   assert.notEqual(shiftedState, steps[1]!.signals[0], "its nonce names another request");
   await revertsWith(store.store(shifted, tokens.slice(1, 4)), "TraceNotVerified", [shiftedState]);
-  await revertsWith(store.store({ ...shifted, maxTokens: 4 }, tokens.slice(1)), "TraceNotVerified", [await store.promptState({ ...shifted, maxTokens: 4 })]);
+  await revertsWith(store.store({ ...shifted, maxTokens: 4 }, tokens.slice(1)), "TraceNotVerified", [
+    await store.promptState({ ...shifted, maxTokens: 4 }),
+  ]);
   // the same tokens under another request (another salt, max_tokens or stop list) are not its trace
-  for (const other of [{ ...request, salt: salt(0x52) }, { ...request, maxTokens: 5 }, { ...request, stop: ["zz"] }]) {
+  for (const other of [
+    { ...request, salt: salt(0x52) },
+    { ...request, maxTokens: 5 },
+    { ...request, stop: ["zz"] },
+  ]) {
     await revertsWith(store.store(other, served), "TraceNotVerified", [await store.promptState(other)]);
   }
 
   const receipt = await mined(store.store(request, served));
-  t.diagnostic(`CompletionStore.store of a ${served.length}-token completion of a ${prompt.length}-token prompt: ${receipt.gasUsed} gas`);
+  t.diagnostic(
+    `CompletionStore.store of a ${served.length}-token completion of a ${prompt.length}-token prompt: ${receipt.gasUsed} gas`,
+  );
   const text = tokenizer.decode(served);
   const id = traceId(state, served);
   assert.deepEqual([...eventOf(receipt, store, "CompletionStored").args], [id, state, c.chain.address, PROMPT, text]);
@@ -119,7 +164,12 @@ test("a trace ending at max_tokens is stored with its text; cut short, extended 
 test("a stop string completed by the last token: stored cut at the stop string, as served; a step past it is refused", async () => {
   const student = await compiledModel(STUDENT_DIR);
   const greedy: number[] = [];
-  for (let k = 0; k < 5; k++) greedy.push(argmaxFirst(runIntegerModel(student.model, decodingStepWindows(prompt, [...greedy, 0], CONTEXT, tokenizer.eotId)[k]!)));
+  for (let k = 0; k < 5; k++)
+    greedy.push(
+      argmaxFirst(
+        runIntegerModel(student.model, decodingStepWindows(prompt, [...greedy, 0], CONTEXT, tokenizer.eotId)[k]!),
+      ),
+    );
   // the stop string "io" ends inside the 4th token, which also carries text past it (" Union" → " Un")
   const full = tokenizer.decode(greedy.slice(0, 4));
   assert.ok(full.includes("io") && !tokenizer.decode(greedy.slice(0, 3)).includes("io"), JSON.stringify(full));

@@ -111,7 +111,14 @@ test("HashedWords recomputes spamFeatures, packed as the circuit packs them", as
 
 test("HashedWords words give the spam circuit's input commitment", async () => {
   const manifest = JSON.parse(await readFile("artifacts/models/pg-spam/circuit.json", "utf8")) as CircuitManifest;
-  assert.deepEqual(manifest.packing, { kind: "classify", inputBits: 1, inputOffset: 0, perWord: 253, words: 5, valueBits: 16 });
+  assert.deepEqual(manifest.packing, {
+    kind: "classify",
+    inputBits: 1,
+    inputOffset: 0,
+    perWord: 253,
+    words: 5,
+    valueBits: 16,
+  });
   const nonce = 123456789n;
   for (const text of ["FREE free Free!!! money", LONG]) {
     const words = (await harness.features(new TextEncoder().encode(text))) as bigint[];
@@ -157,14 +164,20 @@ test("BytePairDecoder round-trips the student tokenizer, skipping end-of-text", 
     assert.equal(bytes, `0x${Buffer.from(tokenizer.decodeBytes(tokens)).toString("hex")}`);
   }
   const long = tokenizer.encode(LONG.slice(0, 600));
-  assert.ok(long.some((id) => id >= 256), "the text exercises merges");
+  assert.ok(
+    long.some((id) => id >= 256),
+    "the text exercises merges",
+  );
   const [, gasUsed] = (await harness.decodeGas(long, MERGES, eot)) as [string, bigint];
   t.diagnostic(`BytePairDecoder.decode: ${gasUsed} gas for ${long.length} tokens (600 bytes)`);
 });
 
 test("BytePairDecoder decodes every id of the vocabulary", async () => {
   const all = Array.from({ length: tokenizer.vocabSize }, (_, i) => i);
-  assert.equal(await harness.decode(all, MERGES, tokenizer.eotId), `0x${Buffer.from(tokenizer.decodeBytes(all)).toString("hex")}`);
+  assert.equal(
+    await harness.decode(all, MERGES, tokenizer.eotId),
+    `0x${Buffer.from(tokenizer.decodeBytes(all)).toString("hex")}`,
+  );
 });
 
 test("BytePairDecoder walks deep merge trees: balanced (128-byte token) and left-leaning chains", async () => {
@@ -174,7 +187,14 @@ test("BytePairDecoder walks deep merge trees: balanced (128-byte token) and left
   for (let k = 1; k < 40; k++) chain.push([255 + k, 48 + (k % 10)]); // each merge extends the last by a digit
   for (const merges of [doubling, chain]) {
     const eot = 256 + merges.length;
-    const reference = Tokenizer.fromJSON({ type: "byte-bpe", version: 1, vocab_size: eot + 1, eot_id: eot, pattern: tokenizerJson.pattern, merges });
+    const reference = Tokenizer.fromJSON({
+      type: "byte-bpe",
+      version: 1,
+      vocab_size: eot + 1,
+      eot_id: eot,
+      pattern: tokenizerJson.pattern,
+      merges,
+    });
     const tokens = [eot - 1, 65, eot, eot - 2, 256, eot - 1];
     const expected = Buffer.from(reference.decodeBytes(tokens));
     assert.ok(expected.length > 100);
@@ -199,9 +219,15 @@ test("BytePairDecoder reverts on an id that is neither a byte, a merge nor end-o
 });
 
 test("BytePairDecoder rejects a merge table that could loop", async () => {
-  const selfLoop = packMerges([[104, 105], [257, 97]]); // 257 = [257, 97]
+  const selfLoop = packMerges([
+    [104, 105],
+    [257, 97],
+  ]); // 257 = [257, 97]
   await revertsWith(harness.decode([104, 257], selfLoop, 258), "MalformedMerge", [257n]);
-  const forward = packMerges([[257, 97], [104, 105]]); // 256 refers to the later 257
+  const forward = packMerges([
+    [257, 97],
+    [104, 105],
+  ]); // 256 refers to the later 257
   await revertsWith(harness.decode([256], forward, 258), "MalformedMerge", [256n]);
   await revertsWith(harness.decode([104], MERGES.slice(0, 6), 319), "MergeTableLength", [6n]);
 });

@@ -12,7 +12,16 @@ import OpenAI from "openai";
 import { pino } from "pino";
 import { toChainInfo } from "../../src/api/chain/protocol.js";
 import { startGateway, type Gateway } from "../../src/api/start-gateway.js";
-import { CompletionStore__factory, InferenceOracle__factory, InferenceRegistry__factory, MessageBoard__factory, type CompletionStore, type InferenceOracle, type InferenceRegistry, type MessageBoard } from "../../src/chain/bindings/index.js";
+import {
+  CompletionStore__factory,
+  InferenceOracle__factory,
+  InferenceRegistry__factory,
+  MessageBoard__factory,
+  type CompletionStore,
+  type InferenceOracle,
+  type InferenceRegistry,
+  type MessageBoard,
+} from "../../src/chain/bindings/index.js";
 import type { Deployment } from "../../src/chain/deployment.js";
 import type { ChainServices, ProofServices } from "../../src/api/gateway-services.js";
 import { openChainServices, openProofServices } from "../../src/compose.js";
@@ -79,7 +88,17 @@ export async function startChainGateway(options: StartChainGatewayOptions = {}):
         await openProofs.close();
         if (ownDir) rmSync(dataDir, { recursive: true, force: true });
       })());
-    return { url: gateway.url, config, gateway, proofs, chain, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 }), dataDir, logs, close };
+    return {
+      url: gateway.url,
+      config,
+      gateway,
+      proofs,
+      chain,
+      client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: "unused", maxRetries: 0 }),
+      dataDir,
+      logs,
+      close,
+    };
   } catch (err) {
     await chain?.close();
     await proofs?.close();
@@ -109,7 +128,6 @@ export function chainContracts(deployment: Deployment, runner: Provider | Signer
   };
 }
 
-
 export async function getJson<T>(url: string, init?: RequestInit): Promise<{ status: number; body: T; text: string }> {
   const res = await fetch(url, init);
   const text = await res.text();
@@ -117,7 +135,8 @@ export async function getJson<T>(url: string, init?: RequestInit): Promise<{ sta
 }
 
 /** The record once it is final on a chain gateway: verified or failed. */
-export const waitForProof = (url: string, id: string): Promise<WireProof> => settledProof(url, id, ["verified", "failed"]);
+export const waitForProof = (url: string, id: string): Promise<WireProof> =>
+  settledProof(url, id, ["verified", "failed"]);
 
 /** GET /v1/proofs/{id}, as it is now. */
 export async function readProof(url: string, id: string): Promise<WireProof> {
@@ -126,9 +145,15 @@ export async function readProof(url: string, id: string): Promise<WireProof> {
   return body;
 }
 
-export async function postJson(url: string, body: unknown): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+export async function postJson(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: JSON.parse(text) as unknown, text, headers: res.headers };
 }
-

@@ -9,7 +9,17 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { AbiCoder, NonceManager, Wallet, keccak256, solidityPackedKeccak256, type BaseContract, type ContractTransactionResponse, type Log, type TransactionReceipt } from "ethers";
+import {
+  AbiCoder,
+  NonceManager,
+  Wallet,
+  keccak256,
+  solidityPackedKeccak256,
+  type BaseContract,
+  type ContractTransactionResponse,
+  type Log,
+  type TransactionReceipt,
+} from "ethers";
 import OpenAI from "openai";
 import type { ChainInfo } from "../../src/api/chain/protocol.js";
 import { ANVIL_DEV_KEY } from "../../src/chain/anvil.js";
@@ -19,11 +29,26 @@ import { proofWords, type Groth16ProofJson } from "../../src/chain/proof-calldat
 import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import { newProofRecord, type WireProof } from "../../src/core/proof-record.js";
 import { HASHED_NONCE_BITS, oracleNonce } from "../../src/core/request-binding.js";
-import type { GenerationProofOutput, GenerationProofRequest, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
+import type {
+  GenerationProofOutput,
+  GenerationProofRequest,
+  InferenceProofRequest,
+  StepOutput,
+} from "../../src/prover/proof-request.js";
 import { prove, randomNonce } from "../../src/prover/prove.js";
 import type { ProofStore } from "../../src/store/proof-store.js";
 import { settledProof } from "../fixtures/until.js";
-import { chainContracts, getJson, postJson, readProof, startChainGateway, until, waitForProof, type ChainContracts, type ChainGateway } from "./gateway-chain.fixture.js";
+import {
+  chainContracts,
+  getJson,
+  postJson,
+  readProof,
+  startChainGateway,
+  until,
+  waitForProof,
+  type ChainContracts,
+  type ChainGateway,
+} from "./gateway-chain.fixture.js";
 
 /** anvil's second dev account: a user of the contracts, apart from the gateway's submitting account. */
 const USER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
@@ -40,7 +65,8 @@ const proofOf = (answer: unknown): string => (answer as { proof: { id: string } 
 
 function assertNoSecret(texts: readonly string[], where: string): void {
   const key = ANVIL_DEV_KEY.slice(2).toLowerCase();
-  for (const text of texts) assert.ok(!text.toLowerCase().includes(key), `the private key appears in ${where}: ${text.slice(0, 300)}`);
+  for (const text of texts)
+    assert.ok(!text.toLowerCase().includes(key), `the private key appears in ${where}: ${text.slice(0, 300)}`);
 }
 
 /**
@@ -55,7 +81,18 @@ async function assertNoSecretAnywhere(gw: ChainGateway, request: Record<string, 
   const record = await waitForProof(gw.url, id);
   assert.equal(record.status, "verified", record.error ?? "");
   const texts = [inference.text];
-  for (const path of ["/v1/chain", "/v1/models", "/v1/stats", "/health", "/metrics", "/openapi.json", "/v1/proofs?limit=100", `/v1/proofs/${id}`, `/v1/proofs/${id}/circuit`, `/explorer/proofs/${id}`]) {
+  for (const path of [
+    "/v1/chain",
+    "/v1/models",
+    "/v1/stats",
+    "/health",
+    "/metrics",
+    "/openapi.json",
+    "/v1/proofs?limit=100",
+    `/v1/proofs/${id}`,
+    `/v1/proofs/${id}/circuit`,
+    `/explorer/proofs/${id}`,
+  ]) {
     const res = await fetch(`${gw.url}${path}`);
     assert.equal(res.status, 200, `GET ${path}`);
     texts.push(await res.text());
@@ -64,12 +101,19 @@ async function assertNoSecretAnywhere(gw: ChainGateway, request: Record<string, 
   assert.equal(refused.status, 400);
   texts.push(refused.text);
   assertNoSecret(texts, "an API answer");
-  assert.ok(gw.logs.some((l) => l.includes(id)), "the log checked holds this test's own requests");
+  assert.ok(
+    gw.logs.some((l) => l.includes(id)),
+    "the log checked holds this test's own requests",
+  );
   assertNoSecret(gw.logs, "the log");
 }
 
 /** The events of `contract` among a receipt's logs, parsed. */
-function eventsOf(contract: BaseContract, logs: readonly Log[], name: string): { args: Record<string, unknown> & unknown[]; log: Log }[] {
+function eventsOf(
+  contract: BaseContract,
+  logs: readonly Log[],
+  name: string,
+): { args: Record<string, unknown> & unknown[]; log: Log }[] {
   const address = String(contract.target).toLowerCase();
   return logs
     .filter((l) => l.address.toLowerCase() === address)
@@ -98,10 +142,26 @@ async function revertName(call: Promise<unknown>, contract: BaseContract): Promi
 }
 
 /** A `proved` record made by hand, as a worker would leave it, asking for submission. */
-async function storeProvedRecord(store: ProofStore, base: { model: string; request: InferenceProofRequest; output: unknown; vkeyHash: string | null }, proved: { nonce: bigint; publicSignals: string[]; proof: unknown }): Promise<string> {
-  const record = await store.create(newProofRecord({ model: base.model, request: { ...base.request, nonce: proved.nonce.toString(), submit: true }, output: base.output, vkeyHash: base.vkeyHash }));
+async function storeProvedRecord(
+  store: ProofStore,
+  base: { model: string; request: InferenceProofRequest; output: unknown; vkeyHash: string | null },
+  proved: { nonce: bigint; publicSignals: string[]; proof: unknown },
+): Promise<string> {
+  const record = await store.create(
+    newProofRecord({
+      model: base.model,
+      request: { ...base.request, nonce: proved.nonce.toString(), submit: true },
+      output: base.output,
+      vkeyHash: base.vkeyHash,
+    }),
+  );
   assert.ok(await store.transition(record.id, "queued", "proving", { prover: "test" }));
-  assert.ok(await store.transition(record.id, "proving", "proved", { publicSignals: proved.publicSignals, proof: proved.proof }));
+  assert.ok(
+    await store.transition(record.id, "proving", "proved", {
+      publicSignals: proved.publicSignals,
+      proof: proved.proof,
+    }),
+  );
   return record.id;
 }
 
@@ -151,12 +211,28 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(body.submit_policy, "all");
     assert.equal(body.account, new Wallet(ANVIL_DEV_KEY).address);
     assert.equal(body.from_block, d.from_block);
-    assert.deepEqual(body.contracts, { registry: d.registry, oracle: d.oracle, message_board: d.message_board, completion_store: d.completion_store, hashers: d.hashers });
+    assert.deepEqual(body.contracts, {
+      registry: d.registry,
+      oracle: d.oracle,
+      message_board: d.message_board,
+      completion_store: d.completion_store,
+      hashers: d.hashers,
+    });
     assert.ok(body.contracts.message_board && body.contracts.completion_store && body.contracts.hashers["7"]);
-    assert.deepEqual(body.timelock, { address: d.timelock.address, min_delay_s: gw.config.timelockDelayS, proposer: body.account });
+    assert.deepEqual(body.timelock, {
+      address: d.timelock.address,
+      min_delay_s: gw.config.timelockDelayS,
+      proposer: body.account,
+    });
     assert.equal(await chain.registry.owner(), d.timelock.address, "the timelock owns the registry");
     assert.equal(await chain.oracle.owner(), d.timelock.address, "and the oracle");
-    for (const address of [body.contracts.registry, body.contracts.oracle, body.contracts.message_board, body.contracts.completion_store, body.contracts.hashers["7"]]) {
+    for (const address of [
+      body.contracts.registry,
+      body.contracts.oracle,
+      body.contracts.message_board,
+      body.contracts.completion_store,
+      body.contracts.hashers["7"],
+    ]) {
       assert.notEqual(await gw.chain.connection.provider.getCode(address!), "0x", `no code at ${address}`);
     }
     const catalog = gw.proofs.catalog;
@@ -169,7 +245,10 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
   });
 
   it("a ham verdict is verified on-chain, and MessageBoard publishes exactly that text with it", async () => {
-    const res = await api<{ output: { label: string; label_id: number }; proof: { id: string } }>(`${gw.url}/v1/inferences`, { model: "pg-spam", input: HAM });
+    const res = await api<{ output: { label: string; label_id: number }; proof: { id: string } }>(
+      `${gw.url}/v1/inferences`,
+      { model: "pg-spam", input: HAM },
+    );
     assert.equal(res.status, 200);
     assert.equal(res.body.output.label, "ham");
     const record = await waitForProof(gw.url, proofOf(res.body));
@@ -191,7 +270,10 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const { inputCommitment: commitment, output: label } = await chain.registry.decode(spamKey, record.public_signals!);
     assert.equal(label, 0n);
     const { verified, output, blockNumber } = await chain.registry.inference(spamKey, commitment);
-    assert.deepEqual([verified, output, blockNumber], [true, BigInt(res.body.output.label_id), BigInt(receipt.blockNumber)]);
+    assert.deepEqual(
+      [verified, output, blockNumber],
+      [true, BigInt(res.body.output.label_id), BigInt(receipt.blockNumber)],
+    );
     const [event] = eventsOf(chain.registry, receipt.logs, "InferenceVerified");
     assert.equal(event?.args[1], commitment);
 
@@ -199,20 +281,33 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const nonce = BigInt(request.nonce);
     const salt = request.salt!;
     assert.equal(await chain.board.textNonce(HAM, salt), nonce, "the gateway's nonce of this text is the board's");
-    assert.equal(await chain.board.inputCommitment(HAM, nonce), commitment, "the board recomputes the proof's commitment from the text");
+    assert.equal(
+      await chain.board.inputCommitment(HAM, nonce),
+      commitment,
+      "the board recomputes the proof's commitment from the text",
+    );
     const postReceipt = await mined(asUser.board.post(HAM, salt));
     const [posted] = eventsOf(chain.board, postReceipt.logs, "Posted");
     assert.ok(posted, "Posted");
-    assert.deepEqual([posted.args[1], posted.args[2], posted.args[3], posted.args[4]], [userAddress, 0n, commitment, HAM]);
+    assert.deepEqual(
+      [posted.args[1], posted.args[2], posted.args[3], posted.args[4]],
+      [userAddress, 0n, commitment, HAM],
+    );
     const { author, text } = await chain.board.posts(posted.args[0] as bigint);
     assert.deepEqual([author, text], [userAddress, HAM]);
     // the verdict publishes one post, and fits no other text
     assert.equal(await revertName(asUser.board.post.staticCall(HAM, salt), chain.board), "VerdictUsed");
-    assert.equal(await revertName(asUser.board.post.staticCall(`${HAM} Bring the cash.`, salt), chain.board), "NoVerdict");
+    assert.equal(
+      await revertName(asUser.board.post.staticCall(`${HAM} Bring the cash.`, salt), chain.board),
+      "NoVerdict",
+    );
   });
 
   it("a spam verdict is verified too, and MessageBoard refuses to post with it", async () => {
-    const res = await api<{ output: { label: string; label_id: number }; proof: { id: string } }>(`${gw.url}/v1/inferences`, { model: "pg-spam", input: SPAM });
+    const res = await api<{ output: { label: string; label_id: number }; proof: { id: string } }>(
+      `${gw.url}/v1/inferences`,
+      { model: "pg-spam", input: SPAM },
+    );
     assert.equal(res.body.output.label, "spam");
     const record = await waitForProof(gw.url, proofOf(res.body));
     assert.equal(record.status, "verified", record.error ?? "");
@@ -229,7 +324,10 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
    * Every choice of a completion is one trace, all verified in one transaction; CompletionStore then
    * keeps the text decoded on-chain from the proven tokens: what the API served.
    */
-  async function assertTracesOnChain(record: WireProof, served: readonly { text: string; finish_reason: string }[]): Promise<void> {
+  async function assertTracesOnChain(
+    record: WireProof,
+    served: readonly { text: string; finish_reason: string }[],
+  ): Promise<void> {
     assert.equal(record.status, "verified", record.error ?? "");
     assert.equal(record.chain!.contract, gw.chain.deployment.registry);
     const receipt = (await gw.chain.connection.provider.getTransactionReceipt(record.chain!.tx_hash))!;
@@ -239,7 +337,9 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const traced = eventsOf(chain.registry, receipt.logs, "TraceVerified");
     const states = new Set<string>();
     for (const choice of choices) {
-      const steps = record.steps.filter((s) => (s.output as StepOutput).choice === choice.index).sort((a, b) => (a.output as StepOutput).position - (b.output as StepOutput).position);
+      const steps = record.steps
+        .filter((s) => (s.output as StepOutput).choice === choice.index)
+        .sort((a, b) => (a.output as StepOutput).position - (b.output as StepOutput).position);
       const tokens = steps.map((s) => (s.output as StepOutput).token);
       assert.deepEqual(tokens, choice.tokens);
       const promptState = steps[0]!.public_signals![0]!;
@@ -247,8 +347,17 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
       const tokensHash = solidityPackedKeccak256(["uint256[]"], [tokens]);
       assert.equal(await chain.registry.traceBlock(studentKey, promptState, tokensHash), BigInt(receipt.blockNumber));
       assert.equal(await chain.registry.isTraceVerified(studentKey, promptState, tokens), true);
-      assert.equal(await chain.registry.isTraceVerified(studentKey, promptState, [...tokens.slice(0, -1), (tokens.at(-1)! + 1) % 256]), false);
-      assert.ok(traced.some((e) => String(e.args[1]) === promptState && e.args[2] === tokensHash), `choice ${choice.index}: TraceVerified in the record's transaction`);
+      assert.equal(
+        await chain.registry.isTraceVerified(studentKey, promptState, [
+          ...tokens.slice(0, -1),
+          (tokens.at(-1)! + 1) % 256,
+        ]),
+        false,
+      );
+      assert.ok(
+        traced.some((e) => String(e.args[1]) === promptState && e.args[2] === tokensHash),
+        `choice ${choice.index}: TraceVerified in the record's transaction`,
+      );
       assert.equal(choice.finish_reason, served[choice.index]!.finish_reason);
       // the served text leaves out the end-of-text token, and so does the contract's decoder
       assert.equal(choice.text, served[choice.index]!.text);
@@ -256,10 +365,17 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(traced.length, states.size, "one TraceVerified per distinct trace");
     const request = record.request as GenerationProofRequest;
     for (const state of states) {
-      const choice = choices.find((c) => record.steps.find((s) => (s.output as StepOutput).choice === c.index)!.public_signals![0] === state)!;
+      const choice = choices.find(
+        (c) => record.steps.find((s) => (s.output as StepOutput).choice === c.index)!.public_signals![0] === state,
+      )!;
       assert.equal(choice.completion_tokens, choice.tokens.length);
       // the request as the record holds it: the store recomputes its nonce and first state
-      const asked = { prompt: [...request.prompt_tokens[choice.prompt_index]!], maxTokens: request.max_tokens, stop: [...request.stop], salt: request.salt! };
+      const asked = {
+        prompt: [...request.prompt_tokens[choice.prompt_index]!],
+        maxTokens: request.max_tokens,
+        stop: [...request.stop],
+        salt: request.salt!,
+      };
       assert.equal(String(await chain.store.promptState(asked)), state, "the trace starts at the request's own state");
       const storeReceipt = await mined(asUser.store.store(asked, [...choice.tokens]));
       const [stored] = eventsOf(chain.store, storeReceipt.logs, "CompletionStored");
@@ -271,7 +387,12 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
   }
 
   it("a text completion of two prompts: both traces verified in one transaction, stored on-chain as served", async () => {
-    const res = await client.completions.create({ model: "pg-student", prompt: ["The sea", "The President"], temperature: 0, max_tokens: 6 });
+    const res = await client.completions.create({
+      model: "pg-student",
+      prompt: ["The sea", "The President"],
+      temperature: 0,
+      max_tokens: 6,
+    });
     assert.equal(res.choices.length, 2);
     const record = await waitForProof(gw.url, proofOf(res));
     await assertTracesOnChain(record, res.choices);
@@ -279,8 +400,15 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const stored = await Promise.all(
       firstSteps.map((s) => {
         const choice = (res.choices as { index: number }[]).find((ch) => ch.index === (s.output as StepOutput).choice)!;
-        const tokens = record.steps.filter((x) => (x.output as StepOutput).choice === choice.index).map((x) => (x.output as StepOutput).token);
-        const traceId = keccak256(AbiCoder.defaultAbiCoder().encode(["uint256", "bytes32"], [s.public_signals![0]!, solidityPackedKeccak256(["uint256[]"], [tokens])]));
+        const tokens = record.steps
+          .filter((x) => (x.output as StepOutput).choice === choice.index)
+          .map((x) => (x.output as StepOutput).token);
+        const traceId = keccak256(
+          AbiCoder.defaultAbiCoder().encode(
+            ["uint256", "bytes32"],
+            [s.public_signals![0]!, solidityPackedKeccak256(["uint256[]"], [tokens])],
+          ),
+        );
         return chain.store.completion(traceId);
       }),
     );
@@ -293,7 +421,13 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
 
   it("a completion ended by a stop string: its proofs end at the token that completed it, stored on-chain cut as served", async () => {
     // greedy "The old man and the" goes on " Union of": "io" ends inside the 4th token, which carries more text
-    const res = await client.completions.create({ model: "pg-student", prompt: "The old man and the", temperature: 0, max_tokens: 16, stop: ["n of", "io"] });
+    const res = await client.completions.create({
+      model: "pg-student",
+      prompt: "The old man and the",
+      temperature: 0,
+      max_tokens: 16,
+      stop: ["n of", "io"],
+    });
     assert.deepEqual([res.choices[0]!.text, res.choices[0]!.finish_reason], [" Un", "stop"]);
     const record = await waitForProof(gw.url, proofOf(res));
     const choice = (record.output as GenerationProofOutput).choices[0]!;
@@ -304,7 +438,13 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
   });
 
   it("a chat completion with n=2 at temperature 0 (identical choices, one prompt state) ends verified", async () => {
-    const res = await client.chat.completions.create({ model: "pg-student", messages: [{ role: "user", content: "Call me Ishmael." }], temperature: 0, max_tokens: 4, n: 2 });
+    const res = await client.chat.completions.create({
+      model: "pg-student",
+      messages: [{ role: "user", content: "Call me Ishmael." }],
+      temperature: 0,
+      max_tokens: 4,
+      n: 2,
+    });
     assert.equal(res.choices.length, 2);
     const record = await waitForProof(gw.url, proofOf(res));
     await assertTracesOnChain(
@@ -318,8 +458,12 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.deepEqual([enabled, baseFee, feePerGas], [true, gw.config.oracleFeeWei, gw.config.oracleFeePerGasWei]);
     const fee = await chain.oracle.fee(spamKey, 500_000);
     assert.equal(fee, baseFee + 500_000n * feePerGas);
-    assert.equal(await revertName(asUser.board.submit.staticCall(HAM_2, 500_000, { value: fee - 1n }), chain.oracle), "WrongFee");
-    const requestIdOf = (receipt: TransactionReceipt): bigint => eventsOf(chain.board, receipt.logs, "Submitted")[0]!.args[0] as bigint;
+    assert.equal(
+      await revertName(asUser.board.submit.staticCall(HAM_2, 500_000, { value: fee - 1n }), chain.oracle),
+      "WrongFee",
+    );
+    const requestIdOf = (receipt: TransactionReceipt): bigint =>
+      eventsOf(chain.board, receipt.logs, "Submitted")[0]!.args[0] as bigint;
     const hamRequest = requestIdOf(await mined(asUser.board.submit(HAM_2, 500_000, { value: fee })));
     const spamRequest = requestIdOf(await mined(asUser.board.submit(SPAM, 500_000, { value: fee })));
     const postsBefore = await chain.board.postCount();
@@ -328,7 +472,11 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const records: WireProof[] = [];
     for (const id of ids) {
       // the watcher records it once it has seen the request's block
-      await until(() => gw.proofs.store.get(id), (r) => r !== null, { what: `record ${id}` });
+      await until(
+        () => gw.proofs.store.get(id),
+        (r) => r !== null,
+        { what: `record ${id}` },
+      );
       const record = await waitForProof(gw.url, id);
       assert.equal(record.status, "verified", record.error ?? "");
       assert.equal(record.model, "pg-spam");
@@ -336,7 +484,18 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
       const request = record.request as InferenceProofRequest;
       assert.equal(request.endpoint, "oracle");
       // the nonce the oracle expects from the gateway's account: chain, oracle, request id and fulfiller bound
-      assert.equal(request.nonce, oracleNonce({ chainId: 31337, oracle: gw.chain.deployment.oracle, requestId: BigInt(request.oracle!.request_id), fulfiller: gw.chain.connection.address }, HASHED_NONCE_BITS).toString());
+      assert.equal(
+        request.nonce,
+        oracleNonce(
+          {
+            chainId: 31337,
+            oracle: gw.chain.deployment.oracle,
+            requestId: BigInt(request.oracle!.request_id),
+            fulfiller: gw.chain.connection.address,
+          },
+          HASHED_NONCE_BITS,
+        ).toString(),
+      );
       assert.equal(request.oracle!.requester, await chain.board.getAddress());
       records.push(record);
     }
@@ -360,11 +519,13 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.ok(rejected, "Rejected in the fulfilling transaction");
     assert.deepEqual([rejected.args[0], rejected.args[1], rejected.args[2]], [spamRequest, userAddress, 1n]);
     assert.equal(eventsOf(chain.board, spamReceipt.logs, "Posted").length, 0);
-    for (const r of [hamRequest, spamRequest]) assert.equal((await chain.oracle.requests(r)).status, InferenceOracleStatus.Fulfilled);
+    for (const r of [hamRequest, spamRequest])
+      assert.equal((await chain.oracle.requests(r)).status, InferenceOracleStatus.Fulfilled);
 
     const list = await api<{ data: WireProof[] }>(`${gw.url}/v1/proofs?model=pg-spam&limit=100`);
     assert.equal(list.status, 200);
-    for (const id of ids) assert.equal(list.body.data.find((r) => r.id === id)?.status, "verified", `GET /v1/proofs lists ${id}`);
+    for (const id of ids)
+      assert.equal(list.body.data.find((r) => r.id === id)?.status, "verified", `GET /v1/proofs lists ${id}`);
     const verifiedList = await api<{ data: WireProof[] }>(`${gw.url}/v1/proofs?status=verified&limit=100`);
     assert.ok(ids.every((id) => verifiedList.body.data.some((r) => r.id === id)));
   });
@@ -374,7 +535,16 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const stored = (await gw.proofs.store.get(hamRecord.id))!;
     const signals = [...stored.publicSignals!];
     signals[0] = (BigInt(signals[0]!) ^ (1n << 20n)).toString(); // another commitment, one no proof was made for
-    const id = await storeProvedRecord(gw.proofs.store, { model: stored.model, request: stored.request as InferenceProofRequest, output: stored.output, vkeyHash: stored.vkeyHash }, { nonce: randomNonce(), publicSignals: signals, proof: stored.proof });
+    const id = await storeProvedRecord(
+      gw.proofs.store,
+      {
+        model: stored.model,
+        request: stored.request as InferenceProofRequest,
+        output: stored.output,
+        vkeyHash: stored.vkeyHash,
+      },
+      { nonce: randomNonce(), publicSignals: signals, proof: stored.proof },
+    );
     const record = await waitForProof(gw.url, id);
     assert.equal(record.status, "failed");
     assert.match(record.error ?? "", /InvalidProof/);
@@ -392,8 +562,14 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const nonce = randomNonce();
     const file = await prove(compiled, { sample: request.sample, nonce });
     // someone else submits this proof first
-    const byHand = await mined(asUser.registry.verifyAndRecord(spamKey, proofWords(file.proof as Groth16ProofJson), [...file.public_signals]));
-    const id = await storeProvedRecord(gw.proofs.store, { model: stored.model, request, output: stored.output, vkeyHash: stored.vkeyHash }, { nonce, publicSignals: [...file.public_signals], proof: file.proof });
+    const byHand = await mined(
+      asUser.registry.verifyAndRecord(spamKey, proofWords(file.proof as Groth16ProofJson), [...file.public_signals]),
+    );
+    const id = await storeProvedRecord(
+      gw.proofs.store,
+      { model: stored.model, request, output: stored.output, vkeyHash: stored.vkeyHash },
+      { nonce, publicSignals: [...file.public_signals], proof: file.proof },
+    );
     const record = await waitForProof(gw.url, id);
     assert.equal(record.status, "verified", record.error ?? "");
     assert.equal(record.chain!.tx_hash, byHand.hash);
@@ -401,7 +577,10 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     assert.equal(record.chain!.gas_used, String(byHand.gasUsed));
     assert.equal(record.chain!.submitted_by, userAddress, "sent by whoever recorded it first");
     const { inputCommitment: commitment } = await chain.registry.decode(spamKey, [...file.public_signals]);
-    const events = await chain.registry.queryFilter(chain.registry.filters.InferenceVerified(spamKey, commitment), gw.chain.deployment.from_block);
+    const events = await chain.registry.queryFilter(
+      chain.registry.filters.InferenceVerified(spamKey, commitment),
+      gw.chain.deployment.from_block,
+    );
     assert.equal(events.length, 1);
     assert.equal(events[0]!.transactionHash, byHand.hash);
     assert.ok(gw.logs.some((l) => l.includes(id) && l.includes("already on-chain")));
@@ -412,9 +591,22 @@ describe("the gateway on its embedded chain (PROOFGATE_SUBMIT=all)", () => {
     const stored = (await gw.proofs.store.get(hamRecord.id))!;
     const signals = [...stored.publicSignals!];
     signals[0] = (BigInt(signals[0]!) ^ 1n).toString(); // the same commitment, the other label
-    const id = await storeProvedRecord(gw.proofs.store, { model: stored.model, request: stored.request as InferenceProofRequest, output: stored.output, vkeyHash: stored.vkeyHash }, { nonce: BigInt((stored.request as InferenceProofRequest).nonce), publicSignals: signals, proof: stored.proof });
+    const id = await storeProvedRecord(
+      gw.proofs.store,
+      {
+        model: stored.model,
+        request: stored.request as InferenceProofRequest,
+        output: stored.output,
+        vkeyHash: stored.vkeyHash,
+      },
+      { nonce: BigInt((stored.request as InferenceProofRequest).nonce), publicSignals: signals, proof: stored.proof },
+    );
     const record = await waitForProof(gw.url, id);
-    assert.equal(record.status, "failed", `the chain recorded label 0 for this input, yet the record claiming label 1 became ${record.status} with ${record.chain?.tx_hash}`);
+    assert.equal(
+      record.status,
+      "failed",
+      `the chain recorded label 0 for this input, yet the record claiming label 1 became ${record.status} with ${record.chain?.tx_hash}`,
+    );
     assert.equal(record.chain?.tx_hash === hamRecord.chain!.tx_hash, false);
   });
 
@@ -443,7 +635,9 @@ describe("PROOFGATE_SUBMIT=requested: only what a request asks for goes on-chain
     assert.equal(first.status, "proved", first.error ?? "");
     assert.equal((first.request as InferenceProofRequest).submit, false);
     // a record that is not final would hold ?wait=60 for its minute; this cap is half of it
-    const again = await getJson<WireProof>(`${gw.url}/v1/proofs/${id}?wait=60`, { signal: AbortSignal.timeout(30_000) });
+    const again = await getJson<WireProof>(`${gw.url}/v1/proofs/${id}?wait=60`, {
+      signal: AbortSignal.timeout(30_000),
+    });
     assert.equal(again.body.status, "proved");
     await gw.chain.submitter.pass(); // a whole submitter pass: it takes nothing without submit
     const still = await readProof(gw.url, id);
@@ -452,7 +646,11 @@ describe("PROOFGATE_SUBMIT=requested: only what a request asks for goes on-chain
   });
 
   it('with "proof": {"submit": true} an inference and a completion end verified on-chain', async () => {
-    const inference = await api<{ proof: { id: string } }>(`${gw.url}/v1/inferences`, { model: "pg-spam", input: HAM, proof: { submit: true } });
+    const inference = await api<{ proof: { id: string } }>(`${gw.url}/v1/inferences`, {
+      model: "pg-spam",
+      input: HAM,
+      proof: { submit: true },
+    });
     assert.equal(inference.status, 200);
     const completion = await gw.client.completions.create({
       model: "pg-student",
@@ -473,7 +671,10 @@ describe("PROOFGATE_SUBMIT=requested: only what a request asks for goes on-chain
 
   it('an invalid "proof" value is a 400 in the OpenAI error envelope', async () => {
     for (const proof of [{ submit: "yes" }, { submit: true, extra: 1 }, "yes"]) {
-      const res = await api<{ error: { message: string; type: string; param: string | null; code: string } }>(`${gw.url}/v1/inferences`, { model: "pg-spam", input: HAM, proof });
+      const res = await api<{ error: { message: string; type: string; param: string | null; code: string } }>(
+        `${gw.url}/v1/inferences`,
+        { model: "pg-spam", input: HAM, proof },
+      );
       assert.equal(res.status, 400, JSON.stringify(res.body));
       assert.equal(res.body.error.type, "invalid_request_error");
       assert.equal(res.body.error.code, "invalid_argument");
@@ -481,7 +682,12 @@ describe("PROOFGATE_SUBMIT=requested: only what a request asks for goes on-chain
       assert.ok(res.body.error.message.length > 0);
     }
     await assert.rejects(
-      new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 }).completions.create({ model: "pg-student", prompt: "x", max_tokens: 1, ...({ proof: { submit: "yes" } } as object) }),
+      new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 }).completions.create({
+        model: "pg-student",
+        prompt: "x",
+        max_tokens: 1,
+        ...({ proof: { submit: "yes" } } as object),
+      }),
       (err) => err instanceof OpenAI.BadRequestError && err.code === "invalid_argument",
     );
   });

@@ -12,13 +12,28 @@ import { join } from "node:path";
 import { Interface, id as keccakText, type Contract } from "ethers";
 import { pino } from "pino";
 import { InferenceRegistryKind } from "../../src/chain/bindings/enums.js";
-import { InferenceOracle__factory, InferenceRegistry__factory, type InferenceOracle, type InferenceRegistry } from "../../src/chain/bindings/index.js";
+import {
+  InferenceOracle__factory,
+  InferenceRegistry__factory,
+  type InferenceOracle,
+  type InferenceRegistry,
+} from "../../src/chain/bindings/index.js";
 import { contract } from "../../src/chain/contract-build.js";
 import { deployContracts, deploymentFile } from "../../src/chain/deployment.js";
 import { MANIFEST_FILE } from "../../src/model/circuit-manifest.js";
 import { randomSalt } from "../../src/core/request-binding.js";
 import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
-import { eventOf, eventsOf, mined, openTestChain, revertsInside, revertsWith, SPAM_DIR, TIMELOCK_DELAY_S, type TestChain } from "./chain.fixture.js";
+import {
+  eventOf,
+  eventsOf,
+  mined,
+  openTestChain,
+  revertsInside,
+  revertsWith,
+  SPAM_DIR,
+  TIMELOCK_DELAY_S,
+  type TestChain,
+} from "./chain.fixture.js";
 
 const FEE = 10n ** 15n;
 
@@ -61,16 +76,36 @@ test("deployed: the timelock owns the registry and the oracle, its delay and pro
     assert.equal(await owned.pendingOwner(), "0x0000000000000000000000000000000000000000");
   }
   // what can change at all: no hasher setter on the oracle, no delay or proposer setter on the timelock
-  assert.deepEqual(writers("InferenceOracle"), ["acceptOwnership", "fulfill", "refund", "requestInference", "setService", "transferOwnership"]);
-  assert.deepEqual(writers("InferenceRegistry"), ["acceptOwnership", "recordTraces", "registerModel", "transferOwnership", "verifyAndRecord"]);
+  assert.deepEqual(writers("InferenceOracle"), [
+    "acceptOwnership",
+    "fulfill",
+    "refund",
+    "requestInference",
+    "setService",
+    "transferOwnership",
+  ]);
+  assert.deepEqual(writers("InferenceRegistry"), [
+    "acceptOwnership",
+    "recordTraces",
+    "registerModel",
+    "transferOwnership",
+    "verifyAndRecord",
+  ]);
   assert.deepEqual(writers("Timelock"), ["acceptOwnership", "cancel", "execute", "schedule"]);
   // by position: the struct's field `at` is shadowed by Array.prototype.at on ethers' Result
   assert.equal((await oracle.hashers(7))[0], c.deployment.hashers["7"]);
 });
 
 test("a swapped hasher is impossible: no setter, neither directly nor through the timelock after its delay", async () => {
-  const setHasher = new Interface(["function setHasher(uint256 inputs, address at)"]).encodeFunctionData("setHasher", [7, c.secondAddress]);
-  await assert.rejects(c.chain.signer.sendTransaction({ to: c.deployment.oracle, data: setHasher, gasLimit: 100_000n }).then((tx) => tx.wait()));
+  const setHasher = new Interface(["function setHasher(uint256 inputs, address at)"]).encodeFunctionData("setHasher", [
+    7,
+    c.secondAddress,
+  ]);
+  await assert.rejects(
+    c.chain.signer
+      .sendTransaction({ to: c.deployment.oracle, data: setHasher, gasLimit: 100_000n })
+      .then((tx) => tx.wait()),
+  );
   c.chain.signer.reset();
   const salt = randomSalt();
   await mined(timelock.schedule(c.deployment.oracle, 0, setHasher, salt));
@@ -88,7 +123,10 @@ test("a rule change waits out the delay in public: CallScheduled with the exact 
   const scheduled = await mined(timelock.schedule(c.deployment.oracle, 0, data, salt));
   const block = await c.chain.provider.getBlock(scheduled.blockNumber);
   const readyAt = BigInt(block!.timestamp + TIMELOCK_DELAY_S);
-  assert.deepEqual([...eventOf(scheduled, timelock, "CallScheduled").args], [id, c.deployment.oracle, 0n, data, salt, readyAt]);
+  assert.deepEqual(
+    [...eventOf(scheduled, timelock, "CallScheduled").args],
+    [id, c.deployment.oracle, 0n, data, salt, readyAt],
+  );
   assert.equal(await timelock.readyAt(id), readyAt);
   await revertsWith(timelock.schedule(c.deployment.oracle, 0, data, salt), "AlreadyScheduled", [id]);
 
@@ -127,7 +165,11 @@ test("attaching a verifier to an unused key goes through the delay too; the depl
   const data = c.registry.interface.encodeFunctionData("registerModel", args);
   const salt = randomSalt();
   const scheduled = await mined(timelock.schedule(c.deployment.registry, 0, data, salt));
-  assert.equal(eventOf(scheduled, timelock, "CallScheduled").args.data, data, "anyone watching sees the exact registration coming");
+  assert.equal(
+    eventOf(scheduled, timelock, "CallScheduled").args.data,
+    data,
+    "anyone watching sees the exact registration coming",
+  );
   await revertsWith(timelock.execute(c.deployment.registry, 0, data, salt), "NotReady");
   assert.deepEqual([...(await c.registry.models(key))].slice(0, 2), ["0x0000000000000000000000000000000000000000", 0n]);
 });
@@ -135,14 +177,28 @@ test("attaching a verifier to an unused key goes through the delay too; the depl
 test("ownership moves in two steps, each through the timelock's delay; the one-step transfer is gone", async () => {
   await revertsWith(c.registry.transferOwnership(c.secondAddress), "NotOwner", []);
   // anyone may ask the timelock to accept, harmlessly: it succeeds only for a transfer to the timelock
-  await revertsWith((timelock.connect(c.second) as Contract).acceptOwnership(c.deployment.registry), "NotPendingOwner", [c.deployment.timelock.address]);
+  await revertsWith(
+    (timelock.connect(c.second) as Contract).acceptOwnership(c.deployment.registry),
+    "NotPendingOwner",
+    [c.deployment.timelock.address],
+  );
   const { executed } = await c.governed(c.registry, "transferOwnership", [c.secondAddress]);
-  assert.deepEqual([...eventOf(executed, c.registry, "OwnershipTransferStarted").args], [c.deployment.timelock.address, c.secondAddress]);
-  assert.equal(await c.registry.owner(), c.deployment.timelock.address, "still the timelock until the new owner accepts");
+  assert.deepEqual(
+    [...eventOf(executed, c.registry, "OwnershipTransferStarted").args],
+    [c.deployment.timelock.address, c.secondAddress],
+  );
+  assert.equal(
+    await c.registry.owner(),
+    c.deployment.timelock.address,
+    "still the timelock until the new owner accepts",
+  );
   assert.equal(await c.registry.pendingOwner(), c.secondAddress);
   await revertsWith(c.registry.acceptOwnership(), "NotPendingOwner", [c.chain.address]);
   const accepted = await mined((c.registry.connect(c.second) as Contract).acceptOwnership());
-  assert.deepEqual([...eventOf(accepted, c.registry, "OwnershipTransferred").args], [c.deployment.timelock.address, c.secondAddress]);
+  assert.deepEqual(
+    [...eventOf(accepted, c.registry, "OwnershipTransferred").args],
+    [c.deployment.timelock.address, c.secondAddress],
+  );
   assert.equal(await c.registry.owner(), c.secondAddress);
   assert.equal(await c.registry.pendingOwner(), "0x0000000000000000000000000000000000000000");
   // hand it back to the timelock: named by the owner, accepted through the timelock by anyone
@@ -159,19 +215,35 @@ test("a model added to an existing deployment: its registration is scheduled at 
     cpSync(SPAM_DIR, dir, { recursive: true });
     const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), "utf8")) as Record<string, unknown>;
     const key = `0x${"ab".repeat(32)}`;
-    writeFileSync(join(dir, MANIFEST_FILE), JSON.stringify({ ...manifest, model_id: "cd".repeat(32), vkey_hash: "ab".repeat(32) }));
+    writeFileSync(
+      join(dir, MANIFEST_FILE),
+      JSON.stringify({ ...manifest, model_id: "cd".repeat(32), vkey_hash: "ab".repeat(32) }),
+    );
     const catalog = await CompiledCatalog.open({ roots: ["artifacts/models"], dirs: [dir] });
     const lines: string[] = [];
     const logger = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
-    const options = { dataDir: c.dataDir, fee: { baseWei: FEE, perGasWei: 0n }, timeoutS: 600, timelockDelayS: TIMELOCK_DELAY_S, logger };
+    const options = {
+      dataDir: c.dataDir,
+      fee: { baseWei: FEE, perGasWei: 0n },
+      timeoutS: 600,
+      timelockDelayS: TIMELOCK_DELAY_S,
+      logger,
+    };
     const first = await deployContracts(c.chain, c.artifact, catalog, options);
     assert.equal(first.registry, c.deployment.registry, "the same deployment, resumed");
     assert.equal(first.models["cd".repeat(32)], undefined, "not served until registered");
     const pending = first.scheduled["cd".repeat(32)]!;
     assert.equal(pending.calls.length, 2, "registerModel, then setService");
-    assert.ok(lines.some((l) => /waits on the timelock/.test(l)), "the log says why the model is skipped");
+    assert.ok(
+      lines.some((l) => /waits on the timelock/.test(l)),
+      "the log says why the model is skipped",
+    );
     assert.equal((await registry.models(key)).kind, InferenceRegistryKind.Unknown);
-    for (const call of pending.calls) assert.ok((await timelock.readyAt(await timelock.hashCall(call.target, 0, call.data, call.salt))) > 1n, "scheduled");
+    for (const call of pending.calls)
+      assert.ok(
+        (await timelock.readyAt(await timelock.hashCall(call.target, 0, call.data, call.salt))) > 1n,
+        "scheduled",
+      );
     // a restart before the delay: nothing new is scheduled, nothing executed
     const again = await deployContracts(c.chain, c.artifact, catalog, options);
     assert.deepEqual(again.scheduled, first.scheduled);
@@ -181,7 +253,11 @@ test("a model added to an existing deployment: its registration is scheduled at 
     assert.deepEqual(done.scheduled, {});
     assert.deepEqual([...(await c.registry.models(key))].slice(0, 2), [pending.verifier, 2n]);
     assert.deepEqual([...(await c.oracle.services(key))], [true, FEE, 0n]);
-    assert.equal(JSON.parse(readFileSync(deploymentFile(c.dataDir, c.chain.chainId), "utf8")).models["cd".repeat(32)].verifier, pending.verifier, "recorded");
+    assert.equal(
+      JSON.parse(readFileSync(deploymentFile(c.dataDir, c.chain.chainId), "utf8")).models["cd".repeat(32)].verifier,
+      pending.verifier,
+      "recorded",
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

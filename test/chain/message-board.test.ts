@@ -11,7 +11,23 @@ import { id as keccakText, NonceManager, Wallet, ZeroHash, type Contract } from 
 import { oracleSample } from "../../src/chain/oracle-watcher.js";
 import { HASHED_NONCE_BITS, oracleNonce, requestNonce, textContentHash } from "../../src/core/request-binding.js";
 import { fnv1a32, SPAM_FEATURIZER } from "../../src/model/spam-features.js";
-import { BOT_KEY, calldata, eventOf, HAM, HAM_TEXT, HAM_TEXT_2, mined, openTestChain, proofOf, revertsWith, SPAM_DIR, spamProof, spamSample, trackNonces, type TestChain } from "./chain.fixture.js";
+import {
+  BOT_KEY,
+  calldata,
+  eventOf,
+  HAM,
+  HAM_TEXT,
+  HAM_TEXT_2,
+  mined,
+  openTestChain,
+  proofOf,
+  revertsWith,
+  SPAM_DIR,
+  spamProof,
+  spamSample,
+  trackNonces,
+  type TestChain,
+} from "./chain.fixture.js";
 
 const FEE = 10n ** 15n;
 const TIMEOUT_S = 600;
@@ -60,7 +76,11 @@ test("a reordered text and a text of other words in the same buckets have the ve
   const colliding = collidingText(HAM_TEXT);
   for (const other of [reordered, colliding]) {
     assert.notEqual(other, HAM_TEXT);
-    assert.deepEqual(spamSample(other), spamSample(HAM_TEXT), `the classifier cannot tell "${other}" from the original`);
+    assert.deepEqual(
+      spamSample(other),
+      spamSample(HAM_TEXT),
+      `the classifier cannot tell "${other}" from the original`,
+    );
   }
   const commitment = await recordVerdict(HAM_TEXT, SALT);
   for (const other of [reordered, colliding]) {
@@ -87,18 +107,30 @@ test("the oracle path: an attacker who proves the request himself and races to p
   const binding = { chainId: c.chain.chainId, oracle: c.deployment.oracle, requestId };
   // every nonce the attacker could prove the request's input under: the bare id (the old scheme), the
   // nonce naming the gateway (copied from its pending fulfill), the one naming himself
-  for (const nonce of [requestId, oracleNonce({ ...binding, fulfiller: c.secondAddress }, HASHED_NONCE_BITS), oracleNonce({ ...binding, fulfiller: botAddress }, HASHED_NONCE_BITS)]) {
+  for (const nonce of [
+    requestId,
+    oracleNonce({ ...binding, fulfiller: c.secondAddress }, HASHED_NONCE_BITS),
+    oracleNonce({ ...binding, fulfiller: botAddress }, HASHED_NONCE_BITS),
+  ]) {
     const answer = calldata(await proofOf(SPAM_DIR, sample, nonce));
     await mined((c.registry.connect(bot) as Contract).verifyAndRecord(c.spamKey, answer.proof, answer.signals));
     // post derives its nonce from the text and a salt: no salt reaches an oracle nonce
-    for (const salt of [ZeroHash, `0x${requestId.toString(16).padStart(64, "0")}`, `0x${nonce.toString(16).padStart(64, "0")}`]) {
+    for (const salt of [
+      ZeroHash,
+      `0x${requestId.toString(16).padStart(64, "0")}`,
+      `0x${nonce.toString(16).padStart(64, "0")}`,
+    ]) {
       await revertsWith(asBot.post(HAM_TEXT_2, salt), "NoVerdict");
     }
   }
   assert.equal(await c.board.postCount(), posts, "nothing posted by the attacker");
   // the gateway (account #1) fulfils with its own nonce; the verdict is already recorded, the post is the author's
-  const answer = calldata(await proofOf(SPAM_DIR, sample, oracleNonce({ ...binding, fulfiller: c.secondAddress }, HASHED_NONCE_BITS)));
-  const fulfilled = await mined((c.oracle.connect(c.second) as Contract).fulfill(requestId, input, answer.proof, answer.signals));
+  const answer = calldata(
+    await proofOf(SPAM_DIR, sample, oracleNonce({ ...binding, fulfiller: c.secondAddress }, HASHED_NONCE_BITS)),
+  );
+  const fulfilled = await mined(
+    (c.oracle.connect(c.second) as Contract).fulfill(requestId, input, answer.proof, answer.signals),
+  );
   assert.deepEqual([...eventOf(fulfilled, c.board, "Posted").args], [posts, author, requestId, 0n, HAM_TEXT_2]);
   assert.deepEqual([...(await c.board.posts(posts))], [author, HAM_TEXT_2]);
 });
@@ -109,9 +141,14 @@ test("the oracle path, attacker fulfilling under his own nonce: that is a fulfil
   const event = eventOf(receipt, c.oracle, "InferenceRequested");
   const requestId = event.args.requestId as bigint;
   const input = [...(event.args.input as bigint[])];
-  const nonce = oracleNonce({ chainId: c.chain.chainId, oracle: c.deployment.oracle, requestId, fulfiller: botAddress }, HASHED_NONCE_BITS);
+  const nonce = oracleNonce(
+    { chainId: c.chain.chainId, oracle: c.deployment.oracle, requestId, fulfiller: botAddress },
+    HASHED_NONCE_BITS,
+  );
   const answer = calldata(await proofOf(SPAM_DIR, oracleSample(c.spam, input), nonce));
-  const fulfilled = await mined((c.oracle.connect(bot) as Contract).fulfill(requestId, input, answer.proof, answer.signals));
+  const fulfilled = await mined(
+    (c.oracle.connect(bot) as Contract).fulfill(requestId, input, answer.proof, answer.signals),
+  );
   const posted = eventOf(fulfilled, c.board, "Posted");
   assert.deepEqual([...posted.args].slice(1), [author, requestId, 0n, HAM_TEXT]);
 });

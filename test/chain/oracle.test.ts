@@ -114,7 +114,13 @@ before(async () => {
   asFulfiller = oracle.connect(c.second) as Contract;
   // the consumer compiles against the project's oracle source, and only what that imports
   const all = contractSources();
-  const needed = ["contracts/InferenceOracle.sol", "contracts/InferenceRegistry.sol", "contracts/lib/Decimal.sol", "contracts/lib/Groth16.sol", "contracts/lib/Owned2Step.sol"];
+  const needed = [
+    "contracts/InferenceOracle.sol",
+    "contracts/InferenceRegistry.sol",
+    "contracts/lib/Decimal.sol",
+    "contracts/lib/Groth16.sol",
+    "contracts/lib/Owned2Step.sol",
+  ];
   const sources = { ...Object.fromEntries(needed.map((path) => [path, all[path]])), [CONSUMER_PATH]: CONSUMER };
   const compiled = compileSolidity(sources).TestConsumer;
   consumer = await c.deploy(compiled.abi, compiled.bytecode, [c.deployment.oracle]);
@@ -146,11 +152,21 @@ interface Requested {
 
 function requested(receipt: TransactionReceipt): Requested {
   const event = eventOf(receipt, oracle, "InferenceRequested");
-  return { requestId: event.args.requestId as bigint, input: [...(event.args.input as bigint[])], deadline: event.args.deadline as bigint, receipt };
+  return {
+    requestId: event.args.requestId as bigint,
+    input: [...(event.args.input as bigint[])],
+    deadline: event.args.deadline as bigint,
+    receipt,
+  };
 }
 
 /** A request straight to the oracle from the deployer's account. */
-async function request(model: string, input: readonly bigint[], callback: string, gasLimit: number): Promise<Requested> {
+async function request(
+  model: string,
+  input: readonly bigint[],
+  callback: string,
+  gasLimit: number,
+): Promise<Requested> {
   return requested(await mined(oracle.requestInference(model, input, callback, gasLimit, { value: FEE })));
 }
 
@@ -161,10 +177,16 @@ function nonceOf(requestId: bigint, bits = HASHED_NONCE_BITS, fulfiller = c.seco
 
 /** The proof of a pg-spam request, made as the gateway makes it: the sample from the request's words, the fulfiller's nonce. */
 async function spamAnswer(r: Requested, fulfiller = c.secondAddress): Promise<Calldata> {
-  return calldata(await proofOf(SPAM_DIR, oracleSample(c.spam, r.input), nonceOf(r.requestId, HASHED_NONCE_BITS, fulfiller)));
+  return calldata(
+    await proofOf(SPAM_DIR, oracleSample(c.spam, r.input), nonceOf(r.requestId, HASHED_NONCE_BITS, fulfiller)),
+  );
 }
 
-async function fulfill(r: Requested, answer: Calldata, overrides: Record<string, unknown> = {}): Promise<TransactionReceipt> {
+async function fulfill(
+  r: Requested,
+  answer: Calldata,
+  overrides: Record<string, unknown> = {},
+): Promise<TransactionReceipt> {
   return mined(asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals, overrides));
 }
 
@@ -191,11 +213,18 @@ test("deployContracts set the oracle up: a service per model at the fee, the Pos
 test("requestInference refuses a wrong fee, an unknown or disabled model, callback gas above the maximum, bad input", async () => {
   const words = spamWords(HAM_TEXT);
   for (const paid of [0n, FEE - 1n, FEE + 1n, 2n * FEE]) {
-    await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, 100_000, { value: paid }), "WrongFee", [paid, FEE]);
+    await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, 100_000, { value: paid }), "WrongFee", [
+      paid,
+      FEE,
+    ]);
   }
   await revertsWith(c.board.submit(HAM_TEXT, BOARD_GAS, { value: FEE - 1n }), "WrongFee", [FEE - 1n, FEE]);
   const unknown = keccakText("no such model");
-  await revertsWith(oracle.requestInference(unknown, words, consumerAddress, 100_000, { value: FEE }), "ServiceDisabled", [unknown]);
+  await revertsWith(
+    oracle.requestInference(unknown, words, consumerAddress, 100_000, { value: FEE }),
+    "ServiceDisabled",
+    [unknown],
+  );
   // the deployer (the gateway's key) no longer owns the oracle: services change through the timelock only
   await revertsWith(oracle.setService(spamKey, false, 0n, 0n), "NotOwner", []);
   await revertsWith((oracle.connect(c.second) as Contract).setService(spamKey, false, 0n, 0n), "NotOwner", []);
@@ -203,23 +232,61 @@ test("requestInference refuses a wrong fee, an unknown or disabled model, callba
 
   const { executed } = await c.governed(oracle, "setService", [spamKey, false, FEE, 0n]);
   assert.deepEqual([...eventOf(executed, oracle, "ServiceSet").args], [spamKey, false, FEE, 0n]);
-  await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, 100_000, { value: FEE }), "ServiceDisabled", [spamKey]);
+  await revertsWith(
+    oracle.requestInference(spamKey, words, consumerAddress, 100_000, { value: FEE }),
+    "ServiceDisabled",
+    [spamKey],
+  );
   await revertsWith(c.board.submit(HAM_TEXT, BOARD_GAS, { value: FEE }), "ServiceDisabled", [spamKey]);
   await c.governed(oracle, "setService", [spamKey, true, FEE, 0n]);
 
-  await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS + 1, { value: FEE }), "CallbackGasTooHigh", [BigInt(MAX_CALLBACK_GAS + 1)]);
-  await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, 2 ** 32 - 1, { value: FEE }), "CallbackGasTooHigh", [BigInt(2 ** 32 - 1)]);
+  await revertsWith(
+    oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS + 1, { value: FEE }),
+    "CallbackGasTooHigh",
+    [BigInt(MAX_CALLBACK_GAS + 1)],
+  );
+  await revertsWith(
+    oracle.requestInference(spamKey, words, consumerAddress, 2 ** 32 - 1, { value: FEE }),
+    "CallbackGasTooHigh",
+    [BigInt(2 ** 32 - 1)],
+  );
 
   // a classifier's input: as many words as a Poseidon hasher takes, each a field element
-  await revertsWith(oracle.requestInference(spamKey, words.slice(0, 4), consumerAddress, 100_000, { value: FEE }), "BadInput", ["no Poseidon hasher for this many input words"]);
-  await revertsWith(oracle.requestInference(spamKey, [], consumerAddress, 100_000, { value: FEE }), "BadInput", ["no Poseidon hasher for this many input words"]);
-  await revertsWith(oracle.requestInference(spamKey, [...words, 0n], consumerAddress, 100_000, { value: FEE }), "BadInput", ["no Poseidon hasher for this many input words"]);
-  await revertsWith(oracle.requestInference(spamKey, [R, 0n, 0n, 0n, 0n], consumerAddress, 100_000, { value: FEE }), "BadInput", ["input words must be field elements"]);
+  await revertsWith(
+    oracle.requestInference(spamKey, words.slice(0, 4), consumerAddress, 100_000, { value: FEE }),
+    "BadInput",
+    ["no Poseidon hasher for this many input words"],
+  );
+  await revertsWith(oracle.requestInference(spamKey, [], consumerAddress, 100_000, { value: FEE }), "BadInput", [
+    "no Poseidon hasher for this many input words",
+  ]);
+  await revertsWith(
+    oracle.requestInference(spamKey, [...words, 0n], consumerAddress, 100_000, { value: FEE }),
+    "BadInput",
+    ["no Poseidon hasher for this many input words"],
+  );
+  await revertsWith(
+    oracle.requestInference(spamKey, [R, 0n, 0n, 0n, 0n], consumerAddress, 100_000, { value: FEE }),
+    "BadInput",
+    ["input words must be field elements"],
+  );
   // a decoding step's input: one window of token ids of 9 bits
   const window = new Array(16).fill(tokenizer.eotId);
-  await revertsWith(oracle.requestInference(studentKey, window.slice(1), consumerAddress, 100_000, { value: FEE }), "BadInput", ["a decoding step takes exactly one context window of tokens"]);
-  await revertsWith(oracle.requestInference(studentKey, [...window, 0], consumerAddress, 100_000, { value: FEE }), "BadInput", ["a decoding step takes exactly one context window of tokens"]);
-  await revertsWith(oracle.requestInference(studentKey, [...window.slice(1), 512], consumerAddress, 100_000, { value: FEE }), "BadInput", ["token id out of range"]);
+  await revertsWith(
+    oracle.requestInference(studentKey, window.slice(1), consumerAddress, 100_000, { value: FEE }),
+    "BadInput",
+    ["a decoding step takes exactly one context window of tokens"],
+  );
+  await revertsWith(
+    oracle.requestInference(studentKey, [...window, 0], consumerAddress, 100_000, { value: FEE }),
+    "BadInput",
+    ["a decoding step takes exactly one context window of tokens"],
+  );
+  await revertsWith(
+    oracle.requestInference(studentKey, [...window.slice(1), 512], consumerAddress, 100_000, { value: FEE }),
+    "BadInput",
+    ["token id out of range"],
+  );
   assert.equal(await oracle.requestCount(), 0n, "no request was made");
   assert.equal(await c.chain.provider.getBalance(c.deployment.oracle), 0n);
 
@@ -261,30 +328,54 @@ test("MessageBoard.submit → InferenceRequested → proof under the fulfiller's
   hamRequest = { ...r, answer };
   const commitment = clearLabel(answer.signals[0]);
   assert.equal(commitment, clearLabel(await inputCommitment(c.spam, spamSample(HAM_TEXT), nonceOf(r.requestId))));
-  assert.equal(await oracle.nonceFor(r.requestId, c.secondAddress), nonceOf(r.requestId), "the oracle computes the nonce as request-binding.ts does");
+  assert.equal(
+    await oracle.nonceFor(r.requestId, c.secondAddress),
+    nonceOf(r.requestId),
+    "the oracle computes the nonce as request-binding.ts does",
+  );
   assert.equal(answer.signals[0] & 0xffffn, BigInt(HAM));
 
   const balance = await c.chain.provider.getBalance(c.secondAddress);
   const receipt = await fulfill(r, answer);
   const fulfilled = eventOf(receipt, oracle, "InferenceFulfilled");
   assert.deepEqual(
-    [fulfilled.args.requestId, fulfilled.args.model, fulfilled.args.inputCommitment, [...fulfilled.args.output], fulfilled.args.callbackSucceeded],
+    [
+      fulfilled.args.requestId,
+      fulfilled.args.model,
+      fulfilled.args.inputCommitment,
+      [...fulfilled.args.output],
+      fulfilled.args.callbackSucceeded,
+    ],
     [r.requestId, spamKey, commitment, [BigInt(HAM)], true],
   );
   const index = (await c.board.postCount()) - 1n;
   assert.deepEqual([...eventOf(receipt, c.board, "Posted").args], [index, c.chain.address, r.requestId, 0n, HAM_TEXT]);
   assert.deepEqual([...(await c.board.posts(index))], [c.chain.address, HAM_TEXT]);
-  assert.equal(((await c.board.pending(r.requestId)) as unknown[])[0], "0x0000000000000000000000000000000000000000", "pending cleared");
+  assert.equal(
+    ((await c.board.pending(r.requestId)) as unknown[])[0],
+    "0x0000000000000000000000000000000000000000",
+    "pending cleared",
+  );
   assert.deepEqual([...eventOf(receipt, c.registry, "InferenceVerified").args], [spamKey, commitment, BigInt(HAM)]);
-  assert.deepEqual([...(await c.registry.inference(spamKey, commitment))], [true, BigInt(HAM), BigInt(receipt.blockNumber)]);
-  assert.equal(await c.chain.provider.getBalance(c.secondAddress), balance + FEE - gasCost(receipt), "the fulfiller got the fee");
+  assert.deepEqual(
+    [...(await c.registry.inference(spamKey, commitment))],
+    [true, BigInt(HAM), BigInt(receipt.blockNumber)],
+  );
+  assert.equal(
+    await c.chain.provider.getBalance(c.secondAddress),
+    balance + FEE - gasCost(receipt),
+    "the fulfiller got the fee",
+  );
   assert.equal(await status(r.requestId), InferenceOracleStatus.Fulfilled);
   t.diagnostic(`fulfill of a MessageBoard request (verify, record, Poseidon, store the post): ${receipt.gasUsed} gas`);
 
-  await revertsWith(asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals), "NotPending", [r.requestId]);
+  await revertsWith(asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals), "NotPending", [
+    r.requestId,
+  ]);
   await revertsWith(oracle.refund(r.requestId), "NotPending", [r.requestId]);
   // the oracle's verdict served this request; `post` derives another nonce from the text and a salt
-  for (const salt of [ZeroHash, `0x${r.requestId.toString(16).padStart(64, "0")}`]) await revertsWith(c.board.post(HAM_TEXT, salt), "NoVerdict");
+  for (const salt of [ZeroHash, `0x${r.requestId.toString(16).padStart(64, "0")}`])
+    await revertsWith(c.board.post(HAM_TEXT, salt), "NoVerdict");
 });
 
 test("a spam verdict through the oracle: the board's callback emits Rejected and publishes nothing", async () => {
@@ -305,21 +396,45 @@ test("a proof answers one request and one input: another request's proof or anot
   assert.deepEqual(b.input, hamRequest.input, "the same input as request A");
   const expected = clearLabel(await inputCommitment(c.spam, spamSample(HAM_TEXT), nonceOf(b.requestId)));
   const a = hamRequest.answer;
-  await revertsWith(asFulfiller.fulfill(b.requestId, b.input, a.proof, a.signals), "WrongRequest", [b.requestId, clearLabel(a.signals[0]), expected]);
+  await revertsWith(asFulfiller.fulfill(b.requestId, b.input, a.proof, a.signals), "WrongRequest", [
+    b.requestId,
+    clearLabel(a.signals[0]),
+    expected,
+  ]);
   // a valid proof with B's nonce, about another text
   const other = calldata(await spamProof(HAM_TEXT_2, nonceOf(b.requestId)));
   assert.equal(await c.registry.verify(spamKey, other.proof, other.signals), true);
-  await revertsWith(asFulfiller.fulfill(b.requestId, b.input, other.proof, other.signals), "WrongRequest", [b.requestId, clearLabel(other.signals[0]), expected]);
+  await revertsWith(asFulfiller.fulfill(b.requestId, b.input, other.proof, other.signals), "WrongRequest", [
+    b.requestId,
+    clearLabel(other.signals[0]),
+    expected,
+  ]);
   // …offered with its own input words: they are not the request's
-  await revertsWith(asFulfiller.fulfill(b.requestId, spamWords(HAM_TEXT_2), other.proof, other.signals), "InputMismatch", [b.requestId]);
-  await revertsWith(asFulfiller.fulfill(b.requestId, [...b.input, 0n], a.proof, a.signals), "InputMismatch", [b.requestId]);
-  await revertsWith(asFulfiller.fulfill(b.requestId, b.input.slice(0, 4), a.proof, a.signals), "InputMismatch", [b.requestId]);
-  await revertsWith(asFulfiller.fulfill(b.requestId + 100n, b.input, a.proof, a.signals), "NotPending", [b.requestId + 100n]);
+  await revertsWith(
+    asFulfiller.fulfill(b.requestId, spamWords(HAM_TEXT_2), other.proof, other.signals),
+    "InputMismatch",
+    [b.requestId],
+  );
+  await revertsWith(asFulfiller.fulfill(b.requestId, [...b.input, 0n], a.proof, a.signals), "InputMismatch", [
+    b.requestId,
+  ]);
+  await revertsWith(asFulfiller.fulfill(b.requestId, b.input.slice(0, 4), a.proof, a.signals), "InputMismatch", [
+    b.requestId,
+  ]);
+  await revertsWith(asFulfiller.fulfill(b.requestId + 100n, b.input, a.proof, a.signals), "NotPending", [
+    b.requestId + 100n,
+  ]);
   // B's own proof, label flipped: the commitment is B's, the proof is not valid for it
   const answer = await spamAnswer(b);
-  await revertsWith(asFulfiller.fulfill(b.requestId, b.input, answer.proof, [answer.signals[0] ^ 1n]), "InvalidProof", [spamKey]);
+  await revertsWith(asFulfiller.fulfill(b.requestId, b.input, answer.proof, [answer.signals[0] ^ 1n]), "InvalidProof", [
+    spamKey,
+  ]);
   await revertsWith(asFulfiller.fulfill(b.requestId, b.input, a.proof, answer.signals), "InvalidProof", [spamKey]);
-  await revertsWith(asFulfiller.fulfill(b.requestId, b.input, answer.proof, [...answer.signals, 0n]), "WrongSignalCount", [2n, 1n]);
+  await revertsWith(
+    asFulfiller.fulfill(b.requestId, b.input, answer.proof, [...answer.signals, 0n]),
+    "WrongSignalCount",
+    [2n, 1n],
+  );
   assert.equal(await status(b.requestId), InferenceOracleStatus.Pending, "nothing above touched B");
   const receipt = await fulfill(b, answer);
   assert.equal(eventOf(receipt, c.board, "Posted").args.text, HAM_TEXT);
@@ -338,12 +453,16 @@ test("callback gas: too little gas for what the consumer asked → NotEnoughGasF
   assert.ok(needed > BigInt(asked), `${needed}`);
   // (anvil's estimate may sit up to 1.5% above the least gas that works)
   for (const gasLimit of [needed - 20_000n, needed - 50_000n, needed - 150_000n]) {
-    await revertsWith(asFulfiller.fulfill.staticCall(...args, { gasLimit }), "NotEnoughGasForCallback", [BigInt(asked)]);
+    await revertsWith(asFulfiller.fulfill.staticCall(...args, { gasLimit }), "NotEnoughGasForCallback", [
+      BigInt(asked),
+    ]);
   }
   const receipt = await fulfill(r, answer, { gasLimit: needed });
   assert.equal(eventOf(receipt, oracle, "InferenceFulfilled").args.callbackSucceeded, true);
   const entry = (await consumer.gasAtEntry()) as bigint;
-  t.diagnostic(`the consumer saw gasleft() = ${entry} on entry, for ${asked} asked (${BigInt(asked) - entry} used before its first statement)`);
+  t.diagnostic(
+    `the consumer saw gasleft() = ${entry} on entry, for ${asked} asked (${BigInt(asked) - entry} used before its first statement)`,
+  );
   assert.ok(entry <= BigInt(asked) && entry >= BigInt(asked) - 1_000n, `${entry}`);
   assert.equal(await consumer.lastRequest(), r.requestId);
   assert.deepEqual([...(await consumer.lastOutput())], [BigInt(HAM)]);
@@ -363,7 +482,10 @@ test("a callback that fails (runs out of its gas) does not undo the answer: fulf
   assert.equal(await consumer.calls(), calls, "the callback's writes were undone");
   assert.equal(await status(r.requestId), InferenceOracleStatus.Fulfilled);
   assert.equal(await c.chain.provider.getBalance(c.secondAddress), balance + FEE - gasCost(receipt));
-  assert.deepEqual([...(await c.registry.inference(spamKey, clearLabel(answer.signals[0])))].slice(0, 2), [true, BigInt(SPAM)]);
+  assert.deepEqual([...(await c.registry.inference(spamKey, clearLabel(answer.signals[0])))].slice(0, 2), [
+    true,
+    BigInt(SPAM),
+  ]);
   // a callback to an address without code is no success either
   const eoa = await request(spamKey, spamWords(SPAM_TEXT), c.secondAddress, 50_000);
   const eoaAnswer = await spamAnswer(eoa);
@@ -389,16 +511,28 @@ test("a pg-student request: 16 token ids in, the proven next token delivered to 
 
   // the same window asked again: this proof answers the first request only
   const again = await request(studentKey, window.map(BigInt), consumerAddress, 200_000);
-  const expectedAgain = window.reduce((acc, id, p) => acc | (BigInt(id) << BigInt(9 * p)), nonceOf(again.requestId, bits) << 144n);
-  await revertsWith(asFulfiller.fulfill(again.requestId, again.input, answer.proof, answer.signals), "WrongRequest", [again.requestId, state, expectedAgain]);
+  const expectedAgain = window.reduce(
+    (acc, id, p) => acc | (BigInt(id) << BigInt(9 * p)),
+    nonceOf(again.requestId, bits) << 144n,
+  );
+  await revertsWith(asFulfiller.fulfill(again.requestId, again.input, answer.proof, answer.signals), "WrongRequest", [
+    again.requestId,
+    state,
+    expectedAgain,
+  ]);
 
   const receipt = await fulfill(r, answer);
   const event = eventOf(receipt, oracle, "InferenceFulfilled");
-  assert.deepEqual([event.args.inputCommitment, [...event.args.output], event.args.callbackSucceeded], [state, [token], true]);
+  assert.deepEqual(
+    [event.args.inputCommitment, [...event.args.output], event.args.callbackSucceeded],
+    [state, [token], true],
+  );
   assert.deepEqual([...(await consumer.lastOutput())], [token]);
   assert.equal(await consumer.lastRequest(), r.requestId);
   assert.deepEqual([...(await c.registry.inference(studentKey, state))], [true, token, BigInt(receipt.blockNumber)]);
-  t.diagnostic(`fulfill of a decoding step: ${receipt.gasUsed} gas; next token ${token} (${JSON.stringify(tokenizer.decode([Number(token)]))})`);
+  t.diagnostic(
+    `fulfill of a decoding step: ${receipt.gasUsed} gas; next token ${token} (${JSON.stringify(tokenizer.decode([Number(token)]))})`,
+  );
 });
 
 // ---- refunds
@@ -416,55 +550,61 @@ test("refund: NotExpired before the deadline; after it the requester gets the fe
   const held = await c.chain.provider.getBalance(c.deployment.oracle);
   const receipt = await mined(oracle.refund(r.requestId));
   assert.deepEqual([...eventOf(receipt, oracle, "RequestRefunded").args], [r.requestId, c.chain.address, FEE]);
-  assert.equal(await c.chain.provider.getBalance(c.chain.address), balance + FEE - gasCost(receipt), "the fee is back, less the refund's gas");
+  assert.equal(
+    await c.chain.provider.getBalance(c.chain.address),
+    balance + FEE - gasCost(receipt),
+    "the fee is back, less the refund's gas",
+  );
   assert.equal(await c.chain.provider.getBalance(c.deployment.oracle), held - FEE);
   assert.equal(await status(r.requestId), InferenceOracleStatus.Refunded);
   await revertsWith(oracle.refund(r.requestId), "NotPending", [r.requestId]);
   // a valid proof of it comes too late
   const answer = await spamAnswer(r);
-  await revertsWith(asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals), "NotPending", [r.requestId]);
+  await revertsWith(asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals), "NotPending", [
+    r.requestId,
+  ]);
 });
 
 // ---- a forged answer to a recorded request, and refunds through a consumer
 
-test(
-  "fulfill must not deliver an output that no proof verified, even when the request's commitment is already recorded",
-  async (t) => {
-    const r = await boardSubmit(SPAM_TEXT);
-    const answer = await spamAnswer(r);
-    assert.equal(answer.signals[0] & 0xffffn, BigInt(SPAM));
-    // anyone may record the request's valid proof in the registry directly (e.g. copied from the gateway's pending fulfill)…
-    await mined((c.registry.connect(c.second) as Contract).verifyAndRecord(spamKey, answer.proof, answer.signals));
-    // …and then "fulfil" with the label flipped to ham and no proof at all
-    const forged = [clearLabel(answer.signals[0]) | BigInt(HAM)];
-    const posts = (await c.board.postCount()) as bigint;
-    try {
-      await revertsWith(asFulfiller.fulfill(r.requestId, r.input, new Array(8).fill(0n), forged), "WrongOutput");
-    } finally {
-      t.diagnostic(`posts after the forged fulfill: ${await c.board.postCount()} (before: ${posts}); request status ${await status(r.requestId)}`);
-    }
-  },
-);
+test("fulfill must not deliver an output that no proof verified, even when the request's commitment is already recorded", async (t) => {
+  const r = await boardSubmit(SPAM_TEXT);
+  const answer = await spamAnswer(r);
+  assert.equal(answer.signals[0] & 0xffffn, BigInt(SPAM));
+  // anyone may record the request's valid proof in the registry directly (e.g. copied from the gateway's pending fulfill)…
+  await mined((c.registry.connect(c.second) as Contract).verifyAndRecord(spamKey, answer.proof, answer.signals));
+  // …and then "fulfil" with the label flipped to ham and no proof at all
+  const forged = [clearLabel(answer.signals[0]) | BigInt(HAM)];
+  const posts = (await c.board.postCount()) as bigint;
+  try {
+    await revertsWith(asFulfiller.fulfill(r.requestId, r.input, new Array(8).fill(0n), forged), "WrongOutput");
+  } finally {
+    t.diagnostic(
+      `posts after the forged fulfill: ${await c.board.postCount()} (before: ${posts}); request status ${await status(r.requestId)}`,
+    );
+  }
+});
 
-test(
-  "a request made through MessageBoard can be refunded after its deadline, and the board hands the fee to the author",
-  async () => {
-    const r = await boardSubmit(HAM_TEXT_2);
-    const board = c.board.connect(c.second) as Contract;
-    await revertsWith(board.refund(r.requestId), "NotExpired");
-    await c.chain.provider.send("evm_increaseTime", [TIMEOUT_S + 1]);
-    await c.chain.provider.send("evm_mine", []);
-    await mined(oracle.refund(r.requestId));
-    assert.equal(await status(r.requestId), InferenceOracleStatus.Refunded);
-    assert.equal(await c.chain.provider.getBalance(c.deployment.message_board!), FEE, "the oracle refunded the board, its requester");
-    const author = c.chain.address;
-    const before = await c.chain.provider.getBalance(author);
-    await mined(board.refund(r.requestId)); // anyone may trigger it; the author gets the fee
-    assert.equal((await c.chain.provider.getBalance(author)) - before, FEE);
-    assert.equal(await c.chain.provider.getBalance(c.deployment.message_board!), 0n);
-    await revertsWith(board.refund(r.requestId), "NothingToRefund", [r.requestId]);
-  },
-);
+test("a request made through MessageBoard can be refunded after its deadline, and the board hands the fee to the author", async () => {
+  const r = await boardSubmit(HAM_TEXT_2);
+  const board = c.board.connect(c.second) as Contract;
+  await revertsWith(board.refund(r.requestId), "NotExpired");
+  await c.chain.provider.send("evm_increaseTime", [TIMEOUT_S + 1]);
+  await c.chain.provider.send("evm_mine", []);
+  await mined(oracle.refund(r.requestId));
+  assert.equal(await status(r.requestId), InferenceOracleStatus.Refunded);
+  assert.equal(
+    await c.chain.provider.getBalance(c.deployment.message_board!),
+    FEE,
+    "the oracle refunded the board, its requester",
+  );
+  const author = c.chain.address;
+  const before = await c.chain.provider.getBalance(author);
+  await mined(board.refund(r.requestId)); // anyone may trigger it; the author gets the fee
+  assert.equal((await c.chain.provider.getBalance(author)) - before, FEE);
+  assert.equal(await c.chain.provider.getBalance(c.deployment.message_board!), 0n);
+  await revertsWith(board.refund(r.requestId), "NothingToRefund", [r.requestId]);
+});
 
 // ---- front-running: a proof names its fulfiller
 
@@ -481,15 +621,31 @@ test("a bot copying the gateway's pending fulfill (automine off, higher gas pric
   let gatewayHash: string;
   let botHash: string;
   try {
-    const sent = await asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals, { gasLimit: 1_500_000n, maxFeePerGas: 20n * GWEI, maxPriorityFeePerGas: 1n * GWEI });
+    const sent = await asFulfiller.fulfill(r.requestId, r.input, answer.proof, answer.signals, {
+      gasLimit: 1_500_000n,
+      maxFeePerGas: 20n * GWEI,
+      maxPriorityFeePerGas: 1n * GWEI,
+    });
     gatewayHash = sent.hash;
     // the bot reads the pending transaction and sends its calldata as its own, outbidding it
     const pending = (await c.chain.provider.getTransaction(gatewayHash))!;
     assert.equal(pending.blockNumber, null, "still in the mempool");
-    const copy = { to: pending.to!, data: pending.data, gasLimit: 1_500_000n, maxFeePerGas: 100n * GWEI, maxPriorityFeePerGas: 50n * GWEI };
+    const copy = {
+      to: pending.to!,
+      data: pending.data,
+      gasLimit: 1_500_000n,
+      maxFeePerGas: 100n * GWEI,
+      maxPriorityFeePerGas: 50n * GWEI,
+    };
     // what the copy would do: the nonce it carries names the gateway, not the bot
-    const expected = clearLabel(await inputCommitment(c.spam, spamSample(HAM_TEXT_2), nonceOf(r.requestId, HASHED_NONCE_BITS, botAddress)));
-    await revertsWith((oracle.connect(bot) as Contract).fulfill.staticCall(r.requestId, r.input, answer.proof, answer.signals), "WrongRequest", [r.requestId, clearLabel(answer.signals[0]), expected]);
+    const expected = clearLabel(
+      await inputCommitment(c.spam, spamSample(HAM_TEXT_2), nonceOf(r.requestId, HASHED_NONCE_BITS, botAddress)),
+    );
+    await revertsWith(
+      (oracle.connect(bot) as Contract).fulfill.staticCall(r.requestId, r.input, answer.proof, answer.signals),
+      "WrongRequest",
+      [r.requestId, clearLabel(answer.signals[0]), expected],
+    );
     botHash = (await bot.sendTransaction(copy)).hash;
     await c.chain.provider.send("evm_mine", []);
   } finally {
@@ -503,8 +659,16 @@ test("a bot copying the gateway's pending fulfill (automine off, higher gas pric
   assert.equal(gatewayReceipt.status, 1, "the gateway's fulfill succeeded");
   assert.equal(await status(r.requestId), InferenceOracleStatus.Fulfilled);
   assert.equal(eventOf(gatewayReceipt, c.board, "Posted").args.text, HAM_TEXT_2);
-  assert.equal(await c.chain.provider.getBalance(c.secondAddress), fulfillerBalance + FEE - gasCost(gatewayReceipt), "the fee went to the fulfiller the nonce names");
-  assert.equal(await c.chain.provider.getBalance(botAddress), botBalance - gasCost(botReceipt), "the bot only paid gas");
+  assert.equal(
+    await c.chain.provider.getBalance(c.secondAddress),
+    fulfillerBalance + FEE - gasCost(gatewayReceipt),
+    "the fee went to the fulfiller the nonce names",
+  );
+  assert.equal(
+    await c.chain.provider.getBalance(botAddress),
+    botBalance - gasCost(botReceipt),
+    "the bot only paid gas",
+  );
   t.diagnostic(`the bot's reverted copy cost it ${botReceipt.gasUsed} gas`);
 });
 
@@ -515,7 +679,10 @@ test("a bot that records the copied proof in the registry first only records it:
   await mined((c.registry.connect(bot) as Contract).verifyAndRecord(spamKey, answer.proof, answer.signals));
   assert.equal(await status(r.requestId), InferenceOracleStatus.Pending, "recording the proof answers no request");
   // nor can the bot fulfil with it: the proof names the gateway
-  await revertsWith((oracle.connect(bot) as Contract).fulfill(r.requestId, r.input, answer.proof, answer.signals), "WrongRequest");
+  await revertsWith(
+    (oracle.connect(bot) as Contract).fulfill(r.requestId, r.input, answer.proof, answer.signals),
+    "WrongRequest",
+  );
   const balance = await c.chain.provider.getBalance(c.secondAddress);
   const receipt = await fulfill(r, answer);
   assert.equal(eventsOf(receipt, c.registry, "InferenceVerified").length, 0, "already recorded: not recorded again");
@@ -529,7 +696,10 @@ test("the old nonce (the bare request id) answers nothing any more", async () =>
   const old = calldata(await proofOf(SPAM_DIR, oracleSample(c.spam, r.input), r.requestId));
   await revertsWith(asFulfiller.fulfill(r.requestId, r.input, old.proof, old.signals), "WrongRequest");
   // a proof for this fulfiller on another chain or another oracle does not fit either
-  for (const binding of [{ chainId: 1, oracle: c.deployment.oracle }, { chainId: c.chain.chainId, oracle: c.deployment.registry }]) {
+  for (const binding of [
+    { chainId: 1, oracle: c.deployment.oracle },
+    { chainId: c.chain.chainId, oracle: c.deployment.registry },
+  ]) {
     const nonce = oracleNonce({ ...binding, requestId: r.requestId, fulfiller: c.secondAddress }, HASHED_NONCE_BITS);
     const other = calldata(await proofOf(SPAM_DIR, oracleSample(c.spam, r.input), nonce));
     await revertsWith(asFulfiller.fulfill(r.requestId, r.input, other.proof, other.signals), "WrongRequest");
@@ -548,30 +718,61 @@ test("callback gas griefing: the fee grows with the callback gas asked (5 M gas 
   const words = spamWords(SPAM_TEXT);
   const owed = FEE + BigInt(MAX_CALLBACK_GAS) * PER_GAS;
   // the flat fee no longer buys 5 M gas of callback
-  await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS, { value: FEE }), "WrongFee", [FEE, owed]);
-  await revertsWith(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS + 1, { value: owed }), "CallbackGasTooHigh", [BigInt(MAX_CALLBACK_GAS + 1)]);
+  await revertsWith(
+    oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS, { value: FEE }),
+    "WrongFee",
+    [FEE, owed],
+  );
+  await revertsWith(
+    oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS + 1, { value: owed }),
+    "CallbackGasTooHigh",
+    [BigInt(MAX_CALLBACK_GAS + 1)],
+  );
   await mined(consumer.setBurn(MAX_CALLBACK_GAS));
-  const r = requested(await mined(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS, { value: owed })));
+  const r = requested(
+    await mined(oracle.requestInference(spamKey, words, consumerAddress, MAX_CALLBACK_GAS, { value: owed })),
+  );
   assert.equal((await reader.requests(r.requestId)).fee, owed, "the request holds the whole fee");
   const answer = await spamAnswer(r);
   const balance = await c.chain.provider.getBalance(c.secondAddress);
-  const receipt = await fulfill(r, answer, { gasLimit: 6_000_000n, maxFeePerGas: 15n * GWEI, maxPriorityFeePerGas: 1n * GWEI });
+  const receipt = await fulfill(r, answer, {
+    gasLimit: 6_000_000n,
+    maxFeePerGas: 15n * GWEI,
+    maxPriorityFeePerGas: 1n * GWEI,
+  });
   const earned = (await c.chain.provider.getBalance(c.secondAddress)) - balance;
-  t.diagnostic(`a 5 M gas callback: fulfill used ${receipt.gasUsed} gas at ${receipt.gasPrice} wei/gas; the fulfiller earned ${earned} wei net`);
+  t.diagnostic(
+    `a 5 M gas callback: fulfill used ${receipt.gasUsed} gas at ${receipt.gasPrice} wei/gas; the fulfiller earned ${earned} wei net`,
+  );
   assert.ok(receipt.gasUsed > 5_000_000n, `the callback burned its gas: ${receipt.gasUsed}`);
   assert.ok(earned > 0n, "the fee covered the fulfiller's gas");
   // a fee schedule whose largest fee would not fit a request is refused
   const perGas = (1n << 96n) / 1_000_000n;
-  await revertsInside(c.governed(oracle, "setService", [spamKey, true, 0n, perGas]), "FeeTooHigh", [BigInt(MAX_CALLBACK_GAS) * perGas]);
+  await revertsInside(c.governed(oracle, "setService", [spamKey, true, 0n, perGas]), "FeeTooHigh", [
+    BigInt(MAX_CALLBACK_GAS) * perGas,
+  ]);
   await mined(consumer.setBurn(0));
   await c.governed(oracle, "setService", [spamKey, true, FEE, 0n]);
 });
 
 test("the gateway prices a request before it works on it: underpriced → a failed record that says why (numbers), not proven; priced → proven under the gateway's nonce", async () => {
   const store = new MemoryProofStore();
-  const scheduler = new ProofScheduler({ store, queue: new MemoryJobQueue(), logger: pino({ level: "silent" }), submitPolicy: "all" });
+  const scheduler = new ProofScheduler({
+    store,
+    queue: new MemoryJobQueue(),
+    logger: pino({ level: "silent" }),
+    submitPolicy: "all",
+  });
   const catalog = await CompiledCatalog.open({ roots: ["artifacts/models"], dirs: [] });
-  const watcher = new OracleWatcher({ chain: c.chain, deployment: { ...c.deployment, from_block: await c.chain.provider.getBlockNumber() }, catalog, scheduler, store, logger: pino({ level: "silent" }), feeMargin: 1.2 });
+  const watcher = new OracleWatcher({
+    chain: c.chain,
+    deployment: { ...c.deployment, from_block: await c.chain.provider.getBlockNumber() },
+    catalog,
+    scheduler,
+    store,
+    logger: pino({ level: "silent" }),
+    feeMargin: 1.2,
+  });
   // the flat fee of FEE wei covers little callback gas at 1,000 gwei
   await c.chain.provider.send("anvil_setNextBlockBaseFeePerGas", [`0x${(1000n * GWEI).toString(16)}`]);
   await c.chain.provider.send("evm_mine", []);
@@ -581,7 +782,12 @@ test("the gateway prices a request before it works on it: underpriced → a fail
   await c.chain.provider.send("evm_mine", []);
   const refused = (await store.get(oracleProofId(c.chain.chainId, c.deployment.oracle, costly.requestId)))!;
   assert.equal(refused.status, "failed");
-  assert.match(refused.error ?? "", new RegExp(`oracle request ${costly.requestId} is underpriced: its fee of ${FEE} wei does not cover the estimated cost of \\d+ wei = \\(${fulfillGasEstimate(c.spam)} gas to fulfil \\+ 1000000 gas of callback\\) × \\d+ wei/gas × margin 1.2`));
+  assert.match(
+    refused.error ?? "",
+    new RegExp(
+      `oracle request ${costly.requestId} is underpriced: its fee of ${FEE} wei does not cover the estimated cost of \\d+ wei = \\(${fulfillGasEstimate(c.spam)} gas to fulfil \\+ 1000000 gas of callback\\) × \\d+ wei/gas × margin 1.2`,
+    ),
+  );
   assert.equal(refused.steps.length, 0);
   assert.equal((refused.request as { submit: boolean }).submit, false, "nothing goes on-chain for it");
   // once gas is cheap, a request at the same fee is worth answering: proven under this gateway's nonce
@@ -589,7 +795,10 @@ test("the gateway prices a request before it works on it: underpriced → a fail
   await watcher.poll();
   const taken = (await store.get(oracleProofId(c.chain.chainId, c.deployment.oracle, cheap.requestId)))!;
   assert.equal(taken.status, "queued");
-  assert.equal((taken.request as { nonce: string }).nonce, nonceOf(cheap.requestId, HASHED_NONCE_BITS, c.chain.address).toString());
+  assert.equal(
+    (taken.request as { nonce: string }).nonce,
+    nonceOf(cheap.requestId, HASHED_NONCE_BITS, c.chain.address).toString(),
+  );
   await watcher.poll(); // the same blocks again: nothing twice
   assert.equal((await store.findByStatus({ statuses: ["queued", "failed"], limit: 100 })).length, 2);
   await c.chain.provider.send("evm_increaseTime", [TIMEOUT_S + 1]);
@@ -605,7 +814,9 @@ test("fulfillGasEstimate covers a measured fulfill with no callback work (a clas
   const bits = c.student.packing.kind === "token-step" ? c.student.packing.nonceBits : 0;
   const stepAnswer = calldata(await proofOf(STUDENT_DIR, window, nonceOf(step.requestId, bits)));
   const stepReceipt = await fulfill(step, stepAnswer);
-  t.diagnostic(`fulfill without callback: pg-spam ${spamReceipt.gasUsed} gas (estimate ${fulfillGasEstimate(c.spam)}), pg-student ${stepReceipt.gasUsed} (estimate ${fulfillGasEstimate(c.student)})`);
+  t.diagnostic(
+    `fulfill without callback: pg-spam ${spamReceipt.gasUsed} gas (estimate ${fulfillGasEstimate(c.spam)}), pg-student ${stepReceipt.gasUsed} (estimate ${fulfillGasEstimate(c.student)})`,
+  );
   assert.ok(spamReceipt.gasUsed <= fulfillGasEstimate(c.spam));
   assert.ok(stepReceipt.gasUsed <= fulfillGasEstimate(c.student));
 });

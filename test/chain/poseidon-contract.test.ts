@@ -55,7 +55,11 @@ function deploy(n: number): Promise<{ contract: Contract; deployedSize: number }
       const name = `PoseidonT${n + 1}`;
       const compiled = compileSolidity({ [`${name}.sol`]: poseidonSolidity(n) })[name];
       assert.ok(compiled, `${name} compiled`);
-      const contract = (await new ContractFactory(compiled.abi as never, compiled.bytecode, signer).deploy()) as unknown as Contract;
+      const contract = (await new ContractFactory(
+        compiled.abi as never,
+        compiled.bytecode,
+        signer,
+      ).deploy()) as unknown as Contract;
       await contract.waitForDeployment();
       return { contract, deployedSize: compiled.deployedSize };
     })();
@@ -104,13 +108,18 @@ test("an input not below the field modulus reverts with InputNotInField(index)",
     });
   }
   // P − 1 in the same lane is fine.
-  assert.equal(await contract.hash(inRange.map((x, i) => (i === 6 ? P - 1n : x))), poseidon.F.toObject(poseidon([...inRange.slice(0, 6), P - 1n])));
+  assert.equal(
+    await contract.hash(inRange.map((x, i) => (i === 6 ? P - 1n : x))),
+    poseidon.F.toObject(poseidon([...inRange.slice(0, 6), P - 1n])),
+  );
 });
 
 test("gas of PoseidonT8.hash", async () => {
   const { contract } = await deploy(7);
   const inputs = Array.from({ length: 7 }, (_, i) => P - 1n - BigInt(i));
   const gas = await contract.hash.estimateGas(inputs);
-  console.log(`PoseidonT8.hash(7 inputs): ${gas} gas by estimateGas (a transaction's total: 21,000 intrinsic and calldata included)`);
+  console.log(
+    `PoseidonT8.hash(7 inputs): ${gas} gas by estimateGas (a transaction's total: 21,000 intrinsic and calldata included)`,
+  );
   assert.ok(gas > 21_000n && gas < 1_000_000n, `${gas} gas`);
 });

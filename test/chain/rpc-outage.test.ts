@@ -15,7 +15,14 @@ import { InferenceRegistry__factory } from "../../src/chain/bindings/index.js";
 import { deploymentFile, type Deployment } from "../../src/chain/deployment.js";
 import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
 import type { InferenceProofRequest } from "../../src/prover/proof-request.js";
-import { getJson, postJson, startChainGateway, until, waitForProof, type ChainGateway } from "./gateway-chain.fixture.js";
+import {
+  getJson,
+  postJson,
+  startChainGateway,
+  until,
+  waitForProof,
+  type ChainGateway,
+} from "./gateway-chain.fixture.js";
 
 const HAM = "Hi Bob, are we still meeting for lunch tomorrow at noon? Thanks, Alice";
 
@@ -51,12 +58,26 @@ describe("an RPC outage in the middle of a submission", () => {
 
     const retries = (): string[] => gw!.logs.filter((l) => l.includes(id) && l.includes("will retry"));
     // proved without the chain, then the submission fails and is retried
-    await until(async () => retries().length, (n) => n >= 1, { what: "a logged submission retry" });
-    await until(async () => retries().length, (n) => n >= 2, { what: "a second submission retry, after its backoff" });
+    await until(
+      async () => retries().length,
+      (n) => n >= 1,
+      { what: "a logged submission retry" },
+    );
+    await until(
+      async () => retries().length,
+      (n) => n >= 2,
+      { what: "a second submission retry, after its backoff" },
+    );
     const during = (await gw.proofs.store.get(id))!;
-    assert.ok(during.status === "proved" || during.status === "submitted", `a record whose RPC is away is ${during.status}, not failed`);
+    assert.ok(
+      during.status === "proved" || during.status === "submitted",
+      `a record whose RPC is away is ${during.status}, not failed`,
+    );
     assert.match(during.error ?? "", /submission retrying/);
-    assert.ok(retries().length >= 2, `retried with backoff while the chain was away (${retries().length} retries logged)`);
+    assert.ok(
+      retries().length >= 2,
+      `retried with backoff while the chain was away (${retries().length} retries logged)`,
+    );
     const wire = await getJson<{ status: string }>(`${gw.url}/v1/proofs/${id}`);
     assert.equal(wire.body.status, during.status);
 
@@ -70,7 +91,10 @@ describe("an RPC outage in the middle of a submission", () => {
     const registry = InferenceRegistry__factory.connect(deployment.registry, provider);
     const key = deployment.models[(record.request as InferenceProofRequest).circuit]!.key;
     const { inputCommitment: commitment } = await registry.decode(key, record.public_signals!);
-    const events = await registry.queryFilter(registry.filters.InferenceVerified(key, commitment), deployment.from_block);
+    const events = await registry.queryFilter(
+      registry.filters.InferenceVerified(key, commitment),
+      deployment.from_block,
+    );
     assert.equal(events.length, 1, "verified on-chain exactly once");
     assert.equal(record.chain!.tx_hash, events[0]!.transactionHash);
     assert.equal(record.chain!.block_number, String(events[0]!.blockNumber));
@@ -79,12 +103,23 @@ describe("an RPC outage in the middle of a submission", () => {
     assert.equal(record.chain!.gas_used, String(receipt.gasUsed));
     // /metrics: the failed attempts as RPC errors, one submission to the registry with the receipt's gas
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    const value = (name: string): number => Number(metrics.split("\n").find((l) => l.startsWith(name))?.split(" ").at(-1) ?? "NaN");
+    const value = (name: string): number =>
+      Number(
+        metrics
+          .split("\n")
+          .find((l) => l.startsWith(name))
+          ?.split(" ")
+          .at(-1) ?? "NaN",
+      );
     assert.ok(value('proofgate_chain_errors_total{kind="rpc"}') >= 2, "the retries counted as chain errors");
     assert.equal(value(`proofgate_chain_submissions_total{contract="${deployment.registry}"}`), 1);
     assert.equal(value(`proofgate_chain_gas_used_total{contract="${deployment.registry}"}`), Number(receipt.gasUsed));
 
-    for (const line of gw.logs) assert.ok(!line.toLowerCase().includes(ANVIL_DEV_KEY.slice(2)), `the private key is in the log: ${line.slice(0, 200)}`);
+    for (const line of gw.logs)
+      assert.ok(
+        !line.toLowerCase().includes(ANVIL_DEV_KEY.slice(2)),
+        `the private key is in the log: ${line.slice(0, 200)}`,
+      );
     const chainInfo = await getJson<unknown>(`${gw.url}/v1/chain`);
     assert.equal(chainInfo.body && (chainInfo.body as { embedded: boolean }).embedded, false);
     assert.ok(!chainInfo.text.toLowerCase().includes(ANVIL_DEV_KEY.slice(2)));

@@ -20,18 +20,35 @@ const TX = { to: `0x${"11".repeat(20)}`, data: oracle.encodeFunctionData("refund
 /** A failed estimate as the provider reports it: a custom error left undecoded, its data kept. */
 const estimateReverted = (data: string) => AbiCoder.getBuiltinCallException("estimateGas", TX, data);
 /** A mined transaction that reverted: no data, no reason. */
-const minedReverted = () => makeError("transaction execution reverted", "CALL_EXCEPTION", { action: "sendTransaction", data: null, reason: null, invocation: null, revert: null, transaction: TX, receipt: undefined as never });
+const minedReverted = () =>
+  makeError("transaction execution reverted", "CALL_EXCEPTION", {
+    action: "sendTransaction",
+    data: null,
+    reason: null,
+    invocation: null,
+    revert: null,
+    transaction: TX,
+    receipt: undefined as never,
+  });
 const LOG = { transactionHash: `0x${"22".repeat(32)}` } as Log;
 
 test("a custom error from an estimate is decoded by the ABIs given, the registry's too for the oracle; its reason stands", () => {
-  const err = sendFailure(estimateReverted(registry.encodeErrorResult("InvalidProof", [KEY])), [oracle, registry], true);
+  const err = sendFailure(
+    estimateReverted(registry.encodeErrorResult("InvalidProof", [KEY])),
+    [oracle, registry],
+    true,
+  );
   assert.ok(isRevert(err));
   assert.equal(err.message, `reverted on-chain: InvalidProof(${KEY})`);
   assert.equal(err.retryable, false, "the contract named why on the current state");
 });
 
 test("AlreadyRecorded, and any mined revert, may be explained by the chain: retryable", () => {
-  const already = sendFailure(estimateReverted(registry.encodeErrorResult("AlreadyRecorded", [KEY, 5n])), [registry], true);
+  const already = sendFailure(
+    estimateReverted(registry.encodeErrorResult("AlreadyRecorded", [KEY, 5n])),
+    [registry],
+    true,
+  );
   assert.ok(isRevert(already) && already.retryable);
   const mined = sendFailure(minedReverted(), [registry], false);
   assert.ok(isRevert(mined) && mined.retryable);
@@ -50,10 +67,17 @@ test("after a failure the chain's state decides: recorded is taken, a conflict f
   const revert = sendFailure(minedReverted(), [registry], false) as Error;
   const rpc = new Error("timeout");
   assert.deepEqual(afterFailure(revert, { onChain: { state: "recorded", log: LOG } }, 0), { action: "take", log: LOG });
-  assert.deepEqual(afterFailure(rpc, { onChain: { state: "conflict", reason: "another output" } }, 0), { action: "fail", reason: "another output" });
+  assert.deepEqual(afterFailure(rpc, { onChain: { state: "conflict", reason: "another output" } }, 0), {
+    action: "fail",
+    reason: "another output",
+  });
   assert.deepEqual(afterFailure(rpc, { onChain: { state: "absent" } }, 0), { action: "backoff", err: rpc });
   const lookup = new Error("the RPC is down");
-  assert.deepEqual(afterFailure(revert, { error: lookup }, 0), { action: "backoff", err: lookup }, "a revert is not taken at face value");
+  assert.deepEqual(
+    afterFailure(revert, { error: lookup }, 0),
+    { action: "backoff", err: lookup },
+    "a revert is not taken at face value",
+  );
   assert.deepEqual(afterFailure(rpc, { error: lookup }, 0), { action: "backoff", err: rpc });
 });
 
@@ -61,19 +85,35 @@ test("a revert the chain does not explain: tried again at once, failed after MAX
   const mined = sendFailure(minedReverted(), [registry], false) as Error;
   const absent = { onChain: { state: "absent" } } as const;
   assert.deepEqual(afterFailure(mined, absent, 0), { action: "again", reverts: 1 });
-  assert.deepEqual(afterFailure(mined, absent, MAX_UNEXPLAINED_REVERTS - 2), { action: "again", reverts: MAX_UNEXPLAINED_REVERTS - 1 });
+  assert.deepEqual(afterFailure(mined, absent, MAX_UNEXPLAINED_REVERTS - 2), {
+    action: "again",
+    reverts: MAX_UNEXPLAINED_REVERTS - 1,
+  });
   const last = afterFailure(mined, absent, MAX_UNEXPLAINED_REVERTS - 1);
   assert.equal(last.action, "fail");
-  assert.match((last as { reason: string }).reason, new RegExp(`\\(${MAX_UNEXPLAINED_REVERTS} reverts in a row\\); the registry holds nothing of this record$`));
-  const invalid = sendFailure(estimateReverted(registry.encodeErrorResult("InvalidProof", [KEY])), [registry], true) as Error;
-  assert.deepEqual(afterFailure(invalid, absent, 0), { action: "fail", reason: `reverted on-chain: InvalidProof(${KEY}); the registry holds nothing of this record` });
+  assert.match(
+    (last as { reason: string }).reason,
+    new RegExp(`\\(${MAX_UNEXPLAINED_REVERTS} reverts in a row\\); the registry holds nothing of this record$`),
+  );
+  const invalid = sendFailure(
+    estimateReverted(registry.encodeErrorResult("InvalidProof", [KEY])),
+    [registry],
+    true,
+  ) as Error;
+  assert.deepEqual(afterFailure(invalid, absent, 0), {
+    action: "fail",
+    reason: `reverted on-chain: InvalidProof(${KEY}); the registry holds nothing of this record`,
+  });
   assert.ok(isProofgateError(invalid, "conflict"));
 });
 
 test("the retry schedule doubles its backoff up to 30 s, keeps the reverts counted, and a retry at once restarts the backoff", () => {
   let now = 1_000;
   const retries = new RetrySchedule(500, () => now);
-  assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8].map(() => retries.backoff("a")), [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 8].map(() => retries.backoff("a")),
+    [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000],
+  );
   assert.ok(retries.isWaiting("a"));
   now += 30_000;
   assert.equal(retries.isWaiting("a"), false);

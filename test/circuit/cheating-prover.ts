@@ -31,12 +31,18 @@ export interface Cheat {
 async function uncheckedRanges(): Promise<Record<string, string>> {
   return {
     "circomlib/bitify.circom": (await readFile(join(circomlib, "bitify.circom"), "utf8")).replace("lc1 === in;", ""),
-    "circuits/in_range.circom": (await readFile("circuits/in_range.circom", "utf8")).replace("distance[excluded - 1] * inverse === 1;", ""),
+    "circuits/in_range.circom": (await readFile("circuits/in_range.circom", "utf8")).replace(
+      "distance[excluded - 1] * inverse === 1;",
+      "",
+    ),
   };
 }
 
 export async function cheatingWitness(compiled: CompiledModel, cheat: Cheat): Promise<CircuitWitness> {
-  const emitted = emitCircuit(compiled.model, { modelIdField: BigInt(compiled.manifest.model_id_field), output: compiled.manifest.output });
+  const emitted = emitCircuit(compiled.model, {
+    modelIdField: BigInt(compiled.manifest.model_id_field),
+    output: compiled.manifest.output,
+  });
   const out = await compileCircom({
     source: cheat.source ? cheat.source(emitted.witnessSource) : emitted.witnessSource,
     name: "cheat",
@@ -53,7 +59,14 @@ export function honestConstraints(compiled: CompiledModel): Promise<ConstraintSy
 }
 
 /** A Groth16 proof made from a (forged) witness with the model's proving key. */
-export async function proofFromWitness(compiled: CompiledModel, values: bigint[], template: ProofFile): Promise<ProofFile> {
-  const { proof, publicSignals } = await snarkjs.groth16.prove(compiled.zkeyPath, { type: "mem", data: encodeWtns(values) });
+export async function proofFromWitness(
+  compiled: CompiledModel,
+  values: bigint[],
+  template: ProofFile,
+): Promise<ProofFile> {
+  const { proof, publicSignals } = await snarkjs.groth16.prove(compiled.zkeyPath, {
+    type: "mem",
+    data: encodeWtns(values),
+  });
   return { ...template, proof, public_signals: publicSignals };
 }

@@ -18,7 +18,8 @@ import { buildMnistShapedMlp, mnistShapedCalibration } from "../fixtures/mnist-m
 // snarkjs keeps its curve's worker threads alive; without this the file never exits
 after(releaseSnarkWorkers);
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { encoding: "utf8" });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { encoding: "utf8" });
 
 describe("compiling a PyTorch-style float MLP (784-56-10)", () => {
   let dir: string;
@@ -43,7 +44,9 @@ describe("compiling a PyTorch-style float MLP (784-56-10)", () => {
     const compiled = await loadCompiledModel(dir);
     const session = await ort.InferenceSession.create(onnx);
     const samples = mnistShapedCalibration(100, 99);
-    const out = await session.run({ input: new ort.Tensor("float32", Float32Array.from(samples.flat()), [samples.length, 1, 28, 28]) });
+    const out = await session.run({
+      input: new ort.Tensor("float32", Float32Array.from(samples.flat()), [samples.length, 1, 28, 28]),
+    });
     const floatLogits = out.output.data as Float32Array;
     let agree = 0;
     samples.forEach((s, i) => {
@@ -97,6 +100,12 @@ test("an unsupported op is one clear line naming the op and node", async () => {
   await writeFile(join(dir, "conv.onnx"), g.toBytes());
   const r = cli("compile", join(dir, "conv.onnx"), "--out", join(dir, "out"));
   assert.equal(r.status, 1);
-  assert.equal(r.stderr.trim().split("\n").filter((l) => !l.startsWith("compile:")).length, 1);
+  assert.equal(
+    r.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !l.startsWith("compile:")).length,
+    1,
+  );
   assert.match(r.stderr, /unsupported op Conv \(node/);
 });

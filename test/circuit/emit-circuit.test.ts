@@ -17,14 +17,21 @@ describe("the shipped models' circuits", () => {
     test(`${id}: emitted byte for byte as committed in artifacts/models/${id}/circuit.circom`, async () => {
       const dir = join("artifacts", "models", id);
       const onnx = await readFile(join(dir, "model.onnx"));
-      const manifest = JSON.parse(await readFile(join(dir, "circuit.json"), "utf8")) as { model_id: string; model_id_field: string; output: "argmax" | "logits" };
+      const manifest = JSON.parse(await readFile(join(dir, "circuit.json"), "utf8")) as {
+        model_id: string;
+        model_id_field: string;
+        output: "argmax" | "logits";
+      };
       const model = integerModelFromOnnx(onnx);
       assert.ok(model, `${id}/model.onnx is an integer-exact graph`);
       const task = onnxProto.onnx.ModelProto.decode(onnx).metadataProps.find((p) => p.key === "proofgate.task")?.value;
       assert.equal(manifest.output, task === "text-generation" || task === "text-classification" ? "argmax" : "logits");
       assert.equal(modelId(model, manifest.output), manifest.model_id, "the committed circuit is of this model");
       const emitted = emitCircuit(model, { modelIdField: BigInt(manifest.model_id_field), output: manifest.output });
-      assert.ok(emitted.constraintSource === (await readFile(join(dir, "circuit.circom"), "utf8")), "the emitted constraint program differs from the committed one");
+      assert.ok(
+        emitted.constraintSource === (await readFile(join(dir, "circuit.circom"), "utf8")),
+        "the emitted constraint program differs from the committed one",
+      );
     });
   }
 });

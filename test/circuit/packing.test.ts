@@ -26,7 +26,8 @@ after(releaseSnarkWorkers);
  * the next feature, an input outside the quantized domain). Each attack is a forged witness for a
  * tiny compiled model, which must violate the honest constraints and whose proof must not verify.
  */
-const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { encoding: "utf8" });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { encoding: "utf8" });
 
 async function compileTiny(model: IntegerModel, task: string): Promise<CompiledModel> {
   const dir = await mkdtemp(join(tmpdir(), "pg-packing-"));
@@ -38,7 +39,9 @@ async function compileTiny(model: IntegerModel, task: string): Promise<CompiledM
 function denseHint(model: IntegerModel, x: readonly number[]): bigint[] {
   const layer = model.layers[0];
   assert.equal(layer.kind, "dense");
-  return Array.from({ length: layer.outputs }, (_, j) => toField(x.reduce((sum, v, i) => sum + v * layer.weight[i * layer.outputs + j], layer.bias[j])));
+  return Array.from({ length: layer.outputs }, (_, j) =>
+    toField(x.reduce((sum, v, i) => sum + v * layer.weight[i * layer.outputs + j], layer.bias[j])),
+  );
 }
 
 /** a⁻¹ mod p (Fermat: a^(p−2)). */
@@ -52,7 +55,12 @@ function modInverse(a: bigint): bigint {
   return result;
 }
 
-async function assertRejected(compiled: CompiledModel, system: ConstraintSystem, values: bigint[], file: ProofFile): Promise<void> {
+async function assertRejected(
+  compiled: CompiledModel,
+  system: ConstraintSystem,
+  values: bigint[],
+  file: ProofFile,
+): Promise<void> {
   assert.notEqual(firstViolatedConstraint(system, values), -1, "the forged witness satisfies the constraints");
   const forged = await proofFromWitness(compiled, values, file);
   assert.equal(await snarkjs.groth16.verify(compiled.vkey, forged.public_signals, forged.proof), false);
@@ -63,7 +71,13 @@ const V = 16;
 function tokenModel(classes: number): IntegerModel {
   const table = new Int32Array(2 * V * classes);
   for (let t = 0; t < V; t++) table[(V + t) * classes + ((15 - t) % classes)] = 5;
-  return { input: { kind: "tokens", vocabSize: V, context: 2 }, classes, layers: [{ kind: "positional_tables", vocabSize: V, context: 2, width: classes, table, bias: new Int32Array(classes) }] };
+  return {
+    input: { kind: "tokens", vocabSize: V, context: 2 },
+    classes,
+    layers: [
+      { kind: "positional_tables", vocabSize: V, context: 2, width: classes, table, bias: new Int32Array(classes) },
+    ],
+  };
 }
 
 describe("a token step's packed state", () => {
@@ -83,16 +97,28 @@ describe("a token step's packed state", () => {
     // the review's model: class 20 in a 4-bit slot read back as token 4 with the nonce 5 → 6
     await assert.rejects(compileTiny(tokenModel(21), "text-generation"), /21 classes exceed the vocabulary of 16/);
     const dir = await mkdtemp(join(tmpdir(), "pg-packing-cli-"));
-    await writeFile(join(dir, "spill.onnx"), integerModelToOnnx(tokenModel(21), "spill", { "proofgate.task": "text-generation" }));
+    await writeFile(
+      join(dir, "spill.onnx"),
+      integerModelToOnnx(tokenModel(21), "spill", { "proofgate.task": "text-generation" }),
+    );
     const r = cli("compile", join(dir, "spill.onnx"), "--out", join(dir, "out"));
     assert.equal(r.status, 1);
-    assert.deepEqual(r.stderr.trim().split("\n").filter((l) => !l.startsWith("compile:")), [
-      "proofgate compile: a token model's next token must be a token it reads: 21 classes exceed the vocabulary of 16",
-    ]);
+    assert.deepEqual(
+      r.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => !l.startsWith("compile:")),
+      [
+        "proofgate compile: a token model's next token must be a token it reads: 21 classes exceed the vocabulary of 16",
+      ],
+    );
   });
 
   test("an arg-max index past the classes (token 8 + 16: reads as 8 with the nonce 5 → 6) is rejected", async () => {
-    const argmax = (await readFile("circuits/argmax.circom", "utf8")).replace("index <== weighted;", "index <-- weighted + 16;");
+    const argmax = (await readFile("circuits/argmax.circom", "utf8")).replace(
+      "index <== weighted;",
+      "index <-- weighted + 16;",
+    );
     const cheat = await cheatingWitness(compiled, { templates: { "circuits/argmax.circom": argmax } });
     const values = await cheat.values(buildCircuitInput(compiled.manifest, compiled.model, sample, 5n).input);
     const claimed = decodePublicSignals(compiled.manifest, values.slice(1, 3));
@@ -103,7 +129,9 @@ describe("a token step's packed state", () => {
   });
 
   test("an input token past the vocabulary (no selector bit set) is rejected", async () => {
-    const oneHot = (await readFile("circuits/one_hot.circom", "utf8")).replace("count === 1;", "").replace("weighted === index;", "");
+    const oneHot = (await readFile("circuits/one_hot.circom", "utf8"))
+      .replace("count === 1;", "")
+      .replace("weighted === index;", "");
     const cheat = await cheatingWitness(compiled, { templates: { "circuits/one_hot.circom": oneHot } });
     // token 16 selects no table row: the hint is what the circuit then computes, the first position's row alone
     const input = buildCircuitInput(compiled.manifest, compiled.model, sample, 5n).input;
@@ -137,7 +165,15 @@ describe("a classifier's packed features", () => {
   const model: IntegerModel = {
     input: { kind: "bits", size: 3 },
     classes: 2,
-    layers: [{ kind: "dense", inputs: 3, outputs: 2, weight: Int32Array.from([0, 1, 0, 0, 0, 0]), bias: Int32Array.from([1, 0]) }],
+    layers: [
+      {
+        kind: "dense",
+        inputs: 3,
+        outputs: 2,
+        weight: Int32Array.from([0, 1, 0, 0, 0, 0]),
+        bias: Int32Array.from([1, 0]),
+      },
+    ],
   };
   let compiled: CompiledModel;
   let system: ConstraintSystem;
@@ -168,7 +204,9 @@ describe("a tensor model's quantized inputs and packed outputs", () => {
   const model: IntegerModel = {
     input: { kind: "int", size: 2, min: -127, max: 127, scale: 1 },
     classes: 2,
-    layers: [{ kind: "dense", inputs: 2, outputs: 2, weight: Int32Array.from([129, 0, 0, 1]), bias: new Int32Array(2) }],
+    layers: [
+      { kind: "dense", inputs: 2, outputs: 2, weight: Int32Array.from([129, 0, 0, 1]), bias: new Int32Array(2) },
+    ],
   };
   let compiled: CompiledModel;
   let system: ConstraintSystem;
@@ -178,7 +216,11 @@ describe("a tensor model's quantized inputs and packed outputs", () => {
     system = await honestConstraints(compiled);
     honest = await prove(compiled, { sample: [127, -127], nonce: 3n });
     assert.deepEqual(honest.output, [16383, -127]);
-    assert.equal((await verifyProof(compiled.manifest, compiled.vkey, honest)).valid, true, "both ends of the domain prove");
+    assert.equal(
+      (await verifyProof(compiled.manifest, compiled.vkey, honest)).valid,
+      true,
+      "both ends of the domain prove",
+    );
   });
 
   test("an input one past the top of the domain (128: its logit 16512 spills and reads as [−16256, 1]) is rejected", async () => {
@@ -200,10 +242,26 @@ describe("a tensor model's quantized inputs and packed outputs", () => {
     const path = join(compiled.dir, compiled.manifest.files.circom);
     const current = await readFile(path, "utf8");
     assert.match(current, /InRange\(8, 254\)/);
-    await writeFile(path, current.replace("InRange(8, 254)", "Num2Bits(8)").replace('include "circuits/in_range.circom";', 'include "circomlib/bitify.circom";'));
-    const again = await compileModel({ onnx: await readFile(join(compiled.dir, compiled.manifest.files.onnx)), outDir: compiled.dir });
+    await writeFile(
+      path,
+      current
+        .replace("InRange(8, 254)", "Num2Bits(8)")
+        .replace('include "circuits/in_range.circom";', 'include "circomlib/bitify.circom";'),
+    );
+    const again = await compileModel({
+      onnx: await readFile(join(compiled.dir, compiled.manifest.files.onnx)),
+      outDir: compiled.dir,
+    });
     assert.equal(again.reused, false);
     assert.equal(await readFile(path, "utf8"), current);
-    assert.equal((await compileModel({ onnx: await readFile(join(compiled.dir, compiled.manifest.files.onnx)), outDir: compiled.dir })).reused, true);
+    assert.equal(
+      (
+        await compileModel({
+          onnx: await readFile(join(compiled.dir, compiled.manifest.files.onnx)),
+          outDir: compiled.dir,
+        })
+      ).reused,
+      true,
+    );
   });
 });

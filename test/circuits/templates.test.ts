@@ -19,8 +19,16 @@ interface Harness {
 
 async function harness(name: string): Promise<Harness> {
   const out = await mkdtemp(join(tmpdir(), `pg-${name}-`));
-  const compiled = await compileCircom({ source: await readFile(`test/circuits/${name}.circom`, "utf8"), name, outDir: out });
-  return { system: await loadConstraintSystem(compiled.r1cs), symbols: await loadSymbols(compiled.sym), witness: await CircuitWitness.load(compiled.wasm) };
+  const compiled = await compileCircom({
+    source: await readFile(`test/circuits/${name}.circom`, "utf8"),
+    name,
+    outDir: out,
+  });
+  return {
+    system: await loadConstraintSystem(compiled.r1cs),
+    symbols: await loadSymbols(compiled.sym),
+    witness: await CircuitWitness.load(compiled.wasm),
+  };
 }
 
 const field = (x: bigint) => ((x % FIELD_PRIME) + FIELD_PRIME) % FIELD_PRIME;
@@ -28,7 +36,11 @@ const signed = (x: bigint) => (x > FIELD_PRIME / 2n ? x - FIELD_PRIME : x);
 
 async function solve(h: Harness, input: CircuitInput): Promise<bigint[]> {
   const w = await h.witness.values(input);
-  assert.equal(firstViolatedConstraint(h.system, w), -1, `honest witness for ${JSON.stringify(input, (_, v) => (typeof v === "bigint" ? v.toString() : v))}`);
+  assert.equal(
+    firstViolatedConstraint(h.system, w),
+    -1,
+    `honest witness for ${JSON.stringify(input, (_, v) => (typeof v === "bigint" ? v.toString() : v))}`,
+  );
   return w;
 }
 
@@ -101,9 +113,22 @@ describe("ArgMax(5 values, 10-bit gaps)", () => {
   test("claiming a later tie or a smaller value fails the constraints", async () => {
     const w = await solve(h, { in: [5n, 5n, 1n, 5n, 0n].map(field) });
     // move the selector to index 3 (a later tie), recomputing index/max as a cheat would
-    const cheat = forged(h, w, { "main.selected[0]": 0n, "main.selected[3]": 1n, "main.picked[0]": 0n, "main.picked[3]": 5n, "main.index": 3n });
+    const cheat = forged(h, w, {
+      "main.selected[0]": 0n,
+      "main.selected[3]": 1n,
+      "main.picked[0]": 0n,
+      "main.picked[3]": 5n,
+      "main.index": 3n,
+    });
     assert.notEqual(firstViolatedConstraint(h.system, cheat), -1);
-    const smaller = forged(h, w, { "main.selected[0]": 0n, "main.selected[2]": 1n, "main.picked[0]": 0n, "main.picked[2]": 1n, "main.index": 2n, "main.max": 1n });
+    const smaller = forged(h, w, {
+      "main.selected[0]": 0n,
+      "main.selected[2]": 1n,
+      "main.picked[0]": 0n,
+      "main.picked[2]": 1n,
+      "main.index": 2n,
+      "main.max": 1n,
+    });
     assert.notEqual(firstViolatedConstraint(h.system, smaller), -1);
   });
 });
@@ -145,20 +170,47 @@ describe("InRange: 8 bits to 254 (an inverse), 8 bits to 252 (a product), 4 bits
 
   test("a value past the span with a valid bit decomposition fails whatever else is claimed", async () => {
     const w = await solve(h, { one: 254n, three: 252n, many: 9n });
-    const lowBits = (component: string, x: number, bits: number) => Object.fromEntries(Array.from({ length: bits }, (_, i) => [`main.${component}.low.out[${i}]`, BigInt((x >> i) & 1)]));
+    const lowBits = (component: string, x: number, bits: number) =>
+      Object.fromEntries(
+        Array.from({ length: bits }, (_, i) => [`main.${component}.low.out[${i}]`, BigInt((x >> i) & 1)]),
+      );
     // 255: no distance to 255 is invertible, whatever inverse is claimed
     for (const inverse of [0n, 1n, field(-1n)]) {
-      assert.notEqual(firstViolatedConstraint(h.system, forged(h, w, { "main.one": 255n, ...lowBits("a", 255, 8), "main.a.distance[0]": 0n, "main.a.inverse": inverse })), -1);
+      assert.notEqual(
+        firstViolatedConstraint(
+          h.system,
+          forged(h, w, {
+            "main.one": 255n,
+            ...lowBits("a", 255, 8),
+            "main.a.distance[0]": 0n,
+            "main.a.inverse": inverse,
+          }),
+        ),
+        -1,
+      );
     }
     // 253 zeroes the first factor of the product (254 and 255 the later ones)
     for (const x of [253, 254, 255]) {
       const d = [x - 253, (x - 253) * (x - 254), (x - 253) * (x - 254) * (x - 255)].map((v) => BigInt(v));
-      const changes = { "main.three": BigInt(x), ...lowBits("b", x, 8), "main.b.distance[0]": d[0], "main.b.distance[1]": d[1], "main.b.distance[2]": d[2], "main.b.inverse": 1n };
+      const changes = {
+        "main.three": BigInt(x),
+        ...lowBits("b", x, 8),
+        "main.b.distance[0]": d[0],
+        "main.b.distance[1]": d[1],
+        "main.b.distance[2]": d[2],
+        "main.b.inverse": 1n,
+      };
       assert.notEqual(firstViolatedConstraint(h.system, forged(h, w, changes)), -1, `three = ${x}`);
     }
     // 10: 9 − 10 = −1 has no 4-bit decomposition
-    const high = { "main.c.high.in": field(-1n), ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`main.c.high.out[${i}]`, 1n])) };
-    assert.notEqual(firstViolatedConstraint(h.system, forged(h, w, { "main.many": 10n, ...lowBits("c", 10, 4), ...high })), -1);
+    const high = {
+      "main.c.high.in": field(-1n),
+      ...Object.fromEntries(Array.from({ length: 4 }, (_, i) => [`main.c.high.out[${i}]`, 1n])),
+    };
+    assert.notEqual(
+      firstViolatedConstraint(h.system, forged(h, w, { "main.many": 10n, ...lowBits("c", 10, 4), ...high })),
+      -1,
+    );
   });
 });
 
@@ -173,7 +225,7 @@ describe("HashWords(40) and Claim(16)", () => {
     for (let k = 16; k < 40; k += 15) acc = poseidon.F.toObject(poseidon([acc, ...words.slice(k, k + 15)]));
     const w = await solve(h, { words, value: 513n });
     assert.equal(at(h, w, "main.commitment"), acc);
-    assert.equal(at(h, w, "main.claim"), (acc >> 16n << 16n) + 513n);
+    assert.equal(at(h, w, "main.claim"), ((acc >> 16n) << 16n) + 513n);
     await assert.rejects(h.witness.values({ words, value: 1n << 16n }));
   });
 });

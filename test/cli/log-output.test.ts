@@ -6,12 +6,25 @@ import { cliLogger, prettyLine } from "../../src/cli/log-output.js";
 /** A stand-in for process.stdout that records what is written. */
 function terminal(isTTY: boolean): NodeJS.WriteStream & { lines: string[] } {
   const lines: string[] = [];
-  return { isTTY, lines, write: (chunk: string) => lines.push(chunk) > 0 } as unknown as NodeJS.WriteStream & { lines: string[] };
+  return { isTTY, lines, write: (chunk: string) => lines.push(chunk) > 0 } as unknown as NodeJS.WriteStream & {
+    lines: string[];
+  };
 }
 
 describe("CLI log output", () => {
   it("a JSON line becomes time, level, message and key=value fields", () => {
-    const line = prettyLine(JSON.stringify({ level: 40, time: Date.UTC(2026, 0, 2, 3, 4, 5, 678), pid: 1, hostname: "h", msg: "models loaded", device: "cpu", models: ["pg-spam"], note: "two words" }));
+    const line = prettyLine(
+      JSON.stringify({
+        level: 40,
+        time: Date.UTC(2026, 0, 2, 3, 4, 5, 678),
+        pid: 1,
+        hostname: "h",
+        msg: "models loaded",
+        device: "cpu",
+        models: ["pg-spam"],
+        note: "two words",
+      }),
+    );
     assert.equal(line, '03:04:05.678 WARN  models loaded device=cpu models=["pg-spam"] note="two words"');
     assert.equal(prettyLine("not json\n"), "not json");
   });

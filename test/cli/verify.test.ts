@@ -12,7 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FIELD_PRIME } from "../../src/snark/field.js";
 import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
-import { randomSalt, requestNonce, sampleContentHash, textContentHash, HASHED_NONCE_BITS } from "../../src/core/request-binding.js";
+import {
+  randomSalt,
+  requestNonce,
+  sampleContentHash,
+  textContentHash,
+  HASHED_NONCE_BITS,
+} from "../../src/core/request-binding.js";
 import { loadCompiledModel, type CompiledModel } from "../../src/prover/compiled-model.js";
 import { NonceLedgerMemory } from "../../src/prover/nonce-ledger-memory.js";
 import { prove, type ProofFile } from "../../src/prover/prove.js";
@@ -21,7 +27,8 @@ import { verifyProof } from "../../src/prover/verify.js";
 const SPAM = "artifacts/models/pg-spam";
 const STUDENT = "artifacts/models/pg-student";
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { encoding: "utf8" });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], { encoding: "utf8" });
 
 describe("proofgate verify checks what a proof file claims", { timeout: 300_000 }, () => {
   let dir: string;
@@ -55,7 +62,10 @@ describe("proofgate verify checks what a proof file claims", { timeout: 300_000 
   after(releaseSnarkWorkers);
 
   test("honest files are valid, and the verdict names the vkey hash", async () => {
-    for (const [proof, model] of [[spamProof, SPAM], [studentProof, STUDENT]] as const) {
+    for (const [proof, model] of [
+      [spamProof, SPAM],
+      [studentProof, STUDENT],
+    ] as const) {
       const r = verdict(await file(`honest-${proof.kind}`, proof), "--model", model);
       assert.equal(r.status, 0, r.line);
       assert.match(r.line, new RegExp(`^valid under vkey_hash ${proof.vkey_hash} `));
@@ -99,8 +109,15 @@ describe("proofgate verify checks what a proof file claims", { timeout: 300_000 
     assert.match(nonceOnly.line, /^invalid: nonce: the signals carry nonce 7, the file says 6/);
     const output = ((studentProof.output as number) + 1) % 320;
     const outputOnly = verdict(await file("other-output", { ...studentProof, output }), "--model", STUDENT);
-    assert.match(outputOnly.line, new RegExp(`^invalid: output: the signals carry next token ${studentProof.output}, the file says ${output}`));
-    const beyond = verdict(await file("output-beyond", { ...studentProof, output: (studentProof.output as number) + 511 }), "--model", STUDENT);
+    assert.match(
+      outputOnly.line,
+      new RegExp(`^invalid: output: the signals carry next token ${studentProof.output}, the file says ${output}`),
+    );
+    const beyond = verdict(
+      await file("output-beyond", { ...studentProof, output: (studentProof.output as number) + 511 }),
+      "--model",
+      STUDENT,
+    );
     assert.match(beyond.line, /^invalid: output: \d+ is not a class index in \[0, 320\)/);
   });
 
@@ -109,16 +126,28 @@ describe("proofgate verify checks what a proof file claims", { timeout: 300_000 
     const other = verdict(path, "--model", STUDENT);
     assert.equal(other.status, 1);
     assert.match(other.line, /^invalid: proof is for model /);
-    const relabeledKey = verdict(await file("other-key", { ...spamProof, vkey_hash: student.manifest.vkey_hash }), "--model", SPAM);
+    const relabeledKey = verdict(
+      await file("other-key", { ...spamProof, vkey_hash: student.manifest.vkey_hash }),
+      "--model",
+      SPAM,
+    );
     assert.equal(relabeledKey.status, 1);
-    assert.match(relabeledKey.line, new RegExp(`^invalid: vkey_hash: the file names key ${student.manifest.vkey_hash}, the model's key is ${spam.manifest.vkey_hash}`));
+    assert.match(
+      relabeledKey.line,
+      new RegExp(
+        `^invalid: vkey_hash: the file names key ${student.manifest.vkey_hash}, the model's key is ${spam.manifest.vkey_hash}`,
+      ),
+    );
   });
 
   test("a file carrying its request's content hash and salt is checked against its nonce", async () => {
     const salt = randomSalt();
     const contentHash = textContentHash("Subject: lunch?");
     const nonce = requestNonce(contentHash, salt, HASHED_NONCE_BITS);
-    const bound = { ...(await prove(spam, { sample: spamSample, nonce })), request: { content_hash: contentHash, salt } };
+    const bound = {
+      ...(await prove(spam, { sample: spamSample, nonce })),
+      request: { content_hash: contentHash, salt },
+    };
     assert.equal((await verifyProof(spam.manifest, spam.vkey, bound)).valid, true);
     const otherText = { ...bound, request: { content_hash: textContentHash("Subject: WIN CASH"), salt } };
     const r = verdict(await file("other-content", otherText), "--model", SPAM);

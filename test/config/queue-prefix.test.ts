@@ -11,7 +11,13 @@ describe("the default Redis queue prefix", () => {
     // a worker with its own credentials on the same database joins the same queue
     assert.equal(pg, defaultQueuePrefix({ DATABASE_URL: "postgres://worker:other@db.internal/proofs" }));
     assert.notEqual(pg, defaultQueuePrefix({ DATABASE_URL: "postgres://gateway:secret@db.internal:5432/other" }));
-    assert.notEqual(pg, defaultQueuePrefix({ DATABASE_URL: "postgres://gateway:secret@db.internal:5432/proofs", PROOFGATE_DB_SCHEMA: "tenant2" }));
+    assert.notEqual(
+      pg,
+      defaultQueuePrefix({
+        DATABASE_URL: "postgres://gateway:secret@db.internal:5432/proofs",
+        PROOFGATE_DB_SCHEMA: "tenant2",
+      }),
+    );
     assert.ok(!pg.includes("secret") && /^proofgate-[0-9a-f]{12}$/.test(pg));
   });
 

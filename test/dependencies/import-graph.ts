@@ -44,13 +44,24 @@ function importTypeOnly(node: ts.ImportDeclaration): boolean {
   if (!clause) return false; // a bare `import "x"` runs x
   if (clause.isTypeOnly) return true;
   const bindings = clause.namedBindings;
-  return clause.name === undefined && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.length > 0 && bindings.elements.every((e) => e.isTypeOnly);
+  return (
+    clause.name === undefined &&
+    bindings !== undefined &&
+    ts.isNamedImports(bindings) &&
+    bindings.elements.length > 0 &&
+    bindings.elements.every((e) => e.isTypeOnly)
+  );
 }
 
 function exportTypeOnly(node: ts.ExportDeclaration): boolean {
   if (node.isTypeOnly) return true;
   const clause = node.exportClause;
-  return clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((e) => e.isTypeOnly);
+  return (
+    clause !== undefined &&
+    ts.isNamedExports(clause) &&
+    clause.elements.length > 0 &&
+    clause.elements.every((e) => e.isTypeOnly)
+  );
 }
 
 /** The imports of one file, given its repository-relative path and its text. */
@@ -58,13 +69,15 @@ export function fileImports(from: string, source: string): ImportEdge[] {
   const file = ts.createSourceFile(from, source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const edges: ImportEdge[] = [];
   const add = (specifier: ts.Expression | undefined, typeOnly: boolean, dynamic: boolean): void => {
-    if (specifier && ts.isStringLiteralLike(specifier)) edges.push({ from, to: target(from, specifier.text), typeOnly, dynamic });
+    if (specifier && ts.isStringLiteralLike(specifier))
+      edges.push({ from, to: target(from, specifier.text), typeOnly, dynamic });
   };
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node)) add(node.moduleSpecifier, importTypeOnly(node), false);
     else if (ts.isExportDeclaration(node)) add(node.moduleSpecifier, exportTypeOnly(node), false);
     else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node.argument.literal, true, false);
-    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) add(node.arguments[0], false, true);
+    else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword)
+      add(node.arguments[0], false, true);
     ts.forEachChild(node, visit);
   };
   visit(file);
@@ -81,7 +94,9 @@ function sourceFiles(dir: string): string[] {
 
 /** The graph of every `.ts` file under `<root>/src`. */
 export function readImportGraph(root: string): ImportGraph {
-  const files = sourceFiles(join(root, "src")).map((path) => relative(root, path).split("\\").join("/")).sort();
+  const files = sourceFiles(join(root, "src"))
+    .map((path) => relative(root, path).split("\\").join("/"))
+    .sort();
   const edges = files.flatMap((file) => fileImports(file, readFileSync(join(root, file), "utf8")));
   return { files, edges };
 }

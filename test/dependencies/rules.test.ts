@@ -15,20 +15,37 @@ function graph(...lines: string[]): ImportGraph {
   return { files, edges };
 }
 
-const SERVE_PATH = ["src/main.ts -> src/cli/index.ts", "src/cli/index.ts -> src/cli/serve.ts", "src/cli/serve.ts -> src/api/start-gateway.ts"];
+const SERVE_PATH = [
+  "src/main.ts -> src/cli/index.ts",
+  "src/cli/index.ts -> src/cli/serve.ts",
+  "src/cli/serve.ts -> src/api/start-gateway.ts",
+];
 
 describe("the dependency rules", () => {
   it("hold for src/ as it is", () => {
     const real = readImportGraph(REPOSITORY_ROOT);
-    assert.ok(real.files.length > 100 && real.files.includes("src/cli/serve.ts") && real.files.includes("src/circuit/compile.ts"));
-    assert.ok(real.edges.some((e) => e.from === "src/prover/verify.ts" && e.to === "src/model/circuit-manifest.ts"), "the graph sees the serving side's imports");
-    assert.ok(real.edges.some((e) => e.from === "src/cli/compile.ts" && e.to === "src/circuit/compile.ts" && e.dynamic), "and dynamic ones");
+    assert.ok(
+      real.files.length > 100 &&
+        real.files.includes("src/cli/serve.ts") &&
+        real.files.includes("src/circuit/compile.ts"),
+    );
+    assert.ok(
+      real.edges.some((e) => e.from === "src/prover/verify.ts" && e.to === "src/model/circuit-manifest.ts"),
+      "the graph sees the serving side's imports",
+    );
+    assert.ok(
+      real.edges.some((e) => e.from === "src/cli/compile.ts" && e.to === "src/circuit/compile.ts" && e.dynamic),
+      "and dynamic ones",
+    );
     assert.deepEqual(checkDependencyRules(real), []);
   });
 
   it("every stage folder under src/ is in the table, and the table itself has no cycle", () => {
     const stages = new Set(readImportGraph(REPOSITORY_ROOT).files.map(stageOf));
-    assert.deepEqual([...stages].filter((s) => !(s in ALLOWED)), []);
+    assert.deepEqual(
+      [...stages].filter((s) => !(s in ALLOWED)),
+      [],
+    );
     const order: string[] = [];
     const place = (s: string, path: string[]): void => {
       assert.ok(!path.includes(s), `the table allows a cycle: ${[...path, s].join(" → ")}`);
@@ -40,16 +57,27 @@ describe("the dependency rules", () => {
   });
 
   it("only src/config/ reads process.env", () => {
-    const readers = readImportGraph(REPOSITORY_ROOT).files.filter((f) => stageOf(f) !== "config" && /\bprocess\.env\b/.test(readFileSync(join(REPOSITORY_ROOT, f), "utf8")));
+    const readers = readImportGraph(REPOSITORY_ROOT).files.filter(
+      (f) => stageOf(f) !== "config" && /\bprocess\.env\b/.test(readFileSync(join(REPOSITORY_ROOT, f), "utf8")),
+    );
     assert.deepEqual(readers, []);
   });
 
   it("a cycle between stages fails, even where the table allows each side", () => {
-    const g = graph("src/model/a.ts -> src/witness/b.ts", "src/witness/b.ts -> src/prover/c.ts", "src/prover/c.ts -> src/model/a.ts type");
+    const g = graph(
+      "src/model/a.ts -> src/witness/b.ts",
+      "src/witness/b.ts -> src/prover/c.ts",
+      "src/prover/c.ts -> src/model/a.ts type",
+    );
     const permissive = { model: ["witness"], witness: ["prover"], prover: ["model"] };
-    assert.deepEqual(checkDependencyRules(g, { allowed: permissive, entries: [] }), ["stages depend on each other in a cycle: model → witness → prover → model"]);
+    assert.deepEqual(checkDependencyRules(g, { allowed: permissive, entries: [] }), [
+      "stages depend on each other in a cycle: model → witness → prover → model",
+    ]);
     const problems = checkDependencyRules(g, { entries: [] });
-    assert.ok(problems.includes("src/model/a.ts imports src/witness/b.ts: model may not depend on witness"), problems.join("\n"));
+    assert.ok(
+      problems.includes("src/model/a.ts imports src/witness/b.ts: model may not depend on witness"),
+      problems.join("\n"),
+    );
     assert.ok(problems.some((p) => p.startsWith("stages depend on each other in a cycle")));
   });
 
@@ -62,30 +90,55 @@ describe("the dependency rules", () => {
   });
 
   it("serving that loads the compiler fails, through any chain of static imports or serve's dynamic ones", () => {
-    const staticImport = graph(...SERVE_PATH, "src/api/start-gateway.ts -> src/prover/verify.ts", "src/prover/verify.ts -> src/circuit/compile.ts");
-    const problems = checkDependencyRules(staticImport, { allowed: { ...ALLOWED, prover: [...ALLOWED.prover, "circuit"] } });
+    const staticImport = graph(
+      ...SERVE_PATH,
+      "src/api/start-gateway.ts -> src/prover/verify.ts",
+      "src/prover/verify.ts -> src/circuit/compile.ts",
+    );
+    const problems = checkDependencyRules(staticImport, {
+      allowed: { ...ALLOWED, prover: [...ALLOWED.prover, "circuit"] },
+    });
     assert.deepEqual(problems, [
       "serving entry src/main.ts loads the offline side: src/main.ts → src/cli/index.ts → src/cli/serve.ts → src/api/start-gateway.ts → src/prover/verify.ts → src/circuit/compile.ts",
       "serving entry src/cli/serve.ts loads the offline side: src/cli/serve.ts → src/api/start-gateway.ts → src/prover/verify.ts → src/circuit/compile.ts",
     ]);
     const dynamicInServe = graph(...SERVE_PATH, "src/cli/serve.ts -> src/onnx/onnx-import.ts dynamic");
-    assert.deepEqual(checkDependencyRules(dynamicInServe), ["serving entry src/cli/serve.ts loads the offline side: src/cli/serve.ts → src/onnx/onnx-import.ts"]);
+    assert.deepEqual(checkDependencyRules(dynamicInServe), [
+      "serving entry src/cli/serve.ts loads the offline side: src/cli/serve.ts → src/onnx/onnx-import.ts",
+    ]);
     const offlinePackage = graph(...SERVE_PATH, "src/api/start-gateway.ts -> r1csfile");
     assert.equal(checkDependencyRules(offlinePackage).length, 2, "r1csfile, from main.ts and from serve.ts");
   });
 
   it("an offline verb's dynamic import and a type-only import load nothing while serving", () => {
-    const g = graph(...SERVE_PATH, "src/cli/index.ts -> src/cli/compile.ts", "src/cli/compile.ts -> src/circuit/compile.ts dynamic", "src/api/start-gateway.ts -> src/model/m.ts", "src/model/m.ts -> src/circuit/emit-circuit.ts type");
+    const g = graph(
+      ...SERVE_PATH,
+      "src/cli/index.ts -> src/cli/compile.ts",
+      "src/cli/compile.ts -> src/circuit/compile.ts dynamic",
+      "src/api/start-gateway.ts -> src/model/m.ts",
+      "src/model/m.ts -> src/circuit/emit-circuit.ts type",
+    );
     const exceptions = [{ from: "src/model/m.ts", to: "src/circuit/emit-circuit.ts", why: "test" }];
     assert.deepEqual(checkDependencyRules(g, { exceptions }), []);
     // without the exception the type import breaks the table, but still loads nothing
-    assert.deepEqual(checkDependencyRules(g, { exceptions: [] }), ["src/model/m.ts imports src/circuit/emit-circuit.ts: model may not depend on circuit"]);
+    assert.deepEqual(checkDependencyRules(g, { exceptions: [] }), [
+      "src/model/m.ts imports src/circuit/emit-circuit.ts: model may not depend on circuit",
+    ]);
   });
 
   it("an exception covers a type-only import only", () => {
-    const g = graph(...SERVE_PATH, "src/api/start-gateway.ts -> src/model/m.ts", "src/model/m.ts -> src/circuit/emit-circuit.ts");
-    const problems = checkDependencyRules(g, { exceptions: [{ from: "src/model/m.ts", to: "src/circuit/emit-circuit.ts", why: "test" }] });
-    assert.ok(problems.includes("src/model/m.ts imports src/circuit/emit-circuit.ts: model may not depend on circuit"), problems.join("\n"));
+    const g = graph(
+      ...SERVE_PATH,
+      "src/api/start-gateway.ts -> src/model/m.ts",
+      "src/model/m.ts -> src/circuit/emit-circuit.ts",
+    );
+    const problems = checkDependencyRules(g, {
+      exceptions: [{ from: "src/model/m.ts", to: "src/circuit/emit-circuit.ts", why: "test" }],
+    });
+    assert.ok(
+      problems.includes("src/model/m.ts imports src/circuit/emit-circuit.ts: model may not depend on circuit"),
+      problems.join("\n"),
+    );
     assert.ok(problems.some((p) => p.startsWith("serving entry src/main.ts loads the offline side")));
   });
 });
@@ -107,7 +160,9 @@ describe("the import graph", () => {
       '// import { no } from "./comment.js";',
       'const text = "import(\\"./string.js\\")";',
     ].join("\n");
-    const edges = fileImports("src/prover/x.ts", source).map((e) => `${e.to}${e.typeOnly ? " type" : ""}${e.dynamic ? " dynamic" : ""}`);
+    const edges = fileImports("src/prover/x.ts", source).map(
+      (e) => `${e.to}${e.typeOnly ? " type" : ""}${e.dynamic ? " dynamic" : ""}`,
+    );
     assert.deepEqual(edges, [
       "src/prover/a.ts",
       "src/model/b.ts type",
@@ -124,7 +179,12 @@ describe("the import graph", () => {
   });
 
   it("an import of a file that does not exist is reported", () => {
-    const g: ImportGraph = { files: ["src/model/a.ts"], edges: [{ from: "src/model/a.ts", to: "src/model/gone.ts", typeOnly: false, dynamic: false }] };
-    assert.deepEqual(checkDependencyRules(g, { entries: [] }), ["src/model/a.ts imports src/model/gone.ts, which does not exist"]);
+    const g: ImportGraph = {
+      files: ["src/model/a.ts"],
+      edges: [{ from: "src/model/a.ts", to: "src/model/gone.ts", typeOnly: false, dynamic: false }],
+    };
+    assert.deepEqual(checkDependencyRules(g, { entries: [] }), [
+      "src/model/a.ts imports src/model/gone.ts, which does not exist",
+    ]);
   });
 });

@@ -26,7 +26,22 @@ export const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   api: ["core", "config", "model", "snark", "witness", "prover", "store", "jobs", "chain"],
   compose: ["core", "config", "model", "snark", "witness", "prover", "store", "jobs", "chain", "api"],
   // the verbs: serving and the offline tools
-  cli: ["core", "config", "model", "snark", "witness", "prover", "store", "jobs", "chain", "api", "compose", "onnx", "training", "circuit"],
+  cli: [
+    "core",
+    "config",
+    "model",
+    "snark",
+    "witness",
+    "prover",
+    "store",
+    "jobs",
+    "chain",
+    "api",
+    "compose",
+    "onnx",
+    "training",
+    "circuit",
+  ],
   main: ["core", "snark", "cli"],
 };
 
@@ -79,7 +94,8 @@ export function checkDependencyRules(graph: ImportGraph, options: RuleOptions = 
   const excepted = (e: ImportEdge) => e.typeOnly && exceptions.some((x) => x.from === e.from && x.to === e.to);
   const local = graph.edges.filter((e) => !isPackage(e.to));
 
-  for (const e of local) if (!graph.files.includes(e.to)) problems.push(`${e.from} imports ${e.to}, which does not exist`);
+  for (const e of local)
+    if (!graph.files.includes(e.to)) problems.push(`${e.from} imports ${e.to}, which does not exist`);
 
   // (b) each import between stages is one the table allows
   const stageEdges = new Map<string, Set<string>>();
@@ -94,7 +110,8 @@ export function checkDependencyRules(graph: ImportGraph, options: RuleOptions = 
   }
 
   // (a) no cycle between stages, whatever the table says
-  for (const cycle of stageCycles(stageEdges)) problems.push(`stages depend on each other in a cycle: ${cycle.join(" → ")}`);
+  for (const cycle of stageCycles(stageEdges))
+    problems.push(`stages depend on each other in a cycle: ${cycle.join(" → ")}`);
 
   // (c) serving entry points never reach the offline side, at run time
   for (const entry of entries) {

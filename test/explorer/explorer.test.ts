@@ -27,7 +27,15 @@ import { PATIENCE_MS } from "../fixtures/until.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = "test/screenshots";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 /**
  * Proving a 3-token completion and recording it takes a few seconds; the page must get there on its
  * own (live updates). The cap on any wait of the page: far more than that, so only a hang reaches it.
@@ -38,33 +46,65 @@ const FINAL_TIMEOUT_MS = PATIENCE_MS;
  * A copy of `record`, proved, with one public signal changed: what a lying server would show. Marked
  * as not for the chain, so the gateway's submitter leaves it as it is.
  */
-async function tamperedCopy(gw: ChainGateway, record: ProofRecord, change: (r: ProofRecord) => Partial<ProofRecord>, requestPatch: object = {}): Promise<string> {
+async function tamperedCopy(
+  gw: ChainGateway,
+  record: ProofRecord,
+  change: (r: ProofRecord) => Partial<ProofRecord>,
+  requestPatch: object = {},
+): Promise<string> {
   const store = gw.proofs.store;
   const id = newId("proof");
   const request = { ...(record.request as object), ...requestPatch, submit: false };
-  await store.create(newProofRecord({ id, model: record.model, request, output: record.output, vkeyHash: record.vkeyHash, steps: record.steps }));
+  await store.create(
+    newProofRecord({
+      id,
+      model: record.model,
+      request,
+      output: record.output,
+      vkeyHash: record.vkeyHash,
+      steps: record.steps,
+    }),
+  );
   await store.transition(id, "queued", "proving");
   const changed = { publicSignals: record.publicSignals, proof: record.proof, steps: record.steps, ...change(record) };
   await store.transition(id, "proving", "proved", { ...changed, prover: record.prover, timings: record.timings });
   return id;
 }
 
-type G1 = { fromObject(o: bigint[]): unknown; add(a: unknown, b: unknown): unknown; timesFr(a: unknown, s: unknown): unknown; neg(a: unknown): unknown; toAffine(a: unknown): unknown; toObject(a: unknown): bigint[] };
+type G1 = {
+  fromObject(o: bigint[]): unknown;
+  add(a: unknown, b: unknown): unknown;
+  timesFr(a: unknown, s: unknown): unknown;
+  neg(a: unknown): unknown;
+  toAffine(a: unknown): unknown;
+  toObject(a: unknown): bigint[];
+};
 
 /**
  * A key made to accept a proof of any signals: delta set to gamma, so A = alpha, B = beta and
  * C = −(IC₀ + Σ sᵢ·ICᵢ) satisfy the pairing equation. What a server that picks the key can do.
  */
-async function forgedUnderOwnKey(vkey: Record<string, any>, signals: readonly string[]): Promise<{ vkey: Record<string, unknown>; proof: unknown }> {
+async function forgedUnderOwnKey(
+  vkey: Record<string, any>,
+  signals: readonly string[],
+): Promise<{ vkey: Record<string, unknown>; proof: unknown }> {
   await sharedBn128();
-  const curve = (await snarkjs.curves.getCurveFromName("bn128")) as unknown as { G1: G1; Fr: { e(v: bigint): unknown } };
+  const curve = (await snarkjs.curves.getCurveFromName("bn128")) as unknown as {
+    G1: G1;
+    Fr: { e(v: bigint): unknown };
+  };
   const point = (xyz: string[]) => curve.G1.fromObject(xyz.map(BigInt));
   let sum = point(vkey.IC[0]);
-  for (const [i, s] of signals.entries()) sum = curve.G1.add(sum, curve.G1.timesFr(point(vkey.IC[i + 1]), curve.Fr.e(BigInt(s))));
+  for (const [i, s] of signals.entries())
+    sum = curve.G1.add(sum, curve.G1.timesFr(point(vkey.IC[i + 1]), curve.Fr.e(BigInt(s))));
   const c = curve.G1.toObject(curve.G1.toAffine(curve.G1.neg(sum))).map(String);
   const forged = { ...vkey, vk_delta_2: vkey.vk_gamma_2 };
   const proof = { pi_a: vkey.vk_alpha_1, pi_b: vkey.vk_beta_2, pi_c: c, protocol: "groth16", curve: "bn128" };
-  assert.equal(await snarkjs.groth16.verify(forged, [...signals], proof as never), true, "the forgery verifies under its own key");
+  assert.equal(
+    await snarkjs.groth16.verify(forged, [...signals], proof as never),
+    true,
+    "the forgery verifies under its own key",
+  );
   return { vkey: forged, proof };
 }
 
@@ -82,7 +122,10 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
   let studentId: string;
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: make test installs Debian's chromium (the Makefile's browser step)`);
+    assert.ok(
+      existsSync(CHROMIUM),
+      `${CHROMIUM} is missing: make test installs Debian's chromium (the Makefile's browser step)`,
+    );
     mkdirSync(SCREENSHOTS, { recursive: true });
     gw = await startChainGateway();
     origin = { url: gw.url };
@@ -97,7 +140,10 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
     });
 
     // real requests; the pages see them proved on their own
-    const res = await postJson(`${gw.url}/v1/inferences`, { model: "pg-spam", input: "Subject: WIN CASH NOW\n\nClick here to claim your free prize money" });
+    const res = await postJson(`${gw.url}/v1/inferences`, {
+      model: "pg-spam",
+      input: "Subject: WIN CASH NOW\n\nClick here to claim your free prize money",
+    });
     assert.equal(res.status, 200);
     spamId = (res.body as { proof: { id: string } }).proof.id;
     const completion = await gw.client.completions.create({ model: "pg-student", prompt: "The sea", max_tokens: 3 });
@@ -120,7 +166,11 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
   async function verify(): Promise<string> {
     await page.getByRole("button", { name: "Verify in your browser" }).click();
     const result = page.locator("#verify-result");
-    await page.waitForFunction(() => ["valid", "invalid"].includes(document.querySelector("#verify-result")?.getAttribute("data-state") ?? ""), null, { timeout: FINAL_TIMEOUT_MS });
+    await page.waitForFunction(
+      () => ["valid", "invalid"].includes(document.querySelector("#verify-result")?.getAttribute("data-state") ?? ""),
+      null,
+      { timeout: FINAL_TIMEOUT_MS },
+    );
     return (await result.textContent())!.trim();
   }
 
@@ -147,34 +197,75 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
     assert.match((await page.locator("#request-json").textContent())!, /"kind": "inference"/);
     const record = (await gw.proofs.store.get(spamId))!;
     const chain = (await page.locator("#chain").textContent())!;
-    for (const text of ["31337", gw.chain.deployment.registry, record.chain!.txHash, record.chain!.blockNumber!.toString(), record.chain!.gasUsed!.toLocaleString("en-US"), record.chain!.inputCommitment!, record.chain!.submittedBy!]) {
+    for (const text of [
+      "31337",
+      gw.chain.deployment.registry,
+      record.chain!.txHash,
+      record.chain!.blockNumber!.toString(),
+      record.chain!.gasUsed!.toLocaleString("en-US"),
+      record.chain!.inputCommitment!,
+      record.chain!.submittedBy!,
+    ]) {
       assert.ok(chain.includes(text), `${text} in ${chain}`);
     }
     assert.equal(await page.locator("#timeline .ms-done").count(), 5, "queued, proving, proved, submitted, verified");
     assert.equal(await verify(), "valid");
     const checks = await page.locator("#verify-checks li").allTextContents();
-    assert.ok(checks.some((c) => /Groth16 proof/.test(c)), checks.join("\n"));
-    assert.ok(checks.some((c) => /Verification key hash.*matches/.test(c)), checks.join("\n"));
-    for (const what of [/✓Input commitment.*recomputed here with Poseidon/, /✓Output label/, /✓Request nonce/, /✓Features of the text/, /–Key.*taken from the server, not independently checked/]) {
-      assert.ok(checks.some((c) => what.test(c)), `${what} in\n${checks.join("\n")}`);
+    assert.ok(
+      checks.some((c) => /Groth16 proof/.test(c)),
+      checks.join("\n"),
+    );
+    assert.ok(
+      checks.some((c) => /Verification key hash.*matches/.test(c)),
+      checks.join("\n"),
+    );
+    for (const what of [
+      /✓Input commitment.*recomputed here with Poseidon/,
+      /✓Output label/,
+      /✓Request nonce/,
+      /✓Features of the text/,
+      /–Key.*taken from the server, not independently checked/,
+    ]) {
+      assert.ok(
+        checks.some((c) => what.test(c)),
+        `${what} in\n${checks.join("\n")}`,
+      );
     }
     assert.match((await page.locator("#verify-trust").textContent())!, /The verification key: the server's/);
-    assert.match((await page.locator("#verify-decoded").textContent())!, new RegExp(`input commitment${record.chain!.inputCommitment}`));
+    assert.match(
+      (await page.locator("#verify-decoded").textContent())!,
+      new RegExp(`input commitment${record.chain!.inputCommitment}`),
+    );
     // the same key, checked on the chain's registry through the node the user names, and against the hash they paste
-    await page.waitForFunction((want) => (document.querySelector("#registry-address") as HTMLInputElement | null)?.value === want, gw.chain.deployment.registry);
+    await page.waitForFunction(
+      (want) => (document.querySelector("#registry-address") as HTMLInputElement | null)?.value === want,
+      gw.chain.deployment.registry,
+    );
     assert.match((await page.locator("#registry-note").textContent())!, /taken from this server's \/v1\/chain/);
     await page.fill("#rpc-url", gw.chain.connection.anvil!.url);
     await page.fill("#vkey-hash-expected", record.vkeyHash!);
     assert.equal(await verify(), "valid");
     const independent = await page.locator("#verify-checks li.ok").allTextContents();
-    assert.ok(independent.some((c) => /^✓Key on-chain.*registers this key/.test(c)), independent.join("\n"));
-    assert.ok(independent.some((c) => /^✓Proof on-chain.*the registry's verifier accepts the proof/.test(c)), independent.join("\n"));
-    assert.ok(independent.some((c) => /^✓Key you expect/.test(c)), independent.join("\n"));
+    assert.ok(
+      independent.some((c) => /^✓Key on-chain.*registers this key/.test(c)),
+      independent.join("\n"),
+    );
+    assert.ok(
+      independent.some((c) => /^✓Proof on-chain.*the registry's verifier accepts the proof/.test(c)),
+      independent.join("\n"),
+    );
+    assert.ok(
+      independent.some((c) => /^✓Key you expect/.test(c)),
+      independent.join("\n"),
+    );
     // the download is a proof file `proofgate verify` checks, claims and all
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download-proof")]);
     const file = JSON.parse(await readFile((await download.path())!, "utf8")) as ProofFile;
     const spam = await loadCompiledModel("artifacts/models/pg-spam");
-    assert.deepEqual(await verifyProof(spam.manifest, spam.vkey, file), { valid: true, reason: `valid under vkey_hash ${record.vkeyHash} (model ${spam.manifest.model_id}): {"label":${record.output && (record.output as { label_id: number }).label_id}}` });
+    assert.deepEqual(await verifyProof(spam.manifest, spam.vkey, file), {
+      valid: true,
+      reason: `valid under vkey_hash ${record.vkeyHash} (model ${spam.manifest.model_id}): {"label":${record.output && (record.output as { label_id: number }).label_id}}`,
+    });
     await shot("proof-inference");
   });
 
@@ -187,19 +278,30 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
     assert.equal(await verify(), "valid");
     const checks = await page.locator("#verify-checks li.ok").allTextContents();
     assert.ok(checks.filter((c) => /^✓Step \d/.test(c)).length === 3, checks.join("\n"));
-    assert.ok(checks.some((c) => /Chain of choice 0/.test(c)), checks.join("\n"));
-    assert.ok(checks.some((c) => /^✓Tokens of choice 0/.test(c)), checks.join("\n"));
+    assert.ok(
+      checks.some((c) => /Chain of choice 0/.test(c)),
+      checks.join("\n"),
+    );
+    assert.ok(
+      checks.some((c) => /^✓Tokens of choice 0/.test(c)),
+      checks.join("\n"),
+    );
     // on the chain: the key is registered as a token-step circuit of this width and context, and its verifier takes every step
     await page.fill("#rpc-url", gw.chain.connection.anvil!.url);
     assert.equal(await verify(), "valid");
     const onChain = await page.locator("#verify-checks li.ok").allTextContents();
-    assert.ok(onChain.some((c) => /^✓Key on-chain/.test(c)) && onChain.some((c) => /^✓Proof on-chain.*all 3 proofs/.test(c)), onChain.join("\n"));
+    assert.ok(
+      onChain.some((c) => /^✓Key on-chain/.test(c)) && onChain.some((c) => /^✓Proof on-chain.*all 3 proofs/.test(c)),
+      onChain.join("\n"),
+    );
     await shot("proof-completion");
   });
 
   it("tampered public signals say invalid, for a single proof and for a step of a completion", async () => {
     const spam = (await gw.proofs.store.get(spamId))!;
-    const forged = await tamperedCopy(gw, spam, (r) => ({ publicSignals: [bump(r.publicSignals![0]!), ...r.publicSignals!.slice(1)] }));
+    const forged = await tamperedCopy(gw, spam, (r) => ({
+      publicSignals: [bump(r.publicSignals![0]!), ...r.publicSignals!.slice(1)],
+    }));
     await openProof(forged);
     await page.locator('#proof-status [data-status="proved"]').waitFor();
     assert.equal(await verify(), "invalid");
@@ -208,7 +310,9 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
 
     const student = (await gw.proofs.store.get(studentId))!;
     const forgedSteps = await tamperedCopy(gw, student, (r) => ({
-      steps: r.steps.map((st) => (st.index === 1 ? { ...st, publicSignals: [st.publicSignals![0]!, bump(st.publicSignals![1]!)] } : st)),
+      steps: r.steps.map((st) =>
+        st.index === 1 ? { ...st, publicSignals: [st.publicSignals![0]!, bump(st.publicSignals![1]!)] } : st,
+      ),
     }));
     await openProof(forgedSteps);
     await page.locator('#proof-status [data-status="proved"]').waitFor();
@@ -223,23 +327,42 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
     const spam = (await gw.proofs.store.get(spamId))!;
     // a valid proof of another text, with its own nonce, as a lying server would attach it
     const text = "Subject: lunch on Friday\n\nAre we still meeting at noon near the office?";
-    const ham = await prove(await loadCompiledModel("artifacts/models/pg-spam"), { sample: Array.from(spamFeatures(text)), nonce: 77n });
+    const ham = await prove(await loadCompiledModel("artifacts/models/pg-spam"), {
+      sample: Array.from(spamFeatures(text)),
+      nonce: 77n,
+    });
     const forged = await tamperedCopy(gw, spam, () => ({ publicSignals: [...ham.public_signals], proof: ham.proof }));
     await openProof(forged);
     await page.locator('#proof-status [data-status="proved"]').waitFor();
     assert.equal(await verify(), "invalid");
     const checks = await page.locator("#verify-checks li").allTextContents();
-    assert.ok(checks.some((c) => /^✓Groth16 proof/.test(c)), `the proof itself is valid:\n${checks.join("\n")}`);
-    assert.ok(checks.some((c) => /^✗Input commitment.*another input or nonce/.test(c)), checks.join("\n"));
+    assert.ok(
+      checks.some((c) => /^✓Groth16 proof/.test(c)),
+      `the proof itself is valid:\n${checks.join("\n")}`,
+    );
+    assert.ok(
+      checks.some((c) => /^✗Input commitment.*another input or nonce/.test(c)),
+      checks.join("\n"),
+    );
     await shot("proof-other-text");
 
     // the same proof with its own sample, nonce and label shown, under the spam text: only the text's features tell
     const relabeled = await tamperedCopy(
       gw,
       spam,
-      () => ({ publicSignals: [...ham.public_signals], proof: ham.proof, output: { ...(spam.output as object), label: "ham", label_id: ham.output } }),
+      () => ({
+        publicSignals: [...ham.public_signals],
+        proof: ham.proof,
+        output: { ...(spam.output as object), label: "ham", label_id: ham.output },
+      }),
       // a lying server drops the request binding it cannot fake; the page then says the nonce was taken on trust
-      { nonce: "77", sample: ham.input, served: { ...(spam.request as { served: object }).served, argmax: ham.output }, content_hash: undefined, salt: undefined },
+      {
+        nonce: "77",
+        sample: ham.input,
+        served: { ...(spam.request as { served: object }).served, argmax: ham.output },
+        content_hash: undefined,
+        salt: undefined,
+      },
     );
     await openProof(relabeled);
     await page.locator('#proof-status [data-status="proved"]').waitFor();
@@ -257,20 +380,33 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
     // the tokens a lying server lists, in the output and in each step, over the real steps' proofs
     const forged = await tamperedCopy(gw, student, (r) => ({
       output: { ...output, choices: output.choices.map((c) => ({ ...c, tokens: shown })) },
-      steps: r.steps.map((st) => ({ ...st, output: { ...(st.output as object), token: shown[(st.output as { position: number }).position] } })),
+      steps: r.steps.map((st) => ({
+        ...st,
+        output: { ...(st.output as object), token: shown[(st.output as { position: number }).position] },
+      })),
     }));
     await openProof(forged);
     await page.locator('#proof-status [data-status="proved"]').waitFor();
     assert.equal(await verify(), "invalid");
     const checks = await page.locator("#verify-checks li").allTextContents();
-    assert.equal(checks.filter((c) => /^✓Step \d/.test(c)).length, 3, `every step's proof is valid:\n${checks.join("\n")}`);
-    assert.ok(checks.some((c) => /^✗Tokens of choice 0.*proves token \d+, the record shows 999/.test(c)), checks.join("\n"));
+    assert.equal(
+      checks.filter((c) => /^✓Step \d/.test(c)).length,
+      3,
+      `every step's proof is valid:\n${checks.join("\n")}`,
+    );
+    assert.ok(
+      checks.some((c) => /^✗Tokens of choice 0.*proves token \d+, the record shows 999/.test(c)),
+      checks.join("\n"),
+    );
     await shot("proof-other-tokens");
   });
 
   it("a proof forged under a key the server supplies: valid only on the server's word; a pasted hash or the registry says invalid", async () => {
     const spam = (await gw.proofs.store.get(spamId))!;
-    const realKey = (await (await fetch(`${gw.url}/v1/proofs/${spamId}/verification_key`)).json()) as Record<string, unknown>;
+    const realKey = (await (await fetch(`${gw.url}/v1/proofs/${spamId}/verification_key`)).json()) as Record<
+      string,
+      unknown
+    >;
     const { vkey, proof } = await forgedUnderOwnKey(realKey, spam.publicSignals!);
     const forged = await tamperedCopy(gw, spam, () => ({ proof, vkeyHash: vkeyHash(vkey) }));
     await page.route(`**/v1/proofs/${forged}/verification_key`, (route) => route.fulfill({ json: vkey }));
@@ -278,15 +414,26 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
       await openProof(forged);
       await page.locator('#proof-status [data-status="proved"]').waitFor();
       assert.equal(await verify(), "valid", "nothing in the page can tell without a key of the user's own");
-      assert.ok((await page.locator("#verify-checks li").allTextContents()).some((c) => /^–Key.*taken from the server, not independently checked/.test(c)));
+      assert.ok(
+        (await page.locator("#verify-checks li").allTextContents()).some((c) =>
+          /^–Key.*taken from the server, not independently checked/.test(c),
+        ),
+      );
       await page.fill("#vkey-hash-expected", spam.vkeyHash!);
       assert.equal(await verify(), "invalid");
-      assert.ok((await page.locator("#verify-checks li.bad").allTextContents()).some((c) => /^✗Key you expect.*is not the/.test(c)));
+      assert.ok(
+        (await page.locator("#verify-checks li.bad").allTextContents()).some((c) =>
+          /^✗Key you expect.*is not the/.test(c),
+        ),
+      );
       await page.fill("#vkey-hash-expected", "");
       await page.fill("#rpc-url", gw.chain.connection.anvil!.url);
       assert.equal(await verify(), "invalid");
       const bad = await page.locator("#verify-checks li.bad").allTextContents();
-      assert.ok(bad.some((c) => /^✗Key on-chain.*has no model under key/.test(c)), bad.join("\n"));
+      assert.ok(
+        bad.some((c) => /^✗Key on-chain.*has no model under key/.test(c)),
+        bad.join("\n"),
+      );
       await shot("proof-forged-key");
     } finally {
       await page.unroute(`**/v1/proofs/${forged}/verification_key`);
@@ -298,7 +445,9 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
     for (const q of [chain.txHash.toUpperCase().replace("0X", "0x"), chain.inputCommitment!]) {
       await page.goto(`${origin.url}/explorer?q=${q}`);
       await page.waitForFunction((want) => {
-        const ids = [...document.querySelectorAll("#proof-rows tr[data-id]")].map((tr) => (tr as HTMLElement).dataset.id);
+        const ids = [...document.querySelectorAll("#proof-rows tr[data-id]")].map(
+          (tr) => (tr as HTMLElement).dataset.id,
+        );
         return ids.length === 1 && ids[0] === want;
       }, spamId);
     }
@@ -313,7 +462,11 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
     await shot("list");
 
     await page.selectOption("#filter-model", "pg-student");
-    await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].every((tr) => (tr as HTMLElement).dataset.model === "pg-student"));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll("#proof-rows tr[data-id]")].every(
+        (tr) => (tr as HTMLElement).dataset.model === "pg-student",
+      ),
+    );
     assert.equal(await rows.count(), 3);
     assert.match(page.url(), /model=pg-student/);
 
@@ -325,7 +478,11 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
     await page.locator(`#proof-rows tr[data-id="${spamId}"]`).waitFor();
     await page.selectOption("#filter-status", "proved");
     await page.waitForFunction(() => [...document.querySelectorAll("#proof-rows tr[data-id]")].length === 6);
-    assert.equal(await page.locator(`#proof-rows tr[data-id="${spamId}"]`).count(), 0, "the real records went on to verified");
+    assert.equal(
+      await page.locator(`#proof-rows tr[data-id="${spamId}"]`).count(),
+      0,
+      "the real records went on to verified",
+    );
 
     await page.selectOption("#filter-status", "");
     await page.fill("#search", studentId);
@@ -360,7 +517,10 @@ describe("the proof explorer, in chromium", { timeout: 2 * PATIENCE_MS }, () => 
     const setup = page.locator("#setup-pg-spam:not([data-state=loading])");
     await setup.waitFor();
     assert.equal(await setup.getAttribute("data-state"), "shown");
-    assert.match((await setup.textContent())!, /Phase 1.*Phase 2 contributions.*proofgate compile.*outside contributor.*final beacon.*Random beacon.*2\^10 iterations/s);
+    assert.match(
+      (await setup.textContent())!,
+      /Phase 1.*Phase 2 contributions.*proofgate compile.*outside contributor.*final beacon.*Random beacon.*2\^10 iterations/s,
+    );
     await shot("models");
 
     await page.goto(`${origin.url}/explorer/workers`);

@@ -4,7 +4,11 @@
  */
 import { BullmqJobQueue } from "../../src/jobs/job-queue-bullmq.js";
 
-const queue = await BullmqJobQueue.open({ url: process.env.REDIS_URL, prefix: process.env.JOB_PREFIX, name: process.env.JOB_QUEUE });
+const queue = await BullmqJobQueue.open({
+  url: process.env.REDIS_URL,
+  prefix: process.env.JOB_PREFIX,
+  name: process.env.JOB_QUEUE,
+});
 await queue.process(
   async (job) => {
     process.stdout.write(`started ${job.id}\n`);

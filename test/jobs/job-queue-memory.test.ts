@@ -25,7 +25,11 @@ test("events: once fires once, off removes a once listener, and a throwing liste
   const worker = await queue.process(async () => {});
   await queue.enqueue({ proofId: "proof-1" });
   await queue.enqueue({ proofId: "proof-2" });
-  await until(() => seen.filter((s) => s.startsWith("error")).length, (errors) => errors >= 2, { what: "two listener errors" });
+  await until(
+    () => seen.filter((s) => s.startsWith("error")).length,
+    (errors) => errors >= 2,
+    { what: "two listener errors" },
+  );
   assert.deepEqual(seen, ["once proof-1", "error listener broke", "error listener broke"]);
   await worker.close();
   await queue.close();

@@ -5,13 +5,7 @@
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { isProofgateError, ProofgateError } from "../../src/core/errors.js";
-import type {
-  JobContext,
-  JobQueue,
-  JobQueueOptions,
-  JobWorker,
-  ProcessOptions,
-} from "../../src/jobs/job-queue.js";
+import type { JobContext, JobQueue, JobQueueOptions, JobWorker, ProcessOptions } from "../../src/jobs/job-queue.js";
 import { sleep, until, untilIdle } from "../fixtures/until.js";
 
 export interface OpenedQueue {
@@ -49,7 +43,11 @@ function deferred() {
   return { promise, resolve };
 }
 
-export function runJobQueueConformance(name: string, harness: JobQueueHarness, options: JobQueueConformanceOptions = {}): void {
+export function runJobQueueConformance(
+  name: string,
+  harness: JobQueueHarness,
+  options: JobQueueConformanceOptions = {},
+): void {
   describe(`JobQueue conformance: ${name}`, { skip: options.skip }, () => {
     let opened: OpenedQueue | null = null;
     const workers: JobWorker[] = [];
@@ -84,13 +82,25 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       await work(queue, async (job) => void runs.push(`${job.id} ${job.role} ${JSON.stringify(job.payload)}`));
       await until(() => log.completed.length === 2, Boolean, { what: "2 completions" });
       await untilIdle(queue);
-      assert.deepEqual(runs.sort(), ['proof-a standalone {"proofId":"proof-a"}', 'proof-a#2 standalone {"proofId":"proof-a","step":2}']);
+      assert.deepEqual(runs.sort(), [
+        'proof-a standalone {"proofId":"proof-a"}',
+        'proof-a#2 standalone {"proofId":"proof-a","step":2}',
+      ]);
 
       for (const jobId of ["a:b", "42", ""]) {
-        await assert.rejects(queue.enqueue({ proofId: "proof-b" }, { jobId }), (err) => isProofgateError(err, "invalid_argument") && err.param === "jobId");
+        await assert.rejects(
+          queue.enqueue({ proofId: "proof-b" }, { jobId }),
+          (err) => isProofgateError(err, "invalid_argument") && err.param === "jobId",
+        );
       }
-      await assert.rejects(queue.enqueue({ proofId: "proof-b", step: -1 }), (err) => isProofgateError(err, "invalid_argument") && err.param === "payload.step");
-      await assert.rejects(queue.process(async () => {}, { concurrency: 0 }), (err) => isProofgateError(err, "invalid_argument") && err.param === "concurrency");
+      await assert.rejects(
+        queue.enqueue({ proofId: "proof-b", step: -1 }),
+        (err) => isProofgateError(err, "invalid_argument") && err.param === "payload.step",
+      );
+      await assert.rejects(
+        queue.process(async () => {}, { concurrency: 0 }),
+        (err) => isProofgateError(err, "invalid_argument") && err.param === "concurrency",
+      );
     });
 
     test("two workers on two handles share 50 jobs: none twice, none lost", async () => {
@@ -110,7 +120,10 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       await until(() => log.completed.length >= 50, Boolean, { what: "50 completions" });
       await untilIdle(queue);
       assert.deepEqual([...done.keys()].sort(), [...ids].sort());
-      assert.ok([...done.values()].every((by) => by.length === 1), "a job ran twice");
+      assert.ok(
+        [...done.values()].every((by) => by.length === 1),
+        "a job ran twice",
+      );
       assert.equal(new Set(log.completed).size, 50);
       assert.equal(log.completed.length, 50);
       const byA = [...done.values()].filter((by) => by[0] === "a").length;
@@ -129,7 +142,10 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       });
       await queue.enqueue({ proofId: "proof-flaky" });
       await until(() => log.completed.length === 1, Boolean, { what: "the completion" });
-      assert.deepEqual(attempts.map((a) => a.attempt), [1, 2, 3]);
+      assert.deepEqual(
+        attempts.map((a) => a.attempt),
+        [1, 2, 3],
+      );
       assert.ok(attempts[1].at - attempts[0].at >= 25, "first retry waits about backoffMs");
       assert.ok(attempts[2].at - attempts[1].at >= 55, "second retry waits about twice backoffMs");
       assert.deepEqual(log.failed, []);
@@ -204,7 +220,10 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       const queue = await open();
       const log = record(queue);
       // a long flow's later steps, then short work that arrives after them and must overtake them
-      await queue.enqueueFlow({ payload: { proofId: "long" }, priority: 1 }, [3, 4, 5].map((step) => ({ payload: { proofId: "long", step }, priority: step + 1 })));
+      await queue.enqueueFlow(
+        { payload: { proofId: "long" }, priority: 1 },
+        [3, 4, 5].map((step) => ({ payload: { proofId: "long", step }, priority: step + 1 })),
+      );
       await queue.enqueue({ proofId: "short-a" }, { priority: 1 });
       await queue.enqueue({ proofId: "short-b" }, { priority: 2 });
       await queue.enqueue({ proofId: "batch" }, { priority: 1_000 });
@@ -214,7 +233,9 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
       await until(() => log.completed.length === 8, Boolean, { what: "every job" });
       assert.deepEqual(order, ["short-a", "short-c", "short-b", "long#3", "long#4", "long#5", "long", "batch"]);
       for (const priority of [0, -1, 1.5, 2 ** 22]) {
-        await assert.rejects(queue.enqueue({ proofId: "bad" }, { priority }), (err) => isProofgateError(err, "invalid_argument"));
+        await assert.rejects(queue.enqueue({ proofId: "bad" }, { priority }), (err) =>
+          isProofgateError(err, "invalid_argument"),
+        );
       }
     });
 
@@ -226,7 +247,10 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
         ran.push(job.id);
         if (job.payload.step === 1) throw new ProofgateError("internal", "step 1 cannot be proved");
       });
-      await queue.enqueueFlow({ payload: { proofId: "proof-f" } }, [0, 1, 2].map((step) => ({ payload: { proofId: "proof-f", step } })));
+      await queue.enqueueFlow(
+        { payload: { proofId: "proof-f" } },
+        [0, 1, 2].map((step) => ({ payload: { proofId: "proof-f", step } })),
+      );
       await until(() => log.failed.some((f) => f.jobId === "proof-f"), Boolean, { what: "the parent's failure" });
       await untilIdle(queue); // the failed child's siblings may still run; the failed parent must not
       assert.ok(!ran.includes("proof-f"), "the parent must not run");
@@ -277,7 +301,9 @@ export function runJobQueueConformance(name: string, harness: JobQueueHarness, o
 
       const ran: JobContext[] = [];
       await work(other, async (job) => void ran.push(job), options.shortLock);
-      await until(() => log.completed.length === 1 && log.stalled.length === 1, Boolean, { what: "the stall and the completion by the second worker" });
+      await until(() => log.completed.length === 1 && log.stalled.length === 1, Boolean, {
+        what: "the stall and the completion by the second worker",
+      });
       await untilIdle(queue);
       assert.equal(deadRuns, 1);
       assert.equal(ran.length, 1);

@@ -55,17 +55,23 @@ runJobQueueConformance(
   { skip, shortLock: { lockMs: 400, stalledIntervalMs: 150 } },
 );
 
-test("bullmq: a worker process killed with SIGKILL mid-job loses it to another worker, which completes it once", { skip }, async () => {
+test("bullmq: a worker process killed with SIGKILL mid-job loses it to another worker, which completes it once", {
+  skip,
+}, async () => {
   const queueOptions = { url, prefix, name: `q${++queueCount}` };
   const queue = await BullmqJobQueue.open(queueOptions);
   const completed: string[] = [];
   const stalled: string[] = [];
   queue.on("completed", ({ jobId }) => completed.push(jobId));
   queue.on("stalled", ({ jobId }) => stalled.push(jobId));
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./hanging-worker.fixture.ts", import.meta.url))], {
-    env: { ...process.env, REDIS_URL: url, JOB_PREFIX: prefix, JOB_QUEUE: queueOptions.name },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", fileURLToPath(new URL("./hanging-worker.fixture.ts", import.meta.url))],
+    {
+      env: { ...process.env, REDIS_URL: url, JOB_PREFIX: prefix, JOB_QUEUE: queueOptions.name },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   try {
     const started = new Promise<string>((resolve, reject) => {
       let out = "";

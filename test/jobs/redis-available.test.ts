@@ -31,7 +31,10 @@ test("a server answering PONG is reachable; AUTH and SELECT go first when the UR
   });
   const withAuth = `${url.replace("redis://", "redis://proofs:s%40cret@")}/2`;
   assert.deepEqual(await probeRedis(withAuth, 1000), { reachable: true, reason: null });
-  assert.equal(received, "*3\r\n$4\r\nAUTH\r\n$6\r\nproofs\r\n$6\r\ns@cret\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*1\r\n$4\r\nPING\r\n");
+  assert.equal(
+    received,
+    "*3\r\n$4\r\nAUTH\r\n$6\r\nproofs\r\n$6\r\ns@cret\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*1\r\n$4\r\nPING\r\n",
+  );
 });
 
 test("an error reply, silence, a closed port and a bad URL are each unreachable, with a reason", async () => {

@@ -16,7 +16,8 @@ test("every shipped file matches the hash its model card records", async () => {
   for (const id of Object.values(MODEL_IDS)) {
     const c = await card(id);
     assert.equal(c.id, id);
-    for (const [file, hash] of Object.entries(c.files)) assert.equal(sha256(await readFile(join(ROOT, id, file))), hash, `${id}/${file}`);
+    for (const [file, hash] of Object.entries(c.files))
+      assert.equal(sha256(await readFile(join(ROOT, id, file))), hash, `${id}/${file}`);
   }
 });
 

@@ -38,7 +38,8 @@ describe("sampler and logprobs", () => {
 
   it("a tiny top_p keeps only the most likely token; the same seed repeats the draw", () => {
     const logits = Float32Array.from([0, 2, 1, 0.5]);
-    for (let s = 0; s < 20; s++) assert.equal(chooseToken(logits, { temperature: 1, topP: 0.01, logitScale: 1 }, new Random(s)), 1);
+    for (let s = 0; s < 20; s++)
+      assert.equal(chooseToken(logits, { temperature: 1, topP: 0.01, logitScale: 1 }, new Random(s)), 1);
     const draw = (seed: number) => {
       const r = new Random(seed);
       return Array.from({ length: 30 }, () => chooseToken(logits, { temperature: 1, topP: 1, logitScale: 1 }, r));
@@ -64,7 +65,10 @@ describe("sampler and logprobs", () => {
   it("topTokens lists the best, lower id first on ties, and log-softmax normalises", () => {
     const lp = logSoftmax(Float32Array.from([2, 5, 5, 1]), 1);
     assert.ok(Math.abs(Array.from(lp).reduce((a, b) => a + Math.exp(b), 0) - 1) < 1e-12);
-    assert.deepEqual(topTokens(lp, 3).map((t) => t.id), [1, 2, 0]);
+    assert.deepEqual(
+      topTokens(lp, 3).map((t) => t.id),
+      [1, 2, 0],
+    );
   });
 });
 
@@ -80,10 +84,21 @@ describe("generation engine on pg-student", () => {
   let tight: LanguageModel;
 
   before(async () => {
-    const loaded = await loadServedModel({ dir: join(MODELS_DIR, "pg-student"), device: "cpu", maxBatchSize: 64, maxWaiting: 64, observer });
+    const loaded = await loadServedModel({
+      dir: join(MODELS_DIR, "pg-student"),
+      device: "cpu",
+      maxBatchSize: 64,
+      maxWaiting: 64,
+      observer,
+    });
     assert.equal(loaded.kind, "language");
     student = loaded as LanguageModel;
-    tight = (await loadServedModel({ dir: join(MODELS_DIR, "pg-student"), device: "cpu", maxBatchSize: 1, maxWaiting: 0 })) as LanguageModel;
+    tight = (await loadServedModel({
+      dir: join(MODELS_DIR, "pg-student"),
+      device: "cpu",
+      maxBatchSize: 1,
+      maxWaiting: 0,
+    })) as LanguageModel;
   });
   after(async () => {
     await student.session.release();
@@ -91,7 +106,17 @@ describe("generation engine on pg-student", () => {
   });
 
   const greedy = (model: LanguageModel, prompt: string, maxTokens: number, signal?: AbortSignal) =>
-    generateText({ model, promptTokens: model.tokenizer.encode(prompt), maxTokens, temperature: 0, topP: 1, seed: 0, stop: [], topLogprobs: null, signal });
+    generateText({
+      model,
+      promptTokens: model.tokenizer.encode(prompt),
+      maxTokens,
+      temperature: 0,
+      topP: 1,
+      seed: 0,
+      stop: [],
+      topLogprobs: null,
+      signal,
+    });
 
   it("greedy text is the integer reference's arg-max at every step", async () => {
     const prompt = "Call me Ishmael. Some years ago";
@@ -116,7 +141,10 @@ describe("generation engine on pg-student", () => {
     for (const p of prompts) alone.push((await greedy(student, p, 10)).text);
     batches.length = 0;
     const together = await Promise.all(prompts.map((p) => greedy(student, p, 10)));
-    assert.deepEqual(together.map((r) => r.text), alone);
+    assert.deepEqual(
+      together.map((r) => r.text),
+      alone,
+    );
     assert.equal(Math.max(...batches), 8, `batch sizes seen: ${batches.join(",")}`);
     assert.ok(batches.length <= 12, `8 sequences of ≤10 steps ran in ${batches.length} batched steps`);
   });
@@ -124,7 +152,11 @@ describe("generation engine on pg-student", () => {
   it("aborting a generation frees its slot", async () => {
     const controller = new AbortController();
     const running = greedy(student, "It was", 100_000, controller.signal);
-    await until(() => student.batcher.activeCount, (n) => n === 1, { what: "the generation to take a slot" });
+    await until(
+      () => student.batcher.activeCount,
+      (n) => n === 1,
+      { what: "the generation to take a slot" },
+    );
     controller.abort(new Error("client left"));
     await assert.rejects(running, /client left/);
     assert.equal(student.batcher.activeCount, 0);

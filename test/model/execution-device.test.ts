@@ -6,7 +6,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfig } from "../../src/config/config.js";
 import type { EngineObserver } from "../../src/model/engine-observer.js";
-import { cudaProviderLibraries, cudaUnavailableReason, ortNativeDir, resolveDevice, selectDevice, type DeviceSelection } from "../../src/model/execution-device.js";
+import {
+  cudaProviderLibraries,
+  cudaUnavailableReason,
+  ortNativeDir,
+  resolveDevice,
+  selectDevice,
+  type DeviceSelection,
+} from "../../src/model/execution-device.js";
 import { DEFAULT_MAX_BATCH, ModelRegistry } from "../../src/model/model-registry.js";
 
 const MODELS_DIR = resolve(process.env.PROOFGATE_TEST_MODELS_DIR ?? "artifacts/models");
@@ -29,26 +36,50 @@ describe("device selection", () => {
   it("cpu is cpu, without looking at CUDA", async () => {
     const warnings: string[] = [];
     // a probe here would fail on the missing model file, so reaching cpu quietly shows there was none
-    const options = { choice: "cpu" as const, probeModelPath: join(fakeProvider, "no-such-model.onnx"), providerDir: fakeProvider, warn: (m: string) => void warnings.push(m) };
+    const options = {
+      choice: "cpu" as const,
+      probeModelPath: join(fakeProvider, "no-such-model.onnx"),
+      providerDir: fakeProvider,
+      warn: (m: string) => void warnings.push(m),
+    };
     assert.equal(await resolveDevice(options), "cpu");
     assert.deepEqual(await selectDevice(options), { device: "cpu", requested: "cpu", fallbackReason: null });
     assert.deepEqual(warnings, []);
   });
 
-  it("auto falls back to cpu with exactly one warning: the provider is not installed (run make gpu)", cpuOnly, async () => {
-    const warnings: string[] = [];
-    const selection = await selectDevice({ choice: "auto", probeModelPath: PROBE_MODEL, warn: (m) => void warnings.push(m) });
-    assert.equal(selection.device, "cpu");
-    assert.equal(selection.requested, "auto");
-    assert.match(selection.fallbackReason!, /^CUDA provider not installed \(run make gpu\): .*libonnxruntime_providers_cuda\.so/);
-    assert.equal(warnings.length, 1);
-    assert.match(warnings[0]!, /serving on CPU, since CUDA cannot be used: CUDA provider not installed \(run make gpu\)/);
-    assert.ok(warnings[0]!.includes(ortNativeDir()), "the warning names the folder the provider belongs in");
-  });
+  it(
+    "auto falls back to cpu with exactly one warning: the provider is not installed (run make gpu)",
+    cpuOnly,
+    async () => {
+      const warnings: string[] = [];
+      const selection = await selectDevice({
+        choice: "auto",
+        probeModelPath: PROBE_MODEL,
+        warn: (m) => void warnings.push(m),
+      });
+      assert.equal(selection.device, "cpu");
+      assert.equal(selection.requested, "auto");
+      assert.match(
+        selection.fallbackReason!,
+        /^CUDA provider not installed \(run make gpu\): .*libonnxruntime_providers_cuda\.so/,
+      );
+      assert.equal(warnings.length, 1);
+      assert.match(
+        warnings[0]!,
+        /serving on CPU, since CUDA cannot be used: CUDA provider not installed \(run make gpu\)/,
+      );
+      assert.ok(warnings[0]!.includes(ortNativeDir()), "the warning names the folder the provider belongs in");
+    },
+  );
 
   it("auto with provider files that do not load: cpu, one warning carrying the probe's reason", cpuOnly, async () => {
     const warnings: string[] = [];
-    const selection = await selectDevice({ choice: "auto", probeModelPath: PROBE_MODEL, providerDir: fakeProvider, warn: (m) => void warnings.push(m) });
+    const selection = await selectDevice({
+      choice: "auto",
+      probeModelPath: PROBE_MODEL,
+      providerDir: fakeProvider,
+      warn: (m) => void warnings.push(m),
+    });
     assert.equal(selection.device, "cpu");
     assert.match(selection.fallbackReason!, /^the CUDA provider does not load: /);
     assert.equal(warnings.length, 1);
@@ -56,8 +87,14 @@ describe("device selection", () => {
   });
 
   it("cuda fails clearly when the provider is missing or does not load", cpuOnly, async () => {
-    await assert.rejects(resolveDevice({ choice: "cuda", probeModelPath: PROBE_MODEL }), /^Error: PROOFGATE_DEVICE=cuda but CUDA cannot be used: CUDA provider not installed \(run make gpu\)/);
-    await assert.rejects(resolveDevice({ choice: "cuda", probeModelPath: PROBE_MODEL, providerDir: fakeProvider }), /PROOFGATE_DEVICE=cuda but CUDA cannot be used: the CUDA provider does not load: /);
+    await assert.rejects(
+      resolveDevice({ choice: "cuda", probeModelPath: PROBE_MODEL }),
+      /^Error: PROOFGATE_DEVICE=cuda but CUDA cannot be used: CUDA provider not installed \(run make gpu\)/,
+    );
+    await assert.rejects(
+      resolveDevice({ choice: "cuda", probeModelPath: PROBE_MODEL, providerDir: fakeProvider }),
+      /PROOFGATE_DEVICE=cuda but CUDA cannot be used: the CUDA provider does not load: /,
+    );
   });
 
   it("the probe leaves onnxruntime's native error line off stderr in a fresh process", cpuOnly, () => {
@@ -68,23 +105,38 @@ describe("device selection", () => {
         const s = await selectDevice({ choice: "auto", probeModelPath: ${JSON.stringify(PROBE_MODEL)}, providerDir, warn: (m) => console.log("WARN " + m) });
         console.log("DEVICE " + s.device);
       }`;
-    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { encoding: "utf8", timeout: 60_000 });
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     assert.equal(child.status, 0, child.stderr);
     assert.equal(child.stderr, "", "nothing but the warnings, which go to stdout here");
     const lines = child.stdout.trim().split("\n");
-    assert.deepEqual(lines.map((l) => l.split(" ")[0]), ["WARN", "DEVICE", "WARN", "DEVICE"]);
-    assert.deepEqual(lines.filter((l) => l.startsWith("DEVICE")), ["DEVICE cpu", "DEVICE cpu"]);
+    assert.deepEqual(
+      lines.map((l) => l.split(" ")[0]),
+      ["WARN", "DEVICE", "WARN", "DEVICE"],
+    );
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith("DEVICE")),
+      ["DEVICE cpu", "DEVICE cpu"],
+    );
   });
 
   it("auto and cuda pick CUDA where its provider loads, without a warning", { skip: NO_CUDA ?? false }, async () => {
     const warnings: string[] = [];
-    assert.deepEqual(await selectDevice({ choice: "auto", probeModelPath: PROBE_MODEL, warn: (m) => void warnings.push(m) }), { device: "cuda", requested: "auto", fallbackReason: null });
+    assert.deepEqual(
+      await selectDevice({ choice: "auto", probeModelPath: PROBE_MODEL, warn: (m) => void warnings.push(m) }),
+      { device: "cuda", requested: "auto", fallbackReason: null },
+    );
     assert.equal(await resolveDevice({ choice: "cuda", probeModelPath: PROBE_MODEL }), "cuda");
     assert.deepEqual(warnings, []);
   });
 
   it("provider library names by platform", () => {
-    assert.deepEqual(cudaProviderLibraries("linux"), ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"]);
+    assert.deepEqual(cudaProviderLibraries("linux"), [
+      "libonnxruntime_providers_shared.so",
+      "libonnxruntime_providers_cuda.so",
+    ]);
     assert.equal(cudaProviderLibraries("darwin"), null);
   });
 });
@@ -94,9 +146,15 @@ describe("batch size by device", () => {
     assert.equal(loadConfig({}).maxBatchSize, null);
     assert.equal(loadConfig({ PROOFGATE_MAX_BATCH: "" }).maxBatchSize, null);
     assert.equal(loadConfig({ PROOFGATE_MAX_BATCH: "128" }).maxBatchSize, 128);
-    assert.throws(() => loadConfig({ PROOFGATE_MAX_BATCH: "0" }), /PROOFGATE_MAX_BATCH must be an integer >= 1, got "0"/);
+    assert.throws(
+      () => loadConfig({ PROOFGATE_MAX_BATCH: "0" }),
+      /PROOFGATE_MAX_BATCH must be an integer >= 1, got "0"/,
+    );
     assert.throws(() => loadConfig({ PROOFGATE_MAX_BATCH: "lots" }), /PROOFGATE_MAX_BATCH must be an integer >= 1/);
-    assert.throws(() => loadConfig({ PROOFGATE_DEVICE: "gpu" }), /PROOFGATE_DEVICE must be auto, cpu or cuda, got "gpu"/);
+    assert.throws(
+      () => loadConfig({ PROOFGATE_DEVICE: "gpu" }),
+      /PROOFGATE_DEVICE must be auto, cpu or cuda, got "gpu"/,
+    );
     assert.deepEqual(DEFAULT_MAX_BATCH, { cpu: 64, cuda: 256 });
   });
 
@@ -110,7 +168,15 @@ describe("batch size by device", () => {
       waitingChanged: () => {},
       tokensGenerated: () => {},
     };
-    const registry = new ModelRegistry({ roots: [], dirs: [join(MODELS_DIR, "pg-student")], device, maxBatchSize, maxWaiting: 8, observer, warn: (m) => void warnings.push(m) });
+    const registry = new ModelRegistry({
+      roots: [],
+      dirs: [join(MODELS_DIR, "pg-student")],
+      device,
+      maxBatchSize,
+      maxWaiting: 8,
+      observer,
+      warn: (m) => void warnings.push(m),
+    });
     await registry.load();
     return { registry, seen, warnings };
   };

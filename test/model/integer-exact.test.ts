@@ -2,7 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { Random } from "../../src/core/random.js";
-import { argmaxFirst, integerModelFromOnnx, runIntegerModel, type IntegerModel } from "../../src/model/integer-model.js";
+import {
+  argmaxFirst,
+  integerModelFromOnnx,
+  runIntegerModel,
+  type IntegerModel,
+} from "../../src/model/integer-model.js";
 import { spamFeatures } from "../../src/model/spam-features.js";
 import { loadSpamCorpus } from "../../src/training/corpora.js";
 import { runIntegerOnnx } from "../fixtures/run-integer-onnx.js";
@@ -33,7 +38,9 @@ test("pg-student: onnxruntime equals the integer reference on 1,000 held-out and
 test("pg-spam: onnxruntime equals the integer reference on every held-out message and 500 random inputs", async () => {
   const held = loadSpamCorpus().heldOut.map((m) => Array.from(spamFeatures(m.text)));
   const rng = new Random(98);
-  const random = Array.from({ length: 500 }, (_, i) => Array.from({ length: 1024 }, () => (rng.next() < (i % 10) / 10 ? 1 : 0)));
+  const random = Array.from({ length: 500 }, (_, i) =>
+    Array.from({ length: 1024 }, () => (rng.next() < (i % 10) / 10 ? 1 : 0)),
+  );
   const all = [new Array(1024).fill(0), new Array(1024).fill(1)];
   assert.ok(held.length >= 1000);
   await assertExact("artifacts/models/pg-spam/model.onnx", [...held, ...random, ...all], "features");

@@ -2,7 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import ort from "onnxruntime-node";
 import {
-  argmaxFirst, checkIntegerInput, integerModelFromOnnx, maxIntermediate, runIntegerModel, type IntegerModel,
+  argmaxFirst,
+  checkIntegerInput,
+  integerModelFromOnnx,
+  maxIntermediate,
+  runIntegerModel,
+  type IntegerModel,
 } from "../../src/model/integer-model.js";
 import { integerModelToOnnx } from "../../src/onnx/integer-onnx-export.js";
 import { quantizeModel, runFloatModel, type FloatModel } from "../../src/model/quantize.js";
@@ -14,19 +19,37 @@ function tinyTokenModel(): IntegerModel {
     input: { kind: "tokens", vocabSize: 3, context: 2 },
     classes: 3,
     layers: [
-      { kind: "positional_tables", vocabSize: 3, context: 2, width: 2, table: Int32Array.from([-7, 9, 3, -3, 0, 1, -1, 600, 5, 2, -9, 0]), bias: Int32Array.from([1, -2]) },
+      {
+        kind: "positional_tables",
+        vocabSize: 3,
+        context: 2,
+        width: 2,
+        table: Int32Array.from([-7, 9, 3, -3, 0, 1, -1, 600, 5, 2, -9, 0]),
+        bias: Int32Array.from([1, -2]),
+      },
       { kind: "requantize", width: 2, shift: 1, max: 255 },
-      { kind: "dense", inputs: 2, outputs: 3, weight: Int32Array.from([1, -1, 1, 2, 0, 2]), bias: Int32Array.from([0, 3, 0]) },
+      {
+        kind: "dense",
+        inputs: 2,
+        outputs: 3,
+        weight: Int32Array.from([1, -1, 1, 2, 0, 2]),
+        bias: Int32Array.from([0, 3, 0]),
+      },
     ],
   };
 }
 
-async function onnxLogits(bytes: Uint8Array, input: number[][], kind: "tokens" | "bits"): Promise<{ logits: Float32Array; argmax: BigInt64Array }> {
+async function onnxLogits(
+  bytes: Uint8Array,
+  input: number[][],
+  kind: "tokens" | "bits",
+): Promise<{ logits: Float32Array; argmax: BigInt64Array }> {
   const session = await ort.InferenceSession.create(bytes);
   const n = input[0].length;
-  const tensor = kind === "tokens"
-    ? new ort.Tensor("int64", BigInt64Array.from(input.flat().map(BigInt)), [input.length, n])
-    : new ort.Tensor("float32", Float32Array.from(input.flat()), [input.length, n]);
+  const tensor =
+    kind === "tokens"
+      ? new ort.Tensor("int64", BigInt64Array.from(input.flat().map(BigInt)), [input.length, n])
+      : new ort.Tensor("float32", Float32Array.from(input.flat()), [input.length, n]);
   const out = await session.run({ [kind === "tokens" ? "tokens" : "features"]: tensor });
   await session.release();
   return { logits: out.logits.data as Float32Array, argmax: out.argmax.data as BigInt64Array };
@@ -56,7 +79,20 @@ test("the ONNX export computes what the reference computes, and reads back to th
 test("an intermediate that float32 cannot hold exactly is refused at export", () => {
   const model = tinyTokenModel();
   // unit 0 of the requantized layer reaches floor((1 + 3 + 5) / 2) = 4, and 4 · 5,000,000 > 2^24
-  const big: IntegerModel = { ...model, layers: [model.layers[0], model.layers[1], { kind: "dense", inputs: 2, outputs: 3, weight: Int32Array.from([5_000_000, 0, 0, 0, 0, 0]), bias: new Int32Array(3) }] };
+  const big: IntegerModel = {
+    ...model,
+    layers: [
+      model.layers[0],
+      model.layers[1],
+      {
+        kind: "dense",
+        inputs: 2,
+        outputs: 3,
+        weight: Int32Array.from([5_000_000, 0, 0, 0, 0, 0]),
+        bias: new Int32Array(3),
+      },
+    ],
+  };
   assert.ok(maxIntermediate(big) >= 2 ** 24);
   assert.throws(() => integerModelToOnnx(big, "big"), RangeError);
 });
@@ -85,7 +121,8 @@ test("quantization tracks the float model and keeps every intermediate below 2^2
   const q = quantizeModel(float, { calibration: samples.slice(0, 200) });
   assert.ok(q.maxIntermediate < 2 ** 24);
   let agree = 0;
-  for (const s of samples.slice(200)) if (argmaxFirst(runFloatModel(float, s).at(-1)!) === argmaxFirst(runIntegerModel(q.model, s))) agree++;
+  for (const s of samples.slice(200))
+    if (argmaxFirst(runFloatModel(float, s).at(-1)!) === argmaxFirst(runIntegerModel(q.model, s))) agree++;
   assert.ok(agree >= 190, `quantized top-1 agrees with float on ${agree}/200`);
   const onnx = await onnxLogits(integerModelToOnnx(q.model, "q"), samples, "bits");
   samples.forEach((s, i) => {

@@ -13,7 +13,10 @@ test("FNV-1a 32 matches the published test vectors", () => {
 test("features are presence bits of lower-cased ASCII words", () => {
   const f = spamFeatures("FREE free Free!!! money");
   assert.equal(f.length, SPAM_FEATURIZER.buckets);
-  assert.equal(f.reduce((a, b) => a + b, 0), 2);
+  assert.equal(
+    f.reduce((a, b) => a + b, 0),
+    2,
+  );
   assert.equal(f[fnv1a32(new TextEncoder().encode("free")) % 1024], 1);
   assert.deepEqual(spamFeatures(""), new Float32Array(1024));
 });

@@ -42,15 +42,16 @@ const HARD_STRINGS = [
   "it's we'll they've I'm you'd",
 ];
 
-
 function randomString(rand: () => number): string {
   const length = Math.floor(rand() * 40);
   let s = "";
   for (let i = 0; i < length; i++) {
     const r = rand();
     let cp: number;
-    if (r < 0.3) cp = Math.floor(rand() * 0x80); // ASCII, incl. controls
-    else if (r < 0.7) cp = Math.floor(rand() * 0x10000); // BMP
+    if (r < 0.3)
+      cp = Math.floor(rand() * 0x80); // ASCII, incl. controls
+    else if (r < 0.7)
+      cp = Math.floor(rand() * 0x10000); // BMP
     else cp = 0x10000 + Math.floor(rand() * 0x100000); // astral planes
     if (cp >= 0xd800 && cp <= 0xdfff) cp = 0x20; // no lone surrogates
     s += String.fromCodePoint(cp);
@@ -111,7 +112,11 @@ describe("byte-level BPE tokenizer", () => {
   it("reports progress after each merge", () => {
     const calls: [number, number][] = [];
     trainTokenizer({ texts, vocabSize: 260, onProgress: (done, total) => calls.push([done, total]) });
-    assert.deepStrictEqual(calls, [[1, 3], [2, 3], [3, 3]]);
+    assert.deepStrictEqual(calls, [
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ]);
   });
 
   it("rejects invalid vocabSize", () => {
@@ -147,9 +152,12 @@ describe("byte-level BPE tokenizer", () => {
   });
 
   it("decodeBytes throws RangeError for out-of-range ids; eot decodes to nothing", () => {
-    assert.throws(() => tok.decodeBytes([tok.vocabSize]), (err: unknown) => {
-      return err instanceof RangeError && err.message.includes(String(tok.vocabSize));
-    });
+    assert.throws(
+      () => tok.decodeBytes([tok.vocabSize]),
+      (err: unknown) => {
+        return err instanceof RangeError && err.message.includes(String(tok.vocabSize));
+      },
+    );
     assert.throws(() => tok.decodeBytes([-1]), RangeError);
     assert.equal(tok.decodeBytes([tok.eotId]).length, 0);
     assert.equal(tok.decode([...tok.encode("ab"), tok.eotId, ...tok.encode("cd")]), "abcd");
@@ -200,12 +208,21 @@ function referenceEncodeChunk(json: TokenizerJSON, chunk: string): number[] {
 }
 
 describe("tokenizer on hostile input", () => {
-  const shipped = Tokenizer.fromJSON(JSON.parse(readFileSync("artifacts/models/pg-student/tokenizer.json", "utf8")) as TokenizerJSON);
+  const shipped = Tokenizer.fromJSON(
+    JSON.parse(readFileSync("artifacts/models/pg-student/tokenizer.json", "utf8")) as TokenizerJSON,
+  );
 
   it("encodes each chunk exactly as the lowest-rank-first definition does", () => {
     const rand = seededRandom(7);
     const words = PARAGRAPH.split(/\s+/);
-    const samples = [...HARD_STRINGS, ...words, "thethethe", "aaaaaaa", "e e e ee", ...Array.from({ length: 300 }, () => randomString(rand))];
+    const samples = [
+      ...HARD_STRINGS,
+      ...words,
+      "thethethe",
+      "aaaaaaa",
+      "e e e ee",
+      ...Array.from({ length: 300 }, () => randomString(rand)),
+    ];
     for (const json of [shipped.toJSON(), tok.toJSON()]) {
       const t = Tokenizer.fromJSON(json);
       for (const s of samples) {

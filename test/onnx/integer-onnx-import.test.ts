@@ -4,7 +4,12 @@ import onnxProto from "onnx-proto";
 import ort from "onnxruntime-node";
 import { Random } from "../../src/core/random.js";
 import { OnnxGraph } from "../../src/onnx/onnx-graph.js";
-import { argmaxFirst, integerModelFromOnnx, runIntegerModel, type IntegerModel } from "../../src/model/integer-model.js";
+import {
+  argmaxFirst,
+  integerModelFromOnnx,
+  runIntegerModel,
+  type IntegerModel,
+} from "../../src/model/integer-model.js";
 import { integerModelToOnnx } from "../../src/onnx/integer-onnx-export.js";
 import { importIntegerOnnx, importIntegerOnnxGraph } from "../../src/onnx/integer-onnx-import.js";
 import { buildMnistShapedMlp } from "../fixtures/mnist-mlp.js";
@@ -12,7 +17,8 @@ import { buildMnistShapedMlp } from "../fixtures/mnist-mlp.js";
 const SAMPLES = 64;
 const { onnx } = onnxProto;
 
-const ints = (rng: Random, n: number, bound: number): Int32Array => Int32Array.from({ length: n }, () => rng.int(2 * bound + 1) - bound);
+const ints = (rng: Random, n: number, bound: number): Int32Array =>
+  Int32Array.from({ length: n }, () => rng.int(2 * bound + 1) - bound);
 
 function tokensModel(): IntegerModel {
   const rng = new Random(1);
@@ -21,7 +27,14 @@ function tokensModel(): IntegerModel {
     input: { kind: "tokens", vocabSize: V, context: C },
     classes: K,
     layers: [
-      { kind: "positional_tables", vocabSize: V, context: C, width: W, table: ints(rng, C * V * W, 300), bias: ints(rng, W, 50) },
+      {
+        kind: "positional_tables",
+        vocabSize: V,
+        context: C,
+        width: W,
+        table: ints(rng, C * V * W, 300),
+        bias: ints(rng, W, 50),
+      },
       { kind: "requantize", width: W, shift: 3, max: 255 },
       { kind: "dense", inputs: W, outputs: K, weight: ints(rng, W * K, 20), bias: ints(rng, K, 100) },
     ],
@@ -51,7 +64,12 @@ function stripMetadata(bytes: Uint8Array): Uint8Array {
 }
 
 /** Rewrites one value of a constant: the initializer `name`, or the constant operand of the first `op` node. */
-function tamper(bytes: Uint8Array, target: { name: string } | { op: string }, index: number, value: number): Uint8Array {
+function tamper(
+  bytes: Uint8Array,
+  target: { name: string } | { op: string },
+  index: number,
+  value: number,
+): Uint8Array {
   const model = onnx.ModelProto.decode(bytes);
   const name = "name" in target ? target.name : model.graph!.node!.find((n) => n.opType === target.op)!.input![1];
   const t = model.graph!.initializer!.find((i) => i.name === name)!;
@@ -63,10 +81,17 @@ function tamper(bytes: Uint8Array, target: { name: string } | { op: string }, in
 }
 
 /** onnxruntime's outputs for a batch: logits (first output) and the ArgMax output, when there is one. */
-async function runOrt(bytes: Uint8Array, samples: number[][], type: "int64" | "float32"): Promise<{ logits: number[][]; argmax?: number[] }> {
+async function runOrt(
+  bytes: Uint8Array,
+  samples: number[][],
+  type: "int64" | "float32",
+): Promise<{ logits: number[][]; argmax?: number[] }> {
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
   const dims = [samples.length, samples[0].length];
-  const tensor = type === "int64" ? new ort.Tensor("int64", BigInt64Array.from(samples.flat().map(BigInt)), dims) : new ort.Tensor("float32", Float32Array.from(samples.flat()), dims);
+  const tensor =
+    type === "int64"
+      ? new ort.Tensor("int64", BigInt64Array.from(samples.flat().map(BigInt)), dims)
+      : new ort.Tensor("float32", Float32Array.from(samples.flat()), dims);
   const out = await session.run({ [session.inputNames[0]]: tensor });
   await session.release();
   const rows = (name: string): number[][] => {
@@ -75,10 +100,18 @@ async function runOrt(bytes: Uint8Array, samples: number[][], type: "int64" | "f
     return samples.map((_, i) => data.slice(i * width, (i + 1) * width));
   };
   const argmaxName = session.outputNames.find((n) => out[n].type === "int64");
-  return { logits: rows(session.outputNames.find((n) => out[n].type === "float32")!), argmax: argmaxName ? rows(argmaxName).map((r) => r[0]) : undefined };
+  return {
+    logits: rows(session.outputNames.find((n) => out[n].type === "float32")!),
+    argmax: argmaxName ? rows(argmaxName).map((r) => r[0]) : undefined,
+  };
 }
 
-async function assertAgrees(bytes: Uint8Array, model: IntegerModel, samples: number[][], type: "int64" | "float32"): Promise<void> {
+async function assertAgrees(
+  bytes: Uint8Array,
+  model: IntegerModel,
+  samples: number[][],
+  type: "int64" | "float32",
+): Promise<void> {
   const { logits, argmax } = await runOrt(bytes, samples, type);
   samples.forEach((s, i) => {
     const expected = Array.from(runIntegerModel(model, s));
@@ -109,7 +142,13 @@ test("a dense model written by integerModelToOnnx, metadata stripped, imports to
   const samples = Array.from({ length: SAMPLES }, () => Array.from({ length: 20 }, () => rng.int(256) - 128));
   await assertAgrees(bytes, imported!, samples, "float32");
   // the caller says what range a float input's integers span
-  assert.deepEqual(importIntegerOnnx(bytes, { inputRange: [0, 255] })?.input, { kind: "int", size: 20, min: 0, max: 255, scale: 1 });
+  assert.deepEqual(importIntegerOnnx(bytes, { inputRange: [0, 255] })?.input, {
+    kind: "int",
+    size: 20,
+    min: 0,
+    max: 255,
+    scale: 1,
+  });
 });
 
 test("the same patterns written another way (operand order, [1, m] bias, no bias, no Identity, keepdims ArgMax) import", async () => {
@@ -146,13 +185,31 @@ test("the same patterns written another way (operand order, [1, m] bias, no bias
 test("graphs that look integer but break a rule are refused naming the node; float graphs are not integer", () => {
   const dense = stripMetadata(integerModelToOnnx(denseModel(), "dense"));
   const tokens = stripMetadata(integerModelToOnnx(tokensModel(), "tokens"));
-  assert.throws(() => importIntegerOnnx(tamper(dense, { name: "l0.weight" }, 3, 2.5)), /^Error: integer onnx: MatMul \(node "n_MatMul_\d+"\): "l0\.weight"\[3\] = 2\.5 is not an integer below 2\^24$/);
-  assert.throws(() => importIntegerOnnx(tamper(tokens, { name: "l0.bias" }, 0, 0.75)), /^Error: integer onnx: Add \(node "n_Add_\d+"\): "l0\.bias"\[0\] = 0\.75 is not an integer/);
-  assert.throws(() => importIntegerOnnx(tamper(dense, { op: "Mul" }, 0, 0.3)), /^Error: integer onnx: Mul \(node "n_Mul_\d+"\): scale 0\.30000001192092896 is not a power of two ≤ 1\/2/);
-  assert.throws(() => importIntegerOnnx(tamper(dense, { op: "Mul" }, 0, 1)), /Mul \(node "n_Mul_\d+"\): scale 1 is not a power of two ≤ 1\/2/);
+  assert.throws(
+    () => importIntegerOnnx(tamper(dense, { name: "l0.weight" }, 3, 2.5)),
+    /^Error: integer onnx: MatMul \(node "n_MatMul_\d+"\): "l0\.weight"\[3\] = 2\.5 is not an integer below 2\^24$/,
+  );
+  assert.throws(
+    () => importIntegerOnnx(tamper(tokens, { name: "l0.bias" }, 0, 0.75)),
+    /^Error: integer onnx: Add \(node "n_Add_\d+"\): "l0\.bias"\[0\] = 0\.75 is not an integer/,
+  );
+  assert.throws(
+    () => importIntegerOnnx(tamper(dense, { op: "Mul" }, 0, 0.3)),
+    /^Error: integer onnx: Mul \(node "n_Mul_\d+"\): scale 0\.30000001192092896 is not a power of two ≤ 1\/2/,
+  );
+  assert.throws(
+    () => importIntegerOnnx(tamper(dense, { op: "Mul" }, 0, 1)),
+    /Mul \(node "n_Mul_\d+"\): scale 1 is not a power of two ≤ 1\/2/,
+  );
   const clipMax = onnx.ModelProto.decode(dense).graph!.node!.find((n) => n.opType === "Clip")!.input![2];
-  assert.throws(() => importIntegerOnnx(tamper(dense, { name: clipMax }, 0, 100)), /^Error: integer onnx: Clip \(node "n_Clip_\d+"\): bounds \[0, 100\] are not \[0, 2\^b − 1\]$/);
-  assert.throws(() => importIntegerOnnx(tamper(tokens, { op: "Add" }, 1, 13)), /^Error: integer onnx: Add \(node "n_Add_\d+"\): offsets must be p·12 for p < 5$/);
+  assert.throws(
+    () => importIntegerOnnx(tamper(dense, { name: clipMax }, 0, 100)),
+    /^Error: integer onnx: Clip \(node "n_Clip_\d+"\): bounds \[0, 100\] are not \[0, 2\^b − 1\]$/,
+  );
+  assert.throws(
+    () => importIntegerOnnx(tamper(tokens, { op: "Add" }, 1, 13)),
+    /^Error: integer onnx: Add \(node "n_Add_\d+"\): offsets must be p·12 for p < 5$/,
+  );
   // float exports (no Floor, no ReduceSum; or ops beyond the integer patterns) are left to the float importer
   assert.equal(importIntegerOnnx(buildMnistShapedMlp(1)), null);
   assert.equal(importIntegerOnnx(buildMnistShapedMlp(1, "view")), null);

@@ -13,12 +13,19 @@ const SAMPLES = 64;
 const TOLERANCE = 1e-4;
 
 /** onnxruntime's first output for a batch of samples. */
-async function runOrt(bytes: Uint8Array, inputName: string, samples: number[][], sampleDims: number[], type: "float32" | "int64"): Promise<number[][]> {
+async function runOrt(
+  bytes: Uint8Array,
+  inputName: string,
+  samples: number[][],
+  sampleDims: number[],
+  type: "float32" | "int64",
+): Promise<number[][]> {
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ["cpu"] });
   const dims = [samples.length, ...sampleDims];
-  const tensor = type === "float32"
-    ? new ort.Tensor("float32", Float32Array.from(samples.flat()), dims)
-    : new ort.Tensor("int64", BigInt64Array.from(samples.flat().map((v) => BigInt(v))), dims);
+  const tensor =
+    type === "float32"
+      ? new ort.Tensor("float32", Float32Array.from(samples.flat()), dims)
+      : new ort.Tensor("int64", BigInt64Array.from(samples.flat().map((v) => BigInt(v))), dims);
   const out = await session.run({ [inputName]: tensor });
   await session.release();
   const result = out[session.outputNames[0]];
@@ -72,12 +79,18 @@ test("MNIST-shaped PyTorch MLP (Flatten, Gemm transB=1, Relu, Gemm) matches onnx
   const bytes = buildMnistShapedMlp(7);
   const imported = importOnnx(bytes);
   assert.deepEqual(imported.model.input, { kind: "float", size: 784 });
-  assert.deepEqual(imported.model.layers.map((l) => l.kind), ["dense", "relu", "dense"]);
+  assert.deepEqual(
+    imported.model.layers.map((l) => l.kind),
+    ["dense", "relu", "dense"],
+  );
   assert.equal(imported.model.classes, 10);
   assert.equal(imported.inputName, "input");
   assert.equal(imported.outputName, "output");
   assert.equal(imported.argmax, false);
-  const samples = [...mnistShapedCalibration(SAMPLES / 2, 1), ...Array.from({ length: SAMPLES / 2 }, (_, i) => Array.from(new Random(100 + i).normalArray(784, 0.5)))];
+  const samples = [
+    ...mnistShapedCalibration(SAMPLES / 2, 1),
+    ...Array.from({ length: SAMPLES / 2 }, (_, i) => Array.from(new Random(100 + i).normalArray(784, 0.5))),
+  ];
   const expected = await runOrt(bytes, "input", samples, [1, 28, 28], "float32");
   samples.forEach((s, i) => {
     assertClose(logits(imported, s), expected[i], `sample ${i}`);
@@ -94,7 +107,10 @@ test("PyTorch x.view(x.size(0), -1) (Shape, Gather, Unsqueeze, Concat, Reshape) 
   const imported = importOnnx(bytes);
   // the same weights as the Flatten export, so the same model
   assert.deepEqual(imported.model, importOnnx(buildMnistShapedMlp(7)).model);
-  assert.ok(imported.ops.some((o) => o.startsWith("Reshape") && o.includes("[batch,1,28,28] → [batch,784]")), imported.ops.join("\n"));
+  assert.ok(
+    imported.ops.some((o) => o.startsWith("Reshape") && o.includes("[batch,1,28,28] → [batch,784]")),
+    imported.ops.join("\n"),
+  );
   const samples = [...mnistShapedCalibration(SAMPLES / 2, 3), ...randomFloats(new Random(8), SAMPLES / 2, 784)];
   const expected = await runOrt(bytes, "input", samples, [1, 28, 28], "float32");
   samples.forEach((s, i) => {
@@ -107,7 +123,9 @@ test("shape sub-graphs with Slice and Cast, and a bias built by Concat of consta
   const g = new OnnxGraph("folds2");
   g.input("x", "float32", ["N", 2, 6]);
   // x.reshape(x.shape[0:1] + (-1,)) through Slice, Squeeze, Unsqueeze and Cast
-  const batch = g.op("Squeeze", [g.op("Slice", [g.op("Shape", ["x"]), g.constant([0], "int64"), g.constant([1], "int64")])]);
+  const batch = g.op("Squeeze", [
+    g.op("Slice", [g.op("Shape", ["x"]), g.constant([0], "int64"), g.constant([1], "int64")]),
+  ]);
   const rows = g.op("Cast", [g.op("Unsqueeze", [batch, g.constant([0], "int64")])], { to: 7 });
   let h = g.op("Reshape", ["x", g.op("Concat", [rows, g.constant([-1], "int64")], { axis: 0 })]);
   h = g.op("MatMul", [h, g.initializer("w1", rng.normalArray(12 * 8, 0.4), [12, 8])]);
@@ -118,7 +136,10 @@ test("shape sub-graphs with Slice and Cast, and a bias built by Concat of consta
   g.output("y", "float32", ["N", 3]);
   const bytes = g.toBytes();
   const imported = importOnnx(bytes);
-  assert.deepEqual(imported.model.layers.map((l) => l.kind), ["dense", "relu", "dense"]);
+  assert.deepEqual(
+    imported.model.layers.map((l) => l.kind),
+    ["dense", "relu", "dense"],
+  );
   const samples = randomFloats(new Random(14), SAMPLES, 12);
   const expected = await runOrt(bytes, "x", samples, [2, 6], "float32");
   samples.forEach((s, i) => {
@@ -153,9 +174,15 @@ test("MatMul + Add with a scalar Mul and a per-channel Div folds into the linear
   // weights in floatData / int64Data rather than rawData, as some exporters write them
   const bytes = toTypedFields(g.toBytes(), ["w2", "flat_shape"]);
   const imported = importOnnx(bytes);
-  assert.deepEqual(imported.model.layers.map((l) => l.kind), ["dense", "relu", "dense"]);
+  assert.deepEqual(
+    imported.model.layers.map((l) => l.kind),
+    ["dense", "relu", "dense"],
+  );
   assert.equal(imported.model.classes, 8);
-  assert.ok(imported.ops.some((o) => o.startsWith("Div") && o.includes("folded")), imported.ops.join("\n"));
+  assert.ok(
+    imported.ops.some((o) => o.startsWith("Div") && o.includes("folded")),
+    imported.ops.join("\n"),
+  );
   const samples = randomFloats(new Random(12), SAMPLES, 20);
   const expected = await runOrt(bytes, "x", samples, [20], "float32");
   samples.forEach((s, i) => {
@@ -168,17 +195,27 @@ test("input normalisation (Sub mean, Div std) and consecutive linear layers fold
   const g = new OnnxGraph("normalise");
   g.input("x", "float32", [1, 2, 6]);
   const mean = g.constant([0.5], "float32", [1]);
-  const std = g.initializer("std", Float32Array.from({ length: 6 }, (_, i) => 0.5 + i / 4), [1, 6]);
+  const std = g.initializer(
+    "std",
+    Float32Array.from({ length: 6 }, (_, i) => 0.5 + i / 4),
+    [1, 6],
+  );
   let h = g.op("Sub", ["x", mean]);
   h = g.op("Div", [h, std]);
   h = g.op("Flatten", [h], { axis: 1 });
-  h = g.op("Gemm", [h, g.initializer("w1", rng.normalArray(12 * 9, 0.4), [12, 9]), g.constant([0.3])], { alpha: { float: 2 }, beta: { float: 0.5 } });
+  h = g.op("Gemm", [h, g.initializer("w1", rng.normalArray(12 * 9, 0.4), [12, 9]), g.constant([0.3])], {
+    alpha: { float: 2 },
+    beta: { float: 0.5 },
+  });
   h = g.op("MatMul", [h, g.initializer("w2", rng.normalArray(9 * 5, 0.4), [9, 5])]);
   g.node("Cast", [h], ["y"], { to: 1 });
   g.output("y", "float32", [1, 5]);
   const bytes = g.toBytes();
   const imported = importOnnx(bytes);
-  assert.deepEqual(imported.model.layers.map((l) => l.kind), ["dense"]);
+  assert.deepEqual(
+    imported.model.layers.map((l) => l.kind),
+    ["dense"],
+  );
   for (const s of randomFloats(new Random(22), SAMPLES, 12)) {
     const [expected] = await runOrt(bytes, "x", [s], [2, 6], "float32");
     assertClose(logits(imported, s), expected, "sample");
@@ -203,9 +240,15 @@ test("TensorFlow-style graph (MatMul, Add, Relu, Identity, final Softmax) import
   g.output("dense_1", "float32", ["unk__6", 6]);
   const bytes = g.toBytes();
   const imported = importOnnx(bytes);
-  assert.deepEqual(imported.model.layers.map((l) => l.kind), ["dense", "relu", "dense"]);
+  assert.deepEqual(
+    imported.model.layers.map((l) => l.kind),
+    ["dense", "relu", "dense"],
+  );
   assert.equal(imported.outputName, "dense_1");
-  assert.ok(imported.ops.some((o) => o.startsWith("Softmax") && o.includes("dropped")), imported.ops.join("\n"));
+  assert.ok(
+    imported.ops.some((o) => o.startsWith("Softmax") && o.includes("dropped")),
+    imported.ops.join("\n"),
+  );
   const samples = randomFloats(new Random(32), SAMPLES, 32);
   const expected = await runOrt(bytes, "dense_input", samples, [32], "float32");
   samples.forEach((s, i) => {
@@ -224,9 +267,25 @@ function buildEmbeddingModel(withArgmax: boolean): Uint8Array {
   const gemm = { alpha: { float: 1 }, beta: { float: 1 }, transB: 1 };
   let h = g.op("Gather", [emb, "tokens"]);
   h = g.op("Reshape", [h, shape]);
-  h = g.op("Gemm", [h, g.initializer("fc1.weight", rng.normalArray(H * C * D, 0.2), [H, C * D]), g.initializer("fc1.bias", rng.normalArray(H, 0.1), [H])], gemm);
+  h = g.op(
+    "Gemm",
+    [
+      h,
+      g.initializer("fc1.weight", rng.normalArray(H * C * D, 0.2), [H, C * D]),
+      g.initializer("fc1.bias", rng.normalArray(H, 0.1), [H]),
+    ],
+    gemm,
+  );
   h = g.op("Relu", [h]);
-  h = g.op("Gemm", [h, g.initializer("head.weight", rng.normalArray(V * H, 0.2), [V, H]), g.initializer("head.bias", rng.normalArray(V, 0.1), [V])], gemm);
+  h = g.op(
+    "Gemm",
+    [
+      h,
+      g.initializer("head.weight", rng.normalArray(V * H, 0.2), [V, H]),
+      g.initializer("head.bias", rng.normalArray(V, 0.1), [V]),
+    ],
+    gemm,
+  );
   if (withArgmax) {
     g.node("ArgMax", [h], ["next_token"], { axis: -1, keepdims: 0, select_last_index: 0 });
     g.output("next_token", "int64", ["batch"]);
@@ -241,7 +300,10 @@ test("embedding model (Gather, Reshape, Gemm, Relu, Gemm, ArgMax) fuses into pos
   const bytes = buildEmbeddingModel(true);
   const imported = importOnnx(bytes);
   assert.deepEqual(imported.model.input, { kind: "tokens", vocabSize: 20, context: 8 });
-  assert.deepEqual(imported.model.layers.map((l) => l.kind), ["positional_tables", "relu", "dense"]);
+  assert.deepEqual(
+    imported.model.layers.map((l) => l.kind),
+    ["positional_tables", "relu", "dense"],
+  );
   assert.equal(imported.argmax, true);
   assert.equal(imported.model.classes, 20);
   assert.equal(imported.outputName, "next_token");
@@ -269,11 +331,18 @@ test("unsupported graphs throw one clear error naming the op and the node", () =
   const c = conv.op("Conv", ["x", conv.initializer("k", rng.normalArray(4 * 9, 0.1), [4, 1, 3, 3])]);
   conv.node("Flatten", [c], ["y"]);
   conv.output("y", "float32", ["N", 4 * 26 * 26]);
-  assert.throws(() => importOnnx(conv.toBytes()), /^Error: unsupported op Conv \(node "n_Conv_\d+"\); supported: Gemm, MatMul/);
+  assert.throws(
+    () => importOnnx(conv.toBytes()),
+    /^Error: unsupported op Conv \(node "n_Conv_\d+"\); supported: Gemm, MatMul/,
+  );
 
   const clip = new OnnxGraph("clip");
   clip.input("x", "float32", ["N", 10]);
-  const shifted = clip.op("Clip", [dense(clip, "x", 10, 8), clip.constant([1], "float32", []), clip.constant([6], "float32", [])]);
+  const shifted = clip.op("Clip", [
+    dense(clip, "x", 10, 8),
+    clip.constant([1], "float32", []),
+    clip.constant([6], "float32", []),
+  ]);
   clip.node("Gemm", [shifted, clip.initializer("w_out", rng.normalArray(8 * 3, 0.1), [8, 3])], ["y"]);
   clip.output("y", "float32", ["N", 3]);
   assert.throws(() => importOnnx(clip.toBytes()), /Clip \(node "n_Clip_\d+"\): min 1 is not supported/);
@@ -290,34 +359,50 @@ test("unsupported graphs throw one clear error naming the op and the node", () =
   const joined = concat.op("Concat", [dense(concat, "x", 10, 4), dense(concat, "x", 10, 4)], { axis: 1 });
   concat.node("Gemm", [joined, concat.initializer("w_out", rng.normalArray(8 * 3, 0.1), [8, 3])], ["y"]);
   concat.output("y", "float32", ["N", 3]);
-  assert.throws(() => importOnnx(concat.toBytes()), /^Error: Concat \(node "n_Concat_\d+"\): concatenates data tensors \("gemm_\d+", "gemm_\d+"\)/);
+  assert.throws(
+    () => importOnnx(concat.toBytes()),
+    /^Error: Concat \(node "n_Concat_\d+"\): concatenates data tensors \("gemm_\d+", "gemm_\d+"\)/,
+  );
 
   const batchBias = new OnnxGraph("batch_bias");
   batchBias.input("x", "float32", ["N", 1]);
   const size = batchBias.op("Cast", [batchBias.op("Shape", ["x"])], { to: 1 });
   batchBias.node("Add", [dense(batchBias, "x", 1, 2), size], ["y"]);
   batchBias.output("y", "float32", ["N", 2]);
-  assert.throws(() => importOnnx(batchBias.toBytes()), /Add \(node "n_Add_\d+"\): operand "cast_\d+" depends on the batch size/);
+  assert.throws(
+    () => importOnnx(batchBias.toBytes()),
+    /Add \(node "n_Add_\d+"\): operand "cast_\d+" depends on the batch size/,
+  );
 
   const operand = new OnnxGraph("operand");
   operand.input("x", "float32", ["N", 10]);
   const w = operand.op("RandomNormal", [], { shape: [10, 4] });
   operand.node("MatMul", ["x", w], ["y"]);
   operand.output("y", "float32", ["N", 4]);
-  assert.throws(() => importOnnx(operand.toBytes()), /MatMul \(node "n_MatMul_\d+"\): operand "randomnormal_\d+" is not a constant/);
+  assert.throws(
+    () => importOnnx(operand.toBytes()),
+    /MatMul \(node "n_MatMul_\d+"\): operand "randomnormal_\d+" is not a constant/,
+  );
 });
 
 test("ReLU6 (Clip 0..6) imports as a capped ReLU and quantizes to saturate exactly at the cap", async () => {
   const rng = new Random(61);
   const g = new OnnxGraph("relu6");
   g.input("x", "float32", ["N", 12]);
-  const h = g.op("Gemm", ["x", g.initializer("w1", rng.normalArray(12 * 16, 1.5), [12, 16]), g.initializer("b1", rng.normalArray(16, 0.5), [16])]);
+  const h = g.op("Gemm", [
+    "x",
+    g.initializer("w1", rng.normalArray(12 * 16, 1.5), [12, 16]),
+    g.initializer("b1", rng.normalArray(16, 0.5), [16]),
+  ]);
   const r6 = g.op("Clip", [h, g.constant([0], "float32", []), g.constant([6], "float32", [])]);
   g.node("Gemm", [r6, g.initializer("w2", rng.normalArray(16 * 4, 0.3), [16, 4])], ["y"]);
   g.output("y", "float32", ["N", 4]);
   const bytes = g.toBytes();
   const imported = importOnnx(bytes);
-  assert.deepEqual(imported.model.layers.map((l) => l.kind), ["dense", "relu", "dense"]);
+  assert.deepEqual(
+    imported.model.layers.map((l) => l.kind),
+    ["dense", "relu", "dense"],
+  );
   assert.equal((imported.model.layers[1] as { cap?: number }).cap, 6);
   const samples = randomFloats(rng, 64, 12);
   const ort = await runOrt(bytes, "x", samples, [12], "float32");

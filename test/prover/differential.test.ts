@@ -26,9 +26,12 @@ async function circuitOutputs(compiled: CompiledModel, samples: number[][], chec
   for (const [i, sample] of samples.entries()) {
     const { input } = buildCircuitInput(compiled.manifest, compiled.model, sample, BigInt(i + 1));
     const w = await compiled.witness.values(input);
-    if (i % checkEvery === 0) assert.equal(firstViolatedConstraint(system, w), -1, `witness ${i} satisfies every constraint`);
+    if (i % checkEvery === 0)
+      assert.equal(firstViolatedConstraint(system, w), -1, `witness ${i} satisfies every constraint`);
     const decoded = decodePublicSignals(compiled.manifest, w.slice(1, 1 + nPublic));
-    outputs.push(decoded.kind === "token-step" ? decoded.next_token : decoded.kind === "classify" ? decoded.label : NaN);
+    outputs.push(
+      decoded.kind === "token-step" ? decoded.next_token : decoded.kind === "classify" ? decoded.label : NaN,
+    );
   }
   return outputs;
 }
@@ -44,7 +47,9 @@ test("pg-spam circuit = onnxruntime on every held-out message and random inputs"
   const compiled = await loadCompiledModel(dir);
   const held = loadSpamCorpus().heldOut.map((m) => Array.from(spamFeatures(m.text)));
   const rng = new Random(6);
-  const random = Array.from({ length: 300 }, (_, i) => Array.from({ length: 1024 }, () => (rng.next() < (i % 10) / 10 ? 1 : 0)));
+  const random = Array.from({ length: 300 }, (_, i) =>
+    Array.from({ length: 1024 }, () => (rng.next() < (i % 10) / 10 ? 1 : 0)),
+  );
   const samples = [...held, ...random];
   assert.ok(samples.length >= 1000);
   assert.deepEqual(await circuitOutputs(compiled, samples, 50), await ortArgmax(dir, samples, "features"));

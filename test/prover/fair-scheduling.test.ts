@@ -20,7 +20,8 @@ import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
 const circuit = { modelId: "a".repeat(64), vkeyHash: "b".repeat(64) };
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const probe = await probeRedis(redisUrl, 2000);
-if (!probe.reachable && process.env.CI === "true") throw new Error(`Redis at ${redisUrl} is required under CI=true: ${probe.reason}`);
+if (!probe.reachable && process.env.CI === "true")
+  throw new Error(`Redis at ${redisUrl} is required under CI=true: ${probe.reason}`);
 
 interface Harness {
   open(): Promise<JobQueue>;
@@ -33,7 +34,11 @@ const memory: Harness = {
 };
 
 const bullmq: Harness = {
-  open: () => BullmqJobQueue.open({ url: redisUrl, prefix: `proofgate-test-order-${process.pid}-${randomBytes(3).toString("hex")}` }),
+  open: () =>
+    BullmqJobQueue.open({
+      url: redisUrl,
+      prefix: `proofgate-test-order-${process.pid}-${randomBytes(3).toString("hex")}`,
+    }),
   async dispose(queue) {
     await (queue as BullmqJobQueue).obliterate();
     await queue.close();
@@ -47,7 +52,12 @@ const bullmq: Harness = {
 async function runOrder(harness: Harness, order: ProofOrder): Promise<string[]> {
   const queue = await harness.open();
   try {
-    const scheduler = new ProofScheduler({ store: new MemoryProofStore(), queue, logger: pino({ level: "silent" }), order });
+    const scheduler = new ProofScheduler({
+      store: new MemoryProofStore(),
+      queue,
+      logger: pino({ level: "silent" }),
+      order,
+    });
     const generation = (id: string, tokens: number) =>
       scheduler.scheduleGeneration({
         id,
@@ -56,7 +66,16 @@ async function runOrder(harness: Harness, order: ProofOrder): Promise<string[]> 
         endpoint: "/v1/completions",
         promptTokens: [[1, 2, 3]],
         padToken: 0,
-        choices: [{ index: 0, prompt_index: 0, tokens: Array.from({ length: tokens }, (_, k) => 10 + k), text: "", finish_reason: "length", completion_tokens: tokens }],
+        choices: [
+          {
+            index: 0,
+            prompt_index: 0,
+            tokens: Array.from({ length: tokens }, (_, k) => 10 + k),
+            text: "",
+            finish_reason: "length",
+            completion_tokens: tokens,
+          },
+        ],
         temperature: 0,
         maxTokens: tokens,
         stop: [],
@@ -103,7 +122,10 @@ for (const [kind, harness, skip] of kinds) {
       const at = (id: string) => ran.indexOf(id);
       // the first positions of every request come first: long#0, short#0, single, long#1, short#1, …
       assert.ok(at("single") < at("long#2"), ran.join(" "));
-      assert.ok(at("short") < at("long#3"), `the short completion finished before the long one's fourth step: ${ran.join(" ")}`);
+      assert.ok(
+        at("short") < at("long#3"),
+        `the short completion finished before the long one's fourth step: ${ran.join(" ")}`,
+      );
       assert.equal(ran.filter((id) => id.startsWith("long#")).length, 30);
     });
 

@@ -24,9 +24,19 @@ import { CompiledCatalog } from "../../src/prover/compiled-catalog.js";
 import { loadManifest } from "../../src/model/circuit-manifest.js";
 import type { CompiledModel } from "../../src/prover/compiled-model.js";
 import { ProofJobProcessor } from "../../src/prover/proof-job.js";
-import type { GeneratedChoice, GenerationProofRequest, InferenceProofRequest, StepOutput } from "../../src/prover/proof-request.js";
+import type {
+  GeneratedChoice,
+  GenerationProofRequest,
+  InferenceProofRequest,
+  StepOutput,
+} from "../../src/prover/proof-request.js";
 import { nonceBitsOf, ProofScheduler } from "../../src/prover/proof-scheduler.js";
-import { generationContentHash, HASHED_NONCE_BITS, requestNonce, textContentHash } from "../../src/core/request-binding.js";
+import {
+  generationContentHash,
+  HASHED_NONCE_BITS,
+  requestNonce,
+  textContentHash,
+} from "../../src/core/request-binding.js";
 import { ProofSweep } from "../../src/prover/proof-sweep.js";
 import type { ProofRecordPatch } from "../../src/store/proof-store.js";
 import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
@@ -52,7 +62,10 @@ before(async () => {
   };
   spam = await load("artifacts/models/pg-spam");
   student = await load("artifacts/models/pg-student");
-  featurizer = { ...SPAM_FEATURIZER, ...(JSON.parse(await readFile("artifacts/models/pg-spam/featurizer.json", "utf8")) as Partial<SpamFeaturizerJSON>) };
+  featurizer = {
+    ...SPAM_FEATURIZER,
+    ...(JSON.parse(await readFile("artifacts/models/pg-spam/featurizer.json", "utf8")) as Partial<SpamFeaturizerJSON>),
+  };
 });
 
 // snarkjs keeps its curve's worker threads alive; without this the file never exits
@@ -66,7 +79,9 @@ const deadClaim = (prover: string) => ({ prover, error: null, timings: { queued:
 /** A clock the tests move by hand. */
 function fakeClock(start = 1_700_000_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => {
+  return {
+    now: () => t,
+    advance: (ms: number) => {
       t += ms;
     },
   };
@@ -80,7 +95,12 @@ class SpyStore extends MemoryProofStore {
     super({ now: clock });
   }
 
-  override async transition(id: string, from: ProofStatus, to: ProofStatus, patch?: ProofRecordPatch): Promise<ProofRecord | null> {
+  override async transition(
+    id: string,
+    from: ProofStatus,
+    to: ProofStatus,
+    patch?: ProofRecordPatch,
+  ): Promise<ProofRecord | null> {
     const result = await super.transition(id, from, to, patch);
     this.moves.push({ id, from, to, won: result !== null, at: this.clock() });
     return result;
@@ -118,7 +138,14 @@ interface Rig {
 }
 
 function rig(
-  options: { now?: () => number; sleep?: (ms: number) => Promise<void>; leaseMs?: number; maxClaims?: number; attempts?: number; prover?: string } = {},
+  options: {
+    now?: () => number;
+    sleep?: (ms: number) => Promise<void>;
+    leaseMs?: number;
+    maxClaims?: number;
+    attempts?: number;
+    prover?: string;
+  } = {},
 ): Rig {
   const store = new SpyStore(options.now);
   const queue = new MemoryJobQueue({ attempts: options.attempts ?? 2, backoffMs: 10 });
@@ -155,7 +182,12 @@ function spamInference(text: string) {
 
 type Served = { argmax: number; logits: number[] };
 
-async function scheduleSpam(scheduler: ProofScheduler, text: string, tamper: (served: Served) => Served = (s) => s, circuit = spam.manifest.model_id) {
+async function scheduleSpam(
+  scheduler: ProofScheduler,
+  text: string,
+  tamper: (served: Served) => Served = (s) => s,
+  circuit = spam.manifest.model_id,
+) {
   const { sample, served } = spamInference(text);
   const shown = tamper(served);
   const ref = await scheduler.scheduleInference({
@@ -186,7 +218,11 @@ function greedy(prompt: readonly number[], n: number): number[] {
 
 const bytes = (text: string) => [...Buffer.from(text, "latin1")];
 
-async function scheduleStudent(scheduler: ProofScheduler, prompts: readonly (readonly number[])[], choices: readonly GeneratedChoice[]) {
+async function scheduleStudent(
+  scheduler: ProofScheduler,
+  prompts: readonly (readonly number[])[],
+  choices: readonly GeneratedChoice[],
+) {
   const ref = await scheduler.scheduleGeneration({
     id: newId("proof"),
     model: "pg-student",
@@ -203,7 +239,13 @@ async function scheduleStudent(scheduler: ProofScheduler, prompts: readonly (rea
   return ref.id;
 }
 
-const choice = (index: number, prompt_index: number, tokens: readonly number[]): GeneratedChoice => ({ index, prompt_index, tokens, text: "", finish_reason: "length" });
+const choice = (index: number, prompt_index: number, tokens: readonly number[]): GeneratedChoice => ({
+  index,
+  prompt_index,
+  tokens,
+  text: "",
+  finish_reason: "length",
+});
 
 async function record(store: MemoryProofStore, id: string): Promise<ProofRecord> {
   const r = await store.get(id);
@@ -212,7 +254,13 @@ async function record(store: MemoryProofStore, id: string): Promise<ProofRecord>
 }
 
 function context(proofId: string, attempt = 1, maxAttempts = 3, step?: number): JobContext {
-  return { id: step === undefined ? proofId : `${proofId}#${step}`, payload: step === undefined ? { proofId } : { proofId, step }, role: "standalone", attempt, maxAttempts };
+  return {
+    id: step === undefined ? proofId : `${proofId}#${step}`,
+    payload: step === undefined ? { proofId } : { proofId, step },
+    role: "standalone",
+    attempt,
+    maxAttempts,
+  };
 }
 
 async function assertSingleProved(r: ProofRecord, prover: string): Promise<void> {
@@ -221,8 +269,13 @@ async function assertSingleProved(r: ProofRecord, prover: string): Promise<void>
   assert.equal(r.error, null);
   assert.ok(r.publicSignals && r.publicSignals.length === spam.manifest.public_signals.length);
   assert.deepEqual(Object.keys(r.timings).sort(), ["prove", "queued", "total", "verify", "witness"]);
-  for (const [stage, ms] of Object.entries(r.timings)) assert.ok(Number.isFinite(ms) && ms >= 0, `timing ${stage} is ${ms}`);
-  assert.equal(await snarkjs.groth16.verify(spam.vkey, r.publicSignals, r.proof as Groth16Proof), true, "the stored proof verifies");
+  for (const [stage, ms] of Object.entries(r.timings))
+    assert.ok(Number.isFinite(ms) && ms >= 0, `timing ${stage} is ${ms}`);
+  assert.equal(
+    await snarkjs.groth16.verify(spam.vkey, r.publicSignals, r.proof as Groth16Proof),
+    true,
+    "the stored proof verifies",
+  );
 }
 
 // ---- 1, 2: proved ----
@@ -232,16 +285,25 @@ describe("proving", () => {
     const t = rig();
     try {
       await t.work();
-      const { id, sample, served } = await scheduleSpam(t.scheduler, "Congratulations! You won a FREE cruise, click now to claim your prize");
+      const { id, sample, served } = await scheduleSpam(
+        t.scheduler,
+        "Congratulations! You won a FREE cruise, click now to claim your prize",
+      );
       assert.deepEqual(await t.log.outcome(id), { kind: "completed", jobId: id });
       const r = await record(t.store, id);
       await assertSingleProved(r, "test-prover");
       assert.equal(r.attempts, 1);
       // the proof is about this very sample, nonce and served class
-      const vkey = JSON.parse(await readFile("artifacts/models/pg-spam/verification_key.json", "utf8")) as Record<string, unknown>;
+      const vkey = JSON.parse(await readFile("artifacts/models/pg-spam/verification_key.json", "utf8")) as Record<
+        string,
+        unknown
+      >;
       assert.equal(await snarkjs.groth16.verify(vkey, r.publicSignals!, r.proof as Groth16Proof), true);
       const nonce = BigInt((r.request as InferenceProofRequest).nonce);
-      assert.deepEqual(r.publicSignals, (await expectedPublicSignals(spam.manifest, sample, nonce, served.argmax)).map(String));
+      assert.deepEqual(
+        r.publicSignals,
+        (await expectedPublicSignals(spam.manifest, sample, nonce, served.argmax)).map(String),
+      );
       // a forged claim (the other class) does not verify with that proof
       const forged = (await expectedPublicSignals(spam.manifest, sample, nonce, 1 - served.argmax)).map(String);
       assert.equal(await snarkjs.groth16.verify(vkey, forged, r.proof as Groth16Proof), false);
@@ -258,7 +320,11 @@ describe("proving", () => {
       const choices = [choice(0, 0, greedy(prompts[0], 3)), choice(1, 1, greedy(prompts[1], 3))];
       const id = await scheduleStudent(t.scheduler, prompts, choices);
       assert.deepEqual(await t.log.outcome(id), { kind: "completed", jobId: id });
-      for (let k = 0; k < 6; k++) assert.deepEqual(t.log.of(`${id}#${k}`).map((e) => e.kind), ["completed"]);
+      for (let k = 0; k < 6; k++)
+        assert.deepEqual(
+          t.log.of(`${id}#${k}`).map((e) => e.kind),
+          ["completed"],
+        );
       const r = await record(t.store, id);
       assert.equal(r.status, "proved", r.error ?? undefined);
       assert.equal(r.prover, "test-prover");
@@ -267,21 +333,36 @@ describe("proving", () => {
       const request = r.request as GenerationProofRequest;
       assert.notEqual(request.nonces[0], request.nonces[1], "each prompt has its own nonce");
       for (const c of choices) {
-        const nonce = requestNonce(generationContentHash(prompts[c.prompt_index], request.max_tokens, []), request.salt, nonceBitsOf(student.manifest));
-        const steps = r.steps.filter((s) => (s.output as StepOutput).choice === c.index).sort((a, b) => (a.output as StepOutput).position - (b.output as StepOutput).position);
+        const nonce = requestNonce(
+          generationContentHash(prompts[c.prompt_index], request.max_tokens, []),
+          request.salt,
+          nonceBitsOf(student.manifest),
+        );
+        const steps = r.steps
+          .filter((s) => (s.output as StepOutput).choice === c.index)
+          .sort((a, b) => (a.output as StepOutput).position - (b.output as StepOutput).position);
         assert.equal(steps.length, 3);
         const windows = decodingStepWindows(prompts[c.prompt_index], c.tokens, 16, EOT);
         for (const [k, s] of steps.entries()) {
           assert.equal(s.status, "proved", `choice ${c.index} step ${k}`);
           assert.equal(s.prover, "test-prover");
           assert.deepEqual(Object.keys(s.timings).sort(), ["prove", "verify", "witness"]);
-          assert.equal(await snarkjs.groth16.verify(student.vkey, s.publicSignals!, s.proof as Groth16Proof), true, `choice ${c.index} step ${k} verifies`);
+          assert.equal(
+            await snarkjs.groth16.verify(student.vkey, s.publicSignals!, s.proof as Groth16Proof),
+            true,
+            `choice ${c.index} step ${k} verifies`,
+          );
           const decoded = decodePublicSignals(student.manifest, s.publicSignals!.map(BigInt));
           assert.ok(decoded.kind === "token-step");
           assert.equal(decoded.next_token, c.tokens[k]);
           assert.deepEqual(decoded.context, windows[k]);
           assert.equal(decoded.nonce, nonce.toString());
-          if (k + 1 < steps.length) assert.equal(steps[k + 1].publicSignals![0], s.publicSignals![1], `choice ${c.index}: step ${k + 1} starts where step ${k} ended`);
+          if (k + 1 < steps.length)
+            assert.equal(
+              steps[k + 1].publicSignals![0],
+              s.publicSignals![1],
+              `choice ${c.index}: step ${k + 1} starts where step ${k} ended`,
+            );
         }
       }
     } finally {
@@ -301,7 +382,10 @@ describe("failures", () => {
         runs++;
         return t.processor.handle(job);
       });
-      const { id, served } = await scheduleSpam(t.scheduler, "meeting notes for tuesday, see attached agenda", (s) => ({ ...s, argmax: 1 - s.argmax }));
+      const { id, served } = await scheduleSpam(t.scheduler, "meeting notes for tuesday, see attached agenda", (s) => ({
+        ...s,
+        argmax: 1 - s.argmax,
+      }));
       const outcome = await t.log.outcome(id);
       assert.equal(outcome.kind, "failed");
       assert.match(outcome.reason!, /served output .* is not the proven output/);
@@ -320,8 +404,14 @@ describe("failures", () => {
   test("handle throws an error no retry can fix for a served class that is not the proven one", async () => {
     const t = rig();
     try {
-      const { id } = await scheduleSpam(t.scheduler, "cheap meds online, no prescription", (s) => ({ ...s, argmax: 1 - s.argmax }));
-      await assert.rejects(t.processor.handle(context(id, 1, 3)), (err) => isProofgateError(err) && !isRetryable(err) && /is not the proven output/.test(err.message));
+      const { id } = await scheduleSpam(t.scheduler, "cheap meds online, no prescription", (s) => ({
+        ...s,
+        argmax: 1 - s.argmax,
+      }));
+      await assert.rejects(
+        t.processor.handle(context(id, 1, 3)),
+        (err) => isProofgateError(err) && !isRetryable(err) && /is not the proven output/.test(err.message),
+      );
       assert.equal((await record(t.store, id)).status, "failed");
     } finally {
       await t.close();
@@ -346,12 +436,19 @@ describe("failures", () => {
       const child = t.log.of(`${id}#1`);
       assert.equal(child.length, 1);
       assert.equal(child[0].kind, "failed");
-      assert.match(child[0].reason!, new RegExp(`the served token ${wrong} is not the model's greedy choice ${second}$`));
+      assert.match(
+        child[0].reason!,
+        new RegExp(`the served token ${wrong} is not the model's greedy choice ${second}$`),
+      );
       await untilIdle(t.queue);
       assert.deepEqual(runs, [0, 1], "the failing step ran once; the parent never ran");
       const r = await record(t.store, id);
       assert.equal(r.status, "failed");
-      assert.equal(r.error, `step 1: the served token ${wrong} is not the model's greedy choice ${second}`, "the record's error names the step once");
+      assert.equal(
+        r.error,
+        `step 1: the served token ${wrong} is not the model's greedy choice ${second}`,
+        "the record's error names the step once",
+      );
       assert.deepEqual(
         r.steps.map((s) => s.status),
         ["proved", "failed"],
@@ -380,7 +477,11 @@ describe("failures", () => {
       const reason = `worker test-prover has no compiled circuit ${UNKNOWN_CIRCUIT}`;
       assert.deepEqual(outcome, { kind: "failed", jobId: id, reason });
       await untilIdle(t.queue);
-      assert.deepEqual(seen, [`attempt 1/2: queued (${reason})`, `attempt 2/2: failed (${reason})`], "two runs, not a loop");
+      assert.deepEqual(
+        seen,
+        [`attempt 1/2: queued (${reason})`, `attempt 2/2: failed (${reason})`],
+        "two runs, not a loop",
+      );
       const r = await record(t.store, id);
       assert.equal(r.status, "failed");
       assert.equal(r.error, reason);
@@ -439,10 +540,18 @@ describe("leases", () => {
       await t.work();
       assert.equal((await t.log.outcome(id)).kind, "completed");
       assert.ok(duringWaits.length > 0, "the processor waited on the fresh lease");
-      for (const seen of duringWaits) assert.deepEqual(seen, { status: "proving", prover: "dead", attempts: 1 }, "not taken over while the lease is fresh");
+      for (const seen of duringWaits)
+        assert.deepEqual(
+          seen,
+          { status: "proving", prover: "dead", attempts: 1 },
+          "not taken over while the lease is fresh",
+        );
       const handBack = t.store.moves.find((m) => m.from === "proving" && m.to === "queued");
       assert.ok(handBack, "handed back after the lease");
-      assert.ok(handBack.at - claimed!.updatedAtMs >= leaseMs, `taken over ${handBack.at - claimed!.updatedAtMs} ms after the last write; lease ${leaseMs} ms`);
+      assert.ok(
+        handBack.at - claimed!.updatedAtMs >= leaseMs,
+        `taken over ${handBack.at - claimed!.updatedAtMs} ms after the last write; lease ${leaseMs} ms`,
+      );
       const r = await record(t.store, id);
       await assertSingleProved(r, "taker");
       assert.equal(r.attempts, 2);
@@ -461,7 +570,12 @@ describe("leases", () => {
       clock.advance(ms);
       waited += ms;
       if (waited < beats * leaseMs) await t.store.update(id, {});
-      else await t.store.transition(id, "proving", "proved", { publicSignals: ["1"], proof: { by: "live" }, prover: "live" });
+      else
+        await t.store.transition(id, "proving", "proved", {
+          publicSignals: ["1"],
+          proof: { by: "live" },
+          prover: "live",
+        });
     };
     const t = rig({ now: clock.now, sleep, leaseMs, prover: "taker" });
     try {
@@ -528,7 +642,10 @@ describe("maxClaims", () => {
       const id = await scheduleStudent(t.scheduler, [prompt], [choice(0, 0, [1, 2])]);
       await t.store.transition(id, "queued", "proving");
       await t.store.transition(id, "proving", "queued");
-      await assert.rejects(t.processor.handle(context(id, 1, 3, 0)), (err) => isProofgateError(err) && !isRetryable(err) && err.message === "gave up after 1 claims");
+      await assert.rejects(
+        t.processor.handle(context(id, 1, 3, 0)),
+        (err) => isProofgateError(err) && !isRetryable(err) && err.message === "gave up after 1 claims",
+      );
       const r = await record(t.store, id);
       assert.equal(r.status, "failed");
       assert.equal(r.error, "step 0: gave up after 1 claims");
@@ -569,7 +686,11 @@ describe("sweep", () => {
   test("a queued record whose job was lost is enqueued by the sweep and proved", async () => {
     const { id } = await scheduleSpam(lost, "the job of this one was lost");
     assert.equal((await record(t.store, id)).status, "queued");
-    assert.deepEqual(await t.queue.counts(), { waiting: 0, active: 0, delayed: 0, waitingChildren: 0 }, "nothing on the queue");
+    assert.deepEqual(
+      await t.queue.counts(),
+      { waiting: 0, active: 0, delayed: 0, waitingChildren: 0 },
+      "nothing on the queue",
+    );
     assert.deepEqual(await sweep.sweepOnce(), { queued: 1, orphaned: 0, abandoned: 0 });
     assert.equal((await t.log.outcome(id)).kind, "completed");
     await assertSingleProved(await record(t.store, id), "sweeper");
@@ -626,6 +747,10 @@ describe("sweep", () => {
     const finished = await record(t.store, live.ref.id);
     assert.equal(finished.steps.length, 2);
     const next = await sweep.sweepOnce();
-    assert.deepEqual([next.queued, next.abandoned], [1, 0], "its job was lost with the closed queue: the sweep enqueues it");
+    assert.deepEqual(
+      [next.queued, next.abandoned],
+      [1, 0],
+      "its job was lost with the closed queue: the sweep enqueues it",
+    );
   });
 });

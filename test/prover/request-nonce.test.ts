@@ -8,9 +8,19 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
 import { newId } from "../../src/core/ids.js";
-import { generationContentHash, HASHED_NONCE_BITS, requestNonce, sampleContentHash, textContentHash } from "../../src/core/request-binding.js";
+import {
+  generationContentHash,
+  HASHED_NONCE_BITS,
+  requestNonce,
+  sampleContentHash,
+  textContentHash,
+} from "../../src/core/request-binding.js";
 import { MemoryJobQueue } from "../../src/jobs/job-queue-memory.js";
-import type { GenerationProofRequest, InferenceProofRequest, OracleRequestRef } from "../../src/prover/proof-request.js";
+import type {
+  GenerationProofRequest,
+  InferenceProofRequest,
+  OracleRequestRef,
+} from "../../src/prover/proof-request.js";
 import { nonceBitsOf, ProofScheduler } from "../../src/prover/proof-scheduler.js";
 import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
 
@@ -30,7 +40,14 @@ async function generation(prompts: number[][], maxTokens: number, stop: string[]
     endpoint: "/v1/completions",
     promptTokens: prompts,
     padToken: 319,
-    choices: prompts.map((_, index) => ({ index, prompt_index: index, tokens: [65], text: "A", finish_reason: "length", completion_tokens: 1 })),
+    choices: prompts.map((_, index) => ({
+      index,
+      prompt_index: index,
+      tokens: [65],
+      text: "A",
+      finish_reason: "length",
+      completion_tokens: 1,
+    })),
     temperature: 0,
     maxTokens,
     stop,
@@ -75,7 +92,8 @@ test("a generation record's nonces recompute from its salt, each prompt, max_tok
   assert.equal(request.max_tokens, 8);
 
   // the same salt with anything else asked gives another nonce
-  const nonceOf = (prompt: number[], maxTokens: number, stop: string[]) => requestNonce(generationContentHash(prompt, maxTokens, stop), request.salt, NONCE_BITS).toString();
+  const nonceOf = (prompt: number[], maxTokens: number, stop: string[]) =>
+    requestNonce(generationContentHash(prompt, maxTokens, stop), request.salt, NONCE_BITS).toString();
   const first = request.nonces[0];
   for (const [what, other] of [
     ["one more prompt token", nonceOf([...prompts[0]!, 32], 8, ["\n", "."])],
@@ -87,7 +105,11 @@ test("a generation record's nonces recompute from its salt, each prompt, max_tok
   ] as const) {
     assert.notEqual(other, first, what);
   }
-  assert.notEqual(requestNonce(request.content_hashes[0]!, `0x${"00".repeat(32)}`, NONCE_BITS).toString(), first, "another salt");
+  assert.notEqual(
+    requestNonce(request.content_hashes[0]!, `0x${"00".repeat(32)}`, NONCE_BITS).toString(),
+    first,
+    "another salt",
+  );
 });
 
 test("every record draws a fresh salt: the same request twice has two nonces", async () => {
@@ -105,7 +127,11 @@ test("an inference record's nonce recomputes from its salt and content hash: 248
   assert.ok(BigInt(request.nonce) < 1n << 248n);
   const other = await classification("Thanks for the patch!");
   assert.notEqual(other.content_hash, request.content_hash);
-  assert.notEqual(requestNonce(other.content_hash!, request.salt!, HASHED_NONCE_BITS), BigInt(request.nonce), "another text under the same salt");
+  assert.notEqual(
+    requestNonce(other.content_hash!, request.salt!, HASHED_NONCE_BITS),
+    BigInt(request.nonce),
+    "another text under the same salt",
+  );
   assert.notEqual(sampleContentHash([1, 0, 1]), sampleContentHash([1, 0, 0]));
 });
 
@@ -123,7 +149,18 @@ test("an oracle record keeps the oracle's nonce and has no salt", async () => {
     tx_hash: `0x${"44".repeat(32)}`,
     block_number: 1,
   };
-  const ref = await scheduler.scheduleInference({ id: newId("proof"), model: "pg-spam", circuit, endpoint: "oracle", input: { words: ["5"] }, sample: [1], served: { argmax: 0, logits: [1, 0] }, output: 0, nonce: 123456789n, oracle });
+  const ref = await scheduler.scheduleInference({
+    id: newId("proof"),
+    model: "pg-spam",
+    circuit,
+    endpoint: "oracle",
+    input: { words: ["5"] },
+    sample: [1],
+    served: { argmax: 0, logits: [1, 0] },
+    output: 0,
+    nonce: 123456789n,
+    oracle,
+  });
   const request = (await store.get(ref.id))!.request as InferenceProofRequest;
   assert.equal(request.nonce, "123456789");
   assert.equal(request.salt, undefined);
@@ -133,5 +170,8 @@ test("an oracle record keeps the oracle's nonce and has no salt", async () => {
 
 test("nonce widths: a token-step circuit's nonceBits, 248 for circuits that hash the nonce", () => {
   assert.equal(nonceBitsOf({ packing: { kind: "token-step", tokenBits: 9, context: 16, nonceBits: 109 } }), 109);
-  assert.equal(nonceBitsOf({ packing: { kind: "classify", inputBits: 1, inputOffset: 0, perWord: 253, words: 5, valueBits: 16 } }), HASHED_NONCE_BITS);
+  assert.equal(
+    nonceBitsOf({ packing: { kind: "classify", inputBits: 1, inputOffset: 0, perWord: 253, words: 5, valueBits: 16 } }),
+    HASHED_NONCE_BITS,
+  );
 });

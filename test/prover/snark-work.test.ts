@@ -17,7 +17,10 @@ const threads = new SnarkThreads(2);
 
 before(async () => {
   spam = await loadCompiledModel("artifacts/models/pg-spam");
-  const featurizer: SpamFeaturizerJSON = { ...SPAM_FEATURIZER, ...(JSON.parse(await readFile("artifacts/models/pg-spam/featurizer.json", "utf8")) as Partial<SpamFeaturizerJSON>) };
+  const featurizer: SpamFeaturizerJSON = {
+    ...SPAM_FEATURIZER,
+    ...(JSON.parse(await readFile("artifacts/models/pg-spam/featurizer.json", "utf8")) as Partial<SpamFeaturizerJSON>),
+  };
   sample = Array.from(spamFeatures("win money now, click here", featurizer));
   await threads.ready();
 });
@@ -44,7 +47,10 @@ describe("SnarkThreads", () => {
   });
 
   test("a thread's failure comes back as an error", async () => {
-    await assert.rejects(threads.prove({ ...spam, dir: "artifacts/models/no-such-model" }, sample, 1n), /no-such-model/);
+    await assert.rejects(
+      threads.prove({ ...spam, dir: "artifacts/models/no-such-model" }, sample, 1n),
+      /no-such-model/,
+    );
   });
 
   test("after close, calls are refused", async () => {

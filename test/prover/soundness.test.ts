@@ -37,25 +37,36 @@ describe("soundness of the spam classifier's circuit", () => {
     const values = await cheat.values(buildCircuitInput(spam.manifest, spam.model, sample, 42n).input);
     assert.notEqual(firstViolatedConstraint(system, values), -1);
     const forged = await proofFromWitness(spam, values, honest);
-    assert.equal((await snarkjs.groth16.verify(spam.vkey, forged.public_signals, forged.proof)), false);
+    assert.equal(await snarkjs.groth16.verify(spam.vkey, forged.public_signals, forged.proof), false);
   });
 
   test("a flipped label with everything downstream recomputed fails the constraints and the proof", async () => {
-    const argmax = (await readFile("circuits/argmax.circom", "utf8")).replace("if (in[i] > in[best])", "if (in[i] < in[best])");
+    const argmax = (await readFile("circuits/argmax.circom", "utf8")).replace(
+      "if (in[i] > in[best])",
+      "if (in[i] < in[best])",
+    );
     const cheat = await cheatingWitness(spam, { templates: { "circuits/argmax.circom": argmax } });
     const values = await cheat.values(buildCircuitInput(spam.manifest, spam.model, sample, 42n).input);
     const claimed = decodePublicSignals(spam.manifest, values.slice(1, 2));
-    assert.equal(claimed.kind === "classify" && claimed.label, 1 - (honest.output as number), "the cheat claims the other label");
+    assert.equal(
+      claimed.kind === "classify" && claimed.label,
+      1 - (honest.output as number),
+      "the cheat claims the other label",
+    );
     assert.notEqual(firstViolatedConstraint(system, values), -1);
     const forged = await proofFromWitness(spam, values, { ...honest, output: 1 - (honest.output as number) });
-    assert.equal((await snarkjs.groth16.verify(spam.vkey, forged.public_signals, forged.proof)), false);
+    assert.equal(await snarkjs.groth16.verify(spam.vkey, forged.public_signals, forged.proof), false);
     assert.equal((await verifyProof(spam.manifest, spam.vkey, forged)).valid, false);
   });
 
   test("tampered public signals do not verify", async () => {
     const claim = BigInt(honest.public_signals[0]);
     for (const tampered of [claim ^ 1n, claim + (1n << 16n), 0n]) {
-      assert.equal(await snarkjs.groth16.verify(spam.vkey, [tampered.toString()], honest.proof), false, `claim ${tampered}`);
+      assert.equal(
+        await snarkjs.groth16.verify(spam.vkey, [tampered.toString()], honest.proof),
+        false,
+        `claim ${tampered}`,
+      );
     }
     const relabeled: ProofFile = { ...honest, output: 1 - (honest.output as number) };
     assert.equal((await verifyProof(spam.manifest, spam.vkey, relabeled)).valid, false);
@@ -67,10 +78,23 @@ describe("soundness of the spam classifier's circuit", () => {
     const studentProof = await prove(student, { sample: new Array(16).fill(5), nonce: 9n });
     assert.equal((await verifyProof(student.manifest, student.vkey, studentProof)).valid, true);
     // same public-signal count is needed for the pairing check to even run: pad or cut to fit
-    const asSpam = { ...studentProof, model_id: spam.manifest.model_id, vkey_hash: spam.manifest.vkey_hash, public_signals: studentProof.public_signals.slice(0, 1) };
+    const asSpam = {
+      ...studentProof,
+      model_id: spam.manifest.model_id,
+      vkey_hash: spam.manifest.vkey_hash,
+      public_signals: studentProof.public_signals.slice(0, 1),
+    };
     assert.equal(await snarkjs.groth16.verify(spam.vkey, asSpam.public_signals, asSpam.proof), false);
-    assert.equal((await verifyProof(spam.manifest, spam.vkey, studentProof)).valid, false, "model id mismatch is refused");
-    assert.equal((await verifyProof(student.manifest, spam.vkey, studentProof)).valid, false, "a key that is not the model's is refused");
+    assert.equal(
+      (await verifyProof(spam.manifest, spam.vkey, studentProof)).valid,
+      false,
+      "model id mismatch is refused",
+    );
+    assert.equal(
+      (await verifyProof(student.manifest, spam.vkey, studentProof)).valid,
+      false,
+      "a key that is not the model's is refused",
+    );
   });
 
   test("a reused nonce fails where freshness is required", async () => {

@@ -1,8 +1,12 @@
 import { MemoryProofStore } from "../../src/store/proof-store-memory.js";
 import { runProofStoreConformance } from "./proof-store.conformance.js";
 
-runProofStoreConformance("memory", {
-  async open(now) {
-    return { store: new MemoryProofStore({ now }), async dispose() {} };
+runProofStoreConformance(
+  "memory",
+  {
+    async open(now) {
+      return { store: new MemoryProofStore({ now }), async dispose() {} };
+    },
   },
-}, { persistent: false });
+  { persistent: false },
+);

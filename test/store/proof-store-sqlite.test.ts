@@ -28,7 +28,10 @@ test("sqlite: a file is in WAL mode and reopening applies each migration once", 
     for (let i = 0; i < 3; i++) await SqliteProofStore.open({ path }).close();
     const db = new Database(path, { readonly: true });
     assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
-    assert.deepEqual(db.prepare("SELECT version FROM schema_migrations").all(), MIGRATIONS.map((m) => ({ version: m.version })));
+    assert.deepEqual(
+      db.prepare("SELECT version FROM schema_migrations").all(),
+      MIGRATIONS.map((m) => ({ version: m.version })),
+    );
     db.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

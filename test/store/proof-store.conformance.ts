@@ -5,7 +5,13 @@
 import { afterEach, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { isProofgateError, type ErrorCode } from "../../src/core/errors.js";
-import { newProofRecord, type NewProofRecord, type ProofRecord, type ProofStatus, type ProofStep } from "../../src/core/proof-record.js";
+import {
+  newProofRecord,
+  type NewProofRecord,
+  type ProofRecord,
+  type ProofStatus,
+  type ProofStep,
+} from "../../src/core/proof-record.js";
 import type { ProofStore } from "../../src/store/proof-store.js";
 
 export interface OpenedStore {
@@ -50,7 +56,11 @@ function queuedSteps(count: number): ProofStep[] {
   }));
 }
 
-export function runProofStoreConformance(name: string, harness: ProofStoreHarness, options: ConformanceOptions = {}): void {
+export function runProofStoreConformance(
+  name: string,
+  harness: ProofStoreHarness,
+  options: ConformanceOptions = {},
+): void {
   describe(`ProofStore conformance: ${name}`, { skip: options.skip }, () => {
     let nowMs = T0;
     let opened: OpenedStore;
@@ -84,18 +94,48 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
           model: "tiny-chat",
           created: 1_750_000_000,
           // Key order is part of what was committed: `z` before `a` must come back that way.
-          request: { z: 1, a: [1.5, -2, 0], prompt: "héllo 👋 中文 \"quoted\" \\ \n\t \u0000 end", nonce: `0x${"ab".repeat(32)}` },
+          request: {
+            z: 1,
+            a: [1.5, -2, 0],
+            prompt: 'héllo 👋 中文 "quoted" \\ \n\t \u0000 end',
+            nonce: `0x${"ab".repeat(32)}`,
+          },
           output: { text: "Ünïcödé ✓", big: "12345678901234567890", tokens: [1, 2, 3] },
           vkeyHash: `0x${"cd".repeat(32)}`,
           steps: [
-            { index: 0, status: "proved", publicSignals: ["1", "2"], proof: { pi_a: ["1", "2", "1"], protocol: "groth16" }, output: 17, timings: { prove: 812.5 }, prover: "host-a/1" },
+            {
+              index: 0,
+              status: "proved",
+              publicSignals: ["1", "2"],
+              proof: { pi_a: ["1", "2", "1"], protocol: "groth16" },
+              output: 17,
+              timings: { prove: 812.5 },
+              prover: "host-a/1",
+            },
             { index: 1, status: "queued", publicSignals: null, proof: null, output: null, timings: {}, prover: null },
           ],
         }),
         publicSignals: signals,
-        proof: { pi_a: ["1", "2", "1"], pi_b: [["1", "2"], ["3", "4"], ["1", "0"]], pi_c: ["5", "6", "1"], protocol: "groth16", curve: "bn128" },
+        proof: {
+          pi_a: ["1", "2", "1"],
+          pi_b: [
+            ["1", "2"],
+            ["3", "4"],
+            ["1", "0"],
+          ],
+          pi_c: ["5", "6", "1"],
+          protocol: "groth16",
+          curve: "bn128",
+        },
         timings: { queued: 3, witness: 41.25 },
-        chain: { chainId: 31337, contract: `0x${"11".repeat(20)}`, txHash: `0x${"22".repeat(32)}`, blockNumber: 12n, gasUsed: 2n ** 60n, inputCommitment: signals[0] },
+        chain: {
+          chainId: 31337,
+          contract: `0x${"11".repeat(20)}`,
+          txHash: `0x${"22".repeat(32)}`,
+          blockNumber: 12n,
+          gasUsed: 2n ** 60n,
+          inputCommitment: signals[0],
+        },
         prover: "host-a/2",
         attempts: 2,
       };
@@ -110,7 +150,19 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
     });
 
     test("JSON values of every kind survive, as top-level request and output", async () => {
-      const values: unknown[] = ["a string", "12345678901234567890", 0, -0.5, 1e21, true, false, null, [], {}, [null, "x"]];
+      const values: unknown[] = [
+        "a string",
+        "12345678901234567890",
+        0,
+        -0.5,
+        1e21,
+        true,
+        false,
+        null,
+        [],
+        {},
+        [null, "x"],
+      ];
       for (const [i, value] of values.entries()) {
         const record = newProofRecord({ model: "m", request: value, output: value, id: `proof-json-${i}` });
         await store.create(record);
@@ -127,7 +179,11 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         all = [];
         for (let i = 0; i < 25; i++) {
           // Three records per second, so ties on `created` exercise the id tie-break.
-          const record = newProofRecord({ model: i % 2 ? "model-b" : "model-a", request: { i }, created: 1_750_000_000 + Math.floor(i / 3) });
+          const record = newProofRecord({
+            model: i % 2 ? "model-b" : "model-a",
+            request: { i },
+            created: 1_750_000_000 + Math.floor(i / 3),
+          });
           all.push(await store.create({ ...record, status: i % 4 === 0 ? "proved" : "queued" }));
         }
         all.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));
@@ -149,15 +205,28 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       test("pages of 10 come back newest first, without duplicates, hasMore right", async () => {
         const { seen, hasMore } = await pages({}, 10);
         assert.deepEqual(hasMore, [true, true, false]);
-        assert.deepEqual(seen.map((r) => r.id), all.map((r) => r.id));
+        assert.deepEqual(
+          seen.map((r) => r.id),
+          all.map((r) => r.id),
+        );
         assert.equal(new Set(seen.map((r) => r.id)).size, 25);
       });
 
       test("filters by model and status, together and apart", async () => {
-        for (const filter of [{ model: "model-b" }, { status: "proved" as const }, { model: "model-a", status: "queued" as const }]) {
-          const expected = all.filter((r) => (!filter.model || r.model === filter.model) && (!("status" in filter) || r.status === filter.status));
+        for (const filter of [
+          { model: "model-b" },
+          { status: "proved" as const },
+          { model: "model-a", status: "queued" as const },
+        ]) {
+          const expected = all.filter(
+            (r) => (!filter.model || r.model === filter.model) && (!("status" in filter) || r.status === filter.status),
+          );
           const { seen } = await pages(filter, 4);
-          assert.deepEqual(seen.map((r) => r.id), expected.map((r) => r.id), JSON.stringify(filter));
+          assert.deepEqual(
+            seen.map((r) => r.id),
+            expected.map((r) => r.id),
+            JSON.stringify(filter),
+          );
         }
         assert.deepEqual(await store.list({ model: "no-such-model" }), { data: [], hasMore: false });
       });
@@ -188,7 +257,8 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       });
 
       beforeEach(async () => {
-        const make = (id: string, created: number, model = "model-a") => newProofRecord({ id, model, created, request: { nonce: "111", note: "6" } });
+        const make = (id: string, created: number, model = "model-a") =>
+          newProofRecord({ id, model, created, request: { nonce: "111", note: "6" } });
         // s1: a verified inference; 2748 is 0xabc
         await store.create({
           ...make("proof-s1", 1_750_000_001),
@@ -198,9 +268,18 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
           chain: { chainId: 1, contract: "0xc", txHash: TX, blockNumber: 5n, gasUsed: 7n, inputCommitment: "999" },
         });
         // s2: a generation whose steps carry the signals
-        await store.create({ ...make("proof-s2", 1_750_000_002), status: "proving", steps: [step(0, ["5", "6"]), step(1, ["6", "7"]), step(2, null)] });
+        await store.create({
+          ...make("proof-s2", 1_750_000_002),
+          status: "proving",
+          steps: [step(0, ["5", "6"]), step(1, ["6", "7"]), step(2, null)],
+        });
         // s3: numbers only in its request, its proof and as longer signals
-        await store.create({ ...make("proof-s3", 1_750_000_003), status: "proved", publicSignals: ["1110", "61"], proof: proofJson });
+        await store.create({
+          ...make("proof-s3", 1_750_000_003),
+          status: "proved",
+          publicSignals: ["1110", "61"],
+          proof: proofJson,
+        });
         // s4: another model, a step signal shared with s2, a chain receipt without an input commitment
         await store.create({
           ...make("proof-s4", 1_750_000_004, "model-b"),
@@ -210,7 +289,8 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         });
       });
 
-      const ids = async (options: Parameters<ProofStore["list"]>[0]) => (await store.list(options)).data.map((r) => r.id);
+      const ids = async (options: Parameters<ProofStore["list"]>[0]) =>
+        (await store.list(options)).data.map((r) => r.id);
 
       test("matches an id, a transaction hash in any case, an input commitment, in decimal or 0x-hex", async () => {
         assert.deepEqual(await ids({ search: "proof-s3" }), ["proof-s3"]);
@@ -252,7 +332,20 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       });
 
       test("text that is no id, hash or number finds nothing, wildcards and quotes included; bad search fails by param", async () => {
-        for (const search of ["nothing", "%", "_", "%6%", '"6"', "proof-s_", "' OR 1=1 --", "6' OR '1'='1", "0x", "0xg1", "-6", "6.0"]) {
+        for (const search of [
+          "nothing",
+          "%",
+          "_",
+          "%6%",
+          '"6"',
+          "proof-s_",
+          "' OR 1=1 --",
+          "6' OR '1'='1",
+          "0x",
+          "0xg1",
+          "-6",
+          "6.0",
+        ]) {
           assert.deepEqual(await ids({ search }), [], search);
         }
         await assert.rejects(store.list({ search: "" }), rejectsWith("invalid_argument", "search"));
@@ -266,7 +359,9 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         const record = await store.create(newProofRecord({ model: "m", request: {} }));
         const second = await other();
         const claims = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => (i % 2 ? second : store).transition(record.id, "queued", "proving", { prover: `worker-${i}` })),
+          Array.from({ length: 10 }, (_, i) =>
+            (i % 2 ? second : store).transition(record.id, "queued", "proving", { prover: `worker-${i}` }),
+          ),
         );
         const winners = claims.filter((r) => r !== null);
         assert.equal(winners.length, 1);
@@ -301,7 +396,11 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         r = await store.transition(id, "proving", "queued");
         r = await store.transition(id, "queued", "proving", { prover: "b" });
         assert.equal(r?.attempts, 2);
-        r = await store.transition(id, "proving", "proved", { publicSignals: ["7"], proof: { protocol: "groth16" }, timings: { witness: 10, prove: 900 } });
+        r = await store.transition(id, "proving", "proved", {
+          publicSignals: ["7"],
+          proof: { protocol: "groth16" },
+          timings: { witness: 10, prove: 900 },
+        });
         r = await store.transition(id, "proved", "submitted", { timings: { verify: 4 } });
         const chain = { chainId: 1, contract: "0xc", txHash: "0xt", blockNumber: 99n, gasUsed: 250_000n };
         r = await store.transition(id, "submitted", "verified", { chain });
@@ -316,25 +415,45 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       });
 
       test("a generation: generating until its choices are known, then queued with its steps; a cut-off one fails; a heartbeat keeps it off the sweep", async () => {
-        const open = await store.create(newProofRecord({ model: "m", request: { max_tokens: 2 }, output: { choices: [] }, status: "generating" }));
+        const open = await store.create(
+          newProofRecord({ model: "m", request: { max_tokens: 2 }, output: { choices: [] }, status: "generating" }),
+        );
         assert.equal(open.status, "generating");
         assert.deepEqual(await store.get(open.id), open);
-        assert.deepEqual((await store.list({ status: "generating" })).data.map((r) => r.id), [open.id]);
+        assert.deepEqual(
+          (await store.list({ status: "generating" })).data.map((r) => r.id),
+          [open.id],
+        );
         await assert.rejects(store.transition(open.id, "generating", "proving"), rejectsWith("conflict"));
         nowMs += 10_000;
         await store.update(open.id, {});
         nowMs += 5_000;
-        assert.deepEqual((await store.findByStatus({ statuses: ["generating"], olderThanMs: 10_000 })).map((r) => r.id), []);
+        assert.deepEqual(
+          (await store.findByStatus({ statuses: ["generating"], olderThanMs: 10_000 })).map((r) => r.id),
+          [],
+        );
         nowMs += 5_000;
-        assert.deepEqual((await store.findByStatus({ statuses: ["generating"], olderThanMs: 10_000 })).map((r) => r.id), [open.id]);
-        const queued = await store.transition(open.id, "generating", "queued", { output: { choices: [{ tokens: [5, 6] }] }, steps: queuedSteps(2) });
+        assert.deepEqual(
+          (await store.findByStatus({ statuses: ["generating"], olderThanMs: 10_000 })).map((r) => r.id),
+          [open.id],
+        );
+        const queued = await store.transition(open.id, "generating", "queued", {
+          output: { choices: [{ tokens: [5, 6] }] },
+          steps: queuedSteps(2),
+        });
         assert.equal(queued?.status, "queued");
         assert.equal(queued?.steps.length, 2);
         assert.deepEqual(queued?.output, { choices: [{ tokens: [5, 6] }] });
-        assert.equal(await store.transition(open.id, "generating", "failed", { error: "late" }), null, "a finished generation is not failed by a late sweep");
+        assert.equal(
+          await store.transition(open.id, "generating", "failed", { error: "late" }),
+          null,
+          "a finished generation is not failed by a late sweep",
+        );
 
         const cut = await store.create(newProofRecord({ model: "m", request: {}, status: "generating" }));
-        const failed = await store.transition(cut.id, "generating", "failed", { error: "not proven: the answer was cut off" });
+        const failed = await store.transition(cut.id, "generating", "failed", {
+          error: "not proven: the answer was cut off",
+        });
         assert.equal(failed?.status, "failed");
         assert.equal(failed?.error, "not proven: the answer was cut off");
         assert.equal(failed?.attempts, 0);
@@ -343,14 +462,19 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       test("failed carries its error", async () => {
         const { id } = await store.create(newProofRecord({ model: "m", request: {} }));
         await store.transition(id, "queued", "proving");
-        const r = await store.transition(id, "proving", "failed", { error: "witness: input has 12 values; model expects 16" });
+        const r = await store.transition(id, "proving", "failed", {
+          error: "witness: input has 12 values; model expects 16",
+        });
         assert.equal(r?.status, "failed");
         assert.equal(r?.error, "witness: input has 12 values; model expects 16");
       });
     });
 
     test("update changes fields but not status, merges timings, bumps updatedAtMs", async () => {
-      const { id } = await store.create({ ...newProofRecord({ model: "m", request: {}, output: "old" }), timings: { queued: 1 } });
+      const { id } = await store.create({
+        ...newProofRecord({ model: "m", request: {}, output: "old" }),
+        timings: { queued: 1 },
+      });
       nowMs += 250;
       const r = await store.update(id, { output: { text: "new" }, timings: { witness: 2 } });
       assert.equal(r.status, "queued");
@@ -367,7 +491,14 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       const second = await other();
       await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
-          (i % 2 ? second : store).updateStep(id, i, { status: "proved", publicSignals: [String(i)], proof: { i }, output: i * 10, timings: { prove: 100 + i }, prover: `w${i % 2}` }),
+          (i % 2 ? second : store).updateStep(id, i, {
+            status: "proved",
+            publicSignals: [String(i)],
+            proof: { i },
+            output: i * 10,
+            timings: { prove: 100 + i },
+            prover: `w${i % 2}`,
+          }),
         ),
       );
       const r = await store.get(id);
@@ -383,10 +514,15 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
 
     test("countByStatus: records per status and model with the oldest created, and it follows transitions", async () => {
       assert.deepEqual(await store.countByStatus(), []);
-      const a = await store.create(newProofRecord({ model: "m-a", request: null, created: 1_750_000_100, id: "proof-count-a" }));
+      const a = await store.create(
+        newProofRecord({ model: "m-a", request: null, created: 1_750_000_100, id: "proof-count-a" }),
+      );
       await store.create(newProofRecord({ model: "m-a", request: null, created: 1_750_000_050, id: "proof-count-b" }));
       await store.create(newProofRecord({ model: "m-b", request: null, created: 1_750_000_200, id: "proof-count-c" }));
-      const sorted = async () => (await store.countByStatus()).map((c) => ({ ...c })).sort((x, y) => `${x.status}/${x.model}`.localeCompare(`${y.status}/${y.model}`));
+      const sorted = async () =>
+        (await store.countByStatus())
+          .map((c) => ({ ...c }))
+          .sort((x, y) => `${x.status}/${x.model}`.localeCompare(`${y.status}/${y.model}`));
       assert.deepEqual(await sorted(), [
         { status: "queued", model: "m-a", count: 2, oldestCreated: 1_750_000_050 },
         { status: "queued", model: "m-b", count: 1, oldestCreated: 1_750_000_200 },
@@ -398,7 +534,10 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         { status: "queued", model: "m-b", count: 1, oldestCreated: 1_750_000_200 },
       ]);
       const counts = await (await other()).countByStatus();
-      assert.equal(counts.reduce((total, c) => total + c.count, 0), 3);
+      assert.equal(
+        counts.reduce((total, c) => total + c.count, 0),
+        3,
+      );
       for (const c of counts) assert.equal(typeof c.count, "number");
     });
 
@@ -421,7 +560,10 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       // A write renews the lease: a worker's heartbeat keeps its job out of the sweep.
       await store.update(a.id, { timings: { witness: 1 } });
       assert.deepEqual(await ids(20_000), [b.id]);
-      assert.deepEqual((await store.findByStatus({ statuses: ["queued", "proving"], limit: 1 })).map((r) => r.id), [b.id]);
+      assert.deepEqual(
+        (await store.findByStatus({ statuses: ["queued", "proving"], limit: 1 })).map((r) => r.id),
+        [b.id],
+      );
     });
 
     test("findOnChain: one status on one chain, ids ascending, a page at a time", async () => {
@@ -430,12 +572,26 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
         await store.transition(id, "queued", "proving");
         await store.transition(id, "proving", "proved");
         if (chainId === null) return;
-        const chain = { chainId, contract: "0xc0", txHash: `0x${id.slice(-2)}`, blockNumber: 7n, gasUsed: 21_000n, submittedBy: "0xab" };
+        const chain = {
+          chainId,
+          contract: "0xc0",
+          txHash: `0x${id.slice(-2)}`,
+          blockNumber: 7n,
+          gasUsed: 21_000n,
+          submittedBy: "0xab",
+        };
         await store.transition(id, "proved", "submitted", { chain: { ...chain, blockNumber: null, gasUsed: null } });
         await store.transition(id, "submitted", "verified", { chain });
       };
       // created out of order: the page order is the ids', not the writes'
-      for (const [id, chainId] of [["proof-c3", 31337], ["proof-a1", 31337], ["proof-b2", 1], ["proof-d4", 31337], ["proof-e5", null]] as const) await verifiedOn(id, chainId);
+      for (const [id, chainId] of [
+        ["proof-c3", 31337],
+        ["proof-a1", 31337],
+        ["proof-b2", 1],
+        ["proof-d4", 31337],
+        ["proof-e5", null],
+      ] as const)
+        await verifiedOn(id, chainId);
       await store.transition("proof-d4", "verified", "proved", { error: "gone" });
       const ids = async (chainId: number, after?: string, limit?: number, status: ProofStatus = "verified") =>
         (await store.findOnChain({ status, chainId, after, limit })).map((r) => r.id);
@@ -445,25 +601,44 @@ export function runProofStoreConformance(name: string, harness: ProofStoreHarnes
       assert.deepEqual(await ids(31337, undefined, 1), ["proof-a1"]);
       assert.deepEqual(await ids(31337, "proof-a1", 1), ["proof-c3"]);
       assert.deepEqual(await ids(31337, "proof-c3"), []);
-      assert.deepEqual(await ids(31337, undefined, undefined, "proved"), ["proof-d4"], "a record without a receipt (proof-e5) names no chain");
+      assert.deepEqual(
+        await ids(31337, undefined, undefined, "proved"),
+        ["proof-d4"],
+        "a record without a receipt (proof-e5) names no chain",
+      );
       const [record] = await store.findOnChain({ status: "verified", chainId: 1 });
       assert.equal(record!.chain!.submittedBy, "0xab");
-      await assert.rejects(store.findOnChain({ status: "nope" as ProofStatus, chainId: 1 }), rejectsWith("invalid_argument", "status"));
-      await assert.rejects(store.findOnChain({ status: "verified", chainId: -1 }), rejectsWith("invalid_argument", "chainId"));
-      await assert.rejects(store.findOnChain({ status: "verified", chainId: 1, limit: 0 }), rejectsWith("invalid_argument", "limit"));
+      await assert.rejects(
+        store.findOnChain({ status: "nope" as ProofStatus, chainId: 1 }),
+        rejectsWith("invalid_argument", "status"),
+      );
+      await assert.rejects(
+        store.findOnChain({ status: "verified", chainId: -1 }),
+        rejectsWith("invalid_argument", "chainId"),
+      );
+      await assert.rejects(
+        store.findOnChain({ status: "verified", chainId: 1, limit: 0 }),
+        rejectsWith("invalid_argument", "limit"),
+      );
     });
 
-    if (options.persistent !== false) test("survives close and reopen", async () => {
-      assert.ok(opened.openAnother, "a persistent store opens another handle on its data");
-      const { id } = await store.create(newProofRecord({ model: "m", request: { keep: "me" }, steps: queuedSteps(2) }));
-      await store.transition(id, "queued", "proving", { prover: "p" });
-      await store.updateStep(id, 1, { status: "proved" });
-      const before = await store.get(id);
-      await store.close();
-      await store.close(); // safe twice
-      store = await opened.openAnother();
-      assert.deepEqual(await store.get(id), before);
-      assert.deepEqual((await store.list()).data.map((r) => r.id), [id]);
-    });
+    if (options.persistent !== false)
+      test("survives close and reopen", async () => {
+        assert.ok(opened.openAnother, "a persistent store opens another handle on its data");
+        const { id } = await store.create(
+          newProofRecord({ model: "m", request: { keep: "me" }, steps: queuedSteps(2) }),
+        );
+        await store.transition(id, "queued", "proving", { prover: "p" });
+        await store.updateStep(id, 1, { status: "proved" });
+        const before = await store.get(id);
+        await store.close();
+        await store.close(); // safe twice
+        store = await opened.openAnother();
+        assert.deepEqual(await store.get(id), before);
+        assert.deepEqual(
+          (await store.list()).data.map((r) => r.id),
+          [id],
+        );
+      });
   });
 }

@@ -30,7 +30,8 @@ async function unreachable(): Promise<string | undefined> {
     await withClient((client) => client.query("SELECT 1"));
     return undefined;
   } catch (err) {
-    if (process.env.CI === "true") throw new Error(`PostgreSQL at ${connectionString} is required under CI=true`, { cause: err });
+    if (process.env.CI === "true")
+      throw new Error(`PostgreSQL at ${connectionString} is required under CI=true`, { cause: err });
     return `no PostgreSQL at ${connectionString} (${(err as Error).message})`;
   }
 }
@@ -61,10 +62,17 @@ runProofStoreConformance(
 test("postgres: stores opening a fresh schema at once apply each migration exactly once", { skip }, async () => {
   const schema = freshSchema();
   try {
-    const stores = await Promise.all(Array.from({ length: 4 }, () => PostgresProofStore.open({ connectionString, schema, maxConnections: 2 })));
+    const stores = await Promise.all(
+      Array.from({ length: 4 }, () => PostgresProofStore.open({ connectionString, schema, maxConnections: 2 })),
+    );
     await Promise.all(stores.map((s) => s.close()));
-    const { rows } = await withClient((client) => client.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`));
-    assert.deepEqual(rows, MIGRATIONS.map((m) => ({ version: m.version })));
+    const { rows } = await withClient((client) =>
+      client.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`),
+    );
+    assert.deepEqual(
+      rows,
+      MIGRATIONS.map((m) => ({ version: m.version })),
+    );
   } finally {
     await dropSchema(schema);
   }

@@ -24,8 +24,12 @@ test("the same seed rebuilds byte-identical artifacts; another seed does not", a
       for (const f of ["model.onnx", "card.json", "README.md"]) assert.ok(a.has(`${id}/${f}`), `${id}/${f} written`);
     }
     assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
-    for (const [name, bytes] of a) assert.ok(bytes.equals(b.get(name)!), `${name} differs between two runs with seed 5`);
-    assert.ok(!a.get(`${MODEL_IDS.teacher}/model.onnx`)!.equals(c.get(`${MODEL_IDS.teacher}/model.onnx`)!), "seed 6 gives another teacher");
+    for (const [name, bytes] of a)
+      assert.ok(bytes.equals(b.get(name)!), `${name} differs between two runs with seed 5`);
+    assert.ok(
+      !a.get(`${MODEL_IDS.teacher}/model.onnx`)!.equals(c.get(`${MODEL_IDS.teacher}/model.onnx`)!),
+      "seed 6 gives another teacher",
+    );
   } finally {
     await rm(root, { recursive: true, force: true });
   }

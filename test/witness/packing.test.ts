@@ -4,7 +4,14 @@ import { loadManifest, type CircuitManifest } from "../../src/model/circuit-mani
 import { Random } from "../../src/core/random.js";
 import { inputLength, inputRange } from "../../src/model/integer-model.js";
 import { decodePublicSignals, expectedPublicSignals } from "../../src/witness/circuit-input.js";
-import { inputLayout, overfullWord, packWords, unpackInput, unpackWords, type WordLayout } from "../../src/witness/packing.js";
+import {
+  inputLayout,
+  overfullWord,
+  packWords,
+  unpackInput,
+  unpackWords,
+  type WordLayout,
+} from "../../src/witness/packing.js";
 
 const LAYOUTS: readonly WordLayout[] = [
   { bits: 1, offset: 0, perWord: 253 },
@@ -23,7 +30,10 @@ test("unpackWords inverts packWords, for any count and layout, and reads no bit 
       const values = randomValues(random, layout, count);
       const words = packWords(values, layout);
       assert.equal(words.length, Math.ceil(count / layout.perWord));
-      assert.ok(words.every((w) => w >= 0n && w < 1n << 253n), "a word stays below 2^253");
+      assert.ok(
+        words.every((w) => w >= 0n && w < 1n << 253n),
+        "a word stays below 2^253",
+      );
       assert.deepEqual(unpackWords(words, layout, count), values);
       assert.equal(overfullWord(words, layout, count), -1);
       const spilled = [...words];
@@ -51,7 +61,14 @@ test("a tensor circuit's output and a decoding step's state decode to what was p
   const window = Array.from({ length: student.packing.context }, (_, i) => (i * 37) % 300);
   const signals = await expectedPublicSignals(student, window, 12345n, 42);
   const decoded = decodePublicSignals(student, signals);
-  assert.deepEqual(decoded, { kind: "token-step", context: window, next_token: 42, nonce: "12345", state_in: String(signals[0]), state_out: String(signals[1]) });
+  assert.deepEqual(decoded, {
+    kind: "token-step",
+    context: window,
+    next_token: 42,
+    nonce: "12345",
+    state_in: String(signals[0]),
+    state_out: String(signals[1]),
+  });
 
   const tensor: CircuitManifest = {
     ...student,
@@ -59,8 +76,22 @@ test("a tensor circuit's output and a decoding step's state decode to what was p
     output: "logits",
     input: { kind: "int", size: 3, min: -4, max: 3, scale: 0.5 },
     classes: 20,
-    public_signals: [{ name: "commitment", meaning: "" }, { name: "out0", meaning: "" }, { name: "out1", meaning: "" }],
-    packing: { kind: "tensor", inputBits: 3, inputOffset: -4, perWord: 84, words: 1, outputBits: 20, outputOffset: -524288, outputsPerWord: 12, outputWords: 2 },
+    public_signals: [
+      { name: "commitment", meaning: "" },
+      { name: "out0", meaning: "" },
+      { name: "out1", meaning: "" },
+    ],
+    packing: {
+      kind: "tensor",
+      inputBits: 3,
+      inputOffset: -4,
+      perWord: 84,
+      words: 1,
+      outputBits: 20,
+      outputOffset: -524288,
+      outputsPerWord: 12,
+      outputWords: 2,
+    },
   };
   const outputs = Array.from({ length: 20 }, (_, i) => (i % 2 ? 1 : -1) * (i + 1) * 1000);
   const tensorSignals = await expectedPublicSignals(tensor, [-4, 0, 3], 9n, outputs);

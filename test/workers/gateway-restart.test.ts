@@ -27,8 +27,16 @@ interface ProofRefWire {
   readonly url: string;
 }
 
-async function post(base: string, path: string, body: unknown): Promise<{ proof?: ProofRefWire } & Record<string, unknown>> {
-  const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+async function post(
+  base: string,
+  path: string,
+  body: unknown,
+): Promise<{ proof?: ProofRefWire } & Record<string, unknown>> {
+  const res = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as { proof?: ProofRefWire } & Record<string, unknown>;
   assert.equal(res.status, 200, `${path}: ${JSON.stringify(json)}`);
   return json;
@@ -41,7 +49,9 @@ async function getProof(base: string, id: string): Promise<Record<string, unknow
   return json;
 }
 
-test("serve: proofs recorded before a restart, with no prover and an in-process queue, are all proved after it", { timeout: 2 * PATIENCE_MS }, async () => {
+test("serve: proofs recorded before a restart, with no prover and an in-process queue, are all proved after it", {
+  timeout: 2 * PATIENCE_MS,
+}, async () => {
   const env = {
     PROOFGATE_DATA_DIR: dataDir,
     // nothing listens there: serve falls back to its in-process queue, which a restart empties
@@ -72,7 +82,13 @@ test("serve: proofs recorded before a restart, with no prover and an in-process 
 
   // the sweep re-enqueues records queued past the lease; 10 s, so that on a loaded machine a live
   // prover's late heartbeat does not get its records taken over and proved again
-  const second = await startServe("serve-2", port, { ...env, PROVERS: "1", PROVER_CONCURRENCY: "2", PROOFGATE_SWEEP_INTERVAL_MS: "500", PROOFGATE_PROOF_LEASE_MS: "10000" });
+  const second = await startServe("serve-2", port, {
+    ...env,
+    PROVERS: "1",
+    PROVER_CONCURRENCY: "2",
+    PROOFGATE_SWEEP_INTERVAL_MS: "500",
+    PROOFGATE_PROOF_LEASE_MS: "10000",
+  });
   processes.push(second);
   const finals = await Promise.all(ids.map((id) => settledProof(base, id, ["proved", "failed"])));
   assert.deepEqual(

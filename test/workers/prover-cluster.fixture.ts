@@ -62,7 +62,8 @@ export async function postgresUnreachable(): Promise<string | undefined> {
     await withPgClient((client) => client.query("SELECT 1"));
     return undefined;
   } catch (err) {
-    if (process.env.CI === "true") throw new Error(`PostgreSQL at ${DATABASE_URL} is required under CI=true`, { cause: err });
+    if (process.env.CI === "true")
+      throw new Error(`PostgreSQL at ${DATABASE_URL} is required under CI=true`, { cause: err });
     return `no PostgreSQL at ${DATABASE_URL} (${(err as Error).message})`;
   }
 }
@@ -71,7 +72,8 @@ export function runId(): string {
   return `${process.pid}_${randomBytes(3).toString("hex")}`;
 }
 
-export const dropSchema = (schema: string): Promise<unknown> => withPgClient((client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+export const dropSchema = (schema: string): Promise<unknown> =>
+  withPgClient((client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
 
 /** Deletes every key of the queue under `prefix` (its jobs, events, metadata). */
 export async function obliterateQueue(prefix: string): Promise<void> {
@@ -92,7 +94,10 @@ export class SpamWork {
 
   static async load(): Promise<SpamWork> {
     const compiled = await loadCompiledModel(SPAM_DIR);
-    const featurizer = { ...SPAM_FEATURIZER, ...(JSON.parse(readFileSync(join(SPAM_DIR, "featurizer.json"), "utf8")) as Partial<SpamFeaturizerJSON>) };
+    const featurizer = {
+      ...SPAM_FEATURIZER,
+      ...(JSON.parse(readFileSync(join(SPAM_DIR, "featurizer.json"), "utf8")) as Partial<SpamFeaturizerJSON>),
+    };
     return new SpamWork(compiled, featurizer);
   }
 
@@ -188,10 +193,20 @@ export class CliProcess {
           this.lineWaiters.push(waiter);
         }),
         this.exited.then((exit) => {
-          throw new Error(`${this.name} exited (${exit.code ?? exit.signal}) before logging "${msg}"; stderr: ${this.stderr.slice(-2000)}`);
+          throw new Error(
+            `${this.name} exited (${exit.code ?? exit.signal}) before logging "${msg}"; stderr: ${this.stderr.slice(-2000)}`,
+          );
         }),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${this.name} did not log "${msg}" within ${timeoutMs} ms; stderr: ${this.stderr.slice(-2000)}`)), timeoutMs);
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `${this.name} did not log "${msg}" within ${timeoutMs} ms; stderr: ${this.stderr.slice(-2000)}`,
+                ),
+              ),
+            timeoutMs,
+          );
         }),
       ]);
     } finally {
@@ -221,7 +236,9 @@ export class CliProcess {
     if (exit) return exit;
     const last = this.logs.slice(-3).map((l) => l.msg);
     await this.kill();
-    throw new Error(`${this.name} did not exit within ${timeoutMs} ms of ${signal} (last log lines: ${JSON.stringify(last)}; stderr: ${this.stderr.slice(-1000)})`);
+    throw new Error(
+      `${this.name} did not exit within ${timeoutMs} ms of ${signal} (last log lines: ${JSON.stringify(last)}; stderr: ${this.stderr.slice(-1000)})`,
+    );
   }
 
   /** For `after` hooks: kills it if it still runs. */
@@ -236,7 +253,11 @@ export class CliProcess {
 export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(base)) {
-    if (key.startsWith("PROOFGATE_") || ["DATABASE_URL", "PROVERS", "PROVER_CONCURRENCY", "PORT", "RPC_URL", "PRIVATE_KEY"].includes(key)) delete base[key];
+    if (
+      key.startsWith("PROOFGATE_") ||
+      ["DATABASE_URL", "PROVERS", "PROVER_CONCURRENCY", "PORT", "RPC_URL", "PRIVATE_KEY"].includes(key)
+    )
+      delete base[key];
   }
   // the test runner's own markers would make a child that imports node:test behave as a test file
   delete base.NODE_TEST_CONTEXT;
@@ -246,11 +267,15 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Spawns `proofgate worker --name NAME` and waits for "prover worker ready". */
 export async function startWorker(name: string, env: Record<string, string>, concurrency = 1): Promise<CliProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "worker", "--name", name, "--concurrency", String(concurrency)], {
-    cwd: REPO_ROOT,
-    env: childEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", MAIN, "worker", "--name", name, "--concurrency", String(concurrency)],
+    {
+      cwd: REPO_ROOT,
+      env: childEnv(env),
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const worker = new CliProcess(name, child);
   try {
     await worker.logged("prover worker ready");
@@ -271,7 +296,10 @@ export async function startServe(name: string, port: number, env: Record<string,
   const serve = new CliProcess(name, child);
   try {
     const health = async () => {
-      if (!serve.alive) throw new Error(`${name} exited (${serve.exit!.code ?? serve.exit!.signal}) before it was healthy; stderr: ${serve.stderr.slice(-2000)}`);
+      if (!serve.alive)
+        throw new Error(
+          `${name} exited (${serve.exit!.code ?? serve.exit!.signal}) before it was healthy; stderr: ${serve.stderr.slice(-2000)}`,
+        );
       return fetch(`http://127.0.0.1:${port}/health`).then(
         (r) => r.status,
         () => 0,
@@ -295,7 +323,6 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-
 export async function readAll(store: ProofStore, ids: readonly string[]): Promise<ProofRecord[]> {
   const records = await Promise.all(ids.map((id) => store.get(id)));
   return records.map((r, i) => {
@@ -312,13 +339,29 @@ export function countByStatus(records: readonly ProofRecord[]): Partial<Record<P
 }
 
 /** Polls the records until `done` holds for them; a failure names how many were in each status. */
-export function untilRecords(store: ProofStore, ids: readonly string[], done: (records: ProofRecord[]) => boolean, what: string, everyMs = 50): Promise<ProofRecord[]> {
-  return until(() => readAll(store, ids), done, { what, everyMs, describe: (records) => JSON.stringify(countByStatus(records)) });
+export function untilRecords(
+  store: ProofStore,
+  ids: readonly string[],
+  done: (records: ProofRecord[]) => boolean,
+  what: string,
+  everyMs = 50,
+): Promise<ProofRecord[]> {
+  return until(() => readAll(store, ids), done, {
+    what,
+    everyMs,
+    describe: (records) => JSON.stringify(countByStatus(records)),
+  });
 }
 
 /** Waits until every record is final for a prover (proved or failed) and returns them. */
 export function waitAllFinal(store: ProofStore, ids: readonly string[]): Promise<ProofRecord[]> {
-  return untilRecords(store, ids, (records) => records.every((r) => r.status === "proved" || r.status === "failed"), "every record final", 250);
+  return untilRecords(
+    store,
+    ids,
+    (records) => records.every((r) => r.status === "proved" || r.status === "failed"),
+    "every record final",
+    250,
+  );
 }
 
 export type ClusterStore = "postgres" | "sqlite";

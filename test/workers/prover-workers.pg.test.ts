@@ -11,7 +11,16 @@ import { Redis } from "ioredis";
 import * as snarkjs from "snarkjs";
 import type { ProofRecord } from "../../src/core/proof-record.js";
 import { PATIENCE_MS } from "../fixtures/until.js";
-import { clusterSuite, REDIS_URL, countByStatus, postgresUnreachable, readAll, redisUnreachable, untilRecords, waitAllFinal } from "./prover-cluster.fixture.js";
+import {
+  clusterSuite,
+  REDIS_URL,
+  countByStatus,
+  postgresUnreachable,
+  readAll,
+  redisUnreachable,
+  untilRecords,
+  waitAllFinal,
+} from "./prover-cluster.fixture.js";
 
 const skip = (await redisUnreachable()) ?? (await postgresUnreachable());
 const JOBS = 50;
@@ -21,7 +30,8 @@ const JOBS = 50;
  * key of this run's prefix in one atomic script instead, which is the same loss for these workers.
  */
 const FLUSHALL = process.env.CI === "true" || process.env.PROOFGATE_TEST_FLUSHALL === "1";
-const DELETE_MATCHING = "local keys = redis.call('KEYS', ARGV[1]) for _, key in ipairs(keys) do redis.call('DEL', key) end return #keys";
+const DELETE_MATCHING =
+  "local keys = redis.call('KEYS', ARGV[1]) for _, key in ipairs(keys) do redis.call('DEL', key) end return #keys";
 
 const suite = clusterSuite("postgres", skip);
 
@@ -40,7 +50,10 @@ function assertAllProved(records: readonly ProofRecord[]): void {
   }
 }
 
-test("postgres: two worker processes share 50 jobs; each record is proved exactly once, and the proofs verify", { skip, timeout: 2 * PATIENCE_MS }, async () => {
+test("postgres: two worker processes share 50 jobs; each record is proved exactly once, and the proofs verify", {
+  skip,
+  timeout: 2 * PATIENCE_MS,
+}, async () => {
   const cluster = await suite.open();
   const [a, b] = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
   const ids = await cluster.schedule(suite.work, JOBS);
@@ -52,9 +65,16 @@ test("postgres: two worker processes share 50 jobs; each record is proved exactl
     assert.ok(r.prover === a.name || r.prover === b.name, `${r.id} was proved by ${r.prover}`);
   }
   const counts = byProver(records);
-  assert.ok((counts[a.name] ?? 0) > 0 && (counts[b.name] ?? 0) > 0, `both workers proved some: ${JSON.stringify(counts)}`);
+  assert.ok(
+    (counts[a.name] ?? 0) > 0 && (counts[b.name] ?? 0) > 0,
+    `both workers proved some: ${JSON.stringify(counts)}`,
+  );
   for (const w of [a, b]) {
-    assert.equal(w.logs.filter((l) => l.msg === "proof finished after its record moved on").length, 0, `${w.name} dropped no result`);
+    assert.equal(
+      w.logs.filter((l) => l.msg === "proof finished after its record moved on").length,
+      0,
+      `${w.name} dropped no result`,
+    );
     assert.equal(w.logs.filter((l) => l.msg === "proof job failed").length, 0, `${w.name} had no failed job`);
   }
 
@@ -66,12 +86,19 @@ test("postgres: two worker processes share 50 jobs; each record is proved exactl
   // and a tampered one does not
   const tampered = [...records[0].publicSignals!];
   tampered[tampered.length - 1] = String(BigInt(tampered[tampered.length - 1]) + 1n);
-  assert.equal(await snarkjs.groth16.verify(suite.work.vkey, tampered, records[0].proof as snarkjs.Groth16Proof), false);
+  assert.equal(
+    await snarkjs.groth16.verify(suite.work.vkey, tampered, records[0].proof as snarkjs.Groth16Proof),
+    false,
+  );
 
-  for (const w of [a, b]) assert.deepEqual(await w.stop("SIGTERM"), { code: 0, signal: null }, `${w.name} stops cleanly`);
+  for (const w of [a, b])
+    assert.deepEqual(await w.stop("SIGTERM"), { code: 0, signal: null }, `${w.name} stops cleanly`);
 });
 
-test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes the records it had claimed", { skip, timeout: 2 * PATIENCE_MS }, async () => {
+test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes the records it had claimed", {
+  skip,
+  timeout: 2 * PATIENCE_MS,
+}, async () => {
   const cluster = await suite.open();
   const [victim, survivor] = await cluster.startWorkers([
     { name: "worker-victim", concurrency: 2 },
@@ -83,13 +110,17 @@ test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes 
   await untilRecords(
     cluster.store,
     ids,
-    (records) => records.filter((r) => r.status === "proved").length >= 5 && records.some((r) => r.status === "proving" && r.prover === victim.name),
+    (records) =>
+      records.filter((r) => r.status === "proved").length >= 5 &&
+      records.some((r) => r.status === "proving" && r.prover === victim.name),
     "a moment with work done and records held by the victim",
     25,
   );
   victim.child.kill("SIGKILL");
   assert.equal((await victim.exited).signal, "SIGKILL");
-  const orphaned = (await readAll(cluster.store, ids)).filter((r) => r.status === "proving" && r.prover === victim.name).map((r) => r.id);
+  const orphaned = (await readAll(cluster.store, ids))
+    .filter((r) => r.status === "proving" && r.prover === victim.name)
+    .map((r) => r.id);
   assert.ok(orphaned.length > 0, "the victim died holding records");
 
   const records = await waitAllFinal(cluster.store, ids);
@@ -108,16 +139,28 @@ test("postgres: a worker SIGKILLed mid-run loses nothing; the survivor finishes 
   assert.deepEqual(await survivor.stop("SIGTERM"), { code: 0, signal: null });
 });
 
-test("postgres: Redis losing every key mid-run (FLUSHALL) loses no record; the sweep re-enqueues them from the store", { skip, timeout: 2 * PATIENCE_MS }, async () => {
+test("postgres: Redis losing every key mid-run (FLUSHALL) loses no record; the sweep re-enqueues them from the store", {
+  skip,
+  timeout: 2 * PATIENCE_MS,
+}, async () => {
   const cluster = await suite.open();
   const workers = await cluster.startWorkers([{ name: "worker-a" }, { name: "worker-b" }]);
   const ids = await cluster.schedule(suite.work, 30);
 
-  await untilRecords(cluster.store, ids, (records) => records.filter((r) => r.status === "proved").length >= 8, "progress before the flush");
+  await untilRecords(
+    cluster.store,
+    ids,
+    (records) => records.filter((r) => r.status === "proved").length >= 8,
+    "progress before the flush",
+  );
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
     if (FLUSHALL) assert.equal(await redis.flushall(), "OK");
-    else assert.ok(Number(await redis.eval(DELETE_MATCHING, 0, `${cluster.env.PROOFGATE_QUEUE_PREFIX}:*`)) > 0, "the queue had keys");
+    else
+      assert.ok(
+        Number(await redis.eval(DELETE_MATCHING, 0, `${cluster.env.PROOFGATE_QUEUE_PREFIX}:*`)) > 0,
+        "the queue had keys",
+      );
   } finally {
     redis.disconnect();
   }
@@ -126,7 +169,11 @@ test("postgres: Redis losing every key mid-run (FLUSHALL) loses no record; the s
 
   const records = await waitAllFinal(cluster.store, ids);
   assertAllProved(records);
-  for (const r of records) assert.ok(workers.some((w) => w.name === r.prover), `${r.id} was proved by ${r.prover}`);
+  for (const r of records)
+    assert.ok(
+      workers.some((w) => w.name === r.prover),
+      `${r.id} was proved by ${r.prover}`,
+    );
   for (const w of workers) {
     assert.ok(w.alive, `${w.name} survived the flush`);
     assert.deepEqual(await w.stop("SIGTERM"), { code: 0, signal: null }, `${w.name} stops cleanly`);

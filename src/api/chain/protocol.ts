@@ -15,16 +15,26 @@ export const ChainInfo = z
       oracle: z.string(),
       message_board: z.string().nullable(),
       completion_store: z.string().nullable(),
-      hashers: z.record(z.string(), z.string()).describe("Poseidon hashers by number of inputs, fixed in the oracle at deployment"),
+      hashers: z
+        .record(z.string(), z.string())
+        .describe("Poseidon hashers by number of inputs, fixed in the oracle at deployment"),
     }),
     timelock: z
       .object({
         address: z.string(),
-        min_delay_s: z.int().describe("how long every change of the registry's or the oracle's rules waits in public before it can run"),
+        min_delay_s: z
+          .int()
+          .describe("how long every change of the registry's or the oracle's rules waits in public before it can run"),
         proposer: z.string().describe("the only address that may schedule, execute or cancel changes"),
       })
       .describe("the owner of the registry and the oracle"),
-    models: z.record(z.string(), z.object({ key: z.string().describe("the registry's key: the verification key hash"), verifier: z.string().nullable() })),
+    models: z.record(
+      z.string(),
+      z.object({
+        key: z.string().describe("the registry's key: the verification key hash"),
+        verifier: z.string().nullable(),
+      }),
+    ),
   })
   .meta({ id: "Chain" });
 export type ChainInfo = z.infer<typeof ChainInfo>;
@@ -38,7 +48,13 @@ export function toChainInfo(chain: ChainServices, policy: "all" | "requested"): 
     account: chain.connection.address,
     submit_policy: policy,
     from_block: d.from_block,
-    contracts: { registry: d.registry, oracle: d.oracle, message_board: d.message_board, completion_store: d.completion_store, hashers: d.hashers },
+    contracts: {
+      registry: d.registry,
+      oracle: d.oracle,
+      message_board: d.message_board,
+      completion_store: d.completion_store,
+      hashers: d.hashers,
+    },
     timelock: d.timelock,
     models: d.models,
   };

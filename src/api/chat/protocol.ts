@@ -8,7 +8,10 @@ const TextPart = z.object({ type: z.literal("text"), text: z.string() });
 
 export const ChatMessage = z.object({
   role: z.enum(["system", "developer", "user", "assistant", "tool"]),
-  content: z.union([z.string(), z.array(TextPart), z.null()]).optional().describe("text, or text parts (the models read text only)"),
+  content: z
+    .union([z.string(), z.array(TextPart), z.null()])
+    .optional()
+    .describe("text, or text parts (the models read text only)"),
   name: z.string().optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
@@ -41,7 +44,9 @@ export const ChatCompletion = z
       }),
     ),
     usage: Usage,
-    proof: ProofRef.optional().describe("the proof record of this answer (provable models, unless the request sent proof: false)"),
+    proof: ProofRef.optional().describe(
+      "the proof record of this answer (provable models, unless the request sent proof: false)",
+    ),
   })
   .meta({ id: "ChatCompletion" });
 export type ChatCompletion = z.infer<typeof ChatCompletion>;
@@ -60,7 +65,9 @@ export const ChatCompletionChunk = z
         finish_reason: FinishReason.nullable(),
       }),
     ),
-    usage: Usage.nullable().optional().describe("present (null until the last chunk) only with stream_options.include_usage"),
+    usage: Usage.nullable()
+      .optional()
+      .describe("present (null until the last chunk) only with stream_options.include_usage"),
     proof: ProofRef.optional().describe("on the last chunk before [DONE], when the answer is proven"),
   })
   .meta({ id: "ChatCompletionChunk" });

@@ -6,7 +6,13 @@ import type { KeyLimits } from "../../config/api-keys-file.js";
 import { CHAT_TEMPLATE_STOPS, renderChatPrompt } from "../../model/chat-template.js";
 import { planGeneration } from "../generation-params.js";
 import { defaultTemperature, proofIdFor } from "../generation-proof.js";
-import { generateChoices, generationJob, generationUsage, type GenerationJob, type GenerationServiceDeps } from "../generation-service.js";
+import {
+  generateChoices,
+  generationJob,
+  generationUsage,
+  type GenerationJob,
+  type GenerationServiceDeps,
+} from "../generation-service.js";
 import { findLanguageModel } from "../language-model.js";
 import { checkPromptChars } from "../request-validation.js";
 import { toChatLogprobs } from "../logprobs-wire.js";
@@ -40,14 +46,30 @@ export class ChatService {
       maxProofSteps: limits.maxProofSteps,
     });
     const messages = request.messages.map((m) => ({ role: m.role, content: messageText(m) }));
-    checkPromptChars(messages.reduce((sum, m) => sum + m.content.length, 0), this.deps.config.maxPromptChars, "messages");
+    checkPromptChars(
+      messages.reduce((sum, m) => sum + m.content.length, 0),
+      this.deps.config.maxPromptChars,
+      "messages",
+    );
     const prompt = renderChatPrompt(messages);
     model.batcher.checkCapacity(plan.n);
-    return generationJob({ idPrefix: "chatcmpl", model, prompts: [model.tokenizer.encode(prompt)], plan, topLogprobs, proofId, proof: request.proof });
+    return generationJob({
+      idPrefix: "chatcmpl",
+      model,
+      prompts: [model.tokenizer.encode(prompt)],
+      plan,
+      topLogprobs,
+      proofId,
+      proof: request.proof,
+    });
   }
 
   async complete(job: GenerationJob, signal?: AbortSignal): Promise<ChatCompletion> {
-    const { results, proof } = await generateChoices(this.deps, job, { endpoint: ENDPOINT, extraStops: CHAT_TEMPLATE_STOPS, signal });
+    const { results, proof } = await generateChoices(this.deps, job, {
+      endpoint: ENDPOINT,
+      extraStops: CHAT_TEMPLATE_STOPS,
+      signal,
+    });
     return {
       id: job.id,
       object: "chat.completion",
@@ -80,11 +102,22 @@ export class ChatService {
       signal,
       // the role chunks go out once a proven answer's record exists
       start: () => {
-        for (let index = 0; index < job.plan.n; index++) send(chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
+        for (let index = 0; index < job.plan.n; index++)
+          send(chunk([{ index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
       },
       onDelta: (index, delta) =>
-        send(chunk([{ index, delta: { content: delta.text }, logprobs: job.topLogprobs === null ? null : toChatLogprobs(job.model.tokenizer, delta.logprobs), finish_reason: null }])),
-      onFinish: (index, result) => send(chunk([{ index, delta: {}, logprobs: null, finish_reason: result.finishReason }])),
+        send(
+          chunk([
+            {
+              index,
+              delta: { content: delta.text },
+              logprobs: job.topLogprobs === null ? null : toChatLogprobs(job.model.tokenizer, delta.logprobs),
+              finish_reason: null,
+            },
+          ]),
+        ),
+      onFinish: (index, result) =>
+        send(chunk([{ index, delta: {}, logprobs: null, finish_reason: result.finishReason }])),
     });
     if (job.plan.includeUsage) send({ ...chunk([]), usage: generationUsage(job, results), ...proof });
     else if (proof.proof) send({ ...chunk([]), ...proof });

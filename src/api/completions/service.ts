@@ -7,7 +7,13 @@ import { ProofgateError } from "../../core/errors.js";
 import type { LanguageModel } from "../../model/served-model.js";
 import { planGeneration } from "../generation-params.js";
 import { defaultTemperature, proofIdFor } from "../generation-proof.js";
-import { generateChoices, generationJob, generationUsage, type GenerationJob, type GenerationServiceDeps } from "../generation-service.js";
+import {
+  generateChoices,
+  generationJob,
+  generationUsage,
+  type GenerationJob,
+  type GenerationServiceDeps,
+} from "../generation-service.js";
 import { findLanguageModel } from "../language-model.js";
 import { checkPromptChars } from "../request-validation.js";
 import { toCompletionLogprobs } from "../logprobs-wire.js";
@@ -28,7 +34,11 @@ function promptTokenLists(model: LanguageModel, prompt: CompletionRequest["promp
     const bad = ids.findIndex((id) => id >= model.tokenizer.vocabSize);
     if (bad >= 0) {
       const param = lists.length === 1 && typeof prompt[0] === "number" ? `prompt[${bad}]` : `prompt[${i}][${bad}]`;
-      throw new ProofgateError("invalid_argument", `${param} is ${ids[bad]}; token ids of ${model.id} are below ${model.tokenizer.vocabSize}`, { param });
+      throw new ProofgateError(
+        "invalid_argument",
+        `${param} is ${ids[bad]}; token ids of ${model.id} are below ${model.tokenizer.vocabSize}`,
+        { param },
+      );
     }
   });
   return lists;
@@ -40,8 +50,15 @@ export class CompletionsService {
   /** `limits`: those of the request's API key (its step ceiling replaces the server's). */
   prepare(request: CompletionRequest, limits: KeyLimits = {}): CompletionJob {
     const model = findLanguageModel(this.deps.registry, request.model, ENDPOINT);
-    const texts = typeof request.prompt === "string" ? [request.prompt] : request.prompt.filter((p): p is string => typeof p === "string");
-    checkPromptChars(texts.reduce((sum, t) => sum + t.length, 0), this.deps.config.maxPromptChars, "prompt");
+    const texts =
+      typeof request.prompt === "string"
+        ? [request.prompt]
+        : request.prompt.filter((p): p is string => typeof p === "string");
+    checkPromptChars(
+      texts.reduce((sum, t) => sum + t.length, 0),
+      this.deps.config.maxPromptChars,
+      "prompt",
+    );
     const prompts = promptTokenLists(model, request.prompt);
     const proofId = proofIdFor(this.deps.proofs, model, request.proof);
     const topLogprobs = request.logprobs ?? null;
@@ -72,7 +89,12 @@ export class CompletionsService {
       model: job.model.id,
       choices: results.map((r, index) => {
         const echo = this.echoOf(job, index);
-        return { index, text: echo + r.text, logprobs: r.logprobs ? toCompletionLogprobs(job.model.tokenizer, r.logprobs, echo.length) : null, finish_reason: r.finishReason };
+        return {
+          index,
+          text: echo + r.text,
+          logprobs: r.logprobs ? toCompletionLogprobs(job.model.tokenizer, r.logprobs, echo.length) : null,
+          finish_reason: r.finishReason,
+        };
       }),
       usage: generationUsage(job, results),
       ...proof,
@@ -97,7 +119,10 @@ export class CompletionsService {
         // the echo goes out with a choice's first text, so offsets match the non-streamed answer
         const echo = echoed.has(index) ? "" : this.echoOf(job, index);
         echoed.add(index);
-        const logprobs = job.topLogprobs === null ? null : toCompletionLogprobs(job.model.tokenizer, delta.logprobs, this.echoOf(job, index).length);
+        const logprobs =
+          job.topLogprobs === null
+            ? null
+            : toCompletionLogprobs(job.model.tokenizer, delta.logprobs, this.echoOf(job, index).length);
         send(chunk([{ index, text: echo + delta.text, logprobs, finish_reason: null }]));
       },
       onFinish: (index, result) => {

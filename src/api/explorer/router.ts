@@ -16,17 +16,49 @@ import { mount, type RouteDoc } from "../route-doc.js";
 /** The page's files. tsc does not copy them to dist/, so they are read from the source tree in both cases. */
 export const EXPLORER_PAGE_DIR = join(PROJECT_ROOT, "src", "api", "explorer", "page");
 /** snarkjs's self-contained browser build (a global `snarkjs`), wherever npm put the package. */
-export const SNARKJS_BROWSER_BUNDLE = join(dirname(createRequire(import.meta.url).resolve("snarkjs")), "snarkjs.min.js");
+export const SNARKJS_BROWSER_BUNDLE = join(
+  dirname(createRequire(import.meta.url).resolve("snarkjs")),
+  "snarkjs.min.js",
+);
 /** circomlibjs's Poseidon round constants and matrices (t = 2..17), which the page's poseidon.js takes. */
-export const POSEIDON_CONSTANTS = join(dirname(createRequire(import.meta.url).resolve("circomlibjs")), "..", "src", "poseidon_constants.json");
+export const POSEIDON_CONSTANTS = join(
+  dirname(createRequire(import.meta.url).resolve("circomlibjs")),
+  "..",
+  "src",
+  "poseidon_constants.json",
+);
 
 const Html = z.string().describe("the explorer page (HTML)");
 /** Paths the page itself answers; each serves the same index.html, which routes on location.pathname. */
 export const explorerRoutes: readonly RouteDoc[] = [
-  { method: "get", path: "/explorer", summary: "The proof explorer: proofs, live, filterable and searchable", response: Html, contentType: "text/html" },
-  { method: "get", path: "/explorer/proofs/{id}", summary: "The explorer's page of one proof, with in-browser verification", response: Html, contentType: "text/html" },
-  { method: "get", path: "/explorer/models", summary: "The explorer's models view: circuit sizes, proof counts, proving times", response: Html, contentType: "text/html" },
-  { method: "get", path: "/explorer/workers", summary: "The explorer's workers view: proofs per worker", response: Html, contentType: "text/html" },
+  {
+    method: "get",
+    path: "/explorer",
+    summary: "The proof explorer: proofs, live, filterable and searchable",
+    response: Html,
+    contentType: "text/html",
+  },
+  {
+    method: "get",
+    path: "/explorer/proofs/{id}",
+    summary: "The explorer's page of one proof, with in-browser verification",
+    response: Html,
+    contentType: "text/html",
+  },
+  {
+    method: "get",
+    path: "/explorer/models",
+    summary: "The explorer's models view: circuit sizes, proof counts, proving times",
+    response: Html,
+    contentType: "text/html",
+  },
+  {
+    method: "get",
+    path: "/explorer/workers",
+    summary: "The explorer's workers view: proofs per worker",
+    response: Html,
+    contentType: "text/html",
+  },
 ];
 
 /**

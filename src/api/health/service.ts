@@ -8,7 +8,8 @@ export class HealthService {
 
   /** The health report, or a `not_ready` error (503) while models load. */
   check(): Health {
-    if (!this.registry.ready) throw new ProofgateError("not_ready", "Models are loading; try again shortly", { retryable: true });
+    if (!this.registry.ready)
+      throw new ProofgateError("not_ready", "Models are loading; try again shortly", { retryable: true });
     return {
       status: "ok",
       device: this.registry.device!,

@@ -41,7 +41,12 @@ function toWireOutput(model: ServedModel, result: InferenceResult): Inference["o
 function requestContentHash(model: ServedModel, input: InferenceRequest["input"], sample: readonly number[]): string {
   if (typeof input === "string") {
     // a lone surrogate has no UTF-8 bytes: no contract could name this text
-    if (/\p{Cs}/u.test(input)) throw new ProofgateError("invalid_argument", "input has an unpaired UTF-16 surrogate; a proven text must be valid Unicode", { param: "input" });
+    if (/\p{Cs}/u.test(input))
+      throw new ProofgateError(
+        "invalid_argument",
+        "input has an unpaired UTF-16 surrogate; a proven text must be valid Unicode",
+        { param: "input" },
+      );
     if (model.kind === "language") return generationContentHash(model.tokenizer.encode(input), 1, []);
     return textContentHash(input);
   }
@@ -65,9 +70,20 @@ export class InferencesService {
   async infer(request: InferenceRequest): Promise<Inference> {
     const model = this.deps.registry.get(request.model);
     if (typeof request.input === "string") checkPromptChars(request.input.length, this.deps.maxPromptChars, "input");
-    const result = await runInference({ model, input: request.input, topTokens: request.top_tokens ?? DEFAULT_TOP_TOKENS, param: "input" });
+    const result = await runInference({
+      model,
+      input: request.input,
+      topTokens: request.top_tokens ?? DEFAULT_TOP_TOKENS,
+      param: "input",
+    });
     const output = toWireOutput(model, result);
-    const inference: Inference = { id: newId("inf"), object: "inference", created: Math.floor(Date.now() / 1000), model: model.id, output };
+    const inference: Inference = {
+      id: newId("inf"),
+      object: "inference",
+      created: Math.floor(Date.now() / 1000),
+      model: model.id,
+      output,
+    };
     const { proofs } = this.deps;
     if (!proofs || !model.provable || !model.circuit || !result.integerRun || request.proof === false) return inference;
     const { sample, argmax, logits } = result.integerRun;

@@ -9,7 +9,12 @@ import type { DeviceSelection } from "../../model/execution-device.js";
 export class GatewayMetrics implements EngineObserver {
   readonly registry = new Registry();
 
-  private readonly requests = new Counter({ name: "proofgate_http_requests_total", help: "HTTP requests by route and status", labelNames: ["method", "route", "status"] as const, registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: "proofgate_http_requests_total",
+    help: "HTTP requests by route and status",
+    labelNames: ["method", "route", "status"] as const,
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: "proofgate_http_request_duration_seconds",
     help: "HTTP request latency (to the last byte, streams included)",
@@ -17,9 +22,24 @@ export class GatewayMetrics implements EngineObserver {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  private readonly tokens = new Counter({ name: "proofgate_tokens_generated_total", help: "Tokens sampled by generations", labelNames: ["model"] as const, registers: [this.registry] });
-  private readonly active = new Gauge({ name: "proofgate_active_generations", help: "Sequences holding a batch slot", labelNames: ["model"] as const, registers: [this.registry] });
-  private readonly waiting = new Gauge({ name: "proofgate_waiting_generations", help: "Sequences waiting for a batch slot", labelNames: ["model"] as const, registers: [this.registry] });
+  private readonly tokens = new Counter({
+    name: "proofgate_tokens_generated_total",
+    help: "Tokens sampled by generations",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+  private readonly active = new Gauge({
+    name: "proofgate_active_generations",
+    help: "Sequences holding a batch slot",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+  private readonly waiting = new Gauge({
+    name: "proofgate_waiting_generations",
+    help: "Sequences waiting for a batch slot",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
   private readonly batchSize = new Histogram({
     name: "proofgate_batch_size",
     help: "Rows per batched decoding step",
@@ -54,7 +74,11 @@ export class GatewayMetrics implements EngineObserver {
   });
   /** Registries appended to this one's text (the proof metrics, when the gateway proves). */
   private readonly included: Registry[] = [];
-  private readonly maxBatch = new Gauge({ name: "proofgate_max_batch_size", help: "Most sequences per batched decoding step of a model", registers: [this.registry] });
+  private readonly maxBatch = new Gauge({
+    name: "proofgate_max_batch_size",
+    help: "Most sequences per batched decoding step of a model",
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "proofgate_" });

@@ -51,11 +51,36 @@ export class ProofMetrics implements SubmissionObserver, SweepObserver {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [this.registry],
   });
-  private readonly stepsProved = new Counter({ name: "proofgate_proof_steps_proved_total", help: "Decoding steps proved", labelNames: ["model"] as const, registers: [this.registry] });
-  private readonly submissions = new Counter({ name: "proofgate_chain_submissions_total", help: "Records that went on-chain, by contract", labelNames: ["contract"] as const, registers: [this.registry] });
-  private readonly gas = new Counter({ name: "proofgate_chain_gas_used_total", help: "Gas of the transactions that recorded them, by contract", labelNames: ["contract"] as const, registers: [this.registry] });
-  private readonly chainErrors = new Counter({ name: "proofgate_chain_errors_total", help: "Failed submission attempts: rpc (retried) or revert", labelNames: ["kind"] as const, registers: [this.registry] });
-  private readonly sweeps = new Counter({ name: "proofgate_sweep_reenqueued_total", help: "Records the sweep put back on the queue: queued (past the grace) or orphaned (proving past the lease)", labelNames: ["reason"] as const, registers: [this.registry] });
+  private readonly stepsProved = new Counter({
+    name: "proofgate_proof_steps_proved_total",
+    help: "Decoding steps proved",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+  private readonly submissions = new Counter({
+    name: "proofgate_chain_submissions_total",
+    help: "Records that went on-chain, by contract",
+    labelNames: ["contract"] as const,
+    registers: [this.registry],
+  });
+  private readonly gas = new Counter({
+    name: "proofgate_chain_gas_used_total",
+    help: "Gas of the transactions that recorded them, by contract",
+    labelNames: ["contract"] as const,
+    registers: [this.registry],
+  });
+  private readonly chainErrors = new Counter({
+    name: "proofgate_chain_errors_total",
+    help: "Failed submission attempts: rpc (retried) or revert",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  private readonly sweeps = new Counter({
+    name: "proofgate_sweep_reenqueued_total",
+    help: "Records the sweep put back on the queue: queued (past the grace) or orphaned (proving past the lease)",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
 
   constructor(private readonly options: ProofMetricsOptions) {
     this.now = options.now ?? Date.now;
@@ -162,7 +187,12 @@ export class ProofMetrics implements SubmissionObserver, SweepObserver {
     }
   }
 
-  private observe(model: string, prover: string | null, kind: "inference" | "step", timings: Record<string, number>): void {
+  private observe(
+    model: string,
+    prover: string | null,
+    kind: "inference" | "step",
+    timings: Record<string, number>,
+  ): void {
     if (timings.prove === undefined) return;
     const seconds = ((timings.witness ?? 0) + timings.prove) / 1000;
     this.provingSeconds.observe({ model, prover: prover ?? "unknown", kind }, seconds);

@@ -4,7 +4,13 @@ import { z } from "zod";
 import { mount, type RouteDoc } from "../route-doc.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
 
-const metricsText: RouteDoc = { method: "get", path: "/metrics", summary: "Prometheus metrics", response: z.string(), contentType: "text/plain; version=0.0.4" };
+const metricsText: RouteDoc = {
+  method: "get",
+  path: "/metrics",
+  summary: "Prometheus metrics",
+  response: z.string(),
+  contentType: "text/plain; version=0.0.4",
+};
 export const metricsRoutes: readonly RouteDoc[] = [metricsText];
 
 export function attachMetricsRouter(router: Router, metrics: GatewayMetrics): void {

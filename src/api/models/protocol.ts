@@ -16,7 +16,9 @@ export const ModelObject = z
     device: z.enum(["cpu", "cuda"]),
     task: z.string().describe("text-generation, text-classification, or tensor"),
     context_length: z.int().nullable().describe("tokens a language model reads; null for other models"),
-    input: z.object({ name: z.string(), type: z.string(), shape: z.array(z.union([z.int(), z.string()])) }).describe("tensor input of one sample (no batch dimension)"),
+    input: z
+      .object({ name: z.string(), type: z.string(), shape: z.array(z.union([z.int(), z.string()])) })
+      .describe("tensor input of one sample (no batch dimension)"),
     summary: z.string(),
   })
   .meta({ id: "Model" });

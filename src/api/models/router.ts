@@ -11,7 +11,8 @@ export const modelsRoutes: readonly RouteDoc[] = [
   {
     method: "get",
     path: "/v1/models/{id}/setup",
-    summary: "The trusted setup transcript of a provable model's circuit (setup.json): phase-1 file, phase-2 contributions in order, final beacon; 404 when it has none",
+    summary:
+      "The trusted setup transcript of a provable model's circuit (setup.json): phase-1 file, phase-2 contributions in order, final beacon; 404 when it has none",
     response: SetupTranscript,
   },
 ];

@@ -39,7 +39,10 @@ export class ModelsService {
   async setup(id: string): Promise<SetupTranscript> {
     const model = this.registry.get(id, "id");
     const transcript = model.circuit ? await readSetupTranscript(model.dir) : null;
-    if (!transcript) throw new ProofgateError("not_found", `The model \`${id}\` has no trusted setup transcript (${SETUP_FILE})`, { param: "id" });
+    if (!transcript)
+      throw new ProofgateError("not_found", `The model \`${id}\` has no trusted setup transcript (${SETUP_FILE})`, {
+        param: "id",
+      });
     return transcript;
   }
 }

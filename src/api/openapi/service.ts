@@ -18,7 +18,10 @@ const COMPONENT_PREFIX = "#/components/schemas/";
 export function buildOpenApiDocument({ routes, version }: OpenApiDocumentOptions): Record<string, unknown> {
   const components: Record<string, JsonSchema> = {};
   // every schema with an id (the wire schemas' `.meta({ id })`), converted together so references resolve
-  const converted = z.toJSONSchema(z.globalRegistry, { uri: (id) => `${COMPONENT_PREFIX}${id}` }).schemas as Record<string, JsonSchema>;
+  const converted = z.toJSONSchema(z.globalRegistry, { uri: (id) => `${COMPONENT_PREFIX}${id}` }).schemas as Record<
+    string,
+    JsonSchema
+  >;
   for (const [id, { $schema: _schema, $id: _id, ...schema }] of Object.entries(converted)) components[id] = schema;
   const ref = (schema: z.ZodType): JsonSchema => {
     const id = z.globalRegistry.get(schema)?.id;
@@ -40,26 +43,49 @@ export function buildOpenApiDocument({ routes, version }: OpenApiDocumentOptions
       const description = z.globalRegistry.get(optional)?.description ?? z.globalRegistry.get(inner)?.description;
       const id = z.globalRegistry.get(inner)?.id;
       // a shared schema (ProofStatus) by reference, as the rest of the document does
-      const { $schema: _schema, description: _description, ...schema } = id ? { $ref: `${COMPONENT_PREFIX}${id}` } : (z.toJSONSchema(inner, { io: "input" }) as JsonSchema);
-      return { name, in: "query", required: !(optional instanceof z.ZodOptional), ...(description ? { description } : {}), schema };
+      const {
+        $schema: _schema,
+        description: _description,
+        ...schema
+      } = id ? { $ref: `${COMPONENT_PREFIX}${id}` } : (z.toJSONSchema(inner, { io: "input" }) as JsonSchema);
+      return {
+        name,
+        in: "query",
+        required: !(optional instanceof z.ZodOptional),
+        ...(description ? { description } : {}),
+        schema,
+      };
     });
 
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    const content: Record<string, unknown> = { [route.contentType ?? "application/json"]: { schema: ref(route.response) } };
+    const content: Record<string, unknown> = {
+      [route.contentType ?? "application/json"]: { schema: ref(route.response) },
+    };
     if (route.streamEvent) {
       content["text/event-stream"] = {
-        schema: { type: "string", description: "with `stream: true`: events `data: <JSON of the item schema>`, then `data: [DONE]`" },
+        schema: {
+          type: "string",
+          description: "with `stream: true`: events `data: <JSON of the item schema>`, then `data: [DONE]`",
+        },
         itemSchema: ref(route.streamEvent),
       };
     }
-    const parameters = [...(route.path.includes("{id}") ? [{ name: "id", in: "path", required: true, schema: { type: "string" } }] : []), ...(route.query ? queryParameters(route.query) : [])];
+    const parameters = [
+      ...(route.path.includes("{id}") ? [{ name: "id", in: "path", required: true, schema: { type: "string" } }] : []),
+      ...(route.query ? queryParameters(route.query) : []),
+    ];
     paths[route.path] ??= {};
     paths[route.path]![route.method] = {
       summary: route.summary,
       ...(parameters.length > 0 ? { parameters } : {}),
-      ...(route.request ? { requestBody: { required: true, content: { "application/json": { schema: ref(route.request) } } } } : {}),
-      responses: { "200": { description: "OK", content }, default: { description: "Error", content: { "application/json": { schema: ref(ErrorEnvelope) } } } },
+      ...(route.request
+        ? { requestBody: { required: true, content: { "application/json": { schema: ref(route.request) } } } }
+        : {}),
+      responses: {
+        "200": { description: "OK", content },
+        default: { description: "Error", content: { "application/json": { schema: ref(ErrorEnvelope) } } },
+      },
     };
   }
   return {

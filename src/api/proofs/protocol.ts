@@ -27,12 +27,21 @@ export const ProofRef = z
     id: z.string(),
     status: ProofStatus,
     url: z.string().describe("/v1/proofs/{id}"),
-    eta_s: z.number().nullable().optional().describe("estimated seconds until proved, from the proof backlog when the request was accepted (null: nothing measured yet)"),
+    eta_s: z
+      .number()
+      .nullable()
+      .optional()
+      .describe(
+        "estimated seconds until proved, from the proof backlog when the request was accepted (null: nothing measured yet)",
+      ),
   })
   .meta({ id: "ProofRef" });
 export type ProofRef = z.infer<typeof ProofRef>;
 
-export const VerificationKey = z.record(z.string(), z.unknown()).describe("snarkjs verification key JSON").meta({ id: "VerificationKey" });
+export const VerificationKey = z
+  .record(z.string(), z.unknown())
+  .describe("snarkjs verification key JSON")
+  .meta({ id: "VerificationKey" });
 export type VerificationKey = z.infer<typeof VerificationKey>;
 
 export const CircuitKind = CircuitKindSchema.meta({ id: "CircuitKind" });
@@ -51,7 +60,9 @@ export const CircuitSummary = z
   .meta({ id: "CircuitSummary" });
 export type CircuitSummary = z.infer<typeof CircuitSummary>;
 
-export const DecodedSignals = DecodedSignalsSchema.describe("what the public signals say, read by the circuit's packing").meta({ id: "DecodedSignals" });
+export const DecodedSignals = DecodedSignalsSchema.describe(
+  "what the public signals say, read by the circuit's packing",
+).meta({ id: "DecodedSignals" });
 
 export const CircuitLayout = z
   .object({
@@ -61,19 +72,25 @@ export const CircuitLayout = z
     input: IntegerInput,
     packing: Packing,
   })
-  .describe("how the circuit packs its input and output into public signals: what a verifier needs to decode them and recompute the commitment")
+  .describe(
+    "how the circuit packs its input and output into public signals: what a verifier needs to decode them and recompute the commitment",
+  )
   .meta({ id: "CircuitLayout" });
 export type CircuitLayout = z.infer<typeof CircuitLayout>;
 
-export const TextFeaturizer = SpamFeaturizerJSON.describe("the classifier's text → sample featurizer (featurizer.json beside the circuit): a verifier recomputes the sample from the text with it")
-  .meta({ id: "TextFeaturizer" });
+export const TextFeaturizer = SpamFeaturizerJSON.describe(
+  "the classifier's text → sample featurizer (featurizer.json beside the circuit): a verifier recomputes the sample from the text with it",
+).meta({ id: "TextFeaturizer" });
 export type TextFeaturizer = z.infer<typeof TextFeaturizer>;
 
 export const NamedSignal = z
   .object({ name: z.string(), value: z.string().describe("field element, decimal") })
   .meta({ id: "NamedSignal" });
 
-const NamedSignals = z.array(NamedSignal).nullable().describe("the public signals named by the circuit; null until proved");
+const NamedSignals = z
+  .array(NamedSignal)
+  .nullable()
+  .describe("the public signals named by the circuit; null until proved");
 
 export const ProofCircuit = z
   .object({
@@ -81,7 +98,9 @@ export const ProofCircuit = z
     ...CircuitSummary.shape,
     layout: CircuitLayout,
     featurizer: TextFeaturizer.nullable().describe("null for a model that takes no text"),
-    signals: NamedSignals.describe("the record's own public signals (a single proof); null until proved, and for a generation"),
+    signals: NamedSignals.describe(
+      "the record's own public signals (a single proof); null until proved, and for a generation",
+    ),
     decoded: DecodedSignals.nullable().describe("`signals` decoded; null when there are none"),
     steps: z
       .array(z.object({ index: z.int(), signals: NamedSignals, decoded: DecodedSignals.nullable() }))
@@ -95,7 +114,10 @@ export const SEARCH_PATTERN = /^[0-9A-Za-z_-]{1,100}$/;
 
 // Query strings arrive as strings (or arrays when repeated), so numbers are parsed here, strictly.
 const integerString = z.string().regex(/^\d+$/, "expected an integer").transform(Number);
-const numberString = z.string().regex(/^\d+(\.\d+)?$/, "expected a number of seconds").transform(Number);
+const numberString = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, "expected a number of seconds")
+  .transform(Number);
 
 export const ProofListQuery = z.object({
   status: ProofStatus.optional(),
@@ -106,7 +128,9 @@ export const ProofListQuery = z.object({
     .string()
     .regex(SEARCH_PATTERN, "expected 1 to 100 letters, digits, _ or -")
     .optional()
-    .describe("a proof id, a transaction hash, an input commitment, or a public signal (decimal or 0x-hex), matched exactly"),
+    .describe(
+      "a proof id, a transaction hash, an input commitment, or a public signal (decimal or 0x-hex), matched exactly",
+    ),
 });
 export type ProofListQuery = z.infer<typeof ProofListQuery>;
 

@@ -10,7 +10,8 @@ import type { ProofsService } from "./service.js";
 const list: RouteDoc = {
   method: "get",
   path: "/v1/proofs",
-  summary: "List proof records, newest first (?status=&model=&limit=&after=); ?q= finds a proof id, transaction hash, input commitment or public signal",
+  summary:
+    "List proof records, newest first (?status=&model=&limit=&after=); ?q= finds a proof id, transaction hash, input commitment or public signal",
   query: ProofListQuery,
   response: ProofList,
 };
@@ -21,7 +22,12 @@ const one: RouteDoc = {
   query: ProofGetQuery,
   response: WireProof,
 };
-const verificationKey: RouteDoc = { method: "get", path: "/v1/proofs/{id}/verification_key", summary: "The snarkjs verification key of the proof's circuit", response: VerificationKey };
+const verificationKey: RouteDoc = {
+  method: "get",
+  path: "/v1/proofs/{id}/verification_key",
+  summary: "The snarkjs verification key of the proof's circuit",
+  response: VerificationKey,
+};
 const circuit: RouteDoc = {
   method: "get",
   path: "/v1/proofs/{id}/circuit",

@@ -62,12 +62,18 @@ type NamedSignals = ProofCircuit["signals"];
 type Decoded = ProofCircuit["decoded"];
 
 /** Public signals named by the circuit and decoded; a list that does not fit the circuit is named by position and not decoded. */
-export function readSignals(manifest: CircuitManifest, signals: readonly string[] | null): { signals: NamedSignals; decoded: Decoded } {
+export function readSignals(
+  manifest: CircuitManifest,
+  signals: readonly string[] | null,
+): { signals: NamedSignals; decoded: Decoded } {
   if (signals === null) return { signals: null, decoded: null };
   const named = signals.map((value, i) => ({ name: manifest.public_signals[i]?.name ?? `signal_${i}`, value }));
   let decoded: Decoded = null;
   try {
-    decoded = decodePublicSignals(manifest, signals.map((v) => BigInt(v)));
+    decoded = decodePublicSignals(
+      manifest,
+      signals.map((v) => BigInt(v)),
+    );
   } catch {
     // the wrong count, or not numbers: shown as they are
   }
@@ -76,18 +82,30 @@ export function readSignals(manifest: CircuitManifest, signals: readonly string[
 
 /** What a verifier needs to decode the circuit's signals and recompute its commitment. */
 export function circuitLayout(manifest: CircuitManifest): CircuitLayout {
-  return { model_id_field: manifest.model_id_field, output: manifest.output, classes: manifest.classes, input: manifest.input, packing: manifest.packing };
+  return {
+    model_id_field: manifest.model_id_field,
+    output: manifest.output,
+    classes: manifest.classes,
+    input: manifest.input,
+    packing: manifest.packing,
+  };
 }
 
 /** The circuit of a record and what its public signals (or its steps') say. */
-export function proofCircuit(manifest: CircuitManifest, record: ProofRecord, featurizer: TextFeaturizer | null = null): ProofCircuit {
+export function proofCircuit(
+  manifest: CircuitManifest,
+  record: ProofRecord,
+  featurizer: TextFeaturizer | null = null,
+): ProofCircuit {
   return {
     object: "circuit",
     ...circuitSummary(manifest),
     layout: circuitLayout(manifest),
     featurizer,
     ...readSignals(manifest, record.publicSignals),
-    steps: [...record.steps].sort((a, b) => a.index - b.index).map((step) => ({ index: step.index, ...readSignals(manifest, step.publicSignals) })),
+    steps: [...record.steps]
+      .sort((a, b) => a.index - b.index)
+      .map((step) => ({ index: step.index, ...readSignals(manifest, step.publicSignals) })),
   };
 }
 
@@ -105,12 +123,17 @@ function proofNotFound(id: string): ProofgateError {
 /** The circuit model id the record's request names. */
 function circuitOf(record: ProofRecord, what: string): string {
   const circuit = (record.request as { circuit?: unknown } | null)?.circuit;
-  if (typeof circuit !== "string") throw new ProofgateError("not_found", `Proof ${record.id} names no circuit, so it has no ${what}`, { param: "id" });
+  if (typeof circuit !== "string")
+    throw new ProofgateError("not_found", `Proof ${record.id} names no circuit, so it has no ${what}`, { param: "id" });
   return circuit;
 }
 
 function circuitNotHere(record: ProofRecord, circuit: string): ProofgateError {
-  return new ProofgateError("not_found", `The circuit ${circuit} of proof ${record.id} is not available on this gateway`, { param: "id" });
+  return new ProofgateError(
+    "not_found",
+    `The circuit ${circuit} of proof ${record.id} is not available on this gateway`,
+    { param: "id" },
+  );
 }
 
 export class ProofsService {

@@ -29,20 +29,33 @@ export const ModelStats = z
     provable: z.boolean().describe("this gateway proves the model's answers (false for a model it no longer serves)"),
     circuit: CircuitSummary.nullable().describe("the model's compiled circuit; null when it has none"),
     proofs: ProofCounts,
-    median_prove_ms: Milliseconds.describe("median proving time of a record (a generation: the sum of its steps); null when none has one"),
+    median_prove_ms: Milliseconds.describe(
+      "median proving time of a record (a generation: the sum of its steps); null when none has one",
+    ),
   })
   .meta({ id: "ModelStats" });
 
 export const WorkerStats = z
   .object({
     prover: z.string().describe("a worker identity, as records name it"),
-    proofs: z.int().describe("records in the window that name it, as their prover or a step's (a generation may name several workers)"),
-    median_prove_ms: Milliseconds.describe("median time of one Groth16 proof it made (a single proof, or one step); null when none has one"),
+    proofs: z
+      .int()
+      .describe(
+        "records in the window that name it, as their prover or a step's (a generation may name several workers)",
+      ),
+    median_prove_ms: Milliseconds.describe(
+      "median time of one Groth16 proof it made (a single proof, or one step); null when none has one",
+    ),
   })
   .meta({ id: "WorkerStats" });
 
 export const LatencyPoint = z
-  .object({ id: z.string(), model: z.string(), created: z.int().describe("unix seconds"), total_ms: z.number().describe("from request to proved") })
+  .object({
+    id: z.string(),
+    model: z.string(),
+    created: z.int().describe("unix seconds"),
+    total_ms: z.number().describe("from request to proved"),
+  })
   .meta({ id: "LatencyPoint" });
 
 export const Stats = z

@@ -53,7 +53,13 @@ export function term(coef: number, signal: string): string {
  * A linear layer: its outputs are a hint input `lin<index>`, pinned by `lin[j] === bias_j + Σ terms(j)`,
  * and become the current value.
  */
-export function pinLinear(e: Emission, index: number, width: number, bias: Int32Array, terms: (j: number) => string[]): void {
+export function pinLinear(
+  e: Emission,
+  index: number,
+  width: number,
+  bias: Int32Array,
+  terms: (j: number) => string[],
+): void {
   const signal = `lin${index}`;
   e.decl.push(`    signal input ${signal}[${width}];`);
   e.hints.push({ signal, layer: index, width });

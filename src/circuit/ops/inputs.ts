@@ -14,7 +14,13 @@ type InputEmitter<I> = (e: Pick<Emission, "includes" | "body">, input: I, n: num
 const emitTokens: InputEmitter<Extract<IntegerInput, { kind: "tokens" }>> = (e, input, n) => {
   // OneHot proves token < V; positional tables read its selector bits
   e.includes.add("one_hot");
-  e.body.push(`    component select[${n}];`, `    for (var p = 0; p < ${n}; p++) {`, `        select[p] = OneHot(${input.vocabSize});`, `        select[p].index <== tokens[p];`, "    }");
+  e.body.push(
+    `    component select[${n}];`,
+    `    for (var p = 0; p < ${n}; p++) {`,
+    `        select[p] = OneHot(${input.vocabSize});`,
+    `        select[p].index <== tokens[p];`,
+    "    }",
+  );
   return () => {
     throw new Error("token inputs feed positional tables only");
   };
@@ -30,11 +36,21 @@ const emitInt: InputEmitter<Extract<IntegerInput, { kind: "int" }>> = (e, input,
   // a bit decomposition alone would also admit max + 1 … min + 2^bits − 1 (e.g. 128 in [−127, 127])
   const span = input.max - input.min;
   e.includes.add("in_range");
-  e.body.push(`    component inRange[${n}];`, `    for (var i = 0; i < ${n}; i++) {`, `        inRange[i] = InRange(${bitsFor(span)}, ${span});`, `        inRange[i].in <== values[i] - (${input.min});`, "    }");
+  e.body.push(
+    `    component inRange[${n}];`,
+    `    for (var i = 0; i < ${n}; i++) {`,
+    `        inRange[i] = InRange(${bitsFor(span)}, ${span});`,
+    `        inRange[i].in <== values[i] - (${input.min});`,
+    "    }",
+  );
   return (i) => `values[${i}]`;
 };
 
-const INPUT_EMITTERS: { readonly [K in IntegerInput["kind"]]: InputEmitter<Extract<IntegerInput, { kind: K }>> } = { tokens: emitTokens, bits: emitBits, int: emitInt };
+const INPUT_EMITTERS: { readonly [K in IntegerInput["kind"]]: InputEmitter<Extract<IntegerInput, { kind: K }>> } = {
+  tokens: emitTokens,
+  bits: emitBits,
+  int: emitInt,
+};
 
 /** A circuit that declares and checks the sample input (and the request nonce beside it), the input its current value. */
 export function startEmission(model: IntegerModel): Emission {
@@ -45,7 +61,15 @@ export function startEmission(model: IntegerModel): Emission {
   // the table's type pairs each kind with its emitter; TypeScript cannot follow that through the index
   const x = (INPUT_EMITTERS[input.kind] as InputEmitter<IntegerInput>)(lines, input, n);
   return {
-    model, ...lines, decl: [`    signal input ${INPUT_SIGNAL[input.kind]}[${n}];`, "    signal input nonce;"], outputs: [], pinned: [], hints: [], pinnedTerms: 0,
-    x, signal: null, bounds: { lo: new Array<number>(n).fill(min), hi: new Array<number>(n).fill(max) },
+    model,
+    ...lines,
+    decl: [`    signal input ${INPUT_SIGNAL[input.kind]}[${n}];`, "    signal input nonce;"],
+    outputs: [],
+    pinned: [],
+    hints: [],
+    pinnedTerms: 0,
+    x,
+    signal: null,
+    bounds: { lo: new Array<number>(n).fill(min), hi: new Array<number>(n).fill(max) },
   };
 }

@@ -5,7 +5,11 @@
 import type { IntegerLayer } from "../../model/integer-model.js";
 import { pinLinear, term, type LayerEmitter } from "./emission.js";
 
-export const emitPositionalTables: LayerEmitter<Extract<IntegerLayer, { kind: "positional_tables" }>> = (e, layer, index) => {
+export const emitPositionalTables: LayerEmitter<Extract<IntegerLayer, { kind: "positional_tables" }>> = (
+  e,
+  layer,
+  index,
+) => {
   pinLinear(e, index, layer.width, layer.bias, (j) => {
     const terms: string[] = [];
     for (let p = 0; p < layer.context; p++) {

@@ -11,7 +11,13 @@ export const emitRequantize: LayerEmitter<Extract<IntegerLayer, { kind: "requant
   const outBits = bitsFor(layer.max);
   if (2 ** outBits - 1 !== layer.max) throw new Error(`requantize max ${layer.max} is not 2^k − 1`);
   e.includes.add("requantize");
-  e.body.push(`    component rq${index}[${layer.width}];`, `    for (var j = 0; j < ${layer.width}; j++) {`, `        rq${index}[j] = Requantize(${layer.shift}, ${qBits}, ${outBits});`, `        rq${index}[j].in <== ${e.x("j")};`, "    }");
+  e.body.push(
+    `    component rq${index}[${layer.width}];`,
+    `    for (var j = 0; j < ${layer.width}; j++) {`,
+    `        rq${index}[j] = Requantize(${layer.shift}, ${qBits}, ${outBits});`,
+    `        rq${index}[j].in <== ${e.x("j")};`,
+    "    }",
+  );
   e.x = (i) => `rq${index}[${i}].out`;
   e.signal = null;
 };

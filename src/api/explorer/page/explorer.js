@@ -160,7 +160,15 @@ function append(el, children) {
  * @param {readonly string[]} labels
  */
 function thead(labels) {
-  return h("thead", {}, h("tr", {}, labels.map((t) => (t.endsWith("#") ? h("th", { class: "num", text: t.slice(0, -1) }) : h("th", { text: t })))));
+  return h(
+    "thead",
+    {},
+    h(
+      "tr",
+      {},
+      labels.map((t) => (t.endsWith("#") ? h("th", { class: "num", text: t.slice(0, -1) }) : h("th", { text: t }))),
+    ),
+  );
 }
 
 /**
@@ -232,7 +240,8 @@ function prettyJson(value, indent = "") {
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
     if (value.length === 0) return "[]";
-    if (value.every((v) => v === null || typeof v !== "object")) return `[${value.map((v) => JSON.stringify(v)).join(", ")}]`;
+    if (value.every((v) => v === null || typeof v !== "object"))
+      return `[${value.map((v) => JSON.stringify(v)).join(", ")}]`;
     return `[\n${value.map((v) => inner + prettyJson(v, inner)).join(",\n")}\n${indent}]`;
   }
   const object = /** @type {Record<string, unknown>} */ (value);
@@ -248,7 +257,12 @@ function prettyJson(value, indent = "") {
  */
 function canonical(v) {
   if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical(/** @type {Record<string, unknown>} */ (v)[k])]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical(/** @type {Record<string, unknown>} */ (v)[k])]),
+    );
   return v;
 }
 
@@ -298,7 +312,11 @@ class ApiError extends Error {
  */
 async function api(path, { signal } = {}) {
   const key = apiKey();
-  const res = await fetch(API + path, { headers: key ? { authorization: `Bearer ${key}` } : {}, signal, cache: "no-store" });
+  const res = await fetch(API + path, {
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+    signal,
+    cache: "no-store",
+  });
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, body);
   return body;
@@ -319,7 +337,8 @@ function errorText(err) {
 function errorNotice(err) {
   if (/** @type {{ name?: string } | null | undefined} */ (err)?.name === "AbortError") return null;
   const auth = err instanceof ApiError && err.status === 401;
-  const noProofs = err instanceof ApiError && err.status === 404 && err.param === null && /\/v1\/proofs/.test(err.message);
+  const noProofs =
+    err instanceof ApiError && err.status === 404 && err.param === null && /\/v1\/proofs/.test(err.message);
   return h(
     "p",
     { class: "notice error", role: "alert" },
@@ -376,8 +395,15 @@ function route() {
   const signal = pageController.signal;
   const path = location.pathname.replace(/\/+$/, "");
   const proof = path.match(/^\/explorer\/proofs\/([^/]+)$/);
-  const section = proof ? "proofs" : path === "/explorer/models" ? "models" : path === "/explorer/workers" ? "workers" : "proofs";
-  for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-nav]"))) a.classList.toggle("active", a.dataset.nav === section);
+  const section = proof
+    ? "proofs"
+    : path === "/explorer/models"
+      ? "models"
+      : path === "/explorer/workers"
+        ? "workers"
+        : "proofs";
+  for (const a of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("[data-nav]")))
+    a.classList.toggle("active", a.dataset.nav === section);
   window.scrollTo(0, 0);
   if (proof) return proofPage(decodeURIComponent(proof[1]), signal);
   if (section === "models") return modelsPage(signal);
@@ -387,7 +413,16 @@ function route() {
 
 document.addEventListener("click", (event) => {
   const a = /** @type {Element} */ (event.target).closest?.("a[data-link]");
-  if (!a || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (
+    !a ||
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey ||
+    event.altKey
+  )
+    return;
   event.preventDefault();
   navigate(a.getAttribute("href"));
 });
@@ -426,38 +461,76 @@ async function listPage(signal) {
   };
   document.title = "Proofs · proofgate explorer";
 
-  const search = h("input", { id: "search", type: "search", placeholder: "Proof id, transaction hash or input commitment", value: state.q, spellcheck: "false", autocomplete: "off" });
-  const modelSelect = h("select", { id: "filter-model", "aria-label": "Model" }, h("option", { value: "", text: "All models" }));
-  const statusSelect = h("select", { id: "filter-status", "aria-label": "Status" }, h("option", { value: "", text: "All statuses" }), STATUSES.map((st) => h("option", { value: st, text: st })));
+  const search = h("input", {
+    id: "search",
+    type: "search",
+    placeholder: "Proof id, transaction hash or input commitment",
+    value: state.q,
+    spellcheck: "false",
+    autocomplete: "off",
+  });
+  const modelSelect = h(
+    "select",
+    { id: "filter-model", "aria-label": "Model" },
+    h("option", { value: "", text: "All models" }),
+  );
+  const statusSelect = h(
+    "select",
+    { id: "filter-status", "aria-label": "Status" },
+    h("option", { value: "", text: "All statuses" }),
+    STATUSES.map((st) => h("option", { value: st, text: st })),
+  );
   statusSelect.value = state.status;
   const hint = h("span", { class: "hint" });
-  const live = h("span", { class: "live", title: "The list refreshes every 2 s" }, h("span", { class: "live-dot" }), "live");
+  const live = h(
+    "span",
+    { class: "live", title: "The list refreshes every 2 s" },
+    h("span", { class: "live-dot" }),
+    "live",
+  );
   const tbody = h("tbody", { id: "proof-rows" });
   const newer = h("button", { type: "button", id: "page-newer", text: "← Newer" });
   const older = h("button", { type: "button", id: "page-older", text: "Older →" });
   const pageInfo = h("span", { class: "muted" });
   const notice = h("div");
-  const card = h("div", { class: "card table-card" }, h("table", { class: "proofs" }, thead(["Proof", "Model", "Status", "Kind", "Created", "Prove#", "Total#", "On-chain"]), tbody));
+  const card = h(
+    "div",
+    { class: "card table-card" },
+    h(
+      "table",
+      { class: "proofs" },
+      thead(["Proof", "Model", "Status", "Kind", "Created", "Prove#", "Total#", "On-chain"]),
+      tbody,
+    ),
+  );
 
   clear(
     app,
     h("div", { class: "page-head" }, h("h1", { text: "Proofs" }), live),
     h(
       "form",
-      { class: "filters", role: "search", onsubmit: (e) => {
-        e.preventDefault();
-        apply();
-      } },
+      {
+        class: "filters",
+        role: "search",
+        onsubmit: (e) => {
+          e.preventDefault();
+          apply();
+        },
+      },
       search,
       modelSelect,
       statusSelect,
       h("button", { type: "submit", class: "primary", text: "Search" }),
-      h("button", { type: "button", text: "Clear", onclick: () => {
-        search.value = "";
-        modelSelect.value = "";
-        statusSelect.value = "";
-        apply();
-      } }),
+      h("button", {
+        type: "button",
+        text: "Clear",
+        onclick: () => {
+          search.value = "";
+          modelSelect.value = "";
+          statusSelect.value = "";
+          apply();
+        },
+      }),
       hint,
     ),
     notice,
@@ -468,7 +541,8 @@ async function listPage(signal) {
   servedModels(signal)
     .then((models) => {
       for (const m of models) modelSelect.append(h("option", { value: m.id, text: m.id }));
-      if (state.model && !models.some((m) => m.id === state.model)) modelSelect.append(h("option", { value: state.model, text: state.model }));
+      if (state.model && !models.some((m) => m.id === state.model))
+        modelSelect.append(h("option", { value: state.model, text: state.model }));
       modelSelect.value = state.model;
     })
     .catch(() => {
@@ -489,7 +563,8 @@ async function listPage(signal) {
   function apply() {
     const q = search.value.trim();
     if (q && !SEARCH_PATTERN.test(q)) {
-      hint.textContent = "Search takes a proof id, a 0x transaction hash, or a decimal commitment (letters, digits, _ and -).";
+      hint.textContent =
+        "Search takes a proof id, a 0x transaction hash, or a decimal commitment (letters, digits, _ and -).";
       return;
     }
     hint.textContent = "";
@@ -545,8 +620,11 @@ async function listPage(signal) {
       notice.replaceChildren(errorNotice(err) ?? "");
     }
     // every 2 s while a row shown is still moving, slower when all are final or the tab is hidden
-    const moving = [.../** @type {NodeListOf<HTMLTableRowElement>} */ (tbody.querySelectorAll("tr[data-status]"))].some((tr) => tr.dataset.final !== "true");
-    if (mine === generation && !signal.aborted) later(() => refresh(false), document.hidden ? 5 * LIST_POLL_MS : moving ? LIST_POLL_MS : 3 * LIST_POLL_MS);
+    const moving = [.../** @type {NodeListOf<HTMLTableRowElement>} */ (tbody.querySelectorAll("tr[data-status]"))].some(
+      (tr) => tr.dataset.final !== "true",
+    );
+    if (mine === generation && !signal.aborted)
+      later(() => refresh(false), document.hidden ? 5 * LIST_POLL_MS : moving ? LIST_POLL_MS : 3 * LIST_POLL_MS);
   }
 
   /**
@@ -557,7 +635,16 @@ async function listPage(signal) {
     if (reset) tbody.replaceChildren();
     if (proofs.length === 0) {
       const filtered = state.model || state.status || state.q;
-      tbody.replaceChildren(h("tr", { class: "empty" }, h("td", { colspan: "8", text: filtered ? "No proof matches." : "No proofs yet: ask a provable model something." })));
+      tbody.replaceChildren(
+        h(
+          "tr",
+          { class: "empty" },
+          h("td", {
+            colspan: "8",
+            text: filtered ? "No proof matches." : "No proofs yet: ask a provable model something.",
+          }),
+        ),
+      );
       return;
     }
     tbody.replaceChildren(
@@ -565,10 +652,15 @@ async function listPage(signal) {
         const before = seenStatus.get(p.id);
         seenStatus.set(p.id, p.status);
         const moved = before !== undefined && before !== p.status;
-        const kind = p.steps?.length ? `generation · ${p.steps.length} step${p.steps.length === 1 ? "" : "s"}` : (p.request?.kind ?? "inference");
+        const kind = p.steps?.length
+          ? `generation · ${p.steps.length} step${p.steps.length === 1 ? "" : "s"}`
+          : (p.request?.kind ?? "inference");
         return h(
           "tr",
-          { dataset: { id: p.id, model: p.model, status: p.status, final: String(isFinal(p)) }, class: moved ? "flash" : null },
+          {
+            dataset: { id: p.id, model: p.model, status: p.status, final: String(isFinal(p)) },
+            class: moved ? "flash" : null,
+          },
           h("td", {}, link(proofHref(p.id), h("span", { class: "mono", text: p.id }))),
           h("td", { text: p.model }),
           h("td", {}, statusBadge(p.status)),
@@ -621,13 +713,17 @@ async function proofPage(id, signal) {
     const key = `${record.status}:${record.steps?.map((st) => st.status).join(",")}`;
     if (circuitFor !== key) {
       circuitFor = key;
-      circuit = /** @type {ProofCircuit | null} */ (await api(`/proofs/${encodeURIComponent(id)}/circuit`, { signal }).catch(() => null));
+      circuit = /** @type {ProofCircuit | null} */ (
+        await api(`/proofs/${encodeURIComponent(id)}/circuit`, { signal }).catch(() => null)
+      );
       if (signal.aborted) return;
     }
     renderProof(record, circuit);
     if (isFinal(record)) return;
     try {
-      const next = /** @type {ProofRecord} */ (await api(`/proofs/${encodeURIComponent(id)}?wait=${WAIT_SECONDS}`, { signal }));
+      const next = /** @type {ProofRecord} */ (
+        await api(`/proofs/${encodeURIComponent(id)}?wait=${WAIT_SECONDS}`, { signal })
+      );
       record = next;
     } catch {
       if (signal.aborted) return;
@@ -653,19 +749,28 @@ function renderProof(p, circuit) {
       { class: "page-head" },
       h("h1", {}, "Proof ", h("span", { class: "mono", id: "proof-id", text: p.id })),
       h("span", { id: "proof-status" }, statusBadge(p.status)),
-      isFinal(p) ? null : h("span", { class: "live", title: "Updates as the status moves" }, h("span", { class: "live-dot" }), "live"),
+      isFinal(p)
+        ? null
+        : h("span", { class: "live", title: "Updates as the status moves" }, h("span", { class: "live-dot" }), "live"),
     ),
     h(
       "dl",
       { class: "facts" },
       fact("Model", link(`/explorer/models#${encodeURIComponent(p.model)}`, p.model)),
-      fact("Kind", generation ? `generation · ${steps.length} step${steps.length === 1 ? "" : "s"}` : (p.request?.kind ?? "inference")),
+      fact(
+        "Kind",
+        generation
+          ? `generation · ${steps.length} step${steps.length === 1 ? "" : "s"}`
+          : (p.request?.kind ?? "inference"),
+      ),
       fact("Endpoint", p.request?.endpoint ? h("span", { class: "mono", text: p.request.endpoint }) : "—"),
       fact("Created", h("span", { title: fmtAgo(p.created), text: fmtTime(p.created) })),
       fact("Prover", p.prover ? h("span", { class: "mono", text: p.prover }) : "—"),
       fact("Total", fmtMs(p.timings?.total)),
     ),
-    p.status === "failed" && p.error ? h("p", { class: "notice error", role: "alert" }, h("strong", { text: "Failed: " }), p.error) : null,
+    p.status === "failed" && p.error
+      ? h("p", { class: "notice error", role: "alert" }, h("strong", { text: "Failed: " }), p.error)
+      : null,
     verifyCard(p, steps),
     card("Status timeline", timeline(p, steps)),
     h(
@@ -727,13 +832,28 @@ function timeline(p, steps) {
   );
   const milestones = [
     // a record exists before its answer's first byte: shown as a stage only while it is generated
-    ...(p.status === "generating" ? [{ status: "generating", label: "Generating", at: "the answer is still being generated" }] : []),
+    ...(p.status === "generating"
+      ? [{ status: "generating", label: "Generating", at: "the answer is still being generated" }]
+      : []),
     { status: "queued", label: "Queued", at: fmtTime(p.created) },
-    { status: "proving", label: "Proving", at: [t.witness, t.prove, t.verify].some((v) => typeof v === "number") ? `witness ${fmtMs(t.witness)} · prove ${fmtMs(t.prove)} · verify ${fmtMs(t.verify)}` : "" },
+    {
+      status: "proving",
+      label: "Proving",
+      at: [t.witness, t.prove, t.verify].some((v) => typeof v === "number")
+        ? `witness ${fmtMs(t.witness)} · prove ${fmtMs(t.prove)} · verify ${fmtMs(t.verify)}`
+        : "",
+    },
     { status: "proved", label: "Proved", at: typeof t.total === "number" ? `${fmtMs(t.total)} after the request` : "" },
   ];
   if (p.request?.submit === true || p.chain || ["submitted", "verified"].includes(p.status)) {
-    milestones.push({ status: "submitted", label: "Submitted", at: p.chain ? "transaction sent" : "" }, { status: "verified", label: "Verified on-chain", at: typeof t.submit === "number" ? `${fmtMs(t.submit)} to submit and mine` : "" });
+    milestones.push(
+      { status: "submitted", label: "Submitted", at: p.chain ? "transaction sent" : "" },
+      {
+        status: "verified",
+        label: "Verified on-chain",
+        at: typeof t.submit === "number" ? `${fmtMs(t.submit)} to submit and mine` : "",
+      },
+    );
   }
   const reached = p.status === "failed" ? -1 : milestones.findIndex((m) => m.status === p.status);
   const failedAt = p.status === "failed" ? failedStage(p) : -1;
@@ -744,10 +864,40 @@ function timeline(p, steps) {
       "ol",
       { class: "milestones" },
       milestones.map((m, i) => {
-        const state = p.status === "failed" ? (i < failedAt ? "done" : i === failedAt ? "failed" : "pending") : i < reached ? "done" : i === reached ? (isFinal(p) ? "done" : "current") : "pending";
-        return h("li", { class: `ms ms-${state}` }, h("span", { class: "ms-dot" }), h("span", { class: "ms-label", text: m.label }), h("span", { class: "ms-at", text: state === "pending" ? "" : m.at || (state === "current" ? "in progress…" : "") }));
+        const state =
+          p.status === "failed"
+            ? i < failedAt
+              ? "done"
+              : i === failedAt
+                ? "failed"
+                : "pending"
+            : i < reached
+              ? "done"
+              : i === reached
+                ? isFinal(p)
+                  ? "done"
+                  : "current"
+                : "pending";
+        return h(
+          "li",
+          { class: `ms ms-${state}` },
+          h("span", { class: "ms-dot" }),
+          h("span", { class: "ms-label", text: m.label }),
+          h("span", {
+            class: "ms-at",
+            text: state === "pending" ? "" : m.at || (state === "current" ? "in progress…" : ""),
+          }),
+        );
       }),
-      p.status === "failed" ? h("li", { class: "ms ms-failed" }, h("span", { class: "ms-dot" }), h("span", { class: "ms-label", text: "Failed" }), h("span", { class: "ms-at", text: p.error ?? "" })) : null,
+      p.status === "failed"
+        ? h(
+            "li",
+            { class: "ms ms-failed" },
+            h("span", { class: "ms-dot" }),
+            h("span", { class: "ms-label", text: "Failed" }),
+            h("span", { class: "ms-at", text: p.error ?? "" }),
+          )
+        : null,
     ),
     timed.length ? bar : null,
     timed.length
@@ -757,8 +907,24 @@ function timeline(p, steps) {
           h(
             "tbody",
             {},
-            timed.map((st) => h("tr", {}, h("td", {}, h("span", { class: `swatch seg-${st.key}` }), st.label), h("td", { class: "num", text: fmtMs(st.ms) }), h("td", { class: "muted", text: st.note }))),
-            typeof t.total === "number" ? h("tr", { class: "total" }, h("td", { text: "Total" }), h("td", { class: "num", text: fmtMs(t.total) }), h("td", { class: "muted", text: "from the request to proved" })) : null,
+            timed.map((st) =>
+              h(
+                "tr",
+                {},
+                h("td", {}, h("span", { class: `swatch seg-${st.key}` }), st.label),
+                h("td", { class: "num", text: fmtMs(st.ms) }),
+                h("td", { class: "muted", text: st.note }),
+              ),
+            ),
+            typeof t.total === "number"
+              ? h(
+                  "tr",
+                  { class: "total" },
+                  h("td", { text: "Total" }),
+                  h("td", { class: "num", text: fmtMs(t.total) }),
+                  h("td", { class: "muted", text: "from the request to proved" }),
+                )
+              : null,
           ),
         )
       : h("p", { class: "muted", text: "No stage has finished yet." }),
@@ -794,7 +960,10 @@ function trace(p, steps, circuit) {
   return h(
     "div",
     { id: "trace" },
-    h("p", { class: "muted", text: "Each step proves one token. Its first public signal (state in) must equal the previous step's second (state out): the chain of hashes that ties the tokens of a choice together. The first state commits to the prompt and the nonce." }),
+    h("p", {
+      class: "muted",
+      text: "Each step proves one token. Its first public signal (state in) must equal the previous step's second (state out): the chain of hashes that ties the tokens of a choice together. The first state commits to the prompt and the nonce.",
+    }),
     [...choices.entries()].map(([choice, list]) => {
       list.sort((a, b) => (a.output?.position ?? a.index) - (b.output?.position ?? b.index));
       const out = outputs.find((c) => c.index === choice);
@@ -805,7 +974,9 @@ function trace(p, steps, circuit) {
           "h3",
           {},
           `Choice ${choice}`,
-          out ? h("span", { class: "muted" }, ` · prompt ${out.prompt_index ?? 0} · ${out.finish_reason ?? ""} · `) : null,
+          out
+            ? h("span", { class: "muted" }, ` · prompt ${out.prompt_index ?? 0} · ${out.finish_reason ?? ""} · `)
+            : null,
           out?.text !== undefined ? h("q", { class: "gen-text", text: out.text }) : null,
         ),
         h(
@@ -823,7 +994,10 @@ function trace(p, steps, circuit) {
                 const prev = k > 0 ? list[k - 1].public_signals?.[1] : undefined;
                 const linked = k === 0 ? null : stateIn !== undefined && prev !== undefined ? stateIn === prev : null;
                 const decoded = decodedByIndex.get(st.index);
-                const tokenNote = decoded?.kind === "token-step" && decoded.next_token !== st.output?.token ? ` (signals say ${decoded.next_token})` : "";
+                const tokenNote =
+                  decoded?.kind === "token-step" && decoded.next_token !== st.output?.token
+                    ? ` (signals say ${decoded.next_token})`
+                    : "";
                 return h(
                   "tr",
                   { dataset: { step: String(st.index) } },
@@ -832,7 +1006,18 @@ function trace(p, steps, circuit) {
                   h("td", { class: "mono", text: `${st.output?.token ?? "—"}${tokenNote}` }),
                   h("td", {}, statusBadge(st.status)),
                   h("td", {}, stateIn !== undefined ? short(stateIn) : "—"),
-                  h("td", { class: `link ${linked === true ? "ok" : linked === false ? "bad" : ""}`, title: linked === null ? (k === 0 ? "the input commitment: prompt and nonce" : "") : linked ? "equals the previous step's state out" : "does not equal the previous step's state out", text: k === 0 ? "start" : linked === true ? "✓ linked" : linked === false ? "✗ broken" : "…" }),
+                  h("td", {
+                    class: `link ${linked === true ? "ok" : linked === false ? "bad" : ""}`,
+                    title:
+                      linked === null
+                        ? k === 0
+                          ? "the input commitment: prompt and nonce"
+                          : ""
+                        : linked
+                          ? "equals the previous step's state out"
+                          : "does not equal the previous step's state out",
+                    text: k === 0 ? "start" : linked === true ? "✓ linked" : linked === false ? "✗ broken" : "…",
+                  }),
                   h("td", {}, stateOut !== undefined ? short(stateOut) : "—"),
                   h("td", { class: "num", text: fmtMs(st.timings?.prove) }),
                   h("td", { class: "mono muted", text: st.prover ?? "—" }),
@@ -850,7 +1035,8 @@ function trace(p, steps, circuit) {
 function decodedText(decoded) {
   if (!decoded) return null;
   if (decoded.kind === "classify") return `label ${decoded.label}`;
-  if (decoded.kind === "token-step") return `next token ${decoded.next_token} · context [${decoded.context.join(", ")}] · nonce ${decoded.nonce}`;
+  if (decoded.kind === "token-step")
+    return `next token ${decoded.next_token} · context [${decoded.context.join(", ")}] · nonce ${decoded.nonce}`;
   if (decoded.kind === "tensor") return `outputs [${decoded.outputs.join(", ")}]`;
   return JSON.stringify(decoded);
 }
@@ -869,13 +1055,33 @@ function publicSignals(p, circuit, meanings, generation) {
     return h(
       "div",
       { id: "public-signals" },
-      h("p", { class: "muted", text: "A generation has no signals of its own: every step has its circuit's, listed in the trace. What they mean:" }),
+      h("p", {
+        class: "muted",
+        text: "A generation has no signals of its own: every step has its circuit's, listed in the trace. What they mean:",
+      }),
       meanings
-        ? h("table", { class: "signals" }, h("tbody", {}, meanings.map((m, i) => h("tr", {}, h("td", { class: "num", text: i }), h("td", { class: "mono", text: m.name }), h("td", { text: m.meaning })))))
+        ? h(
+            "table",
+            { class: "signals" },
+            h(
+              "tbody",
+              {},
+              meanings.map((m, i) =>
+                h(
+                  "tr",
+                  {},
+                  h("td", { class: "num", text: i }),
+                  h("td", { class: "mono", text: m.name }),
+                  h("td", { text: m.meaning }),
+                ),
+              ),
+            ),
+          )
         : h("p", { class: "muted", text: "The circuit's description is not available from this gateway." }),
     );
   }
-  if (!p.public_signals) return h("p", { class: "muted", id: "public-signals", text: "None yet: the record has no proof." });
+  if (!p.public_signals)
+    return h("p", { class: "muted", id: "public-signals", text: "None yet: the record has no proof." });
   const decoded = decodedText(circuit?.decoded);
   return h(
     "div",
@@ -888,11 +1094,20 @@ function publicSignals(p, circuit, meanings, generation) {
         "tbody",
         {},
         p.public_signals.map((value, i) =>
-          h("tr", {}, h("td", { class: "num", text: i }), h("td", { class: "mono", text: explain(i)?.name ?? `signal ${i}` }), h("td", { class: "mono value", text: value }), h("td", { text: explain(i)?.meaning ?? "—" })),
+          h(
+            "tr",
+            {},
+            h("td", { class: "num", text: i }),
+            h("td", { class: "mono", text: explain(i)?.name ?? `signal ${i}` }),
+            h("td", { class: "mono value", text: value }),
+            h("td", { text: explain(i)?.meaning ?? "—" }),
+          ),
         ),
       ),
     ),
-    decoded ? h("p", {}, h("strong", { text: "Decoded: " }), h("span", { class: "mono", id: "decoded", text: decoded })) : null,
+    decoded
+      ? h("p", {}, h("strong", { text: "Decoded: " }), h("span", { class: "mono", id: "decoded", text: decoded }))
+      : null,
   );
 }
 
@@ -915,7 +1130,10 @@ function modelFacts(p, circuit) {
 /** @param {ProofRecord} p */
 function onChain(p) {
   if (!p.chain) {
-    const why = p.request?.submit === true ? "Not on-chain yet: it is submitted once proved." : "Not submitted on-chain: this gateway or this request does not send it there.";
+    const why =
+      p.request?.submit === true
+        ? "Not on-chain yet: it is submitted once proved."
+        : "Not submitted on-chain: this gateway or this request does not send it there.";
     return h("p", { class: "muted", id: "chain", text: why });
   }
   const c = p.chain;
@@ -925,7 +1143,17 @@ function onChain(p) {
     fact("Chain id", String(c.chain_id)),
     fact("Contract", h("span", { class: "mono", text: c.contract })),
     fact("Transaction", h("span", { class: "mono", text: c.tx_hash })),
-    c.submitted_by ? fact("Sent by", h("span", { class: "mono", text: c.submitted_by, title: "the sender of the transaction that recorded it: this gateway, or anyone who submitted the same proof first" })) : null,
+    c.submitted_by
+      ? fact(
+          "Sent by",
+          h("span", {
+            class: "mono",
+            text: c.submitted_by,
+            title:
+              "the sender of the transaction that recorded it: this gateway, or anyone who submitted the same proof first",
+          }),
+        )
+      : null,
     fact("Block", c.block_number ?? "pending"),
     fact("Gas used", c.gas_used ? fmtInt(Number(c.gas_used)) : "pending"),
     c.input_commitment ? fact("Input commitment", h("span", { class: "mono", text: c.input_commitment })) : null,
@@ -954,8 +1182,22 @@ function downloadJson(name, value) {
 function verifiableFile(p, circuit) {
   const r = p.request ?? {};
   const output = circuit.layout.output === "logits" ? r.served?.logits : r.served?.argmax;
-  const binding = r.content_hash !== undefined && r.salt !== undefined ? { request: { content_hash: r.content_hash, salt: r.salt } } : {};
-  return { object: "proofgate.proof", model_id: r.circuit, vkey_hash: p.vkey_hash, kind: circuit.kind, input: r.sample, nonce: r.nonce, output, public_signals: p.public_signals, proof: p.proof, ...binding };
+  const binding =
+    r.content_hash !== undefined && r.salt !== undefined
+      ? { request: { content_hash: r.content_hash, salt: r.salt } }
+      : {};
+  return {
+    object: "proofgate.proof",
+    model_id: r.circuit,
+    vkey_hash: p.vkey_hash,
+    kind: circuit.kind,
+    input: r.sample,
+    nonce: r.nonce,
+    output,
+    public_signals: p.public_signals,
+    proof: p.proof,
+    ...binding,
+  };
 }
 
 /**
@@ -967,14 +1209,33 @@ function downloads(p, steps, circuit) {
   const status = h("span", { class: "muted" });
   const single = steps.length === 0 && circuit?.layout && p.request?.kind === "inference";
   const proofFile = steps.length
-    ? { id: p.id, model: p.model, vkey_hash: p.vkey_hash, steps: steps.map((st) => ({ index: st.index, output: st.output, public_signals: st.public_signals, proof: st.proof })) }
+    ? {
+        id: p.id,
+        model: p.model,
+        vkey_hash: p.vkey_hash,
+        steps: steps.map((st) => ({
+          index: st.index,
+          output: st.output,
+          public_signals: st.public_signals,
+          proof: st.proof,
+        })),
+      }
     : single
       ? verifiableFile(p, circuit)
       : { id: p.id, model: p.model, vkey_hash: p.vkey_hash, public_signals: p.public_signals, proof: p.proof };
   return h(
     "div",
     { class: "downloads" },
-    h("button", { type: "button", id: "download-proof", disabled: !hasProof(p), onclick: () => downloadJson(`${p.id}.proof.json`, proofFile) }, "Proof and public signals (.json)"),
+    h(
+      "button",
+      {
+        type: "button",
+        id: "download-proof",
+        disabled: !hasProof(p),
+        onclick: () => downloadJson(`${p.id}.proof.json`, proofFile),
+      },
+      "Proof and public signals (.json)",
+    ),
     h(
       "button",
       {
@@ -996,7 +1257,9 @@ function downloads(p, steps, circuit) {
       "p",
       { class: "muted small" },
       "Check them offline: ",
-      single ? [h("code", { text: `proofgate verify ${p.id}.proof.json` }), " (the proof and every claim in the file), or "] : null,
+      single
+        ? [h("code", { text: `proofgate verify ${p.id}.proof.json` }), " (the proof and every claim in the file), or "]
+        : null,
       h("code", { text: "snarkjs groth16 verify vkey.json public.json proof.json" }),
     ),
   );
@@ -1012,7 +1275,8 @@ function loadSnarkjs() {
   if (withSnarkjs.snarkjs) return Promise.resolve(withSnarkjs.snarkjs);
   snarkjsLoading ??= new Promise((resolve, reject) => {
     const script = h("script", { src: "/explorer/assets/snarkjs.min.js" });
-    script.onload = () => (withSnarkjs.snarkjs ? resolve(withSnarkjs.snarkjs) : reject(new Error("snarkjs did not load")));
+    script.onload = () =>
+      withSnarkjs.snarkjs ? resolve(withSnarkjs.snarkjs) : reject(new Error("snarkjs did not load"));
     script.onerror = () => {
       snarkjsLoading = null;
       reject(new Error("could not load snarkjs"));
@@ -1072,9 +1336,30 @@ function verifyCard(p, steps) {
   const decoded = h("dl", { class: "facts wide", id: "verify-decoded" });
   const trust = h("ul", { class: "trust", id: "verify-trust" });
   const fileInput = h("input", { type: "file", accept: ".json,application/json", id: "vkey-file" });
-  const expectedHash = h("input", { type: "text", id: "vkey-hash-expected", spellcheck: "false", autocomplete: "off", placeholder: "sha256 hex of the model's verification key", size: "66" });
-  const rpcUrl = h("input", { type: "url", id: "rpc-url", spellcheck: "false", autocomplete: "off", placeholder: "https://… (a node you trust)", size: "40" });
-  const registry = h("input", { type: "text", id: "registry-address", spellcheck: "false", autocomplete: "off", placeholder: "0x… registry address", size: "44" });
+  const expectedHash = h("input", {
+    type: "text",
+    id: "vkey-hash-expected",
+    spellcheck: "false",
+    autocomplete: "off",
+    placeholder: "sha256 hex of the model's verification key",
+    size: "66",
+  });
+  const rpcUrl = h("input", {
+    type: "url",
+    id: "rpc-url",
+    spellcheck: "false",
+    autocomplete: "off",
+    placeholder: "https://… (a node you trust)",
+    size: "40",
+  });
+  const registry = h("input", {
+    type: "text",
+    id: "registry-address",
+    spellcheck: "false",
+    autocomplete: "off",
+    placeholder: "0x… registry address",
+    size: "44",
+  });
   const registryNote = h("span", { class: "small muted", id: "registry-note" });
   void gatewayChain().then((chain) => {
     if (chain.contracts?.registry && !registry.value) {
@@ -1083,11 +1368,20 @@ function verifyCard(p, steps) {
     }
   });
   const ready = hasProof(p);
-  const button = h("button", { type: "button", class: "primary big", id: "verify-button", disabled: !ready }, "Verify in your browser");
+  const button = h(
+    "button",
+    { type: "button", class: "primary big", id: "verify-button", disabled: !ready },
+    "Verify in your browser",
+  );
   button.addEventListener("click", async () => {
     button.disabled = true;
     try {
-      const options = { vkeyFile: fileInput.files?.[0] ?? null, expectedHash: expectedHash.value.trim(), rpcUrl: rpcUrl.value.trim(), registry: registry.value.trim() };
+      const options = {
+        vkeyFile: fileInput.files?.[0] ?? null,
+        expectedHash: expectedHash.value.trim(),
+        rpcUrl: rpcUrl.value.trim(),
+        registry: registry.value.trim(),
+      };
       await verifyInBrowser(p, steps, options, { result, checks, decoded, trust });
     } finally {
       button.disabled = false;
@@ -1136,7 +1430,16 @@ async function verifyInBrowser(p, steps, options, view) {
   decoded.replaceChildren();
   trust.replaceChildren();
   /** @type {Reporter["add"]} */
-  const add = (ok, label, detail = "") => checks.append(h("li", { class: ok === true ? "ok" : ok === false ? "bad" : "skip" }, h("span", { class: "mark", text: ok === true ? "✓" : ok === false ? "✗" : "–" }), h("strong", { text: label }), detail ? h("span", { class: "muted", text: ` ${detail}` }) : null));
+  const add = (ok, label, detail = "") =>
+    checks.append(
+      h(
+        "li",
+        { class: ok === true ? "ok" : ok === false ? "bad" : "skip" },
+        h("span", { class: "mark", text: ok === true ? "✓" : ok === false ? "✗" : "–" }),
+        h("strong", { text: label }),
+        detail ? h("span", { class: "muted", text: ` ${detail}` }) : null,
+      ),
+    );
   /** @type {Reporter["trusted"]} */
   const trusted = (text) => trust.append(h("li", { text }));
   let valid = true;
@@ -1146,9 +1449,15 @@ async function verifyInBrowser(p, steps, options, view) {
     add(false, label, detail);
   };
   try {
-    const [snarkjs, poseidon, circuit] = await Promise.all([loadSnarkjs(), loadPoseidon(), /** @type {Promise<ProofCircuit>} */ (api(`/proofs/${encodeURIComponent(p.id)}/circuit`))]);
+    const [snarkjs, poseidon, circuit] = await Promise.all([
+      loadSnarkjs(),
+      loadPoseidon(),
+      /** @type {Promise<ProofCircuit>} */ (api(`/proofs/${encodeURIComponent(p.id)}/circuit`)),
+    ]);
     /** @type {unknown} */
-    const vkey = options.vkeyFile ? JSON.parse(await options.vkeyFile.text()) : await api(`/proofs/${encodeURIComponent(p.id)}/verification_key`);
+    const vkey = options.vkeyFile
+      ? JSON.parse(await options.vkeyFile.text())
+      : await api(`/proofs/${encodeURIComponent(p.id)}/verification_key`);
     await checkKey(p, vkey, circuit, options, { add, fail, trusted });
     /**
      * @param {string[]} signals
@@ -1164,7 +1473,8 @@ async function verifyInBrowser(p, steps, options, view) {
     // hasProof(p): every proof and its signals are there
     if (steps.length === 0) {
       const signals = /** @type {string[]} */ (p.public_signals);
-      if (await check(signals, /** @type {Groth16Proof} */ (p.proof))) add(true, "Groth16 proof", `${signals.length} public signal${signals.length === 1 ? "" : "s"}`);
+      if (await check(signals, /** @type {Groth16Proof} */ (p.proof)))
+        add(true, "Groth16 proof", `${signals.length} public signal${signals.length === 1 ? "" : "s"}`);
       else fail("Groth16 proof", "does not verify against the public signals");
     } else {
       /** @type {Map<number, ProofStep[]>} */
@@ -1180,25 +1490,51 @@ async function verifyInBrowser(p, steps, options, view) {
       for (const [choice, list] of byChoice) {
         list.sort((a, b) => (a.output?.position ?? a.index) - (b.output?.position ?? b.index));
         const broken = list.findIndex((st, k) => k > 0 && st.public_signals?.[0] !== list[k - 1].public_signals?.[1]);
-        if (broken === -1) add(true, `Chain of choice ${choice}`, `${list.length} step${list.length === 1 ? "" : "s"}, each state in equals the previous state out`);
-        else fail(`Chain of choice ${choice}`, `broken before step ${list[broken].index}: its state in is not the previous state out`);
+        if (broken === -1)
+          add(
+            true,
+            `Chain of choice ${choice}`,
+            `${list.length} step${list.length === 1 ? "" : "s"}, each state in equals the previous state out`,
+          );
+        else
+          fail(
+            `Chain of choice ${choice}`,
+            `broken before step ${list[broken].index}: its state in is not the previous state out`,
+          );
       }
     }
     // what the page shows, against what the signals say
     const claims = recordChecks(p, circuit.layout, poseidon, circuit.featurizer ?? null);
-    for (const c of claims.checks) (c.ok ? add(true, c.label, c.detail) : fail(c.label, c.detail));
+    for (const c of claims.checks) c.ok ? add(true, c.label, c.detail) : fail(c.label, c.detail);
     for (const d of claims.decoded) decoded.append(fact(d.label, h("span", { class: "mono", text: d.value })));
-    trusted("This page's code and the Poseidon constants: they come from this server (check offline with proofgate verify or snarkjs to rely on nothing here).");
+    trusted(
+      "This page's code and the Poseidon constants: they come from this server (check offline with proofgate verify or snarkjs to rely on nothing here).",
+    );
     trusted(
       options.rpcUrl
         ? "The circuit's input packing (how a sample becomes the committed words): the server's; its kind, label or token width and context were checked against the registry."
         : "The circuit's layout (how signals pack the input and output): the server's; a JSON-RPC URL checks its kind, label or token width and context against the registry.",
     );
-    if (!claims.bound) trusted("That the nonce is fresh and answers this request: the record names no content hash and salt to recompute it from.");
-    if (p.request?.kind === "generation") trusted("The prompt's text and the generated text: they are what the tokenizer makes of the token ids checked here.");
-    else if (typeof p.request?.input === "string" && claims.featurized) trusted("The featurizer's parameters (hashed words: buckets, word pattern): the server's; the text's features were recomputed here with them.");
-    else if (typeof p.request?.input === "string") trusted("That the sample is what the model's featurizer makes of the text shown: the server gives no featurizer for this model.");
-    if (p.chain) trusted("The on-chain record (transaction, block, gas): read from the server; look the transaction up on a node of your own.");
+    if (!claims.bound)
+      trusted(
+        "That the nonce is fresh and answers this request: the record names no content hash and salt to recompute it from.",
+      );
+    if (p.request?.kind === "generation")
+      trusted(
+        "The prompt's text and the generated text: they are what the tokenizer makes of the token ids checked here.",
+      );
+    else if (typeof p.request?.input === "string" && claims.featurized)
+      trusted(
+        "The featurizer's parameters (hashed words: buckets, word pattern): the server's; the text's features were recomputed here with them.",
+      );
+    else if (typeof p.request?.input === "string")
+      trusted(
+        "That the sample is what the model's featurizer makes of the text shown: the server gives no featurizer for this model.",
+      );
+    if (p.chain)
+      trusted(
+        "The on-chain record (transaction, block, gas): read from the server; look the transaction up on a node of your own.",
+      );
   } catch (err) {
     fail("Verification", errorText(err));
   }
@@ -1235,8 +1571,14 @@ async function checkKey(p, vkey, circuit, options, { add, fail, trusted }) {
   if (!p.vkey_hash) fail("Verification key hash", "the record names none");
   else if (hash === p.vkey_hash) add(true, "Verification key hash", `sha256 ${hash.slice(0, 16)}… matches the record`);
   else fail("Verification key hash", `sha256 ${hash.slice(0, 16)}… is not the record's ${p.vkey_hash.slice(0, 16)}…`);
-  const fieldOfCircuit = /^[0-9a-f]{64}$/.test(p.request?.circuit ?? "") ? (BigInt(`0x${p.request?.circuit}`) >> 8n).toString() : null;
-  if (fieldOfCircuit !== circuit.layout.model_id_field) fail("Circuit", `the record's circuit ${p.request?.circuit ?? "(none)"} is not the circuit whose layout the server gave`);
+  const fieldOfCircuit = /^[0-9a-f]{64}$/.test(p.request?.circuit ?? "")
+    ? (BigInt(`0x${p.request?.circuit}`) >> 8n).toString()
+    : null;
+  if (fieldOfCircuit !== circuit.layout.model_id_field)
+    fail(
+      "Circuit",
+      `the record's circuit ${p.request?.circuit ?? "(none)"} is not the circuit whose layout the server gave`,
+    );
   let independent = false;
   const expected = options.expectedHash.toLowerCase().replace(/^0x/, "");
   if (expected) {
@@ -1248,29 +1590,59 @@ async function checkKey(p, vkey, circuit, options, { add, fail, trusted }) {
     independent = true;
     const registry = options.registry;
     try {
-      if (!/^0x[0-9a-fA-F]{40}$/.test(registry)) throw new Error(`${JSON.stringify(registry)} is not a contract address`);
+      if (!/^0x[0-9a-fA-F]{40}$/.test(registry))
+        throw new Error(`${JSON.stringify(registry)} is not a contract address`);
       const entry = await registryEntry(options.rpcUrl, registry, hash);
       const where = `registry ${registry} on chain ${entry.chainId} (via ${options.rpcUrl})`;
       if (entry.kind === 0) fail("Key on-chain", `${where} has no model under key ${hash.slice(0, 16)}…`);
-      else if (entry.kind !== KIND_CODES[circuit.kind]) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… as kind ${entry.kind}, not a ${circuit.kind} circuit`);
-      else if (entry.field !== fieldOfCircuit) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… for another model (field ${entry.field.slice(0, 12)}…)`);
-      else if (!layoutMatches(circuit.layout, entry)) fail("Key on-chain", `${where} registers key ${hash.slice(0, 16)}… with ${entry.bits}-bit values and a context of ${entry.context}, not the layout the server gave`);
+      else if (entry.kind !== KIND_CODES[circuit.kind])
+        fail(
+          "Key on-chain",
+          `${where} registers key ${hash.slice(0, 16)}… as kind ${entry.kind}, not a ${circuit.kind} circuit`,
+        );
+      else if (entry.field !== fieldOfCircuit)
+        fail(
+          "Key on-chain",
+          `${where} registers key ${hash.slice(0, 16)}… for another model (field ${entry.field.slice(0, 12)}…)`,
+        );
+      else if (!layoutMatches(circuit.layout, entry))
+        fail(
+          "Key on-chain",
+          `${where} registers key ${hash.slice(0, 16)}… with ${entry.bits}-bit values and a context of ${entry.context}, not the layout the server gave`,
+        );
       else {
         // entry.field is fieldOfCircuit, so the record names a circuit
         const named = /** @type {string} */ (p.request?.circuit);
-        add(true, "Key on-chain", `${where} registers this key for circuit ${named.slice(0, 12)}…, verifier ${entry.verifier}`);
+        add(
+          true,
+          "Key on-chain",
+          `${where} registers this key for circuit ${named.slice(0, 12)}…, verifier ${entry.verifier}`,
+        );
         // and the chain's own verifier (its key, not the one this page was given) accepts every proof
-        const proofs = /** @type {[Groth16Proof, string[]][]} */ (p.steps?.length ? p.steps.map((st) => [st.proof, st.public_signals]) : [[p.proof, p.public_signals]]);
+        const proofs = /** @type {[Groth16Proof, string[]][]} */ (
+          p.steps?.length ? p.steps.map((st) => [st.proof, st.public_signals]) : [[p.proof, p.public_signals]]
+        );
         let rejected = 0;
-        for (const [proof, signals] of proofs) if (!(await registryVerifies(options.rpcUrl, registry, hash, proof, signals).catch(() => false))) rejected++;
-        if (rejected === 0) add(true, "Proof on-chain", `the registry's verifier accepts ${proofs.length === 1 ? "the proof" : `all ${proofs.length} proofs`} (eth_call, nothing sent)`);
-        else fail("Proof on-chain", `the registry's verifier rejects ${rejected} of ${proofs.length} proof${proofs.length === 1 ? "" : "s"}`);
+        for (const [proof, signals] of proofs)
+          if (!(await registryVerifies(options.rpcUrl, registry, hash, proof, signals).catch(() => false))) rejected++;
+        if (rejected === 0)
+          add(
+            true,
+            "Proof on-chain",
+            `the registry's verifier accepts ${proofs.length === 1 ? "the proof" : `all ${proofs.length} proofs`} (eth_call, nothing sent)`,
+          );
+        else
+          fail(
+            "Proof on-chain",
+            `the registry's verifier rejects ${rejected} of ${proofs.length} proof${proofs.length === 1 ? "" : "s"}`,
+          );
       }
     } catch (err) {
       fail("Key on-chain", `could not read the registry: ${errorText(err)}`);
     }
     const served = (await gatewayChain()).contracts?.registry;
-    if (served && served.toLowerCase() === registry.toLowerCase()) trusted(`The registry's address ${registry}: from this server's /v1/chain (the node you named answered for it).`);
+    if (served && served.toLowerCase() === registry.toLowerCase())
+      trusted(`The registry's address ${registry}: from this server's /v1/chain (the node you named answered for it).`);
   }
   if (!independent) {
     add(null, "Key", "taken from the server, not independently checked: give the hash you expect or a JSON-RPC URL");
@@ -1306,7 +1678,11 @@ function modelSetup(model) {
  * @param {string} id
  */
 function setupSlot(model, id) {
-  const slot = h("div", { id, class: "setup", dataset: { state: "loading" } }, h("span", { class: "muted", text: "Loading the transcript…" }));
+  const slot = h(
+    "div",
+    { id, class: "setup", dataset: { state: "loading" } },
+    h("span", { class: "muted", text: "Loading the transcript…" }),
+  );
   modelSetup(model)
     .then((setup) => {
       slot.dataset.state = setup ? "shown" : "none";
@@ -1320,12 +1696,17 @@ function setupSlot(model, id) {
 }
 
 /** @param {unknown} v */
-const text = (v) => (v === null || v === undefined || v === "" ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
+const text = (v) =>
+  v === null || v === undefined || v === "" ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v);
 
 /** @param {Contributions | undefined} list */
 function contributionList(list) {
   if (!Array.isArray(list) || list.length === 0) return h("span", { class: "muted", text: "none listed" });
-  return h("ol", { class: "contributions" }, list.map((c) => h("li", {}, h("strong", { text: text(c?.name) }), " ", c?.hash ? short(c.hash, 12, 8) : null)));
+  return h(
+    "ol",
+    { class: "contributions" },
+    list.map((c) => h("li", {}, h("strong", { text: text(c?.name) }), " ", c?.hash ? short(c.hash, 12, 8) : null)),
+  );
 }
 
 /**
@@ -1333,7 +1714,11 @@ function contributionList(list) {
  * @param {SetupTranscript | null} setup
  */
 function setupView(setup) {
-  if (!setup || typeof setup !== "object") return h("p", { class: "muted", text: "No transcript: this gateway ships none for this model, so who ran its trusted setup is not on record." });
+  if (!setup || typeof setup !== "object")
+    return h("p", {
+      class: "muted",
+      text: "No transcript: this gateway ships none for this model, so who ran its trusted setup is not on record.",
+    });
   const p1 = setup.phase1 ?? {};
   const p2 = setup.phase2 ?? {};
   const beacon = p2.beacon;
@@ -1343,14 +1728,38 @@ function setupView(setup) {
     h(
       "dl",
       { class: "facts wide" },
-      fact("Phase 1 (powers of tau)", h("span", { class: "mono", text: [p1.file, p1.power !== undefined ? `2^${p1.power}` : null].filter(Boolean).join(" · ") || "—" })),
+      fact(
+        "Phase 1 (powers of tau)",
+        h("span", {
+          class: "mono",
+          text: [p1.file, p1.power !== undefined ? `2^${p1.power}` : null].filter(Boolean).join(" · ") || "—",
+        }),
+      ),
       p1.blake2b ? fact("Phase 1 blake2b", short(p1.blake2b, 16, 8)) : null,
       fact("Phase 1 contributions", contributionList(p1.contributions)),
       fact("Phase 2 contributions", contributionList(p2.contributions)),
-      fact("Random beacon", beacon ? h("span", { class: "mono", text: `${text(beacon.hash)}${beacon.iterations !== undefined ? ` · 2^${beacon.iterations} iterations` : ""}` }) : h("span", { class: "muted", text: "none: the last contributor's randomness is not publicly fixed" })),
-      fact("Transcript verified", setup.verified === true ? "yes, says the server" : setup.verified === false ? h("span", { class: "bad", text: "no, says the server" }) : "—"),
+      fact(
+        "Random beacon",
+        beacon
+          ? h("span", {
+              class: "mono",
+              text: `${text(beacon.hash)}${beacon.iterations !== undefined ? ` · 2^${beacon.iterations} iterations` : ""}`,
+            })
+          : h("span", { class: "muted", text: "none: the last contributor's randomness is not publicly fixed" }),
+      ),
+      fact(
+        "Transcript verified",
+        setup.verified === true
+          ? "yes, says the server"
+          : setup.verified === false
+            ? h("span", { class: "bad", text: "no, says the server" })
+            : "—",
+      ),
     ),
-    h("p", { class: "muted small", text: "As the server reports it. One honest contributor is enough; check the transcript yourself with snarkjs zkey verify." }),
+    h("p", {
+      class: "muted small",
+      text: "As the server reports it. One honest contributor is enough; check the transcript yourself with snarkjs zkey verify.",
+    }),
   );
 }
 
@@ -1372,7 +1781,11 @@ async function loadStats(signal) {
 /** @param {AbortSignal} signal */
 async function modelsPage(signal) {
   document.title = "Models · proofgate explorer";
-  clear(app, h("div", { class: "page-head" }, h("h1", { text: "Models" })), h("p", { class: "muted", text: "Loading…" }));
+  clear(
+    app,
+    h("div", { class: "page-head" }, h("h1", { text: "Models" })),
+    h("p", { class: "muted", text: "Loading…" }),
+  );
   const tick = async () => {
     const [{ stats, error }, models] = await Promise.all([loadStats(signal), servedModels(signal).catch(() => [])]);
     if (signal.aborted) return;
@@ -1389,19 +1802,42 @@ async function modelsPage(signal) {
  */
 function renderModels(stats, error, served) {
   const byId = new Map(served.map((m) => [m.id, m]));
-  const rows = stats ? stats.models : served.map((m) => ({ model: m.id, provable: m.provable, circuit: null, proofs: null, median_prove_ms: null }));
+  const rows = stats
+    ? stats.models
+    : served.map((m) => ({ model: m.id, provable: m.provable, circuit: null, proofs: null, median_prove_ms: null }));
   const scroll = window.scrollY;
   clear(
     app,
-    h("div", { class: "page-head" }, h("h1", { text: "Models" }), h("span", { class: "live" }, h("span", { class: "live-dot" }), "live")),
-    !stats && error ? h("p", { class: "notice" }, "Proof statistics are not available from this gateway: ", /** @type {Error} */ (error).message) : null,
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", { text: "Models" }),
+      h("span", { class: "live" }, h("span", { class: "live-dot" }), "live"),
+    ),
+    !stats && error
+      ? h(
+          "p",
+          { class: "notice" },
+          "Proof statistics are not available from this gateway: ",
+          /** @type {Error} */ (error).message,
+        )
+      : null,
     h(
       "div",
       { class: "card table-card" },
       h(
         "table",
         { class: "models", id: "models-table" },
-        thead(["Model", "Task", "Circuit", "Constraints#", "Proofs#", "By status", "Median prove#", "Verification key hash"]),
+        thead([
+          "Model",
+          "Task",
+          "Circuit",
+          "Constraints#",
+          "Proofs#",
+          "By status",
+          "Median prove#",
+          "Verification key hash",
+        ]),
         h(
           "tbody",
           {},
@@ -1410,11 +1846,24 @@ function renderModels(stats, error, served) {
             return h(
               "tr",
               { id: m.model, dataset: { model: m.model } },
-              h("td", { class: "model-cell" }, h("strong", { text: m.model }), info?.summary ? h("div", { class: "muted small summary", text: info.summary }) : null),
+              h(
+                "td",
+                { class: "model-cell" },
+                h("strong", { text: m.model }),
+                info?.summary ? h("div", { class: "muted small summary", text: info.summary }) : null,
+              ),
               h("td", { class: "muted", text: info?.task ?? "—" }),
-              h("td", { class: "nowrap" }, m.circuit ? m.circuit.kind : h("span", { class: "muted", text: m.provable ? "—" : "not proven" })),
+              h(
+                "td",
+                { class: "nowrap" },
+                m.circuit ? m.circuit.kind : h("span", { class: "muted", text: m.provable ? "—" : "not proven" }),
+              ),
               h("td", { class: "num", text: m.circuit ? fmtInt(m.circuit.constraints) : "—" }),
-              h("td", { class: "num" }, m.proofs ? link(`/explorer?model=${encodeURIComponent(m.model)}`, fmtInt(m.proofs.total)) : "—"),
+              h(
+                "td",
+                { class: "num" },
+                m.proofs ? link(`/explorer?model=${encodeURIComponent(m.model)}`, fmtInt(m.proofs.total)) : "—",
+              ),
               h("td", {}, m.proofs ? statusBar(m.proofs) : "—"),
               h("td", { class: "num", text: fmtMs(m.median_prove_ms) }),
               h("td", {}, m.circuit ? short(m.circuit.vkey_hash, 8, 6) : "—"),
@@ -1424,7 +1873,14 @@ function renderModels(stats, error, served) {
       ),
     ),
     stats ? card("Proof latency over time", latencyChart(stats.latency)) : null,
-    card("Trusted setup", rows.filter((m) => m.provable !== false).map((m) => h("div", { class: "setup-model" }, h("h3", { text: m.model }), setupSlot(m.model, `setup-${m.model}`)))),
+    card(
+      "Trusted setup",
+      rows
+        .filter((m) => m.provable !== false)
+        .map((m) =>
+          h("div", { class: "setup-model" }, h("h3", { text: m.model }), setupSlot(m.model, `setup-${m.model}`)),
+        ),
+    ),
   );
   window.scrollTo(0, scroll);
 }
@@ -1442,8 +1898,15 @@ function statusBar(counts) {
     seg.style.flexGrow = String(counts[st]);
     bar.append(seg);
   }
-  const legend = STATUSES.filter((st) => counts[st]).map((st) => `${counts[st]} ${st}`).join(" · ");
-  return h("div", { class: "statusbar" }, total ? bar : null, h("span", { class: "small muted", text: legend || "none" }));
+  const legend = STATUSES.filter((st) => counts[st])
+    .map((st) => `${counts[st]} ${st}`)
+    .join(" · ");
+  return h(
+    "div",
+    { class: "statusbar" },
+    total ? bar : null,
+    h("span", { class: "small muted", text: legend || "none" }),
+  );
 }
 
 /**
@@ -1474,8 +1937,21 @@ function latencyChart(points) {
   const grid = [0, 0.25, 0.5, 0.75, 1].map((f) => f * y1);
   const svg = s(
     "svg",
-    { viewBox: `0 0 ${W} ${H}`, class: "chart", id: "latency-chart", role: "img", "aria-label": "proof latency over time" },
-    grid.map((g) => s("g", {}, s("line", { x1: pad.l, x2: W - pad.r, y1: Y(g), y2: Y(g), class: "grid" }), s("text", { x: pad.l - 6, y: Y(g) + 4, class: "axis", "text-anchor": "end" }, axisMs(g)))),
+    {
+      viewBox: `0 0 ${W} ${H}`,
+      class: "chart",
+      id: "latency-chart",
+      role: "img",
+      "aria-label": "proof latency over time",
+    },
+    grid.map((g) =>
+      s(
+        "g",
+        {},
+        s("line", { x1: pad.l, x2: W - pad.r, y1: Y(g), y2: Y(g), class: "grid" }),
+        s("text", { x: pad.l - 6, y: Y(g) + 4, class: "axis", "text-anchor": "end" }, axisMs(g)),
+      ),
+    ),
     s("text", { x: pad.l, y: H - 8, class: "axis" }, fmtTime(x0).slice(11)),
     s("text", { x: W - pad.r, y: H - 8, class: "axis", "text-anchor": "end" }, fmtTime(x1).slice(11)),
     models.map((m) => {
@@ -1483,12 +1959,36 @@ function latencyChart(points) {
       return s(
         "g",
         {},
-        mine.length > 1 ? s("polyline", { points: mine.map((pt) => `${X(pt.created).toFixed(1)},${Y(pt.total_ms).toFixed(1)}`).join(" "), fill: "none", stroke: color(m), "stroke-width": 1.5, "stroke-opacity": 0.5 }) : null,
-        mine.map((pt) => s("circle", { cx: X(pt.created).toFixed(1), cy: Y(pt.total_ms).toFixed(1), r: 4, fill: color(m) }, s("title", {}, `${pt.id} · ${m} · ${fmtMs(pt.total_ms)} · ${fmtTime(pt.created)}`))),
+        mine.length > 1
+          ? s("polyline", {
+              points: mine.map((pt) => `${X(pt.created).toFixed(1)},${Y(pt.total_ms).toFixed(1)}`).join(" "),
+              fill: "none",
+              stroke: color(m),
+              "stroke-width": 1.5,
+              "stroke-opacity": 0.5,
+            })
+          : null,
+        mine.map((pt) =>
+          s(
+            "circle",
+            { cx: X(pt.created).toFixed(1), cy: Y(pt.total_ms).toFixed(1), r: 4, fill: color(m) },
+            s("title", {}, `${pt.id} · ${m} · ${fmtMs(pt.total_ms)} · ${fmtTime(pt.created)}`),
+          ),
+        ),
       );
     }),
   );
-  return h("div", {}, svg, h("div", { class: "legend" }, models.map((m) => h("span", {}, swatch(color(m)), m))), h("p", { class: "muted small", text: `${points.length} records, request to proved.` }));
+  return h(
+    "div",
+    {},
+    svg,
+    h(
+      "div",
+      { class: "legend" },
+      models.map((m) => h("span", {}, swatch(color(m)), m)),
+    ),
+    h("p", { class: "muted small", text: `${points.length} records, request to proved.` }),
+  );
 }
 
 /** @param {string} color */
@@ -1515,7 +2015,11 @@ function niceCeil(v) {
 /** @param {AbortSignal} signal */
 async function workersPage(signal) {
   document.title = "Workers · proofgate explorer";
-  clear(app, h("div", { class: "page-head" }, h("h1", { text: "Workers" })), h("p", { class: "muted", text: "Loading…" }));
+  clear(
+    app,
+    h("div", { class: "page-head" }, h("h1", { text: "Workers" })),
+    h("p", { class: "muted", text: "Loading…" }),
+  );
   const tick = async () => {
     const { stats, error } = await loadStats(signal);
     if (signal.aborted) return;
@@ -1535,8 +2039,20 @@ function renderWorkers(stats, error) {
   const scroll = window.scrollY;
   clear(
     app,
-    h("div", { class: "page-head" }, h("h1", { text: "Workers" }), h("span", { class: "live" }, h("span", { class: "live-dot" }), "live")),
-    !stats && error ? h("p", { class: "notice" }, "Worker statistics are not available from this gateway: ", /** @type {Error} */ (error).message) : null,
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", { text: "Workers" }),
+      h("span", { class: "live" }, h("span", { class: "live-dot" }), "live"),
+    ),
+    !stats && error
+      ? h(
+          "p",
+          { class: "notice" },
+          "Worker statistics are not available from this gateway: ",
+          /** @type {Error} */ (error).message,
+        )
+      : null,
     stats
       ? h(
           "div",
@@ -1553,13 +2069,25 @@ function renderWorkers(stats, error) {
                 : workers.map((w) => {
                     const bar = h("span", { class: "hbar" });
                     bar.style.width = `${(100 * w.proofs) / most}%`;
-                    return h("tr", { dataset: { prover: w.prover } }, h("td", { class: "mono", text: w.prover }), h("td", { class: "num", text: fmtInt(w.proofs) }), h("td", { class: "barcell" }, bar), h("td", { class: "num", text: fmtMs(w.median_prove_ms) }));
+                    return h(
+                      "tr",
+                      { dataset: { prover: w.prover } },
+                      h("td", { class: "mono", text: w.prover }),
+                      h("td", { class: "num", text: fmtInt(w.proofs) }),
+                      h("td", { class: "barcell" }, bar),
+                      h("td", { class: "num", text: fmtMs(w.median_prove_ms) }),
+                    );
                   }),
             ),
           ),
         )
       : null,
-    stats ? h("p", { class: "muted small", text: `Over the newest ${fmtInt(stats.window)} records. A generation counts once for each worker that proved one of its steps.` }) : null,
+    stats
+      ? h("p", {
+          class: "muted small",
+          text: `Over the newest ${fmtInt(stats.window)} records. A generation counts once for each worker that proved one of its steps.`,
+        })
+      : null,
     stats ? card("Proof latency over time", latencyChart(stats.latency)) : null,
   );
   window.scrollTo(0, scroll);

@@ -39,13 +39,17 @@ export function poseidonFromConstants(constants) {
   const table = (t) => {
     let tb = tables.get(t);
     if (!tb) {
-      tb = { C: constants.C[t - 2].map((c) => BigInt(c)), M: constants.M[t - 2].map((row) => row.map((m) => BigInt(m))) };
+      tb = {
+        C: constants.C[t - 2].map((c) => BigInt(c)),
+        M: constants.M[t - 2].map((row) => row.map((m) => BigInt(m))),
+      };
       tables.set(t, tb);
     }
     return tb;
   };
   return function poseidon(inputs) {
-    if (inputs.length < 1 || inputs.length > N_ROUNDS_P.length) throw new RangeError(`Poseidon takes 1 to ${N_ROUNDS_P.length} inputs, not ${inputs.length}`);
+    if (inputs.length < 1 || inputs.length > N_ROUNDS_P.length)
+      throw new RangeError(`Poseidon takes 1 to ${N_ROUNDS_P.length} inputs, not ${inputs.length}`);
     const t = inputs.length + 1;
     const { C, M } = table(t);
     const nRoundsP = N_ROUNDS_P[t - 2];

@@ -232,10 +232,17 @@ export function decodeSignals(layout, signals) {
       nonce: (stateIn >> BigInt(p.tokenBits * p.context)).toString(),
     };
   }
-  if (p.kind === "classify") return { kind: "classify", label: field(v[0], 0, p.valueBits), commitment: ((v[0] >> BigInt(p.valueBits)) << BigInt(p.valueBits)).toString() };
+  if (p.kind === "classify")
+    return {
+      kind: "classify",
+      label: field(v[0], 0, p.valueBits),
+      commitment: ((v[0] >> BigInt(p.valueBits)) << BigInt(p.valueBits)).toString(),
+    };
   /** @type {number[]} */
   const outputs = [];
-  for (const word of v.slice(1)) for (let k = 0; k < p.outputsPerWord && outputs.length < layout.classes; k++) outputs.push(field(word, p.outputBits * k, p.outputBits) + p.outputOffset);
+  for (const word of v.slice(1))
+    for (let k = 0; k < p.outputsPerWord && outputs.length < layout.classes; k++)
+      outputs.push(field(word, p.outputBits * k, p.outputBits) + p.outputOffset);
   return { kind: "tensor", commitment: v[0].toString(), outputs };
 }
 
@@ -281,7 +288,11 @@ export function hashWords(poseidon, words) {
  */
 export function inputCommitment(poseidon, layout, sample, nonce) {
   const p = layout.packing;
-  return hashWords(poseidon, [BigInt(layout.model_id_field), BigInt(nonce), ...pack(sample, p.inputBits, p.inputOffset, p.perWord)]);
+  return hashWords(poseidon, [
+    BigInt(layout.model_id_field),
+    BigInt(nonce),
+    ...pack(sample, p.inputBits, p.inputOffset, p.perWord),
+  ]);
 }
 
 /**
@@ -295,7 +306,11 @@ export function inputCommitment(poseidon, layout, sample, nonce) {
 export function stepStates(layout, window, nonce, token) {
   const p = layout.packing;
   /** @param {readonly number[]} tokens */
-  const state = (tokens) => tokens.reduce((acc, t, i) => acc + (BigInt(t) << BigInt(p.tokenBits * i)), BigInt(nonce) << BigInt(p.tokenBits * p.context));
+  const state = (tokens) =>
+    tokens.reduce(
+      (acc, t, i) => acc + (BigInt(t) << BigInt(p.tokenBits * i)),
+      BigInt(nonce) << BigInt(p.tokenBits * p.context),
+    );
   return [state(window), state([...window.slice(1), token])].map(String);
 }
 
@@ -340,7 +355,8 @@ export function textFeatures(text, featurizer) {
   /** @type {number[]} */
   const out = new Array(featurizer.buckets).fill(0);
   const encoder = new TextEncoder();
-  for (const w of text.toLowerCase().match(new RegExp(featurizer.pattern, "g")) ?? []) out[fnv1a32(encoder.encode(w)) % featurizer.buckets] = 1;
+  for (const w of text.toLowerCase().match(new RegExp(featurizer.pattern, "g")) ?? [])
+    out[fnv1a32(encoder.encode(w)) % featurizer.buckets] = 1;
   return out;
 }
 
@@ -385,7 +401,11 @@ function encodeStringArray(strings) {
  */
 export function generationContentHash(promptTokens, maxTokens, stop) {
   const stopHash = keccak256(hexToBytes(encodeStringArray(stop)));
-  return keccak256(hexToBytes(word(96) + word(maxTokens) + stopHash.slice(2) + word(promptTokens.length) + promptTokens.map(word).join("")));
+  return keccak256(
+    hexToBytes(
+      word(96) + word(maxTokens) + stopHash.slice(2) + word(promptTokens.length) + promptTokens.map(word).join(""),
+    ),
+  );
 }
 
 /**
@@ -396,9 +416,13 @@ export function generationContentHash(promptTokens, maxTokens, stop) {
  */
 function shownContentHash(layout, request) {
   if (request.kind !== "inference") return null;
-  if (typeof request.input === "string") return { what: "the text shown", hash: keccak256(new TextEncoder().encode(request.input)) };
+  if (typeof request.input === "string")
+    return { what: "the text shown", hash: keccak256(new TextEncoder().encode(request.input)) };
   if (layout.packing.kind === "tensor" && Array.isArray(request.sample)) {
-    return { what: "the sample shown", hash: keccak256(hexToBytes(word(32) + word(request.sample.length) + request.sample.map(word).join(""))) };
+    return {
+      what: "the sample shown",
+      hash: keccak256(hexToBytes(word(32) + word(request.sample.length) + request.sample.map(word).join(""))),
+    };
   }
   return null;
 }
@@ -416,14 +440,24 @@ function generationBindingChecks(layout, request, check) {
   const nonces = request.nonces ?? [];
   const hashes = request.content_hashes ?? [];
   if (!Array.isArray(nonces) || nonces.length !== prompts.length) {
-    check(false, "Request nonce", `the record has ${Array.isArray(nonces) ? nonces.length : "no"} nonces for ${prompts.length} prompt(s)`);
+    check(
+      false,
+      "Request nonce",
+      `the record has ${Array.isArray(nonces) ? nonces.length : "no"} nonces for ${prompts.length} prompt(s)`,
+    );
     return false;
   }
   let ok = true;
   prompts.forEach((prompt, k) => {
     const which = prompts.length > 1 ? ` (prompt ${k})` : "";
     const why = nonceReason(layout, nonces[k]);
-    check(why === null, `Request nonce${which}`, why ? `the record's nonce ${why}: not the canonical nonce` : `${nonces[k]}, canonical (below 2^${nonceBits(layout)})`);
+    check(
+      why === null,
+      `Request nonce${which}`,
+      why
+        ? `the record's nonce ${why}: not the canonical nonce`
+        : `${nonces[k]}, canonical (below 2^${nonceBits(layout)})`,
+    );
     if (why) {
       ok = false;
       return;
@@ -434,10 +468,23 @@ function generationBindingChecks(layout, request, check) {
     }
     const salt = /** @type {string} */ (request.salt);
     const bound = requestNonce(hashes[k], salt, nonceBits(layout)) === nonces[k];
-    check(bound, `Request binding${which}`, "the nonce is keccak(content hash, salt), recomputed here", "the nonce is not keccak(content hash, salt): the proof answers another request");
+    check(
+      bound,
+      `Request binding${which}`,
+      "the nonce is keccak(content hash, salt), recomputed here",
+      "the nonce is not keccak(content hash, salt): the proof answers another request",
+    );
     const stop = Array.isArray(request.stop) ? request.stop : [];
-    const shown = Array.isArray(prompt) && Number.isInteger(request.max_tokens) ? generationContentHash(prompt, /** @type {number} */ (request.max_tokens), stop) : null;
-    check(shown === hashes[k].toLowerCase(), `Request content${which}`, "the content hash is keccak of the prompt, max_tokens and stop strings shown", "the content hash is not keccak of the prompt, max_tokens and stop strings shown");
+    const shown =
+      Array.isArray(prompt) && Number.isInteger(request.max_tokens)
+        ? generationContentHash(prompt, /** @type {number} */ (request.max_tokens), stop)
+        : null;
+    check(
+      shown === hashes[k].toLowerCase(),
+      `Request content${which}`,
+      "the content hash is keccak of the prompt, max_tokens and stop strings shown",
+      "the content hash is not keccak of the prompt, max_tokens and stop strings shown",
+    );
   });
   return ok;
 }
@@ -458,11 +505,20 @@ function bindingChecks(layout, request, check) {
   // both tested just above
   const [contentHash, salt] = /** @type {[string, string]} */ ([request.content_hash, request.salt]);
   const nonce = requestNonce(contentHash, salt, nonceBits(layout));
-  check(nonce === request.nonce, "Request binding", "the nonce is keccak(content hash, salt), recomputed here", "the nonce is not keccak(content hash, salt): the proof answers another request");
+  check(
+    nonce === request.nonce,
+    "Request binding",
+    "the nonce is keccak(content hash, salt), recomputed here",
+    "the nonce is not keccak(content hash, salt): the proof answers another request",
+  );
   const content = shownContentHash(layout, request);
   if (content) {
     const ok = content.hash === contentHash.toLowerCase();
-    check(ok, "Request content", ok ? `the content hash is keccak of ${content.what}` : `the content hash is not keccak of ${content.what}`);
+    check(
+      ok,
+      "Request content",
+      ok ? `the content hash is keccak of ${content.what}` : `the content hash is not keccak of ${content.what}`,
+    );
   }
   return true;
 }
@@ -495,25 +551,48 @@ export function recordChecks(record, layout, poseidon, featurizer = null) {
   if (request.kind === "generation") {
     bound = generationBindingChecks(layout, request, check);
     // a generation's circuit is a token-step one; a layout that is not fails the steps' checks
-    if (bound) recordedUnder = generationChecks(record, request, /** @type {TokenStepLayout} */ (layout), check, decoded);
+    if (bound)
+      recordedUnder = generationChecks(record, request, /** @type {TokenStepLayout} */ (layout), check, decoded);
   } else {
     const nonceWhy = nonceReason(layout, request.nonce);
-    check(nonceWhy === null, "Request nonce", nonceWhy ? `the record's nonce ${nonceWhy}: not the canonical nonce` : `${request.nonce}, canonical (below 2^${nonceBits(layout)})`);
+    check(
+      nonceWhy === null,
+      "Request nonce",
+      nonceWhy
+        ? `the record's nonce ${nonceWhy}: not the canonical nonce`
+        : `${request.nonce}, canonical (below 2^${nonceBits(layout)})`,
+    );
     if (nonceWhy) return { checks, decoded };
     bound = bindingChecks(layout, request, check);
     recordedUnder = inferenceChecks(record, request, layout, poseidon, check, decoded);
-    if (featurizer !== null && request.kind === "inference" && typeof request.input === "string" && Array.isArray(request.sample)) {
+    if (
+      featurizer !== null &&
+      request.kind === "inference" &&
+      typeof request.input === "string" &&
+      Array.isArray(request.sample)
+    ) {
       featurized = true;
       const sample = request.sample;
       const features = textFeatures(request.input, featurizer);
       const differs = features.findIndex((f, i) => f !== sample[i]);
-      check(differs < 0 && features.length === sample.length, "Features of the text", "the sample is what the featurizer makes of the text shown, recomputed here", `the sample is not the text's features (bucket ${differs} differs): the proof is about another text`);
+      check(
+        differs < 0 && features.length === sample.length,
+        "Features of the text",
+        "the sample is what the featurizer makes of the text shown, recomputed here",
+        `the sample is not the text's features (bucket ${differs} differs): the proof is about another text`,
+      );
     }
   }
   const shown = record.chain?.input_commitment;
   if (typeof shown === "string" && recordedUnder) {
     const ok = recordedUnder.includes(shown);
-    check(ok, "On-chain input commitment", ok ? "the receipt's commitment is the proof's" : `the receipt shows ${shown.slice(0, 16)}…, not what the proof's signals commit to`);
+    check(
+      ok,
+      "On-chain input commitment",
+      ok
+        ? "the receipt's commitment is the proof's"
+        : `the receipt shows ${shown.slice(0, 16)}…, not what the proof's signals commit to`,
+    );
   }
   return { checks, decoded, bound, featurized };
 }
@@ -533,22 +612,47 @@ function inferenceChecks(record, request, layout, poseidon, check, decoded) {
   // what sampleReason and nonceReason (recordChecks) passed: a list of integers, a decimal string
   const sample = /** @type {number[]} */ (request.sample);
   const nonce = /** @type {string} */ (request.nonce);
-  check(sampleWhy === null, "Input sample", sampleWhy ? `the record's sample ${sampleWhy}` : `${sample.length} values, each within the model's input domain`);
+  check(
+    sampleWhy === null,
+    "Input sample",
+    sampleWhy ? `the record's sample ${sampleWhy}` : `${sample.length} values, each within the model's input domain`,
+  );
   if (sampleWhy || !Array.isArray(record.public_signals)) return null;
   const d = decodeSignals(layout, record.public_signals);
   const served = request.served ?? {};
   // d was read by the layout's packing, so its kind is the packing's
   if (d.kind === "token-step") {
-    decoded.push({ label: "context", value: `[${d.context.join(", ")}]` }, { label: "next token", value: String(d.next_token) }, { label: "nonce", value: d.nonce });
-    check(d.nonce === request.nonce, "Nonce in the signals", d.nonce === request.nonce ? "equals the record's" : `the signals carry ${d.nonce}, the record shows ${request.nonce}`);
+    decoded.push(
+      { label: "context", value: `[${d.context.join(", ")}]` },
+      { label: "next token", value: String(d.next_token) },
+      { label: "nonce", value: d.nonce },
+    );
+    check(
+      d.nonce === request.nonce,
+      "Nonce in the signals",
+      d.nonce === request.nonce
+        ? "equals the record's"
+        : `the signals carry ${d.nonce}, the record shows ${request.nonce}`,
+    );
     const context = `the signals carry [${d.context.join(", ")}], the record shows [${sample.join(", ")}]`;
     check(same(d.context, sample), "Context tokens", "the signals carry the record's window", context);
     const shown = [served.argmax, record.output?.next_token?.id].filter((v) => v !== undefined);
     const bad = shown.find((v) => v !== d.next_token);
-    check(shown.length > 0 && bad === undefined, "Next token", bad === undefined ? `${d.next_token}, as the record shows` : `the signals carry ${d.next_token}, the record shows ${bad}`);
+    check(
+      shown.length > 0 && bad === undefined,
+      "Next token",
+      bad === undefined
+        ? `${d.next_token}, as the record shows`
+        : `the signals carry ${d.next_token}, the record shows ${bad}`,
+    );
     const states = stepStates(/** @type {TokenStepLayout} */ (layout), sample, nonce, d.next_token);
     const canonical = same(states, record.public_signals.map(String));
-    check(canonical, "State encoding", "both states recomputed here from the window, nonce and token", "the states are not the canonical packing of the window, nonce and token");
+    check(
+      canonical,
+      "State encoding",
+      "both states recomputed here from the window, nonce and token",
+      "the states are not the canonical packing of the window, nonce and token",
+    );
     return [String(record.public_signals[0])];
   }
   const recomputed = inputCommitment(poseidon, /** @type {CommitmentLayout} */ (layout), sample, nonce);
@@ -556,8 +660,14 @@ function inferenceChecks(record, request, layout, poseidon, check, decoded) {
     const { valueBits } = /** @type {ClassifyPacking} */ (layout.packing);
     const mine = ((recomputed >> BigInt(valueBits)) << BigInt(valueBits)).toString();
     decoded.push({ label: "label", value: String(d.label) }, { label: "input commitment", value: d.commitment });
-    const otherInput = "Poseidon of the shown sample and nonce is not the proof's commitment: the proof is of another input or nonce";
-    check(mine === d.commitment, "Input commitment", "recomputed here with Poseidon from the shown sample and nonce: equal", otherInput);
+    const otherInput =
+      "Poseidon of the shown sample and nonce is not the proof's commitment: the proof is of another input or nonce";
+    check(
+      mine === d.commitment,
+      "Input commitment",
+      "recomputed here with Poseidon from the shown sample and nonce: equal",
+      otherInput,
+    );
     const shown = [
       ["served label", served.argmax],
       ["output label_id", record.output?.label_id],
@@ -565,12 +675,28 @@ function inferenceChecks(record, request, layout, poseidon, check, decoded) {
     const bad = shown.find(([, v]) => v !== d.label);
     const name = record.output?.label !== undefined ? ` (${record.output.label})` : "";
     const labelOk = shown.length > 0 && bad === undefined && d.label < layout.classes;
-    check(labelOk, "Output label", `${d.label}${name}, as the record shows`, bad ? `the signals carry label ${d.label}, the record's ${bad[0]} is ${bad[1]}${name}` : `label ${d.label} is not one the record shows`);
+    check(
+      labelOk,
+      "Output label",
+      `${d.label}${name}, as the record shows`,
+      bad
+        ? `the signals carry label ${d.label}, the record's ${bad[0]} is ${bad[1]}${name}`
+        : `label ${d.label} is not one the record shows`,
+    );
     return [d.commitment];
   }
-  decoded.push({ label: "outputs", value: `[${d.outputs.join(", ")}]` }, { label: "input commitment", value: d.commitment });
-  const otherInput = "Poseidon of the shown sample and nonce is not the proof's commitment: the proof is of another input or nonce";
-  check(recomputed.toString() === d.commitment, "Input commitment", "recomputed here with Poseidon from the shown sample and nonce: equal", otherInput);
+  decoded.push(
+    { label: "outputs", value: `[${d.outputs.join(", ")}]` },
+    { label: "input commitment", value: d.commitment },
+  );
+  const otherInput =
+    "Poseidon of the shown sample and nonce is not the proof's commitment: the proof is of another input or nonce";
+  check(
+    recomputed.toString() === d.commitment,
+    "Input commitment",
+    "recomputed here with Poseidon from the shown sample and nonce: equal",
+    otherInput,
+  );
   const outputs = `the signals carry [${d.outputs.join(", ")}], the record shows ${JSON.stringify(served.logits)}`;
   check(same(d.outputs, served.logits), "Outputs", "the signals carry the record's logits", outputs);
   return [d.commitment];
@@ -597,12 +723,18 @@ function generationChecks(record, request, layout, check, decoded) {
   for (const choice of choices) {
     const label = `Tokens of choice ${choice.index}`;
     const prompt = request.prompt_tokens?.[choice.prompt_index ?? 0];
-    const promptWhy = Array.isArray(prompt) ? prompt.map((t) => (Number.isInteger(t) && t >= 0 && t < layout.input.vocabSize ? null : t)).find((t) => t !== null) : "missing";
+    const promptWhy = Array.isArray(prompt)
+      ? prompt
+          .map((t) => (Number.isInteger(t) && t >= 0 && t < layout.input.vocabSize ? null : t))
+          .find((t) => t !== null)
+      : "missing";
     if (promptWhy !== undefined) {
       check(false, label, `the record's prompt holds ${JSON.stringify(promptWhy)}, not a token id`);
       continue;
     }
-    const mine = steps.filter((st) => (st.output?.choice ?? 0) === choice.index).sort((a, b) => (a.output?.position ?? 0) - (b.output?.position ?? 0));
+    const mine = steps
+      .filter((st) => (st.output?.choice ?? 0) === choice.index)
+      .sort((a, b) => (a.output?.position ?? 0) - (b.output?.position ?? 0));
     for (const st of mine) claimed.add(st);
     const nonce = nonces[choice.prompt_index ?? 0];
     const tokens = choice.tokens ?? [];
@@ -612,7 +744,12 @@ function generationChecks(record, request, layout, check, decoded) {
     }
     if (mine[0]?.public_signals) firstStates.push(String(mine[0].public_signals[0]));
     // promptWhy passed a list of token ids; a missing pad token leaves holes no step's context equals
-    const windows = stepWindows(/** @type {number[]} */ (prompt), tokens, layout.packing.context, /** @type {number} */ (request.pad_token));
+    const windows = stepWindows(
+      /** @type {number[]} */ (prompt),
+      tokens,
+      layout.packing.context,
+      /** @type {number} */ (request.pad_token),
+    );
     /** @type {number[]} */
     const proven = [];
     /** @type {string | null} */
@@ -628,17 +765,24 @@ function generationChecks(record, request, layout, check, decoded) {
       if (why) return;
       if (st.output?.position !== k) why = `step ${st.index} is at position ${st.output?.position}, not ${k}`;
       else if (d.nonce !== nonce) why = `step ${st.index} carries nonce ${d.nonce}, the record's is ${nonce}`;
-      else if (!same(d.context, windows[k])) why = `step ${st.index} starts from the window [${d.context.join(", ")}], not the prompt and tokens shown`;
-      else if (d.next_token !== tokens[k] || d.next_token !== st.output?.token) why = `step ${st.index} proves token ${d.next_token}, the record shows ${tokens[k]}`;
+      else if (!same(d.context, windows[k]))
+        why = `step ${st.index} starts from the window [${d.context.join(", ")}], not the prompt and tokens shown`;
+      else if (d.next_token !== tokens[k] || d.next_token !== st.output?.token)
+        why = `step ${st.index} proves token ${d.next_token}, the record shows ${tokens[k]}`;
       else if (!same(stepStates(layout, windows[k], nonce, d.next_token), st.public_signals.map(String))) {
         why = `step ${st.index}'s states are not the canonical packing of its window, nonce and token`;
       }
     });
     decoded.push({ label: `choice ${choice.index} tokens`, value: `[${proven.join(", ")}]` });
-    check(why === null, label, why ?? `[${tokens.join(", ")}]: each step's window and token read from its signals, from the prompt on`);
+    check(
+      why === null,
+      label,
+      why ?? `[${tokens.join(", ")}]: each step's window and token read from its signals, from the prompt on`,
+    );
   }
   const stray = steps.filter((st) => !claimed.has(st));
-  if (stray.length) check(false, "Steps", `${stray.length} step${stray.length === 1 ? "" : "s"} belong to no choice shown`);
+  if (stray.length)
+    check(false, "Steps", `${stray.length} step${stray.length === 1 ? "" : "s"} belong to no choice shown`);
   nonces.forEach((nonce, k) => {
     decoded.push({ label: nonces.length > 1 ? `nonce of prompt ${k}` : "nonce", value: nonce });
   });

@@ -59,7 +59,12 @@ export function encodeModelField(keyHash) {
  * @returns {Promise<unknown>}
  */
 async function rpc(url, method, params) {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }), cache: "no-store" });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+    cache: "no-store",
+  });
   const body = await res.json().catch(() => null);
   if (!res.ok || !body || body.error) throw new Error(body?.error?.message ?? `HTTP ${res.status}`);
   return body.result;
@@ -88,8 +93,13 @@ const call = (url, to, data) => rpc(url, "eth_call", [{ to, data }, "latest"]);
  * @returns {Promise<RegistryEntry>}
  */
 export async function registryEntry(url, registry, keyHash) {
-  const [chainId, models, field] = await Promise.all([rpc(url, "eth_chainId", []), call(url, registry, encodeModels(keyHash)), call(url, registry, encodeModelField(keyHash))]);
-  if (typeof models !== "string" || models.length < 2 + 64 * 3) throw new Error(`the contract at ${registry} answered ${String(models).slice(0, 20)}: not an InferenceRegistry`);
+  const [chainId, models, field] = await Promise.all([
+    rpc(url, "eth_chainId", []),
+    call(url, registry, encodeModels(keyHash)),
+    call(url, registry, encodeModelField(keyHash)),
+  ]);
+  if (typeof models !== "string" || models.length < 2 + 64 * 3)
+    throw new Error(`the contract at ${registry} answered ${String(models).slice(0, 20)}: not an InferenceRegistry`);
   /** @param {number} i */
   const at = (i) => BigInt(`0x${models.slice(2 + 64 * i, 2 + 64 * (i + 1))}`);
   // JSON-RPC hex quantities; BigInt throws on anything else
