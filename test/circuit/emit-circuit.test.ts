@@ -1,4 +1,4 @@
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -11,6 +11,10 @@ import { integerModelToOnnx } from "../../src/onnx/integer-onnx-export.js";
 import { loadCompiledModel } from "../../src/prover/compiled-model.js";
 import { prove } from "../../src/prover/prove.js";
 import { verifyProof } from "../../src/prover/verify.js";
+import { releaseSnarkWorkers } from "../../src/snark/snark-workers.js";
+
+// snarkjs's curve keeps worker threads: the file would never exit
+after(releaseSnarkWorkers);
 
 describe("the shipped models' circuits", () => {
   for (const id of ["pg-spam", "pg-student"]) {
