@@ -17,7 +17,7 @@ const args = [
   "ci",
   "--no-audit",
   "--no-fund",
-  "--loglevel=timing",
+  "--timing",
   `--cache=${join(dir, ".npm-cache")}`,
   ...(omitDev ? ["--omit=dev"] : []),
 ];
