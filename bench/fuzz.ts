@@ -5,6 +5,7 @@
  * Run: node --import tsx bench/fuzz.ts [cases] [seed]
  */
 import { startProvingTestGateway } from "../test/api/gateway-fixture.js";
+import { sleep } from "../src/core/sleep.js";
 import { runApiFuzz } from "../test/fixtures/api-fuzz.js";
 import { machineLine, markdownTable, percentile, writeSection } from "./report.js";
 
@@ -20,7 +21,7 @@ const poll = (async () => {
     const started = performance.now();
     await fetch(`${gw.url}/health`);
     health.push(performance.now() - started);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 })();
 const started = performance.now();

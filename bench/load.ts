@@ -19,6 +19,7 @@ import { request as httpRequest } from "node:http";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../src/chain/anvil.js";
+import { sleep } from "../src/core/sleep.js";
 import { ApiFuzzer } from "../test/fixtures/api-fuzz.js";
 import { seededRandom } from "../test/fixtures/seeded-random.js";
 import { machineLine, markdownTable, percentile, writeSection } from "./report.js";
@@ -80,7 +81,7 @@ async function startServe(env: NodeJS.ProcessEnv = {}): Promise<Serve> {
       () => false,
     );
     if (up) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
   return {
     url,
@@ -248,7 +249,7 @@ async function backlog(url: string): Promise<{ times: number[]; longSteps: numbe
   if (!long.proof) throw new Error("the long completion was not proven");
   const times = await Promise.all(
     Array.from({ length: SMALL_PROOFS }, async (_, i) => {
-      await new Promise((resolve) => setTimeout(resolve, i * SMALL_EVERY_MS));
+      await sleep(i * SMALL_EVERY_MS);
       const started = performance.now();
       const small = (await (
         await post(url, "/v1/inferences", { model: "pg-spam", input: `note ${i}: lunch at noon?` })
@@ -372,7 +373,7 @@ try {
     // Making them blocks this loop for longer than the server's 5 s keep-alive: the sockets pooled
     // from the last case are closed by then, but only a turn of the loop tells fetch so, and without
     // it the first request is written into a closed socket (ECONNRESET, the one "no answer" of before).
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     const words = await measure(serve, () => wordAttack(serve.url, bodies));
     const fivexx = Object.entries(words.result)
       .filter(([status]) => !/^[1-4]/.test(status))
